@@ -126,6 +126,7 @@ class RunItem(Base):
     query_id: Mapped[int] = mapped_column(ForeignKey("queries.id"), index=True)
     response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
     worker: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None]
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 19:23:59.849394
+Create Date: 2026-11-26 19:26:17.198791
 
 """
 from typing import Sequence, Union
@@ -154,6 +154,7 @@ def upgrade() -> None:
     sa.Column('query_id', sa.Integer(), nullable=False),
     sa.Column('response_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('worker', sa.String(length=200), nullable=True),
     sa.Column('lease_until', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['query_id'], ['queries.id'], name=op.f('fk_run_items_query_id_queries')),

@@ -1,0 +1,29 @@
+"""Runtime context handed to every node: models, prompts, store access. Never module globals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from agents.llm import AgentLLM
+from agents.retrieval import Retriever
+from agents.templates import PrincipleSet, PromptLibrary
+
+
+class VerdictSink(Protocol):
+    """Persists one item's outcome (verdict or recorded failure) and closes the item, atomically."""
+
+    def persist(self, state: dict[str, Any]) -> int: ...
+
+
+@dataclass
+class CurateContext:
+    run_id: int
+    agents: AgentLLM
+    generator: AgentLLM
+    prompts: PromptLibrary
+    principles: PrincipleSet
+    principle_version_id: int | None
+    retriever: Retriever
+    exemplars_k: int
+    sink: VerdictSink

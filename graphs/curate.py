@@ -1,0 +1,53 @@
+"""Path A's graph: retrieve_exemplars → [generate_candidate] → advocate ∥ critic → judge → reflect → persist."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.graph import END, START, StateGraph
+
+from agents.context import CurateContext
+from agents.debate import advocate, critic
+from agents.generator import generate_candidate
+from agents.judge import judge
+from agents.persist import persist
+from agents.reflector import reflect
+from agents.retriever_node import retrieve_exemplars
+from agents.state import CurateState
+
+Debate = list[Literal["advocate", "critic"]]
+
+
+def route_after_retrieval(state: CurateState) -> Literal["generate_candidate"] | Debate:
+    """Generate a candidate first when the item has none; otherwise debate it."""
+    return "generate_candidate" if not state.get("candidate") else ["advocate", "critic"]
+
+
+def route_after_generation(state: CurateState) -> Literal["persist"] | Debate:
+    return "persist" if state.get("errors") else ["advocate", "critic"]
+
+
+def route_after_judge(state: CurateState) -> Literal["reflect", "persist"]:
+    return "persist" if state.get("errors") else "reflect"
+
+
+def build_curate_graph() -> StateGraph:
+    """The uncompiled Path A graph; the caller compiles it with a checkpointer."""
+    graph = StateGraph(CurateState, context_schema=CurateContext)
+    graph.add_node("retrieve_exemplars", retrieve_exemplars)
+    graph.add_node("generate_candidate", generate_candidate)
+    graph.add_node("advocate", advocate)
+    graph.add_node("critic", critic)
+    graph.add_node("judge", judge)
+    graph.add_node("reflect", reflect)
+    graph.add_node("persist", persist)
+    graph.add_edge(START, "retrieve_exemplars")
+    graph.add_conditional_edges("retrieve_exemplars", route_after_retrieval,
+                                ["generate_candidate", "advocate", "critic"])
+    graph.add_conditional_edges("generate_candidate", route_after_generation,
+                                ["advocate", "critic", "persist"])
+    graph.add_edge(["advocate", "critic"], "judge")
+    graph.add_conditional_edges("judge", route_after_judge, ["reflect", "persist"])
+    graph.add_edge("reflect", "persist")
+    graph.add_edge("persist", END)
+    return graph

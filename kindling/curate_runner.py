@@ -1,0 +1,194 @@
+"""Runs Path A: creates or resumes a run, claims items, drives the compiled graph per item."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from agents.context import CurateContext
+from agents.llm import AgentLLM, build_chat_model
+from agents.retrieval import BM25Retriever, EmbeddingRetriever, Exemplar, Retriever
+from agents.templates import PromptLibrary, load_principles
+from graphs.curate import build_curate_graph
+from kindling.checkpoints import open_checkpointer
+from kindling.config import CurateConfig, LLMConfig, RetrievalConfig
+from kindling.progress import RunProgress
+from kindling.version import code_version
+from store import queries, work
+from store.calls import CallLog
+from store.db import Store
+from store.verdicts import VerdictWriter
+
+
+@dataclass
+class CurateOutcome:
+    run_id: int
+    counts: dict[str, int]
+    calls: int
+    elapsed_s: float
+    resumed_items: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def run_key_for(cfg: CurateConfig, principles_text: str) -> str:
+    """Same config and principles → same run, so re-running a command resumes it."""
+    blob = json.dumps({"cfg": cfg.model_dump(), "principles": principles_text}, sort_keys=True)
+    return "curate:" + hashlib.sha256(blob.encode()).hexdigest()[:40]
+
+
+def select_items(store: Store, cfg: CurateConfig) -> list[dict]:
+    if cfg.source == "dataset":
+        items = queries.dataset_response_items(store, cfg.dataset, cfg.offset, cfg.limit)
+    else:
+        items = queries.dataset_query_items(store, cfg.dataset, cfg.offset, cfg.limit,
+                                            cfg.samples_per_query)
+    if not items:
+        raise ValueError(f"dataset {cfg.dataset!r} has no items for source={cfg.source}: "
+                         "import data first (kindling data import) or pick another dataset")
+    return items
+
+
+def build_retriever(store: Store, cfg: RetrievalConfig) -> Retriever:
+    corpus = [Exemplar(q, r) for q, r in queries.corpus_pairs(store, cfg.corpus)]
+    if cfg.method == "embeddings":
+        return EmbeddingRetriever(corpus, cfg.embedding_model)
+    return BM25Retriever(corpus, cfg.ngram)
+
+
+class CurateRunner:
+    """One worker of a curate run. Several workers (processes) may share a run on Postgres."""
+
+    def __init__(
+        self, store: Store, cfg: CurateConfig, *, new_run: bool = False,
+        chat_models: dict[str, BaseChatModel] | None = None, show_progress: bool = True,
+    ) -> None:
+        self.store, self.cfg = store, cfg
+        self.principles = load_principles(cfg.principles)
+        self.new_run, self.show_progress = new_run, show_progress
+        self._chat_models = chat_models or {}
+        self.worker = work.worker_id()
+
+    def prepare_run(self) -> int:
+        """Create the run (or find the one this config already started) and its items."""
+        key = None if self.new_run else run_key_for(self.cfg, self.principles.text)
+        run, _created = work.get_or_create_run(
+            self.store, kind="curate", run_key=key, code_version=code_version(),
+            config={**self.cfg.model_dump(), "principles_text": self.principles.text},
+        )
+        work.add_items(self.store, run.id, select_items(self.store, self.cfg))
+        return run.id
+
+    def _chat(self, role: str, cfg: LLMConfig) -> BaseChatModel:
+        if role not in self._chat_models:
+            self._chat_models[role] = build_chat_model(cfg)
+        return self._chat_models[role]
+
+    def build_context(self, run_id: int, calls: CallLog) -> CurateContext:
+        agents_llm = AgentLLM(self._chat("agents", self.cfg.agents), self.cfg.agents, calls)
+        gen_cfg = self.cfg.generator
+        generator = agents_llm
+        if gen_cfg is not None and gen_cfg != self.cfg.agents:
+            generator = AgentLLM(self._chat("generator", gen_cfg), gen_cfg, calls)
+        pv_id = queries.register_principles(
+            self.store, kind=self.principles.kind, name=self.principles.name,
+            text=self.principles.text, origin="file",
+        )
+        return CurateContext(
+            run_id=run_id, agents=agents_llm, generator=generator, prompts=PromptLibrary(),
+            principles=self.principles, principle_version_id=pv_id,
+            retriever=build_retriever(self.store, self.cfg.retrieval),
+            exemplars_k=self.cfg.retrieval.k,
+            sink=VerdictWriter(self.store, run_id, (gen_cfg or self.cfg.agents).model),
+        )
+
+    async def run(self) -> CurateOutcome:
+        run_id = self.prepare_run()
+        calls = CallLog(self.store, run_id)
+        context = self.build_context(run_id, calls)
+        started = time.perf_counter()
+        async with open_checkpointer(self.store.url) as saver:
+            graph = build_curate_graph().compile(checkpointer=saver)
+            driver = _ItemDriver(self, run_id, graph, context, calls)
+            with RunProgress(work.item_counts(self.store, run_id), calls,
+                             enabled=self.show_progress) as progress:
+                driver.progress = progress
+                await driver.drain()
+        counts = work.item_counts(self.store, run_id)
+        if not counts.get("pending") and not counts.get("claimed"):
+            work.finish_run(self.store, run_id, "finished", {"items": counts})
+        return CurateOutcome(run_id, counts, calls.calls_made, time.perf_counter() - started,
+                             driver.resumed, driver.crashes)
+
+
+class _ItemDriver:
+    """Keeps up to `concurrency` items in flight, claiming more as slots free up."""
+
+    def __init__(self, runner: CurateRunner, run_id: int, graph: Any, context: CurateContext,
+                 calls: CallLog) -> None:
+        self.runner, self.run_id, self.graph, self.context, self.calls = (
+            runner, run_id, graph, context, calls)
+        self.progress: RunProgress | None = None
+        self.resumed = 0
+        self.crashes: list[str] = []
+
+    async def drain(self) -> None:
+        cfg, store = self.runner.cfg, self.runner.store
+        inflight: set[asyncio.Task] = set()
+        last_beat = time.monotonic()
+        while True:
+            free = cfg.concurrency - len(inflight)
+            if free >= max(1, cfg.concurrency // 4):
+                for item in self._claim(free):
+                    inflight.add(asyncio.create_task(self._run_item(item)))
+            if not inflight:
+                return
+            _done, inflight = await asyncio.wait(
+                inflight, timeout=cfg.lease_s / 3, return_when=asyncio.FIRST_COMPLETED)
+            if time.monotonic() - last_beat > cfg.lease_s / 3:
+                work.renew_lease(store, self.run_id, self.runner.worker, cfg.lease_s)
+                last_beat = time.monotonic()
+
+    def _claim(self, n: int) -> list[dict]:
+        store = self.runner.store
+        claimed = work.claim_items(store, self.run_id, self.runner.worker, n, self.runner.cfg.lease_s)
+        if not claimed:
+            return []
+        self.calls.prefetch([c.item_key for c in claimed if c.attempts > 1])
+        qtexts, rtexts = queries.texts_for(
+            store, {c.query_id for c in claimed}, {c.response_id for c in claimed if c.response_id})
+        return [{
+            "item_key": c.item_key, "query_id": c.query_id, "query": qtexts[c.query_id],
+            "response_id": c.response_id, "candidate": rtexts.get(c.response_id),
+            "sample_index": _sample_index(c.item_key), "resumed": c.attempts > 1,
+        } for c in claimed]
+
+    async def _run_item(self, item: dict) -> None:
+        resumed = item.pop("resumed")
+        config = {"configurable": {"thread_id": f"curate:{self.run_id}:{item['item_key']}"}}
+        try:
+            start_from: dict | None = item
+            if resumed:
+                self.resumed += 1
+                snapshot = await self.graph.aget_state(config)
+                if snapshot.next:
+                    start_from = None  # continue from the last checkpoint
+            result = await self.graph.ainvoke(start_from, config, context=self.context)
+            ok = result.get("final_verdict") is not None
+        except Exception as exc:  # a bug, not an LLM fault: record the item as failed, keep going
+            message = f"{type(exc).__name__}: {exc}"
+            self.crashes.append(f"{item['item_key']}: {message}")
+            self.context.sink.persist({**item, "errors": [f"graph: {message}"]})
+            ok = False
+        self.calls.forget(item["item_key"])
+        if self.progress is not None:
+            self.progress.item_finished(ok)
+
+
+def _sample_index(item_key: str) -> int:
+    return int(item_key.rsplit("s", 1)[1]) if item_key.startswith("q") else 0

@@ -1,0 +1,72 @@
+"""Read queries used by the app: item selection, texts for items, corpora, principle versions."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from store.db import Store
+from store.models import DatasetRecord, PrincipleVersion, Query, Response, text_hash
+from store.upsert import insert_ignore
+
+
+def dataset_response_items(store: Store, dataset: str, offset: int, limit: int | None) -> list[dict]:
+    """Items judging a dataset's existing responses, in file order, one per distinct response."""
+    stmt = (
+        select(DatasetRecord.query_id, DatasetRecord.response_id)
+        .where(DatasetRecord.dataset == dataset, DatasetRecord.response_id.is_not(None))
+        .order_by(DatasetRecord.line)
+    )
+    with store.session() as s:
+        rows = s.execute(stmt).all()
+    seen: dict[int, dict] = {}
+    for query_id, response_id in rows:
+        seen.setdefault(response_id, {"item_key": f"r{response_id}", "query_id": query_id,
+                                      "response_id": response_id})
+    items = list(seen.values())[offset:]
+    return items[:limit] if limit is not None else items
+
+
+def dataset_query_items(
+    store: Store, dataset: str, offset: int, limit: int | None, samples: int
+) -> list[dict]:
+    """Items generating `samples` candidates for each distinct query of a dataset."""
+    stmt = select(DatasetRecord.query_id).where(DatasetRecord.dataset == dataset).order_by(
+        DatasetRecord.line)
+    with store.session() as s:
+        query_ids = list(dict.fromkeys(s.scalars(stmt)))[offset:]
+    if limit is not None:
+        query_ids = query_ids[:limit]
+    return [{"item_key": f"q{q}s{i}", "query_id": q, "response_id": None}
+            for q in query_ids for i in range(samples)]
+
+
+def texts_for(store: Store, query_ids: set[int], response_ids: set[int]) -> tuple[dict, dict]:
+    """Query and response texts by id, in two queries."""
+    with store.session() as s:
+        queries = dict(s.execute(select(Query.id, Query.text).where(Query.id.in_(query_ids))).all())
+        responses = dict(
+            s.execute(select(Response.id, Response.text).where(Response.id.in_(response_ids))).all()
+        ) if response_ids else {}
+    return queries, responses
+
+
+def corpus_pairs(store: Store, dataset: str) -> list[tuple[str, str]]:
+    """(query, response) texts of a dataset, e.g. the SFT set as the exemplar corpus."""
+    stmt = (
+        select(Query.text, Response.text)
+        .join(DatasetRecord, DatasetRecord.query_id == Query.id)
+        .join(Response, Response.id == DatasetRecord.response_id)
+        .where(DatasetRecord.dataset == dataset).order_by(DatasetRecord.line)
+    )
+    with store.session() as s:
+        return [(q, r) for q, r in s.execute(stmt).all()]
+
+
+def register_principles(store: Store, *, kind: str, name: str, text: str, origin: str) -> int:
+    """The id of the principle version with this text, created (origin `file`) if new."""
+    digest = text_hash(text)
+    with store.session() as s:
+        insert_ignore(s, PrincipleVersion, [{"kind": kind, "name": name, "text": text,
+                                             "text_hash": digest, "origin": origin}])
+        return s.scalars(select(PrincipleVersion.id).where(
+            PrincipleVersion.kind == kind, PrincipleVersion.text_hash == digest)).one()

@@ -1,0 +1,145 @@
+"""Runs and their work items: create or resume a run, claim items under a lease, count progress."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from store.db import Store
+from store.models import Run, RunItem, utcnow
+
+
+@dataclass(frozen=True)
+class ClaimedItem:
+    item_key: str
+    query_id: int
+    response_id: int | None
+    attempts: int
+
+
+def worker_id() -> str:
+    """host:pid of this process; a local worker that died is recognised by its pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def get_or_create_run(
+    store: Store, *, kind: str, run_key: str | None, config: dict[str, Any],
+    code_version: str, name: str | None = None,
+) -> tuple[Run, bool]:
+    """Find the run with `run_key` or create it (race-safe across processes). Returns (run, created)."""
+    if run_key is not None:
+        existing = find_run_by_key(store, run_key)
+        if existing is not None:
+            return existing, False
+    try:
+        with store.session() as s:
+            run = Run(kind=kind, run_key=run_key, config=config, code_version=code_version,
+                      name=name, status="running")
+            s.add(run)
+            s.flush()
+            return run, True
+    except IntegrityError:
+        existing = find_run_by_key(store, run_key or "")
+        if existing is None:
+            raise
+        return existing, False
+
+
+def find_run_by_key(store: Store, run_key: str) -> Run | None:
+    with store.session() as s:
+        return s.scalars(select(Run).where(Run.run_key == run_key)).first()
+
+
+def add_items(store: Store, run_id: int, items: list[dict[str, Any]]) -> int:
+    """Insert the run's items that are not there yet; returns how many were added."""
+    with store.session() as s:
+        have = set(s.scalars(select(RunItem.item_key).where(RunItem.run_id == run_id)))
+        new = [{**it, "run_id": run_id} for it in items if it["item_key"] not in have]
+        for start in range(0, len(new), 5000):
+            s.execute(insert(RunItem), new[start : start + 5000])
+    return len(new)
+
+
+def _dead_local_workers(store: Store, run_id: int) -> list[str]:
+    host = socket.gethostname()
+    with store.session() as s:
+        workers = s.scalars(
+            select(RunItem.worker).where(RunItem.run_id == run_id, RunItem.status == "claimed")
+            .distinct()
+        ).all()
+    dead = []
+    for w in workers:
+        if not w or not w.startswith(host + ":"):
+            continue
+        pid = int(w.rsplit(":", 1)[1])
+        if pid != os.getpid() and not _pid_alive(pid):
+            dead.append(w)
+    return dead
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim_items(store: Store, run_id: int, worker: str, n: int, lease_s: float) -> list[ClaimedItem]:
+    """Atomically take up to `n` pending items (or items whose worker died or whose lease ran out)."""
+    now = utcnow()
+    dead = _dead_local_workers(store, run_id)
+    claimable = or_(
+        RunItem.status == "pending",
+        (RunItem.status == "claimed") & (RunItem.lease_until < now),
+        (RunItem.status == "claimed") & RunItem.worker.in_(dead) if dead else False,
+    )
+    ids = (
+        select(RunItem.id).where(RunItem.run_id == run_id, claimable)
+        .order_by(RunItem.id).limit(n).with_for_update(skip_locked=True)
+    )
+    stmt = (
+        update(RunItem).where(RunItem.id.in_(ids.scalar_subquery()))
+        .values(status="claimed", worker=worker, lease_until=now + timedelta(seconds=lease_s),
+                attempts=RunItem.attempts + 1)
+        .returning(RunItem.item_key, RunItem.query_id, RunItem.response_id, RunItem.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    with store.session() as s:
+        rows = s.execute(stmt).all()
+    return sorted((ClaimedItem(*row) for row in rows), key=lambda c: c.item_key)
+
+
+def renew_lease(store: Store, run_id: int, worker: str, lease_s: float) -> None:
+    """Heartbeat: extend the lease of every item this worker holds."""
+    with store.session() as s:
+        s.execute(
+            update(RunItem).where(RunItem.run_id == run_id, RunItem.worker == worker,
+                                  RunItem.status == "claimed")
+            .values(lease_until=utcnow() + timedelta(seconds=lease_s))
+        )
+
+
+def item_counts(store: Store, run_id: int) -> dict[str, int]:
+    """Items of a run by status (pending, claimed, done, failed)."""
+    with store.session() as s:
+        rows = s.execute(
+            select(RunItem.status, func.count()).where(RunItem.run_id == run_id)
+            .group_by(RunItem.status)
+        ).all()
+    return {status: count for status, count in rows}
+
+
+def finish_run(store: Store, run_id: int, status: str, metrics: dict[str, Any]) -> None:
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        run.status, run.finished_at, run.metrics = status, utcnow(), metrics

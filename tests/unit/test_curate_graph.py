@@ -1,0 +1,73 @@
+import pytest
+from sqlalchemy import func, select
+
+from graphs.curate import route_after_generation, route_after_judge, route_after_retrieval
+from kindling.config import CurateConfig
+from kindling.curate_runner import CurateRunner
+from store.db import Store
+from store.models import AgentCall, Verdict
+from tests.fakes import ScriptedChatModel, default_scripts, seed_tiny_data
+
+ITEMS = [("生日祝福", "生日快乐", 0),
+         ("生日祝福", "亲爱的朋友，生日快乐！愿你新的一岁眼里有光、心中有爱，所求皆如愿，所行皆坦途，岁岁常欢愉。", 1),
+         ("新年祝福", "新年好", 0)]
+
+
+def test_routers() -> None:
+    assert route_after_retrieval({"candidate": None}) == "generate_candidate"
+    assert route_after_retrieval({"candidate": "x"}) == ["advocate", "critic"]
+    assert route_after_generation({"errors": ["generate: bad"]}) == "persist"
+    assert route_after_generation({"errors": []}) == ["advocate", "critic"]
+    assert route_after_judge({"errors": ["critic: x"]}) == "persist"
+    assert route_after_judge({}) == "reflect"
+
+
+async def test_curate_dataset_items_end_to_end(sqlite_store: Store) -> None:
+    seed_tiny_data(sqlite_store, ITEMS)
+    model = ScriptedChatModel(scripts=default_scripts())
+    runner = CurateRunner(sqlite_store, CurateConfig(), chat_models={"agents": model},
+                          show_progress=False)
+    outcome = await runner.run()
+    assert outcome.counts == {"done": 3}
+    with sqlite_store.session() as s:
+        verdicts = {v.item_key: v.final_verdict for v in s.scalars(select(Verdict))}
+        roles = s.execute(select(AgentCall.role, func.count()).group_by(AgentCall.role)).all()
+    assert sorted(verdicts.values()) == [0, 0, 1]
+    assert dict(roles) == {"advocate": 3, "critic": 3, "judge": 3, "reflect": 3}
+    judge_prompts = [p for role, p in model.seen if role == "judge"]
+    assert "贴合 query 描述的场景" in judge_prompts[0]  # principles come from the YAML file
+
+
+async def test_rerun_of_a_finished_run_makes_no_calls(sqlite_store: Store) -> None:
+    seed_tiny_data(sqlite_store, ITEMS)
+    model = ScriptedChatModel(scripts=default_scripts())
+    cfg = CurateConfig()
+    await CurateRunner(sqlite_store, cfg, chat_models={"agents": model}, show_progress=False).run()
+    calls = len(model.seen)
+    again = await CurateRunner(sqlite_store, cfg, chat_models={"agents": model},
+                               show_progress=False).run()
+    assert len(model.seen) == calls and again.counts == {"done": 3}
+
+
+async def test_generate_source_makes_candidates(sqlite_store: Store) -> None:
+    seed_tiny_data(sqlite_store, ITEMS)
+    model = ScriptedChatModel(scripts=default_scripts())
+    cfg = CurateConfig(source="generate", samples_per_query=2)
+    outcome = await CurateRunner(sqlite_store, cfg, chat_models={"agents": model},
+                                 show_progress=False).run()
+    assert outcome.counts == {"done": 4}  # 2 distinct queries × 2 samples
+
+
+@pytest.mark.parametrize("broken_role", ["critic", "judge", "reflect"])
+async def test_unparseable_role_records_failure_not_loss(sqlite_store: Store, broken_role: str) -> None:
+    seed_tiny_data(sqlite_store, ITEMS[:1])
+    scripts = default_scripts() | {broken_role: lambda p: "I refuse to answer in JSON."}
+    model = ScriptedChatModel(scripts=scripts)
+    outcome = await CurateRunner(sqlite_store, CurateConfig(), chat_models={"agents": model},
+                                 show_progress=False).run()
+    assert outcome.counts == {"failed": 1}
+    with sqlite_store.session() as s:
+        v = s.scalars(select(Verdict)).one()
+        attempts = s.scalars(select(AgentCall.attempt).where(AgentCall.role == broken_role)).all()
+    assert v.status == "failed" and broken_role in (v.error or "")
+    assert sorted(attempts) == [1, 2, 3]  # parse_attempts re-asks, each recorded

@@ -1,0 +1,30 @@
+import pytest
+
+from agents.templates import PromptError, PromptLibrary, load_principles
+
+
+def test_renders_judge_with_principles_and_fenced_response() -> None:
+    lib = PromptLibrary()
+    rules = load_principles("path_a_judge").rules
+    out = lib.render("curate/judge", query="生日祝福", response="生日快乐", pros=["流畅"],
+                     cons=[], principles=rules)
+    assert "<<<RESPONSE>>>\n生日快乐\n<<<END>>>" in out.text
+    assert rules[0] in out.text and "（无）" in out.text
+    assert out.template == "curate/judge.zh.jinja" and len(out.template_hash) == 64
+
+
+def test_missing_variable_is_an_error() -> None:
+    with pytest.raises(PromptError, match="judge.zh.jinja"):
+        PromptLibrary().render("curate/judge", query="q")
+
+
+def test_principles_from_a_path_and_bad_files(tmp_path) -> None:
+    good = tmp_path / "mine.yaml"
+    good.write_text("name: mine\nrules: [规则一, 规则二]\n", encoding="utf-8")
+    assert load_principles(str(good)).rules == ("规则一", "规则二")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nrules: []\n", encoding="utf-8")
+    with pytest.raises(PromptError, match="bad.yaml: field rules"):
+        load_principles(str(bad))
+    with pytest.raises(PromptError, match="cannot read"):
+        load_principles(str(tmp_path / "none.yaml"))
