@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kindling.commands import data
+from kindling.commands import curate, data, pairs, runs
 from kindling.context import AppState
 
 app = typer.Typer(
@@ -13,6 +13,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(data.app, name="data")
+app.command("curate")(curate.curate)
+app.add_typer(pairs.app, name="pairs")
+app.add_typer(runs.app, name="runs")
 
 
 @app.callback()

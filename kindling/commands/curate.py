@@ -1,0 +1,89 @@
+"""`kindling curate`: run Path A (multi-agent rejection sampling) over a set of items."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from agents.llm import LLMConfigError
+from agents.templates import PromptError
+from kindling.config import ConfigError, CurateConfig, load_config
+from kindling.context import console, fail
+from kindling.curate_runner import CurateRunner
+from store.reports import call_stats, verdict_stats
+
+
+def parse_sets(pairs: list[str]) -> dict[str, Any]:
+    """`--set a.b=value` pairs (value parsed as YAML: numbers, booleans, null)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--set {pair}: expected key=value")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def curate(
+    ctx: typer.Context,
+    config: Path = typer.Option(None, "--config", "-c", help="YAML file with CurateConfig fields (see configs/curate_local.yaml)."),
+    source: str = typer.Option(None, help="dataset: judge existing responses; generate: sample candidates per query."),
+    dataset: str = typer.Option(None, help="Imported dataset to take items from (evaluation_set, sft, grpo_train, random_query, ...)."),
+    limit: int = typer.Option(None, help="At most this many items (queries when generating)."),
+    offset: int = typer.Option(None, help="Skip this many items first."),
+    samples: int = typer.Option(None, "--samples", help="generate: candidates per query."),
+    principles: str = typer.Option(None, help="Judge principles: a name under prompts/principles/ or a YAML path."),
+    concurrency: int = typer.Option(None, help="Items in flight at once in this worker."),
+    backend: str = typer.Option(None, help="Agents' backend: local or openai."),
+    model: str = typer.Option(None, help="Agents' model (endpoint model name, hub id, path, or 'smollm2')."),
+    base_url: str = typer.Option(None, help="OpenAI-compatible base URL for the agents."),
+    api_key_env: str = typer.Option(None, help="Environment variable that holds the API key."),
+    sets: list[str] = typer.Option([], "--set", help="Any config field as dotted key=value, e.g. --set agents.max_concurrency=32."),
+    new_run: bool = typer.Option(False, "--new-run", help="Start a new run even if one with this config exists (default: resume it)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar."),
+) -> None:
+    """Judge items with retrieve → advocate ∥ critic → judge → reflect → persist; resumable."""
+    overrides = {
+        "source": source, "dataset": dataset, "limit": limit, "offset": offset,
+        "samples_per_query": samples, "principles": principles, "concurrency": concurrency,
+        "agents.backend": backend, "agents.model": model, "agents.base_url": base_url,
+        "agents.api_key_env": api_key_env,
+    }
+    try:
+        cfg = load_config(CurateConfig, config, {**overrides, **parse_sets(sets)})
+        store = ctx.obj.open_store()
+        runner = CurateRunner(store, cfg, new_run=new_run, show_progress=progress)
+        outcome = asyncio.run(runner.run())
+    except (ConfigError, PromptError, LLMConfigError, ValueError) as exc:
+        fail(str(exc))
+        return
+    print_summary(store, outcome.run_id, outcome.counts, outcome.elapsed_s, outcome.calls)
+    if outcome.counts.get("pending") or outcome.counts.get("claimed"):
+        console.print("[yellow]other workers still hold items of this run[/]")
+
+
+def print_summary(store: Any, run_id: int, counts: dict[str, int], elapsed: float, calls: int) -> None:
+    table = Table(title=f"curate run {run_id}", show_header=False)
+    verdicts = verdict_stats(store, run_id)
+    for label, value in [
+        ("items done", counts.get("done", 0)), ("items failed", counts.get("failed", 0)),
+        ("judged good (1)", verdicts["good"]), ("judged bad (0)", verdicts["bad"]),
+        ("overturned by reflect", verdicts["overturned"]),
+        ("LLM attempts this session", calls), ("elapsed", f"{elapsed:.1f} s"),
+    ]:
+        table.add_row(label, str(value))
+    console.print(table)
+    roles = Table(title="agent calls (all sessions)")
+    for col in ("role", "attempts", "errors", "mean latency ms", "prompt tok", "completion tok"):
+        roles.add_column(col, justify="right" if col != "role" else "left")
+    for r in call_stats(store, run_id):
+        roles.add_row(r["role"], str(r["attempts"]), str(r["errors"]),
+                      f"{r['mean_latency_ms']:.0f}", str(r["prompt_tokens"]),
+                      str(r["completion_tokens"]))
+    console.print(roles)

@@ -1,0 +1,88 @@
+"""`kindling pairs build|export`: preference pairs from verdicts, exported for TRL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from kindling.context import console, fail
+from kindling.version import code_version
+from store import pairs as pair_store
+from store import work
+
+app = typer.Typer(help="Build preference pairs from a curate run and export them.",
+                  no_args_is_help=True)
+
+
+@app.command("build")
+def build(
+    ctx: typer.Context,
+    run: int = typer.Option(..., "--run", help="The curate run whose verdicts to pair."),
+    max_per_query: int = typer.Option(None, help="At most this many pairs per query (default: all good × bad)."),
+) -> None:
+    """Pair judged-good with judged-bad candidates of the same query (a new `pairs` run)."""
+    store = ctx.obj.open_store()
+    if pair_store.run_kind(store, run) != "curate":
+        fail(f"run {run} is not a curate run")
+    judged = pair_store.judged_candidates(store, run)
+    pairs = pair_store.pair_up(judged, max_per_query)
+    pairs_run, _ = work.get_or_create_run(
+        store, kind="pairs", run_key=f"pairs:{run}:{max_per_query}", code_version=code_version(),
+        config={"source_run": run, "max_per_query": max_per_query})
+    count = pair_store.save_pairs(store, pairs_run.id, run, pairs)
+    work.finish_run(store, pairs_run.id, "finished", {"pairs": count, "judged": len(judged)})
+    console.print(f"pairs run {pairs_run.id}: {count} pairs from {len(judged)} judged candidates "
+                  f"of curate run {run}")
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    run: int = typer.Option(..., "--run", help="A pairs run (or an import run, for the paper's RM pairs)."),
+    out: Path = typer.Option(..., "--out", help="Output folder: pairs.jsonl and a datasets folder `dataset/`."),
+    fmt: str = typer.Option("trl", "--format", help="trl: prompt/chosen/rejected columns, as TRL's RewardTrainer reads them."),
+    conversational: bool = typer.Option(False, help="Write chat messages ([{role, content}]) instead of plain strings."),
+) -> None:
+    """Write (prompt, chosen, rejected) rows as JSONL and as a Hugging Face `datasets` folder."""
+    if fmt != "trl":
+        fail(f"--format {fmt}: only 'trl' is supported")
+    store = ctx.obj.open_store()
+    if pair_store.run_kind(store, run) not in {"pairs", "import"}:
+        fail(f"run {run} is not a pairs or import run")
+    rows = [_row(p, c, r, conversational) for p, c, r in pair_store.iter_pair_texts(store, run)]
+    if not rows:
+        fail(f"run {run} has no preference pairs")
+    write_export(rows, out)
+    console.print(f"{len(rows)} pairs → {out / 'pairs.jsonl'} and {out / 'dataset'}")
+
+
+def _row(prompt: str, chosen: str, rejected: str, conversational: bool) -> dict:
+    if not conversational:
+        return {"prompt": prompt, "chosen": chosen, "rejected": rejected}
+    return {"prompt": [{"role": "user", "content": prompt}],
+            "chosen": [{"role": "assistant", "content": chosen}],
+            "rejected": [{"role": "assistant", "content": rejected}]}
+
+
+def write_export(rows: list[dict], out: Path) -> None:
+    """Write both forms into a temp folder first, then move into place (never half-written)."""
+    import shutil
+    import tempfile
+
+    from datasets import Dataset
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
+    try:
+        with (tmp / "pairs.jsonl").open("w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        Dataset.from_list(rows).save_to_disk(str(tmp / "dataset"))
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,51 @@
+"""`kindling runs [show ID]`: list runs with status and counts, or show one."""
+
+from __future__ import annotations
+
+import typer
+import yaml
+from rich.table import Table
+
+from kindling.context import console, fail
+from store.reports import call_stats, get_run, list_runs, verdict_stats
+from store.work import item_counts
+
+app = typer.Typer(help="List runs, or show one run.", invoke_without_command=True)
+
+
+@app.callback()
+def runs(
+    ctx: typer.Context,
+    kind: str = typer.Option(None, help="Only runs of this kind (import, curate, pairs, ...)."),
+    limit: int = typer.Option(50, help="Most recent N runs."),
+) -> None:
+    """List runs, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    table = Table(title="runs")
+    for col in ("id", "kind", "status", "started", "finished", "items", "done", "failed", "pairs"):
+        table.add_column(col)
+    for r in list_runs(ctx.obj.open_store(), limit, kind):
+        run = r["run"]
+        table.add_row(str(run.id), run.kind, run.status, f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+                      f"{run.finished_at:%H:%M:%S}" if run.finished_at else "-", str(r["items"]),
+                      str(r["done"]), str(r["failed"]), str(r["pairs"]))
+    console.print(table)
+
+
+@app.command("show")
+def show(ctx: typer.Context, run_id: int = typer.Argument(..., help="Run id.")) -> None:
+    """Config, metrics, item counts, verdicts and agent-call statistics of one run."""
+    store = ctx.obj.open_store()
+    run = get_run(store, run_id)
+    if run is None:
+        fail(f"no run with id {run_id}")
+        return
+    console.print(f"[bold]run {run.id}[/] kind={run.kind} status={run.status} "
+                  f"code={run.code_version} started={run.started_at:%Y-%m-%d %H:%M:%S}")
+    console.print(yaml.safe_dump({"config": run.config, "metrics": run.metrics},
+                                 allow_unicode=True, sort_keys=False))
+    if run.kind == "curate":
+        console.print({"items": item_counts(store, run_id), "verdicts": verdict_stats(store, run_id)})
+        for row in call_stats(store, run_id):
+            console.print(row)

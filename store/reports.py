@@ -1,0 +1,57 @@
+"""Summaries of runs for the CLI: item counts, verdicts, agent-call statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import case, func, select
+
+from store.db import Store
+from store.models import AgentCall, PreferencePair, Run, RunItem, Verdict
+
+
+def list_runs(store: Store, limit: int = 50, kind: str | None = None) -> list[dict[str, Any]]:
+    items = (select(RunItem.run_id, func.count().label("n"),
+                    func.sum(case((RunItem.status == "done", 1), else_=0)).label("done"),
+                    func.sum(case((RunItem.status == "failed", 1), else_=0)).label("failed"))
+             .group_by(RunItem.run_id).subquery())
+    pairs = (select(PreferencePair.run_id, func.count().label("pairs"))
+             .group_by(PreferencePair.run_id).subquery())
+    stmt = (select(Run, items.c.n, items.c.done, items.c.failed, pairs.c.pairs)
+            .outerjoin(items, items.c.run_id == Run.id).outerjoin(pairs, pairs.c.run_id == Run.id)
+            .order_by(Run.id.desc()).limit(limit))
+    if kind:
+        stmt = stmt.where(Run.kind == kind)
+    with store.session() as s:
+        return [{"run": run, "items": n or 0, "done": done or 0, "failed": failed or 0,
+                 "pairs": npairs or 0} for run, n, done, failed, npairs in s.execute(stmt).all()]
+
+
+def call_stats(store: Store, run_id: int) -> list[dict[str, Any]]:
+    """Per role: attempts, failed attempts, mean latency, tokens."""
+    stmt = (select(AgentCall.role, func.count(), func.count(AgentCall.error),
+                   func.avg(AgentCall.latency_ms), func.sum(AgentCall.prompt_tokens),
+                   func.sum(AgentCall.completion_tokens))
+            .where(AgentCall.run_id == run_id).group_by(AgentCall.role).order_by(AgentCall.role))
+    with store.session() as s:
+        return [{"role": r, "attempts": n, "errors": e, "mean_latency_ms": lat or 0.0,
+                 "prompt_tokens": pt or 0, "completion_tokens": ct or 0}
+                for r, n, e, lat, pt, ct in s.execute(stmt).all()]
+
+
+def verdict_stats(store: Store, run_id: int) -> dict[str, int]:
+    stmt = select(
+        func.sum(case((Verdict.final_verdict == 1, 1), else_=0)),
+        func.sum(case((Verdict.final_verdict == 0, 1), else_=0)),
+        func.sum(case((Verdict.status == "failed", 1), else_=0)),
+        func.sum(case((Verdict.initial_verdict != Verdict.final_verdict, 1), else_=0)),
+    ).where(Verdict.run_id == run_id)
+    with store.session() as s:
+        good, bad, failed, overturned = s.execute(stmt).one()
+    return {"good": good or 0, "bad": bad or 0, "failed": failed or 0,
+            "overturned": overturned or 0}
+
+
+def get_run(store: Store, run_id: int) -> Run | None:
+    with store.session() as s:
+        return s.get(Run, run_id)
