@@ -1,0 +1,29 @@
+"""Shared pieces of the integration tests: paper-like items, config against a stand-in server."""
+
+from __future__ import annotations
+
+from kindling.config import CurateConfig, LLMConfig
+
+GREETINGS = [
+    "生日快乐",
+    "祝你生日快乐，天天开心！",
+    "亲爱的朋友，生日快乐！愿你新的一岁眼里有光、心中有爱，所求皆如愿，所行皆坦途，岁岁常欢愉。",
+    "新年快乐，万事如意，阖家幸福！",
+    "新的一年，愿你把日子过成诗，把烦恼折成纸飞机放飞，眼里有星辰大海，身边有良人相伴，平安喜乐。",
+]
+
+
+def make_items(n: int) -> list[tuple[str, str, int]]:
+    """n distinct (query, response, label) items over a few queries."""
+    items = []
+    for i in range(n):
+        text = GREETINGS[i % len(GREETINGS)] + f"（第{i}条）"
+        items.append((f"祝福语场景{i % 7}", text, int(len(text) > 39)))
+    return items
+
+
+def http_config(base_url: str, *, key_env: str = "KINDLING_TEST_KEY", **overrides) -> CurateConfig:
+    agents = LLMConfig(backend="openai", base_url=base_url, model="standin", api_key_env=key_env,
+                       timeout_s=1.0, max_retries=4, backoff_initial_s=0.01, backoff_max_s=0.05,
+                       max_concurrency=32)
+    return CurateConfig(agents=agents, **overrides)
