@@ -1,0 +1,3 @@
+from kindling.cli import app
+
+app(prog_name="kindling")
