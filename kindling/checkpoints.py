@@ -29,7 +29,7 @@ async def open_checkpointer(store_url: str) -> AsyncIterator[BaseCheckpointSaver
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
         async with AsyncPostgresSaver.from_conn_string(where) as saver:
-            await saver.setup()
+            await _setup_once(where, saver)
             yield saver
     else:
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -37,3 +37,28 @@ async def open_checkpointer(store_url: str) -> AsyncIterator[BaseCheckpointSaver
         async with AsyncSqliteSaver.from_conn_string(where) as saver:
             await saver.setup()
             yield saver
+
+
+async def _setup_once(conn_string: str, saver: BaseCheckpointSaver) -> None:
+    """Create LangGraph's tables while holding an advisory lock, so concurrent workers don't race.
+
+    The lock is polled with `pg_try_advisory_lock`, never waited on inside a statement: LangGraph's
+    setup runs CREATE INDEX CONCURRENTLY, which waits for every running statement to finish and
+    would deadlock against a blocked `pg_advisory_lock` call of another worker.
+    """
+    import asyncio
+
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(conn_string, autocommit=True) as conn:
+        for _ in range(600):
+            row = await (await conn.execute("SELECT pg_try_advisory_lock(727275)")).fetchone()
+            if row and row[0]:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise TimeoutError("another worker held the checkpoint-setup lock for 60 s")
+        try:
+            await saver.setup()  # type: ignore[attr-defined]
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(727275)")

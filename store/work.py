@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from store.db import Store
 from store.models import Run, RunItem, utcnow
+from store.upsert import insert_ignore
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ def add_items(store: Store, run_id: int, items: list[dict[str, Any]]) -> int:
     with store.session() as s:
         have = set(s.scalars(select(RunItem.item_key).where(RunItem.run_id == run_id)))
         new = [{**it, "run_id": run_id} for it in items if it["item_key"] not in have]
-        for start in range(0, len(new), 5000):
-            s.execute(insert(RunItem), new[start : start + 5000])
+        for start in range(0, len(new), 5000):  # another worker may add the same items: ignore
+            insert_ignore(s, RunItem, new[start : start + 5000])
     return len(new)
 
 

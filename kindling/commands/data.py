@@ -1,5 +1,114 @@
-"""`kindling data ...`: import the paper's data (or a folder of its layout)."""
+"""`kindling data ...`: import the paper's data (or a folder of its layout), show store counts."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.table import Table
+
+from kindling.context import console, fail
+from store.importers import (
+    UPSTREAM_COMMIT,
+    DataImportError,
+    ImportReport,
+    dataset_counts,
+    fetch_upstream,
+    import_paper_data,
+)
+from store.readers import LAYOUT
 
 app = typer.Typer(help="Import datasets into the store.", no_args_is_help=True)
+
+
+def code_version() -> str:
+    """This code's version: `kindling.__version__` if set, else the installed distribution's."""
+    import kindling
+
+    return getattr(kindling, "__version__", None) or importlib.metadata.version("kindling")
+
+
+def default_cache_dir() -> Path:
+    """Where `--upstream` downloads go: ~/.cache/kindling/igniting/<commit> (honours XDG)."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "kindling" / "igniting" / UPSTREAM_COMMIT
+
+
+@app.command("import")
+def import_command(
+    ctx: typer.Context,
+    source: Annotated[Path | None, typer.Option(
+        "--from", file_okay=False,
+        help="Folder of the paper's dataset/ layout: sft/, reward_model/, grpo_data/, "
+             "evaluation_set/ and random_query.txt.",
+    )] = None,
+    upstream: Annotated[bool, typer.Option(
+        "--upstream",
+        help=f"Download the upstream dataset/ at commit {UPSTREAM_COMMIT[:12]} (SHA-256 checked) "
+             "into the cache, then import it.",
+    )] = False,
+    cache_dir: Annotated[Path | None, typer.Option(
+        "--cache-dir", file_okay=False,
+        help="Where --upstream keeps the download. Default: ~/.cache/kindling/igniting/<commit>.",
+    )] = None,
+    timeout_s: Annotated[float, typer.Option(
+        "--timeout", min=1.0, help="Per-request timeout in seconds for --upstream downloads.",
+    )] = 60.0,
+) -> None:
+    """Import every file of the paper's data set; re-running adds nothing."""
+    if (source is None) == (not upstream):
+        fail("give exactly one of --from PATH or --upstream")
+    try:
+        folder = source if source is not None else fetch_upstream(
+            cache_dir or default_cache_dir(), timeout_s=timeout_s,
+            warn=lambda msg: console.print(f"[yellow]warning:[/] {msg}", highlight=False),
+        )
+        store = ctx.obj.open_store()
+        try:
+            report = import_paper_data(store, folder, code_version=code_version())
+        finally:
+            store.close()
+    except DataImportError as exc:
+        fail(str(exc))
+        return
+    _print_report(report)
+
+
+def _print_report(report: ImportReport) -> None:
+    files = {name: rel for name, rel, _ in LAYOUT}
+    table = Table(title="Imported datasets")
+    for column in ("dataset", "file", "rows in file", "added"):
+        table.add_column(column, justify="right" if column in ("rows in file", "added") else "left")
+    for name, rows in report.rows.items():
+        table.add_row(name, files.get(name, ""), str(rows), str(report.added.get(name, 0)))
+    console.print(table)
+    added = ", ".join(f"{n} {t}" for t, n in report.tables.items())
+    if report.run_id is None:
+        console.print("Nothing new: the store already holds every row.")
+    else:
+        console.print(f"Import run {report.run_id}: added {added} in {report.seconds:.1f} s.")
+    for name, n in report.identical_pairs.items():
+        console.print(f"[yellow]note:[/] {name}: {n} pair(s) have chosen == rejected text.",
+                      highlight=False)
+
+
+@app.command("stats")
+def stats_command(ctx: typer.Context) -> None:
+    """Show how many records each imported dataset has in the store."""
+    store = ctx.obj.open_store()
+    try:
+        counts = dataset_counts(store)
+    finally:
+        store.close()
+    if not counts:
+        console.print("No datasets imported yet (run `kindling data import`).")
+        return
+    table = Table(title="Datasets in the store")
+    table.add_column("dataset")
+    table.add_column("records", justify="right")
+    for name, n in sorted(counts.items()):
+        table.add_row(name, str(n))
+    console.print(table)
