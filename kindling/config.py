@@ -55,6 +55,7 @@ class CurateConfig(Strict):
     samples_per_query: int = Field(2, ge=1, le=64, description="generate: candidates per query.")
     principles: str = Field("path_a_judge", description="Principle set for the judge: a name under prompts/principles/ or a YAML path.")
     concurrency: int = Field(8, ge=1, description="Items processed at once by this worker.")
+    checkpoint_durability: Literal["sync", "async", "exit"] = Field("async", description="LangGraph checkpoint writes: after every step (sync/async, steppable) or only when an item ends (exit, fastest; resume then relies on the stored agent calls).")
     lease_s: float = Field(300.0, gt=0, description="How long a claimed item stays reserved for a worker without heartbeat.")
     agents: LLMConfig = Field(default_factory=LLMConfig, description="Chat model for advocate, critic, judge, reflect.")
     generator: LLMConfig | None = Field(None, description="Chat model that writes candidates (defaults to agents).")

@@ -26,6 +26,9 @@ from store.db import Store
 from store.verdicts import VerdictWriter
 
 
+FLUSH_INTERVAL_S = 0.25  # most time an attempt waits in memory before it is written
+
+
 @dataclass
 class CurateOutcome:
     run_id: int
@@ -104,7 +107,7 @@ class CurateRunner:
             principles=self.principles, principle_version_id=pv_id,
             retriever=build_retriever(self.store, self.cfg.retrieval),
             exemplars_k=self.cfg.retrieval.k,
-            sink=VerdictWriter(self.store, run_id, (gen_cfg or self.cfg.agents).model),
+            sink=VerdictWriter(self.store, run_id, (gen_cfg or self.cfg.agents).model, calls),
         )
 
     async def run(self) -> CurateOutcome:
@@ -149,7 +152,8 @@ class _ItemDriver:
             if not inflight:
                 return
             _done, inflight = await asyncio.wait(
-                inflight, timeout=cfg.lease_s / 3, return_when=asyncio.FIRST_COMPLETED)
+                inflight, timeout=FLUSH_INTERVAL_S, return_when=asyncio.FIRST_COMPLETED)
+            self.calls.flush()
             if time.monotonic() - last_beat > cfg.lease_s / 3:
                 work.renew_lease(store, self.run_id, self.runner.worker, cfg.lease_s)
                 last_beat = time.monotonic()
@@ -178,7 +182,8 @@ class _ItemDriver:
                 snapshot = await self.graph.aget_state(config)
                 if snapshot.next:
                     start_from = None  # continue from the last checkpoint
-            result = await self.graph.ainvoke(start_from, config, context=self.context)
+            result = await self.graph.ainvoke(start_from, config, context=self.context,
+                                              durability=self.runner.cfg.checkpoint_durability)
             ok = result.get("final_verdict") is not None
         except Exception as exc:  # a bug, not an LLM fault: record the item as failed, keep going
             message = f"{type(exc).__name__}: {exc}"

@@ -1,26 +1,33 @@
-"""Agent-call log: every attempt written as it happens; stored results reused on resume."""
+"""Agent-call log: every attempt recorded; stored results reused on resume.
+
+Attempts are buffered and written in small batches: at the latest when the item's verdict is
+written (same transaction, so a verdict never exists without its calls), when the buffer fills,
+or on the runner's periodic flush (every `flush_interval_s`). A kill -9 can therefore lose only
+the last fraction of a second of attempts; those calls are simply made again on resume.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 from store.db import Store
 from store.models import AgentCall, utcnow
 
 
 class CallLog:
-    """Writes `agent_calls` rows for one run and answers 'is this call's result already stored?'.
+    """Records `agent_calls` rows for one run and answers 'is this call's result already stored?'.
 
-    Results are looked up only for items that were attempted before (prefetched in one query when
-    they are claimed again), so a fresh item costs no lookup.
+    Results are looked up only for items attempted before (prefetched in one query when they are
+    claimed again), so a fresh item costs no lookup.
     """
 
-    def __init__(self, store: Store, run_id: int) -> None:
-        self.store, self.run_id = store, run_id
+    def __init__(self, store: Store, run_id: int, batch_size: int = 64) -> None:
+        self.store, self.run_id, self.batch_size = store, run_id, batch_size
         self._stored: dict[tuple[str, str], dict[str, Any]] = {}
+        self._pending: list[dict[str, Any]] = []
         self.calls_made = 0
 
     def prefetch(self, item_keys: Iterable[str]) -> int:
@@ -49,6 +56,19 @@ class CallLog:
             del self._stored[key]
 
     def record(self, row: dict[str, Any]) -> None:
+        """Queue one attempt; written with the next flush."""
         self.calls_made += 1
-        with self.store.engine.begin() as conn:
-            conn.execute(insert(AgentCall), [{**row, "run_id": self.run_id, "created_at": utcnow()}])
+        self._pending.append({**row, "run_id": self.run_id, "created_at": utcnow()})
+        if len(self._pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self, conn: Connection | None = None) -> None:
+        """Write queued attempts, in the caller's transaction when one is given."""
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        if conn is not None:
+            conn.execute(insert(AgentCall), rows)
+            return
+        with self.store.engine.begin() as own:
+            own.execute(insert(AgentCall), rows)

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from store.calls import CallLog
 from store.db import Store
 from store.models import Response, RunItem, Verdict, text_hash
 from store.upsert import insert_ignore
@@ -14,13 +15,16 @@ from store.upsert import insert_ignore
 class VerdictWriter:
     """The curate graph's sink: persists an item's outcome and closes the item in one transaction."""
 
-    def __init__(self, store: Store, run_id: int, generator_model: str | None) -> None:
+    def __init__(self, store: Store, run_id: int, generator_model: str | None,
+                 calls: CallLog) -> None:
         self.store, self.run_id, self.generator_model = store, run_id, generator_model
+        self.calls = calls
 
     def persist(self, state: dict[str, Any]) -> int:
         """Insert the verdict (idempotent: a second persist of the item keeps the first)."""
         ok = state.get("final_verdict") is not None
         with self.store.session() as s:
+            self.calls.flush(s.connection())  # the item's attempts land with its verdict
             response_id = state.get("response_id") or self._store_candidate(s, state)
             insert_ignore(s, Verdict, [{
                 "run_id": self.run_id, "item_key": state["item_key"],

@@ -150,11 +150,16 @@ def message_text(message: dict[str, Any]) -> str:
 
 
 def last_user_text(body: dict[str, Any]) -> str:
-    """The text of the last user message ("" if none)."""
-    for message in reversed(body.get("messages") or []):
-        if message.get("role") == "user":
-            return message_text(message)
-    return ""
+    """The text of the task: the last user message holding the judged text, else the last one.
+
+    A re-ask (the client's "that did not parse, try again" turn) follows the task message, so
+    scripts answer the task as a real model reading the whole conversation would.
+    """
+    users = [message_text(m) for m in body.get("messages") or [] if m.get("role") == "user"]
+    for text in reversed(users):
+        if RESPONSE_START in text:
+            return text
+    return users[0] if users else ""
 
 
 def candidate_text(body: dict[str, Any]) -> str:
