@@ -20,11 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kindling.config import CurateConfig, LLMConfig, RetrievalConfig  # noqa: E402
-from kindling.curate_runner import CurateRunner  # noqa: E402
-from store.db import Store  # noqa: E402
-from store.importers import import_paper_data  # noqa: E402
-from tests.standin_server import StandinConfig, StandinServer  # noqa: E402
+from kindling.config import CurateConfig, LLMConfig, RetrievalConfig
+from kindling.curate_runner import CurateRunner
+from store.db import Store
+from store.importers import import_paper_data
+from tests.standin_server import StandinConfig, StandinServer
 
 LATENCY_S, IN_FLIGHT, CALLS_PER_ITEM = 0.1, 64, 5
 

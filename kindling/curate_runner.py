@@ -25,7 +25,6 @@ from store.calls import CallLog
 from store.db import Store
 from store.verdicts import VerdictWriter
 
-
 FLUSH_INTERVAL_S = 0.25  # most time an attempt waits in memory before it is written
 
 
@@ -185,7 +184,7 @@ class _ItemDriver:
             result = await self.graph.ainvoke(start_from, config, context=self.context,
                                               durability=self.runner.cfg.checkpoint_durability)
             ok = result.get("final_verdict") is not None
-        except Exception as exc:  # a bug, not an LLM fault: record the item as failed, keep going
+        except Exception as exc:  # noqa: BLE001 - a bug, not an LLM fault: record it, keep going
             message = f"{type(exc).__name__}: {exc}"
             self.crashes.append(f"{item['item_key']}: {message}")
             self.context.sink.persist({**item, "errors": [f"graph: {message}"]})

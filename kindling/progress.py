@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from types import TracebackType
+from typing import Self
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -29,7 +30,7 @@ class RunProgress:
         self._task = self._bar.add_task("items", total=self.total, completed=self.done + self.failed,
                                         failed=self.failed, rate="0.0")
 
-    def __enter__(self) -> RunProgress:
+    def __enter__(self) -> Self:
         self._bar.__enter__()
         return self
 

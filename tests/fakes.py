@@ -9,6 +9,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
 
 from store.db import Store
 from store.models import DatasetRecord, Query, Response, Run, text_hash
@@ -43,7 +44,7 @@ class ScriptedChatModel(BaseChatModel):
     """Answers by the role named in `response_format`; records every prompt it saw."""
 
     scripts: dict[str, Any]
-    seen: list[tuple[str, str]] = []
+    seen: list[tuple[str, str]] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:
