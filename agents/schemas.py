@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
@@ -38,8 +39,9 @@ class ReflectVerdict(RoleOutput):
     overturned: bool = False
 
 
+@cache
 def response_format(role: str, schema: type[BaseModel]) -> dict[str, object]:
-    """The OpenAI `response_format` for a role: JSON schema mode, named after the role."""
+    """The OpenAI `response_format` for a role: JSON schema mode, named after the role (cached)."""
     return {
         "type": "json_schema",
         "json_schema": {"name": role, "schema": schema.model_json_schema(), "strict": False},

@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kindling.cli import app
+from kindling.commands.curate import parse_sets
+from kindling.config import ConfigError, CurateConfig, load_config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_yaml_then_flags_then_sets(tmp_path: Path) -> None:
+    path = write(tmp_path, "limit: 5\nagents:\n  backend: openai\n  model: m1\n  max_retries: 2\n")
+    cfg = load_config(CurateConfig, path, {"limit": 7, "agents.model": None,
+                                           **parse_sets(["agents.max_retries=6", "offset=3"])})
+    assert (cfg.limit, cfg.offset) == (7, 3)
+    assert (cfg.agents.backend, cfg.agents.model, cfg.agents.max_retries) == ("openai", "m1", 6)
+
+
+def test_defaults_without_a_file() -> None:
+    cfg = load_config(CurateConfig, None, {})
+    assert cfg.source == "dataset" and cfg.agents.backend == "local" and cfg.retrieval.k == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("limitt: 5\n", "field limitt: Extra inputs are not permitted"),
+        ("agents:\n  temprature: 0.1\n", "field agents.temprature"),
+        ("agents:\n  max_retries: -1\n", "field agents.max_retries"),
+        ("source: files\n", "field source"),
+        ("- a\n- b\n", "top level must be a mapping"),
+        ("limit: [\n", "cannot read config"),
+    ],
+)
+def test_bad_config_names_file_and_field(tmp_path: Path, text: str, needle: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(CurateConfig, path, {})
+    assert str(path) in str(info.value) and needle in str(info.value)
+
+
+def test_bad_set_syntax() -> None:
+    with pytest.raises(ConfigError, match="expected key=value"):
+        parse_sets(["agents.model"])
+
+
+def test_cli_reports_config_errors_and_exits_2(tmp_path: Path) -> None:
+    path = write(tmp_path, "agents:\n  nope: 1\n")
+    result = CliRunner().invoke(app, ["--db-url", f"sqlite:///{tmp_path / 'x.db'}", "curate",
+                                      "--config", str(path)])
+    assert result.exit_code == 2 and "agents.nope" in result.output
+
+
+def test_cli_curate_without_data_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["--db-url", f"sqlite:///{tmp_path / 'x.db'}", "curate"])
+    assert result.exit_code == 2 and "kindling data import" in result.output
