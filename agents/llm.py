@@ -67,8 +67,10 @@ def build_chat_model(cfg: LLMConfig) -> BaseChatModel:
             f"environment variable {cfg.api_key_env} (llm.api_key_env) is not set; "
             "set it to your API key (any non-empty value for servers without auth)"
         )
+    # An (unhashable) Timeout object gives this model its own HTTP client: langchain-openai's
+    # shared client per base URL is bound to the first event loop and breaks in a later one.
     return ChatOpenAI(
-        model=cfg.model, base_url=cfg.base_url, api_key=key, timeout=cfg.timeout_s,
+        model=cfg.model, base_url=cfg.base_url, api_key=key, timeout=openai.Timeout(cfg.timeout_s),
         max_retries=0, temperature=cfg.temperature, max_tokens=cfg.max_tokens,
     )
 

@@ -101,3 +101,16 @@ def test_missing_key_variable_is_a_clear_error(sqlite_url: str, monkeypatch) -> 
                                       "--base-url", "http://127.0.0.1:9/v1",
                                       "--api-key-env", "NO_SUCH_KEY_VAR"])
     assert result.exit_code == 2 and "NO_SUCH_KEY_VAR" in result.output
+
+
+def test_runs_in_separate_event_loops_share_nothing_stale(sqlite_store: Store, monkeypatch) -> None:
+    """langchain-openai caches one HTTP client per base URL; each run must bring its own."""
+    import asyncio
+
+    monkeypatch.setenv("KINDLING_TEST_KEY", "k")
+    seed_tiny_data(sqlite_store, make_items(3))
+    with StandinServer(StandinConfig()) as server:
+        for _ in range(2):
+            runner = CurateRunner(sqlite_store, http_config(server.base_url), new_run=True,
+                                  show_progress=False)
+            assert asyncio.run(runner.run()).counts == {"done": 3}
