@@ -75,6 +75,13 @@ def build_chat_model(cfg: LLMConfig) -> BaseChatModel:
     )
 
 
+async def close_chat_model(chat: BaseChatModel) -> None:
+    """Close an endpoint model's HTTP client inside the loop that used it (no-op for others)."""
+    client = getattr(chat, "root_async_client", None)
+    if client is not None:
+        await client.close()
+
+
 def is_transient(exc: BaseException) -> bool:
     """429, 5xx, timeouts and connection errors are worth retrying; other errors are not."""
     if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, asyncio.TimeoutError)):

@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +51,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "igniting"))
     p.add_argument("--item-concurrency", type=int, default=96)
     p.add_argument("--floor-calls", type=int, default=1000)
+    p.add_argument("--workers", type=int, default=2,
+                   help="also run the same job as this many `kindling curate` processes sharing the run")
     return p.parse_args()
 
 
@@ -68,7 +72,9 @@ async def sdk_floor(base_url: str, calls: int) -> float:
 
     cpu0 = time.process_time()
     await asyncio.gather(*(one() for _ in range(calls)))
-    return 1000 * (time.process_time() - cpu0) / calls
+    cpu = time.process_time() - cpu0
+    await chat.root_async_client.close()
+    return 1000 * cpu / calls
 
 
 async def curate_once(store: Store, base_url: str, args: argparse.Namespace,
@@ -84,6 +90,30 @@ async def curate_once(store: Store, base_url: str, args: argparse.Namespace,
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     return {"items": outcome.counts.get("done", 0), "failed": outcome.counts.get("failed", 0),
             "calls": outcome.calls, "wall_s": wall, "cpu_ms_per_call": 1000 * cpu / outcome.calls}
+
+
+def curate_processes(store: Store, base_url: str, args: argparse.Namespace) -> dict[str, float]:
+    """The same job run by N `kindling curate` processes sharing one run (items claimed by lease)."""
+    cfg = CurateConfig(
+        source="generate", dataset="random_query", limit=args.items, offset=args.items,
+        samples_per_query=1, concurrency=args.item_concurrency, retrieval=RetrievalConfig(k=2),
+        agents=LLMConfig(backend="openai", base_url=base_url, model="standin", api_key_env=KEY_ENV,
+                         max_concurrency=IN_FLIGHT // args.workers, timeout_s=10))
+    cfg_path = Path(tempfile.mkdtemp(prefix="kindling-bench-cfg-")) / "curate.yaml"
+    cfg_path.write_text(cfg.model_dump_json(), encoding="utf-8")
+    env = {**os.environ, "KINDLING_DB_URL": store.url}
+    cmd = [sys.executable, "-m", "kindling", "curate", "--config", str(cfg_path), "--no-progress"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL) for _ in range(args.workers)]
+    if any(p.wait() != 0 for p in procs):
+        raise SystemExit("a worker process failed")
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    calls = args.items * CALLS_PER_ITEM
+    return {"items": args.items, "failed": 0, "calls": calls, "wall_s": wall,
+            "cpu_ms_per_call": 1000 * cpu / calls}
 
 
 def report(label: str, r: dict[str, float], floor_ms: float) -> None:
@@ -108,10 +138,15 @@ def main() -> None:
         floor = asyncio.run(sdk_floor(server.base_url, args.floor_calls))
         runs = {d: asyncio.run(curate_once(store, server.base_url, args, d))
                 for d in ("async", "exit")}
+        if args.workers > 1:
+            runs["workers"] = curate_processes(store, server.base_url, args)
     print(f"store: {store.dialect}   cores: {os.cpu_count()}   "
           f"SDK floor (langchain-openai ainvoke alone): {floor:.2f} ms CPU per call")
     report("checkpoint after every step (default, durability=async)", runs["async"], floor)
     report("one checkpoint per item (durability=exit)", runs["exit"], floor)
+    if "workers" in runs:
+        report(f"{args.workers} worker processes sharing the run (default durability; CPU incl. "
+               "start-up and model build)", runs["workers"], floor)
 
 
 if __name__ == "__main__":

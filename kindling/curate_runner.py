@@ -12,7 +12,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from agents.context import CurateContext
-from agents.llm import AgentLLM, build_chat_model
+from agents.llm import AgentLLM, build_chat_model, close_chat_model
 from agents.retrieval import BM25Retriever, EmbeddingRetriever, Exemplar, Retriever
 from agents.templates import PromptLibrary, load_principles
 from graphs.curate import build_curate_graph
@@ -74,6 +74,7 @@ class CurateRunner:
         self.principles = load_principles(cfg.principles)
         self.new_run, self.show_progress = new_run, show_progress
         self._chat_models = chat_models or {}
+        self._built: list[BaseChatModel] = []
         self.worker = work.worker_id()
 
     def prepare_run(self) -> int:
@@ -89,6 +90,7 @@ class CurateRunner:
     def _chat(self, role: str, cfg: LLMConfig) -> BaseChatModel:
         if role not in self._chat_models:
             self._chat_models[role] = build_chat_model(cfg)
+            self._built.append(self._chat_models[role])
         return self._chat_models[role]
 
     def build_context(self, run_id: int, calls: CallLog) -> CurateContext:
@@ -114,13 +116,18 @@ class CurateRunner:
         calls = CallLog(self.store, run_id)
         context = self.build_context(run_id, calls)
         started = time.perf_counter()
-        async with open_checkpointer(self.store.url) as saver:
-            graph = build_curate_graph().compile(checkpointer=saver)
-            driver = _ItemDriver(self, run_id, graph, context, calls)
-            with RunProgress(work.item_counts(self.store, run_id), calls,
-                             enabled=self.show_progress) as progress:
-                driver.progress = progress
-                await driver.drain()
+        try:
+            async with open_checkpointer(self.store.url) as saver:
+                graph = build_curate_graph().compile(checkpointer=saver)
+                driver = _ItemDriver(self, run_id, graph, context, calls)
+                with RunProgress(work.item_counts(self.store, run_id), calls,
+                                 enabled=self.show_progress) as progress:
+                    driver.progress = progress
+                    await driver.drain()
+        finally:
+            calls.flush()
+            for chat in self._built:
+                await close_chat_model(chat)
         counts = work.item_counts(self.store, run_id)
         if not counts.get("pending") and not counts.get("claimed"):
             work.finish_run(self.store, run_id, "finished", {"items": counts})
