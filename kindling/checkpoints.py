@@ -32,9 +32,14 @@ async def open_checkpointer(store_url: str) -> AsyncIterator[BaseCheckpointSaver
             await _setup_once(where, saver)
             yield saver
     else:
+        import aiosqlite
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-        async with AsyncSqliteSaver.from_conn_string(where) as saver:
+        async with aiosqlite.connect(where) as conn:
+            # WAL + NORMAL: a commit per step without an fsync each time (as the store does).
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            saver = AsyncSqliteSaver(conn)
             await saver.setup()
             yield saver
 
