@@ -13,7 +13,7 @@ import openai
 from aiolimiter import AsyncLimiter
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -70,8 +70,9 @@ def build_chat_model(cfg: LLMConfig) -> BaseChatModel:
     # An (unhashable) Timeout object gives this model its own HTTP client: langchain-openai's
     # shared client per base URL is bound to the first event loop and breaks in a later one.
     return ChatOpenAI(
-        model=cfg.model, base_url=cfg.base_url, api_key=key, timeout=openai.Timeout(cfg.timeout_s),
-        max_retries=0, temperature=cfg.temperature, max_tokens=cfg.max_tokens,
+        model=cfg.model, base_url=cfg.base_url, api_key=SecretStr(key),
+        timeout=openai.Timeout(cfg.timeout_s), max_retries=0, temperature=cfg.temperature,
+        max_completion_tokens=cfg.max_tokens,
     )
 
 
@@ -186,7 +187,7 @@ class AgentLLM:
         reply: AIMessage | None, attempt: int, *, parsed: dict[str, Any] | None = None,
         error: str | None = None, latency_s: float | None = None,
     ) -> None:
-        usage = (reply.usage_metadata or {}) if reply is not None else {}
+        usage: dict[str, Any] = dict(reply.usage_metadata or {}) if reply is not None else {}
         if latency_s is None and reply is not None:
             latency_s = reply.response_metadata.get("kindling_latency_s", 0.0)
         self.recorder.record({

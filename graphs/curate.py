@@ -31,7 +31,7 @@ def route_after_judge(state: CurateState) -> Literal["reflect", "persist"]:
     return "persist" if state.get("errors") else "reflect"
 
 
-def build_curate_graph() -> StateGraph:
+def build_curate_graph() -> StateGraph[CurateState, CurateContext, CurateState, CurateState]:
     """The uncompiled Path A graph; the caller compiles it with a checkpointer."""
     graph = StateGraph(CurateState, context_schema=CurateContext)
     graph.add_node("retrieve_exemplars", retrieve_exemplars)

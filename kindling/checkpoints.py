@@ -39,9 +39,9 @@ async def open_checkpointer(store_url: str) -> AsyncIterator[BaseCheckpointSaver
             # WAL + NORMAL: a commit per step without an fsync each time (as the store does).
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
-            saver = AsyncSqliteSaver(conn)
-            await saver.setup()
-            yield saver
+            sqlite_saver = AsyncSqliteSaver(conn)
+            await sqlite_saver.setup()
+            yield sqlite_saver
 
 
 async def _setup_once(conn_string: str, saver: BaseCheckpointSaver) -> None:

@@ -35,10 +35,7 @@ def pair_up(judged: list[JudgedCandidate], max_per_query: int | None) -> list[di
     for query_id, group in by_query.items():
         good = [j for j in group if j.good]
         bad = [j for j in group if not j.good]
-        combos = itertools.product(good, bad)
-        if max_per_query is not None:
-            combos = itertools.islice(combos, max_per_query)
-        for g, b in combos:
+        for g, b in itertools.islice(itertools.product(good, bad), max_per_query):
             if g.response_id == b.response_id:
                 continue
             pairs.append({"query_id": query_id, "chosen_id": g.response_id,
@@ -52,7 +49,8 @@ def judged_candidates(store: Store, curate_run_id: int) -> list[JudgedCandidate]
     stmt = select(Verdict.id, Verdict.query_id, Verdict.response_id, Verdict.final_verdict).where(
         Verdict.run_id == curate_run_id, Verdict.status == "ok", Verdict.response_id.is_not(None))
     with store.session() as s:
-        return [JudgedCandidate(i, q, r, v == 1) for i, q, r, v in s.execute(stmt).all()]
+        rows = s.execute(stmt).all()
+    return [JudgedCandidate(i, q, r, v == 1) for i, q, r, v in rows if r is not None]
 
 
 def save_pairs(store: Store, pairs_run_id: int, source_run_id: int, pairs: list[dict]) -> int:

@@ -20,6 +20,7 @@ def dataset_response_items(store: Store, dataset: str, offset: int, limit: int |
         rows = s.execute(stmt).all()
     seen: dict[int, dict] = {}
     for query_id, response_id in rows:
+        assert response_id is not None  # filtered in the query
         seen.setdefault(response_id, {"item_key": f"r{response_id}", "query_id": query_id,
                                       "response_id": response_id})
     items = list(seen.values())[offset:]

@@ -101,7 +101,7 @@ def claim_items(store: Store, run_id: int, worker: str, n: int, lease_s: float) 
     claimable = or_(
         RunItem.status == "pending",
         (RunItem.status == "claimed") & (RunItem.lease_until < now),
-        (RunItem.status == "claimed") & RunItem.worker.in_(dead) if dead else False,
+        (RunItem.status == "claimed") & RunItem.worker.in_(dead),
     )
     ids = (
         select(RunItem.id).where(RunItem.run_id == run_id, claimable)
