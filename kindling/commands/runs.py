@@ -6,6 +6,7 @@ import typer
 import yaml
 from rich.table import Table
 
+from kindling.commands.curate import call_table
 from kindling.context import console, fail
 from store.reports import call_stats, get_run, list_runs, verdict_stats
 from store.work import item_counts
@@ -27,7 +28,7 @@ def runs(
         table.add_column(col)
     for r in list_runs(ctx.obj.open_store(), limit, kind):
         run = r["run"]
-        table.add_row(str(run.id), run.kind, run.status, f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+        table.add_row(str(run.id), run.kind, run.status, f"{run.started_at:%m-%d %H:%M:%S}",
                       f"{run.finished_at:%H:%M:%S}" if run.finished_at else "-", str(r["items"]),
                       str(r["done"]), str(r["failed"]), str(r["pairs"]))
     console.print(table)
@@ -46,6 +47,10 @@ def show(ctx: typer.Context, run_id: int = typer.Argument(..., help="Run id.")) 
     console.print(yaml.safe_dump({"config": run.config, "metrics": run.metrics},
                                  allow_unicode=True, sort_keys=False))
     if run.kind == "curate":
-        console.print({"items": item_counts(store, run_id), "verdicts": verdict_stats(store, run_id)})
-        for row in call_stats(store, run_id):
-            console.print(row)
+        counts = {f"items {k}": v for k, v in item_counts(store, run_id).items()}
+        counts |= {f"verdicts {k}": v for k, v in verdict_stats(store, run_id).items()}
+        table = Table(title=f"curate run {run_id}", show_header=False)
+        for label, value in counts.items():
+            table.add_row(label, str(value))
+        console.print(table)
+        console.print(call_table(call_stats(store, run_id)))
