@@ -38,7 +38,7 @@ from kindling.config import CurateConfig, LLMConfig, RetrievalConfig
 from kindling.curate_runner import CurateRunner
 from store.db import Store
 from store.importers import import_paper_data
-from tests.standin_server import StandinConfig, StandinServer
+from tests.standin import StandinConfig, StandinServer
 
 LATENCY_S, IN_FLIGHT, CALLS_PER_ITEM = 0.1, 64, 5
 KEY_ENV = "KINDLING_BENCH_KEY"

@@ -11,7 +11,7 @@ from store.db import Store
 from store.models import AgentCall, RunItem, Verdict
 from tests.fakes import seed_tiny_data
 from tests.integration.helpers import http_config, make_items
-from tests.standin_server import StandinConfig, StandinServer
+from tests.standin import StandinConfig, StandinServer
 
 PLANTED_KEY = "sk-kindling-planted-7f3a9c1e"
 

@@ -13,7 +13,7 @@ from store.db import Store
 from store.models import AgentCall, RunItem, Verdict
 from tests.fakes import seed_tiny_data
 from tests.integration.helpers import http_config, make_items
-from tests.standin_server import StandinConfig, StandinServer
+from tests.standin import StandinConfig, StandinServer
 
 N_ITEMS = 24
 

@@ -12,7 +12,7 @@ from store.db import Store
 from store.models import AgentCall, RunItem, Verdict
 from tests.fakes import seed_tiny_data
 from tests.integration.helpers import http_config, make_items
-from tests.standin_server import StandinConfig, StandinServer
+from tests.standin import StandinConfig, StandinServer
 
 
 async def test_curate_on_postgres(pg_store: Store, monkeypatch) -> None:

@@ -12,7 +12,7 @@ import pytest
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from tests.standin_server import (
+from tests.standin import (
     StandinConfig,
     StandinServer,
     generate,
