@@ -68,11 +68,12 @@ class CurateRunner:
 
     def __init__(
         self, store: Store, cfg: CurateConfig, *, new_run: bool = False,
-        chat_models: dict[str, BaseChatModel] | None = None, show_progress: bool = True,
+        retry_failed: bool = False, chat_models: dict[str, BaseChatModel] | None = None,
+        show_progress: bool = True,
     ) -> None:
         self.store, self.cfg = store, cfg
         self.principles = load_principles(cfg.principles)
-        self.new_run, self.show_progress = new_run, show_progress
+        self.new_run, self.retry_failed, self.show_progress = new_run, retry_failed, show_progress
         self._chat_models = chat_models or {}
         self._built: list[BaseChatModel] = []
         self.worker = work.worker_id()
@@ -85,6 +86,8 @@ class CurateRunner:
             config={**self.cfg.model_dump(), "principles_text": self.principles.text},
         )
         work.add_items(self.store, run.id, select_items(self.store, self.cfg))
+        if self.retry_failed:
+            work.reopen_failed_items(self.store, run.id)
         return run.id
 
     def _chat(self, role: str, cfg: LLMConfig) -> BaseChatModel:
@@ -175,19 +178,28 @@ class _ItemDriver:
         return [{
             "item_key": c.item_key, "query_id": c.query_id, "query": qtexts[c.query_id],
             "response_id": c.response_id, "candidate": rtexts.get(c.response_id),
-            "sample_index": _sample_index(c.item_key), "resumed": c.attempts > 1,
+            "sample_index": _sample_index(c.item_key), "attempts": c.attempts,
         } for c in claimed]
 
+    async def _start_point(self, item: dict, attempts: int) -> tuple[dict | None, dict]:
+        """Where an item's graph run starts: fresh, from its last checkpoint, or on a new thread."""
+        thread = f"curate:{self.run_id}:{item['item_key']}"
+        config = {"configurable": {"thread_id": thread}}
+        if attempts == 1:
+            return item, config
+        self.resumed += 1
+        snapshot = await self.graph.aget_state(config)
+        if snapshot.next:
+            return None, config  # interrupted: continue from the last checkpoint
+        if not snapshot.values:
+            return item, config  # never checkpointed
+        # the thread ran to its end (a failed item opened again): a fresh thread, cached calls reused
+        return item, {"configurable": {"thread_id": f"{thread}:{attempts}"}}
+
     async def _run_item(self, item: dict) -> None:
-        resumed = item.pop("resumed")
-        config = {"configurable": {"thread_id": f"curate:{self.run_id}:{item['item_key']}"}}
+        attempts = item.pop("attempts")
         try:
-            start_from: dict | None = item
-            if resumed:
-                self.resumed += 1
-                snapshot = await self.graph.aget_state(config)
-                if snapshot.next:
-                    start_from = None  # continue from the last checkpoint
+            start_from, config = await self._start_point(item, attempts)
             result = await self.graph.ainvoke(start_from, config, context=self.context,
                                               durability=self.runner.cfg.checkpoint_durability)
             ok = result.get("final_verdict") is not None

@@ -119,6 +119,22 @@ def claim_items(store: Store, run_id: int, worker: str, n: int, lease_s: float) 
     return sorted((ClaimedItem(*row) for row in rows), key=lambda c: c.item_key)
 
 
+def reopen_failed_items(store: Store, run_id: int) -> int:
+    """Make a run's failed items pending again and drop their failed verdicts (attempts stay)."""
+    from sqlalchemy import delete
+
+    from store.models import Verdict
+
+    with store.session() as s:
+        keys = s.scalars(select(RunItem.item_key).where(
+            RunItem.run_id == run_id, RunItem.status == "failed")).all()
+        if keys:
+            s.execute(delete(Verdict).where(Verdict.run_id == run_id, Verdict.item_key.in_(keys)))
+            s.execute(update(RunItem).where(RunItem.run_id == run_id, RunItem.item_key.in_(keys))
+                      .values(status="pending", worker=None, lease_until=None))
+    return len(keys)
+
+
 def renew_lease(store: Store, run_id: int, worker: str, lease_s: float) -> None:
     """Heartbeat: extend the lease of every item this worker holds."""
     with store.session() as s:

@@ -46,6 +46,7 @@ def curate(
     api_key_env: str = typer.Option(None, help="Environment variable that holds the API key."),
     sets: list[str] = typer.Option([], "--set", help="Any config field as dotted key=value, e.g. --set agents.max_concurrency=32."),
     new_run: bool = typer.Option(False, "--new-run", help="Start a new run even if one with this config exists (default: resume it)."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Judge again the items this run recorded as failed (stored successful calls are reused)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar."),
 ) -> None:
     """Judge items with retrieve → advocate ∥ critic → judge → reflect → persist; resumable."""
@@ -58,7 +59,8 @@ def curate(
     try:
         cfg = load_config(CurateConfig, config, {**overrides, **parse_sets(sets)})
         store = ctx.obj.open_store()
-        runner = CurateRunner(store, cfg, new_run=new_run, show_progress=progress)
+        runner = CurateRunner(store, cfg, new_run=new_run, retry_failed=retry_failed,
+                              show_progress=progress)
         outcome = asyncio.run(runner.run())
     except (ConfigError, PromptError, LLMConfigError, ValueError) as exc:
         fail(str(exc))

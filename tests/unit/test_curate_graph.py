@@ -71,3 +71,18 @@ async def test_unparseable_role_records_failure_not_loss(sqlite_store: Store, br
         attempts = s.scalars(select(AgentCall.attempt).where(AgentCall.role == broken_role)).all()
     assert v.status == "failed" and broken_role in (v.error or "")
     assert sorted(attempts) == [1, 2, 3]  # parse_attempts re-asks, each recorded
+
+
+async def test_retry_failed_redoes_only_the_failed_part(sqlite_store: Store) -> None:
+    seed_tiny_data(sqlite_store, ITEMS)
+    broken = ScriptedChatModel(scripts=default_scripts() | {"reflect": lambda p: "no JSON"})
+    first = await CurateRunner(sqlite_store, CurateConfig(), chat_models={"agents": broken},
+                               show_progress=False).run()
+    assert first.counts == {"failed": 3}
+    fixed = ScriptedChatModel(scripts=default_scripts())
+    again = await CurateRunner(sqlite_store, CurateConfig(), retry_failed=True,
+                               chat_models={"agents": fixed}, show_progress=False).run()
+    assert again.counts == {"done": 3} and again.run_id == first.run_id
+    assert {role for role, _ in fixed.seen} == {"reflect"}  # debate and judge results were reused
+    with sqlite_store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Verdict)) == 3
