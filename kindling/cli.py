@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kindling.commands import curate, data, pairs, runs
+from kindling.commands import curate, data, evaluate, pairs, principles, runs
 from kindling.context import AppState
 
 app = typer.Typer(
@@ -16,6 +16,8 @@ app.add_typer(data.app, name="data")
 app.command("curate")(curate.curate)
 app.add_typer(pairs.app, name="pairs")
 app.add_typer(runs.app, name="runs")
+app.add_typer(principles.app, name="principles")
+app.add_typer(evaluate.app, name="eval")
 
 
 @app.callback()

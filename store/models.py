@@ -111,6 +111,7 @@ class PrincipleVersion(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
     iteration: Mapped[int | None]
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    feedback: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -192,3 +193,27 @@ class PreferencePair(Base):
     chosen_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), index=True)
     rejected_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), index=True)
     evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Judgment(Base):
+    """The principle-guided judge's cached verdict for one (principle version, model, query, response)."""
+
+    __tablename__ = "judgments"
+    __table_args__ = (
+        UniqueConstraint("principle_version_id", "model", "query_hash", "response_hash", "samples",
+                         name="uq_judgments_key"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    principle_version_id: Mapped[int] = mapped_column(ForeignKey("principle_versions.id"), index=True)
+    model: Mapped[str] = mapped_column(String(200))
+    query_hash: Mapped[str] = mapped_column(String(64))
+    response_hash: Mapped[str] = mapped_column(String(64))
+    samples: Mapped[int] = mapped_column(default=1)
+    query: Mapped[str] = mapped_column(Text)
+    response: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[int | None]
+    score: Mapped[float | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    flagged: Mapped[bool] = mapped_column(default=False)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
