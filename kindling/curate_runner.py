@@ -23,6 +23,7 @@ from kindling.version import code_version
 from store import queries, work
 from store.calls import CallLog
 from store.db import Store
+from store.principles import register_version
 from store.verdicts import VerdictWriter
 
 FLUSH_INTERVAL_S = 0.25  # most time an attempt waits in memory before it is written
@@ -102,7 +103,7 @@ class CurateRunner:
         generator = agents_llm
         if gen_cfg is not None and gen_cfg != self.cfg.agents:
             generator = AgentLLM(self._chat("generator", gen_cfg), gen_cfg, calls)
-        pv_id = queries.register_principles(
+        pv_id = register_version(
             self.store, kind=self.principles.kind, name=self.principles.name,
             text=self.principles.text, origin="file",
         )

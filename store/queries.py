@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from store.db import Store
-from store.models import DatasetRecord, PrincipleVersion, Query, Response, text_hash
-from store.upsert import insert_ignore
+from store.models import DatasetRecord, Query, Response
 
 
 def dataset_response_items(store: Store, dataset: str, offset: int, limit: int | None) -> list[dict]:
@@ -61,13 +60,3 @@ def corpus_pairs(store: Store, dataset: str) -> list[tuple[str, str]]:
     )
     with store.session() as s:
         return [(q, r) for q, r in s.execute(stmt).all()]
-
-
-def register_principles(store: Store, *, kind: str, name: str, text: str, origin: str) -> int:
-    """The id of the principle version with this text, created (origin `file`) if new."""
-    digest = text_hash(text)
-    with store.session() as s:
-        insert_ignore(s, PrincipleVersion, [{"kind": kind, "name": name, "text": text,
-                                             "text_hash": digest, "origin": origin}])
-        return s.scalars(select(PrincipleVersion.id).where(
-            PrincipleVersion.kind == kind, PrincipleVersion.text_hash == digest)).one()
