@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from store.db import Store
 from store.models import AgentCall, utcnow
@@ -29,6 +29,7 @@ class CallLog:
         self._stored: dict[tuple[str, str], dict[str, Any]] = {}
         self._pending: list[dict[str, Any]] = []
         self.calls_made = 0
+        self.stored_before = 0
 
     def prefetch(self, item_keys: Iterable[str]) -> int:
         """Load successful results of earlier attempts for these items; returns how many."""
@@ -47,6 +48,22 @@ class CallLog:
             self._stored.setdefault((item_key, role), parsed)
         return len(rows)
 
+    def prefetch_run(self) -> int:
+        """Load every stored successful result of this run (for runs whose calls are few, e.g.
+        the adversarial loop), and count the run's attempts so far (for call budgets)."""
+        stmt = (
+            select(AgentCall.item_key, AgentCall.role, AgentCall.parsed_output)
+            .where(AgentCall.run_id == self.run_id, AgentCall.parsed_output.is_not(None))
+            .order_by(AgentCall.id)
+        )
+        with self.store.session() as s:
+            rows = s.execute(stmt).all()
+            self.stored_before = s.scalar(
+                select(func.count()).where(AgentCall.run_id == self.run_id)) or 0
+        for item_key, role, parsed in rows:
+            self._stored.setdefault((item_key, role), parsed)
+        return len(rows)
+
     def cached(self, item_key: str, role: str) -> dict[str, Any] | None:
         return self._stored.get((item_key, role))
 
@@ -58,6 +75,8 @@ class CallLog:
     def record(self, row: dict[str, Any]) -> None:
         """Queue one attempt; written with the next flush."""
         self.calls_made += 1
+        if row.get("parsed_output") is not None:  # later asks for the same call reuse it
+            self._stored.setdefault((row["item_key"], row["role"]), row["parsed_output"])
         self._pending.append({**row, "run_id": self.run_id, "created_at": utcnow()})
         if len(self._pending) >= self.batch_size:
             self.flush()
