@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import difflib
+import math
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from agents.templates import PrincipleSet, load_principles
 from store.db import Store
 from store.models import PrincipleVersion, text_hash
-from store.upsert import insert_ignore
 
 
 class PrincipleNotFound(LookupError):
@@ -20,15 +24,38 @@ def register_version(
     feedback: str | None = None, metrics: dict | None = None,
 ) -> int:
     """The id of the version of `kind` with this text; created (immutable) if it is new."""
+    vid, _ = add_version(store, kind=kind, name=name, text=text, origin=origin,
+                         parent_id=parent_id, run_id=run_id, iteration=iteration,
+                         feedback=feedback, metrics=metrics)
+    return vid
+
+
+def add_version(
+    store: Store, *, kind: str, name: str, text: str, origin: str,
+    parent_id: int | None = None, run_id: int | None = None, iteration: int | None = None,
+    feedback: str | None = None, metrics: dict | None = None,
+) -> tuple[int, bool]:
+    """Like `register_version`, and also says whether the row was created now.
+
+    Returns:
+        (id, created): `created` is False when a version of `kind` with this exact text already
+        existed; that row is returned unchanged (versions are immutable).
+    """
     digest = text_hash(text)
+    row = {
+        "kind": kind, "name": name, "text": text, "text_hash": digest, "origin": origin,
+        "parent_id": parent_id, "run_id": run_id, "iteration": iteration,
+        "feedback": feedback, "metrics": metrics or {},
+    }
     with store.session() as s:
-        insert_ignore(s, PrincipleVersion, [{
-            "kind": kind, "name": name, "text": text, "text_hash": digest, "origin": origin,
-            "parent_id": parent_id, "run_id": run_id, "iteration": iteration,
-            "feedback": feedback, "metrics": metrics or {},
-        }])
+        dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+        stmt = (dialect.insert(PrincipleVersion).values(**row)
+                .on_conflict_do_nothing().returning(PrincipleVersion.id))
+        created = s.scalars(stmt).first()
+        if created is not None:
+            return created, True
         return s.scalars(select(PrincipleVersion.id).where(
-            PrincipleVersion.kind == kind, PrincipleVersion.text_hash == digest)).one()
+            PrincipleVersion.kind == kind, PrincipleVersion.text_hash == digest)).one(), False
 
 
 def register_file(store: Store, name_or_path: str) -> tuple[int, PrincipleSet]:
@@ -70,3 +97,124 @@ def resolve_version(store: Store, ref: str | None, kind: str, default: str) -> P
 def rules_of(version: PrincipleVersion) -> list[str]:
     """The rules of a version, one per line of its text."""
     return [line for line in version.text.splitlines() if line.strip()]
+
+
+def list_versions(store: Store, kind: str | None = None,
+                  run_id: int | None = None) -> list[PrincipleVersion]:
+    """Versions, oldest first, optionally only of one kind and/or one run."""
+    stmt = select(PrincipleVersion).order_by(PrincipleVersion.id)
+    if kind is not None:
+        stmt = stmt.where(PrincipleVersion.kind == kind)
+    if run_id is not None:
+        stmt = stmt.where(PrincipleVersion.run_id == run_id)
+    with store.session() as s:
+        return list(s.scalars(stmt).all())
+
+
+def get_version(store: Store, version_id: int) -> PrincipleVersion:
+    """One version by id.
+
+    Raises:
+        PrincipleNotFound: no version has this id.
+    """
+    with store.session() as s:
+        found = s.get(PrincipleVersion, version_id)
+    if found is None:
+        raise PrincipleNotFound(f"principle version {version_id} does not exist")
+    return found
+
+
+def lineage(store: Store, version_id: int) -> list[PrincipleVersion]:
+    """The version and its ancestors, newest first: [version, parent, grandparent, ...].
+
+    Raises:
+        PrincipleNotFound: no version has this id.
+    """
+    chain: list[PrincipleVersion] = []
+    seen: set[int] = set()
+    current: int | None = version_id
+    with store.session() as s:
+        while current is not None and current not in seen:
+            found = s.get(PrincipleVersion, current)
+            if found is None:
+                break
+            chain.append(found)
+            seen.add(current)
+            current = found.parent_id
+    if not chain:
+        raise PrincipleNotFound(f"principle version {version_id} does not exist")
+    return chain
+
+
+def activate(store: Store, version_id: int) -> PrincipleVersion:
+    """Make this version the one active version of its kind, in one transaction.
+
+    The kind's rows are locked first (FOR UPDATE on PostgreSQL), so concurrent activations of the
+    same kind serialize and exactly one version stays active.
+
+    Raises:
+        PrincipleNotFound: no version has this id.
+    """
+    with store.session() as s:
+        target = s.get(PrincipleVersion, version_id)
+        if target is None:
+            raise PrincipleNotFound(f"principle version {version_id} does not exist")
+        s.scalars(select(PrincipleVersion.id).where(PrincipleVersion.kind == target.kind)
+                  .with_for_update()).all()
+        s.execute(update(PrincipleVersion)
+                  .where(PrincipleVersion.kind == target.kind, PrincipleVersion.id != version_id)
+                  .values(active=False))
+        s.execute(update(PrincipleVersion).where(PrincipleVersion.id == version_id)
+                  .values(active=True))
+        s.flush()
+        s.refresh(target)
+        return target
+
+
+def set_metrics(store: Store, version_id: int, metrics: dict[str, Any]) -> None:
+    """Record a version's validation metrics (replacing earlier ones); its rules never change.
+
+    Raises:
+        PrincipleNotFound: no version has this id.
+    """
+    with store.session() as s:
+        if s.get(PrincipleVersion, version_id) is None:
+            raise PrincipleNotFound(f"principle version {version_id} does not exist")
+        s.execute(update(PrincipleVersion).where(PrincipleVersion.id == version_id)
+                  .values(metrics=metrics))
+
+
+def active_version(store: Store, kind: str) -> PrincipleVersion | None:
+    """The active version of `kind`, if any."""
+    with store.session() as s:
+        return s.scalars(select(PrincipleVersion).where(
+            PrincipleVersion.kind == kind, PrincipleVersion.active.is_(True))).first()
+
+
+def metric(version: PrincipleVersion, name: str) -> float | None:
+    """A finite numeric validation metric of the version (e.g. "f1"), else None."""
+    value: Any = (version.metrics or {}).get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def best_version(store: Store, kind: str = "detector",
+                 run_id: int | None = None) -> PrincipleVersion | None:
+    """The version of `kind` (optionally of one run) with the highest validation F1.
+
+    Ties go to the higher accuracy, then to the earliest version (it reached the score first).
+    Versions without a numeric `f1` metric are not candidates; None when none has one.
+    """
+    scored = [(f1, v) for v in list_versions(store, kind, run_id)
+              if (f1 := metric(v, "f1")) is not None]
+    if not scored:
+        return None
+    return max(scored, key=lambda fv: (fv[0], metric(fv[1], "accuracy") or 0.0, -fv[1].id))[1]
+
+
+def versions_diff(a: PrincipleVersion, b: PrincipleVersion, context: int = 3) -> list[str]:
+    """Unified diff (one rule per line) from version `a` to version `b`, as lines without newlines."""
+    return list(difflib.unified_diff(
+        rules_of(a), rules_of(b), fromfile=f"{a.id} {a.name}", tofile=f"{b.id} {b.name}",
+        n=context, lineterm=""))

@@ -1,0 +1,143 @@
+"""Principle versions as YAML: export a version, read and validate a set written by hand.
+
+The YAML layout is the one of `prompts/principles/*.yaml` (name, kind, language, rules), so an
+exported file loads with `agents.templates.load_principles`, and `kindling principles import` reads
+the starting sets as well as exported ones. `version`, `parent` and `origin` are informational.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from store.models import PrincipleVersion
+
+KINDS = ("detector", "generator", "judge")
+KNOWN_FIELDS = ("name", "kind", "language", "rules", "version", "parent", "origin")
+
+
+class PrincipleFormatError(ValueError):
+    """A principle set that cannot be stored; the message names the source and the field."""
+
+
+@dataclass(frozen=True)
+class PrincipleDraft:
+    """A validated principle set, not yet stored."""
+
+    name: str
+    kind: str
+    rules: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """Canonical text of the rules, one per line (what is hashed and stored)."""
+        return "\n".join(self.rules)
+
+
+def to_yaml(version: PrincipleVersion) -> str:
+    """A version as YAML: name, kind, language, rules, and its id, parent and origin.
+
+    Args:
+        version: the stored version.
+
+    Returns:
+        YAML text that `from_yaml_text` and `load_principles` read back to the same rules.
+    """
+    data = {
+        "name": version.name,
+        "kind": version.kind,
+        "language": "zh",
+        "rules": [line.strip() for line in version.text.splitlines() if line.strip()],
+        "version": version.id,
+        "parent": version.parent_id,
+        "origin": version.origin,
+    }
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
+
+
+def validate_rules(rules: Any, source: str) -> tuple[str, ...]:
+    """The rules, stripped, after checking they form a usable set.
+
+    Args:
+        rules: the value of the `rules` field.
+        source: file name (or other label) to name in errors.
+
+    Raises:
+        PrincipleFormatError: not a non-empty list of non-empty one-line strings, or a rule repeated.
+    """
+    if rules is None:
+        raise PrincipleFormatError(f"{source}: field rules: missing (a list of rules is required)")
+    if not isinstance(rules, list) or not rules:
+        raise PrincipleFormatError(f"{source}: field rules: must be a non-empty list of strings")
+    cleaned: list[str] = []
+    seen: dict[str, int] = {}
+    for number, rule in enumerate(rules, start=1):
+        if not isinstance(rule, str) or not rule.strip():
+            raise PrincipleFormatError(
+                f"{source}: field rules, rule {number}: must be a non-empty string, got {rule!r}")
+        rule = rule.strip()
+        if "\n" in rule or "\r" in rule:
+            raise PrincipleFormatError(
+                f"{source}: field rules, rule {number}: contains a line break; "
+                "write each rule as one line (one list item per rule)")
+        if rule in seen:
+            raise PrincipleFormatError(
+                f"{source}: field rules, rule {number}: duplicates rule {seen[rule]}: {rule}")
+        seen[rule] = number
+        cleaned.append(rule)
+    return tuple(cleaned)
+
+
+def _field_str(data: dict[str, Any], field: str, source: str) -> str | None:
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise PrincipleFormatError(f"{source}: field {field}: must be a non-empty string")
+    return value.strip()
+
+
+def from_yaml_text(text: str, source: str, *, name: str | None = None,
+                   default_name: str | None = None) -> PrincipleDraft:
+    """Parse and validate a principle set written as YAML.
+
+    Args:
+        text: the YAML document.
+        source: file name to name in errors.
+        name: overrides the file's `name`.
+        default_name: used when neither `name` nor the file gives one.
+
+    Returns:
+        The validated set.
+
+    Raises:
+        PrincipleFormatError: not YAML, not a mapping, an unknown field, a missing or bad `kind`,
+            a missing or empty `name`, or bad `rules` (see `validate_rules`).
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PrincipleFormatError(f"{source}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PrincipleFormatError(
+            f"{source}: top level must be a mapping with fields name, kind, rules")
+    unknown = sorted(str(k) for k in data if k not in KNOWN_FIELDS)
+    if unknown:
+        raise PrincipleFormatError(
+            f"{source}: field {unknown[0]}: unknown (known fields: {', '.join(KNOWN_FIELDS)})")
+    kind = _field_str(data, "kind", source)
+    if kind is None:
+        raise PrincipleFormatError(f"{source}: field kind: missing (one of {', '.join(KINDS)})")
+    if kind not in KINDS:
+        raise PrincipleFormatError(
+            f"{source}: field kind: {kind!r} is not one of {', '.join(KINDS)}")
+    final_name = name or _field_str(data, "name", source) or default_name
+    if not final_name:
+        raise PrincipleFormatError(f"{source}: field name: missing")
+    if len(final_name) > 200:
+        raise PrincipleFormatError(f"{source}: field name: longer than 200 characters")
+    return PrincipleDraft(name=final_name, kind=kind,
+                          rules=validate_rules(data.get("rules"), source))
