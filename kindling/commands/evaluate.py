@@ -1,5 +1,208 @@
 """`kindling eval ...`: evaluate judges against labelled data (length-only baseline beside)."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
 import typer
+from rich import box
+from rich.table import Table
+
+from kindling.context import console, fail
+from kindling.version import code_version
+from rl.metrics import (
+    DEFAULT_BAND_EDGES,
+    DEFAULT_THRESHOLD,
+    Metrics,
+    band_names,
+    best_length_threshold,
+    binary_metrics,
+    judge_report,
+    length_baseline,
+)
+from store import work
+from store.db import Store
+from store.eval_data import (
+    JudgeScope,
+    LabelledItem,
+    Predictions,
+    curate_predictions,
+    judge_predictions,
+    judge_run_scope,
+    labelled_items,
+)
+from store.models import Run
+from store.reports import get_run
 
 app = typer.Typer(help="Evaluate judges against labelled data.", no_args_is_help=True)
+
+PRINCIPLES_HINT = ("evaluating a principle version directly is not available yet: use "
+                   "`kindling judge --dataset evaluation_set` then `kindling eval judge --judge-run ID`")
+
+
+@app.command("judge")
+def judge(
+    ctx: typer.Context,
+    curate_run: int = typer.Option(None, "--curate-run", help="A curate run (Path A): its final verdicts are the predictions."),
+    judge_run: int = typer.Option(None, "--judge-run", help="A judge run: its judgments are the predictions, matched to labelled items by text."),
+    principles: str = typer.Option(None, "--principles", help="A principle version to run the judge with (not available yet)."),
+    dataset: str = typer.Option("evaluation_set", help="The labelled dataset to evaluate against."),
+    length_threshold: int = typer.Option(DEFAULT_THRESHOLD, "--length-threshold", help="Length baseline: predict good iff a response is longer than N characters."),
+    bands: str = typer.Option(",".join(map(str, DEFAULT_BAND_EDGES)), help="Length band edges, inclusive upper bounds (25,39,59 → ≤25, 26–39, 40–59, ≥60)."),
+) -> None:
+    """Accuracy, precision, recall and F1 of a judge, beside the length-only baseline,
+    overall, within length bands and on responses not seen in RM training pairs (stored as an
+    `eval` run)."""
+    sources = [s for s in (curate_run, judge_run, principles) if s is not None]
+    if len(sources) != 1:
+        fail("give exactly one of --curate-run, --judge-run, --principles")
+    if principles is not None:
+        fail(PRINCIPLES_HINT)
+    edges = _parse_edges(bands)
+    store: Store = ctx.obj.open_store()
+    source, run_id = ("curate", curate_run) if curate_run is not None else ("judge", judge_run)
+    assert run_id is not None
+    run = _checked_run(store, run_id, source)
+    items = labelled_items(store, dataset)
+    if not items:
+        fail(f"no labelled items in dataset {dataset!r} (import the data first: "
+             "`kindling data import --from DIR`)")
+    scope = None
+    if source == "curate":
+        preds = curate_predictions(store, run_id, items)
+    else:
+        scope, note = _judge_scope(store, run, dataset)
+        preds = judge_predictions(store, run_id, items, scope)
+        if note:
+            console.print(note, highlight=False)
+    if not preds.predicted:
+        fail(f"{source} run {run_id} has no usable predictions for the labelled items of "
+             f"{dataset!r} ({len(preds.failed)} failed, {preds.outside} outside it)")
+    metrics = evaluate_predictions(items, preds, threshold=length_threshold, edges=edges)
+    print_report(source, run_id, dataset, metrics)
+    config = {"source": source, "ids": [run_id], "threshold": length_threshold,
+              "dataset": dataset, "band_edges": list(edges),
+              "scope": asdict(scope) if scope is not None else None}
+    eval_run, _ = work.get_or_create_run(store, kind="eval", run_key=None, config=config,
+                                         code_version=code_version())
+    work.finish_run(store, eval_run.id, "finished", metrics)
+    console.print(f"eval run {eval_run.id} stored")
+
+
+def _parse_edges(text: str) -> tuple[int, ...]:
+    try:
+        edges = tuple(int(part) for part in text.split(","))
+        band_names(edges)
+    except ValueError:
+        fail(f"--bands {text!r}: expected strictly increasing integers such as 25,39,59")
+        raise  # unreachable: fail exits
+    return edges
+
+
+def _checked_run(store: Store, run_id: int, kind: str) -> Run:
+    run = get_run(store, run_id)
+    if run is None:
+        fail(f"no run with id {run_id}")
+        raise AssertionError  # unreachable: fail exits
+    if run.kind != kind:
+        fail(f"run {run_id} is a {run.kind!r} run, not a {kind!r} run")
+    return run
+
+
+def _judge_scope(store: Store, run: Run, dataset: str) -> tuple[JudgeScope | None, str | None]:
+    """How to find a judge run's predictions, and a note saying so when it matters.
+
+    Judgments are a cache keyed by (principle version, model, samples, texts): one reused from
+    an earlier run keeps that run's id, and a failed one is not stored. A run over the whole
+    labelled dataset is read by its scope (cached judgments included, missing items failed);
+    any other run by the judgments carrying its id, with a warning when it reused or lost some.
+    """
+    whole = {"dataset": dataset, "offset": 0, "limit": None}
+    if run.config.get("input") == whole:
+        scope = judge_run_scope(store, run.id, run.config, run.metrics)
+        if scope is not None:
+            return scope, (f"judge run {run.id} judged all of {dataset}: its predictions are the "
+                           f"judgments stored under principle version {scope.principle_version_id}"
+                           f", model {scope.model}, {scope.samples} sample(s), cached ones included")
+    reused, lost = (int(run.metrics.get(key) or 0) for key in ("cached", "failed"))
+    if reused or lost:
+        return None, (f"[yellow]warning:[/] judge run {run.id} reused {reused} cached judgments "
+                      f"(they keep the id of the run that made them) and {lost} failed (not "
+                      "stored): only the judgments carrying its id are evaluated")
+    return None, None
+
+
+def evaluate_predictions(items: Sequence[LabelledItem], preds: Predictions, *, threshold: int,
+                         edges: Sequence[int]) -> dict[str, Any]:
+    """The protocol's figures for the scored items, plus coverage and a held-out fitted baseline.
+
+    The fitted threshold comes from the labelled items whose query the run did not touch at all,
+    so it never sees an evaluated item (nor a sibling response of one).
+    """
+    scored = [i for i in items if i.response_id in preds.predicted]
+    y_true, lengths = [i.label for i in scored], [i.length for i in scored]
+    y_pred = [preds.predicted[i.response_id] for i in scored]
+    metrics = judge_report(y_true, y_pred, lengths, [not i.seen_in_rm_train for i in scored],
+                           threshold=threshold, edges=edges)
+    touched = {i.query_id for i in items if i.response_id in preds.seen}
+    held_out = [i for i in items if i.query_id not in touched]
+    metrics["threshold"], metrics["fitted"] = threshold, None
+    if held_out:
+        fit_lengths, fit_labels = [i.length for i in held_out], [i.label for i in held_out]
+        t = best_length_threshold(fit_lengths, fit_labels)
+        metrics["fitted"] = {
+            "threshold": t, "fit_items": len(held_out),
+            "fit_accuracy": binary_metrics(fit_labels, length_baseline(fit_lengths, t))["accuracy"],
+            "baseline": binary_metrics(y_true, length_baseline(lengths, t)),
+        }
+    metrics["coverage"] = {
+        "labelled": len(items), "scored": len(scored), "failed": len(preds.failed),
+        "unjudged": len(preds.unjudged), "outside": preds.outside, "flagged": len(preds.flagged),
+        "unseen_scored": metrics["unseen"]["judge"]["n"],
+    }
+    return metrics
+
+
+def print_report(source: str, run_id: int, dataset: str, metrics: dict[str, Any]) -> None:
+    """Coverage, then one table: a judge row and baseline rows overall, per band, and unseen."""
+    cov, base = metrics["coverage"], f"len>{metrics['threshold']}"
+    console.print(
+        f"[bold]{source} run {run_id}[/] on {dataset}: {cov['labelled']} labelled items, "
+        f"{cov['scored']} scored, {cov['failed']} failed verdicts (not scored), "
+        f"{cov['unjudged']} not judged yet, {cov['outside']} predictions outside the labelled set"
+        + (f", {cov['flagged']} flagged" if cov["flagged"] else ""))
+    table = Table(title=f"{source} run {run_id} vs labels", box=box.SIMPLE_HEAD,
+                  collapse_padding=True, pad_edge=False,
+                  caption=f"{base}: length-only baseline (good iff longer than "
+                          f"{metrics['threshold']} characters); unseen: not in RM training pairs")
+    for col in ("subset", "predictor", "n", "pos", "acc", "prec", "rec", "F1",
+                "tp", "fp", "tn", "fn"):
+        table.add_column(col, justify="left" if col in ("subset", "predictor") else "right",
+                         no_wrap=True)
+    fitted = metrics["fitted"]
+    overall = [("judge", metrics["overall"]), (base, metrics["baseline"])]
+    if fitted:
+        overall.append((f"len>{fitted['threshold']} fit", fitted["baseline"]))
+    _add_rows(table, "all", overall)
+    for band, pair in metrics["bands"].items():
+        _add_rows(table, band, [("judge", pair["judge"]), (base, pair["baseline"])])
+    _add_rows(table, "unseen", [("judge", metrics["unseen"]["judge"]),
+                                (base, metrics["unseen"]["baseline"])])
+    console.print(table)
+    if fitted:
+        console.print(f"fitted threshold {fitted['threshold']} on {fitted['fit_items']} held-out "
+                      f"items (queries the run did not see; accuracy there "
+                      f"{fitted['fit_accuracy']:.3f})")
+    else:
+        console.print("no fitted threshold: the run saw every labelled query, none is held out")
+
+
+def _add_rows(table: Table, subset: str, rows: list[tuple[str, Metrics]]) -> None:
+    for k, (predictor, m) in enumerate(rows):
+        c = m["confusion"]
+        table.add_row(subset if k == 0 else "", predictor, str(m["n"]), str(c["tp"] + c["fn"]),
+                      *(f"{m[key]:.3f}" for key in ("accuracy", "precision", "recall", "f1")),
+                      *(str(c[key]) for key in ("tp", "fp", "tn", "fn")),
+                      end_section=k == len(rows) - 1)

@@ -1,0 +1,1 @@
+"""Training and evaluation: metrics now; SFT, reward model and GRPO in later issues."""

@@ -1,0 +1,219 @@
+"""Pure metric functions for judges and reward models, always reported beside a length baseline.
+
+On the paper data, length alone predicts the labels ("longer than 39 characters means good" agrees
+with about 90% of the evaluation labels), so every figure here comes with the length-only baseline,
+within length bands (where length no longer explains the label) and on a subset of choice (e.g. the
+responses not seen in reward-model training). Nothing here does I/O.
+
+Conventions:
+    Labels and predictions are ints, 1 = good, 0 = not.
+    Lengths are Python string lengths (Unicode code points, i.e. Chinese characters).
+    A metric whose denominator is zero is 0.0 (precision with no predicted positives, recall with
+    no actual positives, F1 when precision + recall is 0, accuracy on no items).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import Any
+
+DEFAULT_THRESHOLD = 39
+"""The paper data's length rule: a response longer than 39 characters is predicted good."""
+
+DEFAULT_BAND_EDGES: tuple[int, ...] = (25, 39, 59)
+"""Inclusive upper bounds of the length bands: ≤25, 26–39, 40–59, ≥60 characters.
+
+Chosen on the paper's evaluation set (1,602 labelled responses, lengths 4–134, quartiles about
+24 / 36 / 58): the bands hold 554 / 298 / 293 / 457 responses, the 39-character rule falls on a
+band edge (so within a band the baseline is a constant), and every band holds both labels
+(positives 39 / 66 / 251 / 440).
+"""
+
+Metrics = dict[str, Any]
+
+
+def _check_binary(name: str, values: Sequence[int]) -> None:
+    bad = [v for v in values if v not in (0, 1)]
+    if bad:
+        raise ValueError(f"{name} must hold only 0 and 1, got {bad[0]!r}")
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else 0.0
+
+
+def binary_metrics(y_true: Sequence[int], y_pred: Sequence[int]) -> Metrics:
+    """Accuracy, precision, recall and F1 of binary predictions, with the confusion matrix.
+
+    The positive class is 1 (good). Undefined ratios are 0.0 (see the module docstring).
+
+    Args:
+        y_true: Gold labels, 0 or 1.
+        y_pred: Predictions, 0 or 1, aligned with `y_true`.
+
+    Returns:
+        {"n", "accuracy", "precision", "recall", "f1", "confusion": {"tp", "fp", "tn", "fn"}}.
+
+    Raises:
+        ValueError: The sequences differ in length or hold values other than 0 and 1.
+    """
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true has {len(y_true)} items but y_pred has {len(y_pred)}")
+    _check_binary("y_true", y_true)
+    _check_binary("y_pred", y_pred)
+    pairs = list(zip(y_true, y_pred, strict=True))
+    tp = sum(1 for t, p in pairs if t == 1 and p == 1)
+    fp = sum(1 for t, p in pairs if t == 0 and p == 1)
+    tn = sum(1 for t, p in pairs if t == 0 and p == 0)
+    fn = sum(1 for t, p in pairs if t == 1 and p == 0)
+    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    f1 = _ratio(2 * tp, 2 * tp + fp + fn)  # = 2PR/(P+R), and 0.0 when both are 0
+    return {"n": len(pairs), "accuracy": _ratio(tp + tn, len(pairs)), "precision": precision,
+            "recall": recall, "f1": f1, "confusion": {"tp": tp, "fp": fp, "tn": tn, "fn": fn}}
+
+
+def length_baseline(lengths: Sequence[int], threshold: int = DEFAULT_THRESHOLD) -> list[int]:
+    """The length-only predictor: 1 iff the response is longer than `threshold` characters.
+
+    Args:
+        lengths: Response lengths in characters.
+        threshold: Longest length still predicted 0.
+
+    Returns:
+        One prediction (0 or 1) per length.
+    """
+    return [1 if n > threshold else 0 for n in lengths]
+
+
+def best_length_threshold(lengths: Sequence[int], labels: Sequence[int]) -> int:
+    """The threshold whose length baseline is most accurate on (lengths, labels).
+
+    Fit it on a split separate from the items you evaluate: fitted on the evaluated items it
+    flatters the baseline. Candidates are one below the shortest length (everything predicted 1)
+    and every distinct length (the longest predicts everything 0); ties go to the smallest.
+
+    Args:
+        lengths: Response lengths in characters.
+        labels: Gold labels, 0 or 1, aligned with `lengths`.
+
+    Returns:
+        The threshold t maximizing the accuracy of "good iff length > t".
+
+    Raises:
+        ValueError: No items, sequences of different lengths, or labels other than 0 and 1.
+    """
+    if not lengths:
+        raise ValueError("cannot fit a length threshold on no items")
+    if len(lengths) != len(labels):
+        raise ValueError(f"lengths has {len(lengths)} items but labels has {len(labels)}")
+    _check_binary("labels", labels)
+    candidates = sorted({min(lengths) - 1, *lengths})
+    # Sweep thresholds upwards: raising t past length L flips items of length L to predicted 0.
+    by_length: dict[int, list[int]] = {}
+    for n, y in zip(lengths, labels, strict=True):
+        by_length.setdefault(n, []).append(y)
+    correct = sum(labels)  # t below every length: all predicted 1, right on the positives
+    best_t, best_correct = candidates[0], correct
+    for t in candidates[1:]:
+        ys = by_length[t]
+        correct += ys.count(0) - ys.count(1)
+        if correct > best_correct:
+            best_t, best_correct = t, correct
+    return best_t
+
+
+def band_names(edges: Sequence[int] = DEFAULT_BAND_EDGES) -> list[str]:
+    """Readable names of the bands that `edges` (inclusive upper bounds) cut lengths into.
+
+    Example: (25, 39, 59) -> ["≤25", "26–39", "40–59", "≥60"].
+
+    Raises:
+        ValueError: `edges` is empty or not strictly increasing.
+    """
+    if not edges or any(b <= a for a, b in pairwise(edges)):
+        raise ValueError(f"band edges must be non-empty and strictly increasing, got {list(edges)}")
+    names = [f"≤{edges[0]}"]
+    names += [f"{lo + 1}–{hi}" for lo, hi in pairwise(edges)]
+    return [*names, f"≥{edges[-1] + 1}"]
+
+
+def length_bands(lengths: Sequence[int], edges: Sequence[int] = DEFAULT_BAND_EDGES) -> list[str]:
+    """The band name of each length (a length equal to an edge belongs to the band below it).
+
+    Args:
+        lengths: Response lengths in characters.
+        edges: Inclusive upper bounds of all bands but the last, strictly increasing.
+
+    Returns:
+        One name from `band_names(edges)` per length.
+    """
+    names = band_names(edges)
+    return [names[sum(1 for e in edges if n > e)] for n in lengths]
+
+
+def with_baseline(y_true: Sequence[int], y_pred: Sequence[int], lengths: Sequence[int],
+                  threshold: int = DEFAULT_THRESHOLD) -> dict[str, Metrics]:
+    """Metrics of the predictions and of the length baseline on the same items.
+
+    Returns:
+        {"judge": binary_metrics(y_true, y_pred),
+         "baseline": binary_metrics(y_true, length_baseline(lengths, threshold))}.
+    """
+    return {"judge": binary_metrics(y_true, y_pred),
+            "baseline": binary_metrics(y_true, length_baseline(lengths, threshold))}
+
+
+def report_by_band(y_true: Sequence[int], y_pred: Sequence[int], lengths: Sequence[int], *,
+                   threshold: int = DEFAULT_THRESHOLD,
+                   edges: Sequence[int] = DEFAULT_BAND_EDGES) -> dict[str, dict[str, Metrics]]:
+    """`with_baseline` within each length band, every band present (empty ones with n = 0).
+
+    Args:
+        y_true: Gold labels, 0 or 1.
+        y_pred: Predictions, 0 or 1.
+        lengths: Response lengths in characters.
+        threshold: The baseline's threshold.
+        edges: Band edges (see `length_bands`).
+
+    Returns:
+        {band name: {"judge": metrics, "baseline": metrics}}, bands in increasing length order.
+    """
+    if not len(y_true) == len(y_pred) == len(lengths):
+        raise ValueError("y_true, y_pred and lengths must have the same number of items")
+    bands = length_bands(lengths, edges)
+    report = {}
+    for name in band_names(edges):
+        idx = [i for i, b in enumerate(bands) if b == name]
+        report[name] = with_baseline([y_true[i] for i in idx], [y_pred[i] for i in idx],
+                                     [lengths[i] for i in idx], threshold)
+    return report
+
+
+def judge_report(y_true: Sequence[int], y_pred: Sequence[int], lengths: Sequence[int],
+                 unseen: Sequence[bool], *, threshold: int = DEFAULT_THRESHOLD,
+                 edges: Sequence[int] = DEFAULT_BAND_EDGES) -> dict[str, Any]:
+    """The evaluation protocol's figures: overall, by length band, and on an unseen subset.
+
+    Args:
+        y_true: Gold labels, 0 or 1.
+        y_pred: Predictions, 0 or 1.
+        lengths: Response lengths in characters.
+        unseen: Per item, whether it belongs to the unseen subset (e.g. not in RM training pairs).
+        threshold: The baseline's threshold.
+        edges: Band edges.
+
+    Returns:
+        {"overall": judge metrics, "baseline": baseline metrics,
+         "bands": report_by_band(...), "unseen": {"judge", "baseline"} on the unseen items}.
+    """
+    if len(unseen) != len(y_true):
+        raise ValueError(f"unseen has {len(unseen)} items but y_true has {len(y_true)}")
+    overall = with_baseline(y_true, y_pred, lengths, threshold)
+    idx = [i for i, u in enumerate(unseen) if u]
+    return {
+        "overall": overall["judge"], "baseline": overall["baseline"],
+        "bands": report_by_band(y_true, y_pred, lengths, threshold=threshold, edges=edges),
+        "unseen": with_baseline([y_true[i] for i in idx], [y_pred[i] for i in idx],
+                                [lengths[i] for i in idx], threshold),
+    }
