@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kindling.commands import curate, data, evaluate, pairs, principles, runs
+from kindling.commands import adversarial, curate, data, evaluate, judge, pairs, principles, runs
 from kindling.context import AppState
 
 app = typer.Typer(
@@ -14,6 +14,8 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.command("curate")(curate.curate)
+app.command("judge")(judge.judge)
+app.command("adversarial")(adversarial.adversarial)
 app.add_typer(pairs.app, name="pairs")
 app.add_typer(runs.app, name="runs")
 app.add_typer(principles.app, name="principles")

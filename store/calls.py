@@ -24,8 +24,10 @@ class CallLog:
     claimed again), so a fresh item costs no lookup.
     """
 
-    def __init__(self, store: Store, run_id: int, batch_size: int = 64) -> None:
+    def __init__(self, store: Store, run_id: int, batch_size: int = 64, *,
+                 remember: bool = True) -> None:
         self.store, self.run_id, self.batch_size = store, run_id, batch_size
+        self.remember = remember  # keep this session's results for reuse (off for long services)
         self._stored: dict[tuple[str, str], dict[str, Any]] = {}
         self._pending: list[dict[str, Any]] = []
         self.calls_made = 0
@@ -75,7 +77,7 @@ class CallLog:
     def record(self, row: dict[str, Any]) -> None:
         """Queue one attempt; written with the next flush."""
         self.calls_made += 1
-        if row.get("parsed_output") is not None:  # later asks for the same call reuse it
+        if self.remember and row.get("parsed_output") is not None:  # later asks reuse it
             self._stored.setdefault((row["item_key"], row["role"]), row["parsed_output"])
         self._pending.append({**row, "run_id": self.run_id, "created_at": utcnow()})
         if len(self._pending) >= self.batch_size:

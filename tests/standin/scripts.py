@@ -102,6 +102,15 @@ def judge(body: dict[str, Any]) -> dict[str, Any]:
     return {"verdict": verdict, "reason": f"{n} characters; needs at least {JUDGE_MIN_CHARS}."}
 
 
+def detect(body: dict[str, Any]) -> dict[str, Any]:
+    """Path B's Detector: Good iff the fenced response is at least 40 characters long."""
+    n = len(candidate_text(body))
+    if n >= JUDGE_MIN_CHARS:
+        return {"verdict": "Good", "explanation": f"{n} characters, long enough."}
+    return {"verdict": "Bad", "explanation": f"{n} characters; needs at least {JUDGE_MIN_CHARS}.",
+            "suggestion": "Write a longer, more specific greeting."}
+
+
 _INITIAL_VERDICT = re.compile(r"initial_verdict:\s*\**\s*([01])")
 
 
@@ -124,6 +133,7 @@ SCRIPTS: dict[str, dict[str, Script]] = {
         "critic": critic,
         "judge": judge,
         "reflect": reflect,
+        "detect": detect,
         "plain": plain,
     },
 }

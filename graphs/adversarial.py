@@ -1,0 +1,42 @@
+"""Path B's graph: per iteration sample_queries → generate_flawed → detect → revise_strategies →
+sample_labelled → detect_labelled → reflect_on_errors → revise_principles → validate → loop or stop."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Literal
+
+from langgraph.graph import END, START, StateGraph
+
+from agents.adversarial_state import AdversarialContext, AdversarialState
+from agents.adversary_play import detect, generate_flawed, revise_strategies, sample_queries
+from agents.adversary_reflect import (
+    detect_labelled,
+    reflect_on_errors,
+    revise_principles,
+    sample_labelled,
+    validate,
+)
+
+STEPS = ("sample_queries", "generate_flawed", "detect", "revise_strategies", "sample_labelled",
+         "detect_labelled", "reflect_on_errors", "revise_principles", "validate")
+
+
+def route_after_validate(state: AdversarialState) -> Literal["sample_queries", "__end__"]:
+    """Another iteration unless a stop rule fired."""
+    return "__end__" if state.get("stop") else "sample_queries"
+
+
+def build_adversarial_graph() -> StateGraph[AdversarialState, AdversarialContext, AdversarialState,
+                                            AdversarialState]:
+    """The uncompiled Path B graph; the caller compiles it with a checkpointer."""
+    graph = StateGraph(AdversarialState, context_schema=AdversarialContext)
+    nodes = (sample_queries, generate_flawed, detect, revise_strategies, sample_labelled,
+             detect_labelled, reflect_on_errors, revise_principles, validate)
+    for name, node in zip(STEPS, nodes, strict=True):
+        graph.add_node(name, node)
+    graph.add_edge(START, STEPS[0])
+    for a, b in pairwise(STEPS):
+        graph.add_edge(a, b)
+    graph.add_conditional_edges("validate", route_after_validate, ["sample_queries", END])
+    return graph

@@ -1,0 +1,72 @@
+"""`kindling adversarial`: Path B's Generator-vs-Detector loop with reflection (resumable)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from agents.llm import LLMConfigError
+from agents.templates import PromptError
+from kindling.adversarial_runner import AdversarialRunner
+from kindling.commands.curate import parse_sets
+from kindling.config import AdversarialConfig, ConfigError, load_config
+from kindling.context import console, fail
+from store.principles import PrincipleNotFound, activate
+
+
+def adversarial(
+    ctx: typer.Context,
+    config: Path = typer.Option(None, "--config", "-c", help="YAML file with AdversarialConfig fields (see configs/adversarial_local.yaml)."),
+    iterations: int = typer.Option(None, help="Most iterations (adversarial + reflection + validation each)."),
+    batch_size: int = typer.Option(None, help="Queries per adversarial phase."),
+    budget: int = typer.Option(None, "--budget", help="Stop once this many LLM attempts were made (all roles)."),
+    patience: int = typer.Option(None, help="Stop after this many iterations without a validation F1 gain."),
+    backend: str = typer.Option(None, help="Backend of all roles: local or openai."),
+    model: str = typer.Option(None, help="Model of all roles (endpoint model name, hub id, path, or 'smollm2')."),
+    base_url: str = typer.Option(None, help="OpenAI-compatible base URL."),
+    api_key_env: str = typer.Option(None, help="Environment variable that holds the API key."),
+    sets: list[str] = typer.Option([], "--set", help="Any config field as dotted key=value, e.g. --set validation_size=60."),
+    new_run: bool = typer.Option(False, "--new-run", help="Start a new run even if one with this config exists (default: resume it)."),
+    activate_best: bool = typer.Option(False, "--activate-best", help="Activate the best-validated S_D for the judge at the end."),
+) -> None:
+    """Optimize the Detector's principles S_D against a Generator following strategies S_G."""
+    overrides = {"iterations": iterations, "batch_size": batch_size, "call_budget": budget,
+                 "patience": patience, "agents.backend": backend, "agents.model": model,
+                 "agents.base_url": base_url, "agents.api_key_env": api_key_env}
+    try:
+        cfg = load_config(AdversarialConfig, config, {**overrides, **parse_sets(sets)})
+        store = ctx.obj.open_store()
+        runner = AdversarialRunner(store, cfg, new_run=new_run, on_iteration=_print_iteration)
+        outcome = asyncio.run(runner.run())
+    except (ConfigError, PromptError, LLMConfigError, PrincipleNotFound, ValueError) as exc:
+        fail(str(exc))
+        return
+    console.print(metrics_table(outcome.run_id, outcome.history))
+    console.print(f"stopped: {outcome.stop}; best S_D version: {outcome.best_sd_id}")
+    if activate_best and outcome.best_sd_id is not None:
+        activate(store, outcome.best_sd_id)
+        console.print(f"activated principle version {outcome.best_sd_id} for the judge")
+
+
+def _print_iteration(record: dict[str, Any]) -> None:
+    base = record["length_baseline"]
+    console.print(f"iteration {record['iteration']}: S_D v{record['sd_id']} "
+                  f"F1 {record['f1']:.3f} acc {record['accuracy']:.3f} "
+                  f"(length-only F1 {base['f1']:.3f} acc {base['accuracy']:.3f})")
+
+
+def metrics_table(run_id: int, history: list[dict[str, Any]]) -> Table:
+    """Validation metrics per S_D version, with the length-only baseline beside each."""
+    table = Table(title=f"adversarial run {run_id}: validation of each S_D version")
+    for col in ("iter", "S_D", "S_G", "n", "acc", "prec", "rec", "F1", "len acc", "len F1", "failed"):
+        table.add_column(col, justify="right")
+    for r in history:
+        b = r["length_baseline"]
+        table.add_row(str(r["iteration"]), str(r["sd_id"]), str(r["sg_id"]), str(r["n"]),
+                      f"{r['accuracy']:.3f}", f"{r['precision']:.3f}", f"{r['recall']:.3f}",
+                      f"{r['f1']:.3f}", f"{b['accuracy']:.3f}", f"{b['f1']:.3f}", str(r["failed"]))
+    return table
