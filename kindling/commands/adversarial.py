@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from agents.llm import LLMConfigError
@@ -40,8 +41,16 @@ def adversarial(
     try:
         cfg = load_config(AdversarialConfig, config, {**overrides, **parse_sets(sets)})
         store = ctx.obj.open_store()
-        runner = AdversarialRunner(store, cfg, new_run=new_run, on_iteration=_print_iteration)
-        outcome = asyncio.run(runner.run())
+        with Progress(TextColumn("[bold]adversarial"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("iterations"), TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task("iterations", total=cfg.iterations)
+
+            def on_iteration(record: dict[str, Any]) -> None:
+                bar.console.print(_iteration_line(record))
+                bar.update(task, completed=record["iteration"])
+
+            runner = AdversarialRunner(store, cfg, new_run=new_run, on_iteration=on_iteration)
+            outcome = asyncio.run(runner.run())
     except (ConfigError, PromptError, LLMConfigError, PrincipleNotFound, ValueError) as exc:
         fail(str(exc))
         return
@@ -52,11 +61,11 @@ def adversarial(
         console.print(f"activated principle version {outcome.best_sd_id} for the judge")
 
 
-def _print_iteration(record: dict[str, Any]) -> None:
+def _iteration_line(record: dict[str, Any]) -> str:
     base = record["length_baseline"]
-    console.print(f"iteration {record['iteration']}: S_D v{record['sd_id']} "
-                  f"F1 {record['f1']:.3f} acc {record['accuracy']:.3f} "
-                  f"(length-only F1 {base['f1']:.3f} acc {base['accuracy']:.3f})")
+    return (f"iteration {record['iteration']}: S_D v{record['sd_id']} "
+            f"F1 {record['f1']:.3f} acc {record['accuracy']:.3f} "
+            f"(length-only F1 {base['f1']:.3f} acc {base['accuracy']:.3f})")
 
 
 def metrics_table(run_id: int, history: list[dict[str, Any]]) -> Table:
