@@ -73,22 +73,14 @@ def resolve_version(store: Store, ref: str | None, kind: str, default: str) -> P
         PrincipleNotFound: an id that does not exist, or a version of another kind.
     """
     if ref is None:
-        with store.session() as s:
-            active = s.scalars(select(PrincipleVersion).where(
-                PrincipleVersion.kind == kind, PrincipleVersion.active.is_(True))).first()
+        active = active_version(store, kind)
         if active is not None:
             return active
         ref = default
     if ref.isdigit():
-        with store.session() as s:
-            found = s.get(PrincipleVersion, int(ref))
-        if found is None:
-            raise PrincipleNotFound(f"principle version {ref} does not exist")
+        found = get_version(store, int(ref))
     else:
-        vid, _ = register_file(store, ref)
-        with store.session() as s:
-            found = s.get(PrincipleVersion, vid)
-        assert found is not None
+        found = get_version(store, register_file(store, ref)[0])
     if found.kind != kind:
         raise PrincipleNotFound(f"principle version {found.id} is a {found.kind} set, not {kind}")
     return found
