@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich import box
 from rich.table import Table
 
+from agents.llm import LLMConfigError
+from agents.templates import PromptError
+from kindling.commands.curate import parse_sets
+from kindling.commands.judge import dataset_items, execute_judge
+from kindling.config import ConfigError, JudgeConfig, load_config
 from kindling.context import console, fail
 from kindling.version import code_version
 from rl.metrics import (
@@ -34,12 +40,10 @@ from store.eval_data import (
     labelled_items,
 )
 from store.models import Run
+from store.principles import PrincipleNotFound
 from store.reports import get_run
 
 app = typer.Typer(help="Evaluate judges against labelled data.", no_args_is_help=True)
-
-PRINCIPLES_HINT = ("evaluating a principle version directly is not available yet: use "
-                   "`kindling judge --dataset evaluation_set` then `kindling eval judge --judge-run ID`")
 
 
 @app.command("judge")
@@ -47,7 +51,10 @@ def judge(
     ctx: typer.Context,
     curate_run: int = typer.Option(None, "--curate-run", help="A curate run (Path A): its final verdicts are the predictions."),
     judge_run: int = typer.Option(None, "--judge-run", help="A judge run: its judgments are the predictions, matched to labelled items by text."),
-    principles: str = typer.Option(None, "--principles", help="A principle version to run the judge with (not available yet)."),
+    principles: str = typer.Option(None, "--principles", help="A detector principle version (id, name or YAML path): judge the labelled dataset with it first (a new judge run, cached), then evaluate."),
+    judge_config: Path = typer.Option(None, "--judge-config", help="--principles: YAML with JudgeConfig fields (the judge's model, samples, ...)."),
+    sets: list[str] = typer.Option([], "--set", help="--principles: any JudgeConfig field as dotted key=value, e.g. --set llm.backend=openai."),
+    limit: int = typer.Option(None, min=1, help="--principles: judge at most this many labelled responses."),
     dataset: str = typer.Option("evaluation_set", help="The labelled dataset to evaluate against."),
     length_threshold: int = typer.Option(DEFAULT_THRESHOLD, "--length-threshold", help="Length baseline: predict good iff a response is longer than N characters."),
     bands: str = typer.Option(",".join(map(str, DEFAULT_BAND_EDGES)), help="Length band edges, inclusive upper bounds (25,39,59 → ≤25, 26–39, 40–59, ≥60)."),
@@ -58,10 +65,10 @@ def judge(
     sources = [s for s in (curate_run, judge_run, principles) if s is not None]
     if len(sources) != 1:
         fail("give exactly one of --curate-run, --judge-run, --principles")
-    if principles is not None:
-        fail(PRINCIPLES_HINT)
     edges = _parse_edges(bands)
     store: Store = ctx.obj.open_store()
+    if principles is not None:
+        judge_run = _judge_with(store, principles, judge_config, sets, dataset, limit)
     source, run_id = ("curate", curate_run) if curate_run is not None else ("judge", judge_run)
     assert run_id is not None
     run = _checked_run(store, run_id, source)
@@ -89,6 +96,20 @@ def judge(
                                          code_version=code_version())
     work.finish_run(store, eval_run.id, "finished", metrics)
     console.print(f"eval run {eval_run.id} stored")
+
+
+def _judge_with(store: Store, principles: str, config: Path | None, sets: list[str],
+                dataset: str, limit: int | None) -> int:
+    """Judge the dataset's labelled responses under a principle version; the new judge run's id."""
+    try:
+        cfg = load_config(JudgeConfig, config, {"principles": principles, **parse_sets(sets)})
+        items = dataset_items(store, dataset, 0, limit)
+        source = {"dataset": dataset, "offset": 0, "limit": limit}
+        run_id, _results = execute_judge(store, cfg, items, source)
+    except (ConfigError, PromptError, PrincipleNotFound, LLMConfigError) as exc:
+        fail(str(exc))
+        raise AssertionError("unreachable") from exc
+    return run_id
 
 
 def _parse_edges(text: str) -> tuple[int, ...]:

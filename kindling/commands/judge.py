@@ -156,14 +156,28 @@ def judge(
         store = ctx.obj.open_store()
         items = (read_items_file(file) if file is not None
                  else dataset_items(store, dataset, offset, limit))
-        version = resolve_version(store, cfg.principles, DETECTOR_KIND, DEFAULT_PRINCIPLES)
-        chat = build_chat_model(cfg.llm)
+        source = {"file": str(file.resolve())} if file is not None else {
+            "dataset": dataset, "offset": offset, "limit": limit}
+        _run_id, results = execute_judge(store, cfg, items, source, graph=graph,
+                                         progress=progress)
     except (ConfigError, InputError, PromptError, PrincipleNotFound, LLMConfigError) as exc:
         fail(str(exc))
         return
+    if out is not None:
+        write_out(out, items, results)
+
+
+def execute_judge(store: Store, cfg: JudgeConfig, items: list[tuple[str, str]],
+                  source: dict[str, Any], *, graph: bool = False,
+                  progress: bool = True) -> tuple[int, list[JudgeResult]]:
+    """Judge `items` as a new `judge` run (config and counts stored), print its summary.
+
+    Raises:
+        PrincipleNotFound, PromptError, LLMConfigError: before any run is created.
+    """
+    version = resolve_version(store, cfg.principles, DETECTOR_KIND, DEFAULT_PRINCIPLES)
+    chat = build_chat_model(cfg.llm)
     cfg = cfg.model_copy(update={"principles": str(version.id)})
-    source = {"file": str(file.resolve())} if file is not None else {
-        "dataset": dataset, "offset": offset, "limit": limit}
     run, _ = work.get_or_create_run(store, kind="judge", run_key=None, code_version=code_version(),
                                     config={**cfg.model_dump(), "input": source})
     started = time.perf_counter()
@@ -175,9 +189,8 @@ def judge(
         raise
     metrics = run_metrics(service, len(items), started)
     work.finish_run(store, run.id, "finished", metrics)
-    if out is not None:
-        write_out(out, items, results)
     print_summary(run.id, f"{version.id} ({version.name})", cfg.samples, metrics)
+    return run.id, results
 
 
 def run_metrics(service: JudgeService, items: int, started: float) -> dict[str, Any]:

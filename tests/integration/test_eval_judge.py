@@ -219,10 +219,28 @@ def test_errors_exit_2(db: tuple[str, Store]) -> None:
         (["--judge-run", str(import_run)], "is a 'import' run, not a 'judge' run"),
         (["--curate-run", str(empty_judge)], "not a 'curate' run"),
         (["--judge-run", str(empty_judge)], "no usable predictions"),
-        (["--principles", "active"], "kindling eval judge --judge-run ID"),
+        (["--principles", "no_such_set"], "cannot read principle set"),
         ([], "exactly one of"),
         (["--judge-run", str(empty_judge), "--bands", "40,20"], "strictly increasing"),
     ]
     for args, message in cases:
         code, output = eval_judge(url, *args)
         assert code == 2 and message in output, (args, output)
+
+
+def test_principles_judges_then_evaluates(db: tuple[str, Store], monkeypatch) -> None:
+    from tests.standin import StandinConfig, StandinServer
+
+    url, store = db
+    monkeypatch.setenv("KINDLING_TEST_KEY", "k")
+    with StandinServer(StandinConfig()) as server:  # its Detector: Good iff ≥ 40 characters
+        code, output = eval_judge(
+            url, "--principles", "detector_initial", "--limit", "30",
+            "--set", "llm.backend=openai", "--set", f"llm.base_url={server.base_url}",
+            "--set", "llm.model=standin", "--set", "llm.api_key_env=KINDLING_TEST_KEY")
+        requests = server.stats()["total"]
+    assert code == 0, output
+    assert "judge run" in output and "eval run" in output and requests == 30
+    with store.session() as s:
+        judge_runs = s.scalars(select(Run).where(Run.kind == "judge")).all()
+    assert judge_runs[-1].metrics["items"] == 30
