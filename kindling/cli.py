@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from kindling.commands import adversarial, curate, data, evaluate, judge, pairs, principles, runs
+from kindling.commands import (
+    adversarial,
+    curate,
+    data,
+    evaluate,
+    judge,
+    model,
+    pairs,
+    principles,
+    runs,
+    train,
+)
 from kindling.context import AppState
 
 app = typer.Typer(
@@ -20,6 +31,8 @@ app.add_typer(pairs.app, name="pairs")
 app.add_typer(runs.app, name="runs")
 app.add_typer(principles.app, name="principles")
 app.add_typer(evaluate.app, name="eval")
+app.add_typer(model.app, name="model")
+app.add_typer(train.app, name="train")
 
 
 @app.callback()
