@@ -1,5 +1,81 @@
 """`kindling model ...`: build or inspect policy models (a tiny Qwen2-shaped model for CPU)."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
 import typer
+from sqlalchemy import select
+
+from kindling.context import console, fail
+from store.db import Store
+from store.models import Run
+from store.pairs import iter_pair_texts
+from store.queries import corpus_pairs
 
 app = typer.Typer(help="Build or inspect policy models.", no_args_is_help=True)
+
+
+def corpus_texts(store: Store) -> list[str]:
+    """Distinct texts to train a tokenizer on: SFT queries and responses, imported RM pairs."""
+    texts: dict[str, None] = {}
+    for query, response in corpus_pairs(store, "sft"):
+        texts.update({query: None, response: None})
+    with store.session() as s:
+        import_runs = list(s.scalars(select(Run.id).where(Run.kind == "import").order_by(Run.id)))
+    for run_id in import_runs:
+        for prompt, chosen, rejected in iter_pair_texts(store, run_id):
+            texts.update({prompt: None, chosen: None, rejected: None})
+    return [t for t in texts if t]
+
+
+@app.command("init")
+def init(
+    ctx: typer.Context,
+    tiny: bool = typer.Option(False, "--tiny", help="Build a tiny Qwen2-shaped model from config (for CPU)."),
+    out: Path = typer.Option(Path("models/tiny"), "--out", help="Folder to write the model and tokenizer to."),
+    vocab_size: int = typer.Option(4000, "--vocab-size", help="Tokenizer vocabulary size (BPE trained on the corpus)."),
+    hidden: int = typer.Option(256, "--hidden", help="Hidden size."),
+    layers: int = typer.Option(4, "--layers", help="Decoder layers."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random initialisation."),
+) -> None:
+    """Train a tokenizer on the store's corpus and save a randomly initialised tiny model."""
+    if not tiny:
+        fail("only --tiny is supported (pass a hub id or folder to the trainers for other models)")
+    if vocab_size < 300:
+        fail(f"--vocab-size {vocab_size}: must be at least 300 (bytes and special tokens)")
+    store = ctx.obj.open_store()
+    texts = corpus_texts(store)
+    if not texts:
+        fail("the store has no corpus: run kindling data import first")
+    from rl.models import describe_model, init_tiny_model
+
+    try:
+        folder = init_tiny_model(texts, out, vocab_size=vocab_size, seed=seed,
+                                 hidden_size=hidden, layers=layers)
+    except ValueError as exc:
+        fail(str(exc))
+        return
+    info = describe_model(folder)
+    console.print(f"tiny Qwen2 model: {info['parameters']:,} parameters, vocab {info['vocab']}, "
+                  f"hidden {info['hidden_size']}, {info['layers']} layers "
+                  f"(tokenizer trained on {len(texts)} texts)")
+    console.print(f"model and tokenizer → {folder}")
+
+
+@app.command("info")
+def info(
+    path: str = typer.Argument(..., help="A local model folder or a hub id."),
+) -> None:
+    """Show a model's parameter count, vocabulary and shape (weights are not loaded)."""
+    from rl.models import describe_model
+
+    try:
+        details = describe_model(path)
+    except ValueError as exc:
+        fail(str(exc))
+        return
+    console.print(f"{path}: {details['parameters']:,} parameters")
+    for key, value in details.items():
+        if key != "parameters":
+            console.print(f"  {key}: {value}")

@@ -1,0 +1,205 @@
+"""Policy models: a tiny Qwen2-shaped model for CPU, and loading any hub id or local folder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    Qwen2Config,
+    Qwen2ForCausalLM,
+    set_seed,
+)
+
+from rl.tokenizer import train_tokenizer
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
+
+
+def tiny_qwen2_config(
+    vocab_size: int,
+    hidden_size: int = 256,
+    layers: int = 4,
+    heads: int = 4,
+    kv_heads: int = 2,
+    intermediate: int = 688,
+    max_position: int = 512,
+) -> Qwen2Config:
+    """A small Qwen2 config with tied embeddings (about 3.93M parameters at a 4000 vocab).
+
+    Args:
+        vocab_size: Embedding rows; the tokenizer's full length.
+        hidden_size: Model width.
+        layers: Decoder layers.
+        heads: Attention heads (must divide `hidden_size`).
+        kv_heads: Key/value heads for grouped-query attention (must divide `heads`).
+        intermediate: MLP width.
+        max_position: Longest sequence (RoPE positions).
+
+    Returns:
+        The config, without special-token ids (set by `init_tiny_model`).
+
+    Raises:
+        ValueError: If the head counts do not divide evenly.
+    """
+    if hidden_size % heads or heads % kv_heads:
+        raise ValueError(f"heads ({heads}) must divide hidden_size ({hidden_size}) "
+                         f"and kv_heads ({kv_heads}) must divide heads")
+    return Qwen2Config(
+        vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=layers,
+        num_attention_heads=heads, num_key_value_heads=kv_heads, intermediate_size=intermediate,
+        max_position_embeddings=max_position, tie_word_embeddings=True, use_cache=True,
+    )
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """Distinct parameters of a model (tied weights counted once)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def init_tiny_model(
+    texts: Iterable[str], out_dir: Path, *, vocab_size: int = 4000, seed: int = 0, **shape: Any
+) -> Path:
+    """Train a tokenizer on `texts`, build a randomly initialised tiny Qwen2 and save both.
+
+    Args:
+        texts: Corpus texts for the tokenizer.
+        out_dir: Folder to write (created); `from_pretrained` loads it.
+        vocab_size: Tokenizer target vocabulary size.
+        seed: Seed for the random initialisation.
+        **shape: Keyword arguments of `tiny_qwen2_config` (hidden_size, layers, ...).
+
+    Returns:
+        `out_dir`.
+    """
+    tokenizer = train_tokenizer(texts, vocab_size=vocab_size)
+    config = tiny_qwen2_config(len(tokenizer), **shape)
+    config.eos_token_id = tokenizer.eos_token_id
+    config.pad_token_id = tokenizer.pad_token_id
+    config.bos_token_id = None
+    set_seed(seed)
+    model = Qwen2ForCausalLM(config)
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.bos_token_id = None
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir
+
+
+def _is_path_like(name: str) -> bool:
+    """True when `name` can only be a filesystem path, not a hub id (`org/name` or `name`)."""
+    return (name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
+            or Path(name).expanduser().exists())
+
+
+def _check_local(folder: Path) -> None:
+    """Raise ValueError unless `folder` holds a model config and a tokenizer."""
+    if not folder.exists():
+        raise ValueError(f"model path {folder} does not exist")
+    if not folder.is_dir():
+        raise ValueError(f"model path {folder} is not a folder")
+    if not (folder / "config.json").is_file():
+        raise ValueError(f"model path {folder} has no config.json (not a model folder)")
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise ValueError(f"model path {folder} has no tokenizer (expected one of "
+                         f"{', '.join(TOKENIZER_FILES)})")
+
+
+def _config_and_tokenizer(name_or_path: str | Path) -> tuple[str, Any, PreTrainedTokenizerBase]:
+    """Resolve a hub id or folder, load its config and tokenizer and check that they agree."""
+    name = str(name_or_path)
+    if isinstance(name_or_path, Path) or _is_path_like(name):
+        folder = Path(name).expanduser()
+        _check_local(folder)
+        source = str(folder)
+    else:
+        source = name
+    try:
+        config = AutoConfig.from_pretrained(source)
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot load model {name!r} (hub id or local folder): {exc}") from exc
+    config_vocab = getattr(config, "vocab_size", None)
+    if config_vocab is not None and len(tokenizer) > config_vocab:
+        raise ValueError(f"tokenizer of {name!r} has {len(tokenizer)} tokens but the model's "
+                         f"embedding has {config_vocab} rows (tokenizer/model mismatch)")
+    return source, config, tokenizer
+
+
+def describe_model(name_or_path: str | Path) -> dict[str, Any]:
+    """Parameter count, vocabulary and shape of a model, without loading its weights.
+
+    Args:
+        name_or_path: A hub id or a local model folder.
+
+    Returns:
+        A dict: model_type, parameters, vocab (tokenizer length), embedding_rows, hidden_size,
+        layers, heads, kv_heads, intermediate, max_position, tied.
+
+    Raises:
+        ValueError: As `load_policy`.
+    """
+    _source, config, tokenizer = _config_and_tokenizer(name_or_path)
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    return {
+        "model_type": config.model_type,
+        "parameters": count_parameters(model),
+        "vocab": len(tokenizer),
+        "embedding_rows": getattr(config, "vocab_size", None),
+        "hidden_size": getattr(config, "hidden_size", None),
+        "layers": getattr(config, "num_hidden_layers", None),
+        "heads": getattr(config, "num_attention_heads", None),
+        "kv_heads": getattr(config, "num_key_value_heads", None),
+        "intermediate": getattr(config, "intermediate_size", None),
+        "max_position": getattr(config, "max_position_embeddings", None),
+        "tied": bool(getattr(config, "tie_word_embeddings", False)),
+    }
+
+
+def load_policy(
+    name_or_path: str | Path, *, dtype: torch.dtype | str | None = None
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a causal LM and its tokenizer from a hub id or a local folder.
+
+    Args:
+        name_or_path: A hub id (`Qwen/Qwen2.5-0.5B-Instruct`) or a folder written by
+            `save_pretrained` (e.g. by `init_tiny_model`).
+        dtype: Weight dtype (`torch.bfloat16`, "auto", ...); None keeps the library default.
+
+    Returns:
+        (model, tokenizer); the tokenizer has a pad token (its eos if it had none).
+
+    Raises:
+        ValueError: If the path is missing or lacks a config or tokenizer, if the hub id cannot be
+            loaded, or if the tokenizer's vocabulary is larger than the model's embedding.
+    """
+    name = str(name_or_path)
+    source, config, tokenizer = _config_and_tokenizer(name_or_path)
+    kwargs: dict[str, Any] = {} if dtype is None else {"dtype": dtype}
+    try:
+        model = AutoModelForCausalLM.from_pretrained(source, config=config, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot load model weights of {name!r}: {exc}") from exc
+    weight = model.get_input_embeddings().weight
+    embedding_rows = int(weight.shape[0]) if isinstance(weight, torch.Tensor) else len(tokenizer)
+    if len(tokenizer) > embedding_rows:
+        raise ValueError(f"tokenizer of {name!r} has {len(tokenizer)} tokens but the model's "
+                         f"embedding has {embedding_rows} rows (tokenizer/model mismatch)")
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise ValueError(f"tokenizer of {name!r} has neither a pad nor an eos token")
+        tokenizer.pad_token = tokenizer.eos_token
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
