@@ -151,8 +151,9 @@ def activate(store: Store, version_id: int) -> PrincipleVersion:
         target = s.get(PrincipleVersion, version_id)
         if target is None:
             raise PrincipleNotFound(f"principle version {version_id} does not exist")
+        # lock the kind's rows in id order: concurrent activations queue instead of deadlocking
         s.scalars(select(PrincipleVersion.id).where(PrincipleVersion.kind == target.kind)
-                  .with_for_update()).all()
+                  .order_by(PrincipleVersion.id).with_for_update()).all()
         s.execute(update(PrincipleVersion)
                   .where(PrincipleVersion.kind == target.kind, PrincipleVersion.id != version_id)
                   .values(active=False))
