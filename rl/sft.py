@@ -1,0 +1,214 @@
+"""`kindling train sft`: TRL's SFTTrainer on store data, with metrics and checkpoints in the store.
+
+The store callback and checkpoint listing here are meant to be shared by `rm` and `grpo`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.live import Live
+from rich.text import Text
+from transformers import TrainerCallback
+
+from kindling.context import console
+from kindling.version import code_version
+from rl.data import sft_dataset
+from rl.train_config import KindlingSFT, LoraSpec, config_dicts
+from store import work
+from store.db import Store
+from store.models import Run
+
+MODEL_HINT = "build a tiny one with `kindling model init --tiny --out models/tiny`"
+
+
+class ModelLoadError(ValueError):
+    """The model or its tokenizer cannot be loaded from the configured hub id or folder."""
+
+
+@dataclass
+class SFTSetup:
+    """Everything checked and loaded before a run starts (so errors come before any training)."""
+
+    kcfg: KindlingSFT
+    trl_cfg: Any
+    model: Any
+    tokenizer: Any
+    dataset: Any
+    peft_config: Any | None
+
+
+def checkpoint_paths(output_dir: str) -> list[str]:
+    """The final model folder and its `checkpoint-<step>` folders, by step."""
+    out = Path(output_dir)
+    if not out.is_dir():
+        return []
+    steps = sorted((p for p in out.glob("checkpoint-*") if p.is_dir()),
+                   key=lambda p: int(p.name.rsplit("-", 1)[1]) if p.name.rsplit("-", 1)[1].isdigit() else 0)
+    return [str(out), *map(str, steps)]
+
+
+def save_run_metrics(store: Store, run_id: int, metrics: dict[str, Any]) -> None:
+    """Replace a running run's metrics (called at each logging step)."""
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        run.metrics = metrics
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN/inf
+    return value
+
+
+class StoreMetricsCallback(TrainerCallback):
+    """Writes each logging step's metrics to the run row and shows them on a rich live line."""
+
+    def __init__(self, store: Store, run_id: int, *, live: bool = True) -> None:
+        self.store, self.run_id = store, run_id
+        self.steps: list[dict[str, Any]] = []
+        self._shown: dict[str, Any] = {}
+        self._print = live and not console.is_terminal  # logs to a file: one line per step
+        self._live = Live(Text("waiting for the first step"), console=console,
+                          refresh_per_second=4, transient=False) if live and not self._print else None
+        if self._live is not None:
+            self._live.start()
+
+    def metrics(self) -> dict[str, Any]:
+        """What the run row holds so far: {"steps": [...]}."""
+        return {"steps": list(self.steps)}
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
+               **kwargs: Any) -> None:
+        """Record one logging step (also the final train summary TRL logs)."""
+        if not logs:
+            return
+        entry = {"step": state.global_step, "epoch": _clean(state.epoch),
+                 **{k: _clean(v) for k, v in logs.items()}}
+        self.steps.append(entry)
+        save_run_metrics(self.store, self.run_id, self.metrics())
+        self._shown.update(entry)
+        if self._live is not None:
+            self._live.update(self._line(self._shown, state.max_steps))
+        elif self._print:
+            console.print(self._line(entry, state.max_steps))
+
+    def close(self) -> None:
+        """Stop the live view (idempotent)."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def _line(self, entry: dict[str, Any], max_steps: int) -> Text:
+        parts = [f"run {self.run_id}", f"step {entry['step']}/{max_steps}"]
+        for key, label, fmt in (("loss", "loss", "{:.4f}"), ("learning_rate", "lr", "{:.2e}"),
+                                ("grad_norm", "grad", "{:.3f}"), ("mean_token_accuracy", "acc", "{:.3f}"),
+                                ("train_loss", "train_loss", "{:.4f}")):
+            if isinstance(entry.get(key), int | float):
+                parts.append(f"{label} " + fmt.format(entry[key]))
+        return Text("  ".join(parts), style="bold")
+
+
+def load_model_and_tokenizer(name: str) -> tuple[Any, Any]:
+    """A causal LM and its tokenizer from a hub id or folder.
+
+    Raises:
+        ModelLoadError: the folder, model weights or tokenizer are missing or unreadable.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    local = Path(name).expanduser()
+    path_like = name.startswith((".", "/", "~")) or name.count("/") > 1 or local.exists()
+    if path_like and not local.is_dir():
+        raise ModelLoadError(f"model folder {local} not found ({MODEL_HINT})")
+    source = str(local) if path_like else name
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForCausalLM.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        where = "" if path_like else f"no folder {local.resolve()} and "
+        raise ModelLoadError(f"model {name!r} not found: {where}cannot load it ({first}); "
+                             f"{MODEL_HINT}") from exc
+    return model, tokenizer
+
+
+def lora_config(spec: LoraSpec | None, task_type: str = "CAUSAL_LM") -> Any | None:
+    """PEFT's LoraConfig for a spec (None without one).
+
+    Raises:
+        ValueError: LoRA is asked for but `peft` is not installed.
+    """
+    if spec is None:
+        return None
+    try:
+        from peft import LoraConfig
+    except ImportError as exc:
+        raise ValueError("kindling.lora is set but peft is not installed (pip install peft), "
+                         "or remove kindling.lora for full fine-tuning") from exc
+    return LoraConfig(r=spec.r, lora_alpha=spec.alpha, lora_dropout=spec.dropout,
+                      target_modules=spec.target_modules, task_type=task_type)
+
+
+def prepare_sft(
+    store: Store, kcfg: KindlingSFT, trl_cfg: Any, model: Any = None, tokenizer: Any = None
+) -> SFTSetup:
+    """Check and load data, LoRA, model and tokenizer; nothing is written to the store.
+
+    Raises:
+        ValueError: empty data (`EmptyDataError`), missing model (`ModelLoadError`), LoRA without peft.
+    """
+    dataset = sft_dataset(store, kcfg.dataset, kcfg.limit)
+    peft_config = lora_config(kcfg.lora)
+    if model is None or tokenizer is None:
+        loaded_model, loaded_tokenizer = load_model_and_tokenizer(kcfg.model)
+        model, tokenizer = model or loaded_model, tokenizer or loaded_tokenizer
+    if getattr(tokenizer, "chat_template", None) is None:
+        raise ModelLoadError(f"the tokenizer of {kcfg.model} has no chat_template "
+                             "(needed to format the SFT messages)")
+    return SFTSetup(kcfg, trl_cfg, model, tokenizer, dataset, peft_config)
+
+
+def train_sft(store: Store, setup: SFTSetup, *, live: bool = True) -> int:
+    """Train with TRL's SFTTrainer; the run, its per-step metrics and checkpoints go to the store.
+
+    Returns:
+        The id of the `sft` run (status finished, or failed with the error when training raised).
+    """
+    from trl import SFTTrainer
+
+    run, _ = work.get_or_create_run(store, kind="sft", run_key=None, code_version=code_version(),
+                                    config=config_dicts(setup.kcfg, setup.trl_cfg))
+    callback = StoreMetricsCallback(store, run.id, live=live)
+    try:
+        trainer = SFTTrainer(model=setup.model, args=setup.trl_cfg, train_dataset=setup.dataset,
+                             processing_class=setup.tokenizer, peft_config=setup.peft_config,
+                             callbacks=[callback])
+        if live:
+            from transformers.trainer_callback import ProgressCallback
+
+            trainer.remove_callback(ProgressCallback)
+        output = trainer.train()
+        trainer.save_model()
+    except BaseException as exc:
+        callback.close()
+        work.finish_run(store, run.id, "failed", {**callback.metrics(), "error": repr(exc)[:2000]})
+        raise
+    callback.close()
+    out_dir = str(setup.trl_cfg.output_dir)
+    work.finish_run(store, run.id, "finished", {
+        **callback.metrics(), "final": output.metrics, "output_dir": out_dir,
+        "checkpoints": checkpoint_paths(out_dir)})
+    return run.id
+
+
+def run_sft(
+    store: Store, kcfg: KindlingSFT, trl_cfg: Any, model: Any = None, tokenizer: Any = None,
+    *, live: bool = True,
+) -> int:
+    """Prepare (all checks first) and train; returns the `sft` run id."""
+    return train_sft(store, prepare_sft(store, kcfg, trl_cfg, model, tokenizer), live=live)

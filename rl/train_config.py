@@ -1,0 +1,211 @@
+"""Training run configs: Kindling's own part (strict pydantic) beside TRL's config, unchanged.
+
+A run config is one YAML file with two sections::
+
+    kindling:            # ours: model, data selection, LoRA (rewards for grpo later)
+      model: models/tiny
+      dataset: sft
+    trl:                 # TRL's own SFTConfig / RewardConfig / GRPOConfig fields, as TRL names them
+      output_dir: runs/sft_tiny
+      learning_rate: 5.0e-4
+
+CLI overrides are dotted keys (`kindling.limit=100`, `trl.learning_rate=1e-4`) and win over the
+YAML. Unknown keys in either section are errors naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from kindling.config import ConfigError, Strict
+
+__all__ = ["ConfigError", "KindlingRM", "KindlingSFT", "LoraSpec", "load_train_config"]
+
+SECTIONS = ("kindling", "trl")
+
+
+class LoraSpec(Strict):
+    """PEFT LoRA adapter settings (needs `peft` installed)."""
+
+    r: int = Field(8, ge=1, description="Rank of the low-rank update matrices.")
+    alpha: int = Field(16, ge=1, description="LoRA scaling numerator (lora_alpha).")
+    dropout: float = Field(0.05, ge=0, lt=1, description="Dropout on the LoRA path.")
+    target_modules: list[str] | str = Field("all-linear", description="Module names to adapt, or 'all-linear'.")
+
+
+class KindlingSFT(Strict):
+    """`kindling train sft`: supervised fine-tuning on an imported dataset's (query, response) rows."""
+
+    model: str = Field(..., description="Causal LM to train: a hub id or a local folder (model + tokenizer).")
+    dataset: str = Field("sft", description="Imported dataset whose (query, response) rows are the SFT data.")
+    limit: int | None = Field(None, ge=1, description="Use at most this many rows (file order).")
+    lora: LoraSpec | None = Field(None, description="Train a LoRA adapter instead of all weights (None: full fine-tuning).")
+
+
+class KindlingRM(Strict):
+    """`kindling train rm`: a reward model on preference pairs (an import run's or Path A's)."""
+
+    model: str = Field(..., description="Base model for sequence classification: a hub id or a local folder.")
+    pairs_run: int = Field(..., ge=1, description="Run holding the pairs: an import run (the paper's RM pairs) or a pairs run (Path A).")
+    pairs_dataset: str | None = Field(None, description="Keep only pairs recorded in this imported dataset (rm_train, rm_test: an import run holds both); None: all.")
+    limit: int | None = Field(None, ge=1, description="Use at most this many pairs.")
+    lora: LoraSpec | None = Field(None, description="Train a LoRA adapter instead of all weights.")
+
+
+KINDLING_MODELS: dict[str, type[Strict]] = {"sft": KindlingSFT, "rm": KindlingRM}
+"""Kindling's part per run type; `grpo` joins with its issue (model, prompts, rewards)."""
+
+TRL_CONFIG_NAMES: dict[str, str] = {"sft": "SFTConfig", "rm": "RewardConfig", "grpo": "GRPOConfig"}
+
+
+def trl_config_class(kind: str) -> type:
+    """TRL's config dataclass for a run type (imported lazily: `trl` is slow to import)."""
+    import trl
+
+    return typing.cast(type, getattr(trl, TRL_CONFIG_NAMES[kind]))
+
+
+def load_train_config(
+    kind: str, yaml_path: Path | None, overrides: dict[str, Any]
+) -> tuple[BaseModel, Any]:
+    """Read a run config: YAML sections `kindling` and `trl`, then dotted CLI overrides on top.
+
+    Args:
+        kind: Run type, a key of `KINDLING_MODELS` (sft, rm).
+        yaml_path: The YAML file (None: overrides only).
+        overrides: Dotted keys (`trl.learning_rate`, `kindling.limit`) to values; a string value
+            is parsed as YAML (`1e-4` → 0.0001, `true`, `null`), others are used as they are.
+
+    Returns:
+        (Kindling's part as its pydantic model, TRL's config object built from the merged dict).
+
+    Raises:
+        ConfigError: unreadable YAML, an unknown section or key, or a value TRL or we reject;
+            the message names the file and the key.
+    """
+    if kind not in KINDLING_MODELS:
+        raise ConfigError(f"unknown run type {kind!r} (known: {', '.join(KINDLING_MODELS)})")
+    where = str(yaml_path) if yaml_path is not None else "command line"
+    data = _read_yaml(yaml_path)
+    for dotted, value in overrides.items():
+        _apply_override(data, dotted, _parse_value(value))
+    kindling_part = _validate_kindling(KINDLING_MODELS[kind], data.get("kindling") or {}, where)
+    trl_config = build_trl_config(trl_config_class(kind), data.get("trl") or {}, where)
+    return kindling_part, trl_config
+
+
+def _read_yaml(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: top level must be a mapping with sections {SECTIONS}")
+    for section, body in loaded.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"{path}: unknown section {section!r} (expected {' and '.join(SECTIONS)})")
+        if body is not None and not isinstance(body, dict):
+            raise ConfigError(f"{path}: section {section!r} must be a mapping")
+    return loaded
+
+
+def _parse_value(value: Any) -> Any:
+    return yaml.safe_load(value) if isinstance(value, str) else value
+
+
+def _apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
+    section, _, rest = dotted.partition(".")
+    if section not in SECTIONS or not rest:
+        raise ConfigError(f"override {dotted}: expected kindling.<field> or trl.<field>")
+    node = data.setdefault(section, None) or {}
+    data[section] = node
+    keys = rest.split(".")
+    for key in keys[:-1]:
+        if node.get(key) is None:  # absent or null in the YAML (e.g. `lora: null`)
+            node[key] = {}
+        node = node[key]
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {dotted}: {key} is not a section")
+    node[keys[-1]] = value
+
+
+def _validate_kindling(model: type[Strict], body: dict[str, Any], where: str) -> BaseModel:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        lines = [f"{where}: kindling.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("\n".join(lines)) from exc
+
+
+def build_trl_config(cls: type, body: dict[str, Any], where: str) -> Any:
+    """TRL's config from a dict: unknown keys rejected, values checked against the field types.
+
+    Raises:
+        ConfigError: naming `where` and the offending `trl.<key>`.
+    """
+    fields = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(body) - fields)
+    if unknown:
+        raise ConfigError(f"{where}: trl.{unknown[0]}: not a field of TRL's {cls.__name__}"
+                          + (f" (also unknown: {', '.join(unknown[1:])})" if unknown[1:] else ""))
+    checked = {key: _check_value(cls, key, value, where) for key, value in body.items()}
+    try:
+        return cls(**checked)
+    except (ValueError, TypeError) as exc:
+        key = _key_in_message(str(exc), checked) or _first_failing_key(cls, checked)
+        named = f"trl.{key}" if key else f"trl ({', '.join(sorted(checked))})"
+        raise ConfigError(f"{where}: {named}: {exc}") from exc
+
+
+@cache
+def _adapter(cls: type, key: str) -> TypeAdapter[Any] | None:
+    try:
+        return TypeAdapter(typing.get_type_hints(cls)[key])
+    except Exception:  # noqa: BLE001 - a field type pydantic cannot check is passed through
+        return None
+
+
+def _check_value(cls: type, key: str, value: Any, where: str) -> Any:
+    adapter = _adapter(cls, key)
+    if adapter is None or value is None:
+        return value
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: trl.{key}: {exc.errors()[0]['msg']} (got {value!r})") from exc
+
+
+def _key_in_message(message: str, body: dict[str, Any]) -> str | None:
+    for key in sorted(body, key=len, reverse=True):
+        if re.search(rf"\b{re.escape(key)}\b", message):
+            return key
+    return None
+
+
+def _first_failing_key(cls: type, body: dict[str, Any]) -> str | None:
+    """The first key without which TRL's checks pass (they run in __post_init__, not per field)."""
+    for key in body:
+        try:
+            cls(**{k: v for k, v in body.items() if k != key})
+        except (ValueError, TypeError):
+            continue
+        return key
+    return None
+
+
+def config_dicts(kindling_part: BaseModel, trl_config: Any) -> dict[str, Any]:
+    """Both parts as JSON-ready dicts, for the run row (TRL masks its token fields itself)."""
+    import json
+
+    return {"kindling": kindling_part.model_dump(mode="json"),
+            "trl": json.loads(trl_config.to_json_string())}
