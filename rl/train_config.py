@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
-from kindling.config import ConfigError, Strict
+from kindling.config import ConfigError, JudgeConfig, Strict
 
-__all__ = ["ConfigError", "KindlingRM", "KindlingSFT", "LoraSpec", "load_train_config"]
+__all__ = ["ConfigError", "KindlingGRPO", "KindlingRM", "KindlingSFT", "LoraSpec", "load_train_config"]
 
 SECTIONS = ("kindling", "trl")
 
@@ -60,8 +60,59 @@ class KindlingRM(Strict):
     lora: LoraSpec | None = Field(None, description="Train a LoRA adapter instead of all weights.")
 
 
-KINDLING_MODELS: dict[str, type[Strict]] = {"sft": KindlingSFT, "rm": KindlingRM}
-"""Kindling's part per run type; `grpo` joins with its issue (model, prompts, rewards)."""
+REWARD_NAMES = ("rm", "judge", "length_control", "guard")
+"""Reward names GRPO accepts (rl/rewards.py BUILDERS; kept here so config loading stays light)."""
+
+
+class KindlingGRPO(Strict):
+    """`kindling train grpo`: GRPO of a policy on an imported dataset's prompts, with named rewards."""
+
+    model: str = Field(..., description="Policy to train: a hub id or a local folder (model + tokenizer with a chat_template), e.g. an SFT output dir.")
+    dataset: str = Field("grpo_train", description="Imported dataset whose queries are the prompts.")
+    limit: int | None = Field(None, ge=1, description="Use at most this many prompts (file order).")
+    lora: LoraSpec | None = Field(None, description="Train a LoRA adapter instead of all weights.")
+    rewards: dict[str, float] = Field(..., description="Reward name -> weight (rm, judge, length_control, guard), e.g. {rm: 1.0, length_control: 1.0}.")
+    rm_model: str | None = Field(None, validate_default=True, description="Reward model folder (sequence classification + tokenizer, `kindling train rm` output); required iff rewards include rm.")
+    rm_batch_size: int = Field(16, ge=1, description="Completions scored per reward-model forward pass.")
+    judge: JudgeConfig | None = Field(None, validate_default=True, description="The principle-guided judge (principles = a version id, name or YAML path); required iff rewards include judge.")
+    length_dataset: str = Field("sft", description="Imported dataset whose responses give length_control its reference lengths.")
+    length_tolerance: float = Field(0.15, ge=0, lt=1, description="length_control's band half-width, relative to the median reference length.")
+    max_prompt_length: int | None = Field(None, ge=1, description="Longest prompt in tokens (chat template applied); longer ones are an error before training. TRL 1.16's GRPOConfig has no such field, so it lives here. None: no check.")
+
+    @field_validator("rewards")
+    @classmethod
+    def _known_rewards(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            raise ValueError("name at least one reward; known: " + ", ".join(REWARD_NAMES))
+        unknown = [name for name in value if name not in REWARD_NAMES]
+        if unknown:
+            raise ValueError(f"unknown reward {unknown[0]!r}; known: " + ", ".join(REWARD_NAMES))
+        return value
+
+    @field_validator("rm_model")
+    @classmethod
+    def _rm_model_iff_rm(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _required_iff(value, info, "rm", "a reward model folder (`kindling train rm` output)")
+
+    @field_validator("judge")
+    @classmethod
+    def _judge_iff_judge(cls, value: JudgeConfig | None, info: ValidationInfo) -> JudgeConfig | None:
+        return _required_iff(value, info, "judge", "a judge config (llm, principles)")
+
+
+def _required_iff(value: Any, info: ValidationInfo, reward: str, what: str) -> Any:
+    rewards = info.data.get("rewards")
+    if rewards is None:  # rewards itself failed; that error is reported
+        return value
+    if reward in rewards and value is None:
+        raise ValueError(f"required when rewards include {reward!r}: set it to {what}")
+    if reward not in rewards and value is not None:
+        raise ValueError(f"set but rewards do not include {reward!r} (add it or remove this key)")
+    return value
+
+
+KINDLING_MODELS: dict[str, type[Strict]] = {"sft": KindlingSFT, "rm": KindlingRM, "grpo": KindlingGRPO}
+"""Kindling's part per run type."""
 
 TRL_CONFIG_NAMES: dict[str, str] = {"sft": "SFTConfig", "rm": "RewardConfig", "grpo": "GRPOConfig"}
 

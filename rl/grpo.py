@@ -1,0 +1,226 @@
+"""`kindling train grpo`: TRL's GRPOTrainer on store prompts with named rewards; the run goes to the store.
+
+`prepare_grpo` does every check and load first (policy, prompts, prompt lengths, reward
+ingredients: reference lengths, reward model, principle version, API key), writing nothing to the
+store on error; `train_grpo` then opens the `grpo` run, builds the rewards (the judge's calls are
+recorded under that run), trains, and closes the judge on TRL's reward event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+
+from kindling.version import code_version
+from rl.data import EmptyDataError, prompt_dataset
+from rl.rewards import RewardContext, build_rewards
+from rl.sft import (
+    ModelLoadError,
+    StoreMetricsCallback,
+    checkpoint_paths,
+    load_model_and_tokenizer,
+    lora_config,
+)
+from rl.train_config import KindlingGRPO, config_dicts
+from store import work
+from store.db import Store
+from store.queries import corpus_pairs
+
+CLOSE_TIMEOUT_S = 30.0
+
+
+class PromptTooLongError(ValueError):
+    """Prompts exceed kindling.max_prompt_length tokens."""
+
+
+@dataclass
+class GRPOSetup:
+    """Everything checked and loaded before a run starts (so errors come before any training)."""
+
+    kcfg: KindlingGRPO
+    trl_cfg: Any
+    model: Any
+    tokenizer: Any
+    dataset: Any
+    peft_config: Any | None
+    context: RewardContext = field(default_factory=RewardContext)
+    judge_principles: str | None = None  # the resolved principle version id
+
+
+class GRPOMetricsCallback(StoreMetricsCallback):
+    """The store callback, with GRPO's figures on the live line (reward, kl, completion length)."""
+
+    def _line(self, entry: dict[str, Any], max_steps: int) -> Text:
+        parts = [f"run {self.run_id}", f"step {entry['step']}/{max_steps}"]
+        for key, label, fmt in (("reward", "reward", "{:.3f}"), ("reward_std", "±", "{:.3f}"),
+                                ("kl", "kl", "{:.4f}"), ("completions/mean_length", "len", "{:.1f}"),
+                                ("loss", "loss", "{:.4f}"), ("train_loss", "train_loss", "{:.4f}")):
+            if isinstance(entry.get(key), int | float):
+                parts.append(f"{label} " + fmt.format(entry[key]))
+        return Text("  ".join(parts), style="bold")
+
+
+def check_prompt_lengths(tokenizer: Any, dataset: Any, limit: int | None) -> None:
+    """Prompts with the chat template applied must fit `limit` tokens (None: no check).
+
+    Raises:
+        PromptTooLongError: naming how many prompts are too long, the longest and the limit.
+    """
+    if limit is None:
+        return
+    lengths = [len(tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True,
+                                                 tokenize=True, return_dict=False))
+               for row in dataset]
+    over = [n for n in lengths if n > limit]
+    if over:
+        raise PromptTooLongError(
+            f"{len(over)} of {len(lengths)} prompts are longer than kindling.max_prompt_length="
+            f"{limit} tokens (longest {max(over)}): raise the limit or drop those prompts")
+
+
+def _reference_lengths(store: Store, dataset: str) -> list[int]:
+    lengths = [len(response) for _, response in corpus_pairs(store, dataset)]
+    if not lengths:
+        raise EmptyDataError(f"length_control: dataset {dataset!r} (kindling.length_dataset) has no "
+                             "responses in the store: import first (`kindling data import`)")
+    return lengths
+
+
+def _load_reward_model(path: str) -> tuple[Any, Any]:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForSequenceClassification.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [repr(exc)])[0]
+        raise ModelLoadError(f"kindling.rm_model {path!r}: cannot load a reward model ({first}); "
+                             "train one with `kindling train rm`") from exc
+    model.eval()
+    return model, tokenizer
+
+
+def _check_judge(store: Store, kcfg: KindlingGRPO) -> str:
+    """The judge's principle version id; the API key must be set (checked without building)."""
+    from agents.judge_service import DEFAULT_PRINCIPLES, DETECTOR_KIND
+    from agents.templates import PromptError
+    from store.principles import PrincipleNotFound, resolve_version
+
+    assert kcfg.judge is not None
+    try:
+        version = resolve_version(store, kcfg.judge.principles, DETECTOR_KIND, DEFAULT_PRINCIPLES)
+    except (PrincipleNotFound, PromptError) as exc:
+        raise ValueError(f"kindling.judge.principles: {exc}") from exc
+    llm = kcfg.judge.llm
+    if llm.backend == "openai" and not os.environ.get(llm.api_key_env):
+        raise ValueError(f"kindling.judge.llm.api_key_env: environment variable {llm.api_key_env} "
+                         "is not set (any non-empty value for servers without auth)")
+    return str(version.id)
+
+
+def prepare_grpo(
+    store: Store, kcfg: KindlingGRPO, trl_cfg: Any, model: Any = None, tokenizer: Any = None
+) -> GRPOSetup:
+    """Check and load prompts, policy, LoRA and reward ingredients; nothing is written on error.
+
+    Raises:
+        ValueError: empty prompts or reference data, a missing policy or reward model, a prompt
+            over kindling.max_prompt_length, an unknown principle version, an unset API key,
+            LoRA without peft.
+    """
+    dataset = prompt_dataset(store, kcfg.dataset, kcfg.limit)
+    peft_config = lora_config(kcfg.lora)
+    if model is None or tokenizer is None:
+        loaded_model, loaded_tokenizer = load_model_and_tokenizer(kcfg.model)
+        model, tokenizer = model or loaded_model, tokenizer or loaded_tokenizer
+    if getattr(tokenizer, "chat_template", None) is None:
+        raise ModelLoadError(f"the tokenizer of {kcfg.model} has no chat_template "
+                             "(needed to format the conversational prompts)")
+    check_prompt_lengths(tokenizer, dataset, kcfg.max_prompt_length)
+    context = RewardContext(rm_batch_size=kcfg.rm_batch_size, length_tolerance=kcfg.length_tolerance)
+    if "length_control" in kcfg.rewards:
+        context.reference_lengths = _reference_lengths(store, kcfg.length_dataset)
+    if "rm" in kcfg.rewards:
+        assert kcfg.rm_model is not None  # KindlingGRPO requires it
+        context.rm_model, context.rm_tokenizer = _load_reward_model(kcfg.rm_model)
+    principles = _check_judge(store, kcfg) if "judge" in kcfg.rewards else None
+    weights = [float(w) for w in kcfg.rewards.values()]
+    if trl_cfg.reward_weights is not None and list(trl_cfg.reward_weights) != weights:
+        raise ValueError("trl.reward_weights: give the weights in kindling.rewards (name: weight) "
+                         "and leave trl.reward_weights unset")
+    trl_cfg.reward_weights = weights
+    return GRPOSetup(kcfg, trl_cfg, model, tokenizer, dataset, peft_config, context, principles)
+
+
+def _close_judge(service: Any, trainer: Any) -> None:
+    """Close the judge service on the loop it ran on: TRL's reward loop, or a fresh one if unused."""
+    if service is None:
+        return
+    loop = getattr(trainer, "async_loop", None)
+    if loop is not None and loop.is_running():
+        asyncio.run_coroutine_threadsafe(service.aclose(), loop).result(timeout=CLOSE_TIMEOUT_S)
+    else:
+        asyncio.run(service.aclose())
+
+
+def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
+    """Train with TRL's GRPOTrainer; the run, its per-step metrics and checkpoints go to the store.
+
+    Returns:
+        The id of the `grpo` run (status finished, or failed with the error when training raised).
+    """
+    from trl import GRPOTrainer
+
+    kcfg = setup.kcfg
+    run, _ = work.get_or_create_run(store, kind="grpo", run_key=None, code_version=code_version(),
+                                    config=config_dicts(kcfg, setup.trl_cfg))
+    callback = GRPOMetricsCallback(store, run.id, live=live)
+    funcs: list[Any] = []
+    trainer: Any = None
+    try:
+        if setup.judge_principles is not None:
+            from agents.judge_service import build_judge_service
+
+            assert kcfg.judge is not None
+            judge_cfg = kcfg.judge.model_copy(update={"principles": setup.judge_principles})
+            setup.context.judge = build_judge_service(store, judge_cfg, run.id)
+        funcs, weights = build_rewards(kcfg.rewards, setup.context)
+        assert list(weights) == list(setup.trl_cfg.reward_weights)
+        trainer = GRPOTrainer(model=setup.model, reward_funcs=[*funcs], args=setup.trl_cfg,
+                              train_dataset=setup.dataset, processing_class=setup.tokenizer,
+                              peft_config=setup.peft_config, callbacks=[callback])
+        if live:
+            from transformers.trainer_callback import ProgressCallback
+
+            trainer.remove_callback(ProgressCallback)
+        output = trainer.train()
+        trainer.save_model()
+        judge, setup.context.judge = setup.context.judge, None
+        _close_judge(judge, trainer)
+    except BaseException as exc:
+        callback.close()
+        try:
+            _close_judge(setup.context.judge, trainer)
+        finally:
+            work.finish_run(store, run.id, "failed", {**callback.metrics(), "error": repr(exc)[:2000]})
+        raise
+    callback.close()
+    out_dir = str(setup.trl_cfg.output_dir)
+    work.finish_run(store, run.id, "finished", {
+        **callback.metrics(), "final": output.metrics, "output_dir": out_dir,
+        "checkpoints": checkpoint_paths(out_dir), "reward_weights": dict(kcfg.rewards),
+        **{f"{name}_stats": dict(stats) for name, func in zip(kcfg.rewards, funcs, strict=True)
+           if isinstance(stats := getattr(func, "stats", None), dict)}})
+    return run.id
+
+
+def run_grpo(
+    store: Store, kcfg: KindlingGRPO, trl_cfg: Any, model: Any = None, tokenizer: Any = None,
+    *, live: bool = True,
+) -> int:
+    """Prepare (all checks first) and train; returns the `grpo` run id."""
+    return train_grpo(store, prepare_grpo(store, kcfg, trl_cfg, model, tokenizer), live=live)

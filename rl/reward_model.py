@@ -1,0 +1,150 @@
+"""`kindling train rm`: TRL's RewardTrainer on the store's preference pairs, recorded like `sft`.
+
+The model is any causal-LM folder or hub id loaded as `AutoModelForSequenceClassification` with one
+label (a fresh scalar head on the LM's body), e.g. the tiny policy of `kindling model init --tiny`.
+Pairs are given to TRL in conversational form (prompt as the user message, chosen/rejected as the
+assistant's) when the tokenizer has a chat template, so training and `kindling eval rm` score the
+same text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from kindling.version import code_version
+from rl.data import preference_dataset
+from rl.sft import (
+    MODEL_HINT,
+    ModelLoadError,
+    StoreMetricsCallback,
+    checkpoint_paths,
+    lora_config,
+)
+from rl.train_config import KindlingRM, config_dicts
+from store import work
+from store.db import Store
+from store.models import Run
+
+
+@dataclass
+class RMSetup:
+    """Everything checked and loaded before a reward-model run starts."""
+
+    kcfg: KindlingRM
+    trl_cfg: Any
+    model: Any
+    tokenizer: Any
+    dataset: Any
+    peft_config: Any | None
+
+
+def latest_import_run(store: Store) -> int | None:
+    """Id of the newest finished import run (it holds the paper's RM pairs), or None."""
+    stmt = (select(Run.id).where(Run.kind == "import", Run.status == "finished")
+            .order_by(Run.id.desc()).limit(1))
+    with store.session() as s:
+        return s.scalars(stmt).first()
+
+
+def load_reward_model(name: str) -> tuple[Any, Any]:
+    """A sequence classifier with one output (the reward) and its tokenizer, pad token set.
+
+    Args:
+        name: A hub id or a local folder; a causal-LM folder gets a freshly initialised score head.
+
+    Raises:
+        ModelLoadError: the folder, weights or tokenizer are missing or unreadable.
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    local = Path(name).expanduser()
+    path_like = name.startswith((".", "/", "~")) or name.count("/") > 1 or local.exists()
+    if path_like and not local.is_dir():
+        raise ModelLoadError(f"model folder {local} not found ({MODEL_HINT})")
+    source = str(local) if path_like else name
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=1)
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise ModelLoadError(f"model {name!r} not found or not loadable ({first}); "
+                             f"{MODEL_HINT}") from exc
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise ModelLoadError(f"tokenizer of {name!r} has neither a pad nor an eos token")
+        tokenizer.pad_token = tokenizer.eos_token
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def conversational(dataset: Any) -> Any:
+    """Pairs as chat messages: prompt → user message, chosen/rejected → assistant message."""
+    return dataset.map(lambda row: {
+        "prompt": [{"role": "user", "content": row["prompt"]}],
+        "chosen": [{"role": "assistant", "content": row["chosen"]}],
+        "rejected": [{"role": "assistant", "content": row["rejected"]}],
+    })
+
+
+def prepare_rm(store: Store, kcfg: KindlingRM, trl_cfg: Any) -> RMSetup:
+    """Check and load pairs, LoRA, model and tokenizer; nothing is written to the store.
+
+    Raises:
+        ValueError: no pairs (`EmptyDataError`), missing model (`ModelLoadError`), LoRA without peft.
+    """
+    run = store_run(store, kcfg.pairs_run)
+    if run is None:
+        raise ValueError(f"kindling.pairs_run: no run with id {kcfg.pairs_run}")
+    dataset = preference_dataset(store, kcfg.pairs_run, kcfg.pairs_dataset, kcfg.limit)
+    peft_config = lora_config(kcfg.lora, task_type="SEQ_CLS")
+    model, tokenizer = load_reward_model(kcfg.model)
+    if getattr(tokenizer, "chat_template", None):
+        dataset = conversational(dataset)
+    return RMSetup(kcfg, trl_cfg, model, tokenizer, dataset, peft_config)
+
+
+def store_run(store: Store, run_id: int) -> Run | None:
+    """The run row with this id, detached (None if there is none)."""
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        if run is not None:
+            s.expunge(run)
+        return run
+
+
+def train_rm(store: Store, setup: RMSetup, *, live: bool = True) -> int:
+    """Train with TRL's RewardTrainer; the run, per-step metrics and checkpoints go to the store.
+
+    Returns:
+        The id of the `rm` run (finished, or failed with the error when training raised).
+    """
+    from trl import RewardTrainer
+
+    run, _ = work.get_or_create_run(store, kind="rm", run_key=None, code_version=code_version(),
+                                    config=config_dicts(setup.kcfg, setup.trl_cfg))
+    callback = StoreMetricsCallback(store, run.id, live=live)
+    try:
+        trainer = RewardTrainer(model=setup.model, args=setup.trl_cfg, train_dataset=setup.dataset,
+                                processing_class=setup.tokenizer, peft_config=setup.peft_config,
+                                callbacks=[callback])
+        if live:
+            from transformers.trainer_callback import ProgressCallback
+
+            trainer.remove_callback(ProgressCallback)
+        output = trainer.train()
+        trainer.save_model()
+        setup.tokenizer.save_pretrained(setup.trl_cfg.output_dir)
+    except BaseException as exc:
+        callback.close()
+        work.finish_run(store, run.id, "failed", {**callback.metrics(), "error": repr(exc)[:2000]})
+        raise
+    callback.close()
+    out_dir = str(setup.trl_cfg.output_dir)
+    work.finish_run(store, run.id, "finished", {
+        **callback.metrics(), "final": output.metrics, "output_dir": out_dir,
+        "pairs": len(setup.dataset), "checkpoints": checkpoint_paths(out_dir)})
+    return run.id
