@@ -21,9 +21,11 @@ from rl.rewards import RewardContext, build_rewards
 from rl.sft import (
     ModelLoadError,
     StoreMetricsCallback,
-    checkpoint_paths,
+    fit,
     load_model_and_tokenizer,
     lora_config,
+    record_failure,
+    record_success,
 )
 from rl.train_config import KindlingGRPO, config_dicts
 from store import work
@@ -193,28 +195,20 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
         trainer = GRPOTrainer(model=setup.model, reward_funcs=[*funcs], args=setup.trl_cfg,
                               train_dataset=setup.dataset, processing_class=setup.tokenizer,
                               peft_config=setup.peft_config, callbacks=[callback])
-        if live:
-            from transformers.trainer_callback import ProgressCallback
-
-            trainer.remove_callback(ProgressCallback)
-        output = trainer.train()
-        trainer.save_model()
+        output = fit(trainer, live=live)
         judge, setup.context.judge = setup.context.judge, None
         _close_judge(judge, trainer)
     except BaseException as exc:
-        callback.close()
         try:
             _close_judge(setup.context.judge, trainer)
         finally:
-            work.finish_run(store, run.id, "failed", {**callback.metrics(), "error": repr(exc)[:2000]})
+            record_failure(store, run.id, callback, exc)
         raise
-    callback.close()
-    out_dir = str(setup.trl_cfg.output_dir)
-    work.finish_run(store, run.id, "finished", {
-        **callback.metrics(), "final": output.metrics, "output_dir": out_dir,
-        "checkpoints": checkpoint_paths(out_dir), "reward_weights": dict(kcfg.rewards),
-        **{f"{name}_stats": dict(stats) for name, func in zip(kcfg.rewards, funcs, strict=True)
-           if isinstance(stats := getattr(func, "stats", None), dict)}})
+    reward_stats = {f"{name}_stats": dict(stats)
+                    for name, func in zip(kcfg.rewards, funcs, strict=True)
+                    if isinstance(stats := getattr(func, "stats", None), dict)}
+    record_success(store, run.id, callback, output, str(setup.trl_cfg.output_dir),
+                   reward_weights=dict(kcfg.rewards), **reward_stats)
     return run.id
 
 

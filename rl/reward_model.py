@@ -21,8 +21,10 @@ from rl.sft import (
     MODEL_HINT,
     ModelLoadError,
     StoreMetricsCallback,
-    checkpoint_paths,
+    fit,
     lora_config,
+    record_failure,
+    record_success,
 )
 from rl.train_config import KindlingRM, config_dicts
 from store import work
@@ -131,20 +133,11 @@ def train_rm(store: Store, setup: RMSetup, *, live: bool = True) -> int:
         trainer = RewardTrainer(model=setup.model, args=setup.trl_cfg, train_dataset=setup.dataset,
                                 processing_class=setup.tokenizer, peft_config=setup.peft_config,
                                 callbacks=[callback])
-        if live:
-            from transformers.trainer_callback import ProgressCallback
-
-            trainer.remove_callback(ProgressCallback)
-        output = trainer.train()
-        trainer.save_model()
+        output = fit(trainer, live=live)
         setup.tokenizer.save_pretrained(setup.trl_cfg.output_dir)
     except BaseException as exc:
-        callback.close()
-        work.finish_run(store, run.id, "failed", {**callback.metrics(), "error": repr(exc)[:2000]})
+        record_failure(store, run.id, callback, exc)
         raise
-    callback.close()
-    out_dir = str(setup.trl_cfg.output_dir)
-    work.finish_run(store, run.id, "finished", {
-        **callback.metrics(), "final": output.metrics, "output_dir": out_dir,
-        "pairs": len(setup.dataset), "checkpoints": checkpoint_paths(out_dir)})
+    record_success(store, run.id, callback, output, str(setup.trl_cfg.output_dir),
+                   pairs=len(setup.dataset))
     return run.id

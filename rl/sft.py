@@ -113,6 +113,33 @@ class StoreMetricsCallback(TrainerCallback):
         return Text("  ".join(parts), style="bold")
 
 
+def fit(trainer: Any, *, live: bool) -> Any:
+    """Train and save; with the live view on, TRL's tqdm bar is removed (the callback draws)."""
+    if live:
+        from transformers.trainer_callback import ProgressCallback
+
+        trainer.remove_callback(ProgressCallback)
+    output = trainer.train()
+    trainer.save_model()
+    return output
+
+
+def record_failure(store: Store, run_id: int, callback: StoreMetricsCallback,
+                   exc: BaseException) -> None:
+    """Close the live view and mark the run failed with the error and the steps so far."""
+    callback.close()
+    work.finish_run(store, run_id, "failed", {**callback.metrics(), "error": repr(exc)[:2000]})
+
+
+def record_success(store: Store, run_id: int, callback: StoreMetricsCallback, output: Any,
+                   output_dir: str, **extra: Any) -> None:
+    """Close the live view and mark the run finished: steps, TRL's final metrics, checkpoints."""
+    callback.close()
+    work.finish_run(store, run_id, "finished", {
+        **callback.metrics(), "final": output.metrics, "output_dir": output_dir,
+        "checkpoints": checkpoint_paths(output_dir), **extra})
+
+
 def load_model_and_tokenizer(name: str) -> tuple[Any, Any]:
     """A causal LM and its tokenizer from a hub id or folder.
 
@@ -188,21 +215,11 @@ def train_sft(store: Store, setup: SFTSetup, *, live: bool = True) -> int:
         trainer = SFTTrainer(model=setup.model, args=setup.trl_cfg, train_dataset=setup.dataset,
                              processing_class=setup.tokenizer, peft_config=setup.peft_config,
                              callbacks=[callback])
-        if live:
-            from transformers.trainer_callback import ProgressCallback
-
-            trainer.remove_callback(ProgressCallback)
-        output = trainer.train()
-        trainer.save_model()
+        output = fit(trainer, live=live)
     except BaseException as exc:
-        callback.close()
-        work.finish_run(store, run.id, "failed", {**callback.metrics(), "error": repr(exc)[:2000]})
+        record_failure(store, run.id, callback, exc)
         raise
-    callback.close()
-    out_dir = str(setup.trl_cfg.output_dir)
-    work.finish_run(store, run.id, "finished", {
-        **callback.metrics(), "final": output.metrics, "output_dir": out_dir,
-        "checkpoints": checkpoint_paths(out_dir)})
+    record_success(store, run.id, callback, output, str(setup.trl_cfg.output_dir))
     return run.id
 
 
