@@ -21,8 +21,8 @@ from rl.rewards import RewardContext, build_rewards
 from rl.sft import (
     ModelLoadError,
     StoreMetricsCallback,
+    chat_policy,
     fit,
-    load_model_and_tokenizer,
     lora_config,
     record_failure,
     record_success,
@@ -136,12 +136,7 @@ def prepare_grpo(
     """
     dataset = prompt_dataset(store, kcfg.dataset, kcfg.limit)
     peft_config = lora_config(kcfg.lora)
-    if model is None or tokenizer is None:
-        loaded_model, loaded_tokenizer = load_model_and_tokenizer(kcfg.model)
-        model, tokenizer = model or loaded_model, tokenizer or loaded_tokenizer
-    if getattr(tokenizer, "chat_template", None) is None:
-        raise ModelLoadError(f"the tokenizer of {kcfg.model} has no chat_template "
-                             "(needed to format the conversational prompts)")
+    model, tokenizer = chat_policy(kcfg.model, model, tokenizer, "the conversational prompts")
     check_prompt_lengths(tokenizer, dataset, kcfg.max_prompt_length)
     context = RewardContext(rm_batch_size=kcfg.rm_batch_size, length_tolerance=kcfg.length_tolerance)
     if "length_control" in kcfg.rewards:

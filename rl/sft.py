@@ -191,13 +191,23 @@ def prepare_sft(
     """
     dataset = sft_dataset(store, kcfg.dataset, kcfg.limit)
     peft_config = lora_config(kcfg.lora)
+    model, tokenizer = chat_policy(kcfg.model, model, tokenizer, "the SFT messages")
+    return SFTSetup(kcfg, trl_cfg, model, tokenizer, dataset, peft_config)
+
+
+def chat_policy(name: str, model: Any, tokenizer: Any, purpose: str) -> tuple[Any, Any]:
+    """The given model/tokenizer, or those loaded from `name`; the tokenizer needs a chat template.
+
+    Raises:
+        ModelLoadError: the model cannot be loaded, or its tokenizer has no chat_template.
+    """
     if model is None or tokenizer is None:
-        loaded_model, loaded_tokenizer = load_model_and_tokenizer(kcfg.model)
+        loaded_model, loaded_tokenizer = load_model_and_tokenizer(name)
         model, tokenizer = model or loaded_model, tokenizer or loaded_tokenizer
     if getattr(tokenizer, "chat_template", None) is None:
-        raise ModelLoadError(f"the tokenizer of {kcfg.model} has no chat_template "
-                             "(needed to format the SFT messages)")
-    return SFTSetup(kcfg, trl_cfg, model, tokenizer, dataset, peft_config)
+        raise ModelLoadError(f"the tokenizer of {name} has no chat_template "
+                             f"(needed to format {purpose})")
+    return model, tokenizer
 
 
 def train_sft(store: Store, setup: SFTSetup, *, live: bool = True) -> int:
