@@ -82,3 +82,16 @@ def seed_tiny_data(store: Store, pairs: list[tuple[str, str, int]]) -> None:
                 s.flush()
                 s.add(DatasetRecord(dataset=dataset, line=line, query_id=query.id,
                                     response_id=resp.id, run_id=run.id))
+
+
+def tiny_tokenizer(texts: list[str], vocab_size: int = 300) -> Any:
+    """A character-level BPE tokenizer trained on `texts` (for tiny models built in tests)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Split("", "isolated")
+    tok.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=["<unk>", "<eos>", "<pad>"]))
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<eos>", pad_token="<pad>",
+                                   unk_token="<unk>")

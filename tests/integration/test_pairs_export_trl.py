@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 from datasets import load_from_disk
-from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForSequenceClassification
+from transformers import Qwen2Config, Qwen2ForSequenceClassification
 from trl import RewardConfig, RewardTrainer
 from typer.testing import CliRunner
 
@@ -12,21 +12,11 @@ from kindling.cli import app
 from kindling.config import CurateConfig
 from kindling.curate_runner import CurateRunner
 from store.db import Store
-from tests.fakes import ScriptedChatModel, default_scripts, seed_tiny_data
+from tests.fakes import ScriptedChatModel, default_scripts, seed_tiny_data, tiny_tokenizer
 
 LONG = "亲爱的朋友，生日快乐！愿你新的一岁眼里有光、心中有爱，所求皆如愿，所行皆坦途，岁岁常欢愉。"
 ITEMS = [("生日祝福", "生日快乐", 0), ("生日祝福", LONG, 1), ("生日祝福", "祝你生日快乐呀", 0),
          ("新年祝福", "新年好", 0)]
-
-
-def tiny_tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Split("", "isolated")
-    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", "<eos>", "<pad>"]))
-    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<eos>", pad_token="<pad>",
-                                   unk_token="<unk>")
 
 
 async def test_export_trains_a_reward_model(sqlite_store: Store, sqlite_url: str, tmp_path: Path) -> None:
