@@ -1,0 +1,51 @@
+"""benchmarks/gpu_train.py --smoke: every phase runs on CPU (tiny shape) and the JSON holds the figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "benchmarks" / "gpu_train.py"
+PHASES = ("sft", "rm", "grpo", "grpo_trl", "grpo_gen128")
+
+pytest.importorskip("trl")
+pytest.importorskip("datasets")
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_every_phase(tmp_path: Path) -> None:
+    out = tmp_path / "gpu_train.json"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env.pop("OUT", None)
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--out", str(out)], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["mode"]["name"] == "smoke"
+    assert set(report["phases"]) == set(PHASES)
+    for name in PHASES:
+        phase = report["phases"][name]
+        assert "error" not in phase, (name, phase)
+        assert phase["tokens_per_s"] > 0 and phase["step_s"] > 0, (name, phase)
+        assert phase["timed_steps"] >= 1
+    for name in ("grpo", "grpo_trl", "grpo_gen128"):  # exactly max_completion_length tokens each
+        phase = report["phases"][name]
+        assert phase["tokens_per_completion"] == report["mode"]["completion_tokens"], (name, phase)
+    assert report["phases"]["grpo"]["completions"] == report["mode"]["grpo"]["per_device_train_batch_size"]
+    assert report["phases"]["grpo_trl"]["settings"]["gradient_checkpointing"] is True  # TRL's default kept
+    assert report["ratio"] > 0
+    assert report["ratios"]["grpo"]["tokens_per_s_ratio"] == report["ratio"]
+    assert report["ratios"]["grpo_gen128"]["tokens_per_s_ratio"] > 0
+    assert "ratio (Kindling grpo / TRL defaults)" in proc.stdout
+
+
+def test_phases_flag_rejects_unknown_names() -> None:
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--phases", "sft,bogus"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "bogus" in proc.stderr
