@@ -8,6 +8,7 @@ from kindling.commands import (
     adversarial,
     curate,
     data,
+    eval_policy,
     evaluate,
     judge,
     model,
@@ -30,6 +31,7 @@ app.command("adversarial")(adversarial.adversarial)
 app.add_typer(pairs.app, name="pairs")
 app.add_typer(runs.app, name="runs")
 app.add_typer(principles.app, name="principles")
+evaluate.app.command("policy")(eval_policy.policy)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(model.app, name="model")
 app.add_typer(train.app, name="train")

@@ -43,7 +43,7 @@ from store.models import Run
 from store.principles import PrincipleNotFound
 from store.reports import get_run
 
-app = typer.Typer(help="Evaluate judges against labelled data.", no_args_is_help=True)
+app = typer.Typer(help="Evaluate judges, reward models and policies (the length-only baseline beside every figure).", no_args_is_help=True)
 
 
 @app.command("judge")
