@@ -9,6 +9,7 @@ from kindling.commands import (
     curate,
     data,
     eval_policy,
+    eval_rm,
     evaluate,
     judge,
     model,
@@ -31,6 +32,7 @@ app.command("adversarial")(adversarial.adversarial)
 app.add_typer(pairs.app, name="pairs")
 app.add_typer(runs.app, name="runs")
 app.add_typer(principles.app, name="principles")
+evaluate.app.command("rm")(eval_rm.rm)
 evaluate.app.command("policy")(eval_policy.policy)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(model.app, name="model")

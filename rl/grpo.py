@@ -9,13 +9,13 @@ recorded under that run), trains, and closes the judge on TRL's reward event loo
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
 
-from kindling.version import code_version
 from rl.data import EmptyDataError, prompt_dataset
 from rl.rewards import RewardContext, build_rewards
 from rl.sft import (
@@ -26,9 +26,9 @@ from rl.sft import (
     lora_config,
     record_failure,
     record_success,
+    start_run,
 )
-from rl.train_config import KindlingGRPO, config_dicts
-from store import work
+from rl.train_config import KindlingGRPO
 from store.db import Store
 from store.queries import corpus_pairs
 
@@ -84,6 +84,17 @@ def check_prompt_lengths(tokenizer: Any, dataset: Any, limit: int | None) -> Non
             f"{limit} tokens (longest {max(over)}): raise the limit or drop those prompts")
 
 
+def check_vllm(trl_cfg: Any) -> None:
+    """trl.use_vllm needs vllm importable (an optional extra).
+
+    Raises:
+        ValueError: use_vllm is true and vllm is not installed.
+    """
+    if getattr(trl_cfg, "use_vllm", False) and importlib.util.find_spec("vllm") is None:
+        raise ValueError("trl.use_vllm needs the optional extra: pip install 'kindling[vllm]' "
+                         "(or set trl.use_vllm: false to generate with transformers)")
+
+
 def _reference_lengths(store: Store, dataset: str) -> list[int]:
     lengths = [len(response) for _, response in corpus_pairs(store, dataset)]
     if not lengths:
@@ -130,10 +141,11 @@ def prepare_grpo(
     """Check and load prompts, policy, LoRA and reward ingredients; nothing is written on error.
 
     Raises:
-        ValueError: empty prompts or reference data, a missing policy or reward model, a prompt
-            over kindling.max_prompt_length, an unknown principle version, an unset API key,
-            LoRA without peft.
+        ValueError: trl.use_vllm without vllm installed, empty prompts or reference data, a missing
+            policy or reward model, a prompt over kindling.max_prompt_length, an unknown principle
+            version, an unset API key, LoRA without peft.
     """
+    check_vllm(trl_cfg)
     dataset = prompt_dataset(store, kcfg.dataset, kcfg.limit)
     peft_config = lora_config(kcfg.lora)
     model, tokenizer = chat_policy(kcfg.model, model, tokenizer, "the conversational prompts")
@@ -173,9 +185,7 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
     from trl import GRPOTrainer
 
     kcfg = setup.kcfg
-    run, _ = work.get_or_create_run(store, kind="grpo", run_key=None, code_version=code_version(),
-                                    config=config_dicts(kcfg, setup.trl_cfg))
-    callback = GRPOMetricsCallback(store, run.id, live=live)
+    callback = start_run(store, "grpo", kcfg, setup.trl_cfg, live=live, callback=GRPOMetricsCallback)
     funcs: list[Any] = []
     trainer: Any = None
     try:
@@ -184,7 +194,7 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
 
             assert kcfg.judge is not None
             judge_cfg = kcfg.judge.model_copy(update={"principles": setup.judge_principles})
-            setup.context.judge = build_judge_service(store, judge_cfg, run.id)
+            setup.context.judge = build_judge_service(store, judge_cfg, callback.run_id)
         funcs, weights = build_rewards(kcfg.rewards, setup.context)
         assert list(weights) == list(setup.trl_cfg.reward_weights)
         trainer = GRPOTrainer(model=setup.model, reward_funcs=[*funcs], args=setup.trl_cfg,
@@ -197,14 +207,14 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
         try:
             _close_judge(setup.context.judge, trainer)
         finally:
-            record_failure(store, run.id, callback, exc)
+            record_failure(callback, exc)
         raise
     reward_stats = {f"{name}_stats": dict(stats)
                     for name, func in zip(kcfg.rewards, funcs, strict=True)
                     if isinstance(stats := getattr(func, "stats", None), dict)}
-    record_success(store, run.id, callback, output, str(setup.trl_cfg.output_dir),
+    record_success(callback, output, str(setup.trl_cfg.output_dir),
                    reward_weights=dict(kcfg.rewards), **reward_stats)
-    return run.id
+    return callback.run_id
 
 
 def run_grpo(

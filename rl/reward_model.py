@@ -15,19 +15,17 @@ from typing import Any
 
 from sqlalchemy import select
 
-from kindling.version import code_version
 from rl.data import preference_dataset
 from rl.sft import (
     MODEL_HINT,
     ModelLoadError,
-    StoreMetricsCallback,
     fit,
     lora_config,
     record_failure,
     record_success,
+    start_run,
 )
-from rl.train_config import KindlingRM, config_dicts
-from store import work
+from rl.train_config import KindlingRM
 from store.db import Store
 from store.models import Run
 
@@ -126,18 +124,16 @@ def train_rm(store: Store, setup: RMSetup, *, live: bool = True) -> int:
     """
     from trl import RewardTrainer
 
-    run, _ = work.get_or_create_run(store, kind="rm", run_key=None, code_version=code_version(),
-                                    config=config_dicts(setup.kcfg, setup.trl_cfg))
-    callback = StoreMetricsCallback(store, run.id, live=live)
+    callback = start_run(store, "rm", setup.kcfg, setup.trl_cfg, live=live)
     try:
         trainer = RewardTrainer(model=setup.model, args=setup.trl_cfg, train_dataset=setup.dataset,
                                 processing_class=setup.tokenizer, peft_config=setup.peft_config,
                                 callbacks=[callback])
         output = fit(trainer, live=live)
-        setup.tokenizer.save_pretrained(setup.trl_cfg.output_dir)
+        if trainer.is_world_process_zero():
+            setup.tokenizer.save_pretrained(setup.trl_cfg.output_dir)
     except BaseException as exc:
-        record_failure(store, run.id, callback, exc)
+        record_failure(callback, exc)
         raise
-    record_success(store, run.id, callback, output, str(setup.trl_cfg.output_dir),
-                   pairs=len(setup.dataset))
-    return run.id
+    record_success(callback, output, str(setup.trl_cfg.output_dir), pairs=len(setup.dataset))
+    return callback.run_id

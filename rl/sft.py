@@ -1,6 +1,8 @@
 """`kindling train sft`: TRL's SFTTrainer on store data, with metrics and checkpoints in the store.
 
-The store callback and checkpoint listing here are meant to be shared by `rm` and `grpo`.
+The store callback, run start/finish and checkpoint listing here are shared by `rm` and `grpo`.
+Under a multi-process launch (`accelerate launch`), only the main process writes to the store
+(`start_run`); the other ranks train alongside it and record nothing.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from rich.live import Live
 from rich.text import Text
 from transformers import TrainerCallback
@@ -66,10 +69,14 @@ def _clean(value: Any) -> Any:
 
 
 class StoreMetricsCallback(TrainerCallback):
-    """Writes each logging step's metrics to the run row and shows them on a rich live line."""
+    """Writes each logging step's metrics to the run row and shows them on a rich live line.
 
-    def __init__(self, store: Store, run_id: int, *, live: bool = True) -> None:
+    With `store` None (a non-main rank of a multi-process launch) it writes and shows nothing.
+    """
+
+    def __init__(self, store: Store | None, run_id: int, *, live: bool = True) -> None:
         self.store, self.run_id = store, run_id
+        live = live and store is not None
         self.steps: list[dict[str, Any]] = []
         self._shown: dict[str, Any] = {}
         self._print = live and not console.is_terminal  # logs to a file: one line per step
@@ -85,7 +92,7 @@ class StoreMetricsCallback(TrainerCallback):
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
                **kwargs: Any) -> None:
         """Record one logging step (also the final train summary TRL logs)."""
-        if not logs:
+        if not logs or self.store is None:
             return
         entry = {"step": state.global_step, "epoch": _clean(state.epoch),
                  **{k: _clean(v) for k, v in logs.items()}}
@@ -124,20 +131,41 @@ def fit(trainer: Any, *, live: bool) -> Any:
     return output
 
 
-def record_failure(store: Store, run_id: int, callback: StoreMetricsCallback,
-                   exc: BaseException) -> None:
+def start_run(store: Store, kind: str, kcfg: BaseModel, trl_cfg: Any, *, live: bool,
+              callback: type[StoreMetricsCallback] = StoreMetricsCallback) -> StoreMetricsCallback:
+    """Open a `kind` run and its store callback; under a multi-process launch, on rank 0 only.
+
+    The main process (the only one without a launcher) creates the run row; its id is broadcast
+    to the other ranks, whose callback has no store: it writes and shows nothing, and
+    `record_success` / `record_failure` leave the run to rank 0.
+    """
+    from accelerate.utils import broadcast_object_list
+
+    main = trl_cfg.process_index == 0  # TrainingArguments' view of accelerate's PartialState
+    run_id = None
+    if main:
+        run, _ = work.get_or_create_run(store, kind=kind, run_key=None, code_version=code_version(),
+                                        config=config_dicts(kcfg, trl_cfg))
+        run_id = run.id
+    [run_id] = broadcast_object_list([run_id])
+    return callback(store if main else None, run_id, live=live)
+
+
+def record_failure(callback: StoreMetricsCallback, exc: BaseException) -> None:
     """Close the live view and mark the run failed with the error and the steps so far."""
     callback.close()
-    work.finish_run(store, run_id, "failed", {**callback.metrics(), "error": repr(exc)[:2000]})
+    if callback.store is not None:
+        work.finish_run(callback.store, callback.run_id, "failed",
+                        {**callback.metrics(), "error": repr(exc)[:2000]})
 
 
-def record_success(store: Store, run_id: int, callback: StoreMetricsCallback, output: Any,
-                   output_dir: str, **extra: Any) -> None:
+def record_success(callback: StoreMetricsCallback, output: Any, output_dir: str, **extra: Any) -> None:
     """Close the live view and mark the run finished: steps, TRL's final metrics, checkpoints."""
     callback.close()
-    work.finish_run(store, run_id, "finished", {
-        **callback.metrics(), "final": output.metrics, "output_dir": output_dir,
-        "checkpoints": checkpoint_paths(output_dir), **extra})
+    if callback.store is not None:
+        work.finish_run(callback.store, callback.run_id, "finished", {
+            **callback.metrics(), "final": output.metrics, "output_dir": output_dir,
+            "checkpoints": checkpoint_paths(output_dir), **extra})
 
 
 def load_model_and_tokenizer(name: str) -> tuple[Any, Any]:
@@ -218,19 +246,17 @@ def train_sft(store: Store, setup: SFTSetup, *, live: bool = True) -> int:
     """
     from trl import SFTTrainer
 
-    run, _ = work.get_or_create_run(store, kind="sft", run_key=None, code_version=code_version(),
-                                    config=config_dicts(setup.kcfg, setup.trl_cfg))
-    callback = StoreMetricsCallback(store, run.id, live=live)
+    callback = start_run(store, "sft", setup.kcfg, setup.trl_cfg, live=live)
     try:
         trainer = SFTTrainer(model=setup.model, args=setup.trl_cfg, train_dataset=setup.dataset,
                              processing_class=setup.tokenizer, peft_config=setup.peft_config,
                              callbacks=[callback])
         output = fit(trainer, live=live)
     except BaseException as exc:
-        record_failure(store, run.id, callback, exc)
+        record_failure(callback, exc)
         raise
-    record_success(store, run.id, callback, output, str(setup.trl_cfg.output_dir))
-    return run.id
+    record_success(callback, output, str(setup.trl_cfg.output_dir))
+    return callback.run_id
 
 
 def run_sft(

@@ -9,8 +9,18 @@ A run config is one YAML file with two sections::
       output_dir: runs/sft_tiny
       learning_rate: 5.0e-4
 
+One file may also hold several run types, each with its own two sections (configs/paper.yaml)::
+
+    sft:  {kindling: ..., trl: ...}
+    rm:   {kindling: ..., trl: ...}
+    grpo: {kindling: ..., trl: ...}
+
+`kindling train <kind>` then uses the `<kind>` section; mixing run types with `kindling`/`trl` at
+the top level is an error.
+
 CLI overrides are dotted keys (`kindling.limit=100`, `trl.learning_rate=1e-4`) and win over the
-YAML. Unknown keys in either section are errors naming the file and the key.
+YAML (in a multi-run file, over the chosen run type's section). Unknown keys in either section are
+errors naming the file and the key.
 """
 
 from __future__ import annotations
@@ -27,7 +37,8 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, ValidationI
 
 from kindling.config import ConfigError, JudgeConfig, Strict
 
-__all__ = ["ConfigError", "KindlingGRPO", "KindlingRM", "KindlingSFT", "LoraSpec", "load_train_config"]
+__all__ = ["ConfigError", "KindlingGRPO", "KindlingRM", "KindlingSFT", "LoraSpec", "load_train_config",
+           "read_run_yaml"]
 
 SECTIONS = ("kindling", "trl")
 
@@ -130,8 +141,9 @@ def load_train_config(
     """Read a run config: YAML sections `kindling` and `trl`, then dotted CLI overrides on top.
 
     Args:
-        kind: Run type, a key of `KINDLING_MODELS` (sft, rm).
-        yaml_path: The YAML file (None: overrides only).
+        kind: Run type, a key of `KINDLING_MODELS` (sft, rm, grpo).
+        yaml_path: The YAML file (None: overrides only): sections `kindling`/`trl`, or one
+            section per run type holding them (then the `kind` section is used).
         overrides: Dotted keys (`trl.learning_rate`, `kindling.limit`) to values; a string value
             is parsed as YAML (`1e-4` → 0.0001, `true`, `null`), others are used as they are.
 
@@ -139,13 +151,12 @@ def load_train_config(
         (Kindling's part as its pydantic model, TRL's config object built from the merged dict).
 
     Raises:
-        ConfigError: unreadable YAML, an unknown section or key, or a value TRL or we reject;
-            the message names the file and the key.
+        ConfigError: unreadable YAML, an unknown section or key, a multi-run file without a
+            `kind` section, or a value TRL or we reject; the message names the file and the key.
     """
     if kind not in KINDLING_MODELS:
         raise ConfigError(f"unknown run type {kind!r} (known: {', '.join(KINDLING_MODELS)})")
-    where = str(yaml_path) if yaml_path is not None else "command line"
-    data = _read_yaml(yaml_path)
+    data, where = read_run_yaml(kind, yaml_path)
     for dotted, value in overrides.items():
         _apply_override(data, dotted, _parse_value(value))
     kindling_part = _validate_kindling(KINDLING_MODELS[kind], data.get("kindling") or {}, where)
@@ -153,21 +164,50 @@ def load_train_config(
     return kindling_part, trl_config
 
 
-def _read_yaml(path: Path | None) -> dict[str, Any]:
+def read_run_yaml(kind: str, path: Path | None) -> tuple[dict[str, Any], str]:
+    """The `kindling`/`trl` sections for run type `kind` from a YAML file, and where they came from.
+
+    Returns:
+        (the sections as a dict, a label for error messages: the path, plus `[kind]` when the file
+        holds several run types; "command line" without a file).
+
+    Raises:
+        ConfigError: unreadable YAML, an unknown top-level key, run types mixed with sections,
+            or a multi-run file without a `kind` section; naming the file.
+    """
     if path is None:
-        return {}
+        return {}, "command line"
     try:
         loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from exc
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path}: top level must be a mapping with sections {SECTIONS}")
-    for section, body in loaded.items():
+    run_types = [key for key in loaded if key in KINDLING_MODELS]
+    if not run_types:
+        return _check_sections(loaded, str(path)), str(path)
+    mixed = [key for key in loaded if key not in KINDLING_MODELS]
+    if mixed:
+        raise ConfigError(f"{path}: top-level key {mixed[0]!r} beside run types {', '.join(run_types)}: "
+                          f"give either sections {' and '.join(SECTIONS)}, or one section per run type "
+                          f"({', '.join(KINDLING_MODELS)}) each holding them")
+    if loaded.get(kind) is None:
+        raise ConfigError(f"{path}: no {kind!r} section for `kindling train {kind}` "
+                          f"(this file has {', '.join(run_types)})")
+    where = f"{path} [{kind}]"
+    if not isinstance(loaded[kind], dict):
+        raise ConfigError(f"{where}: section {kind!r} must be a mapping with sections {SECTIONS}")
+    return _check_sections(loaded[kind], where), where
+
+
+def _check_sections(data: dict[str, Any], where: str) -> dict[str, Any]:
+    for section, body in data.items():
         if section not in SECTIONS:
-            raise ConfigError(f"{path}: unknown section {section!r} (expected {' and '.join(SECTIONS)})")
+            raise ConfigError(f"{where}: unknown section {section!r} (expected {' and '.join(SECTIONS)}, "
+                              f"or run types {', '.join(KINDLING_MODELS)} each holding them)")
         if body is not None and not isinstance(body, dict):
-            raise ConfigError(f"{path}: section {section!r} must be a mapping")
-    return loaded
+            raise ConfigError(f"{where}: section {section!r} must be a mapping")
+    return data
 
 
 def _parse_value(value: Any) -> Any:

@@ -11,6 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from kindling.config import JudgeConfig
 from kindling.context import console, fail
 from kindling.version import code_version
 from rl.metrics import DEFAULT_THRESHOLD
@@ -85,9 +86,9 @@ def policy(
     """Sample each policy on held-out prompts; report excellence under a reward model and/or a
     judge beside the length rule, mean length, distinct-1/2 and self-BLEU, side by side (stored as
     an `eval` run)."""
-    from kindling.commands.policy_scoring import judge_samples, load_judge_config, score_with_rm
+    from kindling.commands.policy_scoring import load_judge_config
     from rl.models import describe_model
-    from rl.policy_eval import held_out_prompts, policy_metrics
+    from rl.policy_eval import held_out_prompts
 
     store: Store = ctx.obj.open_store()
     sampling = SamplingConfig(samples, max_new_tokens, temperature, top_p, batch_size, seed)
@@ -100,10 +101,29 @@ def policy(
     except ValueError as exc:
         fail(str(exc))
         return
+    compare_policies(store, policies, prompts, sampling, prompts_dataset=prompts_dataset, rm=rm,
+                     rm_threshold=rm_threshold, labels=labels, judge_cfg=judge_cfg,
+                     length_threshold=length_threshold, out=out)
+
+
+def compare_policies(
+    store: Store, policies: list[tuple[str, str]], prompts: list[str], sampling: SamplingConfig,
+    *, prompts_dataset: str, rm: str | None = None, rm_threshold: float | None = None,
+    labels: str = "evaluation_set", judge_cfg: JudgeConfig | None = None,
+    length_threshold: int = DEFAULT_THRESHOLD, out: Path | None = None,
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """Sample, score and measure each policy, print the table, store an `eval` run.
+
+    Returns:
+        (figures per policy label, the eval run's id).
+    """
+    from kindling.commands.policy_scoring import judge_samples, score_with_rm
+    from rl.policy_eval import policy_metrics
+
     generated = {label: _sample(path, prompts, sampling) for label, path in policies}
     flat = {label: [(p, s) for p, group in zip(prompts, groups, strict=True) for s in group]
             for label, groups in generated.items()}
-    rm_scores, rm_fit = (score_with_rm(store, rm, flat, labels, rm_threshold, batch_size)
+    rm_scores, rm_fit = (score_with_rm(store, rm, flat, labels, rm_threshold, sampling.batch_size)
                          if rm else ({}, None))
     verdicts, judge_run = judge_samples(store, judge_cfg, flat) if judge_cfg else ({}, None)
     threshold = rm_fit["threshold"] if rm_fit else None
@@ -115,7 +135,7 @@ def policy(
     if out is not None:
         _write_samples(out, flat, rm_scores, verdicts)
     config = {"source": "policy", "policies": dict(policies), "prompts": prompts_dataset,
-              "limit": limit, "sampling": sampling.__dict__, "rm": rm, "rm_fit": rm_fit,
+              "limit": len(prompts), "sampling": sampling.__dict__, "rm": rm, "rm_fit": rm_fit,
               "judge_run": judge_run, "length_threshold": length_threshold}
     metrics = {"policies": report, "examples": {label: items[:EXAMPLES_STORED]
                                                 for label, items in flat.items()}}
@@ -123,6 +143,7 @@ def policy(
                                          code_version=code_version())
     work.finish_run(store, eval_run.id, "finished", metrics)
     console.print(f"eval run {eval_run.id} stored")
+    return report, eval_run.id
 
 
 def _sample(path: str, prompts: list[str], sampling: SamplingConfig) -> list[list[str]]:

@@ -65,7 +65,7 @@ def judge(
     sources = [s for s in (curate_run, judge_run, principles) if s is not None]
     if len(sources) != 1:
         fail("give exactly one of --curate-run, --judge-run, --principles")
-    edges = _parse_edges(bands)
+    edges = parse_edges(bands)
     store: Store = ctx.obj.open_store()
     if principles is not None:
         judge_run = _judge_with(store, principles, judge_config, sets, dataset, limit)
@@ -112,7 +112,7 @@ def _judge_with(store: Store, principles: str, config: Path | None, sets: list[s
     return run_id
 
 
-def _parse_edges(text: str) -> tuple[int, ...]:
+def parse_edges(text: str) -> tuple[int, ...]:
     try:
         edges = tuple(int(part) for part in text.split(","))
         band_names(edges)
@@ -206,10 +206,10 @@ def print_report(source: str, run_id: int, dataset: str, metrics: dict[str, Any]
     overall = [("judge", metrics["overall"]), (base, metrics["baseline"])]
     if fitted:
         overall.append((f"len>{fitted['threshold']} fit", fitted["baseline"]))
-    _add_rows(table, "all", overall)
+    add_metric_rows(table, "all", overall)
     for band, pair in metrics["bands"].items():
-        _add_rows(table, band, [("judge", pair["judge"]), (base, pair["baseline"])])
-    _add_rows(table, "unseen", [("judge", metrics["unseen"]["judge"]),
+        add_metric_rows(table, band, [("judge", pair["judge"]), (base, pair["baseline"])])
+    add_metric_rows(table, "unseen", [("judge", metrics["unseen"]["judge"]),
                                 (base, metrics["unseen"]["baseline"])])
     console.print(table)
     if fitted:
@@ -220,94 +220,10 @@ def print_report(source: str, run_id: int, dataset: str, metrics: dict[str, Any]
         console.print("no fitted threshold: the run saw every labelled query, none is held out")
 
 
-def _add_rows(table: Table, subset: str, rows: list[tuple[str, Metrics]]) -> None:
+def add_metric_rows(table: Table, subset: str, rows: list[tuple[str, Metrics]]) -> None:
     for k, (predictor, m) in enumerate(rows):
         c = m["confusion"]
         table.add_row(subset if k == 0 else "", predictor, str(m["n"]), str(c["tp"] + c["fn"]),
                       *(f"{m[key]:.3f}" for key in ("accuracy", "precision", "recall", "f1")),
                       *(str(c[key]) for key in ("tp", "fp", "tn", "fn")),
                       end_section=k == len(rows) - 1)
-
-
-@app.command("rm")
-def rm(
-    ctx: typer.Context,
-    model: str = typer.Option(..., "--model", help="Reward model: a folder written by `kindling train rm` (or a hub id)."),
-    pairs_run: int = typer.Option(None, "--pairs-run", help="Run holding the test pairs (default: the latest import run)."),
-    pairs_dataset: str = typer.Option("rm_test", "--pairs-dataset", help="Keep only the run's pairs recorded in this dataset ('' for all)."),
-    dataset: str = typer.Option("evaluation_set", help="The labelled dataset for agreement."),
-    threshold_split: float = typer.Option(0.3, "--threshold-split", min=0.0, max=1.0, help="Share of the labelled queries on which the score threshold is fitted (evaluated on the rest)."),
-    limit: int = typer.Option(None, min=1, help="Use at most this many pairs and labelled items."),
-    length_threshold: int = typer.Option(DEFAULT_THRESHOLD, "--length-threshold", help="Length baseline: predict good iff a response is longer than N characters."),
-    bands: str = typer.Option(",".join(map(str, DEFAULT_BAND_EDGES)), help="Length band edges, inclusive upper bounds."),
-    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Scoring batch size."),
-    max_length: int = typer.Option(512, "--max-length", min=8, help="Truncate scored texts to this many tokens."),
-) -> None:
-    """Pairwise accuracy on held-out pairs beside "the longer one is chosen", and agreement with
-    labels (score threshold fitted on a separate split) beside the length baseline; overall, by
-    length band and on responses unseen in RM training (stored as an `eval` run)."""
-    from rl.reward_model import latest_import_run, load_reward_model
-    from rl.rm_eval import evaluate_reward_model
-
-    edges = _parse_edges(bands)
-    store: Store = ctx.obj.open_store()
-    if pairs_run is None:
-        pairs_run = latest_import_run(store)
-        if pairs_run is None:
-            fail("no import run in the store: import first (`kindling data import`) or give --pairs-run")
-    assert pairs_run is not None
-    if get_run(store, pairs_run) is None:
-        fail(f"no run with id {pairs_run}")
-    try:
-        rm_model, tokenizer = load_reward_model(model)
-        metrics = evaluate_reward_model(
-            store, rm_model, tokenizer, pairs_run=pairs_run, pairs_dataset=pairs_dataset or None,
-            dataset=dataset, threshold_split=threshold_split, limit=limit,
-            length_threshold=length_threshold, edges=edges, batch_size=batch_size,
-            max_length=max_length)
-    except ValueError as exc:
-        fail(str(exc))
-        return
-    _print_rm_report(model, metrics)
-    config = {"source": "rm", "model": model, "pairs_run": pairs_run,
-              "pairs_dataset": pairs_dataset or None, "dataset": dataset,
-              "threshold_split": threshold_split, "limit": limit, "threshold": length_threshold,
-              "band_edges": list(edges)}
-    eval_run, _ = work.get_or_create_run(store, kind="eval", run_key=None, config=config,
-                                         code_version=code_version())
-    work.finish_run(store, eval_run.id, "finished", metrics)
-    console.print(f"eval run {eval_run.id} stored")
-
-
-def _print_rm_report(model: str, metrics: dict[str, Any]) -> None:
-    """A pairwise table (RM vs longer-is-chosen) and an agreement table (RM vs length rule)."""
-    pw, agree, cov = metrics["pairwise"], metrics["agreement"], metrics["coverage"]
-    table = Table(title=f"reward model {model}: pairwise accuracy", box=box.SIMPLE_HEAD,
-                  collapse_padding=True, pad_edge=False,
-                  caption="longer: the longer response is predicted chosen; bands by the chosen "
-                          "response's length; unseen: neither response in RM training pairs")
-    for col in ("subset", "n", "rm", "longer", "rm ties", "len ties"):
-        table.add_column(col, justify="left" if col == "subset" else "right", no_wrap=True)
-    rows = [("all", pw["overall"]), *pw["bands"].items(), ("unseen", pw["unseen"])]
-    for subset, m in rows:
-        table.add_row(subset, str(m["n"]), f"{m['rm']:.3f}", f"{m['length']:.3f}",
-                      str(m["rm_ties"]), str(m["length_ties"]))
-    console.print(table)
-    st, base = agree["score_threshold"], f"len>{agree['threshold']}"
-    console.print(f"agreement: score threshold {st['threshold']:.4f} fitted on {st['fit_items']} "
-                  f"items (accuracy there {st['fit_accuracy']:.3f}, length rule "
-                  f"{st['fit_length_accuracy']:.3f}); evaluated on {st['evaluated_items']} items "
-                  f"of other queries ({cov['labelled']} labelled in all)", highlight=False)
-    table = Table(title="reward model vs labels", box=box.SIMPLE_HEAD, collapse_padding=True,
-                  pad_edge=False, caption=f"{base}: length-only baseline; unseen: not in RM "
-                                          "training pairs")
-    for col in ("subset", "predictor", "n", "pos", "acc", "prec", "rec", "F1",
-                "tp", "fp", "tn", "fn"):
-        table.add_column(col, justify="left" if col in ("subset", "predictor") else "right",
-                         no_wrap=True)
-    _add_rows(table, "all", [("rm", agree["overall"]), (base, agree["baseline"])])
-    for band, pair in agree["bands"].items():
-        _add_rows(table, band, [("rm", pair["judge"]), (base, pair["baseline"])])
-    _add_rows(table, "unseen", [("rm", agree["unseen"]["judge"]),
-                                (base, agree["unseen"]["baseline"])])
-    console.print(table)

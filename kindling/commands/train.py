@@ -2,18 +2,51 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import typer
 
 from kindling.config import ConfigError
 from kindling.context import console, fail
+from kindling.launcher import Launcher, TrainArgs, accelerate_command, check_accelerate_config
 
 app = typer.Typer(help="Train with TRL: sft, rm, grpo.", no_args_is_help=True)
 
 CONFIG_HELP = ("Run config YAML: a `kindling:` section (model, data, LoRA) and a `trl:` section "
-               "(TRL's own config fields, unchanged). Unknown keys are errors.")
+               "(TRL's own config fields, unchanged), or one `sft:`/`rm:`/`grpo:` section per run type "
+               "holding both (configs/paper.yaml). Unknown keys are errors.")
 SET_HELP = "Override a field, dotted: --set trl.learning_rate=1e-4 --set kindling.limit=100 (value parsed as YAML)."
+LAUNCHER_OPTION = typer.Option(
+    Launcher.none, "--launcher",
+    help="none: train in this process; accelerate: re-run this command under `accelerate launch` "
+         "(multi-GPU; only rank 0 writes to the store).")
+ACCELERATE_CONFIG_OPTION = typer.Option(
+    None, "--accelerate-config",
+    help="accelerate config for --launcher accelerate, e.g. configs/accelerate/zero3.yaml "
+         "(default: accelerate's own default config).")
+NUM_PROCESSES_OPTION = typer.Option(
+    None, "--num-processes", min=1,
+    help="Processes (GPUs in all) for --launcher accelerate (default: the accelerate config's).")
+
+
+def _launch_if_asked(train: TrainArgs, launcher: Launcher, accelerate_config: Path | None,
+                     num_processes: int | None) -> None:
+    """With --launcher accelerate, re-run under `accelerate launch` and exit with its exit code.
+
+    Returns (to train in-process) with --launcher none.
+    """
+    if launcher is Launcher.none:
+        if accelerate_config is not None or num_processes is not None:
+            fail("--accelerate-config and --num-processes need --launcher accelerate")
+        return
+    if accelerate_config is not None:
+        try:
+            check_accelerate_config(accelerate_config)
+        except ValueError as exc:
+            fail(str(exc))
+    cmd = accelerate_command(train, accelerate_config=accelerate_config, num_processes=num_processes)
+    raise typer.Exit(subprocess.run(cmd, check=False).returncode)
 
 
 @app.command("sft")
@@ -22,8 +55,13 @@ def sft(
     config: Path = typer.Option(..., "--config", help=CONFIG_HELP),
     sets: list[str] = typer.Option([], "--set", help=SET_HELP),
     live: bool = typer.Option(True, help="Show a live line per logging step (loss, lr, step)."),
+    launcher: Launcher = LAUNCHER_OPTION,
+    accelerate_config: Path | None = ACCELERATE_CONFIG_OPTION,
+    num_processes: int | None = NUM_PROCESSES_OPTION,
 ) -> None:
     """Supervised fine-tuning on an imported dataset (TRL's SFTTrainer); the run goes to the store."""
+    _launch_if_asked(TrainArgs("sft", config, sets, live, ctx.obj.db_url), launcher,
+                     accelerate_config, num_processes)
     from kindling.commands.curate import parse_sets
     from rl.sft import prepare_sft, train_sft
     from rl.train_config import KindlingSFT, load_train_config
@@ -46,12 +84,17 @@ def rm(
     config: Path = typer.Option(..., "--config", help=CONFIG_HELP),
     sets: list[str] = typer.Option([], "--set", help=SET_HELP),
     live: bool = typer.Option(True, help="Show a live line per logging step (loss, lr, step)."),
+    launcher: Launcher = LAUNCHER_OPTION,
+    accelerate_config: Path | None = ACCELERATE_CONFIG_OPTION,
+    num_processes: int | None = NUM_PROCESSES_OPTION,
 ) -> None:
     """Reward model on preference pairs (TRL's RewardTrainer); the run goes to the store.
 
     Without kindling.pairs_run (YAML or --set), the pairs are the latest import run's (the
     paper's RM pairs; pick them with kindling.pairs_dataset, e.g. rm_train).
     """
+    _launch_if_asked(TrainArgs("rm", config, sets, live, ctx.obj.db_url), launcher,
+                     accelerate_config, num_processes)
     from kindling.commands.curate import parse_sets
     from rl.reward_model import latest_import_run, prepare_rm, train_rm
     from rl.train_config import KindlingRM, load_train_config
@@ -77,14 +120,14 @@ def rm(
 
 
 def _yaml_sets_pairs_run(config: Path) -> bool:
-    """Whether the YAML file gives kindling.pairs_run (unreadable files are reported later)."""
-    import yaml
+    """Whether the YAML file gives kindling.pairs_run (its `rm:` section in a multi-run file)."""
+    from rl.train_config import read_run_yaml
 
     try:
-        data = yaml.safe_load(config.read_text(encoding="utf-8"))
-    except Exception:  # noqa: BLE001 - load_train_config reports it with the file's name
+        data, _ = read_run_yaml("rm", config)
+    except ConfigError:  # load_train_config reports it with the file's name
         return True
-    section = data.get("kindling") if isinstance(data, dict) else None
+    section = data.get("kindling")
     return isinstance(section, dict) and section.get("pairs_run") is not None
 
 
@@ -94,8 +137,13 @@ def grpo(
     config: Path = typer.Option(..., "--config", help=CONFIG_HELP),
     sets: list[str] = typer.Option([], "--set", help=SET_HELP),
     live: bool = typer.Option(True, help="Show a live line per logging step (reward, kl, length, loss)."),
+    launcher: Launcher = LAUNCHER_OPTION,
+    accelerate_config: Path | None = ACCELERATE_CONFIG_OPTION,
+    num_processes: int | None = NUM_PROCESSES_OPTION,
 ) -> None:
     """GRPO on an imported dataset's prompts with named, weighted rewards (TRL's GRPOTrainer)."""
+    _launch_if_asked(TrainArgs("grpo", config, sets, live, ctx.obj.db_url), launcher,
+                     accelerate_config, num_processes)
     from kindling.commands.curate import parse_sets
     from rl.grpo import prepare_grpo, train_grpo
     from rl.train_config import KindlingGRPO, load_train_config
