@@ -104,11 +104,14 @@ def _reference_lengths(store: Store, dataset: str) -> list[int]:
 
 
 def _load_reward_model(path: str) -> tuple[Any, Any]:
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    """The reward model (a full model or a LoRA adapter merged into its base) and its tokenizer."""
+    from transformers import AutoTokenizer
+
+    from rl.reward_model import sequence_classifier
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForSequenceClassification.from_pretrained(path)
+        model = sequence_classifier(path)
     except (OSError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [repr(exc)])[0]
         raise ModelLoadError(f"kindling.rm_model {path!r}: cannot load a reward model ({first}); "

@@ -50,16 +50,54 @@ def latest_import_run(store: Store) -> int | None:
         return s.scalars(stmt).first()
 
 
+def sequence_classifier(source: str) -> Any:
+    """The one-output sequence classifier in `source`, a full model or a LoRA adapter folder.
+
+    A folder with `adapter_config.json` (a `kindling.lora` run's output) is loaded onto the base
+    model its config names (itself loaded this way, so adapters may stack: an RM adapter trained
+    on an SFT adapter's output), and merged in, so callers always get a plain transformers model.
+    A reward-model adapter (SEQ_CLS) brings its trained `score` head; a policy adapter (SFT, GRPO)
+    only changes the body, and the head is freshly initialised as for any causal LM.
+
+    Raises:
+        ModelLoadError: an adapter folder without peft installed, or whose base model is unloadable.
+        OSError, ValueError: a full model that transformers cannot load.
+    """
+    from transformers import AutoModelForSequenceClassification
+
+    if not (Path(source) / "adapter_config.json").is_file():
+        return AutoModelForSequenceClassification.from_pretrained(source, num_labels=1)
+    try:
+        from peft import PeftConfig, PeftModel
+    except ImportError as exc:
+        raise ModelLoadError(f"{source} holds a LoRA adapter; loading it needs peft "
+                             "(pip install 'kindling[lora]')") from exc
+    config = PeftConfig.from_pretrained(source)
+    try:
+        base = sequence_classifier(config.base_model_name_or_path)
+    except (OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [repr(exc)])[0]
+        raise ModelLoadError(f"LoRA adapter {source}: its base model "
+                             f"{config.base_model_name_or_path!r} (adapter_config.json "
+                             f"base_model_name_or_path) cannot be loaded ({first})") from exc
+    if config.task_type != "SEQ_CLS":
+        config.task_type = None  # a causal-LM adapter on a classifier: PEFT's task-free wrapper
+    model = PeftModel.from_pretrained(base, source, config=config).merge_and_unload()
+    model.name_or_path = source  # so a LoRA trained on this model names this folder as its base
+    return model
+
+
 def load_reward_model(name: str) -> tuple[Any, Any]:
     """A sequence classifier with one output (the reward) and its tokenizer, pad token set.
 
     Args:
-        name: A hub id or a local folder; a causal-LM folder gets a freshly initialised score head.
+        name: A hub id or a local folder; a causal-LM folder gets a freshly initialised score head,
+            a LoRA adapter folder is merged into its base model (`sequence_classifier`).
 
     Raises:
         ModelLoadError: the folder, weights or tokenizer are missing or unreadable.
     """
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
     local = Path(name).expanduser()
     path_like = name.startswith((".", "/", "~")) or name.count("/") > 1 or local.exists()
@@ -68,7 +106,9 @@ def load_reward_model(name: str) -> tuple[Any, Any]:
     source = str(local) if path_like else name
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=1)
+        model = sequence_classifier(source)
+    except ModelLoadError:
+        raise  # already names the adapter and its base model
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         raise ModelLoadError(f"model {name!r} not found or not loadable ({first}); "

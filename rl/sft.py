@@ -195,6 +195,12 @@ def load_model_and_tokenizer(name: str) -> tuple[Any, Any]:
 def lora_config(spec: LoraSpec | None, task_type: str = "CAUSAL_LM") -> Any | None:
     """PEFT's LoraConfig for a spec (None without one).
 
+    Args:
+        spec: `kindling.lora`, or None for full fine-tuning.
+        task_type: PEFT's task: CAUSAL_LM for SFT and GRPO policies, SEQ_CLS for reward models,
+            whose freshly initialised `score` head is then trained and saved in full beside the
+            adapter (modules_to_save).
+
     Raises:
         ValueError: LoRA is asked for but `peft` is not installed.
     """
@@ -203,10 +209,11 @@ def lora_config(spec: LoraSpec | None, task_type: str = "CAUSAL_LM") -> Any | No
     try:
         from peft import LoraConfig
     except ImportError as exc:
-        raise ValueError("kindling.lora is set but peft is not installed (pip install peft), "
+        raise ValueError("kindling.lora is set but peft is not installed (pip install 'kindling[lora]'), "
                          "or remove kindling.lora for full fine-tuning") from exc
     return LoraConfig(r=spec.r, lora_alpha=spec.alpha, lora_dropout=spec.dropout,
-                      target_modules=spec.target_modules, task_type=task_type)
+                      target_modules=spec.target_modules, task_type=task_type,
+                      modules_to_save=["score"] if task_type == "SEQ_CLS" else None)
 
 
 def prepare_sft(
