@@ -15,6 +15,7 @@ from kindling.commands import (
     model,
     pairs,
     principles,
+    quickstart,
     runs,
     train,
 )
@@ -29,6 +30,7 @@ app.add_typer(data.app, name="data")
 app.command("curate")(curate.curate)
 app.command("judge")(judge.judge)
 app.command("adversarial")(adversarial.adversarial)
+app.command("quickstart")(quickstart.quickstart)
 app.add_typer(pairs.app, name="pairs")
 app.add_typer(runs.app, name="runs")
 app.add_typer(principles.app, name="principles")

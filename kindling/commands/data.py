@@ -74,10 +74,10 @@ def import_command(
     except DataImportError as exc:
         fail(str(exc))
         return
-    _print_report(report)
+    print_import_report(report)
 
 
-def _print_report(report: ImportReport) -> None:
+def print_import_report(report: ImportReport) -> None:
     files = {name: rel for name, rel, _ in LAYOUT}
     table = Table(title="Imported datasets")
     for column in ("dataset", "file", "rows in file", "added"):

@@ -1,0 +1,203 @@
+"""`kindling quickstart`: the whole training story on two CPU cores, end to end.
+
+import → tiny model → SFT → reward model (+ its evaluation) → GRPO with `rm` alone and with
+`rm` + `length_control` → the four policies side by side. Each step is the same code path as its
+own command (`kindling data import`, `model init --tiny`, `train sft|rm|grpo`, `eval rm|policy`),
+reading the configs in `configs/` with the quickstart's sizes on top; every run lands in the store.
+A step whose output folder already holds a finished model is skipped, so running the command again
+after an interruption continues where it stopped (`--fresh` redoes everything).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich import box
+from rich.rule import Rule
+from rich.table import Table
+
+from kindling.config import ConfigError
+from kindling.context import console, fail
+from store.db import Store
+
+GRPO_VARIANTS = {"grpo_rm": {"rm": 1.0}, "grpo_rm_lc": {"rm": 1.0, "length_control": 1.0}}
+
+
+def default_configs() -> Path:
+    """`./configs` if present, else the repository's configs/ beside the installed source."""
+    here = Path("configs")
+    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "configs"
+
+
+def finished(folder: Path) -> bool:
+    """Whether a training step saved its final model there (checkpoints alone do not count)."""
+    return (folder / "config.json").is_file()
+
+
+def quickstart(
+    ctx: typer.Context,
+    data: Path = typer.Option(Path("../shared/data/igniting"), "--from", file_okay=False, help="Folder of the paper's dataset/ layout (imported unless the store holds it)."),
+    workdir: Path = typer.Option(Path("quickstart"), "--workdir", help="Where models and run outputs go."),
+    configs: Path = typer.Option(None, "--configs", help="Folder with sft_tiny.yaml, rm_tiny.yaml, grpo_tiny.yaml (default: ./configs or the repository's)."),
+    sft_steps: int = typer.Option(300, "--sft-steps", min=1, help="SFT optimizer steps (batch 16)."),
+    rm_pairs: int = typer.Option(None, "--rm-pairs", min=1, help="Reward-model training pairs (default: all 6,310 rm_train pairs, one epoch)."),
+    grpo_steps: int = typer.Option(60, "--grpo-steps", min=1, help="GRPO steps per variant (4 prompts × 4 completions each)."),
+    eval_prompts: int = typer.Option(64, "--eval-prompts", min=1, help="Held-out grpo_test prompts each policy is sampled on."),
+    eval_limit: int = typer.Option(None, "--eval-limit", min=1, help="Reward-model evaluation: at most this many pairs and labelled items (default: all)."),
+    vocab_size: int = typer.Option(4000, "--vocab-size", min=300, help="Tiny model's tokenizer vocabulary."),
+    fresh: bool = typer.Option(False, "--fresh", help="Delete the workdir first and redo every step."),
+    live: bool = typer.Option(True, help="Live training lines (off: TRL's own progress bars)."),
+) -> None:
+    """Import → tiny model → SFT → RM → GRPO (rm, rm + length_control) → policies compared."""
+    configs = configs or default_configs()
+    missing = [n for n in ("sft_tiny.yaml", "rm_tiny.yaml", "grpo_tiny.yaml") if not (configs / n).is_file()]
+    if missing:
+        fail(f"--configs {configs}: missing {', '.join(missing)} (run from the repository root or "
+             "pass --configs)")
+    if fresh and workdir.exists():
+        shutil.rmtree(workdir)
+    store: Store = ctx.obj.open_store()
+    steps = Steps()
+    paths = {"tiny": workdir / "models" / "tiny", "sft": workdir / "runs" / "sft",
+             "rm": workdir / "models" / "rm",
+             **{name: workdir / "runs" / name for name in GRPO_VARIANTS}}
+    try:
+        steps.run("import the paper data", lambda: _import(store, data))
+        steps.run("tiny model", lambda: _tiny(store, paths["tiny"], vocab_size), paths["tiny"])
+        steps.run("SFT", lambda: _train(store, "sft", configs, {
+            "kindling.model": paths["tiny"], "trl.output_dir": paths["sft"],
+            "trl.max_steps": sft_steps}, live), paths["sft"])
+        steps.run("reward model", lambda: _train(store, "rm", configs, {
+            "kindling.model": paths["tiny"], "kindling.pairs_run": _import_run(store),
+            "kindling.limit": rm_pairs, "trl.output_dir": paths["rm"]}, live), paths["rm"])
+        rm_figures = steps.run("evaluate the reward model", lambda: _eval_rm(
+            store, paths["rm"], eval_limit))
+        for name, rewards in GRPO_VARIANTS.items():
+            steps.run(f"GRPO with {' + '.join(rewards)}", partial(_train, store, "grpo", configs, {
+                "kindling.model": paths["sft"], "kindling.rm_model": paths["rm"],
+                "kindling.rewards": rewards, "trl.output_dir": paths[name],
+                "trl.max_steps": grpo_steps}, live), paths[name])
+        report = steps.run("compare the policies", lambda: _compare(store, paths, eval_prompts))
+    except (ConfigError, ValueError) as exc:
+        fail(str(exc))
+        return
+    steps.print_times()
+    print_findings(rm_figures, report)
+
+
+class Steps:
+    """Runs numbered steps with a header each, skips finished ones, keeps their wall times."""
+
+    def __init__(self) -> None:
+        self.times: list[tuple[str, float | None]] = []
+
+    def run(self, title: str, action: Callable[[], Any], output: Path | None = None) -> Any:
+        console.print(Rule(f"step {len(self.times) + 1}: {title}"))
+        if output is not None and finished(output):
+            console.print(f"already done: {output} (--fresh redoes it)")
+            self.times.append((title, None))
+            return None
+        started = time.perf_counter()
+        result = action()
+        self.times.append((title, time.perf_counter() - started))
+        return result
+
+    def print_times(self) -> None:
+        table = Table(title="quickstart steps", box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("step")
+        table.add_column("wall time", justify="right")
+        for title, seconds in self.times:
+            table.add_row(title, "skipped" if seconds is None else f"{seconds:.0f} s")
+        total = sum(s for _, s in self.times if s is not None)
+        table.add_row("total", f"{total:.0f} s ({total / 60:.1f} min)", end_section=True)
+        console.print(table)
+
+
+def _import(store: Store, data: Path) -> None:
+    from kindling.commands.data import code_version, print_import_report
+    from store.importers import DataImportError, import_paper_data
+
+    try:
+        print_import_report(import_paper_data(store, data, code_version=code_version()))
+    except DataImportError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _import_run(store: Store) -> int:
+    from rl.reward_model import latest_import_run
+
+    run_id = latest_import_run(store)
+    if run_id is None:
+        raise ValueError("no finished import run in the store")
+    return run_id
+
+
+def _tiny(store: Store, out: Path, vocab_size: int) -> None:
+    from kindling.commands.model import corpus_texts
+    from rl.models import describe_model, init_tiny_model
+
+    init_tiny_model(corpus_texts(store), out, vocab_size=vocab_size)
+    console.print(f"tiny Qwen2 model: {describe_model(out)['parameters']:,} parameters → {out}")
+
+
+def _train(store: Store, kind: str, configs: Path, overrides: dict[str, Any], live: bool) -> int:
+    from rl.grpo import run_grpo
+    from rl.reward_model import prepare_rm, train_rm
+    from rl.sft import run_sft
+    from rl.train_config import load_train_config
+
+    kcfg, trl_cfg = load_train_config(kind, configs / f"{kind}_tiny.yaml",
+                                      {k: v if not isinstance(v, Path) else str(v)
+                                       for k, v in overrides.items()})
+    if kind == "sft":
+        run_id = run_sft(store, kcfg, trl_cfg, live=live)  # type: ignore[arg-type]
+    elif kind == "rm":
+        run_id = train_rm(store, prepare_rm(store, kcfg, trl_cfg), live=live)  # type: ignore[arg-type]
+    else:
+        run_id = run_grpo(store, kcfg, trl_cfg, live=live)  # type: ignore[arg-type]
+    console.print(f"{kind} run {run_id} finished → {trl_cfg.output_dir}")
+    return run_id
+
+
+def _eval_rm(store: Store, model: Path, limit: int | None) -> dict[str, Any]:
+    from kindling.commands.eval_rm import evaluate_and_store_rm
+
+    metrics, _run = evaluate_and_store_rm(store, str(model), pairs_run=_import_run(store),
+                                          limit=limit)
+    return metrics
+
+
+def _compare(store: Store, paths: dict[str, Path], prompts: int) -> dict[str, dict[str, Any]]:
+    from kindling.commands.eval_policy import compare_policies
+    from rl.policy_eval import SamplingConfig, held_out_prompts
+
+    policies = [("base", str(paths["tiny"])), ("sft", str(paths["sft"])),
+                *((name, str(paths[name])) for name in GRPO_VARIANTS)]
+    report, _run = compare_policies(
+        store, policies, held_out_prompts(store, "grpo_test", prompts),
+        SamplingConfig(samples_per_prompt=2, max_new_tokens=64), prompts_dataset="grpo_test",
+        rm=str(paths["rm"]))
+    return report
+
+
+def print_findings(rm_figures: dict[str, Any] | None, report: dict[str, dict[str, Any]]) -> None:
+    """The figures the quickstart is for: the RM beside length, and GRPO's length drift vs SFT."""
+    if rm_figures is not None:
+        pw, agree = rm_figures["pairwise"]["overall"], rm_figures["agreement"]
+        console.print(f"reward model: pairwise accuracy {pw['rm']:.3f} (longer-is-chosen "
+                      f"{pw['length']:.3f}); agreement with labels "
+                      f"{agree['overall']['accuracy']:.3f} (length rule "
+                      f"{agree['baseline']['accuracy']:.3f})", highlight=False)
+    sft = report["sft"]
+    for name in GRPO_VARIANTS:
+        m = report[name]
+        drift = m["mean_length"] / sft["mean_length"] - 1 if sft["mean_length"] else 0.0
+        console.print(f"{name}: mean length {m['mean_length']:.1f} vs SFT {sft['mean_length']:.1f} "
+                      f"({drift:+.0%}); RM mean score {m['rm']['mean']:.3f} vs SFT "
+                      f"{sft['rm']['mean']:.3f}", highlight=False)

@@ -1,0 +1,59 @@
+"""`kindling quickstart` at reduced size, end to end: every step's run lands in the store, the four
+policies are compared, and a second invocation skips the finished steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kindling.cli import app
+from store.db import Store
+from store.models import Run
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL = ["--sft-steps", "2", "--rm-pairs", "32", "--grpo-steps", "1", "--eval-prompts", "2",
+         "--eval-limit", "60", "--no-live"]
+
+
+def test_quickstart_end_to_end_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import PAPER_DATA
+
+    monkeypatch.chdir(tmp_path)  # outputs go under ./quickstart, as for a user
+    url = f"sqlite:///{tmp_path / 'kindling.db'}"
+    args = ["--db-url", url, "quickstart", "--from", str(PAPER_DATA),
+            "--configs", str(REPO / "configs"), *SMALL]
+    result = CliRunner().invoke(app, args)
+    out = " ".join(result.output.split())
+    assert result.exit_code == 0, out
+    for title in ("step 1: import the paper data", "step 8: compare the policies",
+                  "quickstart steps", "grpo_rm: mean length", "grpo_rm_lc: mean length"):
+        assert title in out
+    store = Store(url)
+    try:
+        with store.session() as s:
+            runs = {(r.kind, r.status) for r in s.query(Run).all()}
+            grpo = s.query(Run).filter_by(kind="grpo").order_by(Run.id).all()
+            policy_eval = [r for r in s.query(Run).filter_by(kind="eval").all()
+                           if r.config.get("source") == "policy"]
+    finally:
+        store.close()
+    assert {("import", "finished"), ("sft", "finished"), ("rm", "finished"),
+            ("grpo", "finished"), ("eval", "finished")} <= runs
+    assert [r.config["kindling"]["rewards"] for r in grpo] == [
+        {"rm": 1.0}, {"rm": 1.0, "length_control": 1.0}]
+    assert list(policy_eval[0].metrics["policies"]) == ["base", "sft", "grpo_rm", "grpo_rm_lc"]
+    for folder in ("models/tiny", "runs/sft", "models/rm", "runs/grpo_rm", "runs/grpo_rm_lc"):
+        assert (tmp_path / "quickstart" / folder / "config.json").is_file()
+
+    again = CliRunner().invoke(app, args)
+    again_out = " ".join(again.output.split())
+    assert again.exit_code == 0, again_out
+    assert again_out.count("already done") == 5  # tiny, sft, rm, both GRPO variants
+
+
+def test_missing_configs_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["--db-url", f"sqlite:///{tmp_path / 'k.db'}", "quickstart",
+                                      "--configs", str(tmp_path)])
+    assert result.exit_code == 2 and "missing sft_tiny.yaml" in " ".join(result.output.split())
