@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -102,13 +103,56 @@ def _is_path_like(name: str) -> bool:
             or Path(name).expanduser().exists())
 
 
+ADAPTER_CONFIG = "adapter_config.json"
+
+
+def adapter_base(source: str | Path) -> str | None:
+    """The base model a LoRA adapter folder names (None when `source` is not an adapter folder)."""
+    path = Path(source).expanduser() / ADAPTER_CONFIG
+    if not path.is_file():
+        return None
+    import json
+
+    base = json.loads(path.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    if not base:
+        raise ValueError(f"{path} names no base_model_name_or_path")
+    return str(base)
+
+
+def causal_lm(source: str, **kwargs: Any) -> PreTrainedModel:
+    """A causal LM from a hub id or folder; a LoRA adapter folder (a `kindling.lora` run's output)
+    is merged into the base model it names (loaded the same way, so adapters may stack), so
+    callers always get a plain transformers model.
+
+    Raises:
+        ValueError: an adapter folder without peft installed, or whose base cannot be loaded.
+        OSError: transformers cannot load the model.
+    """
+    base = adapter_base(source)
+    if base is None:
+        return AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    try:
+        from peft import PeftModel
+    except ImportError as exc:
+        raise ValueError(f"{source} holds a LoRA adapter; loading it needs peft "
+                         "(pip install 'kindling[lora]')") from exc
+    try:
+        base_model = causal_lm(base, **{k: v for k, v in kwargs.items() if k != "config"})
+    except OSError as exc:
+        raise ValueError(f"LoRA adapter {source}: its base model {base!r} ({ADAPTER_CONFIG}) "
+                         f"cannot be loaded ({exc})") from exc
+    model = PeftModel.from_pretrained(base_model, source).merge_and_unload()
+    model.name_or_path = source  # a LoRA trained on this model names this folder as its base
+    return typing.cast(PreTrainedModel, model)
+
+
 def _check_local(folder: Path) -> None:
-    """Raise ValueError unless `folder` holds a model config and a tokenizer."""
+    """Raise ValueError unless `folder` holds a model config (or a LoRA adapter) and a tokenizer."""
     if not folder.exists():
         raise ValueError(f"model path {folder} does not exist")
     if not folder.is_dir():
         raise ValueError(f"model path {folder} is not a folder")
-    if not (folder / "config.json").is_file():
+    if not (folder / "config.json").is_file() and not (folder / ADAPTER_CONFIG).is_file():
         raise ValueError(f"model path {folder} has no config.json (not a model folder)")
     if not any((folder / name).is_file() for name in TOKENIZER_FILES):
         raise ValueError(f"model path {folder} has no tokenizer (expected one of "
@@ -125,7 +169,7 @@ def _config_and_tokenizer(name_or_path: str | Path) -> tuple[str, Any, PreTraine
     else:
         source = name
     try:
-        config = AutoConfig.from_pretrained(source)
+        config = AutoConfig.from_pretrained(adapter_base(source) or source)
         tokenizer = AutoTokenizer.from_pretrained(source)
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot load model {name!r} (hub id or local folder): {exc}") from exc
@@ -186,9 +230,9 @@ def load_policy(
     """
     name = str(name_or_path)
     source, config, tokenizer = _config_and_tokenizer(name_or_path)
-    kwargs: dict[str, Any] = {} if dtype is None else {"dtype": dtype}
+    kwargs: dict[str, Any] = {"config": config} if dtype is None else {"config": config, "dtype": dtype}
     try:
-        model = AutoModelForCausalLM.from_pretrained(source, config=config, **kwargs)
+        model = causal_lm(source, **kwargs)
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot load model weights of {name!r}: {exc}") from exc
     weight = model.get_input_embeddings().weight

@@ -169,27 +169,17 @@ def record_success(callback: StoreMetricsCallback, output: Any, output_dir: str,
 
 
 def load_model_and_tokenizer(name: str) -> tuple[Any, Any]:
-    """A causal LM and its tokenizer from a hub id or folder.
+    """A causal LM and its tokenizer from a hub id, a folder or a LoRA adapter folder (merged).
 
     Raises:
-        ModelLoadError: the folder, model weights or tokenizer are missing or unreadable.
+        ModelLoadError: the folder, model weights or tokenizer are missing, unreadable or mismatched.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from rl.models import load_policy
 
-    local = Path(name).expanduser()
-    path_like = name.startswith((".", "/", "~")) or name.count("/") > 1 or local.exists()
-    if path_like and not local.is_dir():
-        raise ModelLoadError(f"model folder {local} not found ({MODEL_HINT})")
-    source = str(local) if path_like else name
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source)
-    except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        where = "" if path_like else f"no folder {local.resolve()} and "
-        raise ModelLoadError(f"model {name!r} not found: {where}cannot load it ({first}); "
-                             f"{MODEL_HINT}") from exc
-    return model, tokenizer
+        return load_policy(name)
+    except ValueError as exc:
+        raise ModelLoadError(f"{exc} ({MODEL_HINT})") from exc
 
 
 def lora_config(spec: LoraSpec | None, task_type: str = "CAUSAL_LM") -> Any | None:

@@ -209,3 +209,19 @@ def test_lora_adapter_without_its_base_model_is_a_clear_error(
     code, out = cli(url, "eval", "rm", "--model", str(moved), "--limit", "4")
     assert code == 2, out
     assert f"LoRA adapter {moved}: its base model '{tmp_path / 'gone'}'" in out
+
+
+def test_lora_policy_output_loads_merged_for_eval_and_further_training(
+        db: tuple[str, Store, Path], lora_sft: Path) -> None:
+    from rl.models import load_policy
+    from rl.sft import load_model_and_tokenizer
+
+    _url, _store, folder = db
+    merged, tokenizer = load_policy(lora_sft)
+    base, _ = load_policy(folder / "base")
+    assert not hasattr(merged, "peft_config") and tokenizer.chat_template
+    assert merged.name_or_path == str(lora_sft)  # a LoRA trained on it names the SFT folder
+    changed = [k for k, v in base.state_dict().items() if not torch.equal(v, merged.state_dict()[k])]
+    assert changed and all("q_proj" in k or "v_proj" in k for k in changed)
+    again, _ = load_model_and_tokenizer(str(lora_sft))  # GRPO's policy loader: the same merge
+    assert all(torch.equal(v, again.state_dict()[k]) for k, v in merged.state_dict().items())

@@ -101,7 +101,7 @@ def test_cli_errors_come_before_training(
 
     missing = cli.invoke(app, ["--db-url", sqlite_url, "train", "sft", "--config", str(cfg),
                                "--set", f"kindling.model={tmp_path / 'nope'}"])
-    assert missing.exit_code == 2 and "not found" in flat(missing.output)
+    assert missing.exit_code == 2 and "does not exist" in flat(missing.output)
 
     empty = cli.invoke(app, ["--db-url", sqlite_url, "train", "sft", "--config", str(cfg),
                              "--set", "kindling.dataset=grpo_train"])
