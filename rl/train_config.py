@@ -210,8 +210,14 @@ def _check_sections(data: dict[str, Any], where: str) -> dict[str, Any]:
     return data
 
 
+YAML11_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
+"""Words YAML 1.1 reads as booleans; on the command line they stay strings (save_strategy=no)."""
+
+
 def _parse_value(value: Any) -> Any:
-    return yaml.safe_load(value) if isinstance(value, str) else value
+    if not isinstance(value, str) or value.strip().lower() in YAML11_WORDS:
+        return value
+    return yaml.safe_load(value)
 
 
 def _apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:

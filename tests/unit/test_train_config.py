@@ -74,3 +74,9 @@ def test_shipped_config_parses() -> None:
     kcfg, trl_cfg = load_train_config("sft", root / "configs" / "sft_tiny.yaml", {})
     assert isinstance(kcfg, KindlingSFT) and kcfg.model == "models/tiny"
     assert trl_cfg.bf16 is False and trl_cfg.report_to == []
+
+
+def test_yaml11_boolean_words_stay_strings_on_the_command_line(cfg_file: Path) -> None:
+    _k, trl_cfg = load_train_config("sft", cfg_file, {"trl.save_strategy": "no",
+                                                      "trl.bf16": "false"})
+    assert str(trl_cfg.save_strategy.value) == "no" and trl_cfg.bf16 is False
