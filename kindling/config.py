@@ -93,6 +93,18 @@ class JudgeConfig(Strict):
     llm: LLMConfig = Field(default_factory=lambda: LLMConfig(), description="Chat model that judges (the Detector).")
 
 
+YAML11_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
+"""Words YAML 1.1 reads as booleans; on the command line they stay strings (save_strategy=no)."""
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value parsed as YAML (numbers, true/false, null, lists, mappings), except
+    that YAML 1.1's yes/no/on/off stay strings."""
+    if text.strip().lower() in YAML11_WORDS:
+        return text
+    return yaml.safe_load(text)
+
+
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     keys = dotted.split(".")
     node = data

@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
-from kindling.config import ConfigError, JudgeConfig, Strict
+from kindling.config import ConfigError, JudgeConfig, Strict, parse_value
 
 __all__ = ["ConfigError", "KindlingGRPO", "KindlingRM", "KindlingSFT", "LoraSpec", "load_train_config",
            "read_run_yaml"]
@@ -210,14 +210,8 @@ def _check_sections(data: dict[str, Any], where: str) -> dict[str, Any]:
     return data
 
 
-YAML11_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
-"""Words YAML 1.1 reads as booleans; on the command line they stay strings (save_strategy=no)."""
-
-
 def _parse_value(value: Any) -> Any:
-    if not isinstance(value, str) or value.strip().lower() in YAML11_WORDS:
-        return value
-    return yaml.safe_load(value)
+    return parse_value(value) if isinstance(value, str) else value
 
 
 def _apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:

@@ -80,3 +80,10 @@ def test_yaml11_boolean_words_stay_strings_on_the_command_line(cfg_file: Path) -
     _k, trl_cfg = load_train_config("sft", cfg_file, {"trl.save_strategy": "no",
                                                       "trl.bf16": "false"})
     assert str(trl_cfg.save_strategy.value) == "no" and trl_cfg.bf16 is False
+
+
+def test_cli_set_keeps_no_a_word() -> None:
+    from kindling.commands.curate import parse_sets
+
+    assert parse_sets(["trl.save_strategy=no", "a=0.5", "b=true", "c=null"]) == {
+        "trl.save_strategy": "no", "a": 0.5, "b": True, "c": None}
