@@ -26,7 +26,8 @@ from kindling.config import ConfigError
 from kindling.context import console, fail
 from store.db import Store
 
-GRPO_VARIANTS = {"grpo_rm": {"rm": 1.0}, "grpo_rm_lc": {"rm": 1.0, "length_control": 1.0}}
+GRPO_VARIANTS = {"grpo_rm": ("rm",), "grpo_rm_lc": ("rm", "length_control")}
+"""GRPO runs by output name and reward names; the weights come from grpo_tiny.yaml (default 1)."""
 
 
 def default_configs() -> Path:
@@ -74,14 +75,16 @@ def quickstart(
             "kindling.model": paths["tiny"], "trl.output_dir": paths["sft"],
             "trl.max_steps": sft_steps}, live), paths["sft"])
         steps.run("reward model", lambda: _train(store, "rm", configs, {
-            "kindling.model": paths["tiny"], "kindling.pairs_run": _import_run(store),
+            "kindling.model": paths["sft"], "kindling.pairs_run": _import_run(store),
             "kindling.limit": rm_pairs, "trl.output_dir": paths["rm"]}, live), paths["rm"])
         rm_figures = steps.run("evaluate the reward model", lambda: _eval_rm(
             store, paths["rm"], eval_limit))
+        weights = _reward_weights(configs / "grpo_tiny.yaml")
         for name, rewards in GRPO_VARIANTS.items():
             steps.run(f"GRPO with {' + '.join(rewards)}", partial(_train, store, "grpo", configs, {
                 "kindling.model": paths["sft"], "kindling.rm_model": paths["rm"],
-                "kindling.rewards": rewards, "trl.output_dir": paths[name],
+                "kindling.rewards": {r: weights.get(r, 1.0) for r in rewards},
+                "trl.output_dir": paths[name],
                 "trl.max_steps": grpo_steps}, live), paths[name])
         report = steps.run("compare the policies", lambda: _compare(store, paths, eval_prompts))
     except (ConfigError, ValueError) as exc:
@@ -117,6 +120,18 @@ class Steps:
         total = sum(s for _, s in self.times if s is not None)
         table.add_row("total", f"{total:.0f} s ({total / 60:.1f} min)", end_section=True)
         console.print(table)
+
+
+def _reward_weights(path: Path) -> dict[str, float]:
+    """kindling.rewards of the GRPO config (name → weight); empty if it names none."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    rewards = (data.get("kindling") or {}).get("rewards") or {}
+    return {str(k): float(v) for k, v in rewards.items()}
 
 
 def _import(store: Store, data: Path) -> None:

@@ -42,7 +42,7 @@ def test_quickstart_end_to_end_then_resume(tmp_path: Path, monkeypatch: pytest.M
     assert {("import", "finished"), ("sft", "finished"), ("rm", "finished"),
             ("grpo", "finished"), ("eval", "finished")} <= runs
     assert [r.config["kindling"]["rewards"] for r in grpo] == [
-        {"rm": 1.0}, {"rm": 1.0, "length_control": 1.0}]
+        {"rm": 1.0}, {"rm": 1.0, "length_control": 10.0}]  # weights from configs/grpo_tiny.yaml
     assert list(policy_eval[0].metrics["policies"]) == ["base", "sft", "grpo_rm", "grpo_rm_lc"]
     for folder in ("models/tiny", "runs/sft", "models/rm", "runs/grpo_rm", "runs/grpo_rm_lc"):
         assert (tmp_path / "quickstart" / folder / "config.json").is_file()
