@@ -103,6 +103,20 @@ def _reference_lengths(store: Store, dataset: str) -> list[int]:
     return lengths
 
 
+def _policy_lengths(model: Any, tokenizer: Any, dataset: Any, prompts: int, trl_cfg: Any) -> list[int]:
+    """Lengths (characters) of the starting policy's completions on the first prompts, sampled as
+    GRPO will sample them (temperature, completion limit)."""
+    from rl.policy_eval import SamplingConfig, sample_policy
+
+    texts = [row["prompt"][-1]["content"] for row in dataset.select(range(min(prompts, len(dataset))))]
+    padding_side = tokenizer.padding_side
+    samples = sample_policy(model, tokenizer, texts, SamplingConfig(
+        max_new_tokens=trl_cfg.max_completion_length, temperature=trl_cfg.temperature,
+        top_p=trl_cfg.top_p, seed=trl_cfg.seed))
+    tokenizer.padding_side = padding_side
+    return [len(s) for group in samples for s in group]
+
+
 def _load_reward_model(path: str) -> tuple[Any, Any]:
     """The reward model (a full model or a LoRA adapter merged into its base) and its tokenizer."""
     from transformers import AutoTokenizer
@@ -155,7 +169,10 @@ def prepare_grpo(
     check_prompt_lengths(tokenizer, dataset, kcfg.max_prompt_length)
     context = RewardContext(rm_batch_size=kcfg.rm_batch_size, length_tolerance=kcfg.length_tolerance)
     if "length_control" in kcfg.rewards:
-        context.reference_lengths = _reference_lengths(store, kcfg.length_dataset)
+        context.reference_lengths = (
+            _policy_lengths(model, tokenizer, dataset, kcfg.length_reference_prompts, trl_cfg)
+            if kcfg.length_reference == "policy"
+            else _reference_lengths(store, kcfg.length_dataset))
     if "rm" in kcfg.rewards:
         assert kcfg.rm_model is not None  # KindlingGRPO requires it
         context.rm_model, context.rm_tokenizer = _load_reward_model(kcfg.rm_model)

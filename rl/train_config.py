@@ -30,7 +30,7 @@ import re
 import typing
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
@@ -86,7 +86,9 @@ class KindlingGRPO(Strict):
     rm_model: str | None = Field(None, validate_default=True, description="Reward model folder (sequence classification + tokenizer, `kindling train rm` output); required iff rewards include rm.")
     rm_batch_size: int = Field(16, ge=1, description="Completions scored per reward-model forward pass.")
     judge: JudgeConfig | None = Field(None, validate_default=True, description="The principle-guided judge (principles = a version id, name or YAML path); required iff rewards include judge.")
-    length_dataset: str = Field("sft", description="Imported dataset whose responses give length_control its reference lengths.")
+    length_reference: Literal["dataset", "policy"] = Field("dataset", description="length_control's reference lengths: the responses of length_dataset, or completions the starting policy samples on the first length_reference_prompts prompts before training (holds the policy's own length).")
+    length_dataset: str = Field("sft", description="Imported dataset whose responses give length_control its reference lengths (length_reference: dataset).")
+    length_reference_prompts: int = Field(64, ge=1, description="Prompts the starting policy is sampled on for its reference lengths (length_reference: policy).")
     length_tolerance: float = Field(0.15, ge=0, lt=1, description="length_control's band half-width, relative to the median reference length.")
     max_prompt_length: int | None = Field(None, ge=1, description="Longest prompt in tokens (chat template applied); longer ones are an error before training. TRL 1.16's GRPOConfig has no such field, so it lives here. None: no check.")
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kindling.config import CurateConfig, LLMConfig
+from store.db import Store
 
 GREETINGS = [
     "生日快乐",
@@ -27,3 +30,15 @@ def http_config(base_url: str, *, key_env: str = "KINDLING_TEST_KEY", **override
                        timeout_s=1.0, max_retries=4, backoff_initial_s=0.01, backoff_max_s=0.05,
                        max_concurrency=32)
     return CurateConfig(agents=agents, **overrides)
+
+
+def imported_store(folder: Path) -> tuple[str, Store, int]:
+    """A SQLite store in `folder` holding one import of the paper data: (url, store, import run id)."""
+    from store.importers import import_paper_data
+    from tests.conftest import PAPER_DATA
+
+    url = f"sqlite:///{folder / 'kindling.db'}"
+    store = Store(url)
+    report = import_paper_data(store, PAPER_DATA, code_version="test")
+    assert report.run_id is not None
+    return url, store, report.run_id

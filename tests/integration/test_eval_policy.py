@@ -16,8 +16,8 @@ from kindling.cli import app
 from rl.data import sft_dataset
 from store import work
 from store.db import Store
-from store.importers import import_paper_data
 from store.models import Run
+from tests.integration.helpers import imported_store
 from tests.integration.test_train_sft import build_tiny_model
 from tests.standin import JUDGE_MIN_CHARS, StandinConfig, StandinServer
 
@@ -27,12 +27,8 @@ KEY_ENV = "KINDLING_TEST_KEY"
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Store, Path]]:
     """The paper data, a tiny policy whose tokenizer knows the SFT characters, and an RM from it."""
-    from tests.conftest import PAPER_DATA
-
     folder = tmp_path_factory.mktemp("policy")
-    url = f"sqlite:///{folder / 'kindling.db'}"
-    store = Store(url)
-    import_paper_data(store, PAPER_DATA, code_version="test")
+    url, store, _import_run = imported_store(folder)
     rows = sft_dataset(store, "sft", 300).to_list()
     model = build_tiny_model(folder / "tiny", [m["content"] for r in rows for m in r["messages"]])
     with torch.no_grad():  # a large end-of-turn row: random models then stop at random lengths

@@ -23,8 +23,8 @@ from rl.data import preference_dataset, prompt_dataset
 from rl.grpo import _load_reward_model
 from rl.reward_model import load_reward_model, sequence_classifier
 from store.db import Store
-from store.importers import import_paper_data
 from store.models import Run
+from tests.integration.helpers import imported_store
 from tests.integration.test_train_sft import build_tiny_model
 
 LORA = "  lora: {r: 4, alpha: 8, dropout: 0.0, target_modules: [q_proj, v_proj]}\n"
@@ -35,14 +35,8 @@ TRL_COMMON = ("  learning_rate: 5.0e-2\n  logging_steps: 1\n  save_strategy: 'no
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Store, Path]]:
     """The paper data imported once, and a tiny base model whose tokenizer knows its characters."""
-    from tests.conftest import PAPER_DATA
-
     folder = tmp_path_factory.mktemp("lora")
-    url = f"sqlite:///{folder / 'kindling.db'}"
-    store = Store(url)
-    import_paper_data(store, PAPER_DATA, code_version="test")
-    with store.session() as s:
-        import_run = s.query(Run).filter_by(kind="import").one().id
+    url, store, import_run = imported_store(folder)
     pairs = preference_dataset(store, import_run, "rm_train", 64).to_list()
     prompts = [row["prompt"][0]["content"] for row in prompt_dataset(store, "grpo_train", 8)]
     torch.manual_seed(0)

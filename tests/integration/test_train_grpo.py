@@ -129,3 +129,22 @@ def test_errors_come_before_training(
     with sqlite_store.session() as s:
         assert s.scalar(select(func.count()).select_from(Run).where(Run.kind == "grpo")) == 0
     assert not (tmp_path / "out").exists()
+
+
+def test_length_reference_policy_samples_the_starting_policy(
+    tmp_path: Path, sqlite_store: Store, policy_dir: Path
+) -> None:
+    from rl.grpo import prepare_grpo
+    from rl.policy_eval import SamplingConfig, sample_policy
+    from rl.sft import load_model_and_tokenizer
+    from rl.train_config import load_train_config
+
+    cfg = write_config(tmp_path, policy_dir, "{length_control: 1.0}",
+                       extra="  length_reference: policy\n  length_reference_prompts: 5\n")
+    kcfg, trl_cfg = load_train_config("grpo", cfg, {})
+    setup = prepare_grpo(sqlite_store, kcfg, trl_cfg)
+    model, tokenizer = load_model_and_tokenizer(str(policy_dir))
+    prompts = [row["prompt"][0]["content"] for row in prompt_dataset(sqlite_store, "grpo_train", 5)]
+    expected = sample_policy(model, tokenizer, prompts, SamplingConfig(
+        max_new_tokens=16, temperature=trl_cfg.temperature, top_p=trl_cfg.top_p, seed=0))
+    assert setup.context.reference_lengths == [len(s) for group in expected for s in group]

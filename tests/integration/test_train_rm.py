@@ -14,22 +14,16 @@ from typer.testing import CliRunner
 from kindling.cli import app
 from rl.data import preference_dataset
 from store.db import Store
-from store.importers import import_paper_data
 from store.models import Run
+from tests.integration.helpers import imported_store
 from tests.integration.test_train_sft import build_tiny_model
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Store, Path]]:
     """The paper data imported once, and a tiny model whose tokenizer knows its characters."""
-    from tests.conftest import PAPER_DATA
-
     folder = tmp_path_factory.mktemp("rm")
-    url = f"sqlite:///{folder / 'kindling.db'}"
-    store = Store(url)
-    import_paper_data(store, PAPER_DATA, code_version="test")
-    with store.session() as s:
-        import_run = s.query(Run).filter_by(kind="import").one().id
+    url, store, import_run = imported_store(folder)
     rows = preference_dataset(store, import_run, "rm_train", 200).to_list()
     build_tiny_model(folder / "tiny", [t for r in rows for t in r.values()])
     yield url, store, folder
