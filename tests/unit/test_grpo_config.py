@@ -57,7 +57,7 @@ def test_shipped_yaml_and_overrides() -> None:
     assert kcfg.limit == 8 and kcfg.rewards == {"length_control": 0.5, "guard": 1.0}
     assert kcfg.dataset == "grpo_train" and kcfg.max_prompt_length == 64
     assert type(trl_cfg).__name__ == "GRPOConfig" and trl_cfg.max_steps == 2
-    assert trl_cfg.num_generations == 4 and trl_cfg.per_device_train_batch_size == 8
+    assert trl_cfg.num_generations == 4 and trl_cfg.per_device_train_batch_size == 16
     assert trl_cfg.loss_type == "dr_grpo" and trl_cfg.beta == 0.001
 
 
