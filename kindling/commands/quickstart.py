@@ -37,8 +37,9 @@ def default_configs() -> Path:
 
 
 def finished(folder: Path) -> bool:
-    """Whether a training step saved its final model there (checkpoints alone do not count)."""
-    return (folder / "config.json").is_file()
+    """Whether a training step saved its final model (or LoRA adapter) there; checkpoints alone,
+    in checkpoint-N subfolders, do not count."""
+    return (folder / "config.json").is_file() or (folder / "adapter_config.json").is_file()
 
 
 def quickstart(

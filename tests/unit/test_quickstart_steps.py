@@ -1,0 +1,27 @@
+"""The quickstart's skip rule and its reading of the GRPO weights."""
+
+from pathlib import Path
+
+import pytest
+
+from kindling.commands.quickstart import _reward_weights, finished
+from kindling.config import ConfigError
+
+
+def test_finished_needs_a_final_model_not_just_checkpoints(tmp_path: Path) -> None:
+    (tmp_path / "checkpoint-30").mkdir()
+    (tmp_path / "checkpoint-30" / "config.json").write_text("{}")
+    assert not finished(tmp_path)
+    (tmp_path / "adapter_config.json").write_text("{}")
+    assert finished(tmp_path)
+
+
+def test_reward_weights_from_the_grpo_config(tmp_path: Path) -> None:
+    cfg = tmp_path / "grpo.yaml"
+    cfg.write_text("kindling:\n  rewards: {rm: 1.0, length_control: 10}\n")
+    assert _reward_weights(cfg) == {"rm": 1.0, "length_control": 10.0}
+    cfg.write_text("kindling: {}\n")
+    assert _reward_weights(cfg) == {}
+    cfg.write_text("kindling: [\n")
+    with pytest.raises(ConfigError, match="grpo.yaml"):
+        _reward_weights(cfg)
