@@ -114,6 +114,7 @@ class StoreMetricsCallback(TrainerCallback):
         parts = [f"run {self.run_id}", f"step {entry['step']}/{max_steps}"]
         for key, label, fmt in (("loss", "loss", "{:.4f}"), ("learning_rate", "lr", "{:.2e}"),
                                 ("grad_norm", "grad", "{:.3f}"), ("mean_token_accuracy", "acc", "{:.3f}"),
+                                ("accuracy", "pair acc", "{:.3f}"), ("margin", "margin", "{:.2f}"),
                                 ("train_loss", "train_loss", "{:.4f}")):
             if isinstance(entry.get(key), int | float):
                 parts.append(f"{label} " + fmt.format(entry[key]))
