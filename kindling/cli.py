@@ -11,6 +11,7 @@ from kindling.commands import (
     eval_policy,
     eval_rm,
     evaluate,
+    graph,
     judge,
     model,
     pairs,
@@ -39,6 +40,7 @@ evaluate.app.command("policy")(eval_policy.policy)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(model.app, name="model")
 app.add_typer(train.app, name="train")
+app.add_typer(graph.app, name="graph")
 
 
 @app.callback()

@@ -1,0 +1,51 @@
+"""The agent graphs' structure, rendered locally (no web service): Mermaid text and ASCII art.
+
+Both come from the compiled graph's own node and edge lists (`CompiledStateGraph.get_graph`), so
+conditional edges (dotted in Mermaid and ASCII) and parallel branches (several edges out of one
+router) are drawn as LangGraph wires them. ASCII layout uses grandalf, as LangGraph does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from graphs.adversarial import build_adversarial_graph
+from graphs.curate import build_curate_graph
+from graphs.judge import build_judge_graph
+
+BUILDERS: dict[str, Callable[[], Any]] = {
+    "curate": build_curate_graph,
+    "adversarial": build_adversarial_graph,
+    "judge": build_judge_graph,
+}
+"""Graph name → its StateGraph builder (the same builders the runners compile)."""
+
+FORMATS = ("mermaid", "ascii")
+
+
+def graph_view(name: str, *, xray: bool = False) -> Any:
+    """The drawable graph (`langchain_core.runnables.graph.Graph`) of a named agent graph.
+
+    Args:
+        name: One of `BUILDERS`.
+        xray: Expand subgraphs into their nodes.
+
+    Raises:
+        ValueError: an unknown graph name.
+    """
+    if name not in BUILDERS:
+        raise ValueError(f"unknown graph {name!r}; known: {', '.join(BUILDERS)}")
+    return BUILDERS[name]().compile().get_graph(xray=xray)
+
+
+def render(name: str, fmt: str = "mermaid", *, xray: bool = False) -> str:
+    """The graph drawn as Mermaid flowchart text or ASCII art.
+
+    Raises:
+        ValueError: an unknown graph name or format.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    view = graph_view(name, xray=xray)
+    return str(view.draw_mermaid() if fmt == "mermaid" else view.draw_ascii())
