@@ -1,4 +1,4 @@
-"""The agent graphs' structure, rendered locally (no web service): Mermaid text and ASCII art.
+"""The agent graphs' structure, rendered locally (no web service): Mermaid, ASCII, SVG, HTML.
 
 Both come from the compiled graph's own node and edge lists (`CompiledStateGraph.get_graph`), so
 conditional edges (dotted in Mermaid and ASCII) and parallel branches (several edges out of one
@@ -21,7 +21,7 @@ BUILDERS: dict[str, Callable[[], Any]] = {
 }
 """Graph name → its StateGraph builder (the same builders the runners compile)."""
 
-FORMATS = ("mermaid", "ascii")
+FORMATS = ("mermaid", "ascii", "svg", "html")
 
 
 def graph_view(name: str, *, xray: bool = False) -> Any:
@@ -40,12 +40,17 @@ def graph_view(name: str, *, xray: bool = False) -> Any:
 
 
 def render(name: str, fmt: str = "mermaid", *, xray: bool = False) -> str:
-    """The graph drawn as Mermaid flowchart text or ASCII art.
+    """The graph drawn as Mermaid flowchart text, ASCII art, an SVG document or an HTML page.
 
     Raises:
         ValueError: an unknown graph name or format.
     """
+    from graphs.svg import to_html, to_svg
+
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
     view = graph_view(name, xray=xray)
-    return str(view.draw_mermaid() if fmt == "mermaid" else view.draw_ascii())
+    draw = {"mermaid": view.draw_mermaid, "ascii": view.draw_ascii,
+            "svg": lambda: to_svg(view, f"{name} graph"),
+            "html": lambda: to_html(view, f"{name} graph")}[fmt]
+    return str(draw())

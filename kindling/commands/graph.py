@@ -14,7 +14,7 @@ app = typer.Typer(help="See the agent graphs (rendered locally, no web service).
 @app.command("show")
 def show(
     name: str = typer.Argument(..., help="curate, adversarial or judge."),
-    fmt: str = typer.Option("mermaid", "--format", help="mermaid (flowchart text) or ascii."),
+    fmt: str = typer.Option("mermaid", "--format", help="mermaid (flowchart text), ascii, svg or html (a page with the SVG, no scripts)."),
     xray: bool = typer.Option(False, "--xray", help="Expand subgraphs into their nodes."),
     out: Path = typer.Option(None, "--out", help="Write to this file instead of the console."),
 ) -> None:

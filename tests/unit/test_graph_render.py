@@ -60,3 +60,23 @@ def test_langgraph_json_points_at_the_same_compiled_graphs() -> None:
         module = importlib.import_module(path.removeprefix("./").removesuffix(".py").replace("/", "."))
         compiled = getattr(module, attr)
         assert list(compiled.get_graph().nodes) == list(graph_view(name).nodes)
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_svg_draws_every_node_and_edge_and_html_has_no_scripts(name: str) -> None:
+    import xml.etree.ElementTree as ET
+
+    view = graph_view(name)
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    root = ET.fromstring(render(name, "svg"))
+    nodes = [g.get("data-node") for g in root.iterfind("s:g", ns)]
+    assert sorted(nodes) == sorted(view.nodes)
+    drawn = {(p.get("data-source"), p.get("data-target"), p.get("data-conditional"))
+             for p in root.iterfind("s:polyline", ns)}
+    assert drawn == {(e.source, e.target, str(bool(e.conditional)).lower()) for e in view.edges}
+    for p in root.iterfind("s:polyline", ns):
+        assert len(p.get("points", "").split()) >= 2
+        assert ("stroke-dasharray" in p.attrib) == (p.get("data-conditional") == "true")
+    page = render(name, "html")
+    assert "<script" not in page and "http://" not in page.replace(ns["s"], "")
+    assert page.count("<svg") == 1
