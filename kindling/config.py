@@ -115,6 +115,21 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
+def read_yaml_mapping(path: Path, what: str = "a mapping") -> dict[str, Any]:
+    """A YAML file's top-level mapping (an empty file: {}).
+
+    Raises:
+        ConfigError: the file cannot be read or parsed, or its top level is not a mapping.
+    """
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: top level must be {what}")
+    return loaded
+
+
 def load_config(model: type[Strict], path: Path | None, overrides: dict[str, Any]) -> Any:
     """Read YAML (if given), apply dotted overrides (CLI flags win), validate strictly.
 
@@ -124,13 +139,7 @@ def load_config(model: type[Strict], path: Path | None, overrides: dict[str, Any
     data: dict[str, Any] = {}
     where = str(path) if path else "command line"
     if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read config: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: top level must be a mapping")
-        data = loaded
+        data = read_yaml_mapping(path)
     for key, value in overrides.items():
         if value is not None:
             _set_dotted(data, key, value)

@@ -236,10 +236,3 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
                    reward_weights=dict(kcfg.rewards), **reward_stats)
     return callback.run_id
 
-
-def run_grpo(
-    store: Store, kcfg: KindlingGRPO, trl_cfg: Any, model: Any = None, tokenizer: Any = None,
-    *, live: bool = True,
-) -> int:
-    """Prepare (all checks first) and train; returns the `grpo` run id."""
-    return train_grpo(store, prepare_grpo(store, kcfg, trl_cfg, model, tokenizer), live=live)

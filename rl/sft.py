@@ -256,10 +256,3 @@ def train_sft(store: Store, setup: SFTSetup, *, live: bool = True) -> int:
     record_success(callback, output, str(setup.trl_cfg.output_dir))
     return callback.run_id
 
-
-def run_sft(
-    store: Store, kcfg: KindlingSFT, trl_cfg: Any, model: Any = None, tokenizer: Any = None,
-    *, live: bool = True,
-) -> int:
-    """Prepare (all checks first) and train; returns the `sft` run id."""
-    return train_sft(store, prepare_sft(store, kcfg, trl_cfg, model, tokenizer), live=live)

@@ -32,10 +32,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
-from kindling.config import ConfigError, JudgeConfig, Strict, parse_value
+from kindling.config import ConfigError, JudgeConfig, Strict, parse_value, read_yaml_mapping
 
 __all__ = ["ConfigError", "KindlingGRPO", "KindlingRM", "KindlingSFT", "LoraSpec", "load_train_config",
            "read_run_yaml"]
@@ -179,12 +178,7 @@ def read_run_yaml(kind: str, path: Path | None) -> tuple[dict[str, Any], str]:
     """
     if path is None:
         return {}, "command line"
-    try:
-        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"{path}: top level must be a mapping with sections {SECTIONS}")
+    loaded = read_yaml_mapping(path, f"a mapping with sections {SECTIONS}")
     run_types = [key for key in loaded if key in KINDLING_MODELS]
     if not run_types:
         return _check_sections(loaded, str(path)), str(path)

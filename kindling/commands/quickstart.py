@@ -22,7 +22,7 @@ from rich import box
 from rich.rule import Rule
 from rich.table import Table
 
-from kindling.config import ConfigError
+from kindling.config import ConfigError, read_yaml_mapping
 from kindling.context import console, fail
 from store.db import Store
 
@@ -125,13 +125,7 @@ class Steps:
 
 def _reward_weights(path: Path) -> dict[str, float]:
     """kindling.rewards of the GRPO config (name → weight); empty if it names none."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
-    rewards = (data.get("kindling") or {}).get("rewards") or {}
+    rewards = (read_yaml_mapping(path).get("kindling") or {}).get("rewards") or {}
     return {str(k): float(v) for k, v in rewards.items()}
 
 
@@ -163,21 +157,12 @@ def _tiny(store: Store, out: Path, vocab_size: int) -> None:
 
 
 def _train(store: Store, kind: str, configs: Path, overrides: dict[str, Any], live: bool) -> int:
-    from rl.grpo import run_grpo
-    from rl.reward_model import prepare_rm, train_rm
-    from rl.sft import run_sft
-    from rl.train_config import load_train_config
+    from kindling.commands.train import train_from_config
 
-    kcfg, trl_cfg = load_train_config(kind, configs / f"{kind}_tiny.yaml",
-                                      {k: v if not isinstance(v, Path) else str(v)
-                                       for k, v in overrides.items()})
-    if kind == "sft":
-        run_id = run_sft(store, kcfg, trl_cfg, live=live)  # type: ignore[arg-type]
-    elif kind == "rm":
-        run_id = train_rm(store, prepare_rm(store, kcfg, trl_cfg), live=live)  # type: ignore[arg-type]
-    else:
-        run_id = run_grpo(store, kcfg, trl_cfg, live=live)  # type: ignore[arg-type]
-    console.print(f"{kind} run {run_id} finished → {trl_cfg.output_dir}")
+    run_id, output_dir = train_from_config(
+        store, kind, configs / f"{kind}_tiny.yaml",
+        {k: str(v) if isinstance(v, Path) else v for k, v in overrides.items()}, live=live)
+    console.print(f"{kind} run {run_id} finished → {output_dir}")
     return run_id
 
 
