@@ -32,7 +32,11 @@ def test_self_bleu_identical_disjoint_and_too_few() -> None:
 
 def test_self_bleu_samples_at_most_max_texts() -> None:
     texts = ["新年快乐万事如意"] * 2 + [f"生日{i}蛋糕甜甜蜜蜜" for i in range(50)]
-    assert self_bleu(texts, max_texts=2, seed=1) == self_bleu(texts, max_texts=2, seed=1)
+    import random
+
+    sampled = random.Random(1).sample(texts, 2)
+    assert self_bleu(texts, max_texts=2, seed=1) == self_bleu(sampled, max_texts=None)
+    assert self_bleu(texts, max_texts=None) != self_bleu(sampled, max_texts=None)
 
 
 def test_excellence_counts_failures_apart() -> None:
