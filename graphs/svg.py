@@ -7,6 +7,7 @@ opens from disk. Every label is XML-escaped.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from html import escape
 from typing import Any
 
@@ -66,8 +67,15 @@ def layout(view: Any) -> tuple[dict[str, _Box], list[tuple[str, str, bool, list[
     return boxes, routed
 
 
-def to_svg(view: Any, title: str) -> str:
-    """The graph as a standalone SVG document."""
+def to_svg(view: Any, title: str, lit: Collection[str] = ()) -> str:
+    """The graph as a standalone SVG document.
+
+    Args:
+        view: A drawable graph (`langchain_core` Graph).
+        title: The SVG's title.
+        lit: Node ids drawn highlighted: their group gets the CSS class `lit` beside `node`
+            (every node group carries `data-node="<id>"` for scripts and styles to find it).
+    """
     boxes, routed = layout(view)
     min_x = min(b.xy[0] - b.w / 2 for b in boxes.values()) - MARGIN
     min_y = min(b.xy[1] - b.h / 2 for b in boxes.values()) - MARGIN
@@ -91,14 +99,21 @@ def to_svg(view: Any, title: str) -> str:
     for node_id, box in boxes.items():
         x, y = box.xy[0] - box.w / 2, box.xy[1] - box.h / 2
         pill = node_id in (START, END)
+        css = "node lit" if node_id in lit else "node"
         parts.append(
-            f'<g class="node" data-node="{escape(node_id)}"><rect x="{x:.1f}" y="{y:.1f}" '
+            f'<g class="{css}" data-node="{escape(node_id)}"><rect x="{x:.1f}" y="{y:.1f}" '
             f'width="{box.w:.1f}" height="{box.h:.1f}" rx="{box.h / 2 if pill else 6:.1f}" '
-            f'fill="{"#ffffff" if pill else "#f2f0ff"}" stroke="#7c6fd6"/>'
+            f'fill="{_fill(pill, node_id in lit)}" stroke="#7c6fd6"/>'
             f'<text x="{box.xy[0]:.1f}" y="{box.xy[1] + 4:.1f}" text-anchor="middle">'
             f"{escape(node_id)}</text></g>")
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def _fill(pill: bool, lit: bool) -> str:
+    if lit:
+        return "#ffd866"
+    return "#ffffff" if pill else "#f2f0ff"
 
 
 def to_html(view: Any, title: str) -> str:

@@ -18,6 +18,7 @@ from kindling.commands import (
     principles,
     quickstart,
     runs,
+    studio,
     train,
 )
 from kindling.context import AppState
@@ -41,6 +42,7 @@ app.add_typer(evaluate.app, name="eval")
 app.add_typer(model.app, name="model")
 app.add_typer(train.app, name="train")
 app.add_typer(graph.app, name="graph")
+app.command("studio")(studio.studio)
 
 
 @app.callback()

@@ -1,0 +1,63 @@
+"""Shared pieces of the studio's routers: the store, templates, paging, graph drawings."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Query, Request
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from starlette.responses import Response
+
+from store.db import Store
+
+HERE = Path(__file__).parent
+MAX_LIMIT = 200
+"""Most rows one page of a list returns."""
+
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.autoescape = True  # every template, whatever its file name
+
+
+def _pretty(value: Any) -> str:
+    """JSON for reading (indented, Chinese as is); the template escapes it."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+templates.env.filters["pretty"] = _pretty
+
+
+def store_of(request: Request) -> Store:
+    """The app's store (opened once by `create_app`)."""
+    store: Store = request.app.state.store
+    return store
+
+
+class Page:
+    """offset/limit query parameters, limit capped at `MAX_LIMIT` (422 beyond)."""
+
+    def __init__(self, offset: int = Query(0, ge=0),
+                 limit: int = Query(50, ge=1, le=MAX_LIMIT)) -> None:
+        self.offset, self.limit = offset, limit
+
+
+def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    """Render a template (autoescaped) with the request and `context`."""
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+@lru_cache(maxsize=8)
+def _view(name: str) -> Any:
+    from graphs.render import graph_view
+
+    return graph_view(name)
+
+
+def graph_svg(name: str, lit: frozenset[str] = frozenset()) -> Markup:
+    """The named graph as inline SVG (labels escaped by graphs.svg), `lit` nodes highlighted."""
+    from graphs.svg import to_svg
+
+    return Markup(to_svg(_view(name), f"{name} graph", lit))

@@ -1,0 +1,28 @@
+"""An item's path through its graph, from LangGraph's checkpoints (kindling.debugger.history)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from store.models import Run
+
+
+async def item_history(store_url: str, run: Run, key: str) -> list[dict[str, Any]]:
+    """The item's checkpoints, oldest first, each with the nodes that ran and what they changed.
+
+    Whole-state values are left out (the `changed` fields say what each step did); a run whose
+    graph kept no checkpoints gives an empty list.
+    """
+    from kindling.debugger.history import graph_of_run, load_history
+
+    graph_of_run(run.kind)  # ValueError for a run kind without a graph
+    steps = await load_history(store_url, run.id, key)
+    return [{"index": st.index, "checkpoint_id": st.checkpoint_id, "step": st.step,
+             "source": st.source, "ran": list(st.ran), "next": list(st.next),
+             "changed": st.changed, "created_at": st.created_at} for st in steps]
+
+
+def path_of(history: list[dict[str, Any]]) -> list[str]:
+    """The nodes an item went through, in order: the `ran` nodes of each checkpoint, less the
+    history's markers for the input and for state edits ("(input)", "(edit)")."""
+    return [node for step in history for node in step["ran"] if not node.startswith("(")]

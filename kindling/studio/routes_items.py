@@ -1,0 +1,62 @@
+"""A graph run's items: the paged list, one item (path, state changes, transcripts), graphs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from starlette.responses import Response
+
+from graphs.render import BUILDERS
+from kindling.studio import runs_data
+from kindling.studio.deps import Page, graph_svg, page, store_of
+from kindling.studio.history_view import item_history, path_of
+from kindling.studio.items import item_detail, list_items
+
+router = APIRouter()
+
+
+@router.get("/api/runs/{run_id}/items")
+def api_items(request: Request, run_id: int, paging: Page = Depends()) -> dict[str, Any]:
+    """One page of a run's items with their verdicts: {total, offset, limit, items}."""
+    store = store_of(request)
+    return list_items(store, runs_data.get_run(store, run_id), offset=paging.offset,
+                      limit=paging.limit)
+
+
+async def _item(request: Request, run_id: int, key: str) -> dict[str, Any]:
+    store = store_of(request)
+    run = runs_data.get_run(store, run_id)
+    detail = item_detail(store, run, key)
+    history = await item_history(store.url, run, key) if run.kind in runs_data.GRAPH_KINDS else []
+    path = path_of(history)
+    graph = runs_data.GRAPH_KINDS.get(run.kind)
+    # an adversarial run has one thread: its path is the run's; the item lights its own nodes
+    lit = detail["call_nodes"] if run.kind == "adversarial" or not path else path
+    return {"run": runs_data.run_row(run), "graph": graph, **detail, "history": history,
+            "path": path, "lit": lit}
+
+
+@router.get("/api/runs/{run_id}/items/{key}")
+async def api_item(request: Request, run_id: int, key: str) -> dict[str, Any]:
+    """One item: fields and verdict, agent transcripts, checkpoints (what each node changed),
+    its path through the graph and the nodes to light."""
+    return await _item(request, run_id, key)
+
+
+@router.get("/runs/{run_id}/items/{key}")
+async def item_page(request: Request, run_id: int, key: str) -> Response:
+    """One item's page (works without scripts)."""
+    item = await _item(request, run_id, key)
+    graph = graph_svg(item["graph"], frozenset(item["lit"])) if item["graph"] else None
+    return page(request, "item.html", item=item, graph=graph, title=f"run {run_id} · {key}")
+
+
+@router.get("/api/graphs/{name}.svg")
+def api_graph(name: str, lit: str = Query("", max_length=2000)) -> Response:
+    """A graph as SVG; `lit` is a comma-separated list of nodes to highlight."""
+    if name not in BUILDERS:
+        raise HTTPException(404, f"graph {name!r} does not exist; known: {', '.join(BUILDERS)}")
+    nodes = frozenset(n for n in lit.split(",") if n)
+    return Response(str(graph_svg(name, nodes)), media_type="image/svg+xml")
+

@@ -1,0 +1,82 @@
+"""Runs: the list, one run (status, counts, metrics, training curves, eval tables)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from markupsafe import Markup
+from starlette.responses import Response
+
+from kindling.studio import runs_data
+from kindling.studio.charts import line_chart
+from kindling.studio.deps import Page, graph_svg, page, store_of
+from kindling.studio.eval_view import eval_tables
+from kindling.studio.items import list_items
+
+router = APIRouter()
+RUN_KINDS = ("import", "curate", "pairs", "adversarial", "judge", "sft", "rm", "grpo", "eval")
+
+
+@router.get("/api/runs")
+def api_runs(request: Request, kind: str | None = Query(None, max_length=32),
+             paging: Page = Depends()) -> dict[str, Any]:
+    """Runs, newest first, one page at a time: {total, offset, limit, runs}."""
+    return runs_data.list_runs(store_of(request), kind=kind, offset=paging.offset,
+                               limit=paging.limit)
+
+
+@router.get("/api/runs/{run_id}")
+def api_run(request: Request, run_id: int) -> dict[str, Any]:
+    """One run: header, config, metrics (without the training steps), counts, call stats."""
+    return runs_data.run_detail(store_of(request), run_id)
+
+
+@router.get("/api/runs/{run_id}/curves")
+def api_curves(request: Request, run_id: int) -> dict[str, Any]:
+    """A training run's curves: {series name: [[step, value], ...]}."""
+    run = runs_data.get_run(store_of(request), run_id)
+    return {"run_id": run_id, "curves": runs_data.curves(run)}
+
+
+@router.get("/api/runs/{run_id}/eval")
+def api_eval(request: Request, run_id: int) -> dict[str, Any]:
+    """An eval run's tables (each figure beside the length-only baseline)."""
+    run = runs_data.get_run(store_of(request), run_id)
+    return {"run_id": run_id, "source": (run.config or {}).get("source"),
+            "tables": eval_tables(run)}
+
+
+@router.get("/")
+def runs_page(request: Request, kind: str | None = Query(None, max_length=32),
+              paging: Page = Depends()) -> Response:
+    """The runs page."""
+    listing = runs_data.list_runs(store_of(request), kind=kind or None, offset=paging.offset,
+                                  limit=paging.limit)
+    return page(request, "runs.html", listing=listing, kind=kind or "", kinds=RUN_KINDS,
+                title="runs")
+
+
+@router.get("/eval")
+def eval_page(request: Request, paging: Page = Depends()) -> Response:
+    """Evaluation runs, each as its tables."""
+    store = store_of(request)
+    listing = runs_data.list_runs(store, kind="eval", offset=paging.offset, limit=paging.limit)
+    runs = [(row, eval_tables(runs_data.get_run(store, row["id"]))) for row in listing["runs"]]
+    return page(request, "eval.html", listing=listing, runs=runs, title="evaluations")
+
+
+@router.get("/runs/{run_id}")
+def run_page(request: Request, run_id: int, paging: Page = Depends()) -> Response:
+    """One run: its figures, its curves or tables, and for a graph run the graph and items."""
+    store = store_of(request)
+    detail = runs_data.run_detail(store, run_id)
+    run = runs_data.get_run(store, run_id)
+    charts = [Markup(line_chart(name, points))
+              for name, points in runs_data.curves(run).items()]
+    graph = detail["graph"]
+    items = (list_items(store, run, offset=paging.offset, limit=paging.limit)
+             if graph or detail["agent_calls"] else None)
+    return page(request, "run.html", run=detail, charts=charts, tables=eval_tables(run),
+                graph=graph_svg(graph) if graph else None, items=items,
+                title=f"run {run_id}")

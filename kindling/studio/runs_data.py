@@ -1,0 +1,123 @@
+"""Read-only run queries for the studio: paged run lists, one run's summary, training curves."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import case, func, select
+
+from store.db import Store
+from store.models import AgentCall, Judgment, PreferencePair, Run, RunItem
+from store.reports import call_stats, verdict_stats
+
+GRAPH_KINDS = {"curate": "curate", "adversarial": "adversarial", "judge": "judge"}
+"""Run kind → the agent graph its items went through."""
+
+TRAINING_KINDS = ("sft", "rm", "grpo")
+CURVE_ORDER = ("reward", "loss", "completions/mean_length", "completion_length", "accuracy",
+               "margin", "kl", "entropy", "grad_norm", "learning_rate")
+"""Training curves drawn first, in this order; other numeric series follow by name."""
+
+
+class NotFound(LookupError):
+    """A run, item or version the request named does not exist."""
+
+
+def run_row(run: Run) -> dict[str, Any]:
+    """A run's header fields, JSON-safe (no metrics)."""
+    return {"id": run.id, "kind": run.kind, "name": run.name, "status": run.status,
+            "started_at": run.started_at.isoformat(timespec="seconds"),
+            "finished_at": run.finished_at.isoformat(timespec="seconds") if run.finished_at
+            else None, "code_version": run.code_version, "graph": GRAPH_KINDS.get(run.kind)}
+
+
+def list_runs(store: Store, *, kind: str | None, offset: int, limit: int) -> dict[str, Any]:
+    """One page of runs, newest first, with item and pair counts, and the total."""
+    items = (select(RunItem.run_id, func.count().label("n"),
+                    func.sum(case((RunItem.status == "done", 1), else_=0)).label("done"),
+                    func.sum(case((RunItem.status == "failed", 1), else_=0)).label("failed"))
+             .group_by(RunItem.run_id).subquery())
+    pairs = (select(PreferencePair.run_id, func.count().label("pairs"))
+             .group_by(PreferencePair.run_id).subquery())
+    stmt = (select(Run, items.c.n, items.c.done, items.c.failed, pairs.c.pairs)
+            .outerjoin(items, items.c.run_id == Run.id).outerjoin(pairs, pairs.c.run_id == Run.id))
+    count = select(func.count()).select_from(Run)
+    if kind:
+        stmt, count = stmt.where(Run.kind == kind), count.where(Run.kind == kind)
+    with store.session() as s:
+        total = s.scalar(count) or 0
+        rows = s.execute(stmt.order_by(Run.id.desc()).offset(offset).limit(limit)).all()
+    runs = [{**run_row(run), "items": n or 0, "done": done or 0, "failed": failed or 0,
+             "pairs": npairs or 0, "headline": headline(run)}
+            for run, n, done, failed, npairs in rows]
+    return {"total": total, "offset": offset, "limit": limit, "runs": runs}
+
+
+def headline(run: Run) -> str:
+    """A one-line summary of a run's metrics (last training step, eval source, ...)."""
+    metrics = run.metrics or {}
+    steps = metrics.get("steps")
+    if isinstance(steps, list) and steps:
+        last = steps[-1]
+        shown = [f"{k} {_short(v)}" for k, v in last.items()
+                 if k in ("step", "loss", "reward", "train_loss") and isinstance(v, int | float)]
+        return ", ".join(shown)
+    if run.kind == "eval":
+        return f"source: {(run.config or {}).get('source', '?')}"
+    scalars = [f"{k} {_short(v)}" for k, v in metrics.items()
+               if isinstance(v, int | float) and not isinstance(v, bool)]
+    return ", ".join(scalars[:4])
+
+
+def _short(value: float) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def get_run(store: Store, run_id: int) -> Run:
+    """The run with this id.
+
+    Raises:
+        NotFound: no such run.
+    """
+    with store.session() as s:
+        run = s.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"run {run_id} does not exist")
+    return run
+
+
+def run_detail(store: Store, run_id: int) -> dict[str, Any]:
+    """A run's header, config, metrics (training steps left out: see `curves`) and counts."""
+    run = get_run(store, run_id)
+    metrics = {k: v for k, v in (run.metrics or {}).items() if k != "steps"}
+    with store.session() as s:
+        calls = s.scalar(select(func.count()).where(AgentCall.run_id == run_id)) or 0
+        judgments = s.scalar(select(func.count()).where(Judgment.run_id == run_id)) or 0
+    return {**run_row(run), "config": run.config or {}, "metrics": metrics,
+            "steps": len((run.metrics or {}).get("steps") or []),
+            "agent_calls": calls, "judgments": judgments,
+            "call_stats": call_stats(store, run_id) if calls else [],
+            "verdicts": verdict_stats(store, run_id) if run.kind == "curate" else None}
+
+
+def curves(run: Run) -> dict[str, list[tuple[float, float]]]:
+    """Training curves from `run.metrics["steps"]`: series name → [(step, value), ...].
+
+    Only numeric series logged at two steps or more are kept (the final summary line TRL logs
+    once, e.g. `train_loss`, is not a curve); `step` and `epoch` are the x axis, not series.
+    """
+    steps = (run.metrics or {}).get("steps") or []
+    series: dict[str, list[tuple[float, float]]] = {}
+    for entry in steps:
+        if not isinstance(entry, dict) or not isinstance(entry.get("step"), int | float):
+            continue
+        for key, value in entry.items():
+            if key in ("step", "epoch") or isinstance(value, bool):
+                continue
+            if isinstance(value, int | float) and math.isfinite(value):
+                series.setdefault(key, []).append((float(entry["step"]), float(value)))
+    kept = {k: v for k, v in series.items() if len(v) >= 2}
+    ranked = sorted(kept, key=lambda k: (CURVE_ORDER.index(k) if k in CURVE_ORDER
+                                         else len(CURVE_ORDER), k))
+    return {k: kept[k] for k in ranked}

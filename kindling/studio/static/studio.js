@@ -1,0 +1,134 @@
+// kindling studio: item selection with node lighting, and the principle editor.
+// Store text only ever goes into the page as text nodes (textContent), never as markup.
+"use strict";
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value !== null && value !== undefined) node.setAttribute(key, value);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function pretty(value) {
+  return JSON.stringify(value, null, 2);
+}
+
+async function getJSON(url) {
+  const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.detail ? JSON.stringify(body.detail) : response.statusText);
+  return body;
+}
+
+async function postJSON(url, payload) {
+  const response = await fetch(url, {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(payload),
+  });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.detail ? JSON.stringify(body.detail) : response.statusText);
+  return body;
+}
+
+function lightNodes(names, cls) {
+  for (const node of document.querySelectorAll("#graph [data-node]")) {
+    node.classList.toggle(cls, names.includes(node.dataset.node));
+  }
+}
+
+function renderCall(call) {
+  const head = el("header", {}, el("strong", { class: "role" }, call.role), " ",
+    el("code", {}, call.template), ` · ${call.model} · attempt ${call.attempt} · ${call.latency_ms} ms`);
+  return el("article", { class: call.error ? "call call-error" : "call", "data-call": call.id }, head,
+    call.error ? el("p", { class: "error" }, call.error) : null,
+    el("details", {}, el("summary", {}, "prompt input"), el("pre", {}, pretty(call.input))),
+    el("h5", {}, "raw output"), el("pre", { class: "raw" }, call.raw_output || ""),
+    call.parsed_output === null ? null : el("h5", {}, "parsed output"),
+    call.parsed_output === null ? null : el("pre", {}, pretty(call.parsed_output)));
+}
+
+function renderItem(runId, data) {
+  const panel = document.getElementById("item-panel");
+  panel.hidden = false;
+  document.getElementById("item-title").replaceChildren(
+    el("a", { href: `/runs/${runId}/items/${encodeURIComponent(data.item.key)}` }, `item ${data.item.key}`));
+  document.getElementById("item-fields").replaceChildren(el("pre", { class: "fields" }, pretty(data.item)));
+  const path = document.getElementById("item-path");
+  const steps = data.path.length ? data.path : data.call_nodes;
+  path.replaceChildren(...steps.map((name) => {
+    const li = el("li", { tabindex: "0", "data-node": name }, name);
+    li.addEventListener("click", () => lightNodes([name], "selected"));
+    return li;
+  }));
+  document.getElementById("item-calls").replaceChildren(...(data.calls.length
+    ? data.calls.map(renderCall) : [el("p", { class: "muted" }, "No agent calls recorded.")]));
+  lightNodes(data.lit, "lit");
+  lightNodes([], "selected");
+}
+
+function initItems() {
+  const table = document.getElementById("items");
+  if (!table || !document.getElementById("item-panel")) return;
+  const runId = table.dataset.run;
+  table.addEventListener("click", async (event) => {
+    const link = event.target.closest("a.item-link");
+    if (!link) return;
+    event.preventDefault();
+    for (const row of table.querySelectorAll("tr.selected")) row.classList.remove("selected");
+    link.closest("tr").classList.add("selected");
+    try {
+      renderItem(runId, await getJSON(`/api/runs/${runId}/items/${encodeURIComponent(link.dataset.item)}`));
+    } catch (error) {
+      document.getElementById("item-calls").replaceChildren(el("p", { class: "error" }, error.message));
+    }
+  });
+}
+
+function initEditor() {
+  const form = document.getElementById("editor");
+  const status = document.getElementById("editor-status");
+  if (!form || !status) return;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const payload = {
+      parent_id: Number(form.dataset.parent),
+      text: document.getElementById("editor-text").value,
+      name: document.getElementById("editor-name").value || null,
+      feedback: document.getElementById("editor-feedback").value || null,
+    };
+    try {
+      const saved = await postJSON("/api/principles", payload);
+      if (document.getElementById("editor-activate").checked) {
+        await postJSON(`/api/principles/${saved.id}/activate`, {});
+      }
+      if (!saved.created) {
+        status.textContent = `Version #${saved.id} already holds exactly these rules; nothing new was saved.`;
+        return;
+      }
+      window.location.assign(`/principles/${saved.id}`);
+    } catch (error) {
+      status.textContent = `Not saved: ${error.message}`;
+    }
+  });
+  const activate = document.getElementById("activate");
+  activate.addEventListener("click", async () => {
+    try {
+      const version = await postJSON(`/api/principles/${activate.dataset.version}/activate`, {});
+      status.textContent = `#${version.id} is now the active ${version.kind} version.`;
+      activate.disabled = true;
+    } catch (error) {
+      status.textContent = `Not activated: ${error.message}`;
+    }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  initItems();
+  initEditor();
+});

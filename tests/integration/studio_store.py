@@ -1,0 +1,147 @@
+"""A small store with one run of each kind, for the studio's API and browser tests.
+
+Graph runs are real: the curate run goes through the compiled curate graph (checkpoints, agent
+calls, verdicts) with a scripted chat model, the judge run through JudgeService. The rest are
+rows written with the store's own functions (training steps as StoreMetricsCallback writes them,
+eval metrics as the eval commands compute them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from agents.judge_service import build_judge_service
+from kindling.config import CurateConfig, JudgeConfig
+from kindling.curate_runner import CurateRunner
+from rl.metrics import judge_report
+from rl.policy_eval import policy_metrics
+from rl.rm_eval import pairwise_report
+from store import principles as pv
+from store import work
+from store.calls import CallLog
+from store.db import Store
+from store.models import Query, Run, text_hash
+from tests.fakes import ScriptedChatModel, default_scripts, seed_tiny_data
+
+XSS = "<script>alert(1)</script>"
+ITEMS = [("生日祝福", "生日快乐", 0),
+         ("生日祝福", "亲爱的朋友，生日快乐！愿你新的一岁眼里有光、心中有爱，所求皆如愿，所行皆坦途，岁岁常欢愉。", 1),
+         ("新年祝福", f"新年好{XSS}", 0)]
+
+
+@dataclass
+class StudioStore:
+    url: str
+    store: Store
+    runs: dict[str, int]
+    versions: list[int]
+
+
+def _scripts() -> dict:
+    scripts = default_scripts()
+    judge = scripts["judge"]
+
+    def judge_with_markup(prompt: str) -> str:  # model output carrying markup, kept as text
+        answer = json.loads(judge(prompt))
+        return json.dumps({**answer, "reason": answer["reason"] + " " + XSS}, ensure_ascii=False)
+
+    def detect(prompt: str) -> str:
+        text = prompt.split("<<<RESPONSE>>>", 1)[1].split("<<<END>>>", 1)[0].strip()
+        return json.dumps({"verdict": "Good" if len(text) >= 40 else "Bad",
+                           "explanation": f"{len(text)} 字"}, ensure_ascii=False)
+
+    return {**scripts, "judge": judge_with_markup, "detect": detect}
+
+
+def _finished(store: Store, kind: str, config: dict, metrics: dict) -> int:
+    run, _ = work.get_or_create_run(store, kind=kind, run_key=None, config=config,
+                                    code_version="test")
+    work.finish_run(store, run.id, "finished", metrics)
+    return run.id
+
+
+def _training_steps(n: int) -> list[dict]:
+    return [{"step": i, "epoch": i / n, "loss": 2.0 / i, "reward": 0.1 * i,
+             "completions/mean_length": 40 + i, "learning_rate": 1e-4} for i in range(1, n + 1)]
+
+
+def _eval_runs(store: Store) -> dict[str, int]:
+    y_true, y_pred, lengths = [1, 0, 1, 0, 1, 1], [1, 0, 0, 0, 1, 1], [50, 10, 45, 20, 70, 30]
+    judge = judge_report(y_true, y_pred, lengths, [True, False, True, True, False, True])
+    judge |= {"threshold": 39, "fitted": None, "coverage": {"labelled": 6, "scored": 6}}
+    agreement = judge_report(y_true, y_pred, lengths, [True] * 6) | {"threshold": 39}
+    pairwise = pairwise_report([1.0, 2.0, 0.5], [0.0, 3.0, 0.1], [50, 30, 60], [20, 40, 10],
+                               [True, False, True])
+    policies = {"sft": policy_metrics(["生日快乐", "新年快乐万事如意"], length_threshold=39),
+                "grpo": policy_metrics(["祝你" * 25, "新年好"], judge_verdicts=[1, 0],
+                                       length_threshold=39)}
+    return {
+        "eval_judge": _finished(store, "eval", {"source": "judge", "ids": [1]}, judge),
+        "eval_rm": _finished(store, "eval", {"source": "rm"},
+                             {"pairwise": pairwise, "agreement": agreement}),
+        "eval_policy": _finished(store, "eval", {"source": "policy", "length_threshold": 39},
+                                 {"policies": policies}),
+    }
+
+
+def _adversarial_run(store: Store, parent: int) -> tuple[int, list[int]]:
+    run_id = _finished(store, "adversarial", {"iterations": 1}, {"iterations": 1})
+    calls = CallLog(store, run_id)
+    for key, role in (("it1:gen:0", "generate_flawed"), ("it1:det:0", "detect")):
+        calls.record({"item_key": key, "role": role, "template": f"adversarial/{role}",
+                      "template_hash": "t", "principle_version_id": parent, "model": "scripted",
+                      "input": [{"role": "user", "content": f"写一条 {XSS}"}],
+                      "raw_output": '{"verdict": "Bad"}', "parsed_output": {"verdict": 0},
+                      "latency_ms": 12.5, "prompt_tokens": 10, "completion_tokens": 5,
+                      "attempt": 1, "error": None})
+    calls.flush()
+    child = pv.register_version(store, kind="detector", name=f"run{run_id}-it1",
+                                text="规则一\n规则二（改）\n规则三", origin="optimizer",
+                                parent_id=parent, run_id=run_id, iteration=1,
+                                metrics={"f1": 0.8, "accuracy": 0.75,
+                                         "length_baseline": {"f1": 0.85, "accuracy": 0.9}})
+    return run_id, [child]
+
+
+def build_studio_store(folder: Path) -> StudioStore:
+    """The store: import, curate (real graph), judge, adversarial, sft, rm, grpo and eval runs."""
+    url = f"sqlite:///{folder / 'kindling.db'}"
+    store = Store(url)
+    seed_tiny_data(store, ITEMS)
+    model = ScriptedChatModel(scripts=_scripts())
+    asyncio.run(CurateRunner(store, CurateConfig(), chat_models={"agents": model},
+                             show_progress=False).run())
+    with store.session() as s:
+        runs = {kind: s.scalars(select(Run.id).where(Run.kind == kind)).one()
+                for kind in ("import", "curate")}
+    judge_run = work.get_or_create_run(store, kind="judge", run_key=None, config={},
+                                       code_version="test")[0].id
+    service = build_judge_service(store, JudgeConfig(), judge_run, chat_model=model)
+    asyncio.run(service.judge_many([(q, r) for q, r, _ in ITEMS]))
+    work.finish_run(store, judge_run, "finished", {"judged": len(ITEMS)})
+    runs["judge"] = judge_run
+    root = pv.register_version(store, kind="detector", name=f"rules {XSS}",
+                               text="规则一\n规则二\n规则三", origin="file")
+    runs["adversarial"], children = _adversarial_run(store, root)
+    for kind, n in (("sft", 12), ("rm", 6), ("grpo", 8)):
+        runs[kind] = _finished(store, kind, {"trl": {"max_steps": n}}, {"steps": _training_steps(n)})
+    runs |= _eval_runs(store)
+    return StudioStore(url, store, runs, [root, *children])
+
+
+def add_big_run(store: Store, n: int = 10_000) -> int:
+    """A curate run holding `n` pending items (nothing judged yet)."""
+    run, _ = work.get_or_create_run(store, kind="curate", run_key=None, config={},
+                                    code_version="test")
+    with store.session() as s:
+        query = Query(text="大运行", text_hash=text_hash("大运行"))
+        s.add(query)
+        s.flush()
+        qid = query.id
+    work.add_items(store, run.id, [{"item_key": f"r{i}", "query_id": qid} for i in range(n)])
+    return run.id

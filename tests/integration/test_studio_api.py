@@ -1,0 +1,258 @@
+"""`kindling studio`'s HTTP API and pages on a real SQLite store (FastAPI's TestClient)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from kindling.studio.app import create_app
+from store.models import PrincipleVersion
+from tests.integration.studio_store import XSS, StudioStore, add_big_run, build_studio_store
+
+BASE = "http://127.0.0.1:8765"
+JSON_POST = {"Origin": BASE}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> StudioStore:
+    return build_studio_store(tmp_path_factory.mktemp("studio"))
+
+
+@pytest.fixture(scope="module")
+def client(built: StudioStore) -> Iterator[TestClient]:
+    with TestClient(create_app(built.url), base_url=BASE) as c:
+        yield c
+
+
+def test_runs_list_pages_and_filters(client: TestClient, built: StudioStore) -> None:
+    body = client.get("/api/runs", params={"limit": 3}).json()
+    assert body["total"] >= 10 and len(body["runs"]) == 3 and body["limit"] == 3
+    ids = [r["id"] for r in body["runs"]]
+    assert ids == sorted(ids, reverse=True)
+    curate = client.get("/api/runs", params={"kind": "curate"}).json()["runs"]
+    row = next(r for r in curate if r["id"] == built.runs["curate"])
+    assert (row["items"], row["done"], row["graph"]) == (3, 3, "curate")
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert f'href="/runs/{built.runs["grpo"]}"' in page.text
+
+
+def test_run_detail_and_training_curves(client: TestClient, built: StudioStore) -> None:
+    detail = client.get(f"/api/runs/{built.runs['curate']}").json()
+    assert detail["kind"] == "curate" and detail["verdicts"]["good"] == 1
+    assert {c["role"] for c in detail["call_stats"]} == {"advocate", "critic", "judge", "reflect"}
+    curves = client.get(f"/api/runs/{built.runs['grpo']}/curves").json()["curves"]
+    assert list(curves)[:3] == ["reward", "loss", "completions/mean_length"]
+    assert curves["reward"][0] == [1.0, pytest.approx(0.1)] and len(curves["loss"]) == 8
+    page = client.get(f"/runs/{built.runs['grpo']}").text
+    assert page.count('<svg class="chart"') == len(curves) and 'data-series="reward"' in page
+
+
+def test_graph_run_page_draws_the_graph_and_items(client: TestClient, built: StudioStore) -> None:
+    page = client.get(f"/runs/{built.runs['curate']}").text
+    assert 'data-node="advocate"' in page and 'class="list items"' in page
+    items = client.get(f"/api/runs/{built.runs['curate']}/items").json()
+    assert items["total"] == 3 and {i["verdict"] for i in items["items"]} == {0, 1}
+
+
+def test_item_transcripts_path_and_lit_nodes(client: TestClient, built: StudioStore) -> None:
+    run = built.runs["curate"]
+    key = client.get(f"/api/runs/{run}/items").json()["items"][0]["key"]
+    item = client.get(f"/api/runs/{run}/items/{key}").json()
+    roles = [c["role"] for c in item["calls"]]
+    assert sorted(roles) == ["advocate", "critic", "judge", "reflect"]
+    judge = next(c for c in item["calls"] if c["role"] == "judge")
+    assert judge["template"] and judge["input"] and judge["raw_output"] and judge["parsed_output"]
+    assert judge["latency_ms"] >= 0 and judge["error"] is None
+    assert {"advocate", "critic", "judge", "reflect"} <= set(item["lit"])
+    # the path is the checkpoints' `ran` nodes in order, less the input marker
+    assert item["history"][0]["source"] == "input" and item["history"][0]["step"] == -1
+    assert item["path"] == ["retrieve_exemplars", "advocate", "critic", "judge", "reflect",
+                            "persist"]
+    assert set(item["lit"]) == set(item["path"])
+    judged = next(st for st in item["history"] if st["ran"] == ["judge"])
+    assert judged["changed"]["initial_verdict"]["before"] is None
+    assert judged["changed"]["initial_verdict"]["after"] in (0, 1)
+    page = client.get(f"/runs/{run}/items/{key}").text
+    assert 'class="node lit" data-node="judge"' in page and "parsed output" in page
+
+
+def test_judge_and_adversarial_items(client: TestClient, built: StudioStore) -> None:
+    judged = client.get(f"/api/runs/{built.runs['judge']}/items").json()
+    assert judged["total"] == 3
+    one = client.get(f"/api/runs/{built.runs['judge']}/items/{judged['items'][0]['key']}").json()
+    assert [c["role"] for c in one["calls"]] == ["detect"] and one["lit"] == ["detect"]
+    adv = client.get(f"/api/runs/{built.runs['adversarial']}/items").json()
+    assert [i["key"] for i in adv["items"]] == ["it1:gen:0", "it1:det:0"]
+    item = client.get(f"/api/runs/{built.runs['adversarial']}/items/it1:det:0").json()
+    assert item["lit"] == ["detect"] and item["calls"][0]["parsed_output"] == {"verdict": 0}
+
+
+def test_graph_svg_lights_requested_nodes(client: TestClient) -> None:
+    svg = client.get("/api/graphs/curate.svg", params={"lit": "judge,reflect"})
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert 'class="node lit" data-node="judge"' in svg.text
+    assert 'class="node" data-node="critic"' in svg.text
+    assert client.get("/api/graphs/nope.svg").status_code == 404
+
+
+def test_store_text_is_escaped_in_pages(client: TestClient, built: StudioStore) -> None:
+    pages = [f"/runs/{built.runs['curate']}", f"/runs/{built.runs['judge']}",
+             f"/runs/{built.runs['adversarial']}/items/it1:gen:0", "/principles",
+             f"/principles/{built.versions[0]}"]
+    key = next(i["key"] for i in client.get(f"/api/runs/{built.runs['curate']}/items").json()["items"]
+               if XSS in (i["response"] or ""))
+    pages.append(f"/runs/{built.runs['curate']}/items/{key}")
+    for url in pages:
+        text = client.get(url).text
+        assert XSS not in text, url
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text, url
+    assert "script-src 'self'" in client.get("/").headers["content-security-policy"]
+
+
+def test_eval_tables_put_the_length_baseline_beside_each_figure(client: TestClient,
+                                                               built: StudioStore) -> None:
+    judge = client.get(f"/api/runs/{built.runs['eval_judge']}/eval").json()["tables"][0]
+    assert judge["columns"][2:4] == ["acc judge", "acc len>39"]
+    assert judge["rows"][0][0] == "all" and len(judge["rows"]) == 6  # all, 4 bands, unseen
+    rm = client.get(f"/api/runs/{built.runs['eval_rm']}/eval").json()["tables"]
+    assert rm[0]["columns"][2:4] == ["rm", "longer"] and rm[1]["columns"][2] == "acc rm"
+    policy = client.get(f"/api/runs/{built.runs['eval_policy']}/eval").json()["tables"][0]
+    assert [r[0] for r in policy["rows"]] == ["sft", "grpo"] and "len>39" in policy["columns"]
+    page = client.get("/eval").text
+    assert "acc len&gt;39" in page and "policies on held-out prompts" in page
+
+
+def test_principles_lineage_diff_and_version(client: TestClient, built: StudioStore) -> None:
+    root, child = built.versions
+    trees = client.get("/api/principles", params={"kind": "detector"}).json()["trees"]
+    node = next(t for t in trees if t["version"]["id"] == root)
+    assert [c["version"]["id"] for c in node["children"]] == [child]
+    assert node["children"][0]["version"]["baseline_f1"] == 0.85
+    diff = client.get("/api/principles/diff", params={"a": root, "b": child}).json()
+    assert {"tag": "replace", "left": "规则二", "right": "规则二（改）"} in diff["rows"]
+    assert any(line.startswith("+规则二（改）") for line in diff["unified"])
+    assert "规则二（改）" in client.get("/principles/diff", params={"a": root, "b": child}).text
+    version = client.get(f"/api/principles/{child}").json()
+    assert version["lineage"] == [child, root] and version["text"].startswith("规则一")
+
+
+def test_save_makes_a_new_immutable_version_and_activate_flips_the_flag(
+        client: TestClient, built: StudioStore) -> None:
+    root, child = built.versions
+    before = client.get(f"/api/principles/{child}").json()
+    saved = client.post("/api/principles", headers=JSON_POST,
+                        json={"parent_id": child, "text": "规则一\r\n规则四  \n", "name": "手改"})
+    assert saved.status_code == 201
+    new = saved.json()
+    assert (new["parent_id"], new["origin"], new["kind"], new["text"]) == (
+        child, "manual", "detector", "规则一\n规则四")
+    assert client.get(f"/api/principles/{child}").json() == before  # the parent is unchanged
+    again = client.post("/api/principles", headers=JSON_POST,
+                        json={"parent_id": child, "text": "规则一\n规则四"})
+    assert again.status_code == 200 and again.json() == {**new, "created": False}
+    for vid in (root, new["id"]):
+        assert client.post(f"/api/principles/{vid}/activate", headers=JSON_POST, json={}).json()["active"]
+        with built.store.session() as s:
+            active = s.scalars(select(PrincipleVersion.id).where(
+                PrincipleVersion.kind == "detector", PrincipleVersion.active.is_(True))).all()
+        assert active == [vid]
+
+
+def test_bad_input_is_422_naming_the_field_and_unknowns_are_404(client: TestClient,
+                                                                 built: StudioStore) -> None:
+    empty = client.post("/api/principles", headers=JSON_POST, json={"parent_id": 1, "text": " \n"})
+    assert empty.status_code == 422 and empty.json()["detail"][0]["loc"] == ["body", "text"]
+    extra = client.post("/api/principles", headers=JSON_POST,
+                        json={"parent_id": 1, "text": "x", "active": True})
+    assert extra.status_code == 422 and extra.json()["detail"][0]["loc"] == ["body", "active"]
+    limit = client.get("/api/runs", params={"limit": 201})
+    assert limit.status_code == 422 and limit.json()["detail"][0]["loc"] == ["query", "limit"]
+    for url in ("/api/runs/99999", "/api/runs/99999/items", "/api/principles/99999",
+                f"/api/runs/{built.runs['curate']}/items/nope",
+                f"/api/runs/{built.runs['judge']}/items/nope", "/api/principles/diff?a=1&b=99999"):
+        response = client.get(url)
+        detail = response.json()["detail"]
+        assert response.status_code == 404 and ("does not exist" in detail or "no item" in detail)
+    missing = client.post("/api/principles", headers=JSON_POST, json={"parent_id": 99999, "text": "x"})
+    assert missing.status_code == 404
+    assert client.post("/api/principles/99999/activate", headers=JSON_POST, json={}).status_code == 404
+    assert client.get("/runs/99999").status_code == 404
+
+
+def test_writes_refuse_other_origins_and_non_json(client: TestClient, built: StudioStore) -> None:
+    vid = built.versions[0]
+    evil = client.post(f"/api/principles/{vid}/activate", headers={"Origin": "http://evil.example"})
+    assert evil.status_code == 403
+    site = client.post(f"/api/principles/{vid}/activate", headers={"Sec-Fetch-Site": "cross-site"})
+    assert site.status_code == 403
+    form = client.post("/api/principles", headers=JSON_POST, data={"parent_id": "1", "text": "x"})
+    assert form.status_code == 415
+
+
+def test_loopback_app_refuses_other_host_names(built: StudioStore) -> None:
+    with TestClient(create_app(built.url), base_url="http://rebound.example:8765") as c:
+        assert c.get("/api/runs").status_code == 400
+    with TestClient(create_app(built.url), base_url="http://localhost:8765") as c:
+        assert c.get("/api/runs").status_code == 200
+
+
+def test_token_is_required_off_loopback(built: StudioStore) -> None:
+    app = create_app(built.url, token="s3cret", allowed_hosts=None)
+    with TestClient(app, base_url="http://10.1.2.3:8765") as c:
+        assert c.get("/api/runs").status_code == 401
+        assert c.get("/").status_code == 401
+        assert c.get("/api/runs", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert c.get("/api/runs", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert c.get("/?token=wrong", follow_redirects=False).status_code == 401
+        login = c.get("/?token=s3cret", follow_redirects=False)
+        assert login.status_code == 303 and login.headers["location"] == "/"
+        cookie = login.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        assert c.get("/api/runs").status_code == 200  # the cookie now carries the token
+
+
+def test_items_of_a_10000_item_run_come_one_page_at_a_time(client: TestClient,
+                                                            built: StudioStore) -> None:
+    run = add_big_run(built.store, 10_000)
+    body = client.get(f"/api/runs/{run}/items", params={"offset": 9_990, "limit": 200}).json()
+    assert body["total"] == 10_000 and len(body["items"]) == 10
+    body = client.get(f"/api/runs/{run}/items", params={"limit": 200}).json()
+    assert len(body["items"]) == 200 and body["items"][0]["key"] == "r0"
+    page = client.get(f"/runs/{run}", params={"offset": 50, "limit": 25}).text
+    assert page.count('class="item-link"') == 25 and "51–75 of 10000" in page
+
+
+def test_static_assets_ship_and_pages_name_no_external_url(client: TestClient,
+                                                           built: StudioStore) -> None:
+    assert "textContent" not in client.get("/static/studio.css").text
+    js = client.get("/static/studio.js")
+    assert js.status_code == 200 and "innerHTML" not in js.text
+    for url in ("/", f"/runs/{built.runs['curate']}", "/principles", "/eval"):
+        text = client.get(url).text
+        assert "https://" not in text and "//cdn" not in text, url
+
+
+def test_cli_registers_studio() -> None:
+    from typer.testing import CliRunner
+
+    from kindling.cli import app
+
+    out = CliRunner().invoke(app, ["studio", "--help"])
+    assert out.exit_code == 0 and "--token" in out.output and "--port" in out.output
+
+
+def test_pyproject_ships_templates_and_static() -> None:
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    shipped = data["tool"]["setuptools"]["package-data"]["kindling.studio"]
+    studio = root / "kindling" / "studio"
+    for pattern in shipped:
+        assert list(studio.glob(pattern)), pattern
+    assert {p.name for p in (studio / "static").iterdir()} == {"studio.css", "studio.js"}

@@ -1,0 +1,142 @@
+"""The studio end to end in headless Chromium (Debian's /usr/bin/chromium driven by Playwright).
+
+The app is served by uvicorn in a thread on a free 127.0.0.1 port, over a store with one run of
+each kind. The tests also write the README's screenshots to docs/studio-*.png.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from kindling.studio.app import create_app
+from tests.integration.studio_store import XSS, StudioStore, build_studio_store
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> StudioStore:
+    return build_studio_store(tmp_path_factory.mktemp("studio-ui"))
+
+
+@pytest.fixture(scope="module")
+def base_url(built: StudioStore) -> Iterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(built.url), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the studio did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(base_url: str) -> Iterator[Browser]:
+    """Chromium, started after the store is built (Playwright's sync API holds an event loop)."""
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    tab = context.new_page()
+    dialogs: list[str] = []
+    tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    yield tab
+    context.close()
+    assert dialogs == [], f"a dialog fired: {dialogs}"
+
+
+def _shot(page: Page, name: str) -> None:
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / f"studio-{name}.png"), full_page=True)
+
+
+def test_runs_page_lists_every_kind(page: Page, base_url: str, built: StudioStore) -> None:
+    page.goto(base_url + "/")
+    for kind in ("import", "curate", "judge", "adversarial", "sft", "rm", "grpo", "eval"):
+        expect(page.locator("#runs td", has_text=kind).first).to_be_visible()
+    _shot(page, "runs")
+    page.click(f'a[href="/runs/{built.runs["grpo"]}"]')
+    expect(page.locator('svg.chart[data-series="reward"]')).to_be_visible()
+
+
+def test_select_an_item_lights_its_nodes_and_shows_transcripts(page: Page, base_url: str,
+                                                               built: StudioStore) -> None:
+    page.goto(f"{base_url}/runs/{built.runs['curate']}")
+    row = page.locator("#items tr", has_text="新年好")
+    expect(row).to_contain_text(XSS)  # store text shown as text, not run
+    row.locator("a.item-link").click()
+    expect(page.locator("#item-panel")).to_be_visible()
+    expect(page.locator('#graph g.node.lit[data-node="judge"]')).to_have_count(1)
+    expect(page.locator('#graph g.node.lit[data-node="critic"]')).to_have_count(1)
+    expect(page.locator("#item-calls article.call")).to_have_count(4)
+    judge = page.locator("#item-calls article.call", has_text="judge").first
+    expect(judge.locator("pre.raw")).to_contain_text(XSS)
+    page.locator("#item-path li", has_text="judge").first.click()
+    expect(page.locator('#graph g.node.selected[data-node="judge"]')).to_have_count(1)
+    assert page.evaluate("document.querySelectorAll('#item-panel script').length") == 0
+    _shot(page, "run")
+    page.locator("#item-title a").click()
+    expect(page.locator("h2", has_text="Agent transcripts")).to_be_visible()
+    expect(page.locator('#graph g.node.lit[data-node="reflect"]')).to_have_count(1)
+    _shot(page, "item")
+
+
+def test_edit_save_and_activate_a_principle_version(page: Page, base_url: str,
+                                                    built: StudioStore) -> None:
+    root, child = built.versions
+    page.goto(f"{base_url}/principles/{child}")
+    expect(page.locator("#rules")).to_contain_text("规则二（改）")
+    page.fill("#editor-text", "规则一\n规则二（浏览器改）\n规则三")
+    page.fill("#editor-feedback", "从浏览器保存")
+    page.check("#editor-activate")
+    page.click("#editor-save")
+    page.wait_for_url(lambda url: url.rsplit("/", 1)[1] not in (str(root), str(child)))
+    new_id = int(page.url.rsplit("/", 1)[1])
+    assert new_id not in (root, child)
+    expect(page.locator("#active-flag")).to_be_visible()
+    expect(page.locator("#chain li")).to_have_count(3)  # new → child → root
+    expect(page.locator("#chain")).to_contain_text(f"#{child}")
+    page.goto(f"{base_url}/principles?kind=detector")
+    expect(page.locator(f'#lineage tr[data-version="{new_id}"]')).to_contain_text("manual")
+    expect(page.locator(f'#lineage tr[data-version="{new_id}"] td.depth-2')).to_have_count(1)
+    expect(page.locator("#lineage")).to_contain_text(XSS)  # a name with markup, as text
+    _shot(page, "principles")
+    page.check(f'input[name="a"][value="{child}"]')
+    page.check(f'input[name="b"][value="{new_id}"]')
+    page.click("#compare button")
+    expect(page.locator("#diff tr.diff-replace")).to_contain_text("规则二（浏览器改）")
+
+
+def test_eval_page_shows_the_baseline_beside_each_figure(page: Page, base_url: str) -> None:
+    page.goto(base_url + "/eval")
+    expect(page.locator("th", has_text="acc len>39").first).to_be_visible()
+    expect(page.locator("caption", has_text="reward model: pairwise accuracy")).to_be_visible()
+    _shot(page, "eval")
