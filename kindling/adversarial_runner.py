@@ -118,7 +118,7 @@ class AdversarialRunner:
             calls_used=lambda: calls.stored_before + calls.calls_made,
         )
 
-    def _initial_state(self) -> AdversarialState:
+    def initial_state(self) -> AdversarialState:
         sd = resolve_version(self.store, self.cfg.detector_principles, "detector",
                              "detector_initial")
         sg = resolve_version(self.store, self.cfg.generator_strategies, "generator",
@@ -127,10 +127,13 @@ class AdversarialRunner:
                 "sg_rules": rules_of(sg), "best_f1": None, "best_sd_id": None, "stale": 0,
                 "stop": None}
 
-    async def run(self) -> AdversarialOutcome:
+    def open_run(self, extra_config: dict[str, Any] | None = None
+                 ) -> tuple[int, AdversarialContext, RunnableConfig, CallLog]:
+        """Create (or find) the run; its graph context, thread config and call log."""
         run, _created = work.get_or_create_run(
             self.store, kind="adversarial", run_key=self._run_key(),
-            config=self.cfg.model_dump(), code_version=code_version())
+            config={**self.cfg.model_dump(), **(extra_config or {})},
+            code_version=code_version())
         query_pool, reflection_pool, held_out = self._pools()
         calls = CallLog(self.store, run.id)
         calls.prefetch_run()
@@ -138,13 +141,23 @@ class AdversarialRunner:
         config: RunnableConfig = {
             "configurable": {"thread_id": f"adversarial:{run.id}"},
             "recursion_limit": len(STEPS) * (self.cfg.iterations + 1) + 10}
+        return run.id, context, config, calls
+
+    async def close(self) -> None:
+        """Close the chat models this runner built."""
+        for chat in self._built:
+            await close_chat_model(chat)
+        self._built.clear()
+
+    async def run(self) -> AdversarialOutcome:
+        run_id, context, config, calls = self.open_run()
         try:
             async with open_checkpointer(self.store.url) as saver:
                 graph = build_adversarial_graph().compile(checkpointer=saver)
                 snapshot = await graph.aget_state(config)
-                start = None if snapshot.next else self._initial_state()
+                start = None if snapshot.next else self.initial_state()
                 if snapshot.values and not snapshot.next:
-                    return self._finish(run.id, snapshot.values)  # already finished
+                    return self.finish(run_id, snapshot.values)  # already finished
                 async for update in graph.astream(start, config, context=context,
                                                   stream_mode="updates"):
                     if "validate" in update and self.on_iteration is not None:
@@ -152,11 +165,11 @@ class AdversarialRunner:
                 final = (await graph.aget_state(config)).values
         finally:
             calls.flush()
-            for chat in self._built:
-                await close_chat_model(chat)
-        return self._finish(run.id, final)
+            await self.close()
+        return self.finish(run_id, final)
 
-    def _finish(self, run_id: int, state: dict[str, Any]) -> AdversarialOutcome:
+    def finish(self, run_id: int, state: dict[str, Any]) -> AdversarialOutcome:
+        """Mark the run finished with its iteration history, best S_D and stop reason."""
         history = state.get("history", [])
         work.finish_run(self.store, run_id, "finished",
                         {"history": history, "best_sd_id": state.get("best_sd_id"),

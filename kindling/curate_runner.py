@@ -115,6 +115,12 @@ class CurateRunner:
             sink=VerdictWriter(self.store, run_id, (gen_cfg or self.cfg.agents).model, calls),
         )
 
+    async def close(self) -> None:
+        """Close the chat models this runner built."""
+        for chat in self._built:
+            await close_chat_model(chat)
+        self._built.clear()
+
     async def run(self) -> CurateOutcome:
         run_id = self.prepare_run()
         calls = CallLog(self.store, run_id)
@@ -130,8 +136,7 @@ class CurateRunner:
                     await driver.drain()
         finally:
             calls.flush()
-            for chat in self._built:
-                await close_chat_model(chat)
+            await self.close()
         counts = work.item_counts(self.store, run_id)
         if not counts.get("pending") and not counts.get("claimed"):
             work.finish_run(self.store, run_id, "finished", {"items": counts})
@@ -174,13 +179,7 @@ class _ItemDriver:
         if not claimed:
             return []
         self.calls.prefetch([c.item_key for c in claimed if c.attempts > 1])
-        qtexts, rtexts = queries.texts_for(
-            store, {c.query_id for c in claimed}, {c.response_id for c in claimed if c.response_id})
-        return [{
-            "item_key": c.item_key, "query_id": c.query_id, "query": qtexts[c.query_id],
-            "response_id": c.response_id, "candidate": rtexts.get(c.response_id),
-            "sample_index": _sample_index(c.item_key), "attempts": c.attempts,
-        } for c in claimed]
+        return item_inputs(store, claimed)
 
     async def _start_point(self, item: dict, attempts: int) -> tuple[dict | None, dict]:
         """Where an item's graph run starts: fresh, from its last checkpoint, or on a new thread."""
@@ -212,6 +211,17 @@ class _ItemDriver:
         self.calls.forget(item["item_key"])
         if self.progress is not None:
             self.progress.item_finished(ok)
+
+
+def item_inputs(store: Store, claimed: list[work.ClaimedItem]) -> list[dict]:
+    """The graph's input for each claimed item (texts looked up in one query each)."""
+    qtexts, rtexts = queries.texts_for(
+        store, {c.query_id for c in claimed}, {c.response_id for c in claimed if c.response_id})
+    return [{
+        "item_key": c.item_key, "query_id": c.query_id, "query": qtexts[c.query_id],
+        "response_id": c.response_id, "candidate": rtexts.get(c.response_id),
+        "sample_index": _sample_index(c.item_key), "attempts": c.attempts,
+    } for c in claimed]
 
 
 def _sample_index(item_key: str) -> int:

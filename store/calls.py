@@ -93,3 +93,17 @@ class CallLog:
             return
         with self.store.engine.begin() as own:
             own.execute(insert(AgentCall), rows)
+
+
+def calls_after(store: Store, run_id: int, after_id: int = 0,
+                item_key: str | None = None) -> list[dict[str, Any]]:
+    """A run's agent-call attempts with id above `after_id` (one item's, when named), oldest first."""
+    stmt = select(AgentCall).where(AgentCall.run_id == run_id, AgentCall.id > after_id)
+    if item_key is not None:
+        stmt = stmt.where(AgentCall.item_key == item_key)
+    with store.session() as s:
+        rows = s.scalars(stmt.order_by(AgentCall.id)).all()
+        return [{"id": r.id, "item_key": r.item_key, "role": r.role, "template": r.template,
+                 "model": r.model, "input": r.input, "raw_output": r.raw_output,
+                 "parsed_output": r.parsed_output, "latency_ms": r.latency_ms,
+                 "attempt": r.attempt, "error": r.error} for r in rows]

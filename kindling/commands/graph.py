@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from kindling.context import console, fail
 
-app = typer.Typer(help="See the agent graphs (rendered locally, no web service).", no_args_is_help=True)
+if TYPE_CHECKING:
+    from kindling.debugger.session import Stop
+    from kindling.debugger.targets import GraphTarget
+    from store.db import Store
+
+app = typer.Typer(help="See the agent graphs (rendered locally, no web service), step through them, replay stored runs.", no_args_is_help=True)
 
 
 @app.command("show")
@@ -33,3 +40,113 @@ def show(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     console.print(f"{name} graph ({fmt}) → {out}")
+
+
+@app.command("step")
+def step(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="curate (one item), adversarial (one iteration) or judge (one query/response)."),
+    config: Path = typer.Option(None, "--config", "-c", help="The graph's run config (CurateConfig, AdversarialConfig or JudgeConfig YAML)."),
+    sets: list[str] = typer.Option([], "--set", help="Any config field as dotted key=value."),
+    item: str = typer.Option(None, "--item", help="curate: the item key to step (default: the first selected item)."),
+    query: str = typer.Option(None, "--query", help="judge: the query (scenario)."),
+    response: str = typer.Option(None, "--response", help="judge: the response to judge."),
+    break_before: list[str] = typer.Option([], "--break-before", help="Pause before this node (repeatable; * = every node)."),
+    break_after: list[str] = typer.Option([], "--break-after", help="Pause after this node (repeatable; * = every node)."),
+) -> None:
+    """Run one item through a graph, pausing at breakpoints: see each node's input, state changes
+    and agent calls; continue, step, edit a state field, quit. The run is stored like any other."""
+    from kindling.commands.curate import parse_sets
+    from kindling.config import ConfigError
+    from kindling.debugger.history import compile_graph
+    from kindling.debugger.session import StepError, graph_nodes
+    from kindling.debugger.targets import step_target
+
+    try:
+        if name not in ("curate", "adversarial", "judge"):
+            raise ValueError(f"unknown graph {name!r}: curate, adversarial or judge")
+        nodes = graph_nodes(compile_graph(name, None))
+        for node in [*break_before, *break_after]:
+            if node != "*" and node not in nodes:
+                raise StepError(f"no node {node!r} in the {name} graph (nodes: {', '.join(nodes)})")
+        store = ctx.obj.open_store()
+        target = step_target(store, name, config, parse_sets(sets), item_key=item, query=query,
+                             response=response)
+    except (ConfigError, ValueError, LookupError) as exc:
+        fail(str(exc))
+        return
+    stop = asyncio.run(_step(store, target, break_before, break_after))
+    status = "finished" if stop.finished else f"stopped before {', '.join(stop.next)}"
+    console.print(f"run {target.run_id} ({name}) {status}; replay it with "
+                  f"`kindling graph replay {target.run_id}"
+                  f"{' --item ' + target.item_key if target.item_key and name == 'curate' else ''}`")
+
+
+async def _step(store: Store, target: GraphTarget, before: list[str], after: list[str]) -> Stop:
+    from kindling.checkpoints import open_checkpointer
+    from kindling.debugger.console import step_loop
+    from kindling.debugger.history import compile_graph
+    from kindling.debugger.session import StepSession
+    from store import work
+
+    try:
+        async with open_checkpointer(store.url) as saver:
+            session = StepSession(compile_graph(target.graph, saver), target,
+                                  break_before=before, break_after=after)
+            stop = await step_loop(session, console)
+    finally:
+        target.calls.flush()
+        await target.close()
+    if not stop.finished:
+        work.finish_run(store, target.run_id, "stopped", {"stopped_before": stop.next})
+    return stop
+
+
+@app.command("replay")
+def replay(
+    ctx: typer.Context,
+    run_id: int = typer.Argument(..., help="A curate, adversarial or stepped judge run."),
+    item: str = typer.Option(None, "--item", help="curate/judge runs: the item key (default: the run's first item)."),
+    list_only: bool = typer.Option(False, "--list", help="Print every checkpoint's changes and exit."),
+    fork_at: int = typer.Option(None, "--fork-at", min=1, help="Fork at this checkpoint (1 = oldest) into a new run and run it to its end."),
+    edits: list[str] = typer.Option([], "--edit", help="With --fork-at: a state field to change first, FIELD=VALUE (repeatable; VALUE is JSON when it parses)."),
+) -> None:
+    """Walk a stored run checkpoint by checkpoint (n/b/g N), print its state, and fork from any
+    checkpoint with an edited state into a new run: nodes before the fork are not run again."""
+    from kindling.debugger.console import fork_and_report, replay_loop
+    from kindling.debugger.history import load_history
+    from kindling.debugger.view import checkpoint_panel
+
+    store = ctx.obj.open_store()
+    try:
+        item_key = item or first_item(store, run_id)
+        steps = asyncio.run(load_history(store.url, run_id, item_key))
+    except (LookupError, ValueError) as exc:
+        fail(str(exc))
+        return
+    if not steps:
+        fail(f"run {run_id} left no checkpoints{' for item ' + item_key if item_key else ''} "
+             "(runs with checkpoint_durability=exit keep only their last one when they ended)")
+    if list_only:
+        for step_ in steps:
+            console.print(checkpoint_panel(step_, len(steps)))
+    elif fork_at is not None:
+        if fork_at > len(steps):
+            fail(f"--fork-at {fork_at}: run {run_id} has {len(steps)} checkpoints")
+        made = asyncio.run(fork_and_report(store, run_id, item_key, steps[fork_at - 1], edits,
+                                           console))
+        if made is None:
+            raise typer.Exit(1)
+    else:
+        asyncio.run(replay_loop(store, run_id, item_key, steps, console))
+
+
+def first_item(store: Store, run_id: int) -> str | None:
+    """The run's first item key (None for runs without items, e.g. adversarial)."""
+    from sqlalchemy import select
+
+    from store.models import RunItem
+
+    with store.session() as s:
+        return s.scalars(select(RunItem.item_key).where(RunItem.run_id == run_id)
+                         .order_by(RunItem.id).limit(1)).first()

@@ -1,0 +1,145 @@
+"""A stored graph run, checkpoint by checkpoint: what ran, what is next, what each step changed.
+
+Runs keep their LangGraph checkpoints in the store's backend (`kindling.checkpoints`): a curate
+run has one thread per item (`curate:<run>:<item>`, a retried item `…:<attempt>`), an adversarial
+run one thread (`adversarial:<run>`), a stepped judge run one thread per item (`judge:<run>:<item>`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StateSnapshot
+from sqlalchemy import select
+
+from kindling.checkpoints import open_checkpointer
+from store.db import Store
+from store.models import Run, RunItem
+
+AnyGraph = CompiledStateGraph[Any, Any, Any, Any]
+GRAPH_OF_KIND = {"curate": "curate", "adversarial": "adversarial", "judge": "judge"}
+
+
+@dataclass
+class CheckpointStep:
+    """One checkpoint of a thread, as the debugger, replay and studio show it."""
+
+    index: int  # 0 = oldest checkpoint of the thread
+    checkpoint_id: str
+    step: int  # LangGraph's step counter (-1 for the input checkpoint)
+    source: str  # "input" | "loop" | "update" | "fork"
+    ran: list[str]  # nodes whose writes made this checkpoint
+    next: list[str]  # nodes due to run from here
+    values: dict[str, Any]  # the whole state, JSON-safe
+    changed: dict[str, dict[str, Any]]  # field -> {"before": x, "after": y} vs the previous one
+    created_at: str | None
+    config: dict[str, Any]  # LangGraph's config addressing this checkpoint (for forking)
+
+
+def graph_of_run(kind: str) -> str:
+    """The graph a run of this kind ran: "curate", "adversarial" or "judge".
+
+    Raises:
+        ValueError: the kind has no graph (import, training and eval runs).
+    """
+    if kind not in GRAPH_OF_KIND:
+        raise ValueError(f"runs of kind {kind!r} have no agent graph (only curate, adversarial "
+                         "and judge runs do)")
+    return GRAPH_OF_KIND[kind]
+
+
+def compile_graph(name: str, checkpointer: Any) -> AnyGraph:
+    """The named graph compiled with a checkpointer."""
+    if name == "curate":
+        from graphs.curate import build_curate_graph
+        return build_curate_graph().compile(checkpointer=checkpointer)
+    if name == "adversarial":
+        from graphs.adversarial import build_adversarial_graph
+        return build_adversarial_graph().compile(checkpointer=checkpointer)
+    from graphs.judge import build_judge_graph
+    return build_judge_graph().compile(checkpointer=checkpointer)
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-safe copy (anything JSON can't hold becomes its string)."""
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def state_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Fields whose value differs between two states: field -> {"before", "after"}."""
+    return {key: {"before": before.get(key), "after": after.get(key)}
+            for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)}
+
+
+def steps_from_snapshots(snapshots: list[StateSnapshot]) -> list[CheckpointStep]:
+    """Checkpoints oldest first, each with the nodes that made it and its change to the state."""
+    steps: list[CheckpointStep] = []
+    previous: dict[str, Any] = {}
+    previous_next: list[str] = []
+    for index, snap in enumerate(snapshots):
+        values = jsonable(snap.values or {})
+        metadata = snap.metadata or {}
+        source = str(metadata.get("source", "loop"))
+        ran = ["(edit)"] if source == "update" else [n for n in previous_next if n != "__start__"]
+        if source == "loop" and previous_next == ["__start__"]:
+            ran = ["(input)"]
+        steps.append(CheckpointStep(
+            index=index, checkpoint_id=snap.config["configurable"]["checkpoint_id"],
+            step=int(metadata.get("step", -1)), source=source, ran=ran, next=list(snap.next),
+            values=values, changed=state_changes(previous, values), created_at=snap.created_at,
+            config=jsonable(snap.config)))
+        previous, previous_next = values, list(snap.next)
+    return steps
+
+
+async def thread_steps(graph: AnyGraph, thread_id: str) -> list[CheckpointStep]:
+    """Every checkpoint of one thread (the root namespace), oldest first."""
+    config = {"configurable": {"thread_id": thread_id}}
+    snapshots = [s async for s in graph.aget_state_history(config)]  # type: ignore[arg-type]
+    return steps_from_snapshots(list(reversed(snapshots)))
+
+
+def candidate_threads(store: Store, run_id: int, item_key: str | None) -> tuple[str, list[str]]:
+    """The run's graph name and its thread ids for one item, the latest attempt first.
+
+    Raises:
+        LookupError: no such run, or a curate/judge run asked without an item key.
+        ValueError: the run's kind has no graph.
+    """
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise LookupError(f"no run {run_id}")
+        graph = graph_of_run(run.kind)
+        if graph == "adversarial":
+            return graph, [f"adversarial:{run_id}"]
+        if not item_key:
+            raise LookupError(f"run {run_id} is a {run.kind} run: name an item (--item KEY)")
+        attempts = s.scalar(select(RunItem.attempts).where(
+            RunItem.run_id == run_id, RunItem.item_key == item_key)) or 1
+    base = f"{graph}:{run_id}:{item_key}"
+    return graph, [f"{base}:{n}" for n in range(attempts, 1, -1)] + [base]
+
+
+async def load_history(store_url: str, run_id: int,
+                       item_key: str | None = None) -> list[CheckpointStep]:
+    """A run's checkpoints for one item (its latest attempt that left any), oldest first.
+
+    Curate and judge runs need `item_key`; an adversarial run has one thread (the key is ignored).
+    Returns [] when the run left no checkpoints for the item.
+    """
+    store = Store(store_url, run_migrations=False)
+    try:
+        graph_name, threads = candidate_threads(store, run_id, item_key)
+    finally:
+        store.close()
+    async with open_checkpointer(store_url) as saver:
+        graph = compile_graph(graph_name, saver)
+        for thread in threads:
+            steps = await thread_steps(graph, thread)
+            if steps:
+                return steps
+    return []

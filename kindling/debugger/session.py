@@ -1,0 +1,171 @@
+"""Drive one graph thread with breakpoints: stop, look, edit the state, go on.
+
+The engine of `kindling graph step` (and of a fork's continuation in `kindling graph replay`).
+Breakpoints are LangGraph's own `interrupt_before` / `interrupt_after`, given per call; every
+step is checkpointed (durability "sync") in the store's checkpointer, SQLite or Postgres, so a
+stepped run can be replayed like any other.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.errors import InvalidUpdateError
+
+from kindling.debugger.history import AnyGraph, jsonable, state_changes
+from kindling.debugger.targets import GraphTarget
+from store.calls import calls_after
+
+INTERNAL = ("__start__", "__end__")
+
+
+def _breakpoints(names: list[str]) -> Any:
+    """LangGraph's form: "*" (every node), a list of names, or None."""
+    return "*" if "*" in names else (names or None)
+
+
+class StepError(ValueError):
+    """A breakpoint or edit the graph cannot take (unknown node or state field)."""
+
+
+@dataclass
+class Stop:
+    """Where a stepped run paused (or ended), and what happened since the previous stop."""
+
+    reason: str
+    ran: list[str]  # nodes run since the previous stop, in order
+    next: list[str]  # nodes due next ([] once the graph ended)
+    state: dict[str, Any]
+    changed: dict[str, dict[str, Any]]  # field -> {"before", "after"} vs the previous stop
+    updates: list[tuple[str, Any]] = field(default_factory=list)  # (node, what it returned)
+    calls: list[dict[str, Any]] = field(default_factory=list)  # agent calls since the last stop
+
+    @property
+    def finished(self) -> bool:
+        return not self.next
+
+
+def graph_nodes(graph: AnyGraph) -> list[str]:
+    """The graph's own nodes (no __start__/__end__)."""
+    return [n for n in graph.get_graph().nodes if n not in INTERNAL]
+
+
+def state_fields(graph: AnyGraph) -> list[str]:
+    """The fields of the graph's state schema."""
+    return list(typing.get_type_hints(graph.builder.state_schema))
+
+
+class StepSession:
+    """One thread of a graph, run to breakpoints.
+
+    Args:
+        graph: the graph compiled with a checkpointer.
+        target: the run, thread, context and input to drive.
+        break_before / break_after: node names to pause before / after ("*" for every node).
+    """
+
+    def __init__(self, graph: AnyGraph, target: GraphTarget, *,
+                 break_before: Sequence[str] = (), break_after: Sequence[str] = ()) -> None:
+        self.graph, self.target = graph, target
+        known = graph_nodes(graph)
+        for name in [*break_before, *break_after]:
+            if name != "*" and name not in known:
+                raise StepError(f"no node {name!r} in the {target.graph} graph "
+                                f"(nodes: {', '.join(known)})")
+        self.break_before, self.break_after = list(break_before), list(break_after)
+        self.config: RunnableConfig = {"configurable": {"thread_id": target.thread_id},
+                                       "recursion_limit": target.recursion_limit}
+        self._state: dict[str, Any] = {}
+        self._last_call_id = 0
+
+    async def begin(self) -> Stop:
+        """Take the input and pause before the first node (its input can be edited there)."""
+        return await self._run(self.target.start, before=["*"], after=[], mode="start")
+
+    async def resume(self) -> Stop:
+        """Take over an existing thread (a copied checkpoint): pause where it stands."""
+        return await self._stop([], mode="start", before=["*"])
+
+    async def advance(self, step: bool = False) -> Stop:
+        """Run to the next breakpoint (or, with `step`, to the end of the next node)."""
+        after = ["*"] if step else self.break_after
+        return await self._run(None, before=self.break_before, after=after,
+                               mode="step" if step else "continue")
+
+    async def edit(self, name: str, value: Any) -> Stop:
+        """Set one state field at the current checkpoint; the run goes on from the edited state.
+
+        Fields with a reducer (e.g. `errors`, a list that nodes append to) take the value through
+        the reducer, as a node's write would.
+
+        Raises:
+            StepError: the state has no such field, or the run already ended.
+        """
+        fields = state_fields(self.graph)
+        if name not in fields:
+            raise StepError(f"the {self.target.graph} state has no field {name!r} "
+                            f"(fields: {', '.join(fields)})")
+        snapshot = await self.graph.aget_state(self.config)
+        if not snapshot.next:
+            raise StepError("the run has ended: nothing left to edit")
+        try:
+            await self.graph.aupdate_state(self.config, {name: value})
+        except InvalidUpdateError:  # several nodes wrote last (a parallel step): name one
+            writers = await self._last_writers(snapshot)
+            if not writers:
+                raise
+            await self.graph.aupdate_state(self.config, {name: value},
+                                           as_node=writers[-1])
+        return await self._stop([], mode="edit", before=["*"])
+
+    async def _last_writers(self, snapshot: Any) -> list[str]:
+        """The nodes whose step made this checkpoint (the parent checkpoint's next nodes; a
+        copied checkpoint has no parent here and names them in its metadata)."""
+        if snapshot.parent_config is None:
+            return list((snapshot.metadata or {}).get("writers", []))
+        parent = await self.graph.aget_state(snapshot.parent_config)
+        return [n for n in parent.next if n not in INTERNAL]
+
+    async def _run(self, start: dict[str, Any] | None, *, before: list[str], after: list[str],
+                   mode: str) -> Stop:
+        updates: list[tuple[str, Any]] = []
+        async for chunk in self.graph.astream(
+                start, self.config, context=self.target.context,
+                stream_mode="updates", interrupt_before=_breakpoints(before),
+                interrupt_after=_breakpoints(after), durability="sync"):
+            for node, value in chunk.items():
+                if node != "__interrupt__":
+                    updates.append((node, jsonable(value)))
+        return await self._stop(updates, mode=mode, before=before)
+
+    async def _stop(self, updates: list[tuple[str, Any]], *, mode: str,
+                    before: list[str]) -> Stop:
+        snapshot = await self.graph.aget_state(self.config)
+        values = jsonable(snapshot.values or {})
+        nxt = list(snapshot.next)
+        self.target.calls.flush()
+        calls = calls_after(self.target.calls.store, self.target.run_id, self._last_call_id)
+        if calls:
+            self._last_call_id = calls[-1]["id"]
+        ran = [node for node, _ in updates]
+        stop = Stop(self._reason(mode, ran, nxt, before), ran, nxt, values,
+                    state_changes(self._state, values), updates, calls)
+        self._state = values
+        if stop.finished:
+            self.target.on_end(values)
+        return stop
+
+    def _reason(self, mode: str, ran: list[str], nxt: list[str], before: list[str]) -> str:
+        if not nxt:
+            return "finished"
+        if mode in ("start", "edit"):
+            return "edited" if mode == "edit" else "paused before " + ", ".join(nxt)
+        if "*" in before or set(nxt) & set(before):
+            return "breakpoint before " + ", ".join(nxt)
+        if mode == "step":
+            return "stepped over " + ", ".join(ran[-1:])
+        return "breakpoint after " + ", ".join(n for n in ran if n in self.break_after)

@@ -1,0 +1,172 @@
+"""What a stepped or forked graph run runs with: a new store run, its graph context and input.
+
+Each target is a new run row (config marked `stepped` or `forked_from`), so a stepped item's
+verdict, agent calls and checkpoints land in the store like any run's and show up in
+`kindling runs`, `kindling graph replay` and the studio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from kindling.adversarial_runner import AdversarialRunner
+from kindling.config import AdversarialConfig, CurateConfig, JudgeConfig, load_config
+from kindling.curate_runner import CurateRunner, item_inputs, select_items
+from kindling.version import code_version
+from store import work
+from store.calls import CallLog
+from store.db import Store
+from store.models import Run
+
+DEBUG_KEYS = ("stepped", "forked_from", "principles_text", "item")  # not part of a run's config
+
+
+@dataclass
+class GraphTarget:
+    """One graph thread to drive: the run it belongs to, its context, input and how to end it."""
+
+    graph: str
+    run_id: int
+    thread_id: str
+    context: Any
+    start: dict[str, Any] | None
+    calls: CallLog
+    item_key: str | None = None
+    recursion_limit: int = 100
+    on_end: Callable[[dict[str, Any]], None] = lambda _state: None
+    close: Callable[[], Awaitable[None]] = field(default=lambda: _nothing())
+
+
+async def _nothing() -> None:
+    return None
+
+
+def curate_target(store: Store, cfg: CurateConfig, item_key: str | None = None, *,
+                  chat_models: dict[str, BaseChatModel] | None = None,
+                  debug: dict[str, Any] | None = None) -> GraphTarget:
+    """A new curate run holding one item of the config's selection (the first unless named).
+
+    Raises:
+        LookupError: `item_key` is not among the selected items.
+    """
+    items = select_items(store, cfg)
+    chosen = next((it for it in items if it["item_key"] == item_key), None) if item_key \
+        else items[0]
+    if chosen is None:
+        keys = ", ".join(it["item_key"] for it in items[:5])
+        raise LookupError(f"item {item_key!r} is not in the selection (first items: {keys})")
+    runner = CurateRunner(store, cfg, new_run=True, chat_models=chat_models, show_progress=False)
+    run, _ = work.get_or_create_run(
+        store, kind="curate", run_key=None, code_version=code_version(),
+        config={**cfg.model_dump(), "principles_text": runner.principles.text,
+                **(debug or {"stepped": True})})
+    work.add_items(store, run.id, [chosen])
+    claimed = work.claim_items(store, run.id, runner.worker, 1, cfg.lease_s)
+    start = item_inputs(store, claimed)[0]
+    start.pop("attempts")
+    calls = CallLog(store, run.id)
+    key = start["item_key"]
+
+    def on_end(_state: dict[str, Any]) -> None:
+        work.finish_run(store, run.id, "finished", {"items": work.item_counts(store, run.id)})
+
+    return GraphTarget("curate", run.id, f"curate:{run.id}:{key}", runner.build_context(run.id, calls),
+                       start, calls, item_key=key, on_end=on_end, close=runner.close)
+
+
+def adversarial_target(store: Store, cfg: AdversarialConfig, *, one_iteration: bool = True,
+                       chat_models: dict[str, BaseChatModel] | None = None,
+                       debug: dict[str, Any] | None = None) -> GraphTarget:
+    """A new adversarial run: one iteration when stepping (`iterations` set to 1), else as set."""
+    if one_iteration:
+        cfg = cfg.model_copy(update={"iterations": 1})
+    runner = AdversarialRunner(store, cfg, new_run=True, chat_models=chat_models)
+    run_id, context, config, calls = runner.open_run(debug or {"stepped": True})
+
+    def on_end(state: dict[str, Any]) -> None:
+        runner.finish(run_id, state)
+
+    return GraphTarget(
+        "adversarial", run_id, config["configurable"]["thread_id"], context,
+        dict(runner.initial_state()), calls, recursion_limit=int(config["recursion_limit"]),
+        on_end=on_end, close=runner.close)
+
+
+def judge_target(store: Store, cfg: JudgeConfig, query: str, response: str, *,
+                 chat_model: BaseChatModel | None = None,
+                 debug: dict[str, Any] | None = None) -> GraphTarget:
+    """A new judge run of one (query, response) through the `judge` graph."""
+    from agents.judge_service import build_judge_service
+
+    run, _ = work.get_or_create_run(
+        store, kind="judge", run_key=None, code_version=code_version(),
+        config={**cfg.model_dump(), "item": {"query": query, "response": response},
+                **(debug or {"stepped": True})})
+    service = build_judge_service(store, cfg, run.id, chat_model=chat_model)
+    calls = service.context.calls or CallLog(store, run.id)
+
+    def on_end(state: dict[str, Any]) -> None:
+        work.finish_run(store, run.id, "finished", {"verdict": state.get("verdict"),
+                                                    "score": state.get("score")})
+
+    return GraphTarget("judge", run.id, f"judge:{run.id}:item", service.context,
+                       {"query": query, "response": response}, calls, item_key="item",
+                       on_end=on_end, close=service.aclose)
+
+
+def fork_target(store: Store, run_id: int, item_key: str | None, checkpoint_id: str, *,
+                chat_models: dict[str, BaseChatModel] | None = None) -> GraphTarget:
+    """A new run, of the same kind and config as `run_id`, to continue a copied checkpoint in.
+
+    The target has no input (`start` None): the caller copies the checkpoint into its thread.
+    """
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise LookupError(f"no run {run_id}")
+        kind, config = run.kind, dict(run.config)
+    debug = {"forked_from": {"run_id": run_id, "item_key": item_key,
+                             "checkpoint_id": checkpoint_id}}
+    settings = {k: v for k, v in config.items() if k not in DEBUG_KEYS}
+    if kind == "curate":
+        target = curate_target(store, CurateConfig.model_validate(settings), item_key,
+                               chat_models=chat_models, debug=debug)
+    elif kind == "adversarial":
+        target = adversarial_target(store, AdversarialConfig.model_validate(settings),
+                                    one_iteration=False, chat_models=chat_models, debug=debug)
+    elif kind == "judge" and "item" in config:
+        chat = next(iter(chat_models.values())) if chat_models else None
+        target = judge_target(store, JudgeConfig.model_validate(settings),
+                              config["item"]["query"], config["item"]["response"],
+                              chat_model=chat, debug=debug)
+    else:
+        raise ValueError(f"run {run_id} ({kind}) cannot be forked: only curate, adversarial and "
+                         "stepped judge runs keep graph checkpoints")
+    target.start = None
+    return target
+
+
+def step_target(store: Store, name: str, config: Path | None, overrides: dict[str, Any], *,
+                item_key: str | None = None, query: str | None = None,
+                response: str | None = None) -> GraphTarget:
+    """The target `kindling graph step NAME` drives, from a config file and `--set` overrides.
+
+    Raises:
+        ConfigError: a bad config file or override.
+        ValueError: an unknown graph, or a judge step without --query/--response.
+        LookupError: an item key not in the curate selection.
+    """
+    if name == "curate":
+        return curate_target(store, load_config(CurateConfig, config, overrides), item_key)
+    if name == "adversarial":
+        return adversarial_target(store, load_config(AdversarialConfig, config, overrides))
+    if name == "judge":
+        if not query or not response:
+            raise ValueError("stepping the judge graph needs --query and --response")
+        return judge_target(store, load_config(JudgeConfig, config, overrides), query, response)
+    raise ValueError(f"unknown graph {name!r}: curate, adversarial or judge")
