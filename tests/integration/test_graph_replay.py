@@ -3,6 +3,7 @@ with an edited state into a new run without repeating the LLM calls before the f
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -53,27 +54,29 @@ async def test_history_walks_every_node_with_its_changes(sqlite_store: Store, mo
     assert judged.changed["initial_verdict"] == {"before": None, "after": 0}
 
 
-async def test_fork_before_judge_makes_no_calls_for_earlier_nodes(sqlite_store: Store,
+@pytest.mark.parametrize("backend", ["store", "pg_store"])
+async def test_fork_before_judge_makes_no_calls_for_earlier_nodes(backend: str, request,
                                                                  monkeypatch) -> None:
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
-    seed_tiny_data(sqlite_store, [("生日祝福", SHORT, 0)])
+    store: Store = request.getfixturevalue(backend)
+    seed_tiny_data(store, [("生日祝福", SHORT, 0)])
     with StandinServer() as server:
-        run_id, key = await curated_run(sqlite_store, server.base_url)
-        steps = await load_history(sqlite_store.url, run_id, key)
+        run_id, key = await curated_run(store, server.base_url)
+        steps = await load_history(store.url, run_id, key)
         before_judge = next(s for s in steps if s.next == ["judge"])
         server.reset()
-        outcome = await fork_run(sqlite_store, run_id, key, before_judge, {"candidate": LONG})
+        outcome = await fork_run(store, run_id, key, before_judge, {"candidate": LONG})
         asked = [r["role"] for r in server.requests()]
     assert asked == ["judge", "reflect"]  # advocate and critic were not asked again
-    assert roles_of(sqlite_store, outcome.run_id) == ["judge", "reflect"]
-    assert verdicts(sqlite_store) == {run_id: 0, outcome.run_id: 1}
-    with sqlite_store.session() as s:
+    assert roles_of(store, outcome.run_id) == ["judge", "reflect"]
+    assert verdicts(store) == {run_id: 0, outcome.run_id: 1}
+    with store.session() as s:
         forked = s.get(Run, outcome.run_id)
         assert forked is not None and forked.kind == "curate"
         assert forked.config["forked_from"] == {"run_id": run_id, "item_key": key,
                                                 "checkpoint_id": before_judge.checkpoint_id}
     # the fork's own history starts at the copied checkpoint, then the edit, then judge onwards
-    forked_steps = await load_history(sqlite_store.url, outcome.run_id, key)
+    forked_steps = await load_history(store.url, outcome.run_id, key)
     assert forked_steps[0].source == "fork" and forked_steps[1].ran == ["(edit)"]
     assert [s.ran for s in forked_steps[2:]] == [["judge"], ["reflect"], ["persist"]]
 
