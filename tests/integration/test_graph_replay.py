@@ -54,7 +54,7 @@ async def test_history_walks_every_node_with_its_changes(sqlite_store: Store, mo
     assert judged.changed["initial_verdict"] == {"before": None, "after": 0}
 
 
-@pytest.mark.parametrize("backend", ["store", "pg_store"])
+@pytest.mark.parametrize("backend", ["sqlite_store", "pg_store"])
 async def test_fork_before_judge_makes_no_calls_for_earlier_nodes(backend: str, request,
                                                                  monkeypatch) -> None:
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
