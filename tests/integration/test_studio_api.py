@@ -39,6 +39,8 @@ def test_runs_list_pages_and_filters(client: TestClient, built: StudioStore) -> 
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert f'href="/runs/{built.runs["grpo"]}"' in page.text
+    curate_row = page.text.split(f'<tr data-run="{built.runs["curate"]}">', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="num">3</td>' in curate_row and "built-in" not in page.text
 
 
 def test_run_detail_and_training_curves(client: TestClient, built: StudioStore) -> None:
