@@ -104,3 +104,28 @@ def test_cli_replay_walks_back_and_forks(sqlite_store: Store, tmp_path: Path,
         bad_fork = cli.invoke(app, ["--db-url", url, "graph", "replay", "2", "--fork-at", "7"])
         assert bad_fork.exit_code == 1 and "where the run ended" in bad_fork.output
     assert verdicts(sqlite_store) == {2: 0, 3: 1}
+
+
+async def test_fork_an_adversarial_run_before_detect(sqlite_store: Store, paper_data: Path,
+                                                      monkeypatch) -> None:
+    from kindling.adversarial_runner import AdversarialRunner
+    from kindling.config import AdversarialConfig
+    from store.importers import import_paper_data
+    from tests.standin import StandinConfig
+
+    monkeypatch.setenv("KINDLING_TEST_KEY", "k")
+    import_paper_data(sqlite_store, paper_data, code_version="test")
+    script = StandinConfig(script="adversarial",
+                           script_modules=["tests.standin.adversarial_scripts"])
+    with StandinServer(script) as server:
+        cfg = AdversarialConfig(iterations=1, batch_size=2, labelled_batch_size=6,
+                                validation_size=6, agents=http_config(server.base_url).agents)
+        done = await AdversarialRunner(sqlite_store, cfg).run()
+        steps = await load_history(sqlite_store.url, done.run_id)
+        before_detect = next(s for s in steps if s.next == ["detect"])
+        outcome = await fork_run(sqlite_store, done.run_id, None, before_detect, {})
+    assert steps[-1].next == [] and [s.ran for s in steps[2:4]] == [["sample_queries"],
+                                                                    ["generate_flawed"]]
+    roles = roles_of(sqlite_store, outcome.run_id)
+    assert "generate_flawed" not in roles and roles[0] == "detect"
+    assert outcome.stop.finished and len(outcome.stop.state["history"]) == 1

@@ -1,11 +1,14 @@
 """The studio end to end in headless Chromium (Debian's /usr/bin/chromium driven by Playwright).
 
 The app is served by uvicorn in a thread on a free 127.0.0.1 port, over a store with one run of
-each kind. The tests also write the README's screenshots to docs/studio-*.png.
+each kind. Each page is also saved as a screenshot: under the test's temporary folder, or, with
+KINDLING_SCREENSHOTS=docs, as the README's docs/studio-*.png (install fonts-wqy-zenhei first, or
+the Chinese text shows as boxes).
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -19,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from kindling.studio.app import create_app
 from tests.integration.studio_store import XSS, StudioStore, build_studio_store
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -73,22 +76,34 @@ def page(browser: Browser) -> Iterator[Page]:
     assert dialogs == [], f"a dialog fired: {dialogs}"
 
 
-def _shot(page: Page, name: str) -> None:
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / f"studio-{name}.png"), full_page=True)
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: KINDLING_SCREENSHOTS (relative to the repository), else a temp dir."""
+    chosen = os.environ.get("KINDLING_SCREENSHOTS")
+    folder = REPO / chosen if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
-def test_runs_page_lists_every_kind(page: Page, base_url: str, built: StudioStore) -> None:
+def _shot(page: Page, folder: Path, name: str) -> None:
+    target = folder / f"studio-{name}.png"
+    page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 10_000  # a rendered page, not an empty image
+
+
+def test_runs_page_lists_every_kind(page: Page, base_url: str, built: StudioStore,
+                                    shots: Path) -> None:
     page.goto(base_url + "/")
     for kind in ("import", "curate", "judge", "adversarial", "sft", "rm", "grpo", "eval"):
         expect(page.locator("#runs td", has_text=kind).first).to_be_visible()
-    _shot(page, "runs")
+    _shot(page, shots, "runs")
     page.click(f'a[href="/runs/{built.runs["grpo"]}"]')
     expect(page.locator('svg.chart[data-series="reward"]')).to_be_visible()
 
 
 def test_select_an_item_lights_its_nodes_and_shows_transcripts(page: Page, base_url: str,
-                                                               built: StudioStore) -> None:
+                                                               built: StudioStore,
+                                                               shots: Path) -> None:
     page.goto(f"{base_url}/runs/{built.runs['curate']}")
     row = page.locator("#items tr", has_text="新年好")
     expect(row).to_contain_text(XSS)  # store text shown as text, not run
@@ -102,15 +117,16 @@ def test_select_an_item_lights_its_nodes_and_shows_transcripts(page: Page, base_
     page.locator("#item-path li", has_text="judge").first.click()
     expect(page.locator('#graph g.node.selected[data-node="judge"]')).to_have_count(1)
     assert page.evaluate("document.querySelectorAll('#item-panel script').length") == 0
-    _shot(page, "run")
+    _shot(page, shots, "run")
     page.locator("#item-title a").click()
     expect(page.locator("h2", has_text="Agent transcripts")).to_be_visible()
     expect(page.locator('#graph g.node.lit[data-node="reflect"]')).to_have_count(1)
-    _shot(page, "item")
+    _shot(page, shots, "item")
 
 
 def test_edit_save_and_activate_a_principle_version(page: Page, base_url: str,
-                                                    built: StudioStore) -> None:
+                                                    built: StudioStore,
+                                                    shots: Path) -> None:
     root, child = built.versions
     page.goto(f"{base_url}/principles/{child}")
     expect(page.locator("#rules")).to_contain_text("规则二（改）")
@@ -128,15 +144,16 @@ def test_edit_save_and_activate_a_principle_version(page: Page, base_url: str,
     expect(page.locator(f'#lineage tr[data-version="{new_id}"]')).to_contain_text("manual")
     expect(page.locator(f'#lineage tr[data-version="{new_id}"] td.depth-2')).to_have_count(1)
     expect(page.locator("#lineage")).to_contain_text(XSS)  # a name with markup, as text
-    _shot(page, "principles")
+    _shot(page, shots, "principles")
     page.check(f'input[name="a"][value="{child}"]')
     page.check(f'input[name="b"][value="{new_id}"]')
     page.click("#compare button")
     expect(page.locator("#diff tr.diff-replace")).to_contain_text("规则二（浏览器改）")
 
 
-def test_eval_page_shows_the_baseline_beside_each_figure(page: Page, base_url: str) -> None:
+def test_eval_page_shows_the_baseline_beside_each_figure(page: Page, base_url: str,
+                                                          shots: Path) -> None:
     page.goto(base_url + "/eval")
     expect(page.locator("th", has_text="acc len>39").first).to_be_visible()
     expect(page.locator("caption", has_text="reward model: pairwise accuracy")).to_be_visible()
-    _shot(page, "eval")
+    _shot(page, shots, "eval")
