@@ -8,7 +8,7 @@ verdict, agent calls and checkpoints land in the store like any run's and show u
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +48,12 @@ async def _nothing() -> None:
 
 def curate_target(store: Store, cfg: CurateConfig, item_key: str | None = None, *,
                   chat_models: dict[str, BaseChatModel] | None = None,
-                  debug: dict[str, Any] | None = None) -> GraphTarget:
+                  debug: dict[str, Any] | None = None,
+                  principles_text: str | None = None) -> GraphTarget:
     """A new curate run holding one item of the config's selection (the first unless named).
+
+    `principles_text` (a fork's source run's rules) replaces the rules read from the config's
+    principle file, so a fork judges under the rules its source run used.
 
     Raises:
         LookupError: `item_key` is not among the selected items.
@@ -61,6 +65,8 @@ def curate_target(store: Store, cfg: CurateConfig, item_key: str | None = None, 
         keys = ", ".join(it["item_key"] for it in items[:5])
         raise LookupError(f"item {item_key!r} is not in the selection (first items: {keys})")
     runner = CurateRunner(store, cfg, new_run=True, chat_models=chat_models, show_progress=False)
+    if principles_text:
+        runner.principles = replace(runner.principles, rules=tuple(principles_text.splitlines()))
     run, _ = work.get_or_create_run(
         store, kind="curate", run_key=None, code_version=code_version(),
         config={**cfg.model_dump(), "principles_text": runner.principles.text,
@@ -135,7 +141,8 @@ def fork_target(store: Store, run_id: int, item_key: str | None, checkpoint_id: 
     settings = {k: v for k, v in config.items() if k not in DEBUG_KEYS}
     if kind == "curate":
         target = curate_target(store, CurateConfig.model_validate(settings), item_key,
-                               chat_models=chat_models, debug=debug)
+                               chat_models=chat_models, debug=debug,
+                               principles_text=config.get("principles_text"))
     elif kind == "adversarial":
         target = adversarial_target(store, AdversarialConfig.model_validate(settings),
                                     one_iteration=False, chat_models=chat_models, debug=debug)

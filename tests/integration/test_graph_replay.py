@@ -15,7 +15,7 @@ from store.db import Store
 from store.models import AgentCall, Run, Verdict
 from tests.fakes import seed_tiny_data
 from tests.integration.helpers import http_config
-from tests.standin import StandinServer
+from tests.standin import StandinConfig, StandinServer
 
 SHORT = "生日快乐呀"
 LONG = "亲爱的朋友，生日快乐！愿你新的一岁眼里有光、心中有爱，所求皆如愿，所行皆坦途，岁岁常欢愉。"
@@ -111,8 +111,6 @@ async def test_fork_an_adversarial_run_before_detect(sqlite_store: Store, paper_
     from kindling.adversarial_runner import AdversarialRunner
     from kindling.config import AdversarialConfig
     from store.importers import import_paper_data
-    from tests.standin import StandinConfig
-
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
     import_paper_data(sqlite_store, paper_data, code_version="test")
     script = StandinConfig(script="adversarial",
@@ -129,3 +127,22 @@ async def test_fork_an_adversarial_run_before_detect(sqlite_store: Store, paper_
     roles = roles_of(sqlite_store, outcome.run_id)
     assert "generate_flawed" not in roles and roles[0] == "detect"
     assert outcome.stop.finished and len(outcome.stop.state["history"]) == 1
+
+
+async def test_fork_judges_under_the_source_runs_rules(sqlite_store: Store, tmp_path: Path,
+                                                       monkeypatch) -> None:
+    monkeypatch.setenv("KINDLING_TEST_KEY", "k")
+    seed_tiny_data(sqlite_store, [("生日祝福", SHORT, 0)])
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("name: mine\nkind: judge\nrules: [原来的规则]\n", encoding="utf-8")
+    with StandinServer(StandinConfig(record_bodies=True)) as server:
+        cfg = http_config(server.base_url, principles=str(rules))
+        done = await CurateRunner(sqlite_store, cfg, show_progress=False).run()
+        rules.write_text("name: mine\nkind: judge\nrules: [后来改的规则]\n", encoding="utf-8")
+        steps = await load_history(sqlite_store.url, done.run_id, "r3")
+        server.reset()
+        await fork_run(sqlite_store, done.run_id, "r3", next(s for s in steps
+                                                             if s.next == ["judge"]), {})
+        judge_prompt = next(r for r in server.requests() if r["role"] == "judge")
+    text = str(judge_prompt["body"]["messages"])
+    assert "原来的规则" in text and "后来改的规则" not in text
