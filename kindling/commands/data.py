@@ -11,15 +11,9 @@ import typer
 from rich.table import Table
 
 from kindling.context import console, fail
-from store.importers import (
-    UPSTREAM_COMMIT,
-    DataImportError,
-    ImportReport,
-    dataset_counts,
-    fetch_upstream,
-    import_paper_data,
-)
+from store.importers import DataImportError, ImportReport, dataset_counts, import_paper_data
 from store.readers import LAYOUT
+from store.upstream import UPSTREAM_COMMIT, fetch_upstream
 
 app = typer.Typer(help="Import datasets into the store.", no_args_is_help=True)
 

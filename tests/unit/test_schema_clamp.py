@@ -10,7 +10,8 @@ import pytest
 from pydantic import BaseModel
 
 from agents import local_llm
-from agents.local_llm import clamp_schema, load_local_chat_model, max_json_bytes
+from agents.local_llm import load_local_chat_model
+from agents.schema_bounds import clamp_schema, max_json_bytes
 
 
 class Verdict(BaseModel):
