@@ -67,7 +67,8 @@ def layout(view: Any) -> tuple[dict[str, _Box], list[tuple[str, str, bool, list[
     return boxes, routed
 
 
-def to_svg(view: Any, title: str, lit: Collection[str] = ()) -> str:
+def to_svg(view: Any, title: str, lit: Collection[str] = (),
+           current: Collection[str] = ()) -> str:
     """The graph as a standalone SVG document.
 
     Args:
@@ -75,6 +76,7 @@ def to_svg(view: Any, title: str, lit: Collection[str] = ()) -> str:
         title: The SVG's title.
         lit: Node ids drawn highlighted: their group gets the CSS class `lit` beside `node`
             (every node group carries `data-node="<id>"` for scripts and styles to find it).
+        current: Node ids where a paused or unfinished run stands (class `current`, red outline).
     """
     boxes, routed = layout(view)
     min_x = min(b.xy[0] - b.w / 2 for b in boxes.values()) - MARGIN
@@ -99,11 +101,13 @@ def to_svg(view: Any, title: str, lit: Collection[str] = ()) -> str:
     for node_id, box in boxes.items():
         x, y = box.xy[0] - box.w / 2, box.xy[1] - box.h / 2
         pill = node_id in (START, END)
-        css = "node lit" if node_id in lit else "node"
+        css = "node" + (" lit" if node_id in lit else "") + (
+            " current" if node_id in current else "")
+        stroke = '#d32f2f" stroke-width="3' if node_id in current else "#7c6fd6"
         parts.append(
             f'<g class="{css}" data-node="{escape(node_id)}"><rect x="{x:.1f}" y="{y:.1f}" '
             f'width="{box.w:.1f}" height="{box.h:.1f}" rx="{box.h / 2 if pill else 6:.1f}" '
-            f'fill="{_fill(pill, node_id in lit)}" stroke="#7c6fd6"/>'
+            f'fill="{_fill(pill, node_id in lit)}" stroke="{stroke}"/>'
             f'<text x="{box.xy[0]:.1f}" y="{box.xy[1] + 4:.1f}" text-anchor="middle">'
             f"{escape(node_id)}</text></g>")
     parts.append("</svg>")

@@ -56,8 +56,10 @@ def _view(name: str) -> Any:
     return graph_view(name)
 
 
-def graph_svg(name: str, lit: frozenset[str] = frozenset()) -> Markup:
-    """The named graph as inline SVG (labels escaped by graphs.svg), `lit` nodes highlighted."""
+def graph_svg(name: str, lit: frozenset[str] = frozenset(),
+              current: frozenset[str] = frozenset()) -> Markup:
+    """The named graph as inline SVG (labels escaped by graphs.svg), `lit` nodes highlighted and
+    the `current` ones (where a paused or unfinished item stands) outlined."""
     from graphs.svg import to_svg
 
-    return Markup(to_svg(_view(name), f"{name} graph", lit))
+    return Markup(to_svg(_view(name), f"{name} graph", lit, current))

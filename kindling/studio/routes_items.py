@@ -33,14 +33,16 @@ async def _item(request: Request, run_id: int, key: str) -> dict[str, Any]:
     graph = runs_data.GRAPH_KINDS.get(run.kind)
     # an adversarial run has one thread: its path is the run's; the item lights its own nodes
     lit = detail["call_nodes"] if run.kind == "adversarial" or not path else path
+    # a paused (stepped and quit) or unfinished item stands before the last checkpoint's next nodes
+    current = [n for n in history[-1]["next"] if n != "__start__"] if history else []
     return {"run": runs_data.run_row(run), "graph": graph, **detail, "history": history,
-            "path": path, "lit": lit}
+            "path": path, "lit": lit, "current": current}
 
 
 @router.get("/api/runs/{run_id}/items/{key}")
 async def api_item(request: Request, run_id: int, key: str) -> dict[str, Any]:
     """One item: fields and verdict, agent transcripts, checkpoints (what each node changed),
-    its path through the graph and the nodes to light."""
+    its path through the graph, the nodes to light and where it stands if unfinished."""
     return await _item(request, run_id, key)
 
 
@@ -48,7 +50,8 @@ async def api_item(request: Request, run_id: int, key: str) -> dict[str, Any]:
 async def item_page(request: Request, run_id: int, key: str) -> Response:
     """One item's page (works without scripts)."""
     item = await _item(request, run_id, key)
-    graph = graph_svg(item["graph"], frozenset(item["lit"])) if item["graph"] else None
+    graph = graph_svg(item["graph"], frozenset(item["lit"]),
+                      frozenset(item["current"])) if item["graph"] else None
     return page(request, "item.html", item=item, graph=graph, title=f"run {run_id} · {key}")
 
 

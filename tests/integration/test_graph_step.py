@@ -176,3 +176,25 @@ async def test_adversarial_iteration_edit_strategies_before_generation(
     with sqlite_store.session() as s:
         run = s.get(Run, target.run_id)
         assert run is not None and run.status == "finished" and run.config["iterations"] == 1
+
+
+async def test_studio_outlines_where_a_quit_stepped_item_stands(short_item_store: Store,
+                                                                monkeypatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from kindling.studio.app import create_app
+
+    monkeypatch.setenv("KINDLING_TEST_KEY", "k")
+    with StandinServer() as server:
+        target = curate_target(short_item_store, http_config(server.base_url))
+        async with open_checkpointer(short_item_store.url) as saver:
+            session = StepSession(compile_graph("curate", saver), target, break_before=["judge"])
+            await session.begin()
+            await session.advance()  # then the user quits before the judge
+        await target.close()
+    key = target.item_key
+    with TestClient(create_app(short_item_store.url), base_url="http://127.0.0.1") as client:
+        item = client.get(f"/api/runs/{target.run_id}/items/{key}").json()
+        page = client.get(f"/runs/{target.run_id}/items/{key}").text
+    assert item["current"] == ["judge"] and "judge" not in item["path"]
+    assert 'class="node current" data-node="judge"' in page and "stands before" in page

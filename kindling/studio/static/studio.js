@@ -69,6 +69,7 @@ function renderItem(runId, data) {
   document.getElementById("item-calls").replaceChildren(...(data.calls.length
     ? data.calls.map(renderCall) : [el("p", { class: "muted" }, "No agent calls recorded.")]));
   lightNodes(data.lit, "lit");
+  lightNodes(data.current || [], "current");
   lightNodes([], "selected");
 }
 
