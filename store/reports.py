@@ -10,7 +10,15 @@ from store.db import Store
 from store.models import AgentCall, PreferencePair, Run, RunItem, Verdict
 
 
-def list_runs(store: Store, limit: int = 50, kind: str | None = None) -> list[dict[str, Any]]:
+def list_runs(store: Store, limit: int = 50, kind: str | None = None,
+              offset: int = 0) -> list[dict[str, Any]]:
+    """Runs newest first, each with its item counts (done, failed) and preference pairs."""
+    return runs_page(store, kind=kind, offset=offset, limit=limit)[1]
+
+
+def runs_page(store: Store, *, kind: str | None, offset: int,
+              limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """How many runs (of `kind`) there are, and one page of them as `list_runs` gives them."""
     items = (select(RunItem.run_id, func.count().label("n"),
                     func.sum(case((RunItem.status == "done", 1), else_=0)).label("done"),
                     func.sum(case((RunItem.status == "failed", 1), else_=0)).label("failed"))
@@ -18,13 +26,15 @@ def list_runs(store: Store, limit: int = 50, kind: str | None = None) -> list[di
     pairs = (select(PreferencePair.run_id, func.count().label("pairs"))
              .group_by(PreferencePair.run_id).subquery())
     stmt = (select(Run, items.c.n, items.c.done, items.c.failed, pairs.c.pairs)
-            .outerjoin(items, items.c.run_id == Run.id).outerjoin(pairs, pairs.c.run_id == Run.id)
-            .order_by(Run.id.desc()).limit(limit))
+            .outerjoin(items, items.c.run_id == Run.id).outerjoin(pairs, pairs.c.run_id == Run.id))
+    count = select(func.count()).select_from(Run)
     if kind:
-        stmt = stmt.where(Run.kind == kind)
+        stmt, count = stmt.where(Run.kind == kind), count.where(Run.kind == kind)
     with store.session() as s:
-        return [{"run": run, "items": n or 0, "done": done or 0, "failed": failed or 0,
-                 "pairs": npairs or 0} for run, n, done, failed, npairs in s.execute(stmt).all()]
+        total = s.scalar(count) or 0
+        rows = s.execute(stmt.order_by(Run.id.desc()).offset(offset).limit(limit)).all()
+        return total, [{"run": run, "items": n or 0, "done": done or 0, "failed": failed or 0,
+                        "pairs": npairs or 0} for run, n, done, failed, npairs in rows]
 
 
 def call_stats(store: Store, run_id: int) -> list[dict[str, Any]]:

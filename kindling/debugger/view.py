@@ -47,14 +47,18 @@ def calls_table(calls: list[dict[str, Any]]) -> Table:
     return table
 
 
+def ran_and_next(head: Text, ran: str, following: list[str]) -> Text:
+    """`ran: … next: …` appended to a panel's first line."""
+    head.append("ran: ", style="bold")
+    head.append(ran or "—")
+    head.append("    next: ", style="bold")
+    head.append(", ".join(following) or "— (end)")
+    return head
+
+
 def stop_panel(stop: Stop) -> Panel:
     """What a stop shows: the nodes, what they changed, the agent calls they made."""
-    head = Text()
-    head.append("ran: ", style="bold")
-    head.append(" → ".join(stop.ran) or "—")
-    head.append("    next: ", style="bold")
-    head.append(", ".join(stop.next) or "— (end)")
-    parts: list[Any] = [head]
+    parts: list[Any] = [ran_and_next(Text(), " → ".join(stop.ran), stop.next)]
     if stop.changed:
         parts += [Text("state changes", style="bold"), changes_table(stop.changed)]
     if stop.calls:
@@ -100,11 +104,7 @@ def checkpoint_panel(step: CheckpointStep, total: int) -> Panel:
     head = Text()
     head.append(f"checkpoint {step.index + 1}/{total}  ", style="bold")
     head.append(f"step {step.step} · {step.source}  ")
-    head.append("ran: ", style="bold")
-    head.append(", ".join(step.ran) or "—")
-    head.append("    next: ", style="bold")
-    head.append(", ".join(step.next) or "— (end)")
-    parts: list[Any] = [head]
+    parts: list[Any] = [ran_and_next(head, ", ".join(step.ran), step.next)]
     if step.changed:
         parts.append(changes_table(step.changed))
     return Panel(Group(*parts), title=Text(step.checkpoint_id), border_style="blue")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from store.db import Store
-from store.models import AgentCall, Judgment, PreferencePair, Run, RunItem
-from store.reports import call_stats, verdict_stats
+from store.models import AgentCall, Judgment, Run
+from store.reports import call_stats, runs_page, verdict_stats
 
 GRAPH_KINDS = {"curate": "curate", "adversarial": "adversarial", "judge": "judge"}
 """Run kind → the agent graph its items went through."""
@@ -34,23 +34,9 @@ def run_row(run: Run) -> dict[str, Any]:
 
 def list_runs(store: Store, *, kind: str | None, offset: int, limit: int) -> dict[str, Any]:
     """One page of runs, newest first, with item and pair counts, and the total."""
-    items = (select(RunItem.run_id, func.count().label("n"),
-                    func.sum(case((RunItem.status == "done", 1), else_=0)).label("done"),
-                    func.sum(case((RunItem.status == "failed", 1), else_=0)).label("failed"))
-             .group_by(RunItem.run_id).subquery())
-    pairs = (select(PreferencePair.run_id, func.count().label("pairs"))
-             .group_by(PreferencePair.run_id).subquery())
-    stmt = (select(Run, items.c.n, items.c.done, items.c.failed, pairs.c.pairs)
-            .outerjoin(items, items.c.run_id == Run.id).outerjoin(pairs, pairs.c.run_id == Run.id))
-    count = select(func.count()).select_from(Run)
-    if kind:
-        stmt, count = stmt.where(Run.kind == kind), count.where(Run.kind == kind)
-    with store.session() as s:
-        total = s.scalar(count) or 0
-        rows = s.execute(stmt.order_by(Run.id.desc()).offset(offset).limit(limit)).all()
-    runs = [{**run_row(run), "items": n or 0, "done": done or 0, "failed": failed or 0,
-             "pairs": npairs or 0, "headline": headline(run)}
-            for run, n, done, failed, npairs in rows]
+    total, rows = runs_page(store, kind=kind, offset=offset, limit=limit)
+    runs = [{**run_row(r["run"]), **{k: r[k] for k in ("items", "done", "failed", "pairs")},
+             "headline": headline(r["run"])} for r in rows]
     return {"total": total, "offset": offset, "limit": limit, "runs": runs}
 
 
