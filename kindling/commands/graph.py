@@ -59,16 +59,13 @@ def step(
     from kindling.commands.curate import parse_sets
     from kindling.config import ConfigError
     from kindling.debugger.history import compile_graph
-    from kindling.debugger.session import StepError, graph_nodes
+    from kindling.debugger.session import check_breakpoints
     from kindling.debugger.targets import step_target
 
     try:
         if name not in ("curate", "adversarial", "judge"):
             raise ValueError(f"unknown graph {name!r}: curate, adversarial or judge")
-        nodes = graph_nodes(compile_graph(name, None))
-        for node in [*break_before, *break_after]:
-            if node != "*" and node not in nodes:
-                raise StepError(f"no node {node!r} in the {name} graph (nodes: {', '.join(nodes)})")
+        check_breakpoints(compile_graph(name, None), name, [*break_before, *break_after])
         store = ctx.obj.open_store()
         target = step_target(store, name, config, parse_sets(sets), item_key=item, query=query,
                              response=response)

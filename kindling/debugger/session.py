@@ -41,7 +41,6 @@ class Stop:
     next: list[str]  # nodes due next ([] once the graph ended)
     state: dict[str, Any]
     changed: dict[str, dict[str, Any]]  # field -> {"before", "after"} vs the previous stop
-    updates: list[tuple[str, Any]] = field(default_factory=list)  # (node, what it returned)
     calls: list[dict[str, Any]] = field(default_factory=list)  # agent calls since the last stop
 
     @property
@@ -52,6 +51,14 @@ class Stop:
 def graph_nodes(graph: AnyGraph) -> list[str]:
     """The graph's own nodes (no __start__/__end__)."""
     return [n for n in graph.get_graph().nodes if n not in INTERNAL]
+
+
+def check_breakpoints(graph: AnyGraph, name: str, breakpoints: Sequence[str]) -> None:
+    """Raise StepError for a breakpoint that names no node of the graph ("*" is every node)."""
+    known = graph_nodes(graph)
+    for node in breakpoints:
+        if node != "*" and node not in known:
+            raise StepError(f"no node {node!r} in the {name} graph (nodes: {', '.join(known)})")
 
 
 def state_fields(graph: AnyGraph) -> list[str]:
@@ -71,11 +78,7 @@ class StepSession:
     def __init__(self, graph: AnyGraph, target: GraphTarget, *,
                  break_before: Sequence[str] = (), break_after: Sequence[str] = ()) -> None:
         self.graph, self.target = graph, target
-        known = graph_nodes(graph)
-        for name in [*break_before, *break_after]:
-            if name != "*" and name not in known:
-                raise StepError(f"no node {name!r} in the {target.graph} graph "
-                                f"(nodes: {', '.join(known)})")
+        check_breakpoints(graph, target.graph, [*break_before, *break_after])
         self.break_before, self.break_after = list(break_before), list(break_after)
         self.config: RunnableConfig = {"configurable": {"thread_id": target.thread_id},
                                        "recursion_limit": target.recursion_limit}
@@ -132,18 +135,15 @@ class StepSession:
 
     async def _run(self, start: dict[str, Any] | None, *, before: list[str], after: list[str],
                    mode: str) -> Stop:
-        updates: list[tuple[str, Any]] = []
+        ran: list[str] = []
         async for chunk in self.graph.astream(
                 start, self.config, context=self.target.context,
                 stream_mode="updates", interrupt_before=_breakpoints(before),
                 interrupt_after=_breakpoints(after), durability="sync"):
-            for node, value in chunk.items():
-                if node != "__interrupt__":
-                    updates.append((node, jsonable(value)))
-        return await self._stop(updates, mode=mode, before=before)
+            ran += [node for node in chunk if node != "__interrupt__"]
+        return await self._stop(ran, mode=mode, before=before)
 
-    async def _stop(self, updates: list[tuple[str, Any]], *, mode: str,
-                    before: list[str]) -> Stop:
+    async def _stop(self, ran: list[str], *, mode: str, before: list[str]) -> Stop:
         snapshot = await self.graph.aget_state(self.config)
         values = jsonable(snapshot.values or {})
         nxt = list(snapshot.next)
@@ -151,9 +151,8 @@ class StepSession:
         calls = calls_after(self.target.calls.store, self.target.run_id, self._last_call_id)
         if calls:
             self._last_call_id = calls[-1]["id"]
-        ran = [node for node, _ in updates]
         stop = Stop(self._reason(mode, ran, nxt, before), ran, nxt, values,
-                    state_changes(self._state, values), updates, calls)
+                    state_changes(self._state, values), calls)
         self._state = values
         if stop.finished:
             self.target.on_end(values)
