@@ -8,7 +8,7 @@ verdict, agent calls and checkpoints land in the store like any run's and show u
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +36,10 @@ class GraphTarget:
     context: Any
     start: dict[str, Any] | None
     calls: CallLog
+    on_end: Callable[[dict[str, Any]], None]  # marks the run finished with the final state
+    close: Callable[[], Awaitable[None]]  # closes the chat models the target built
     item_key: str | None = None
     recursion_limit: int = 100
-    on_end: Callable[[dict[str, Any]], None] = lambda _state: None
-    close: Callable[[], Awaitable[None]] = field(default=lambda: _nothing())
-
-
-async def _nothing() -> None:
-    return None
 
 
 def curate_target(store: Store, cfg: CurateConfig, item_key: str | None = None, *,
