@@ -7,7 +7,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+
+from store.db import Store
 
 
 def checkpoint_location(store_url: str) -> str:
@@ -22,26 +25,42 @@ def checkpoint_location(store_url: str) -> str:
 
 
 @asynccontextmanager
-async def open_checkpointer(store_url: str) -> AsyncIterator[BaseCheckpointSaver]:
-    """Async checkpointer for the store's backend, tables created if missing."""
+async def open_checkpointer(store_url: str, *,
+                            setup: bool = True) -> AsyncIterator[BaseCheckpointSaver]:
+    """Async checkpointer for the store's backend, tables created if missing.
+
+    With `setup` False (readers: replay, the studio) nothing is created or configured; the
+    caller checks `checkpoints_exist` first.
+    """
     where = checkpoint_location(store_url)
     if where.startswith("postgresql://"):
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
         async with AsyncPostgresSaver.from_conn_string(where) as saver:
-            await _setup_once(where, saver)
+            if setup:
+                await _setup_once(where, saver)
             yield saver
     else:
         import aiosqlite
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
         async with aiosqlite.connect(where) as conn:
-            # WAL + NORMAL: a commit per step without an fsync each time (as the store does).
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA synchronous=NORMAL")
             sqlite_saver = AsyncSqliteSaver(conn)
-            await sqlite_saver.setup()
+            if setup:
+                # WAL + NORMAL: a commit per step without an fsync each time (as the store does).
+                await conn.execute("PRAGMA journal_mode=WAL")
+                await conn.execute("PRAGMA synchronous=NORMAL")
+                await sqlite_saver.setup()
             yield sqlite_saver
+
+
+def checkpoints_exist(store: Store) -> bool:
+    """Whether any graph ever wrote checkpoints for this store (without creating anything)."""
+    where = checkpoint_location(store.url)
+    if not where.startswith("postgresql://"):
+        return where != ":memory:" and Path(where).is_file()
+    with store.engine.connect() as conn:
+        return bool(conn.execute(text("SELECT to_regclass('checkpoints') IS NOT NULL")).scalar())
 
 
 async def _setup_once(conn_string: str, saver: BaseCheckpointSaver) -> None:

@@ -117,7 +117,7 @@ def replay(
     store = ctx.obj.open_store()
     try:
         item_key = item or first_item(store, run_id)
-        steps = asyncio.run(load_history(store.url, run_id, item_key))
+        steps = asyncio.run(load_history(store, run_id, item_key))
     except (LookupError, ValueError) as exc:
         fail(str(exc))
         return

@@ -21,14 +21,22 @@ def studio(
     import uvicorn
 
     from kindling.studio.app import create_app
-    from kindling.studio.security import LOOPBACK_NAMES, is_loopback
 
-    loopback = is_loopback(host)
-    if not loopback and not token:
-        token = secrets.token_urlsafe(24)
-    app = create_app(ctx.obj.db_url, token, allowed_hosts=LOOPBACK_NAMES if loopback else None)
+    served, required = access_for(host, token)
+    app = create_app(ctx.obj.db_url, required, allowed_hosts=served)
     shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    url = f"http://{shown}:{port}/" + (f"?token={required}" if required else "")
     console.print(f"kindling studio on {url}  (store: {app.state.store.url}; Ctrl+C stops)",
                   highlight=False, soft_wrap=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def access_for(host: str, token: str | None) -> tuple[frozenset[str] | None, str | None]:
+    """(host names served, token required) for a bind address: on loopback only loopback names
+    (and the bound one) and the token if given; elsewhere any name, and a token always (generated
+    when none is given)."""
+    from kindling.studio.security import LOOPBACK_NAMES, is_loopback
+
+    if is_loopback(host):
+        return LOOPBACK_NAMES | {host.strip("[]").lower()}, token
+    return None, token or secrets.token_urlsafe(24)

@@ -15,7 +15,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 from sqlalchemy import select
 
-from kindling.checkpoints import open_checkpointer
+from kindling.checkpoints import checkpoints_exist, open_checkpointer
 from store.db import Store
 from store.models import Run, RunItem
 
@@ -124,19 +124,17 @@ def candidate_threads(store: Store, run_id: int, item_key: str | None) -> tuple[
     return graph, [f"{base}:{n}" for n in range(attempts, 1, -1)] + [base]
 
 
-async def load_history(store_url: str, run_id: int,
+async def load_history(store: Store, run_id: int,
                        item_key: str | None = None) -> list[CheckpointStep]:
     """A run's checkpoints for one item (its latest attempt that left any), oldest first.
 
     Curate and judge runs need `item_key`; an adversarial run has one thread (the key is ignored).
-    Returns [] when the run left no checkpoints for the item.
+    Returns [] when the run left no checkpoints for the item. Reads only: nothing is created.
     """
-    store = Store(store_url, run_migrations=False)
-    try:
-        graph_name, threads = candidate_threads(store, run_id, item_key)
-    finally:
-        store.close()
-    async with open_checkpointer(store_url) as saver:
+    graph_name, threads = candidate_threads(store, run_id, item_key)
+    if not checkpoints_exist(store):
+        return []
+    async with open_checkpointer(store.url, setup=False) as saver:
         graph = compile_graph(graph_name, saver)
         for thread in threads:
             steps = await thread_steps(graph, thread)

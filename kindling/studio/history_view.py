@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.db import Store
 from store.models import Run
 
 
-async def item_history(store_url: str, run: Run, key: str) -> list[dict[str, Any]]:
+async def item_history(store: Store, run: Run, key: str) -> list[dict[str, Any]]:
     """The item's checkpoints, oldest first, each with the nodes that ran and what they changed.
 
-    Whole-state values are left out (the `changed` fields say what each step did); a run whose
-    graph kept no checkpoints gives an empty list.
+    Whole-state values are left out (the `changed` fields say what each step did). An adversarial
+    run has one thread for the whole run, not one per item, so its items have no history here;
+    a run whose graph kept no checkpoints gives an empty list.
     """
-    from kindling.debugger.history import graph_of_run, load_history
+    from kindling.debugger.history import load_history
 
-    graph_of_run(run.kind)  # ValueError for a run kind without a graph
-    steps = await load_history(store_url, run.id, key)
+    if run.kind == "adversarial":
+        return []
+    steps = await load_history(store, run.id, key)
     return [{"index": st.index, "checkpoint_id": st.checkpoint_id, "step": st.step,
              "source": st.source, "ran": list(st.ran), "next": list(st.next),
              "changed": st.changed, "created_at": st.created_at} for st in steps]

@@ -118,7 +118,7 @@ def _curate_item(s: Any, run_id: int, key: str) -> dict[str, Any]:
 
 
 def _judgment_item(s: Any, run_id: int, key: str) -> tuple[dict[str, Any], list[str]]:
-    j = s.get(Judgment, int(key)) if key.isdigit() else None
+    j = s.get(Judgment, int(key)) if key.isascii() and key.isdigit() else None
     if j is None or j.run_id != run_id:
         raise NotFound(f"run {run_id} has no item {key!r}")
     item = {"key": key, "query": j.query, "response": j.response, "verdict": j.verdict,

@@ -81,7 +81,7 @@ def save_edit(store: Store, parent_id: int, text: str, name: str | None,
         PrincipleNotFound: the parent does not exist.
     """
     parent = pv.get_version(store, parent_id)
-    vid, created = pv.add_version(store, kind=parent.kind, name=name or f"{parent.name} (edited)",
+    vid, created = pv.add_version(store, kind=parent.kind, name=name or f"{parent.name[:191]} (edited)",
                                   text=text, origin="manual", parent_id=parent.id,
                                   feedback=feedback)
     return pv.get_version(store, vid), created

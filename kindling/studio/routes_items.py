@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from graphs.render import BUILDERS
+from kindling.debugger.history import GRAPH_OF_KIND
 from kindling.studio import runs_data
 from kindling.studio.deps import Page, graph_svg, page, store_of
 from kindling.studio.history_view import item_history, path_of
@@ -26,13 +28,13 @@ def api_items(request: Request, run_id: int, paging: Page = Depends()) -> dict[s
 
 async def _item(request: Request, run_id: int, key: str) -> dict[str, Any]:
     store = store_of(request)
-    run = runs_data.get_run(store, run_id)
-    detail = item_detail(store, run, key)
-    history = await item_history(store.url, run, key) if run.kind in runs_data.GRAPH_KINDS else []
+    run = await run_in_threadpool(runs_data.get_run, store, run_id)
+    detail = await run_in_threadpool(item_detail, store, run, key)
+    graph = GRAPH_OF_KIND.get(run.kind)
+    history = await item_history(store, run, key) if graph else []
     path = path_of(history)
-    graph = runs_data.GRAPH_KINDS.get(run.kind)
-    # an adversarial run has one thread: its path is the run's; the item lights its own nodes
-    lit = detail["call_nodes"] if run.kind == "adversarial" or not path else path
+    # an item without checkpoints (adversarial, batch judge) lights the nodes that made its calls
+    lit = path or detail["call_nodes"]
     # a paused (stepped and quit) or unfinished item stands before the last checkpoint's next nodes
     current = [n for n in history[-1]["next"] if n != "__start__"] if history else []
     return {"run": runs_data.run_row(run), "graph": graph, **detail, "history": history,

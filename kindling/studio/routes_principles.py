@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from kindling.studio import principles_data as pd
 from kindling.studio.deps import page, store_of
 from store import principles as pv
+from store.principle_io import validate_rules
 
 router = APIRouter()
 
@@ -27,10 +28,9 @@ class EditIn(BaseModel):
     @field_validator("text")
     @classmethod
     def _has_rules(cls, text: str) -> str:
-        text = "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").split("\n")).strip()
-        if not text:
-            raise ValueError("the rules are empty")
-        return text
+        """One rule a line, checked as the CLI checks a principle file (blank lines dropped)."""
+        lines = [line for line in text.splitlines() if line.strip()]
+        return "\n".join(validate_rules(lines, "editor"))
 
 
 @router.get("/api/principles")

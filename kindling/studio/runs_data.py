@@ -7,14 +7,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from kindling.debugger.history import GRAPH_OF_KIND
 from store.db import Store
 from store.models import AgentCall, Judgment, Run
 from store.reports import call_stats, runs_page, verdict_stats
 
-GRAPH_KINDS = {"curate": "curate", "adversarial": "adversarial", "judge": "judge"}
-"""Run kind → the agent graph its items went through."""
-
-TRAINING_KINDS = ("sft", "rm", "grpo")
 CURVE_ORDER = ("reward", "loss", "completions/mean_length", "completion_length", "accuracy",
                "margin", "kl", "entropy", "grad_norm", "learning_rate")
 """Training curves drawn first, in this order; other numeric series follow by name."""
@@ -29,7 +26,7 @@ def run_row(run: Run) -> dict[str, Any]:
     return {"id": run.id, "kind": run.kind, "name": run.name, "status": run.status,
             "started_at": run.started_at.isoformat(timespec="seconds"),
             "finished_at": run.finished_at.isoformat(timespec="seconds") if run.finished_at
-            else None, "code_version": run.code_version, "graph": GRAPH_KINDS.get(run.kind)}
+            else None, "code_version": run.code_version, "graph": GRAPH_OF_KIND.get(run.kind)}
 
 
 def list_runs(store: Store, *, kind: str | None, offset: int, limit: int) -> dict[str, Any]:

@@ -44,7 +44,7 @@ async def test_history_walks_every_node_with_its_changes(sqlite_store: Store, mo
     seed_tiny_data(sqlite_store, [("生日祝福", SHORT, 0)])
     with StandinServer() as server:
         run_id, key = await curated_run(sqlite_store, server.base_url)
-    steps = await load_history(sqlite_store.url, run_id, key)
+    steps = await load_history(sqlite_store, run_id, key)
     assert [s.source for s in steps][:2] == ["input", "loop"] and steps[-1].next == []
     ran = [sorted(s.ran) for s in steps[1:]]
     assert ran == [["(input)"], ["retrieve_exemplars"], ["advocate", "critic"], ["judge"],
@@ -62,7 +62,7 @@ async def test_fork_before_judge_makes_no_calls_for_earlier_nodes(backend: str, 
     seed_tiny_data(store, [("生日祝福", SHORT, 0)])
     with StandinServer() as server:
         run_id, key = await curated_run(store, server.base_url)
-        steps = await load_history(store.url, run_id, key)
+        steps = await load_history(store, run_id, key)
         before_judge = next(s for s in steps if s.next == ["judge"])
         server.reset()
         outcome = await fork_run(store, run_id, key, before_judge, {"candidate": LONG})
@@ -76,7 +76,7 @@ async def test_fork_before_judge_makes_no_calls_for_earlier_nodes(backend: str, 
         assert forked.config["forked_from"] == {"run_id": run_id, "item_key": key,
                                                 "checkpoint_id": before_judge.checkpoint_id}
     # the fork's own history starts at the copied checkpoint, then the edit, then judge onwards
-    forked_steps = await load_history(store.url, outcome.run_id, key)
+    forked_steps = await load_history(store, outcome.run_id, key)
     assert forked_steps[0].source == "fork" and forked_steps[1].ran == ["(edit)"]
     assert [s.ran for s in forked_steps[2:]] == [["judge"], ["reflect"], ["persist"]]
 
@@ -119,7 +119,7 @@ async def test_fork_an_adversarial_run_before_detect(sqlite_store: Store, paper_
         cfg = AdversarialConfig(iterations=1, batch_size=2, labelled_batch_size=6,
                                 validation_size=6, agents=http_config(server.base_url).agents)
         done = await AdversarialRunner(sqlite_store, cfg).run()
-        steps = await load_history(sqlite_store.url, done.run_id)
+        steps = await load_history(sqlite_store, done.run_id)
         before_detect = next(s for s in steps if s.next == ["detect"])
         outcome = await fork_run(sqlite_store, done.run_id, None, before_detect, {})
     assert steps[-1].next == [] and [s.ran for s in steps[2:4]] == [["sample_queries"],
@@ -139,7 +139,7 @@ async def test_fork_judges_under_the_source_runs_rules(sqlite_store: Store, tmp_
         cfg = http_config(server.base_url, principles=str(rules))
         done = await CurateRunner(sqlite_store, cfg, show_progress=False).run()
         rules.write_text("name: mine\nkind: judge\nrules: [后来改的规则]\n", encoding="utf-8")
-        steps = await load_history(sqlite_store.url, done.run_id, "r3")
+        steps = await load_history(sqlite_store, done.run_id, "r3")
         server.reset()
         await fork_run(sqlite_store, done.run_id, "r3", next(s for s in steps
                                                              if s.next == ["judge"]), {})

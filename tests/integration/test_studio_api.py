@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -186,6 +187,45 @@ def test_bad_input_is_422_naming_the_field_and_unknowns_are_404(client: TestClie
     assert client.get("/runs/99999").status_code == 404
 
 
+def test_editor_rules_are_checked_as_the_cli_checks_them(client: TestClient,
+                                                         built: StudioStore) -> None:
+    child = built.versions[1]
+    repeated = client.post("/api/principles", headers=JSON_POST,
+                           json={"parent_id": child, "text": "规则甲\n\n  规则乙\n规则乙"})
+    assert repeated.status_code == 422 and "duplicates rule 2" in str(repeated.json()["detail"])
+    spaced = client.post("/api/principles", headers=JSON_POST,
+                         json={"parent_id": child, "text": "  规则甲\n\n规则乙  "})
+    assert spaced.status_code == 201 and spaced.json()["text"] == "规则甲\n规则乙"
+    from store.principles import add_version
+
+    parent, _ = add_version(built.store, kind="detector", name="长" * 200, text="规则丁",
+                            origin="manual")
+    edited = client.post("/api/principles", headers=JSON_POST,
+                         json={"parent_id": parent, "text": "规则丙"})
+    assert edited.status_code == 201  # the default name fits the 200-character column
+    assert edited.json()["name"] == "长" * 191 + " (edited)"
+
+
+def test_reading_an_item_creates_no_checkpoint_store(tmp_path: Path) -> None:
+    from store.db import Store
+    from tests.fakes import seed_tiny_data
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    store = Store(url)
+    seed_tiny_data(store, [("祝福", "你好", 0)])
+    with store.session() as s:
+        from store.models import Run, RunItem
+        run = Run(kind="curate", config={}, code_version="t", status="running")
+        s.add(run)
+        s.flush()
+        s.add(RunItem(run_id=run.id, item_key="r1", query_id=1, response_id=1))
+        run_id = run.id
+    with TestClient(create_app(url), base_url=BASE) as fresh:
+        item = fresh.get(f"/api/runs/{run_id}/items/r1")
+    assert item.status_code == 200 and item.json()["history"] == []
+    assert not list(tmp_path.glob("*.langgraph.sqlite"))  # a read wrote nothing
+
+
 def test_writes_refuse_other_origins_and_non_json(client: TestClient, built: StudioStore) -> None:
     vid = built.versions[0]
     evil = client.post(f"/api/principles/{vid}/activate", headers={"Origin": "http://evil.example"})
@@ -231,12 +271,28 @@ def test_items_of_a_10000_item_run_come_one_page_at_a_time(client: TestClient,
 
 def test_static_assets_ship_and_pages_name_no_external_url(client: TestClient,
                                                            built: StudioStore) -> None:
-    assert "textContent" not in client.get("/static/studio.css").text
+    css = client.get("/static/studio.css")
+    assert css.status_code == 200 and ".graph .node.lit" in css.text
     js = client.get("/static/studio.js")
     assert js.status_code == 200 and "innerHTML" not in js.text
     for url in ("/", f"/runs/{built.runs['curate']}", "/principles", "/eval"):
         text = client.get(url).text
-        assert "https://" not in text and "//cdn" not in text, url
+        # every src/href names the studio itself (a path), never another host
+        links = re.findall(r'(?:src|href)="([^"]*)"', text)
+        assert links and all(link.startswith(("/", "#", "?")) for link in links), (url, links)
+
+
+def test_bind_address_decides_host_names_and_token(built: StudioStore) -> None:
+    from kindling.commands.studio import access_for
+
+    hosts, token = access_for("127.0.0.2", None)
+    assert hosts is not None and "127.0.0.2" in hosts and "localhost" in hosts and token is None
+    hosts, token = access_for("0.0.0.0", None)
+    assert hosts is None and token and len(token) >= 24
+    assert access_for("0.0.0.0", "mine") == (None, "mine")
+    with TestClient(create_app(built.url, allowed_hosts=access_for("127.0.0.2", None)[0]),
+                    base_url="http://127.0.0.2:8765") as other_loopback:
+        assert other_loopback.get("/").status_code == 200
 
 
 def test_cli_registers_studio() -> None:

@@ -103,19 +103,27 @@ function initEditor() {
       name: document.getElementById("editor-name").value || null,
       feedback: document.getElementById("editor-feedback").value || null,
     };
+    let saved;
     try {
-      const saved = await postJSON("/api/principles", payload);
-      if (document.getElementById("editor-activate").checked) {
-        await postJSON(`/api/principles/${saved.id}/activate`, {});
-      }
-      if (!saved.created) {
-        status.textContent = `Version #${saved.id} already holds exactly these rules; nothing new was saved.`;
-        return;
-      }
-      window.location.assign(`/principles/${saved.id}`);
+      saved = await postJSON("/api/principles", payload);
     } catch (error) {
       status.textContent = `Not saved: ${error.message}`;
+      return;
     }
+    const existing = saved.created ? "" : `Version #${saved.id} already holds exactly these rules; nothing new was saved. `;
+    if (document.getElementById("editor-activate").checked) {
+      try {
+        await postJSON(`/api/principles/${saved.id}/activate`, {});
+      } catch (error) {
+        status.textContent = `${existing}#${saved.id} was not activated: ${error.message}`;
+        return;
+      }
+    }
+    if (!saved.created) {
+      status.textContent = existing + (document.getElementById("editor-activate").checked ? `#${saved.id} is now active.` : "");
+      return;
+    }
+    window.location.assign(`/principles/${saved.id}`);
   });
   const activate = document.getElementById("activate");
   activate.addEventListener("click", async () => {
