@@ -95,6 +95,17 @@ class CallLog:
             own.execute(insert(AgentCall), rows)
 
 
+def call_record(call: AgentCall) -> dict[str, Any]:
+    """An agent call as its transcript: role, template, prompt input, raw and parsed output."""
+    return {"id": call.id, "item_key": call.item_key, "role": call.role,
+            "template": call.template, "model": call.model, "attempt": call.attempt,
+            "principle_version_id": call.principle_version_id, "input": call.input,
+            "raw_output": call.raw_output, "parsed_output": call.parsed_output,
+            "latency_ms": round(call.latency_ms, 1), "prompt_tokens": call.prompt_tokens,
+            "completion_tokens": call.completion_tokens, "error": call.error,
+            "created_at": call.created_at.isoformat(timespec="seconds")}
+
+
 def calls_after(store: Store, run_id: int, after_id: int = 0,
                 item_key: str | None = None) -> list[dict[str, Any]]:
     """A run's agent-call attempts with id above `after_id` (one item's, when named), oldest first."""
@@ -102,8 +113,4 @@ def calls_after(store: Store, run_id: int, after_id: int = 0,
     if item_key is not None:
         stmt = stmt.where(AgentCall.item_key == item_key)
     with store.session() as s:
-        rows = s.scalars(stmt.order_by(AgentCall.id)).all()
-        return [{"id": r.id, "item_key": r.item_key, "role": r.role, "template": r.template,
-                 "model": r.model, "input": r.input, "raw_output": r.raw_output,
-                 "parsed_output": r.parsed_output, "latency_ms": r.latency_ms,
-                 "attempt": r.attempt, "error": r.error} for r in rows]
+        return [call_record(c) for c in s.scalars(stmt.order_by(AgentCall.id)).all()]

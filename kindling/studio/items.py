@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 
 from agents.principled_judge import sample_key
 from kindling.studio.runs_data import NotFound
+from store.calls import call_record
 from store.db import Store
 from store.models import AgentCall, Judgment, Query, Response, Run, RunItem, Verdict
 
@@ -93,7 +94,7 @@ def item_detail(store: Store, run: Run, key: str) -> dict[str, Any]:
             .order_by(AgentCall.id)).all()
     if run.kind not in ("curate", "judge") and not calls:
         raise NotFound(f"run {run.id} has no item {key!r}")
-    transcripts = [call_row(c) for c in calls]
+    transcripts = [call_record(c) for c in calls]
     return {"item": item, "calls": transcripts,
             "call_nodes": _unique(node_of_call(run.kind, c.item_key, c.role) for c in calls)}
 
@@ -125,17 +126,6 @@ def _judgment_item(s: Any, run_id: int, key: str) -> tuple[dict[str, Any], list[
             "score": j.score, "reason": j.reason, "flagged": j.flagged, "model": j.model,
             "principle_version_id": j.principle_version_id}
     return item, [sample_key(j.query, j.response, i) for i in range(j.samples)]
-
-
-def call_row(call: AgentCall) -> dict[str, Any]:
-    """An agent call as its transcript: role, template, prompt input, raw and parsed output."""
-    return {"id": call.id, "item_key": call.item_key, "role": call.role,
-            "template": call.template, "model": call.model, "attempt": call.attempt,
-            "principle_version_id": call.principle_version_id, "input": call.input,
-            "raw_output": call.raw_output, "parsed_output": call.parsed_output,
-            "latency_ms": round(call.latency_ms, 1), "prompt_tokens": call.prompt_tokens,
-            "completion_tokens": call.completion_tokens, "error": call.error,
-            "created_at": call.created_at.isoformat(timespec="seconds")}
 
 
 def node_of_call(kind: str, item_key: str, role: str) -> str:

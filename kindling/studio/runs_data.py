@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from kindling.debugger.history import GRAPH_OF_KIND
+from store import reports
 from store.db import Store
 from store.models import AgentCall, Judgment, Run
 from store.reports import call_stats, runs_page, verdict_stats
@@ -63,8 +64,7 @@ def get_run(store: Store, run_id: int) -> Run:
     Raises:
         NotFound: no such run.
     """
-    with store.session() as s:
-        run = s.get(Run, run_id)
+    run = reports.get_run(store, run_id)
     if run is None:
         raise NotFound(f"run {run_id} does not exist")
     return run
