@@ -25,12 +25,13 @@ from agents.parsing import OutputParseError, parse_output
 from agents.schemas import response_format
 from agents.templates import RenderedPrompt
 from kindling.config import LLMConfig
+from store.errors import UserError
 
 T = TypeVar("T", bound=BaseModel)
 REASK = "上面的输出无法解析：{error}。请只输出一个符合要求格式的 JSON 对象，不要输出其他内容。"
 
 
-class LLMConfigError(ValueError):
+class LLMConfigError(UserError):
     """The backend cannot be built from this config (e.g. the key's variable is not set)."""
 
 

@@ -10,10 +10,12 @@ from typing import Any
 import jinja2
 import yaml
 
+from store.errors import UserError
+
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
 
-class PromptError(ValueError):
+class PromptError(UserError):
     """A template or principle file that is missing or malformed (names the file)."""
 
 

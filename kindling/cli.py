@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
+import click
 import typer
+from sqlalchemy.exc import DBAPIError
+from typer.core import TyperGroup
 
 from kindling.commands import (
     adversarial,
@@ -21,9 +27,45 @@ from kindling.commands import (
     studio,
     train,
 )
-from kindling.context import AppState
+from kindling.context import AppState, fail
+from store.db import describe_db_error, resolve_db_url
+from store.errors import UserError
+
+DEBUG_ENV = "KINDLING_DEBUG"
+
+
+class KindlingGroup(TyperGroup):
+    """The root command: what the user can fix is reported as one line with exit status 2.
+
+    `UserError`s (bad input, locations, stores), database errors (a store that went away or is
+    read-only) and OS errors on a named file become `error: ...`; other exceptions are bugs and
+    keep their traceback. KINDLING_DEBUG=1 shows the traceback for every error.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except UserError as exc:
+            _report(str(exc), exc)
+        except DBAPIError as exc:
+            db_url = ctx.obj.db_url if isinstance(ctx.obj, AppState) else None
+            _report(describe_db_error(resolve_db_url(db_url), exc), exc)
+        except OSError as exc:
+            if exc.filename is None:
+                raise
+            _report(f"{exc.filename}: {exc.strerror or exc}", exc)
+
+
+def _report(message: str, exc: BaseException) -> None:
+    if os.environ.get(DEBUG_ENV):
+        raise exc
+    fail(message)
+
 
 app = typer.Typer(
+    cls=KindlingGroup,
     help="Kindling: multi-agent curation, principle-guided judges and TRL training for creative writing.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,

@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from store.errors import UserError
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+KEY_PREFIXES = ("sk-", "sk_", "pk-", "rk-", "key-", "Bearer ")
 
 
-class ConfigError(ValueError):
+def looks_like_key(value: str) -> bool:
+    """A secret rather than a variable name: a key prefix, or a long mixed-case token with digits."""
+    return value.startswith(KEY_PREFIXES) or (
+        len(value) >= 24 and any(c.isdigit() for c in value)
+        and any(c.islower() for c in value) and any(c.isupper() for c in value))
+
+
+class ConfigError(UserError):
     """A config file or override that cannot be used; the message names file and field."""
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # numbers given where a string belongs (--set detector_principles=12) are read as text
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, coerce_numbers_to_str=True)
 
 
 class LLMConfig(Strict):
@@ -35,6 +50,30 @@ class LLMConfig(Strict):
     parse_attempts: int = Field(3, ge=1, le=10, description="Asks per call when the output does not parse or validate (re-asked with the error).")
     gguf_file: str | None = Field(None, description="local: GGUF file name inside the model folder (set automatically for 'smollm2').")
     max_string_chars: int = Field(60, ge=8, description="local: bound on every string in a structured answer, so constrained output closes within the token budget.")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        """The name of a variable, never a key: a key here would be stored with the run."""
+        if looks_like_key(value):
+            raise ValueError("looks like an API key, not the name of an environment variable; "
+                             "put the key in a variable (export MY_KEY=...) and give its name "
+                             "(the value was not stored)")
+        if not ENV_NAME.fullmatch(value):
+            raise ValueError("must be the name of an environment variable (letters, digits, "
+                             "underscores, e.g. DEEPSEEK_API_KEY); the value was not stored")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+            raise ValueError("must be an http(s) URL with a host, e.g. https://api.deepseek.com/v1 "
+                             "or http://127.0.0.1:8000/v1")
+        return value
 
 
 class RetrievalConfig(Strict):
@@ -99,10 +138,37 @@ YAML11_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
 def parse_value(text: str) -> Any:
     """A command-line value parsed as YAML (numbers, true/false, null, lists, mappings), except
-    that YAML 1.1's yes/no/on/off stay strings."""
+    that YAML 1.1's yes/no/on/off stay strings.
+
+    Raises:
+        ConfigError: the value is not valid YAML (e.g. an unclosed `[`).
+    """
     if text.strip().lower() in YAML11_WORDS:
         return text
-    return yaml.safe_load(text)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"value {text!r} is not valid YAML ({problem}); quote it to pass "
+                          "it as text") from exc
+
+
+def parse_sets(pairs: list[str]) -> dict[str, Any]:
+    """`--set a.b=value` pairs (value parsed as YAML: numbers, booleans, null; yes/no stay words).
+
+    Raises:
+        ConfigError: a pair without `=` or with an empty key, or a value that is not YAML.
+    """
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {pair}: expected key=value")
+        try:
+            out[key.strip()] = parse_value(value)
+        except ConfigError as exc:
+            raise ConfigError(f"--set {key.strip()}: {exc}") from exc
+    return out
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -123,11 +189,25 @@ def read_yaml_mapping(path: Path, what: str = "a mapping") -> dict[str, Any]:
     """
     try:
         loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the config as "
+                          "UTF-8") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{path}: is a folder, not a YAML config file") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {one_line_yaml_error(exc)}") from exc
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path}: top level must be {what}")
     return loaded
+
+
+def one_line_yaml_error(exc: yaml.YAMLError) -> str:
+    """A YAML error as `problem at line L, column C`."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
 
 
 def load_config(model: type[Strict], path: Path | None, overrides: dict[str, Any]) -> Any:
@@ -147,4 +227,4 @@ def load_config(model: type[Strict], path: Path | None, overrides: dict[str, Any
         return model.model_validate(data)
     except ValidationError as exc:
         lines = [f"{where}: field {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError("\n".join(lines)) from exc
+        raise ConfigError("; ".join(lines)) from exc

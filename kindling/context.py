@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from store.db import Store
 
@@ -21,7 +23,16 @@ class AppState:
         return Store(self.db_url)
 
 
-def fail(message: str, code: int = 2) -> None:
-    """Print an error in red to stderr and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+def one_line(message: str) -> str:
+    """A message's lines joined by '; ' (an error is one line on the terminal)."""
+    return "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print `error: <message>` on one line to stderr (never wrapped, no markup) and exit.
+
+    Exit status 2: bad input or environment, nothing done; 1: the work ran and failed.
+    """
+    err_console.print(Text.assemble(("error: ", "bold red"), one_line(message)),
+                      soft_wrap=True, highlight=False)
     raise typer.Exit(code)

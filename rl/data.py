@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from store.db import Store
+from store.errors import UserError
 from store.models import DatasetRecord, PreferencePair, Query, Response
 from store.pairs import iter_pair_texts
 from store.queries import corpus_pairs
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from datasets import Dataset
 
 
-class EmptyDataError(ValueError):
+class EmptyDataError(UserError):
     """The store holds no rows for the requested data (nothing imported or built yet)."""
 
 

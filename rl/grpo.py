@@ -30,12 +30,13 @@ from rl.sft import (
 )
 from rl.train_config import KindlingGRPO
 from store.db import Store
+from store.errors import UserError
 from store.queries import corpus_pairs
 
 CLOSE_TIMEOUT_S = 30.0
 
 
-class PromptTooLongError(ValueError):
+class PromptTooLongError(UserError):
     """Prompts exceed kindling.max_prompt_length tokens."""
 
 

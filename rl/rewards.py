@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agents.guard import check_response
+from store.errors import UserError
 
 if TYPE_CHECKING:
     from rl.judge_reward import JudgeBackend
@@ -41,7 +42,7 @@ class RewardFunc(Protocol):
                  **kwargs: Any) -> Any: ...
 
 
-class RewardConfigError(ValueError):
+class RewardConfigError(UserError):
     """A reward name that is unknown, or one whose ingredients the context does not hold."""
 
 

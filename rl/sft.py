@@ -23,12 +23,13 @@ from rl.data import sft_dataset
 from rl.train_config import KindlingSFT, LoraSpec, config_dicts
 from store import work
 from store.db import Store
+from store.errors import UserError
 from store.models import Run
 
 MODEL_HINT = "build a tiny one with `kindling model init --tiny --out models/tiny`"
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(UserError):
     """The model or its tokenizer cannot be loaded from the configured hub id or folder."""
 
 

@@ -8,18 +8,80 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+from store.errors import StoreError
 
 DEFAULT_DB_URL = "sqlite:///kindling.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
+DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+SQLITE_HEADER = b"SQLite format 3\x00"
+URL_HELP = "expected sqlite:///path/to/file.db or postgresql://user@host:5432/dbname"
 
 
 def resolve_db_url(explicit: str | None = None) -> str:
     """The store URL: explicit value, else `KINDLING_DB_URL`, else a SQLite file in the cwd."""
     url = explicit or os.environ.get("KINDLING_DB_URL") or DEFAULT_DB_URL
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url.removeprefix(prefix)
     return url
+
+
+def shown_url(url: str) -> str:
+    """The URL as messages show it: any password hidden."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    return parsed.render_as_string(hide_password=True) if parsed.password else url
+
+
+def check_db_url(url: str) -> URL:
+    """Parse a store URL and check what can be checked without connecting.
+
+    Raises:
+        StoreError: not a URL, an unsupported database, or a SQLite path whose folder is missing
+            or that is a folder or a file of another kind (nothing is created).
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"store URL {url!r} is not a database URL ({URL_HELP})") from None
+    if parsed.drivername not in DRIVERS:
+        raise StoreError(f"store URL {shown_url(url)!r}: unsupported database "
+                         f"{parsed.drivername!r}: Kindling stores runs in SQLite or PostgreSQL "
+                         f"({URL_HELP})")
+    if parsed.get_backend_name() == "sqlite":
+        _check_sqlite_path(url, parsed)
+    return parsed
+
+
+def _check_sqlite_path(url: str, parsed: URL) -> None:
+    database = parsed.database or ":memory:"
+    if database == ":memory:" or parsed.query.get("uri") == "true":
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        raise StoreError(f"store {url}: folder {path.parent} does not exist (create it first)")
+    if path.is_dir():
+        raise StoreError(f"store {url}: {path} is a folder, not a SQLite file")
+    if path.is_file() and path.stat().st_size > 0:
+        with path.open("rb") as fh:
+            if fh.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                raise StoreError(f"store {url}: {path} is not a SQLite database "
+                                 "(choose another file, or a new one)")
+
+
+def describe_db_error(url: str, exc: DBAPIError) -> str:
+    """One line for a database error: the store and the driver's own first line."""
+    original = str(exc.orig) if exc.orig is not None else str(exc)
+    first = next((line.strip() for line in original.splitlines() if line.strip()), original)
+    if "readonly" in first.replace(" ", "").lower() or "read-only" in first.lower():
+        return f"store {shown_url(url)} is read-only ({first}); this command needs to write to it"
+    return f"cannot use the store {shown_url(url)}: {first}"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -57,11 +119,21 @@ def migrate(engine: Engine) -> None:
 class Store:
     """The SQL store: an engine plus a session factory. Passed to nodes via the runtime context."""
 
-    def __init__(self, url: str | None = None, *, run_migrations: bool = True) -> None:
+    def __init__(self, url: str | None = None) -> None:
+        """Open the store and bring its schema to the newest migration.
+
+        Raises:
+            StoreError: the URL is malformed or unsupported, the database cannot be reached or
+                opened, is not a database, or is read-only and needs a migration.
+        """
         self.url = resolve_db_url(url)
+        check_db_url(self.url)
         self.engine = make_engine(self.url)
-        if run_migrations:
+        try:
             migrate(self.engine)
+        except DBAPIError as exc:
+            self.engine.dispose()
+            raise StoreError(describe_db_error(self.url, exc)) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

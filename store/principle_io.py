@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from store.errors import UserError
+
 if TYPE_CHECKING:
     from store.models import PrincipleVersion
 
@@ -19,7 +21,7 @@ KINDS = ("detector", "generator", "judge")
 KNOWN_FIELDS = ("name", "kind", "language", "rules", "version", "parent", "origin")
 
 
-class PrincipleFormatError(ValueError):
+class PrincipleFormatError(UserError):
     """A principle set that cannot be stored; the message names the source and the field."""
 
 

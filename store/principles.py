@@ -11,10 +11,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from agents.templates import PrincipleSet, load_principles
 from store.db import Store
+from store.errors import UserError
 from store.models import PrincipleVersion, text_hash
 
 
-class PrincipleNotFound(LookupError):
+class PrincipleNotFound(UserError, LookupError):
     """No principle version matches the reference given."""
 
 

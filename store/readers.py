@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from store.errors import UserError
+
 MAX_TEXT_CHARS = 20_000
 _WS = re.compile(r"[ \t\n\r]*")
 
 
-class DataImportError(Exception):
+class DataImportError(UserError):
     """A data file that cannot be imported; the message names file, line (or row) and field."""
 
     def __init__(

@@ -13,8 +13,7 @@ from rich.table import Table
 from agents.llm import LLMConfigError
 from agents.templates import PromptError
 from kindling.adversarial_runner import AdversarialRunner
-from kindling.commands.curate import parse_sets
-from kindling.config import AdversarialConfig, ConfigError, load_config
+from kindling.config import AdversarialConfig, ConfigError, load_config, parse_sets
 from kindling.context import console, fail
 from store.principles import PrincipleNotFound, activate
 

@@ -11,21 +11,10 @@ from rich.table import Table
 
 from agents.llm import LLMConfigError
 from agents.templates import PromptError
-from kindling.config import ConfigError, CurateConfig, load_config, parse_value
+from kindling.config import ConfigError, CurateConfig, load_config, parse_sets
 from kindling.context import console, fail
 from kindling.curate_runner import CurateRunner
 from store.reports import call_stats, verdict_stats
-
-
-def parse_sets(pairs: list[str]) -> dict[str, Any]:
-    """`--set a.b=value` pairs (value parsed as YAML: numbers, booleans, null; yes/no stay words)."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise ConfigError(f"--set {pair}: expected key=value")
-        key, value = pair.split("=", 1)
-        out[key.strip()] = parse_value(value)
-    return out
 
 
 def curate(

@@ -13,9 +13,8 @@ from rich.table import Table
 
 from agents.llm import LLMConfigError
 from agents.templates import PromptError
-from kindling.commands.curate import parse_sets
 from kindling.commands.judge import dataset_items, execute_judge
-from kindling.config import ConfigError, JudgeConfig, load_config
+from kindling.config import ConfigError, JudgeConfig, load_config, parse_sets
 from kindling.context import console, fail
 from kindling.version import code_version
 from rl.metrics import (

@@ -24,19 +24,19 @@ from agents.llm import LLMConfigError, build_chat_model, close_chat_model
 from agents.principled_judge import JudgeResult, JudgeState, state_result
 from agents.templates import PromptError
 from graphs.judge import build_judge_graph
-from kindling.commands.curate import parse_sets
-from kindling.config import ConfigError, JudgeConfig, load_config
+from kindling.config import ConfigError, JudgeConfig, load_config, parse_sets
 from kindling.context import console, fail
 from kindling.version import code_version
 from store import queries, work
 from store.db import Store
+from store.errors import UserError
 from store.principles import PrincipleNotFound, resolve_version
 
 MAX_TEXT_CHARS = 20_000  # longer texts are input errors, not greetings
 CHUNK = 1024  # items handed to the service at once (progress and write granularity)
 
 
-class InputError(ValueError):
+class InputError(UserError):
     """An items file that cannot be judged; the message names file, line and field."""
 
 

@@ -7,8 +7,7 @@ from typing import Any
 
 from agents.llm import LLMConfigError
 from agents.templates import PromptError
-from kindling.commands.curate import parse_sets
-from kindling.config import ConfigError, JudgeConfig, load_config
+from kindling.config import ConfigError, JudgeConfig, load_config, parse_sets
 from kindling.context import console, fail
 from store.db import Store
 from store.principles import PrincipleNotFound

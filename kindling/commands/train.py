@@ -107,7 +107,7 @@ def _yaml_sets_pairs_run(config: Path | None) -> bool:
 def _command(ctx: typer.Context, kind: str, config: Path, sets: list[str], live: bool,
              launcher: Launcher, accelerate_config: Path | None, num_processes: int | None) -> None:
     """What every `kindling train <kind>` does: launch elsewhere if asked, else train here."""
-    from kindling.commands.curate import parse_sets
+    from kindling.config import parse_sets
 
     _launch_if_asked(TrainArgs(kind, config, sets, live, ctx.obj.db_url), launcher,
                      accelerate_config, num_processes)

@@ -19,6 +19,7 @@ from langgraph.errors import InvalidUpdateError
 from kindling.debugger.history import AnyGraph, jsonable, state_changes
 from kindling.debugger.targets import GraphTarget
 from store.calls import calls_after
+from store.errors import UserError
 
 INTERNAL = ("__start__", "__end__")
 
@@ -28,7 +29,7 @@ def _breakpoints(names: list[str]) -> Any:
     return "*" if "*" in names else (names or None)
 
 
-class StepError(ValueError):
+class StepError(UserError):
     """A breakpoint or edit the graph cannot take (unknown node or state field)."""
 
 

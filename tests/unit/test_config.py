@@ -4,8 +4,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from kindling.commands.curate import parse_sets
-from kindling.config import ConfigError, CurateConfig, load_config
+from kindling.config import ConfigError, CurateConfig, load_config, parse_sets
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -35,7 +34,7 @@ def test_defaults_without_a_file() -> None:
         ("agents:\n  max_retries: -1\n", "field agents.max_retries"),
         ("source: files\n", "field source"),
         ("- a\n- b\n", "top level must be a mapping"),
-        ("limit: [\n", "cannot read config"),
+        ("limit: [\n", "not valid YAML"),
     ],
 )
 def test_bad_config_names_file_and_field(tmp_path: Path, text: str, needle: str) -> None:

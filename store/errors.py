@@ -1,0 +1,21 @@
+"""The one error type for what a user gave or has: bad input, a bad location, an unusable store.
+
+Every layer raises a subclass of `UserError` for a problem the user can fix (a path, a URL, a
+config value, an id, an output location, a store that cannot be opened). Its message names the
+file, line, field or flag; the CLI prints it as one line and exits with status 2, and nothing was
+written. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class UserError(ValueError):
+    """Input or an environment the command cannot use; the message says what and where."""
+
+
+class StoreError(UserError):
+    """The store URL is malformed, unsupported, unreachable, not a database, or read-only."""
+
+
+class OutputError(UserError):
+    """An output location that is missing, of the wrong kind, or holds files Kindling did not write."""
