@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
 
-MAX_RULES = 10
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from store.principle_io import MAX_RULE_CHARS, MAX_RULES
+
+Rule = Annotated[str, StringConstraints(min_length=1, max_length=MAX_RULE_CHARS)]
+Flaw = Annotated[str, StringConstraints(max_length=200)]
 
 
 class FlawedGreeting(BaseModel):
@@ -12,14 +17,14 @@ class FlawedGreeting(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     text: str = Field(min_length=1, max_length=400)
-    flaws: list[str] = Field(default_factory=list, max_length=6)
+    flaws: list[Flaw] = Field(default_factory=list, max_length=6)
 
 
 class RuleSet(BaseModel):
     """Optimizer: a rewritten rule set (strategies S_G or principles S_D), at most 10 rules."""
 
     model_config = ConfigDict(extra="ignore")
-    rules: list[str] = Field(min_length=1, max_length=MAX_RULES)
+    rules: list[Rule] = Field(min_length=1, max_length=MAX_RULES)
 
 
 class ErrorReflection(BaseModel):

@@ -151,12 +151,13 @@ class JudgeService:
 
 def build_judge_service(
     store: Store, cfg: JudgeConfig, run_id: int, chat_model: BaseChatModel | None = None,
+    *, close_chat: bool | None = None,
 ) -> JudgeService:
     """A JudgeService from config: principle version resolved, calls recorded under `run_id`.
 
     The version is `cfg.principles` (id, name or YAML path), else the active detector version,
-    else `detector_initial`. Without `chat_model` one is built from `cfg.llm` and closed by
-    `JudgeService.aclose`.
+    else `detector_initial`. Without `chat_model` one is built from `cfg.llm`; `aclose` closes the
+    chat model when this function built it, or when `close_chat` says so.
 
     Raises:
         PrincipleNotFound: the principle reference names no detector version.
@@ -167,4 +168,4 @@ def build_judge_service(
     chat = chat_model if chat_model is not None else build_chat_model(cfg.llm)
     llm = AgentLLM(chat, cfg.llm, CallLog(store, run_id, remember=False))  # judgments cache it
     return JudgeService(store, llm, version, cfg.samples, run_id, concurrency=cfg.concurrency,
-                        close_chat=chat_model is None)
+                        close_chat=chat_model is None if close_chat is None else close_chat)

@@ -29,6 +29,14 @@ from store.errors import UserError
 
 T = TypeVar("T", bound=BaseModel)
 REASK = "上面的输出无法解析：{error}。请只输出一个符合要求格式的 JSON 对象，不要输出其他内容。"
+MAX_ANSWER_CHARS = 50_000  # longer answers are refused unparsed (every schema field is bounded)
+MAX_EXCERPT_CHARS = 2_000  # of a bad answer, sent back when re-asking
+MAX_STORED_CHARS = 20_000  # of a raw answer, kept in agent_calls
+
+
+def excerpt(text: str, limit: int = MAX_EXCERPT_CHARS) -> str:
+    """`text`, cut to `limit` characters with a note of how much was left out."""
+    return text if len(text) <= limit else f"{text[:limit]}…[+{len(text) - limit} chars]"
 
 
 class LLMConfigError(UserError):
@@ -49,6 +57,8 @@ class CallRecorder(Protocol):
     def cached(self, item_key: str, role: str) -> dict[str, Any] | None: ...
 
     def record(self, row: dict[str, Any]) -> None: ...
+
+    async def commit(self) -> None: ...
 
 
 def build_chat_model(cfg: LLMConfig) -> BaseChatModel:
@@ -134,13 +144,15 @@ class AgentLLM:
                 raise AgentCallFailed(key.role, _describe(exc), None) from exc
             raw = str(reply.content)
             try:
-                parsed = parse_output(raw, schema)
+                parsed = parse_bounded(raw, schema)
             except OutputParseError as exc:
                 error = f"unparseable output: {exc}"
                 self._record(key, prompt, messages, reply, attempt, error=error)
-                messages = [*messages, AIMessage(raw), HumanMessage(REASK.format(error=exc))]
+                await self.recorder.commit()
+                messages = [*messages, AIMessage(excerpt(raw)), HumanMessage(REASK.format(error=exc))]
                 continue
             self._record(key, prompt, messages, reply, attempt, parsed=parsed.model_dump())
+            await self.recorder.commit()  # stored before anything downstream uses it
             return parsed
         raise AgentCallFailed(key.role, error, raw)
 
@@ -164,6 +176,7 @@ class AgentLLM:
                 except Exception as exc:
                     self._record(key, prompt, messages, None, attempt, error=_describe(exc),
                                  latency_s=self._clock() - started)
+                    await self.recorder.commit()
                     raise
                 reply.response_metadata["kindling_latency_s"] = self._clock() - started
                 return reply, attempt
@@ -196,12 +209,20 @@ class AgentLLM:
             "template_hash": prompt.template_hash,
             "principle_version_id": key.principle_version_id, "model": self.cfg.model,
             "input": [{"role": m.type, "content": m.content} for m in messages],
-            "raw_output": None if reply is None else str(reply.content),
+            "raw_output": None if reply is None else excerpt(str(reply.content), MAX_STORED_CHARS),
             "parsed_output": parsed, "latency_ms": round((latency_s or 0.0) * 1000, 2),
             "prompt_tokens": usage.get("input_tokens"),
             "completion_tokens": usage.get("output_tokens"),
             "attempt": attempt, "error": error,
         })
+
+
+def parse_bounded(raw: str, schema: type[T]) -> T:
+    """`parse_output`, refusing unparsed an answer longer than any valid one can be."""
+    if len(raw) > MAX_ANSWER_CHARS:
+        raise OutputParseError(f"the answer has {len(raw)} characters, more than the "
+                               f"{MAX_ANSWER_CHARS} any valid answer can take; answer briefly")
+    return parse_output(raw, schema)
 
 
 def _describe(exc: BaseException) -> str:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Point = Annotated[str, StringConstraints(max_length=300)]
+"""One debate point: a sentence, not an essay (every field of every schema is bounded)."""
 
 
 class RoleOutput(BaseModel):
@@ -21,7 +24,7 @@ class Candidate(RoleOutput):
 class DebatePoints(RoleOutput):
     """Advocate (strengths) or critic (weaknesses) of a greeting."""
 
-    points: list[str] = Field(max_length=6, description="One point per entry, concrete and short.")
+    points: list[Point] = Field(max_length=6, description="One point per entry, concrete and short.")
 
 
 class JudgeVerdict(RoleOutput):

@@ -10,7 +10,8 @@ from typing import Any
 import jinja2
 import yaml
 
-from store.errors import UserError
+from store.errors import UserError, describe_yaml_error
+from store.principle_io import PrincipleFormatError, validate_rules
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
@@ -72,26 +73,49 @@ class PromptLibrary:
 def load_principles(name_or_path: str, root: Path = PROMPTS_DIR) -> PrincipleSet:
     """Load a principle set by name (`prompts/principles/<name>.yaml`) or by YAML path.
 
+    The rules are checked as `kindling principles import` checks them (store.principle_io).
+
     Raises:
-        PromptError: the file is missing, not YAML, or lacks a non-empty `rules` list of strings.
+        PromptError: no such name or file, a folder, not UTF-8 YAML, or bad `rules`.
     """
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = root / "principles" / f"{name_or_path}.yaml"
+    path = principle_path(name_or_path, root)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise PromptError(f"{path}: cannot read principle set: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise PromptError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise PromptError(f"{path}: cannot read principle set: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise PromptError(f"{path}: not valid YAML: {describe_yaml_error(exc)}") from exc
     if not isinstance(data, dict):
         raise PromptError(f"{path}: top level must be a mapping with name, kind, rules")
-    rules = data.get("rules")
-    if not isinstance(rules, list) or not rules or not all(
-        isinstance(r, str) and r.strip() for r in rules
-    ):
-        raise PromptError(f"{path}: field rules: must be a non-empty list of non-empty strings")
-    return PrincipleSet(
-        name=str(data.get("name") or path.stem),
-        kind=str(data.get("kind") or "judge"),
-        rules=tuple(r.strip() for r in rules),
-        source=str(path),
-    )
+    try:
+        rules = validate_rules(data.get("rules"), str(path))
+    except PrincipleFormatError as exc:
+        raise PromptError(str(exc)) from exc
+    return PrincipleSet(name=str(data.get("name") or path.stem),
+                        kind=str(data.get("kind") or "judge"), rules=rules, source=str(path))
+
+
+def principle_path(name_or_path: str, root: Path = PROMPTS_DIR) -> Path:
+    """The file a principle reference names: an existing path, else `<root>/principles/<name>.yaml`.
+
+    Raises:
+        PromptError: a folder, or neither a file nor a known name (the known names are listed).
+    """
+    path = Path(name_or_path)
+    if path.is_dir():
+        raise PromptError(f"{path}: is a folder; give a principle YAML file or a name "
+                          f"({', '.join(principle_names(root))})")
+    if path.is_file():
+        return path
+    named = root / "principles" / f"{name_or_path}.yaml"
+    if not path.suffix and named.is_file():
+        return named
+    raise PromptError(f"principle set {name_or_path!r}: no such file, and no such name under "
+                      f"{root / 'principles'} ({', '.join(principle_names(root))})")
+
+
+def principle_names(root: Path = PROMPTS_DIR) -> list[str]:
+    """The names of the principle sets that ship under `prompts/principles/`."""
+    return sorted(p.stem for p in (root / "principles").glob("*.yaml"))

@@ -22,6 +22,7 @@ from rl.metrics import binary_metrics, length_baseline
 from store import queries, work
 from store.calls import CallLog
 from store.db import Store
+from store.errors import UserError
 from store.eval_data import labelled_items, split
 from store.principles import (
     get_version,
@@ -57,19 +58,31 @@ class AdversarialRunner:
         blob = json.dumps(self.cfg.model_dump(), sort_keys=True)
         return "adversarial:" + hashlib.sha256(blob.encode()).hexdigest()[:40]
 
-    def _llm(self, role: str, cfg: LLMConfig, calls: CallLog) -> AgentLLM:
+    def _chat(self, role: str, cfg: LLMConfig) -> BaseChatModel:
         if role not in self._chat_models:
             self._chat_models[role] = build_chat_model(cfg)
             self._built.append(self._chat_models[role])
-        return AgentLLM(self._chat_models[role], cfg, calls)
+        return self._chat_models[role]
+
+    def _llm(self, role: str, cfg: LLMConfig, calls: CallLog) -> AgentLLM:
+        return AgentLLM(self._chat(role, cfg), cfg, calls)
+
+    def _check_models(self) -> None:
+        """Build every role's chat model (an unset key variable fails here, before any run)."""
+        self._chat("agents", self.cfg.agents)
+        for role in ("generator", "optimizer"):
+            role_cfg = getattr(self.cfg, role)
+            if role_cfg is not None:
+                self._chat(role, role_cfg)
 
     def _pools(self) -> tuple[list[str], list[dict], list[dict]]:
         items = queries.dataset_query_items(self.store, self.cfg.query_dataset, 0, None, 1)
         texts, _ = queries.texts_for(self.store, {i["query_id"] for i in items}, set())
         labelled = labelled_items(self.store, self.cfg.labelled_dataset)
         if not texts or not labelled:
-            raise ValueError(f"need queries ({self.cfg.query_dataset}) and labelled items "
-                             f"({self.cfg.labelled_dataset}): run `kindling data import` first")
+            raise UserError(f"need queries (query_dataset {self.cfg.query_dataset!r}) and "
+                            f"labelled items (labelled_dataset {self.cfg.labelled_dataset!r}): "
+                            "import them first (kindling data import) or name other datasets")
         validation, reflection = split(labelled, self.cfg.validation_fraction, self.cfg.seed)
         as_dict = [{"query": x.query, "response": x.response, "label": x.label}
                    for x in reflection]
@@ -129,12 +142,18 @@ class AdversarialRunner:
 
     def open_run(self, extra_config: dict[str, Any] | None = None
                  ) -> tuple[int, AdversarialContext, RunnableConfig, CallLog]:
-        """Create (or find) the run; its graph context, thread config and call log."""
+        """Create (or find) the run; its graph context, thread config and call log.
+
+        The data, the chat models and the starting principle versions are checked first, so a
+        precondition error leaves no run behind.
+        """
+        query_pool, reflection_pool, held_out = self._pools()
+        self._check_models()
+        self.initial_state()
         run, _created = work.get_or_create_run(
             self.store, kind="adversarial", run_key=self._run_key(),
             config={**self.cfg.model_dump(), **(extra_config or {})},
             code_version=code_version())
-        query_pool, reflection_pool, held_out = self._pools()
         calls = CallLog(self.store, run.id)
         calls.prefetch_run()
         context = self._context(run.id, calls, held_out, (query_pool, reflection_pool))
@@ -150,7 +169,11 @@ class AdversarialRunner:
         self._built.clear()
 
     async def run(self) -> AdversarialOutcome:
-        run_id, context, config, calls = self.open_run()
+        try:
+            run_id, context, config, calls = self.open_run()
+        except BaseException:
+            await self.close()
+            raise
         try:
             async with open_checkpointer(self.store.url) as saver:
                 graph = build_adversarial_graph().compile(checkpointer=saver)

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from store.errors import UserError
+from store.errors import UserError, describe_yaml_error
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 KEY_PREFIXES = ("sk-", "sk_", "pk-", "rk-", "key-", "Bearer ")
@@ -197,17 +197,10 @@ def read_yaml_mapping(path: Path, what: str = "a mapping") -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {one_line_yaml_error(exc)}") from exc
+        raise ConfigError(f"{path}: not valid YAML: {describe_yaml_error(exc)}") from exc
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path}: top level must be {what}")
     return loaded
-
-
-def one_line_yaml_error(exc: yaml.YAMLError) -> str:
-    """A YAML error as `problem at line L, column C`."""
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
 
 
 def load_config(model: type[Strict], path: Path | None, overrides: dict[str, Any]) -> Any:

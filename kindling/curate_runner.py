@@ -23,6 +23,7 @@ from kindling.version import code_version
 from store import queries, work
 from store.calls import CallLog
 from store.db import Store
+from store.errors import UserError
 from store.principles import register_version
 from store.verdicts import VerdictWriter
 
@@ -52,9 +53,19 @@ def select_items(store: Store, cfg: CurateConfig) -> list[dict]:
         items = queries.dataset_query_items(store, cfg.dataset, cfg.offset, cfg.limit,
                                             cfg.samples_per_query)
     if not items:
-        raise ValueError(f"dataset {cfg.dataset!r} has no items for source={cfg.source}: "
-                         "import data first (kindling data import) or pick another dataset")
+        raise UserError(no_items_message(store, cfg))
     return items
+
+
+def no_items_message(store: Store, cfg: CurateConfig) -> str:
+    """Why a selection is empty: the dataset is unknown (naming the known ones) or the offset is
+    past its end."""
+    known = queries.dataset_names(store)
+    if cfg.dataset not in known:
+        names = ", ".join(sorted(known)) or "none: import data first (kindling data import)"
+        return f"field dataset: no imported dataset {cfg.dataset!r} (imported: {names})"
+    return (f"field offset: {cfg.offset} is past the end of dataset {cfg.dataset!r} "
+            f"(source={cfg.source} has no items from there)")
 
 
 def build_retriever(store: Store, cfg: RetrievalConfig) -> Retriever:
@@ -77,19 +88,35 @@ class CurateRunner:
         self.new_run, self.retry_failed, self.show_progress = new_run, retry_failed, show_progress
         self._chat_models = chat_models or {}
         self._built: list[BaseChatModel] = []
+        self._retriever: Retriever | None = None
         self.worker = work.worker_id()
 
-    def prepare_run(self) -> int:
+    def prepare_run(self, items: list[dict]) -> int:
         """Create the run (or find the one this config already started) and its items."""
         key = None if self.new_run else run_key_for(self.cfg, self.principles.text)
         run, _created = work.get_or_create_run(
             self.store, kind="curate", run_key=key, code_version=code_version(),
             config={**self.cfg.model_dump(), "principles_text": self.principles.text},
         )
-        work.add_items(self.store, run.id, select_items(self.store, self.cfg))
+        work.add_items(self.store, run.id, items)
         if self.retry_failed:
             work.reopen_failed_items(self.store, run.id)
         return run.id
+
+    def check(self) -> list[dict]:
+        """Everything that can fail before a run exists: the items, the chat models (an unset key
+        variable), the retriever's corpus. Returns the selected items.
+
+        Raises:
+            UserError: no items, a model that cannot be built, an empty exemplar corpus.
+        """
+        items = select_items(self.store, self.cfg)
+        self._chat("agents", self.cfg.agents)
+        if self.cfg.generator is not None and self.cfg.generator != self.cfg.agents:
+            self._chat("generator", self.cfg.generator)
+        if self._retriever is None:
+            self._retriever = build_retriever(self.store, self.cfg.retrieval)
+        return items
 
     def _chat(self, role: str, cfg: LLMConfig) -> BaseChatModel:
         if role not in self._chat_models:
@@ -110,7 +137,7 @@ class CurateRunner:
         return CurateContext(
             run_id=run_id, agents=agents_llm, generator=generator, prompts=PromptLibrary(),
             principles=self.principles, principle_version_id=pv_id,
-            retriever=build_retriever(self.store, self.cfg.retrieval),
+            retriever=self._retriever or build_retriever(self.store, self.cfg.retrieval),
             exemplars_k=self.cfg.retrieval.k,
             sink=VerdictWriter(self.store, run_id, (gen_cfg or self.cfg.agents).model, calls),
         )
@@ -122,7 +149,12 @@ class CurateRunner:
         self._built.clear()
 
     async def run(self) -> CurateOutcome:
-        run_id = self.prepare_run()
+        try:
+            items = self.check()
+        except BaseException:
+            await self.close()
+            raise
+        run_id = self.prepare_run(items)
         calls = CallLog(self.store, run_id)
         context = self.build_context(run_id, calls)
         started = time.perf_counter()

@@ -34,6 +34,7 @@ class TrainArgs:
     sets: list[str] = field(default_factory=list)
     live: bool = True
     db_url: str | None = None
+    overwrite: bool = False
 
 
 def check_accelerate_config(path: Path) -> None:
@@ -67,7 +68,7 @@ def accelerate_command(
 
     Returns:
         `python -m accelerate.commands.launch [--config_file F] [--num_processes N] -m kindling
-        [--db-url U] train <kind> --config C [--set K=V ...] --live|--no-live --launcher none`.
+        [--db-url U] train <kind> --config C [--set K=V ...] --live|--no-live --launcher none [--overwrite]`.
     """
     cmd = [python, "-m", "accelerate.commands.launch"]
     if accelerate_config is not None:
@@ -81,4 +82,6 @@ def accelerate_command(
     for override in train.sets:
         cmd += ["--set", override]
     cmd += ["--live" if train.live else "--no-live", "--launcher", "none"]
+    if train.overwrite:
+        cmd.append("--overwrite")
     return cmd

@@ -20,6 +20,12 @@ from transformers import (
 )
 
 from rl.tokenizer import train_tokenizer
+from store.errors import UserError
+
+
+class ModelError(UserError):
+    """A model path, hub id, shape or tokenizer that cannot be used (the message names it)."""
+
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
 
@@ -51,7 +57,7 @@ def tiny_qwen2_config(
         ValueError: If the head counts do not divide evenly.
     """
     if hidden_size % heads or heads % kv_heads:
-        raise ValueError(f"heads ({heads}) must divide hidden_size ({hidden_size}) "
+        raise ModelError(f"heads ({heads}) must divide hidden_size ({hidden_size}) "
                          f"and kv_heads ({kv_heads}) must divide heads")
     return Qwen2Config(
         vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=layers,
@@ -115,7 +121,7 @@ def adapter_base(source: str | Path) -> str | None:
 
     base = json.loads(path.read_text(encoding="utf-8")).get("base_model_name_or_path")
     if not base:
-        raise ValueError(f"{path} names no base_model_name_or_path")
+        raise ModelError(f"{path} names no base_model_name_or_path")
     return str(base)
 
 
@@ -134,12 +140,12 @@ def causal_lm(source: str, **kwargs: Any) -> PreTrainedModel:
     try:
         from peft import PeftModel
     except ImportError as exc:
-        raise ValueError(f"{source} holds a LoRA adapter; loading it needs peft "
+        raise ModelError(f"{source} holds a LoRA adapter; loading it needs peft "
                          "(pip install 'kindling[lora]')") from exc
     try:
         base_model = causal_lm(base, **{k: v for k, v in kwargs.items() if k != "config"})
     except OSError as exc:
-        raise ValueError(f"LoRA adapter {source}: its base model {base!r} ({ADAPTER_CONFIG}) "
+        raise ModelError(f"LoRA adapter {source}: its base model {base!r} ({ADAPTER_CONFIG}) "
                          f"cannot be loaded ({exc})") from exc
     model = PeftModel.from_pretrained(base_model, source).merge_and_unload()
     model.name_or_path = source  # a LoRA trained on this model names this folder as its base
@@ -149,13 +155,13 @@ def causal_lm(source: str, **kwargs: Any) -> PreTrainedModel:
 def _check_local(folder: Path) -> None:
     """Raise ValueError unless `folder` holds a model config (or a LoRA adapter) and a tokenizer."""
     if not folder.exists():
-        raise ValueError(f"model path {folder} does not exist")
+        raise ModelError(f"model path {folder} does not exist")
     if not folder.is_dir():
-        raise ValueError(f"model path {folder} is not a folder")
+        raise ModelError(f"model path {folder} is not a folder")
     if not (folder / "config.json").is_file() and not (folder / ADAPTER_CONFIG).is_file():
-        raise ValueError(f"model path {folder} has no config.json (not a model folder)")
+        raise ModelError(f"model path {folder} has no config.json (not a model folder)")
     if not any((folder / name).is_file() for name in TOKENIZER_FILES):
-        raise ValueError(f"model path {folder} has no tokenizer (expected one of "
+        raise ModelError(f"model path {folder} has no tokenizer (expected one of "
                          f"{', '.join(TOKENIZER_FILES)})")
 
 
@@ -172,10 +178,10 @@ def _config_and_tokenizer(name_or_path: str | Path) -> tuple[str, Any, PreTraine
         config = AutoConfig.from_pretrained(adapter_base(source) or source)
         tokenizer = AutoTokenizer.from_pretrained(source)
     except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot load model {name!r} (hub id or local folder): {exc}") from exc
+        raise ModelError(f"cannot load model {name!r} (hub id or local folder): {exc}") from exc
     config_vocab = getattr(config, "vocab_size", None)
     if config_vocab is not None and len(tokenizer) > config_vocab:
-        raise ValueError(f"tokenizer of {name!r} has {len(tokenizer)} tokens but the model's "
+        raise ModelError(f"tokenizer of {name!r} has {len(tokenizer)} tokens but the model's "
                          f"embedding has {config_vocab} rows (tokenizer/model mismatch)")
     return source, config, tokenizer
 
@@ -234,15 +240,15 @@ def load_policy(
     try:
         model = causal_lm(source, **kwargs)
     except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot load model weights of {name!r}: {exc}") from exc
+        raise ModelError(f"cannot load model weights of {name!r}: {exc}") from exc
     weight = model.get_input_embeddings().weight
     embedding_rows = int(weight.shape[0]) if isinstance(weight, torch.Tensor) else len(tokenizer)
     if len(tokenizer) > embedding_rows:
-        raise ValueError(f"tokenizer of {name!r} has {len(tokenizer)} tokens but the model's "
+        raise ModelError(f"tokenizer of {name!r} has {len(tokenizer)} tokens but the model's "
                          f"embedding has {embedding_rows} rows (tokenizer/model mismatch)")
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is None:
-            raise ValueError(f"tokenizer of {name!r} has neither a pad nor an eos token")
+            raise ModelError(f"tokenizer of {name!r} has neither a pad nor an eos token")
         tokenizer.pad_token = tokenizer.eos_token
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id

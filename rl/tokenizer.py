@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
+from store.errors import UserError
+
 ENDOFTEXT = "<|endoftext|>"
 IM_START = "<|im_start|>"
 IM_END = "<|im_end|>"
@@ -55,7 +57,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4000) -> PreTrainedT
     """
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     if vocab_size < len(alphabet) + len(SPECIAL_TOKENS):
-        raise ValueError(f"vocab_size {vocab_size} is below the byte alphabet plus special tokens "
+        raise UserError(f"vocab_size {vocab_size} is below the byte alphabet plus special tokens "
                          f"({len(alphabet) + len(SPECIAL_TOKENS)})")
     tok = Tokenizer(models.BPE())
     tok.normalizer = normalizers.NFC()

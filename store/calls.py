@@ -1,13 +1,15 @@
-"""Agent-call log: every attempt recorded; stored results reused on resume.
+"""Agent-call log: every attempt recorded before its result is used; stored results reused on resume.
 
-Attempts are buffered and written in small batches: at the latest when the item's verdict is
-written (same transaction, so a verdict never exists without its calls), when the buffer fills,
-or on the runner's periodic flush (every `flush_interval_s`). A kill -9 can therefore lose only
-the last fraction of a second of attempts; those calls are simply made again on resume.
+`AgentLLM` queues each attempt with `record` and awaits `commit` before it hands the result on,
+so no node, re-ask or budget count ever uses an answer that is not in `agent_calls`: after a
+kill -9 the rows equal the requests answered, except for answers whose row was being written at
+that instant. Attempts of calls that finish in the same turn of the event loop share one
+transaction (a group commit), so concurrency does not multiply transactions.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -82,6 +84,14 @@ class CallLog:
         self._pending.append({**row, "run_id": self.run_id, "created_at": utcnow()})
         if len(self._pending) >= self.batch_size:
             self.flush()
+
+    async def commit(self) -> None:
+        """Write every queued attempt before returning; attempts queued meanwhile by other calls
+        (they run while this one yields once) go into the same transaction."""
+        if not self._pending:
+            return
+        await asyncio.sleep(0)
+        self.flush()
 
     def flush(self, conn: Connection | None = None) -> None:
         """Write queued attempts, in the caller's transaction when one is given."""

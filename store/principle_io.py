@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from store.errors import UserError
+from store.errors import UserError, describe_yaml_error
 
 if TYPE_CHECKING:
     from store.models import PrincipleVersion
 
 KINDS = ("detector", "generator", "judge")
+MAX_RULES = 10  # the adversarial loop's own bound on a rewritten set
+MAX_RULE_CHARS = 300
 KNOWN_FIELDS = ("name", "kind", "language", "rules", "version", "parent", "origin")
 
 
@@ -68,12 +70,16 @@ def validate_rules(rules: Any, source: str) -> tuple[str, ...]:
         source: file name (or other label) to name in errors.
 
     Raises:
-        PrincipleFormatError: not a non-empty list of non-empty one-line strings, or a rule repeated.
+        PrincipleFormatError: not a non-empty list of at most MAX_RULES non-empty one-line strings
+            of at most MAX_RULE_CHARS characters, or a rule repeated.
     """
     if rules is None:
         raise PrincipleFormatError(f"{source}: field rules: missing (a list of rules is required)")
     if not isinstance(rules, list) or not rules:
         raise PrincipleFormatError(f"{source}: field rules: must be a non-empty list of strings")
+    if len(rules) > MAX_RULES:
+        raise PrincipleFormatError(f"{source}: field rules: {len(rules)} rules, at most "
+                                   f"{MAX_RULES} (merge related rules)")
     cleaned: list[str] = []
     seen: dict[str, int] = {}
     for number, rule in enumerate(rules, start=1):
@@ -81,6 +87,9 @@ def validate_rules(rules: Any, source: str) -> tuple[str, ...]:
             raise PrincipleFormatError(
                 f"{source}: field rules, rule {number}: must be a non-empty string, got {rule!r}")
         rule = rule.strip()
+        if len(rule) > MAX_RULE_CHARS:
+            raise PrincipleFormatError(f"{source}: field rules, rule {number}: {len(rule)} "
+                                       f"characters, at most {MAX_RULE_CHARS}")
         if "\n" in rule or "\r" in rule:
             raise PrincipleFormatError(
                 f"{source}: field rules, rule {number}: contains a line break; "
@@ -122,7 +131,7 @@ def from_yaml_text(text: str, source: str, *, name: str | None = None,
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise PrincipleFormatError(f"{source}: not valid YAML: {exc}") from exc
+        raise PrincipleFormatError(f"{source}: not valid YAML: {describe_yaml_error(exc)}") from exc
     if not isinstance(data, dict):
         raise PrincipleFormatError(
             f"{source}: top level must be a mapping with fields name, kind, rules")

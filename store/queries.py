@@ -60,3 +60,9 @@ def corpus_pairs(store: Store, dataset: str) -> list[tuple[str, str]]:
     )
     with store.session() as s:
         return [(q, r) for q, r in s.execute(stmt).all()]
+
+
+def dataset_names(store: Store) -> set[str]:
+    """The names of the imported datasets."""
+    with store.session() as s:
+        return set(s.scalars(select(DatasetRecord.dataset).distinct()))

@@ -304,6 +304,9 @@ def read_folder(folder: Path) -> ParsedFolder:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataImportError(folder, "not a folder")
+    folders = [rel for _, rel, _ in LAYOUT if (folder / rel).is_dir()]
+    if folders:
+        raise DataImportError(folder / folders[0], "is a folder, expected a data file")
     missing = [rel for _, rel, _ in LAYOUT if not (folder / rel).is_file()]
     if missing:
         raise DataImportError(folder, "missing file(s): " + ", ".join(missing))

@@ -57,7 +57,7 @@ def fetch_upstream(
         DataImportError: A download failed or a file's SHA-256 does not match.
     """
     dest = Path(dest)
-    todo = [rel for rel, digest in expected.items() if not _cached(dest / rel, digest)]
+    todo = [rel for rel, digest in expected.items() if not is_verified(dest / rel, digest)]
     if todo:
         with tempfile.TemporaryDirectory(prefix="kindling-fetch-") as tmp:
             for rel in todo:
@@ -71,7 +71,8 @@ def fetch_upstream(
     return dest
 
 
-def _cached(path: Path, digest: str | None) -> bool:
+def is_verified(path: Path, digest: str | None) -> bool:
+    """Whether `path` is a file with the expected SHA-256 (any file when none is known)."""
     return path.is_file() and (digest is None or file_sha256(path) == digest)
 
 

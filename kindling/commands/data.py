@@ -11,9 +11,11 @@ import typer
 from rich.table import Table
 
 from kindling.context import console, fail
+from kindling.outputs import WHOLE_FOLDER, owned_entries
+from store.errors import OutputError
 from store.importers import DataImportError, ImportReport, dataset_counts, import_paper_data
 from store.readers import LAYOUT
-from store.upstream import UPSTREAM_COMMIT, fetch_upstream
+from store.upstream import UPSTREAM_COMMIT, UPSTREAM_SHA256, fetch_upstream, is_verified
 
 app = typer.Typer(help="Import datasets into the store.", no_args_is_help=True)
 
@@ -23,6 +25,24 @@ def code_version() -> str:
     import kindling
 
     return getattr(kindling, "__version__", None) or importlib.metadata.version("kindling")
+
+
+def check_cache(cache: Path) -> None:
+    """`--upstream` replaces a cached file whose SHA-256 is wrong: refuse when such a file is in a
+    folder Kindling did not make (the download would overwrite somebody else's file).
+
+    Raises:
+        OutputError: the cache is a file, or holds a wrong file at an upstream path.
+    """
+    if cache.exists() and not cache.is_dir():
+        raise OutputError(f"--cache-dir {cache}: is a file, not a folder")
+    if not cache.is_dir() or WHOLE_FOLDER in owned_entries(cache):
+        return
+    stale = [rel for rel, digest in UPSTREAM_SHA256.items()
+             if (cache / rel).exists() and not is_verified(cache / rel, digest)]
+    if stale:
+        raise OutputError(f"--cache-dir {cache}: {stale[0]} is not the upstream file and was not "
+                          "written by Kindling; move it away or choose another folder")
 
 
 def default_cache_dir() -> Path:
@@ -55,9 +75,15 @@ def import_command(
     """Import every file of the paper's data set; re-running adds nothing."""
     if (source is None) == (not upstream):
         fail("give exactly one of --from PATH or --upstream")
+    if source is not None and not source.is_dir():
+        fail(f"--from {source}: folder does not exist (the paper's dataset/ layout: "
+             f"{', '.join(rel for _n, rel, _k in LAYOUT)})")
+    cache = cache_dir or default_cache_dir()
+    if upstream:
+        check_cache(cache)
     try:
         folder = source if source is not None else fetch_upstream(
-            cache_dir or default_cache_dir(), timeout_s=timeout_s,
+            cache, timeout_s=timeout_s,
             warn=lambda msg: console.print(f"[yellow]warning:[/] {msg}", highlight=False),
         )
         store = ctx.obj.open_store()

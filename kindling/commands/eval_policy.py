@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import json
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import typer
 from rich import box
@@ -13,6 +13,7 @@ from rich.table import Table
 
 from kindling.config import JudgeConfig
 from kindling.context import console, fail
+from kindling.outputs import check_output_file, write_file
 from kindling.version import code_version
 from rl.metrics import DEFAULT_THRESHOLD
 from rl.policy_eval import SamplingConfig
@@ -82,6 +83,7 @@ def policy(
     sets: list[str] = typer.Option([], "--set", help="Any JudgeConfig field as dotted key=value, e.g. --set llm.backend=openai."),
     length_threshold: int = typer.Option(DEFAULT_THRESHOLD, "--length-threshold", help="The length rule beside every excellence rate: longer than N characters."),
     out: Path = typer.Option(None, "--out", help="Also write every sample (policy, prompt, text, scores) to this JSONL file."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --out file if it exists."),
 ) -> None:
     """Sample each policy on held-out prompts; report excellence under a reward model and/or a
     judge beside the length rule, mean length, distinct-1/2 and self-BLEU, side by side (stored as
@@ -90,6 +92,8 @@ def policy(
     from rl.models import describe_model
     from rl.policy_eval import held_out_prompts
 
+    if out is not None:
+        check_output_file(out, overwrite=overwrite)
     store: Store = ctx.obj.open_store()
     sampling = SamplingConfig(samples, max_new_tokens, temperature, top_p, batch_size, seed)
     try:
@@ -160,9 +164,7 @@ def _sample(path: str, prompts: list[str], sampling: SamplingConfig) -> list[lis
 
 def _write_samples(out: Path, flat: dict[str, list[tuple[str, str]]],
                    rm_scores: dict[str, list[float]], verdicts: dict[str, list[int | None]]) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
+    def write(f: IO[str]) -> None:
         for label, items in flat.items():
             for i, (prompt, text) in enumerate(items):
                 row: dict[str, Any] = {"policy": label, "prompt": prompt, "completion": text}
@@ -171,7 +173,8 @@ def _write_samples(out: Path, flat: dict[str, list[tuple[str, str]]],
                 if label in verdicts:
                     row["judge_verdict"] = verdicts[label][i]
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(out)
+
+    write_file(out, write)
     console.print(f"samples → {out}")
 
 

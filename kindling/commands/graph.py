@@ -24,11 +24,15 @@ def show(
     fmt: str = typer.Option("mermaid", "--format", help="mermaid (flowchart text), ascii, svg or html (a page with the SVG, no scripts)."),
     xray: bool = typer.Option(False, "--xray", help="Expand subgraphs into their nodes."),
     out: Path = typer.Option(None, "--out", help="Write to this file instead of the console."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --out file if it exists."),
 ) -> None:
     """Draw a graph's nodes and edges: conditional edges dotted, parallel branches as several
     edges out of one router."""
     from graphs.render import render
+    from kindling.outputs import check_output_file, write_text
 
+    if out is not None:
+        check_output_file(out, overwrite=overwrite)
     try:
         text = render(name, fmt, xray=xray)
     except ValueError as exc:
@@ -37,8 +41,7 @@ def show(
     if out is None:
         console.print(text, markup=False, highlight=False, soft_wrap=True)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_text(out, text)
     console.print(f"{name} graph ({fmt}) → {out}")
 
 
@@ -109,8 +112,9 @@ def replay(
 ) -> None:
     """Walk a stored run checkpoint by checkpoint (n/b/g N), print its state, and fork from any
     checkpoint with an edited state into a new run: nodes before the fork are not run again."""
-    from kindling.debugger.console import fork_and_report, replay_loop
+    from kindling.debugger.console import parse_assignments, print_fork, replay_loop
     from kindling.debugger.history import load_history
+    from kindling.debugger.replay import fork_run
     from kindling.debugger.view import checkpoint_panel
 
     store = ctx.obj.open_store()
@@ -129,10 +133,9 @@ def replay(
     elif fork_at is not None:
         if fork_at > len(steps):
             fail(f"--fork-at {fork_at}: run {run_id} has {len(steps)} checkpoints")
-        made = asyncio.run(fork_and_report(store, run_id, item_key, steps[fork_at - 1], edits,
-                                           console))
-        if made is None:
-            raise typer.Exit(1)
+        at = steps[fork_at - 1]
+        outcome = asyncio.run(fork_run(store, run_id, item_key, at, parse_assignments(edits)))
+        print_fork(console, run_id, at, outcome)
     else:
         asyncio.run(replay_loop(store, run_id, item_key, steps, console))
 

@@ -7,7 +7,7 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, cast
+from typing import IO, Any, cast
 
 import typer
 from langchain_core.language_models import BaseChatModel
@@ -26,6 +26,7 @@ from agents.templates import PromptError
 from graphs.judge import build_judge_graph
 from kindling.config import ConfigError, JudgeConfig, load_config, parse_sets
 from kindling.context import console, fail
+from kindling.outputs import check_output_file, write_file
 from kindling.version import code_version
 from store import queries, work
 from store.db import Store
@@ -117,11 +118,13 @@ async def judge_items(service: JudgeService, items: list[tuple[str, str]], *, gr
 
 
 def write_out(path: Path, items: list[tuple[str, str]], results: list[JudgeResult]) -> None:
-    """One JSON object per item: query, response and the judge's result."""
-    with path.open("w", encoding="utf-8") as out:
+    """One JSON object per item: query, response and the judge's result (written atomically)."""
+    def write(out: IO[str]) -> None:
         for (query, response), result in zip(items, results, strict=True):
             record = {"query": query, "response": response, **asdict(result)}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    write_file(path, write)
 
 
 def judge(
@@ -140,6 +143,7 @@ def judge(
     api_key_env: str = typer.Option(None, help="Environment variable that holds the API key."),
     sets: list[str] = typer.Option([], "--set", help="Any config field as dotted key=value, e.g. --set llm.max_concurrency=32."),
     out: Path = typer.Option(None, "--out", help="Write one JSON line per item (query, response, verdict, score, reason, flagged, cached, error)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --out file if it exists."),
     graph: bool = typer.Option(False, "--graph", help="Run each item through the `judge` graph one at a time (slow; for single items and debugging)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar."),
 ) -> None:
@@ -152,6 +156,8 @@ def judge(
             raise InputError("give exactly one of --dataset NAME or --file items.jsonl")
         if file is not None and (limit is not None or offset):
             raise InputError("--limit and --offset select dataset items; use them with --dataset")
+        if out is not None:
+            check_output_file(out, overwrite=overwrite)
         cfg: JudgeConfig = load_config(JudgeConfig, config, {**overrides, **parse_sets(sets)})
         store = ctx.obj.open_store()
         items = (read_items_file(file) if file is not None

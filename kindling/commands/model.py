@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from sqlalchemy import select
 
 from kindling.context import console, fail
+from kindling.outputs import check_claimable, publish_dir, staged_dir
 from store.db import Store
 from store.models import Run
 from store.pairs import iter_pair_texts
@@ -29,11 +31,23 @@ def corpus_texts(store: Store) -> list[str]:
     return [t for t in texts if t]
 
 
+def build_tiny_model(texts: list[str], out: Path, **options: Any) -> Path:
+    """`rl.models.init_tiny_model` written beside `out` and moved in once complete (never a
+    half-written model folder; the caller has checked `out` with `check_claimable`)."""
+    from rl.models import init_tiny_model
+
+    with staged_dir(out) as tmp:
+        init_tiny_model(texts, tmp, **options)
+        publish_dir(tmp, out, "kindling model init")
+    return out
+
+
 @app.command("init")
 def init(
     ctx: typer.Context,
     tiny: bool = typer.Option(False, "--tiny", help="Build a tiny Qwen2-shaped model from config (for CPU)."),
     out: Path = typer.Option(Path("models/tiny"), "--out", help="Folder to write the model and tokenizer to."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write over a model folder an earlier `model init` made (a folder Kindling did not make is always refused)."),
     vocab_size: int = typer.Option(4000, "--vocab-size", help="Tokenizer vocabulary size (BPE trained on the corpus)."),
     hidden: int = typer.Option(256, "--hidden", help="Hidden size."),
     layers: int = typer.Option(4, "--layers", help="Decoder layers."),
@@ -44,18 +58,15 @@ def init(
         fail("only --tiny is supported (pass a hub id or folder to the trainers for other models)")
     if vocab_size < 300:
         fail(f"--vocab-size {vocab_size}: must be at least 300 (bytes and special tokens)")
+    check_claimable(out, overwrite=overwrite)
     store = ctx.obj.open_store()
     texts = corpus_texts(store)
     if not texts:
         fail("the store has no corpus: run kindling data import first")
-    from rl.models import describe_model, init_tiny_model
+    from rl.models import describe_model
 
-    try:
-        folder = init_tiny_model(texts, out, vocab_size=vocab_size, seed=seed,
-                                 hidden_size=hidden, layers=layers)
-    except ValueError as exc:
-        fail(str(exc))
-        return
+    folder = build_tiny_model(texts, out, vocab_size=vocab_size, seed=seed, hidden_size=hidden,
+                              layers=layers)
     info = describe_model(folder)
     console.print(f"tiny Qwen2 model: {info['parameters']:,} parameters, vocab {info['vocab']}, "
                   f"hidden {info['hidden_size']}, {info['layers']} layers "

@@ -8,9 +8,12 @@ from pathlib import Path
 import typer
 
 from kindling.context import console, fail
+from kindling.outputs import check_output_dir, publish_dir, staged_dir
 from kindling.version import code_version
 from store import pairs as pair_store
 from store import work
+
+EXPORT_NAMES = ("pairs.jsonl", "dataset")
 
 app = typer.Typer(help="Build preference pairs from a curate run and export them.",
                   no_args_is_help=True)
@@ -44,10 +47,16 @@ def export(
     out: Path = typer.Option(..., "--out", help="Output folder: pairs.jsonl and a datasets folder `dataset/`."),
     fmt: str = typer.Option("trl", "--format", help="trl: prompt/chosen/rejected columns, as TRL's RewardTrainer reads them."),
     conversational: bool = typer.Option(False, help="Write chat messages ([{role, content}]) instead of plain strings."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write into a non-empty folder, replacing only the pairs.jsonl and dataset/ an earlier export wrote there."),
 ) -> None:
-    """Write (prompt, chosen, rejected) rows as JSONL and as a Hugging Face `datasets` folder."""
+    """Write (prompt, chosen, rejected) rows as JSONL and as a Hugging Face `datasets` folder.
+
+    The folder may be new or empty; a non-empty one needs --overwrite, and even then only
+    Kindling's own pairs.jsonl and dataset/ in it are replaced (written beside it, then moved in).
+    """
     if fmt != "trl":
         fail(f"--format {fmt}: only 'trl' is supported")
+    check_output_dir(out, EXPORT_NAMES, overwrite=overwrite)
     store = ctx.obj.open_store()
     if pair_store.run_kind(store, run) not in {"pairs", "import"}:
         fail(f"run {run} is not a pairs or import run")
@@ -67,22 +76,13 @@ def _row(prompt: str, chosen: str, rejected: str, conversational: bool) -> dict:
 
 
 def write_export(rows: list[dict], out: Path) -> None:
-    """Write both forms into a temp folder first, then move into place (never half-written)."""
-    import shutil
-    import tempfile
-
+    """Write both forms into a folder beside `out`, then move them in (never half-written;
+    `check_output_dir` has checked that only Kindling's own entries get replaced)."""
     from datasets import Dataset
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
-    try:
+    with staged_dir(out) as tmp:
         with (tmp / "pairs.jsonl").open("w", encoding="utf-8") as fh:
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         Dataset.from_list(rows).save_to_disk(str(tmp / "dataset"))
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        publish_dir(tmp, out, "kindling pairs export")

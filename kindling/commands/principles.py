@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kindling.context import console, fail
+from kindling.outputs import check_output_file, write_text
 from store.db import Store
 from store.models import PrincipleVersion
 from store.principle_io import KINDS, PrincipleDraft, PrincipleFormatError, from_yaml_text, to_yaml
@@ -172,14 +173,12 @@ def export(
     ctx: typer.Context,
     version_id: int = typer.Argument(..., help="Version id."),
     out: Path = typer.Option(..., "--out", help="YAML file to write."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the file if it exists."),
 ) -> None:
     """Write a version as YAML (loadable by `import` and by `--principles PATH`)."""
+    check_output_file(out, overwrite=overwrite)
     v = _version(ctx.obj.open_store(), version_id)
-    if not out.parent.is_dir():
-        fail(f"{out}: folder {out.parent} does not exist")
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(to_yaml(v), encoding="utf-8")
-    tmp.replace(out)
+    write_text(out, to_yaml(v))
     console.print(f"wrote version {v.id} ({len(rules_of(v))} rules) to {out}", highlight=False)
 
 

@@ -10,7 +10,6 @@ after an interruption continues where it stopped (`--fresh` redoes everything).
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from functools import partial
@@ -24,6 +23,7 @@ from rich.table import Table
 
 from kindling.config import ConfigError, read_yaml_mapping
 from kindling.context import console, fail
+from kindling.outputs import WHOLE_FOLDER, check_claimable, owned_entries, remove_owned_dir
 from store.db import Store
 
 GRPO_VARIANTS = {"grpo_rm": ("rm",), "grpo_rm_lc": ("rm", "length_control")}
@@ -37,9 +37,10 @@ def default_configs() -> Path:
 
 
 def finished(folder: Path) -> bool:
-    """Whether a training step saved its final model (or LoRA adapter) there; checkpoints alone,
-    in checkpoint-N subfolders, do not count."""
-    return (folder / "config.json").is_file() or (folder / "adapter_config.json").is_file()
+    """Whether a step saved its final model (or LoRA adapter) in a folder Kindling made;
+    checkpoints alone, in checkpoint-N subfolders, do not count."""
+    saved = (folder / "config.json").is_file() or (folder / "adapter_config.json").is_file()
+    return saved and WHOLE_FOLDER in owned_entries(folder)
 
 
 def quickstart(
@@ -53,7 +54,7 @@ def quickstart(
     eval_prompts: int = typer.Option(64, "--eval-prompts", min=1, help="Held-out grpo_test prompts each policy is sampled on."),
     eval_limit: int = typer.Option(None, "--eval-limit", min=1, help="Reward-model evaluation: at most this many pairs and labelled items (default: all)."),
     vocab_size: int = typer.Option(4000, "--vocab-size", min=300, help="Tiny model's tokenizer vocabulary."),
-    fresh: bool = typer.Option(False, "--fresh", help="Delete the workdir first and redo every step."),
+    fresh: bool = typer.Option(False, "--fresh", help="Delete the step folders an earlier quickstart made in the workdir and redo every step (nothing else in the workdir is touched)."),
     live: bool = typer.Option(True, help="Live training lines (off: TRL's own progress bars)."),
 ) -> None:
     """Import → tiny model → SFT → RM → GRPO (rm, rm + length_control) → policies compared."""
@@ -62,13 +63,19 @@ def quickstart(
     if missing:
         fail(f"--configs {configs}: missing {', '.join(missing)} (run from the repository root or "
              "pass --configs)")
-    if fresh and workdir.exists():
-        shutil.rmtree(workdir)
-    store: Store = ctx.obj.open_store()
-    steps = Steps()
+    if not data.is_dir():
+        fail(f"--from {data}: folder does not exist (the paper's dataset/ layout)")
     paths = {"tiny": workdir / "models" / "tiny", "sft": workdir / "runs" / "sft",
              "rm": workdir / "models" / "rm",
              **{name: workdir / "runs" / name for name in GRPO_VARIANTS}}
+    for path in paths.values():  # a folder Kindling did not make stops us before any work
+        check_claimable(path, overwrite=True, flag="--workdir")
+    if fresh:
+        for path in paths.values():
+            if remove_owned_dir(path):
+                console.print(f"removed {path} (--fresh)")
+    store: Store = ctx.obj.open_store()
+    steps = Steps()
     try:
         steps.run("import the paper data", lambda: _import(store, data))
         steps.run("tiny model", lambda: _tiny(store, paths["tiny"], vocab_size), paths["tiny"])
@@ -149,10 +156,10 @@ def _import_run(store: Store) -> int:
 
 
 def _tiny(store: Store, out: Path, vocab_size: int) -> None:
-    from kindling.commands.model import corpus_texts
-    from rl.models import describe_model, init_tiny_model
+    from kindling.commands.model import build_tiny_model, corpus_texts
+    from rl.models import describe_model
 
-    init_tiny_model(corpus_texts(store), out, vocab_size=vocab_size)
+    build_tiny_model(corpus_texts(store), out, vocab_size=vocab_size)
     console.print(f"tiny Qwen2 model: {describe_model(out)['parameters']:,} parameters → {out}")
 
 
@@ -161,7 +168,8 @@ def _train(store: Store, kind: str, configs: Path, overrides: dict[str, Any], li
 
     run_id, output_dir = train_from_config(
         store, kind, configs / f"{kind}_tiny.yaml",
-        {k: str(v) if isinstance(v, Path) else v for k, v in overrides.items()}, live=live)
+        {k: str(v) if isinstance(v, Path) else v for k, v in overrides.items()}, live=live,
+        overwrite=True)  # the quickstart's own step folder (a foreign one was refused up front)
     console.print(f"{kind} run {run_id} finished → {output_dir}")
     return run_id
 

@@ -11,6 +11,7 @@ import typer
 from kindling.config import ConfigError
 from kindling.context import console, fail
 from kindling.launcher import Launcher, TrainArgs, accelerate_command, check_accelerate_config
+from kindling.outputs import check_claimable, claim_dir
 from store.db import Store
 
 app = typer.Typer(help="Train with TRL: sft, rm, grpo.", no_args_is_help=True)
@@ -29,6 +30,10 @@ ACCELERATE_CONFIG_OPTION = typer.Option(
     None, "--accelerate-config",
     help="accelerate config for --launcher accelerate, e.g. configs/accelerate/zero3.yaml "
          "(default: accelerate's own default config).")
+OVERWRITE_OPTION = typer.Option(
+    False, "--overwrite",
+    help="Train into an output_dir that holds an earlier Kindling run's output (a folder Kindling "
+         "did not make is always refused).")
 NUM_PROCESSES_OPTION = typer.Option(
     None, "--num-processes", min=1,
     help="Processes (GPUs in all) for --launcher accelerate (default: the accelerate config's).")
@@ -54,10 +59,12 @@ def _launch_if_asked(train: TrainArgs, launcher: Launcher, accelerate_config: Pa
 
 
 def train_from_config(store: Store, kind: str, config: Path | None, overrides: dict[str, Any],
-                      *, live: bool) -> tuple[int, str]:
+                      *, live: bool, overwrite: bool = False) -> tuple[int, str]:
     """Load a run config, check everything, then train in this process.
 
     An `rm` run without kindling.pairs_run (YAML or override) takes the latest import run's pairs.
+    The output folder must be new, empty, or Kindling's own (then only with `overwrite`); it is
+    checked before anything is loaded and claimed (made and marked) just before training.
 
     Returns:
         (the run id, the output folder).
@@ -73,9 +80,15 @@ def train_from_config(store: Store, kind: str, config: Path | None, overrides: d
     if kind == "rm" and "kindling.pairs_run" not in overrides and not _yaml_sets_pairs_run(config):
         overrides = {**overrides, "kindling.pairs_run": _latest_import_run(store)}
     kcfg, trl_cfg = load_train_config(kind, config, overrides)
+    output_dir, main = Path(trl_cfg.output_dir), trl_cfg.process_index == 0
+    if main:
+        check_claimable(output_dir, overwrite=overwrite, flag="trl.output_dir")
     prepare, train = {"sft": (prepare_sft, train_sft), "rm": (prepare_rm, train_rm),
                       "grpo": (prepare_grpo, train_grpo)}[kind]
     setup = prepare(store, kcfg, trl_cfg)  # type: ignore[operator]
+    if main:
+        claim_dir(output_dir, overwrite=overwrite, command=f"kindling train {kind}",
+                  flag="trl.output_dir")
     return train(store, setup, live=live), str(trl_cfg.output_dir)  # type: ignore[operator]
 
 
@@ -105,15 +118,16 @@ def _yaml_sets_pairs_run(config: Path | None) -> bool:
 
 
 def _command(ctx: typer.Context, kind: str, config: Path, sets: list[str], live: bool,
-             launcher: Launcher, accelerate_config: Path | None, num_processes: int | None) -> None:
+             launcher: Launcher, accelerate_config: Path | None, num_processes: int | None,
+             overwrite: bool) -> None:
     """What every `kindling train <kind>` does: launch elsewhere if asked, else train here."""
     from kindling.config import parse_sets
 
-    _launch_if_asked(TrainArgs(kind, config, sets, live, ctx.obj.db_url), launcher,
+    _launch_if_asked(TrainArgs(kind, config, sets, live, ctx.obj.db_url, overwrite), launcher,
                      accelerate_config, num_processes)
     try:
         run_id, output_dir = train_from_config(ctx.obj.open_store(), kind, config,
-                                               parse_sets(sets), live=live)
+                                               parse_sets(sets), live=live, overwrite=overwrite)
     except (ConfigError, ValueError) as exc:
         fail(str(exc))
         return
@@ -130,9 +144,11 @@ def sft(
     launcher: Launcher = LAUNCHER_OPTION,
     accelerate_config: Path | None = ACCELERATE_CONFIG_OPTION,
     num_processes: int | None = NUM_PROCESSES_OPTION,
+    overwrite: bool = OVERWRITE_OPTION,
 ) -> None:
     """Supervised fine-tuning on an imported dataset (TRL's SFTTrainer); the run goes to the store."""
-    _command(ctx, "sft", config, sets, live, launcher, accelerate_config, num_processes)
+    _command(ctx, "sft", config, sets, live, launcher, accelerate_config, num_processes,
+             overwrite)
 
 
 @app.command("rm")
@@ -144,13 +160,15 @@ def rm(
     launcher: Launcher = LAUNCHER_OPTION,
     accelerate_config: Path | None = ACCELERATE_CONFIG_OPTION,
     num_processes: int | None = NUM_PROCESSES_OPTION,
+    overwrite: bool = OVERWRITE_OPTION,
 ) -> None:
     """Reward model on preference pairs (TRL's RewardTrainer); the run goes to the store.
 
     Without kindling.pairs_run (YAML or --set), the pairs are the latest import run's (the
     paper's RM pairs; pick them with kindling.pairs_dataset, e.g. rm_train).
     """
-    _command(ctx, "rm", config, sets, live, launcher, accelerate_config, num_processes)
+    _command(ctx, "rm", config, sets, live, launcher, accelerate_config, num_processes,
+             overwrite)
 
 
 @app.command("grpo")
@@ -162,6 +180,8 @@ def grpo(
     launcher: Launcher = LAUNCHER_OPTION,
     accelerate_config: Path | None = ACCELERATE_CONFIG_OPTION,
     num_processes: int | None = NUM_PROCESSES_OPTION,
+    overwrite: bool = OVERWRITE_OPTION,
 ) -> None:
     """GRPO on an imported dataset's prompts with named, weighted rewards (TRL's GRPOTrainer)."""
-    _command(ctx, "grpo", config, sets, live, launcher, accelerate_config, num_processes)
+    _command(ctx, "grpo", config, sets, live, launcher, accelerate_config, num_processes,
+             overwrite)

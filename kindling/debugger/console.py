@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from kindling.debugger.history import CheckpointStep
-from kindling.debugger.replay import fork_run
+from kindling.debugger.replay import ForkOutcome, fork_run
 from kindling.debugger.session import StepError, StepSession, Stop
 from kindling.debugger.view import checkpoint_panel, print_state, print_transcripts, stop_panel
 from store.db import Store
@@ -140,7 +140,12 @@ async def fork_and_report(store: Store, run_id: int, item_key: str | None, at: C
     except (StepError, ValueError, LookupError) as exc:
         console.print(Text(f"cannot fork: {exc}", style="red"))
         return None
+    print_fork(console, run_id, at, outcome)
+    return outcome.run_id
+
+
+def print_fork(console: Console, run_id: int, at: CheckpointStep, outcome: ForkOutcome) -> None:
+    """Where a fork's new run ended, and its id."""
     console.print(stop_panel(outcome.stop))
     console.print(Text(f"forked run {run_id} at checkpoint {at.index + 1} into run "
                        f"{outcome.run_id}", style="bold green"))
-    return outcome.run_id

@@ -15,9 +15,28 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from kindling.checkpoints import open_checkpointer
 from kindling.debugger.history import CheckpointStep, compile_graph
-from kindling.debugger.session import StepSession, Stop
+from kindling.debugger.session import StepError, StepSession, Stop, check_fields
 from kindling.debugger.targets import fork_target
 from store.db import Store
+
+
+def run_graph(store: Store, run_id: int) -> str:
+    """The graph a stored run ran (its kind), checked to be one that can be forked.
+
+    Raises:
+        StepError: no such run, or a kind without graph checkpoints.
+    """
+    from store.models import Run
+
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        kind, config = (run.kind, run.config) if run is not None else (None, {})
+    if kind is None:
+        raise StepError(f"no run {run_id}")
+    if kind in ("curate", "adversarial") or (kind == "judge" and "item" in (config or {})):
+        return kind
+    raise StepError(f"run {run_id} ({kind}) cannot be forked: only curate, adversarial and "
+                    "stepped judge runs keep graph checkpoints")
 
 
 @dataclass
@@ -63,7 +82,10 @@ async def fork_run(store: Store, run_id: int, item_key: str | None, at: Checkpoi
         StepError: an edit names a field the state does not have.
     """
     if not at.next:
-        raise ValueError(f"checkpoint {at.index} is where the run ended: fork from an earlier one")
+        raise StepError(f"checkpoint {at.index + 1} is where the run ended: fork from an "
+                        "earlier one")
+    kind = run_graph(store, run_id)
+    check_fields(compile_graph(kind, None), kind, list(edits))  # before the new run exists
     target = fork_target(store, run_id, item_key, at.checkpoint_id, chat_models=chat_models)
     try:
         async with open_checkpointer(store.url) as saver:

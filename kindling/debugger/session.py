@@ -67,6 +67,14 @@ def state_fields(graph: AnyGraph) -> list[str]:
     return list(typing.get_type_hints(graph.builder.state_schema))
 
 
+def check_fields(graph: AnyGraph, name: str, fields: Sequence[str]) -> None:
+    """Raise StepError unless every name is a field of the graph's state."""
+    known = state_fields(graph)
+    for wanted in fields:
+        if wanted not in known:
+            raise StepError(f"the {name} state has no field {wanted!r} (fields: {', '.join(known)})")
+
+
 class StepSession:
     """One thread of a graph, run to breakpoints.
 
@@ -109,10 +117,7 @@ class StepSession:
         Raises:
             StepError: the state has no such field, or the run already ended.
         """
-        fields = state_fields(self.graph)
-        if name not in fields:
-            raise StepError(f"the {self.target.graph} state has no field {name!r} "
-                            f"(fields: {', '.join(fields)})")
+        check_fields(self.graph, self.target.graph, [name])
         snapshot = await self.graph.aget_state(self.config)
         if not snapshot.next:
             raise StepError("the run has ended: nothing left to edit")

@@ -63,6 +63,7 @@ def curate_target(store: Store, cfg: CurateConfig, item_key: str | None = None, 
     runner = CurateRunner(store, cfg, new_run=True, chat_models=chat_models, show_progress=False)
     if principles_text:
         runner.principles = replace(runner.principles, rules=tuple(principles_text.splitlines()))
+    runner.check()  # models and corpus before the run row
     run, _ = work.get_or_create_run(
         store, kind="curate", run_key=None, code_version=code_version(),
         config={**cfg.model_dump(), "principles_text": runner.principles.text,
@@ -103,13 +104,18 @@ def judge_target(store: Store, cfg: JudgeConfig, query: str, response: str, *,
                  chat_model: BaseChatModel | None = None,
                  debug: dict[str, Any] | None = None) -> GraphTarget:
     """A new judge run of one (query, response) through the `judge` graph."""
-    from agents.judge_service import build_judge_service
+    from agents.judge_service import DEFAULT_PRINCIPLES, DETECTOR_KIND, build_judge_service
+    from agents.llm import build_chat_model
+    from store.principles import resolve_version
 
+    resolve_version(store, cfg.principles, DETECTOR_KIND, DEFAULT_PRINCIPLES)  # before the run row
+    built = chat_model is None
+    chat = build_chat_model(cfg.llm) if chat_model is None else chat_model
     run, _ = work.get_or_create_run(
         store, kind="judge", run_key=None, code_version=code_version(),
         config={**cfg.model_dump(), "item": {"query": query, "response": response},
                 **(debug or {"stepped": True})})
-    service = build_judge_service(store, cfg, run.id, chat_model=chat_model)
+    service = build_judge_service(store, cfg, run.id, chat_model=chat, close_chat=built)
     calls = service.context.calls or CallLog(store, run.id)
 
     def on_end(state: dict[str, Any]) -> None:

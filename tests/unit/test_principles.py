@@ -84,8 +84,12 @@ def test_bad_principle_yaml_names_file_and_field(doc: str, expected: str) -> Non
     assert expected in str(err.value)
 
 
-def test_more_than_ten_rules_is_not_an_import_error() -> None:
-    assert len(validate_rules([f"rule {i}" for i in range(15)], "f")) == 15
+def test_rule_count_and_length_are_bounded() -> None:
+    assert len(validate_rules([f"rule {i}" for i in range(10)], "f")) == 10
+    with pytest.raises(PrincipleFormatError, match="11 rules, at most 10"):
+        validate_rules([f"rule {i}" for i in range(11)], "f")
+    with pytest.raises(PrincipleFormatError, match="rule 2: 301 characters, at most 300"):
+        validate_rules(["ok", "x" * 301], "f")
 
 
 def test_name_override_and_default() -> None:

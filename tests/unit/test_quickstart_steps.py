@@ -6,14 +6,22 @@ import pytest
 
 from kindling.commands.quickstart import _reward_weights, finished
 from kindling.config import ConfigError
+from kindling.outputs import claim_dir
 
 
 def test_finished_needs_a_final_model_not_just_checkpoints(tmp_path: Path) -> None:
-    (tmp_path / "checkpoint-30").mkdir()
-    (tmp_path / "checkpoint-30" / "config.json").write_text("{}")
+    folder = tmp_path / "run"
+    claim_dir(folder, overwrite=False, command="test")
+    (folder / "checkpoint-30").mkdir()
+    (folder / "checkpoint-30" / "config.json").write_text("{}")
+    assert not finished(folder)
+    (folder / "adapter_config.json").write_text("{}")
+    assert finished(folder)
+
+
+def test_a_folder_kindling_did_not_make_is_never_finished(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")  # the user's own model folder
     assert not finished(tmp_path)
-    (tmp_path / "adapter_config.json").write_text("{}")
-    assert finished(tmp_path)
 
 
 def test_reward_weights_from_the_grpo_config(tmp_path: Path) -> None:

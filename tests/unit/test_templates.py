@@ -26,5 +26,13 @@ def test_principles_from_a_path_and_bad_files(tmp_path) -> None:
     bad.write_text("name: bad\nrules: []\n", encoding="utf-8")
     with pytest.raises(PromptError, match="bad.yaml: field rules"):
         load_principles(str(bad))
-    with pytest.raises(PromptError, match="cannot read"):
+    with pytest.raises(PromptError, match="none.yaml.: no such file, and no such name"):
         load_principles(str(tmp_path / "none.yaml"))
+    with pytest.raises(PromptError, match="is a folder; give a principle YAML file"):
+        load_principles(str(tmp_path))
+    (tmp_path / "utf16.yaml").write_text("rules: [a]\n", encoding="utf-16")
+    with pytest.raises(PromptError, match="utf16.yaml: not UTF-8"):
+        load_principles(str(tmp_path / "utf16.yaml"))
+    (tmp_path / "many.yaml").write_text("rules: [" + ", ".join(f"r{i}" for i in range(11)) + "]\n")
+    with pytest.raises(PromptError, match="11 rules, at most 10"):
+        load_principles(str(tmp_path / "many.yaml"))
