@@ -19,8 +19,13 @@ err_console = Console(stderr=True)
 class AppState:
     db_url: str | None
 
-    def open_store(self) -> Store:
-        return Store(self.db_url)
+    def open_store(self, *, writes: bool = True) -> Store:
+        """The store, migrated; for a command that `writes`, checked to be writable first (so a
+        read-only store fails before any work, not at its end)."""
+        store = Store(self.db_url)
+        if writes:
+            store.check_writable()
+        return store
 
 
 def one_line(message: str) -> str:

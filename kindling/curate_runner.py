@@ -27,7 +27,7 @@ from store.errors import UserError
 from store.principles import register_version
 from store.verdicts import VerdictWriter
 
-FLUSH_INTERVAL_S = 0.25  # most time an attempt waits in memory before it is written
+POLL_INTERVAL_S = 0.25  # how often the driver claims more items and renews its lease
 
 
 @dataclass
@@ -199,8 +199,7 @@ class _ItemDriver:
             if not inflight:
                 return
             _done, inflight = await asyncio.wait(
-                inflight, timeout=FLUSH_INTERVAL_S, return_when=asyncio.FIRST_COMPLETED)
-            self.calls.flush()
+                inflight, timeout=POLL_INTERVAL_S, return_when=asyncio.FIRST_COMPLETED)
             if time.monotonic() - last_beat > cfg.lease_s / 3:
                 work.renew_lease(store, self.run_id, self.runner.worker, cfg.lease_s)
                 last_beat = time.monotonic()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -135,6 +135,20 @@ class Store:
             self.engine.dispose()
             raise StoreError(describe_db_error(self.url, exc)) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def check_writable(self) -> None:
+        """Fail now, not after the work, when the store cannot be written (a read-only file or
+        mount, a read-only URL or replica): a write that matches no row, rolled back.
+
+        Raises:
+            StoreError: the store is read-only.
+        """
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("UPDATE runs SET kind = kind WHERE 1 = 0"))
+                conn.rollback()
+        except DBAPIError as exc:
+            raise StoreError(describe_db_error(self.url, exc)) from exc
 
     @property
     def dialect(self) -> str:

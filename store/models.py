@@ -28,6 +28,9 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+RUN_KINDS = ("import", "curate", "pairs", "adversarial", "judge", "sft", "rm", "grpo", "eval")
+"""Every kind of run the store holds."""
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}

@@ -65,3 +65,11 @@ def verdict_stats(store: Store, run_id: int) -> dict[str, int]:
 def get_run(store: Store, run_id: int) -> Run | None:
     with store.session() as s:
         return s.get(Run, run_id)
+
+
+def first_verdict_error(store: Store, run_id: int) -> str | None:
+    """The error of a run's first failed verdict (why items failed), if any."""
+    stmt = (select(Verdict.error).where(Verdict.run_id == run_id, Verdict.status == "failed",
+                                        Verdict.error.is_not(None)).order_by(Verdict.id).limit(1))
+    with store.session() as s:
+        return s.scalars(stmt).first()

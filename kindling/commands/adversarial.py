@@ -55,6 +55,10 @@ def adversarial(
         return
     console.print(metrics_table(outcome.run_id, outcome.history))
     console.print(f"stopped: {outcome.stop}; best S_D version: {outcome.best_sd_id}")
+    if outcome.history and not any(r["n"] for r in outcome.history):
+        fail(f"adversarial run {outcome.run_id}: every validation judgment failed, so no S_D "
+             "version was measured (see `kindling runs show` for the agent calls' errors)",
+             code=1)
     if activate_best and outcome.best_sd_id is not None:
         activate(store, outcome.best_sd_id)
         console.print(f"activated principle version {outcome.best_sd_id} for the judge")

@@ -14,7 +14,7 @@ from agents.templates import PromptError
 from kindling.config import ConfigError, CurateConfig, load_config, parse_sets
 from kindling.context import console, fail
 from kindling.curate_runner import CurateRunner
-from store.reports import call_stats, verdict_stats
+from store.reports import call_stats, first_verdict_error, verdict_stats
 
 
 def curate(
@@ -53,8 +53,13 @@ def curate(
         fail(str(exc))
         return
     print_summary(store, outcome.run_id, outcome.counts, outcome.elapsed_s, outcome.calls)
-    if outcome.counts.get("pending") or outcome.counts.get("claimed"):
+    counts = outcome.counts
+    if counts.get("pending") or counts.get("claimed"):
         console.print("[yellow]other workers still hold items of this run[/]")
+    elif counts.get("failed") and not counts.get("done"):
+        why = first_verdict_error(store, outcome.run_id) or "see kindling runs show"
+        fail(f"every item of curate run {outcome.run_id} failed ({counts['failed']} of "
+             f"{counts['failed']}); first error: {why[:500]}", code=1)
 
 
 def print_summary(store: Any, run_id: int, counts: dict[str, int], elapsed: float, calls: int) -> None:

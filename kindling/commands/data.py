@@ -118,7 +118,7 @@ def print_import_report(report: ImportReport) -> None:
 @app.command("stats")
 def stats_command(ctx: typer.Context) -> None:
     """Show how many records each imported dataset has in the store."""
-    store = ctx.obj.open_store()
+    store = ctx.obj.open_store(writes=False)
     try:
         counts = dataset_counts(store)
     finally:

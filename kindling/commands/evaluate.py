@@ -40,6 +40,7 @@ from store.eval_data import (
 )
 from store.models import Run
 from store.principles import PrincipleNotFound
+from store.queries import dataset_response_items
 from store.reports import get_run
 
 app = typer.Typer(help="Evaluate judges, reward models and policies (the length-only baseline beside every figure).", no_args_is_help=True)
@@ -79,8 +80,9 @@ def judge(
     if source == "curate":
         preds = curate_predictions(store, run_id, items)
     else:
-        scope, note = _judge_scope(store, run, dataset)
-        preds = judge_predictions(store, run_id, items, scope)
+        scope, judged, note = _judge_scope(store, run, dataset)
+        run_items = items if judged is None else [i for i in items if i.response_id in judged]
+        preds = judge_predictions(store, run_id, run_items, scope)
         if note:
             console.print(note, highlight=False)
     if not preds.predicted:
@@ -131,27 +133,34 @@ def _checked_run(store: Store, run_id: int, kind: str) -> Run:
     return run
 
 
-def _judge_scope(store: Store, run: Run, dataset: str) -> tuple[JudgeScope | None, str | None]:
-    """How to find a judge run's predictions, and a note saying so when it matters.
+def _judge_scope(store: Store, run: Run, dataset: str
+                 ) -> tuple[JudgeScope | None, set[int] | None, str | None]:
+    """How to find a judge run's predictions: (scope, the response ids it judged, a note).
 
     Judgments are a cache keyed by (principle version, model, samples, texts): one reused from
-    an earlier run keeps that run's id, and a failed one is not stored. A run over the whole
-    labelled dataset is read by its scope (cached judgments included, missing items failed);
-    any other run by the judgments carrying its id, with a warning when it reused or lost some.
+    an earlier run keeps that run's id, and a failed one is not stored. A run over (a slice of)
+    the labelled dataset is read by its scope and its slice, so cached judgments count as its
+    predictions and a missing one as failed; any other run by the judgments carrying its id,
+    with a warning when it reused or lost some.
     """
-    whole = {"dataset": dataset, "offset": 0, "limit": None}
-    if run.config.get("input") == whole:
+    source = run.config.get("input") or {}
+    if source.get("dataset") == dataset:
         scope = judge_run_scope(store, run.id, run.config, run.metrics)
         if scope is not None:
-            return scope, (f"judge run {run.id} judged all of {dataset}: its predictions are the "
-                           f"judgments stored under principle version {scope.principle_version_id}"
-                           f", model {scope.model}, {scope.samples} sample(s), cached ones included")
+            rows = dataset_response_items(store, dataset, int(source.get("offset") or 0),
+                                          source.get("limit"))
+            return scope, {r["response_id"] for r in rows}, (
+                f"judge run {run.id} judged {len(rows)} responses of {dataset}: its predictions "
+                f"are the judgments stored under principle version "
+                f"{scope.principle_version_id}, model {scope.model}, {scope.samples} sample(s), "
+                "cached ones included")
     reused, lost = (int(run.metrics.get(key) or 0) for key in ("cached", "failed"))
     if reused or lost:
-        return None, (f"[yellow]warning:[/] judge run {run.id} reused {reused} cached judgments "
-                      f"(they keep the id of the run that made them) and {lost} failed (not "
-                      "stored): only the judgments carrying its id are evaluated")
-    return None, None
+        return None, None, (
+            f"[yellow]warning:[/] judge run {run.id} reused {reused} cached judgments (they keep "
+            f"the id of the run that made them) and {lost} failed (not stored): only the "
+            "judgments carrying its id are evaluated")
+    return None, None, None
 
 
 def evaluate_predictions(items: Sequence[LabelledItem], preds: Predictions, *, threshold: int,

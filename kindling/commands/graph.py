@@ -117,7 +117,7 @@ def replay(
     from kindling.debugger.replay import fork_run
     from kindling.debugger.view import checkpoint_panel
 
-    store = ctx.obj.open_store()
+    store = ctx.obj.open_store(writes=fork_at is not None)
     try:
         item_key = item or first_item(store, run_id)
         steps = asyncio.run(load_history(store, run_id, item_key))

@@ -164,13 +164,17 @@ def judge(
                  else dataset_items(store, dataset, offset, limit))
         source = {"file": str(file.resolve())} if file is not None else {
             "dataset": dataset, "offset": offset, "limit": limit}
-        _run_id, results = execute_judge(store, cfg, items, source, graph=graph,
+        run_id, results = execute_judge(store, cfg, items, source, graph=graph,
                                          progress=progress)
     except (ConfigError, InputError, PromptError, PrincipleNotFound, LLMConfigError) as exc:
         fail(str(exc))
         return
     if out is not None:
         write_out(out, items, results)
+    errors = [r.error for r in results if r.verdict is None and not r.flagged]
+    if errors and len(errors) == len(results):
+        fail(f"every item of judge run {run_id} failed ({len(errors)} of {len(results)}); "
+             f"first error: {(errors[0] or 'unknown')[:500]}", code=1)
 
 
 def execute_judge(store: Store, cfg: JudgeConfig, items: list[tuple[str, str]],

@@ -59,7 +59,7 @@ def init(
     if vocab_size < 300:
         fail(f"--vocab-size {vocab_size}: must be at least 300 (bytes and special tokens)")
     check_claimable(out, overwrite=overwrite)
-    store = ctx.obj.open_store()
+    store = ctx.obj.open_store(writes=False)
     texts = corpus_texts(store)
     if not texts:
         fail("the store has no corpus: run kindling data import first")

@@ -57,7 +57,7 @@ def export(
     if fmt != "trl":
         fail(f"--format {fmt}: only 'trl' is supported")
     check_output_dir(out, EXPORT_NAMES, overwrite=overwrite)
-    store = ctx.obj.open_store()
+    store = ctx.obj.open_store(writes=False)
     if pair_store.run_kind(store, run) not in {"pairs", "import"}:
         fail(f"run {run} is not a pairs or import run")
     rows = [_row(p, c, r, conversational) for p, c, r in pair_store.iter_pair_texts(store, run)]

@@ -78,7 +78,7 @@ def list_cmd(
     for col in ("id", "kind", "name", "origin", "parent", "run", "iter", "active",
                 "accuracy", "F1", "created"):
         table.add_column(col, overflow="fold")
-    for v in list_versions(ctx.obj.open_store(), kind, run):
+    for v in list_versions(ctx.obj.open_store(writes=False), kind, run):
         table.add_row(
             str(v.id), v.kind, v.name, v.origin, str(v.parent_id or "-"), str(v.run_id or "-"),
             "-" if v.iteration is None else str(v.iteration), "*" if v.active else "",
@@ -90,7 +90,7 @@ def list_cmd(
 @app.command("show")
 def show(ctx: typer.Context, version_id: int = typer.Argument(..., help="Version id.")) -> None:
     """The rules, numbered, with lineage, origin, run/iteration, feedback and metrics."""
-    store = ctx.obj.open_store()
+    store = ctx.obj.open_store(writes=False)
     v = _version(store, version_id)
     chain = " ← ".join(f"{a.id} ({a.origin})" for a in lineage(store, version_id))
     console.print(f"[bold]principle version {v.id}[/] kind={v.kind} name={v.name} "
@@ -117,7 +117,7 @@ def diff(
     b: int = typer.Argument(..., help="Version to diff to."),
 ) -> None:
     """Unified diff of two versions' rules (added green, removed red)."""
-    store = ctx.obj.open_store()
+    store = ctx.obj.open_store(writes=False)
     lines = versions_diff(_version(store, a), _version(store, b))
     if not lines:
         console.print(f"versions {a} and {b} have the same rules")
@@ -177,7 +177,7 @@ def export(
 ) -> None:
     """Write a version as YAML (loadable by `import` and by `--principles PATH`)."""
     check_output_file(out, overwrite=overwrite)
-    v = _version(ctx.obj.open_store(), version_id)
+    v = _version(ctx.obj.open_store(writes=False), version_id)
     write_text(out, to_yaml(v))
     console.print(f"wrote version {v.id} ({len(rules_of(v))} rules) to {out}", highlight=False)
 

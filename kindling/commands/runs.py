@@ -8,6 +8,7 @@ from rich.table import Table
 
 from kindling.commands.curate import call_table
 from kindling.context import console, fail
+from store.models import RUN_KINDS
 from store.reports import call_stats, get_run, list_runs, verdict_stats
 from store.work import item_counts
 
@@ -23,10 +24,14 @@ def runs(
     """List runs, newest first."""
     if ctx.invoked_subcommand is not None:
         return
+    if kind is not None and kind not in RUN_KINDS:
+        fail(f"--kind {kind!r}: not a kind of run (one of {', '.join(RUN_KINDS)})")
+    if limit < 1:
+        fail(f"--limit {limit}: must be at least 1")
     table = Table(title="runs")
     for col in ("id", "kind", "status", "started", "finished", "items", "done", "failed", "pairs"):
         table.add_column(col)
-    for r in list_runs(ctx.obj.open_store(), limit, kind):
+    for r in list_runs(ctx.obj.open_store(writes=False), limit, kind):
         run = r["run"]
         table.add_row(str(run.id), run.kind, run.status, f"{run.started_at:%m-%d %H:%M:%S}",
                       f"{run.finished_at:%H:%M:%S}" if run.finished_at else "-", str(r["items"]),
@@ -37,7 +42,7 @@ def runs(
 @app.command("show")
 def show(ctx: typer.Context, run_id: int = typer.Argument(..., help="Run id.")) -> None:
     """Config, metrics, item counts, verdicts and agent-call statistics of one run."""
-    store = ctx.obj.open_store()
+    store = ctx.obj.open_store(writes=False)
     run = get_run(store, run_id)
     if run is None:
         fail(f"no run with id {run_id}")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import secrets
+import socket
 
 import typer
 
-from kindling.context import console
+from kindling.context import console, fail
+from store.errors import UserError
+
+MIN_TOKEN_CHARS = 16
 
 
 def studio(
@@ -22,13 +26,36 @@ def studio(
 
     from kindling.studio.app import create_app
 
+    if token is not None and len(token) < MIN_TOKEN_CHARS:
+        fail(f"--token: {len(token)} characters; a token needs at least {MIN_TOKEN_CHARS} "
+             "(leave it out off loopback and one is generated)")
     served, required = access_for(host, token)
     app = create_app(ctx.obj.db_url, required, allowed_hosts=served)
+    sock = listening_socket(host, port)  # bound before the URL is printed
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/" + (f"?token={required}" if required else "")
     console.print(f"kindling studio on {url}  (store: {app.state.store.url}; Ctrl+C stops)",
                   highlight=False, soft_wrap=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (host, port) and listening.
+
+    Raises:
+        UserError: the address cannot be resolved or bound (in use, not this machine's, ...).
+    """
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        raise UserError(f"--host {host} --port {port}: cannot listen there: "
+                        f"{exc.strerror or exc}") from exc
+    return sock
 
 
 def access_for(host: str, token: str | None) -> tuple[frozenset[str] | None, str | None]:

@@ -13,9 +13,9 @@ from kindling.studio.charts import line_chart
 from kindling.studio.deps import Page, graph_svg, page, store_of
 from kindling.studio.eval_view import eval_tables
 from kindling.studio.items import list_items
+from store.models import RUN_KINDS
 
 router = APIRouter()
-RUN_KINDS = ("import", "curate", "pairs", "adversarial", "judge", "sft", "rm", "grpo", "eval")
 
 
 @router.get("/api/runs")

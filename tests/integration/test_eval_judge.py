@@ -167,7 +167,7 @@ def test_judge_run_over_the_whole_set_counts_cached_judgments(
     code, output = eval_judge(url, "--judge-run", str(later))
     assert code == 0, output
     metrics = eval_run_metrics(store, output)
-    assert f"judge run {later} judged all of evaluation_set" in output
+    assert f"judge run {later} judged {LABELLED} responses of evaluation_set" in output
     assert metrics["config"]["scope"] == {"principle_version_id": version, "model": "m2",
                                           "samples": 1}
     assert metrics["overall"]["accuracy"] == 1.0 and metrics["overall"]["n"] == LABELLED - 4
@@ -175,9 +175,12 @@ def test_judge_run_over_the_whole_set_counts_cached_judgments(
     assert (cov["scored"], cov["failed"], cov["flagged"], cov["outside"]) == (LABELLED - 4, 4, 1, 0)
     partial = add_run(store, "judge", {**whole, "input": {**whole["input"], "limit": 10}},
                       {"principle_version_id": version, "cached": 10, "failed": 0})
-    code, output = eval_judge(url, "--judge-run", str(partial))
-    assert code == 2 and "reused 10 cached judgments" in output
-    assert "no usable predictions" in output
+    code, output = eval_judge(url, "--judge-run", str(partial))  # a slice: its cached ones count
+    assert code == 0, output
+    assert f"judge run {partial} judged 10 responses of evaluation_set" in output
+    cov = eval_run_metrics(store, output)["coverage"]
+    assert (cov["scored"] + cov["failed"], cov["unjudged"]) == (10, 0)
+    assert cov["scored"] >= 5 and cov["failed"] >= 1
 
 
 def test_curate_run_counts_failed_verdicts_and_fits_a_held_out_threshold(
@@ -219,7 +222,7 @@ def test_errors_exit_2(db: tuple[str, Store]) -> None:
         (["--judge-run", str(import_run)], "is a 'import' run, not a 'judge' run"),
         (["--curate-run", str(empty_judge)], "not a 'curate' run"),
         (["--judge-run", str(empty_judge)], "no usable predictions"),
-        (["--principles", "no_such_set"], "cannot read principle set"),
+        (["--principles", "no_such_set"], "no such file, and no such name"),
         ([], "exactly one of"),
         (["--judge-run", str(empty_judge), "--bands", "40,20"], "strictly increasing"),
     ]
@@ -233,14 +236,23 @@ def test_principles_judges_then_evaluates(db: tuple[str, Store], monkeypatch) ->
 
     url, store = db
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
+    args = ["--principles", "detector_initial", "--limit", "30",
+            "--set", "llm.backend=openai", "--set", "llm.model=standin",
+            "--set", "llm.api_key_env=KINDLING_TEST_KEY"]
     with StandinServer(StandinConfig()) as server:  # its Detector: Good iff ≥ 40 characters
-        code, output = eval_judge(
-            url, "--principles", "detector_initial", "--limit", "30",
-            "--set", "llm.backend=openai", "--set", f"llm.base_url={server.base_url}",
-            "--set", "llm.model=standin", "--set", "llm.api_key_env=KINDLING_TEST_KEY")
+        args += ["--set", f"llm.base_url={server.base_url}"]
+        code, output = eval_judge(url, *args)
         requests = server.stats()["total"]
+        # the same command again: every judgment is cached, and cached judgments are predictions
+        again_code, again = eval_judge(url, *args)
+        again_requests = server.stats()["total"] - requests
     assert code == 0, output
     assert "judge run" in output and "eval run" in output and requests == 30
+    assert again_code == 0, again
+    assert again_requests == 0
     with store.session() as s:
         judge_runs = s.scalars(select(Run).where(Run.kind == "judge")).all()
-    assert judge_runs[-1].metrics["items"] == 30
+        evals = s.scalars(select(Run).where(Run.kind == "eval").order_by(Run.id)).all()
+    assert judge_runs[-1].metrics["items"] == 30 and judge_runs[-1].metrics["cached"] == 30
+    assert evals[-1].metrics["overall"] == evals[-2].metrics["overall"]
+    assert evals[-1].metrics["coverage"]["scored"] == 30

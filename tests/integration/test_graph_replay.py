@@ -81,6 +81,16 @@ async def test_fork_before_judge_makes_no_calls_for_earlier_nodes(backend: str, 
     assert [s.ran for s in forked_steps[2:]] == [["judge"], ["reflect"], ["persist"]]
 
 
+def table_counts(store: Store) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from store.models import AgentCall, Run, RunItem, Verdict
+
+    with store.session() as s:
+        return {m.__tablename__: s.scalar(select(func.count()).select_from(m)) or 0
+                for m in (Run, RunItem, AgentCall, Verdict)}
+
+
 def test_cli_replay_walks_back_and_forks(sqlite_store: Store, tmp_path: Path,
                                          monkeypatch) -> None:
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
@@ -102,7 +112,12 @@ def test_cli_replay_walks_back_and_forks(sqlite_store: Store, tmp_path: Path,
         missing = cli.invoke(app, ["--db-url", url, "graph", "replay", "99"])
         assert missing.exit_code == 2 and "no run 99" in missing.output
         bad_fork = cli.invoke(app, ["--db-url", url, "graph", "replay", "2", "--fork-at", "7"])
-        assert bad_fork.exit_code == 1 and "where the run ended" in bad_fork.output
+        assert bad_fork.exit_code == 2 and "where the run ended" in bad_fork.output
+        before = table_counts(sqlite_store)
+        no_field = cli.invoke(app, ["--db-url", url, "graph", "replay", "2", "--fork-at", "1",
+                                    "--edit", "nofield=1"])
+        assert no_field.exit_code == 2 and "has no field 'nofield'" in no_field.output
+        assert table_counts(sqlite_store) == before  # no run, item or call was made
     assert verdicts(sqlite_store) == {2: 0, 3: 1}
 
 

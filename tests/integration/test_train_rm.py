@@ -89,17 +89,21 @@ def test_train_rm_then_eval_rm(db: tuple[str, Store, Path]) -> None:
 def test_errors_exit_2_before_training(db: tuple[str, Store, Path]) -> None:
     url, store, folder = db
     cfg = write_config(folder)
-    code, out = cli(url, "train", "rm", "--config", str(cfg),
+    code, out = cli(url, "train", "rm", "--config", str(cfg), "--overwrite",
                     "--set", f"kindling.model={folder / 'nope'}")
     assert code == 2 and "not found" in out
-    code, out = cli(url, "train", "rm", "--config", str(cfg), "--set", "kindling.pairs_dataset=sft")
+    code, out = cli(url, "train", "rm", "--config", str(cfg), "--overwrite",
+                    "--set", "kindling.pairs_dataset=sft")
     assert code == 2 and "no preference pairs" in out
-    code, out = cli(url, "train", "rm", "--config", str(cfg), "--set", "kindling.pairs_run=999")
+    code, out = cli(url, "train", "rm", "--config", str(cfg), "--overwrite",
+                    "--set", "kindling.pairs_run=999")
     assert code == 2 and "no run with id 999" in out
     code, out = cli(url, "eval", "rm", "--model", str(folder / "nope"), "--limit", "4")
     assert code == 2 and "not found" in out
     code, out = cli(url, "eval", "rm", "--model", str(folder / "tiny"), "--pairs-dataset", "sft",
                     "--limit", "4")
     assert code == 2 and "no preference pairs" in out
+    code, out = cli(url, "train", "rm", "--config", str(cfg))  # the earlier run's folder
+    assert code == 2 and "holds an earlier run's output; pass --overwrite" in out
     with store.session() as s:
         assert s.query(Run).filter(Run.kind.in_(["rm", "eval"]), Run.status != "finished").count() == 0

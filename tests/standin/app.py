@@ -108,6 +108,9 @@ async def _deliver(state: StandinState, role: str, body: dict[str, Any], plan: P
             await asyncio.sleep(cfg.latency_s)
         if plan.outcome == "timeout":
             await asyncio.sleep(cfg.timeout_sleep_s)
+        if cfg.stall_after is not None and state.delivered >= cfg.stall_after:
+            await asyncio.sleep(3600)  # stalled: never answered (a kill -9 test's fixed point)
+        state.delivered += 1
         if plan.status != 200:
             return _plan_error(plan, role, cfg.retry_after_s)
         return json_response(completion_payload(state, body, plan.contents))

@@ -40,6 +40,7 @@ class StandinConfig:
     timeout_sleep_s: float = 30.0  # should exceed the client's timeout
     malformed: float = 0.0  # rate of content that is not valid JSON
     retry_after_s: float = 0.0  # the Retry-After header of 429 answers
+    stall_after: int | None = None  # after this many answers, every further request hangs
     fault_roles: list[str] | None = None  # only these roles get random faults (None: all)
     seed: int = 0  # seeds the fault draws
     api_key: str | None = None  # when set, /v1 requires "Authorization: Bearer <api_key>"

@@ -44,6 +44,7 @@ class StandinState:
         self.sequence_pos: Counter[str] = Counter()
         self.cycle_pos: Counter[str] = Counter()
         self.answered: Counter[str] = Counter()
+        self.delivered = 0  # completion answers actually sent (any status)
         self.max_in_flight = self.in_flight
 
     def authorized(self, header: str | None) -> bool:
@@ -143,6 +144,7 @@ class StandinState:
             "by_status": {str(s): n for s, n in self.by_status.items()},
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
+            "delivered": self.delivered,
             "first_t": self.log[0]["t"] if self.log else None,
             "last_t": self.log[-1]["t"] if self.log else None,
         }
