@@ -75,7 +75,7 @@ def build_chat_model(cfg: LLMConfig) -> BaseChatModel:
     key = os.environ.get(cfg.api_key_env)
     if not key:
         raise LLMConfigError(
-            f"environment variable {cfg.api_key_env} (llm.api_key_env) is not set; "
+            f"environment variable {cfg.api_key_env} (api_key_env) is not set; "
             "set it to your API key (any non-empty value for servers without auth)"
         )
     # An (unhashable) Timeout object gives this model its own HTTP client: langchain-openai's

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import click
 import typer
 from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
@@ -37,16 +36,18 @@ DEBUG_ENV = "KINDLING_DEBUG"
 class KindlingGroup(TyperGroup):
     """The root command: what the user can fix is reported as one line with exit status 2.
 
-    `UserError`s (bad input, locations, stores), database errors (a store that went away or is
-    read-only) and OS errors on a named file become `error: ...`; other exceptions are bugs and
-    keep their traceback. KINDLING_DEBUG=1 shows the traceback for every error.
+    `UserError`s (bad input, locations, stores), bad flag values, database errors (a store that
+    went away or is read-only) and OS errors on a named file become `error: ...`; other
+    exceptions are bugs and keep their traceback. KINDLING_DEBUG=1 shows the traceback for every
+    error.
     """
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
+        except typer.BadParameter as exc:  # a flag's value (type, range, path kind, missing)
+            where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+            _report(exc.format_message() + where, exc)
         except UserError as exc:
             _report(str(exc), exc)
         except DBAPIError as exc:

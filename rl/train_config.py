@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
+import warnings
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -234,6 +235,9 @@ def _validate_kindling(model: type[Strict], body: dict[str, Any], where: str) ->
         raise ConfigError("\n".join(lines)) from exc
 
 
+RENAMED_BY_TRANSFORMERS = "`gradient_checkpointing` is deprecated"
+
+
 def build_trl_config(cls: type, body: dict[str, Any], where: str) -> Any:
     """TRL's config from a dict: unknown keys rejected, values checked against the field types.
 
@@ -247,7 +251,9 @@ def build_trl_config(cls: type, body: dict[str, Any], where: str) -> Any:
                           + (f" (also unknown: {', '.join(unknown[1:])})" if unknown[1:] else ""))
     checked = {key: _check_value(cls, key, value, where) for key, value in body.items()}
     try:
-        return cls(**checked)
+        with warnings.catch_warnings():  # TRL's own default, not the user's: nothing to act on
+            warnings.filterwarnings("ignore", RENAMED_BY_TRANSFORMERS, FutureWarning)
+            return cls(**checked)
     except (ValueError, TypeError) as exc:
         key = _key_in_message(str(exc), checked) or _first_failing_key(cls, checked)
         named = f"trl.{key}" if key else f"trl ({', '.join(sorted(checked))})"

@@ -97,11 +97,11 @@ def policy(
     store: Store = ctx.obj.open_store()
     sampling = SamplingConfig(samples, max_new_tokens, temperature, top_p, batch_size, seed)
     try:
+        judge_cfg = load_judge_config(store, principles, judge_config, sets)
         policies = resolve_policies(store, models)
         prompts = held_out_prompts(store, prompts_dataset, limit)
         for _label, path in policies:
             describe_model(path)  # missing folder, tokenizer or mismatch: an error before sampling
-        judge_cfg = load_judge_config(store, principles, judge_config, sets)
     except ValueError as exc:
         fail(str(exc))
         return

@@ -51,7 +51,7 @@ def read_items_file(path: Path) -> list[tuple[str, str]]:
     try:
         raw_lines = path.read_bytes().splitlines()
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from exc
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     items: list[tuple[str, str]] = []
     for number, raw in enumerate(raw_lines, start=1):
         if not raw.strip():
@@ -59,7 +59,7 @@ def read_items_file(path: Path) -> list[tuple[str, str]]:
         try:
             record = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError as exc:
-            raise InputError(f"{path}:{number}: not UTF-8 text: {exc}") from exc
+            raise InputError(f"{path}:{number}: not UTF-8 text (byte {exc.start})") from exc
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}:{number}: not a JSON object: {exc.msg}") from exc
         if not isinstance(record, dict):

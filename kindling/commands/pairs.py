@@ -27,8 +27,10 @@ def build(
 ) -> None:
     """Pair judged-good with judged-bad candidates of the same query (a new `pairs` run)."""
     store = ctx.obj.open_store()
-    if pair_store.run_kind(store, run) != "curate":
-        fail(f"run {run} is not a curate run")
+    kind = pair_store.run_kind(store, run)
+    if kind != "curate":
+        fail(f"no run with id {run}" if kind is None else f"run {run} is a {kind!r} run, "
+             "not a curate run")
     judged = pair_store.judged_candidates(store, run)
     pairs = pair_store.pair_up(judged, max_per_query)
     pairs_run, _ = work.get_or_create_run(
@@ -58,8 +60,10 @@ def export(
         fail(f"--format {fmt}: only 'trl' is supported")
     check_output_dir(out, EXPORT_NAMES, overwrite=overwrite)
     store = ctx.obj.open_store(writes=False)
-    if pair_store.run_kind(store, run) not in {"pairs", "import"}:
-        fail(f"run {run} is not a pairs or import run")
+    kind = pair_store.run_kind(store, run)
+    if kind not in {"pairs", "import"}:
+        fail(f"no run with id {run}" if kind is None else f"run {run} is a {kind!r} run, "
+             "not a pairs or import run")
     rows = [_row(p, c, r, conversational) for p, c, r in pair_store.iter_pair_texts(store, run)]
     if not rows:
         fail(f"run {run} has no preference pairs")

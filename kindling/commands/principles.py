@@ -206,9 +206,10 @@ def import_cmd(
     try:
         text = path.read_text(encoding="utf-8")
         draft = from_yaml_text(text, str(path), name=name, default_name=path.stem)
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{path}: cannot read: {exc}")
-        return
+    except UnicodeDecodeError as exc:
+        fail(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8")
+    except OSError as exc:
+        fail(f"{path}: cannot read: {exc.strerror or exc}")
     except PrincipleFormatError as exc:
         fail(str(exc))
         return

@@ -1,0 +1,138 @@
+"""The reliability suite's world: a store holding the paper data and a few runs, a user's files
+around it, and a snapshot of both that a bad command must leave exactly as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, func, inspect, select, text
+
+from store.db import Store
+from store.models import PrincipleVersion, Run
+
+REPO = Path(__file__).resolve().parents[2]
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+KEY = "sk-kindlingPLANTED0123456789abcdef"  # a key given where a variable's name belongs
+STORE_FILES = ("kindling.db", "kindling.db-wal", "kindling.db-shm")
+
+
+@dataclass
+class World:
+    """Where the cases run: `root` (the cwd) holds the store and the user's files."""
+
+    root: Path
+    store: Store
+    ids: dict[str, Any]
+
+    @property
+    def db(self) -> str:
+        return self.store.url
+
+    def fill(self, arg: str) -> str:
+        """A case argument with {root}, {db}, {paper}, {configs}, {key} and run ids filled in."""
+        return arg.format(root=self.root, db=self.db, paper=paper_data(), configs=REPO / "configs",
+                          key=KEY, ro=f"sqlite:///file:{self.root / 'kindling.db'}?mode=ro&uri=true",
+                          **self.ids)
+
+
+def paper_data() -> Path:
+    from tests.conftest import PAPER_DATA
+
+    return PAPER_DATA
+
+
+def build_world(root: Path) -> World:
+    """The store (paper data, the shipped principle sets, a curate, a judge and an sft run) and
+    the user's files the cases point at."""
+    from kindling.version import code_version
+    from store import work
+    from store.importers import import_paper_data
+    from store.principles import resolve_version
+
+    store = Store(f"sqlite:///{root / 'kindling.db'}")
+    import_run = import_paper_data(store, paper_data(), code_version="test").run_id
+    sd = resolve_version(store, None, "detector", "detector_initial").id
+    sg = resolve_version(store, None, "generator", "generator_initial").id
+    resolve_version(store, "path_a_judge", "judge", "path_a_judge")
+    runs = {}
+    for kind in ("curate", "judge", "sft"):
+        run, _ = work.get_or_create_run(store, kind=kind, run_key=None, config={},
+                                        code_version=code_version())
+        work.finish_run(store, run.id, "finished", {})
+        runs[f"{kind}_run"] = run.id
+    write_user_files(root)
+    return World(root, store, {"import_run": import_run, "sd": sd, "sg": sg, **runs})
+
+
+def write_user_files(root: Path) -> None:
+    """Files a user owns (never to be touched) and broken inputs of every kind."""
+    files: dict[str, str | bytes] = {
+        "precious/thesis.txt": "years of work", "precious/sub/notes.md": "notes",
+        "adir/keep.txt": "keep", "afile.txt": "hello", "notdb.txt": "not a database",
+        "existing.jsonl": '{"mine": true}\n', "user_export/pairs.jsonl": "my pairs\n", "existing.yaml": "mine: true\n",
+        "users_model/config.json": "{}", "qs_work/models/tiny/config.json": "{}",
+        "cache_bad/random_query.txt": "my own queries\n",
+        "cfg_utf16.yaml": "limit: 1\n".encode("utf-16"), "cfg_broken.yaml": "limit: [\n",
+        "cfg_list.yaml": "- a\n- b\n", "cfg_unknown.yaml": "nope: 1\n",
+        "train_unknown.yaml": "kindling:\n  nope: 1\n",
+        "items_badjson.jsonl": '{"query": "q", "response": "r"}\n{not json\n',
+        "items_nofield.jsonl": '{"query": "q"}\n', "items_list.jsonl": "[1, 2]\n",
+        "items_blank.jsonl": '{"query": "q", "response": "   "}\n',
+        "items_huge.jsonl": '{"query": "q", "response": "' + "长" * 1_000_000 + '"}\n',
+        "items_utf16.jsonl": '{"query": "q", "response": "r"}\n'.encode("utf-16"),
+        "items_empty.jsonl": "\n\n",
+        "p_good.yaml": "name: mine\nkind: detector\nrules: [规则一, 规则二]\n",
+        "p_many.yaml": "kind: detector\nrules:\n" + "".join(f"  - rule {i}\n" for i in range(50)),
+        "p_huge.yaml": "kind: detector\nrules:\n  - " + "x" * 1_000_000 + "\n",
+        "p_utf16.yaml": "kind: detector\nrules: [a]\n".encode("utf-16"),
+        "p_broken.yaml": "kind: detector\nrules: [\n", "p_unknown.yaml": "kind: detector\nfoo: 1\nrules: [a]\n",
+        "p_kind.yaml": "kind: wizard\nrules: [a]\n", "p_dup.yaml": "kind: detector\nrules: [a, a]\n",
+    }
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
+    layout = root / "data_folder_for_file"  # the paper layout with one data file a folder
+    for sub in ("sft", "reward_model", "grpo_data", "evaluation_set"):
+        for src in (paper_data() / sub).iterdir():
+            (layout / sub).mkdir(parents=True, exist_ok=True)
+            (layout / sub / src.name).symlink_to(src)
+    (layout / "random_query.txt").mkdir()
+
+
+def snapshot(world: World) -> dict[str, Any]:
+    """Every file under the world (but the store's own, compared by content instead), every
+    table's row count, the runs' and principle versions' states, Kindling's Postgres databases."""
+    tree = {}
+    for dirpath, _dirs, names in os.walk(world.root):
+        for name in names:
+            path = Path(dirpath) / name
+            rel = str(path.relative_to(world.root))
+            if rel in STORE_FILES:
+                continue
+            data = b"" if path.is_symlink() else path.read_bytes()
+            tree[rel] = hashlib.sha256(data).hexdigest()
+        for name in _dirs:
+            tree[str((Path(dirpath) / name).relative_to(world.root)) + "/"] = "dir"
+    engine = world.store.engine
+    with world.store.session() as s:
+        counts = {t: s.scalar(select(func.count()).select_from(text(f'"{t}"')))
+                  for t in inspect(engine).get_table_names()}
+        runs = s.execute(select(Run.id, Run.kind, Run.status)).all()
+        versions = s.execute(select(PrincipleVersion.id, PrincipleVersion.active)).all()
+    return {"tree": tree, "counts": counts, "runs": runs, "versions": versions,
+            "pg": kindling_pg_databases()}
+
+
+def kindling_pg_databases() -> list[str]:
+    admin = create_engine(PG_ADMIN)
+    try:
+        with admin.connect() as conn:
+            return sorted(conn.execute(text(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'kindling_rel%'")).scalars())
+    finally:
+        admin.dispose()
