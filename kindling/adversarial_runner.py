@@ -15,7 +15,7 @@ from agents.judge_service import JudgeService
 from agents.llm import AgentLLM, build_chat_model, close_chat_model
 from agents.templates import PromptLibrary
 from graphs.adversarial import STEPS, build_adversarial_graph
-from kindling.checkpoints import open_checkpointer
+from kindling.checkpoints import open_checkpointer, unfinished
 from kindling.config import AdversarialConfig, LLMConfig
 from kindling.version import code_version
 from rl.metrics import binary_metrics, length_baseline
@@ -178,8 +178,8 @@ class AdversarialRunner:
             async with open_checkpointer(self.store.url) as saver:
                 graph = build_adversarial_graph().compile(checkpointer=saver)
                 snapshot = await graph.aget_state(config)
-                start = None if snapshot.next else self.initial_state()
-                if snapshot.values and not snapshot.next:
+                start = None if unfinished(snapshot) else self.initial_state()
+                if snapshot.values and not unfinished(snapshot):
                     return self.finish(run_id, snapshot.values)  # already finished
                 async for update in graph.astream(start, config, context=context,
                                                   stream_mode="updates"):

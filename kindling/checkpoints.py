@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy import text
@@ -52,6 +53,13 @@ async def open_checkpointer(store_url: str, *,
                 await conn.execute("PRAGMA synchronous=NORMAL")
                 await sqlite_saver.setup()
             yield sqlite_saver
+
+
+def unfinished(snapshot: Any) -> bool:
+    """Whether a thread still has work: any task at its last checkpoint, including one whose
+    writes were saved before a kill but whose step's checkpoint was not (LangGraph leaves such a
+    task out of `snapshot.next`, so `next` alone would call the thread finished)."""
+    return bool(snapshot.tasks)
 
 
 def checkpoints_exist(store: Store) -> bool:

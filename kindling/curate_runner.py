@@ -16,7 +16,7 @@ from agents.llm import AgentLLM, build_chat_model, close_chat_model
 from agents.retrieval import BM25Retriever, EmbeddingRetriever, Exemplar, Retriever
 from agents.templates import PromptLibrary, load_principles
 from graphs.curate import build_curate_graph
-from kindling.checkpoints import open_checkpointer
+from kindling.checkpoints import open_checkpointer, unfinished
 from kindling.config import CurateConfig, LLMConfig, RetrievalConfig
 from kindling.progress import RunProgress
 from kindling.version import code_version
@@ -220,7 +220,7 @@ class _ItemDriver:
             return item, config
         self.resumed += 1
         snapshot = await self.graph.aget_state(config)
-        if snapshot.next:
+        if unfinished(snapshot):
             return None, config  # interrupted: continue from the last checkpoint
         if not snapshot.values:
             return item, config  # never checkpointed

@@ -62,7 +62,7 @@ def check_output_file(path: Path, *, overwrite: bool, flag: str = "--out") -> No
         raise OutputError(f"{flag} {path}: file exists; pass --overwrite to replace it")
 
 
-def write_file(path: Path, write: Callable[[IO[str]], None]) -> None:
+def write_file(path: Path, write: Callable[[IO[str]], object]) -> None:
     """Write a text file atomically: into a temp file beside it, then renamed over it."""
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

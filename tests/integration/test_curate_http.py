@@ -90,7 +90,8 @@ def test_wrong_key_is_a_recorded_failure_not_a_retry_loop(sqlite_url: str, monke
                                            "--backend", "openai", "--base-url", server.base_url,
                                            "--model", "standin", "--api-key-env", "KINDLING_TEST_KEY"])
         assert server.stats()["total"] == 2  # advocate and critic once each: 401 is not retried
-    assert outcome.exit_code == 0 and "items failed" in outcome.output
+    assert outcome.exit_code == 1 and "items failed" in outcome.output  # nothing succeeded
+    assert "every item of curate run" in outcome.stderr and "HTTP 401" in outcome.stderr
 
 
 def test_missing_key_variable_is_a_clear_error(sqlite_url: str, monkeypatch) -> None:

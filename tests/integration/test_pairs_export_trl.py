@@ -54,5 +54,31 @@ async def test_export_trains_a_reward_model(sqlite_store: Store, sqlite_url: str
 def test_export_of_unknown_run_fails(sqlite_url: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--db-url", sqlite_url, "pairs", "export", "--run", "99",
                                       "--out", str(tmp_path / "x")])
-    assert result.exit_code == 2 and "not a pairs or import run" in result.output
+    assert result.exit_code == 2 and "no run with id 99" in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_export_never_touches_files_it_did_not_write(sqlite_url: str, paper_data: Path,
+                                                     tmp_path: Path) -> None:
+    """`--out precious` once deleted precious/thesis.txt: now it is refused, and with --overwrite
+    the export lands beside the user's files, replacing only what an earlier export wrote."""
+    from store.importers import import_paper_data
+
+    import_paper_data(Store(sqlite_url), paper_data, code_version="test")
+    precious = tmp_path / "precious"
+    (precious / "sub").mkdir(parents=True)
+    (precious / "thesis.txt").write_text("years of work")
+    (precious / "sub" / "notes.md").write_text("notes")
+    cli = CliRunner()
+    export = ["--db-url", sqlite_url, "pairs", "export", "--run", "1", "--out", str(precious)]
+    refused = cli.invoke(app, export)
+    assert refused.exit_code == 2 and "pass --overwrite" in refused.stderr
+    assert sorted(p.name for p in precious.iterdir()) == ["sub", "thesis.txt"]
+    for _ in range(2):  # the second run replaces the first run's own files
+        done = cli.invoke(app, [*export, "--overwrite"])
+        assert done.exit_code == 0, done.output
+    assert (precious / "thesis.txt").read_text() == "years of work"
+    assert (precious / "sub" / "notes.md").read_text() == "notes"
+    assert len((precious / "pairs.jsonl").read_text(encoding="utf-8").splitlines()) == 7896
+    assert load_from_disk(str(precious / "dataset")).num_rows == 7896
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
