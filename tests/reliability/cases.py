@@ -237,6 +237,8 @@ def data_cases() -> list[Case]:
     imp = "principles import"
     return [
         case("data-import-missing", "data import --from {root}/no_data", "does not exist"),
+        case("data-import-missing-new-store", "--db-url sqlite:///{root}/fresh.db data import "
+             "--from {root}/no_data", "does not exist"),  # and no fresh.db is left behind
         case("data-import-file", "data import --from {root}/afile.txt", "afile.txt"),
         case("data-import-folder-for-file", "data import --from {root}/data_folder_for_file",
              "random_query.txt", "is a folder"),

