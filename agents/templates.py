@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 
-from store.errors import UserError, describe_yaml_error
+from store.errors import UserError
 from store.principle_io import PrincipleFormatError, validate_rules
+from store.yaml_io import read_yaml_mapping
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
@@ -79,16 +79,8 @@ def load_principles(name_or_path: str, root: Path = PROMPTS_DIR) -> PrincipleSet
         PromptError: no such name or file, a folder, not UTF-8 YAML, or bad `rules`.
     """
     path = principle_path(name_or_path, root)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise PromptError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    except OSError as exc:
-        raise PromptError(f"{path}: cannot read principle set: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise PromptError(f"{path}: not valid YAML: {describe_yaml_error(exc)}") from exc
-    if not isinstance(data, dict):
-        raise PromptError(f"{path}: top level must be a mapping with name, kind, rules")
+    data = read_yaml_mapping(path, "principle set", PromptError,
+                             shape="a mapping with name, kind, rules")
     try:
         rules = validate_rules(data.get("rules"), str(path))
     except PrincipleFormatError as exc:

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from store.errors import UserError, describe_yaml_error
+from store import yaml_io
+from store.errors import UserError
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 KEY_PREFIXES = ("sk-", "sk_", "pk-", "rk-", "key-", "Bearer ")
@@ -182,25 +183,12 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def read_yaml_mapping(path: Path, what: str = "a mapping") -> dict[str, Any]:
-    """A YAML file's top-level mapping (an empty file: {}).
+    """A config file's top-level mapping (an empty file: {}).
 
     Raises:
         ConfigError: the file cannot be read or parsed, or its top level is not a mapping.
     """
-    try:
-        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the config as "
-                          "UTF-8") from exc
-    except IsADirectoryError as exc:
-        raise ConfigError(f"{path}: is a folder, not a YAML config file") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {describe_yaml_error(exc)}") from exc
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"{path}: top level must be {what}")
-    return loaded
+    return yaml_io.read_yaml_mapping(path, "config", ConfigError, shape=what)
 
 
 def load_config(model: type[Strict], path: Path | None, overrides: dict[str, Any]) -> Any:

@@ -20,9 +20,3 @@ class StoreError(UserError):
 class OutputError(UserError):
     """An output location that is missing, of the wrong kind, or holds files Kindling did not write."""
 
-
-def describe_yaml_error(exc: Exception) -> str:
-    """A YAML parser error as one line: `problem at line L, column C`."""
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from store.errors import UserError, describe_yaml_error
+from store.errors import UserError
+from store.yaml_io import describe_yaml_error
 
 if TYPE_CHECKING:
     from store.models import PrincipleVersion
