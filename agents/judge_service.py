@@ -14,7 +14,8 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from agents.llm import AgentLLM, build_chat_model, close_chat_model
+from agents.endpoints import build_chat_model, close_chat_model
+from agents.llm import AgentLLM
 from agents.principled_judge import (
     DetectPrompt,
     JudgeContext,

@@ -1,9 +1,16 @@
-"""Chat-model factory and the bounded, recorded, structured caller every agent role goes through."""
+"""The bounded, recorded, structured caller every agent role goes through.
+
+`AgentLLM.call` asks one backend for one role's schema: a stored result is reused; transport
+faults (429, transient 5xx, timeouts, connection errors) are retried with backoff; a structural
+refusal is never retried (under `structured_output: auto` the next structured-output mode is
+tried, else the run stops with `EndpointError`); a blank, reasoning-only or unparseable answer is
+re-asked a bounded number of times with the error and a cut excerpt. Every attempt is recorded,
+and committed before its answer is used.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +20,7 @@ import openai
 from aiolimiter import AsyncLimiter
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -21,26 +28,31 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from agents.dialects import (
+    AUTO_ORDER,
+    answer_text,
+    is_structural,
+    next_mode,
+    refuses_format,
+    request_fields,
+)
+from agents.endpoints import EndpointError, LlamaServerChat, refusal_message
 from agents.parsing import OutputParseError, parse_output
+from agents.schema_bounds import clamp_schema
 from agents.schemas import response_format
 from agents.templates import RenderedPrompt
 from kindling.config import LLMConfig
-from store.errors import UserError
 
 T = TypeVar("T", bound=BaseModel)
 REASK = "上面的输出无法解析：{error}。请只输出一个符合要求格式的 JSON 对象，不要输出其他内容。"
 MAX_ANSWER_CHARS = 50_000  # longer answers are refused unparsed (every schema field is bounded)
 MAX_EXCERPT_CHARS = 2_000  # of a bad answer, sent back when re-asking
-MAX_STORED_CHARS = 20_000  # of a raw answer, kept in agent_calls
+MAX_STORED_CHARS = 20_000  # of a raw answer (and of its reasoning), kept in agent_calls
 
 
 def excerpt(text: str, limit: int = MAX_EXCERPT_CHARS) -> str:
     """`text`, cut to `limit` characters with a note of how much was left out."""
     return text if len(text) <= limit else f"{text[:limit]}…[+{len(text) - limit} chars]"
-
-
-class LLMConfigError(UserError):
-    """The backend cannot be built from this config (e.g. the key's variable is not set)."""
 
 
 class AgentCallFailed(RuntimeError):
@@ -61,45 +73,13 @@ class CallRecorder(Protocol):
     async def commit(self) -> None: ...
 
 
-def build_chat_model(cfg: LLMConfig) -> BaseChatModel:
-    """Build the LangChain chat model for a backend config (no retries inside: the caller retries)."""
-    if cfg.backend == "local":
-        from agents.local_llm import load_local_chat_model
-
-        return load_local_chat_model(
-            cfg.model, gguf_file=cfg.gguf_file, max_new_tokens=cfg.max_tokens,
-            temperature=cfg.temperature, max_string_chars=cfg.max_string_chars,
-        )
-    from langchain_openai import ChatOpenAI
-
-    key = os.environ.get(cfg.api_key_env)
-    if not key:
-        raise LLMConfigError(
-            f"environment variable {cfg.api_key_env} (api_key_env) is not set; "
-            "set it to your API key (any non-empty value for servers without auth)"
-        )
-    # An (unhashable) Timeout object gives this model its own HTTP client: langchain-openai's
-    # shared client per base URL is bound to the first event loop and breaks in a later one.
-    return ChatOpenAI(
-        model=cfg.model, base_url=cfg.base_url, api_key=SecretStr(key),
-        timeout=openai.Timeout(cfg.timeout_s), max_retries=0, temperature=cfg.temperature,
-        max_completion_tokens=cfg.max_tokens,
-    )
-
-
-async def close_chat_model(chat: BaseChatModel) -> None:
-    """Close an endpoint model's HTTP client inside the loop that used it (no-op for others)."""
-    client = getattr(chat, "root_async_client", None)
-    if client is not None:
-        await client.close()
-
-
 def is_transient(exc: BaseException) -> bool:
-    """429, 5xx, timeouts and connection errors are worth retrying; other errors are not."""
+    """429, transient 5xx, timeouts and connection errors are worth retrying; nothing else is
+    (a 5xx whose body is a request-validation error is the request's fault)."""
     if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, asyncio.TimeoutError)):
         return True
     if isinstance(exc, openai.APIStatusError):
-        return exc.status_code == 429 or exc.status_code >= 500
+        return (exc.status_code == 429 or exc.status_code >= 500) and not is_structural(exc)
     return False
 
 
@@ -110,8 +90,21 @@ class CallKey:
     principle_version_id: int | None = None
 
 
+@dataclass
+class Reply:
+    """One answered request: the message, its answer text and the attempt number it took."""
+
+    message: AIMessage
+    text: str
+    attempt: int
+
+
 class AgentLLM:
-    """One backend as agents use it: bounded concurrency, rate limit, retries, re-asks, records."""
+    """One backend as agents use it: bounded concurrency, rate limit, retries, re-asks, records.
+
+    `mode` is the structured-output mode in use: the configured one, or under `auto` the first
+    of `AUTO_ORDER` the endpoint has not refused (shared by every call through this object).
+    """
 
     def __init__(
         self, chat: BaseChatModel, cfg: LLMConfig, recorder: CallRecorder,
@@ -120,6 +113,13 @@ class AgentLLM:
         self.chat, self.cfg, self.recorder, self._clock = chat, cfg, recorder, clock
         self._slots = asyncio.Semaphore(cfg.max_concurrency)
         self._limiter = AsyncLimiter(cfg.requests_per_second, 1) if cfg.requests_per_second else None
+        self.http = cfg.backend == "openai" or isinstance(chat, LlamaServerChat)
+        if isinstance(chat, LlamaServerChat):  # llama.cpp's server takes json_object + schema
+            self.mode = "json_object_schema"
+        elif cfg.backend == "local":
+            self.mode = "json_schema"  # the in-process model reads the OpenAI form
+        else:
+            self.mode = AUTO_ORDER[0] if cfg.structured_output == "auto" else cfg.structured_output
 
     async def call(
         self, key: CallKey, prompt: RenderedPrompt, schema: type[T], **invoke_kwargs: Any
@@ -128,38 +128,50 @@ class AgentLLM:
 
         Raises:
             AgentCallFailed: every attempt failed (all of them are recorded).
+            EndpointError: the endpoint refused the request itself, in every mode it may take.
         """
         stored = self.recorder.cached(key.item_key, key.role)
         if stored is not None:
             return schema.model_validate(stored)
         messages: list[AnyMessage] = [HumanMessage(prompt.text)]
-        fmt = response_format(key.role, schema)
-        attempt, raw, error = 0, None, "no attempt made"
-        for _ask in range(self.cfg.parse_attempts):
+        attempt, raw, error, asks = 0, None, "no attempt made", 0
+        while asks < self.cfg.parse_attempts:
+            mode = self.mode
             try:
-                reply, attempt = await self._invoke_with_retries(
-                    key, prompt, messages, fmt, attempt, invoke_kwargs
-                )
-            except Exception as exc:  # transport failure after bounded retries
+                reply = await self._invoke_with_retries(key, prompt, messages, mode, schema,
+                                                        attempt, invoke_kwargs)
+            except Exception as exc:
+                attempt = getattr(exc, "kindling_attempt", attempt + 1)
+                if is_structural(exc):
+                    self._refused(mode, exc)  # a lower mode next, or EndpointError
+                    continue
                 raise AgentCallFailed(key.role, _describe(exc), None) from exc
-            raw = str(reply.content)
+            asks, attempt, raw = asks + 1, reply.attempt, reply.text
             try:
-                parsed = parse_bounded(raw, schema)
+                parsed = parse_answer(reply, schema, self.cfg.max_tokens)
             except OutputParseError as exc:
                 error = f"unparseable output: {exc}"
-                self._record(key, prompt, messages, reply, attempt, error=error)
-                await self.recorder.commit()
-                messages = [*messages, AIMessage(excerpt(raw)), HumanMessage(REASK.format(error=exc))]
+                await self._record(key, prompt, messages, reply.message, attempt, error=error)
+                messages = [*messages, AIMessage(excerpt(raw)),
+                            HumanMessage(REASK.format(error=exc))]
                 continue
-            self._record(key, prompt, messages, reply, attempt, parsed=parsed.model_dump())
-            await self.recorder.commit()  # stored before anything downstream uses it
+            await self._record(key, prompt, messages, reply.message, attempt,
+                               parsed=parsed.model_dump())  # stored before it is used
             return parsed
         raise AgentCallFailed(key.role, error, raw)
 
+    def _refused(self, mode: str, exc: BaseException) -> None:
+        """Step `auto` down past a refused mode; anything else stops the run."""
+        lower = next_mode(mode) if self.cfg.structured_output == "auto" else None
+        if lower is None or not refuses_format(exc):
+            raise EndpointError(refusal_message(self.cfg, mode, exc)) from exc
+        if self.mode == mode:  # (another call may have stepped down already)
+            self.mode = lower
+
     async def _invoke_with_retries(
-        self, key: CallKey, prompt: RenderedPrompt, messages: list[AnyMessage],
-        fmt: dict[str, Any], attempt: int, kwargs: dict[str, Any],
-    ) -> tuple[AIMessage, int]:
+        self, key: CallKey, prompt: RenderedPrompt, messages: list[AnyMessage], mode: str,
+        schema: type[BaseModel], attempt: int, kwargs: dict[str, Any],
+    ) -> Reply:
         retrying = AsyncRetrying(
             retry=retry_if_exception(is_transient),
             stop=stop_after_attempt(self.cfg.max_retries + 1),
@@ -172,53 +184,76 @@ class AgentLLM:
                 attempt += 1
                 started = self._clock()
                 try:
-                    reply = await self._invoke_once(messages, fmt, kwargs)
+                    message = await self._invoke_once(messages, mode, key.role, schema, kwargs)
                 except Exception as exc:
-                    self._record(key, prompt, messages, None, attempt, error=_describe(exc),
-                                 latency_s=self._clock() - started)
-                    await self.recorder.commit()
+                    await self._record(key, prompt, messages, None, attempt,
+                                       error=_describe(exc), latency_s=self._clock() - started)
+                    exc.kindling_attempt = attempt  # type: ignore[attr-defined]
                     raise
-                reply.response_metadata["kindling_latency_s"] = self._clock() - started
-                return reply, attempt
+                message.response_metadata["kindling_latency_s"] = self._clock() - started
+                return Reply(message, answer_text(message.content, message.tool_calls), attempt)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _invoke_once(
-        self, messages: list[AnyMessage], fmt: dict[str, Any], kwargs: dict[str, Any]
+        self, messages: list[AnyMessage], mode: str, role: str, schema: type[BaseModel],
+        kwargs: dict[str, Any],
     ) -> AIMessage:
         async with self._slots:
             if self._limiter is not None:
                 await self._limiter.acquire()
-            if self.cfg.backend == "openai":  # plain create(): the SDK's parse() path costs ~1 ms
-                reply = await self.chat.ainvoke(messages, extra_body={"response_format": fmt},
-                                                **kwargs)
+            if self.http:  # plain create(): the SDK's parse() path costs ~1 ms
+                shape = response_format(role, schema)["json_schema"]["schema"]  # type: ignore[index]
+                if self.cfg.backend == "local":  # a small model: bounded strings close the JSON
+                    shape = clamp_schema(shape, self.cfg.max_string_chars)  # type: ignore[arg-type]
+                reply = await self.chat.ainvoke(
+                    messages, extra_body=request_fields(mode, role, shape), **kwargs)
             else:
-                reply = await self.chat.ainvoke(messages, response_format=fmt, **kwargs)
+                reply = await self.chat.ainvoke(messages, response_format=response_format(
+                    role, schema), **kwargs)
         assert isinstance(reply, AIMessage)
         return reply
 
-    def _record(
+    async def _record(
         self, key: CallKey, prompt: RenderedPrompt, messages: list[AnyMessage],
         reply: AIMessage | None, attempt: int, *, parsed: dict[str, Any] | None = None,
         error: str | None = None, latency_s: float | None = None,
     ) -> None:
+        """Queue one attempt's row and commit it (with any others ready in this turn)."""
         usage: dict[str, Any] = dict(reply.usage_metadata or {}) if reply is not None else {}
         if latency_s is None and reply is not None:
             latency_s = reply.response_metadata.get("kindling_latency_s", 0.0)
+        reasoning = reply.additional_kwargs.get("reasoning_content") if reply is not None else None
+        raw = None if reply is None else answer_text(reply.content, reply.tool_calls)
         self.recorder.record({
             "item_key": key.item_key, "role": key.role, "template": prompt.template,
             "template_hash": prompt.template_hash,
             "principle_version_id": key.principle_version_id, "model": self.cfg.model,
             "input": [{"role": m.type, "content": m.content} for m in messages],
-            "raw_output": None if reply is None else excerpt(str(reply.content), MAX_STORED_CHARS),
+            "raw_output": None if raw is None else excerpt(raw, MAX_STORED_CHARS),
+            "reasoning": None if reasoning is None else excerpt(str(reasoning), MAX_STORED_CHARS),
             "parsed_output": parsed, "latency_ms": round((latency_s or 0.0) * 1000, 2),
             "prompt_tokens": usage.get("input_tokens"),
             "completion_tokens": usage.get("output_tokens"),
             "attempt": attempt, "error": error,
         })
+        await self.recorder.commit()
 
 
-def parse_bounded(raw: str, schema: type[T]) -> T:
-    """`parse_output`, refusing unparsed an answer longer than any valid one can be."""
+def parse_answer(reply: Reply, schema: type[T], max_tokens: int) -> T:
+    """The reply's answer parsed into `schema`.
+
+    Raises:
+        OutputParseError: a blank answer, a token budget spent on thinking, an answer longer than
+            any valid one, or one that does not parse and validate (the message says which).
+    """
+    raw = reply.text
+    if not raw.strip():
+        reasoning = reply.message.additional_kwargs.get("reasoning_content")
+        if reasoning and reply.message.response_metadata.get("finish_reason") == "length":
+            raise OutputParseError(
+                f"max_tokens ({max_tokens}) was spent on thinking ({len(reasoning)} characters "
+                "of reasoning, no answer): raise max_tokens or lower the reasoning effort")
+        raise OutputParseError("blank answer: the content was empty")
     if len(raw) > MAX_ANSWER_CHARS:
         raise OutputParseError(f"the answer has {len(raw)} characters, more than the "
                                f"{MAX_ANSWER_CHARS} any valid answer can take; answer briefly")

@@ -11,8 +11,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 
 from agents.adversarial_state import AdversarialContext, AdversarialState
+from agents.endpoints import build_chat_model, close_chat_model
 from agents.judge_service import JudgeService
-from agents.llm import AgentLLM, build_chat_model, close_chat_model
+from agents.llm import AgentLLM
 from agents.templates import PromptLibrary
 from graphs.adversarial import STEPS, build_adversarial_graph
 from kindling.checkpoints import open_checkpointer, unfinished
@@ -51,6 +52,7 @@ class AdversarialRunner:
         self._chat_models = chat_models or {}
         self._built: list[BaseChatModel] = []
         self.on_iteration = on_iteration
+        self.llms: dict[str, AgentLLM] = {}  # the roles' callers, once a context is built
 
     def _run_key(self) -> str | None:
         if self.new_run:
@@ -98,6 +100,7 @@ class AdversarialRunner:
             else detector
         optimizer = self._llm("optimizer", self.cfg.optimizer, calls) if self.cfg.optimizer \
             else detector
+        self.llms = {"detector": detector, "generator": generator, "optimizer": optimizer}
         prompts = PromptLibrary()
 
         def new_version(*, kind: str, rules: list[str], parent_id: int, iteration: int,
@@ -188,6 +191,7 @@ class AdversarialRunner:
                 final = (await graph.aget_state(config)).values
         finally:
             calls.flush()
+            work.record_modes(self.store, run_id, {r: llm.mode for r, llm in self.llms.items()})
             await self.close()
         return self.finish(run_id, final)
 

@@ -49,8 +49,11 @@ class LLMConfig(Strict):
     temperature: float = Field(0.7, ge=0, le=2, description="Sampling temperature.")
     max_tokens: int = Field(512, ge=1, description="Most tokens per completion.")
     parse_attempts: int = Field(3, ge=1, le=10, description="Asks per call when the output does not parse or validate (re-asked with the error).")
+    structured_output: Literal["auto", "json_schema", "json_object_schema", "json_object", "tools", "prompt"] = Field("auto", description="How the answer's JSON shape is asked for: json_schema (OpenAI, vLLM, SGLang, Ollama), json_object_schema (llama.cpp's server: json_object plus the schema), json_object (DeepSeek's JSON mode), tools (one forced function call), prompt (instructions only, parsed tolerantly); auto starts at json_schema and steps down when the endpoint refuses a mode. openai backend only.")
     gguf_file: str | None = Field(None, description="local: GGUF file name inside the model folder (set automatically for 'smollm2').")
     max_string_chars: int = Field(60, ge=8, description="local: bound on every string in a structured answer, so constrained output closes within the token budget.")
+    local_runtime: Literal["auto", "llamacpp", "transformers"] = Field("auto", description="local: how a GGUF model runs: llama.cpp's server, started by Kindling on a loopback port (auto, llamacpp), or in this process with transformers (transformers; always for Hugging Face folders).")
+    n_ctx: int = Field(4096, ge=256, description="local llama.cpp server: context size in tokens.")
 
     @field_validator("api_key_env")
     @classmethod

@@ -12,7 +12,8 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from agents.context import CurateContext
-from agents.llm import AgentLLM, build_chat_model, close_chat_model
+from agents.endpoints import EndpointError, build_chat_model, close_chat_model
+from agents.llm import AgentLLM
 from agents.retrieval import BM25Retriever, EmbeddingRetriever, Exemplar, Retriever
 from agents.templates import PromptLibrary, load_principles
 from graphs.curate import build_curate_graph
@@ -89,6 +90,7 @@ class CurateRunner:
         self._chat_models = chat_models or {}
         self._built: list[BaseChatModel] = []
         self._retriever: Retriever | None = None
+        self.llms: dict[str, AgentLLM] = {}  # the roles' callers, once a context is built
         self.worker = work.worker_id()
 
     def prepare_run(self, items: list[dict]) -> int:
@@ -130,6 +132,7 @@ class CurateRunner:
         generator = agents_llm
         if gen_cfg is not None and gen_cfg != self.cfg.agents:
             generator = AgentLLM(self._chat("generator", gen_cfg), gen_cfg, calls)
+        self.llms = {"agents": agents_llm, "generator": generator}
         pv_id = register_version(
             self.store, kind=self.principles.kind, name=self.principles.name,
             text=self.principles.text, origin="file",
@@ -168,6 +171,7 @@ class CurateRunner:
                     await driver.drain()
         finally:
             calls.flush()
+            work.record_modes(self.store, run_id, {r: llm.mode for r, llm in self.llms.items()})
             await self.close()
         counts = work.item_counts(self.store, run_id)
         if not counts.get("pending") and not counts.get("claimed"):
@@ -198,11 +202,22 @@ class _ItemDriver:
                     inflight.add(asyncio.create_task(self._run_item(item)))
             if not inflight:
                 return
-            _done, inflight = await asyncio.wait(
+            done, inflight = await asyncio.wait(
                 inflight, timeout=POLL_INTERVAL_S, return_when=asyncio.FIRST_COMPLETED)
+            refused = next((t.exception() for t in done if t.exception() is not None), None)
+            if refused is not None:  # the endpoint refused the request: stop, give items back
+                await self._stop(inflight)
+                raise refused
             if time.monotonic() - last_beat > cfg.lease_s / 3:
                 work.renew_lease(store, self.run_id, self.runner.worker, cfg.lease_s)
                 last_beat = time.monotonic()
+
+    async def _stop(self, inflight: set[asyncio.Task]) -> None:
+        """Cancel the items in flight and make every item this worker holds pending again."""
+        for task in inflight:
+            task.cancel()
+        await asyncio.gather(*inflight, return_exceptions=True)
+        work.release_items(self.runner.store, self.run_id, self.runner.worker)
 
     def _claim(self, n: int) -> list[dict]:
         store = self.runner.store
@@ -234,6 +249,8 @@ class _ItemDriver:
             result = await self.graph.ainvoke(start_from, config, context=self.context,
                                               durability=self.runner.cfg.checkpoint_durability)
             ok = result.get("final_verdict") is not None
+        except EndpointError:
+            raise  # every item would fail the same way: the run stops (drain)
         except Exception as exc:  # noqa: BLE001 - a bug, not an LLM fault: record it, keep going
             message = f"{type(exc).__name__}: {exc}"
             self.crashes.append(f"{item['item_key']}: {message}")

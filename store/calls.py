@@ -110,7 +110,8 @@ def call_record(call: AgentCall) -> dict[str, Any]:
     return {"id": call.id, "item_key": call.item_key, "role": call.role,
             "template": call.template, "model": call.model, "attempt": call.attempt,
             "principle_version_id": call.principle_version_id, "input": call.input,
-            "raw_output": call.raw_output, "parsed_output": call.parsed_output,
+            "raw_output": call.raw_output, "reasoning": call.reasoning,
+            "parsed_output": call.parsed_output,
             "latency_ms": round(call.latency_ms, 1), "prompt_tokens": call.prompt_tokens,
             "completion_tokens": call.completion_tokens, "error": call.error,
             "created_at": call.created_at.isoformat(timespec="seconds")}

@@ -152,6 +152,7 @@ class AgentCall(Base):
     model: Mapped[str] = mapped_column(String(200))
     input: Mapped[list[Any]] = mapped_column(default=list)
     raw_output: Mapped[str | None] = mapped_column(Text)
+    reasoning: Mapped[str | None] = mapped_column(Text)  # a reasoning model's thinking, apart
     parsed_output: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     latency_ms: Mapped[float]
     prompt_tokens: Mapped[int | None]

@@ -135,6 +135,31 @@ def reopen_failed_items(store: Store, run_id: int) -> int:
     return len(keys)
 
 
+def release_items(store: Store, run_id: int, worker: str) -> int:
+    """Give back the items this worker holds (pending again, attempts kept); returns how many."""
+    with store.session() as s:
+        result = s.execute(
+            update(RunItem).where(RunItem.run_id == run_id, RunItem.worker == worker,
+                                  RunItem.status == "claimed")
+            .values(status="pending", worker=None, lease_until=None))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def merge_config(store: Store, run_id: int, extra: dict[str, Any]) -> None:
+    """Add keys to a run's config (e.g. what `structured_output: auto` chose)."""
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        run.config = {**(run.config or {}), **extra}
+
+
+def record_modes(store: Store, run_id: int, modes: dict[str, str]) -> None:
+    """Note in the run's config the structured-output mode each role ended on (what
+    `structured_output: auto` chose for its endpoint)."""
+    if modes:
+        merge_config(store, run_id, {"structured_output_used": modes})
+
+
 def renew_lease(store: Store, run_id: int, worker: str, lease_s: float) -> None:
     """Heartbeat: extend the lease of every item this worker holds."""
     with store.session() as s:

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agents.llm import LLMConfigError
+from agents.endpoints import LLMConfigError
 from agents.templates import PromptError
 from kindling.adversarial_runner import AdversarialRunner
 from kindling.config import AdversarialConfig, ConfigError, load_config, parse_sets

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from agents.llm import LLMConfigError
+from agents.endpoints import LLMConfigError
 from agents.templates import PromptError
 from kindling.config import ConfigError, CurateConfig, load_config, parse_sets
 from kindling.context import console, fail

@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from agents.llm import LLMConfigError
+from agents.endpoints import LLMConfigError
 from agents.templates import PromptError
 from kindling.commands.judge import dataset_items, execute_judge
 from kindling.config import ConfigError, JudgeConfig, load_config, parse_sets

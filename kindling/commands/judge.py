@@ -14,13 +14,13 @@ from langchain_core.language_models import BaseChatModel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agents.endpoints import LLMConfigError, build_chat_model, close_chat_model
 from agents.judge_service import (
     DEFAULT_PRINCIPLES,
     DETECTOR_KIND,
     JudgeService,
     build_judge_service,
 )
-from agents.llm import LLMConfigError, build_chat_model, close_chat_model
 from agents.principled_judge import JudgeResult, JudgeState, state_result
 from agents.templates import PromptError
 from graphs.judge import build_judge_graph
@@ -199,6 +199,7 @@ def execute_judge(store: Store, cfg: JudgeConfig, items: list[tuple[str, str]],
         raise
     metrics = run_metrics(service, len(items), started)
     work.finish_run(store, run.id, "finished", metrics)
+    work.record_modes(store, run.id, {"judge": service.context.llm.mode})
     print_summary(run.id, f"{version.id} ({version.name})", cfg.samples, metrics)
     return run.id, results
 

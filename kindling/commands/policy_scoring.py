@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agents.llm import LLMConfigError
+from agents.endpoints import LLMConfigError
 from agents.templates import PromptError
 from kindling.config import ConfigError, JudgeConfig, load_config, parse_sets
 from kindling.context import console, fail

@@ -23,7 +23,8 @@ from store.calls import CallLog
 from store.db import Store
 from store.models import Run
 
-DEBUG_KEYS = ("stepped", "forked_from", "principles_text", "item")  # not part of a run's config
+DEBUG_KEYS = ("stepped", "forked_from", "principles_text", "item", "structured_output_used")
+"""Keys a run's stored config holds beside its settings (not fields of the run's config model)."""
 
 
 @dataclass
@@ -104,8 +105,8 @@ def judge_target(store: Store, cfg: JudgeConfig, query: str, response: str, *,
                  chat_model: BaseChatModel | None = None,
                  debug: dict[str, Any] | None = None) -> GraphTarget:
     """A new judge run of one (query, response) through the `judge` graph."""
+    from agents.endpoints import build_chat_model
     from agents.judge_service import DEFAULT_PRINCIPLES, DETECTOR_KIND, build_judge_service
-    from agents.llm import build_chat_model
     from store.principles import resolve_version
 
     resolve_version(store, cfg.principles, DETECTOR_KIND, DEFAULT_PRINCIPLES)  # before the run row

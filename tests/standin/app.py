@@ -13,15 +13,31 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .config import StandinConfig, dumps, loads
+from .dialects import refusal
 from .scripts import load_scripts, message_text
 from .state import Plan, StandinState
 
+ROLE_MARKERS = {
+    "（Advocate）": "advocate", "（Critic）": "critic", "擅长写中文祝福语的创作者": "generate",
+    "祝福语质量评价师": "judge", "祝福语质量反思专家": "reflect", "（Detector）": "detect",
+    "（Generator）": "generate_flawed", "（Reflector）": "reflect_error",
+    "原则优化器": "revise_principles", "策略优化器": "revise_strategies",
+}
+"""Kindling's templates by a phrase of their first lines: the role of a request that carries no
+role name (json_object and prompt modes), as a real server would not know it either."""
+
 
 def role_of(body: dict[str, Any]) -> str:
-    """``response_format.json_schema.name``, or ``"plain"`` without a JSON schema."""
+    """``response_format.json_schema.name``, a forced tool's name, the template a prompt comes
+    from, or ``"plain"``."""
     fmt = body.get("response_format")
     schema = fmt.get("json_schema") if isinstance(fmt, dict) else None
     name = schema.get("name") if isinstance(schema, dict) else None
+    if not name and body.get("tools"):
+        name = (body["tools"][0].get("function") or {}).get("name")
+    if not name:
+        first = next((message_text(m) for m in body.get("messages") or []), "")[:200]
+        name = next((role for marker, role in ROLE_MARKERS.items() if marker in first), None)
     return str(name) if name else "plain"
 
 
@@ -42,15 +58,7 @@ def completion_payload(state: StandinState, body: dict[str, Any], contents: list
     """An OpenAI ChatCompletion object with one choice per content."""
     prompt_chars = sum(len(message_text(m)) for m in body.get("messages") or [])
     completion_tokens = sum(len(c) for c in contents) // 4 + len(contents)
-    choices = [
-        {
-            "index": i,
-            "message": {"role": "assistant", "content": c, "refusal": None},
-            "logprobs": None,
-            "finish_reason": "stop",
-        }
-        for i, c in enumerate(contents)
-    ]
+    choices = [shape_choice(state, body, i, c) for i, c in enumerate(contents)]
     return {
         "id": f"chatcmpl-standin-{len(state.log)}",
         "object": "chat.completion",
@@ -64,6 +72,27 @@ def completion_payload(state: StandinState, body: dict[str, Any], contents: list
         },
         "system_fingerprint": "standin",
     }
+
+
+def shape_choice(state: StandinState, body: dict[str, Any], index: int, content: str) -> Any:
+    """One choice as the dialect answers: blank content, reasoning, a forced tool call."""
+    cfg = state.config
+    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
+    finish = "stop"
+    if cfg.blank and state.rng.random() < cfg.blank:
+        message["content"] = "\n  "
+    if cfg.reasoning_only and state.rng.random() < cfg.reasoning_only:
+        message["content"], finish = "", "length"
+        message["reasoning_content"] = "嗯，让我想一想这条祝福语……" * 40
+    elif cfg.reasoning:
+        message["reasoning_content"] = "先想一想：这条祝福语是否贴合场景。"
+    tool_choice = body.get("tool_choice")
+    if isinstance(tool_choice, dict) and body.get("tools"):
+        name = (tool_choice.get("function") or {}).get("name")
+        message["tool_calls"] = [{"id": f"call_{index}", "type": "function",
+                                  "function": {"name": name, "arguments": content}}]
+        message["content"], finish = None, "tool_calls"
+    return {"index": index, "message": message, "logprobs": None, "finish_reason": finish}
 
 
 def _plan_error(plan: Plan, role: str, retry_after_s: float) -> Response:
@@ -94,6 +123,12 @@ async def chat_completions(request: Request) -> Response:
     if body.get("stream"):
         state.record(role, 400, "bad_request", body)
         return error_response(400, "the stand-in does not stream", "invalid_request_error")
+    refused = refusal(state.config.dialect, body)
+    if refused is not None:
+        status, message, kind = refused
+        state.record(role, status, "refused_format", body)
+        state.delivered += 1
+        return error_response(status, message, kind)
     plan = state.plan(role, body)
     state.record(role, plan.status, plan.outcome, body)
     return await _deliver(state, role, body, plan)

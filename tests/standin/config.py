@@ -41,6 +41,10 @@ class StandinConfig:
     malformed: float = 0.0  # rate of content that is not valid JSON
     retry_after_s: float = 0.0  # the Retry-After header of 429 answers
     stall_after: int | None = None  # after this many answers, every further request hangs
+    dialect: str = "openai"  # which server's request handling to imitate (see dialects.py)
+    blank: float = 0.0  # rate of blank content (deepseek)
+    reasoning: bool = False  # add reasoning_content to every answer (deepseek's reasoner)
+    reasoning_only: float = 0.0  # rate of answers that spend max_tokens on thinking
     fault_roles: list[str] | None = None  # only these roles get random faults (None: all)
     seed: int = 0  # seeds the fault draws
     api_key: str | None = None  # when set, /v1 requires "Authorization: Bearer <api_key>"
@@ -50,6 +54,10 @@ class StandinConfig:
     port: int = 0  # 0 picks a free port
 
     def __post_init__(self) -> None:
+        from .dialects import DIALECTS
+
+        if self.dialect not in DIALECTS:
+            raise ValueError(f"unknown dialect {self.dialect!r}; known: {DIALECTS}")
         rates = [getattr(self, name) for name in FAULTS]
         if any(not 0.0 <= r <= 1.0 for r in rates) or sum(rates) > 1.0 + 1e-9:
             raise ValueError(f"fault rates must lie in [0, 1] and sum to at most 1: {rates}")

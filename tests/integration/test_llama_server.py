@@ -1,0 +1,87 @@
+"""Kindling's own llama.cpp server (llama-cpp-python's, serving the SmolLM2 GGUF): start,
+readiness, stop, a port already taken, and no orphan after the parent is killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agents.endpoints import gguf_path
+from agents.llama_server import LlamaServer, LlamaServerError
+from kindling.config import LLMConfig
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def smollm2() -> Path:
+    path = gguf_path(LLMConfig(backend="local", model="smollm2"))
+    assert path is not None and path.is_file()
+    return path
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")
+    return not (status.exists() and status.read_text().split()[2] == "Z")
+
+
+def test_start_answer_stop(tmp_path: Path) -> None:
+    server = LlamaServer(smollm2(), alias="smollm2", log_path=tmp_path / "llama.log").start()
+    try:
+        models = httpx.get(f"{server.base_url}/models", timeout=5).json()
+        assert [m["id"] for m in models["data"]] == ["smollm2"]
+        reply = httpx.post(f"{server.base_url}/chat/completions", timeout=60, json={
+            "model": "smollm2", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]})
+        assert reply.status_code == 200 and reply.json()["choices"][0]["message"]["content"]
+        port = server.port
+    finally:
+        server.stop()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+    server.stop()  # twice is fine
+
+
+def test_a_port_already_taken_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with pytest.raises(LlamaServerError, match=f"cannot listen on 127.0.0.1:{port}"):
+            LlamaServer(smollm2(), alias="smollm2", port=port,
+                        log_path=tmp_path / "llama.log").start()
+
+
+def test_a_missing_gguf_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(LlamaServerError, match="does not exist"):
+        LlamaServer(tmp_path / "none.gguf", alias="x").start()
+
+
+def test_no_orphan_after_the_parent_is_killed(tmp_path: Path) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from agents.llama_server import LlamaServer;"
+         f"s = LlamaServer(Path({str(smollm2())!r}), alias='smollm2').start();"
+         "print(s._proc.pid, s.port, flush=True); time.sleep(600)"],
+        cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child_pid, port = map(int, parent.stdout.readline().split())
+    assert alive(child_pid)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while alive(child_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(child_pid), "the llama.cpp server outlived its parent"
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2)
