@@ -136,14 +136,13 @@ class AgentLLM:
         messages: list[AnyMessage] = [HumanMessage(prompt.text)]
         attempt, raw, error, asks = 0, None, "no attempt made", 0
         while asks < self.cfg.parse_attempts:
-            mode = self.mode
             try:
-                reply = await self._invoke_with_retries(key, prompt, messages, mode, schema,
-                                                        attempt, invoke_kwargs)
+                reply = await self._invoke_with_retries(key, prompt, messages, schema, attempt,
+                                                        invoke_kwargs)
             except Exception as exc:
                 attempt = getattr(exc, "kindling_attempt", attempt + 1)
-                if is_structural(exc):
-                    self._refused(mode, exc)  # a lower mode next, or EndpointError
+                if is_structural(exc):  # a lower mode next, or EndpointError
+                    self._refused(getattr(exc, "kindling_mode", self.mode), exc)
                     continue
                 raise AgentCallFailed(key.role, _describe(exc), None) from exc
             asks, attempt, raw = asks + 1, reply.attempt, reply.text
@@ -161,15 +160,24 @@ class AgentLLM:
         raise AgentCallFailed(key.role, error, raw)
 
     def _refused(self, mode: str, exc: BaseException) -> None:
-        """Step `auto` down past a refused mode; anything else stops the run."""
-        lower = next_mode(mode) if self.cfg.structured_output == "auto" else None
-        if lower is None or not refuses_format(exc):
+        """After a structural refusal: go on in a lower mode (`auto`), or stop the run."""
+        if self._lower(mode, exc) is None:
             raise EndpointError(refusal_message(self.cfg, mode, exc)) from exc
-        if self.mode == mode:  # (another call may have stepped down already)
+        self._step_down(mode, exc)
+
+    def _lower(self, mode: str, exc: BaseException) -> str | None:
+        """The mode `auto` takes after this refusal of `mode`, or None (the run must stop)."""
+        if self.cfg.structured_output != "auto" or not refuses_format(exc):
+            return None
+        return next_mode(mode)
+
+    def _step_down(self, mode: str, exc: BaseException) -> None:
+        lower = self._lower(mode, exc) if is_structural(exc) else None
+        if lower is not None and self.mode == mode:  # another call may have stepped already
             self.mode = lower
 
     async def _invoke_with_retries(
-        self, key: CallKey, prompt: RenderedPrompt, messages: list[AnyMessage], mode: str,
+        self, key: CallKey, prompt: RenderedPrompt, messages: list[AnyMessage],
         schema: type[BaseModel], attempt: int, kwargs: dict[str, Any],
     ) -> Reply:
         retrying = AsyncRetrying(
@@ -184,7 +192,7 @@ class AgentLLM:
                 attempt += 1
                 started = self._clock()
                 try:
-                    message = await self._invoke_once(messages, mode, key.role, schema, kwargs)
+                    message = await self._invoke_once(messages, key.role, schema, kwargs)
                 except Exception as exc:
                     await self._record(key, prompt, messages, None, attempt,
                                        error=_describe(exc), latency_s=self._clock() - started)
@@ -195,18 +203,24 @@ class AgentLLM:
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _invoke_once(
-        self, messages: list[AnyMessage], mode: str, role: str, schema: type[BaseModel],
+        self, messages: list[AnyMessage], role: str, schema: type[BaseModel],
         kwargs: dict[str, Any],
     ) -> AIMessage:
         async with self._slots:
             if self._limiter is not None:
                 await self._limiter.acquire()
+            mode = self.mode  # read once a slot is free: a call that waited sees a step down
             if self.http:  # plain create(): the SDK's parse() path costs ~1 ms
                 shape = response_format(role, schema)["json_schema"]["schema"]  # type: ignore[index]
                 if self.cfg.backend == "local":  # a small model: bounded strings close the JSON
                     shape = clamp_schema(shape, self.cfg.max_string_chars)  # type: ignore[arg-type]
-                reply = await self.chat.ainvoke(
-                    messages, extra_body=request_fields(mode, role, shape), **kwargs)
+                try:
+                    reply = await self.chat.ainvoke(
+                        messages, extra_body=request_fields(mode, role, shape), **kwargs)
+                except Exception as exc:
+                    exc.kindling_mode = mode  # type: ignore[attr-defined]
+                    self._step_down(mode, exc)  # before the slot frees: waiting calls see it
+                    raise
             else:
                 reply = await self.chat.ainvoke(messages, response_format=response_format(
                     role, schema), **kwargs)

@@ -1,0 +1,123 @@
+"""Kindling against a real OpenAI-compatible server: llama-cpp-python's, serving the SmolLM2
+GGUF on 127.0.0.1, over real HTTP, with the roles configured as any user's endpoint
+(`backend: openai`, `structured_output: auto`). The server answers `json_schema` with a 500
+request-validation error; auto must step down to `json_object` + schema once, and every flow must
+reach verdicts. SmolLM2 is weak: these prove compatibility, not judgment."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from agents.endpoints import gguf_path
+from agents.llama_server import LlamaServer
+from kindling.cli import app
+from kindling.config import JudgeConfig, LLMConfig
+from store.db import Store
+from store.models import AgentCall, Run, Verdict
+
+pytestmark = pytest.mark.slow
+KEY_ENV = "KINDLING_REAL_KEY"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    gguf = gguf_path(LLMConfig(backend="local", model="smollm2"))
+    assert gguf is not None
+    log = tmp_path_factory.mktemp("llama") / "llama.log"
+    with LlamaServer(gguf, alias="smollm2", log_path=log) as running:
+        yield running
+
+
+@pytest.fixture
+def store(tmp_path: Path, paper_data: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+    from store.importers import import_paper_data
+
+    monkeypatch.setenv(KEY_ENV, "none")
+    store = Store(f"sqlite:///{tmp_path / 'k.db'}")
+    import_paper_data(store, paper_data, code_version="test")
+    return store
+
+
+def endpoint(server: LlamaServer, prefix: str) -> list[str]:
+    return [f"--set={prefix}.{k}={v}" for k, v in {
+        "backend": "openai", "base_url": server.base_url, "model": "smollm2",
+        "api_key_env": KEY_ENV, "temperature": 0.0, "max_tokens": 160,
+        "max_concurrency": 1, "timeout_s": 120}.items()]
+
+
+def cli(store: Store, *args: str, input_: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["--db-url", store.url, *args], input=input_)
+    return result.exit_code, result.output
+
+
+def config_of(store: Store, kind: str) -> dict:
+    with store.session() as s:
+        run = s.scalars(select(Run).where(Run.kind == kind).order_by(Run.id.desc())).first()
+        assert run is not None
+        return dict(run.config)
+
+
+def test_curate_reaches_verdicts_after_one_step_down(server: LlamaServer, store: Store) -> None:
+    code, out = cli(store, "curate", "--limit", "2", "--concurrency", "1", "--no-progress",
+                    *endpoint(server, "agents"))
+    assert code == 0, out
+    with store.session() as s:
+        verdicts = s.scalars(select(Verdict.final_verdict)).all()
+        refused = s.scalar(select(func.count()).where(AgentCall.error.like("%HTTP 500%")))
+    assert len(verdicts) == 2 and all(v in (0, 1) for v in verdicts)
+    assert refused == 1  # json_schema refused once (a validation 500), never retried
+    assert config_of(store, "curate")["structured_output_used"]["agents"] == "json_object_schema"
+
+
+def test_judge_reaches_verdicts(server: LlamaServer, store: Store) -> None:
+    code, out = cli(store, "judge", "--dataset", "evaluation_set", "--limit", "3",
+                    "--no-progress", *endpoint(server, "llm"))
+    assert code == 0, out
+    assert config_of(store, "judge")["structured_output_used"] == {"judge": "json_object_schema"}
+
+
+def test_one_adversarial_iteration(server: LlamaServer, store: Store) -> None:
+    code, out = cli(store, "adversarial", "--iterations", "1", "--set", "batch_size=2",
+                    "--set", "labelled_batch_size=2", "--set", "validation_size=4",
+                    *endpoint(server, "agents"))
+    assert code == 0, out
+    assert "reached 1 iterations" in out or "stopped:" in out
+    assert config_of(store, "adversarial")["structured_output_used"]["detector"] == \
+        "json_object_schema"
+
+
+def test_graph_step_over_the_real_server(server: LlamaServer, store: Store) -> None:
+    code, out = cli(store, "graph", "step", "curate", "--set", "limit=1",
+                    *endpoint(server, "agents"), "--break-before", "judge", input_="c\nc\n")
+    assert code == 0, out
+    assert "breakpoint before judge" in out and "finished" in out
+
+
+def test_grpo_judge_reward_over_the_real_server(server: LlamaServer, store: Store) -> None:
+    from agents.judge_service import build_judge_service
+    from rl.judge_reward import JudgeReward
+    from store.work import get_or_create_run
+
+    llm = LLMConfig(backend="openai", base_url=server.base_url, model="smollm2",
+                    api_key_env=KEY_ENV, temperature=0.0, max_tokens=160, max_concurrency=1,
+                    timeout_s=120)
+    run, _ = get_or_create_run(store, kind="grpo", run_key=None, config={}, code_version="test")
+    reward = JudgeReward(build_judge_service(store, JudgeConfig(llm=llm), run.id))
+    prompts = [[{"role": "user", "content": "写一句生日祝福"}]] * 2
+    completions = [[{"role": "assistant", "content": "祝你生日快乐，愿你新的一岁平安喜乐！"}],
+                   [{"role": "assistant", "content": "生日快乐"}]]
+
+    async def score() -> list[float | None]:
+        try:
+            return await reward(prompts, completions)
+        finally:
+            await reward.aclose()
+
+    scores = asyncio.run(score())
+    assert len(scores) == 2 and all(s in (0.0, 1.0) for s in scores), scores
