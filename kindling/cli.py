@@ -13,6 +13,7 @@ from kindling.commands import (
     adversarial,
     curate,
     data,
+    endpoint,
     eval_policy,
     eval_rm,
     evaluate,
@@ -86,6 +87,7 @@ app.add_typer(model.app, name="model")
 app.add_typer(train.app, name="train")
 app.add_typer(graph.app, name="graph")
 app.command("studio")(studio.studio)
+app.add_typer(endpoint.app, name="endpoint")
 
 
 @app.callback()

@@ -28,7 +28,8 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-RUN_KINDS = ("import", "curate", "pairs", "adversarial", "judge", "sft", "rm", "grpo", "eval")
+RUN_KINDS = ("import", "curate", "pairs", "adversarial", "judge", "sft", "rm", "grpo", "eval",
+             "endpoint")
 """Every kind of run the store holds."""
 
 class Base(DeclarativeBase):

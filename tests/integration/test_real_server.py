@@ -121,3 +121,16 @@ def test_grpo_judge_reward_over_the_real_server(server: LlamaServer, store: Stor
 
     scores = asyncio.run(score())
     assert len(scores) == 2 and all(s in (0.0, 1.0) for s in scores), scores
+
+
+def test_endpoint_check_finds_what_the_real_server_takes(server: LlamaServer,
+                                                         store: Store) -> None:
+    code, out = cli(store, "endpoint", "check", "--base-url", server.base_url, "--model",
+                    "smollm2", "--api-key-env", KEY_ENV, "--samples", "1", "--max-in-flight", "2",
+                    "--max-tokens", "48")
+    assert code == 0, out
+    with store.session() as s:
+        run = s.scalars(select(Run).where(Run.kind == "endpoint")).one()
+    works = {m["mode"]: m["ok"] for m in run.metrics["modes"]}
+    assert works["json_schema"] is False and works["json_object_schema"] is True
+    assert "structured_output: json_object_schema" in out

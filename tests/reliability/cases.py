@@ -56,6 +56,8 @@ STORE_COMMANDS: dict[str, list[str]] = {
     "graph-step": ["graph", "step", "curate"],
     "graph-replay": ["graph", "replay", "{curate_run}", "--list"],
     "quickstart": ["quickstart", "--workdir", "{root}/new_qs", "--from", "{paper}"],
+    "endpoint-check": ["endpoint", "check", "--base-url", "http://127.0.0.1:9/v1", "--model",
+                       "m", "--api-key-env", "KINDLING_REL_KEY"],
 }
 
 BAD_STORES: dict[str, tuple[str, str]] = {
@@ -73,15 +75,17 @@ BAD_STORES: dict[str, tuple[str, str]] = {
 # commands that write to the store, against a read-only one (SQLite's mode=ro)
 WRITERS = ["data-import", "curate", "judge", "adversarial", "pairs-build", "principles-activate",
            "principles-import", "principles-edit", "eval-judge", "eval-rm", "eval-policy",
-           "train-sft", "train-rm", "train-grpo", "graph-step", "quickstart"]
+           "train-sft", "train-rm", "train-grpo", "graph-step", "quickstart", "endpoint-check"]
 
 
 def store_cases() -> list[Case]:
-    cases = [case(f"store-{bad}-{name}", ["--db-url", url, *argv], message, EDITOR="true")
+    cases = [case(f"store-{bad}-{name}", ["--db-url", url, *argv], message, EDITOR="true",
+                  KINDLING_REL_KEY="k")
              for bad, (url, message) in BAD_STORES.items()
              for name, argv in STORE_COMMANDS.items()]
     cases += [case(f"store-read-only-{name}", ["--db-url", "{ro}", *STORE_COMMANDS[name]],
-                   "is read-only", "this command needs to write", EDITOR="true")
+                   "is read-only", "this command needs to write", EDITOR="true",
+                   KINDLING_REL_KEY="k")
               for name in WRITERS]
     return cases
 
@@ -303,6 +307,14 @@ def precondition_cases() -> list[Case]:
         case("pre-model-init-vocab", "model init --tiny --vocab-size 10", "--vocab-size 10"),
         case("pre-model-info-missing", "model info {root}/no_model", "no_model"),
         case("pre-studio-token", "studio --token x", "at least 16"),
+        case("pre-endpoint-url", ["endpoint", "check", "--base-url", "not a url", "--model", "m"],
+             "must be an http(s) URL"),
+        case("pre-endpoint-key-unset", ["endpoint", "check", "--base-url",
+                                        "http://127.0.0.1:9/v1", "--model", "m", "--api-key-env",
+                                        "KINDLING_REL_UNSET"], "KINDLING_REL_UNSET", "not set"),
+        case("pre-endpoint-key-as-variable", ["endpoint", "check", "--base-url",
+                                              "http://127.0.0.1:9/v1", "--model", "m",
+                                              "--api-key-env", "{key}"], "looks like an API key"),
     ]
 
 

@@ -129,6 +129,12 @@ async def chat_completions(request: Request) -> Response:
         state.record(role, status, "refused_format", body)
         state.delivered += 1
         return error_response(status, message, kind)
+    limit = state.config.limit_in_flight
+    if limit is not None and state.in_flight >= limit:
+        state.record(role, 429, "http_429", body)
+        state.delivered += 1
+        return error_response(429, "Rate limit reached (stand-in, too many in flight).",
+                              "rate_limit_exceeded", **{"Retry-After": "0"})
     plan = state.plan(role, body)
     state.record(role, plan.status, plan.outcome, body)
     return await _deliver(state, role, body, plan)

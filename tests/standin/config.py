@@ -41,6 +41,7 @@ class StandinConfig:
     malformed: float = 0.0  # rate of content that is not valid JSON
     retry_after_s: float = 0.0  # the Retry-After header of 429 answers
     stall_after: int | None = None  # after this many answers, every further request hangs
+    limit_in_flight: int | None = None  # 429 for a request arriving with this many in flight
     dialect: str = "openai"  # which server's request handling to imitate (see dialects.py)
     blank: float = 0.0  # rate of blank content (deepseek)
     reasoning: bool = False  # add reasoning_content to every answer (deepseek's reasoner)
