@@ -1,22 +1,23 @@
-"""Path A throughput against the stand-in server: items/s vs the latency-bound ideal, CPU per call.
+"""Path A throughput against the stand-in server over a grid of offered loads.
 
-500 queries, one generated candidate each → 5 LLM calls per item (generate, advocate, critic,
-judge, reflect), 100 ms latency per call, at most 64 calls in flight. The ideal is
-64 / (5 × 0.1 s) = 128 items/s. Targets: ratio ≥ 0.8 (SQLite store), CPU ≤ 3 ms per LLM call.
+For each cell of `grid.GRID` (latency per call 0.1 s and 1.5 s; 16, 64 and 256 calls in flight),
+one run of generated candidates (5 LLM calls per item: generate, advocate, critic, judge, reflect;
+twice as many items at once as calls in flight, so the slots stay full) is timed against the latency-bound ideal
+(items × 5 × latency / in flight), beside bare `ChatOpenAI.ainvoke` making the same number of
+calls at the same concurrency (the SDK floor). Targets: ratio >= 0.9 at 1.5 s; at the stress
+point (0.1 s, 64 in flight) Kindling's own CPU per call no more than the SDK's, and at least half
+the SDK's ratio. At the stress point it then profiles a run and splits its own CPU by category
+(checkpoints, store, graph engine, templating, parsing, HTTP client, ...), and times the same job
+with checkpoint durability "exit" and as 2 worker processes sharing the run.
 
-It also measures, in the same process, the CPU that langchain-openai itself needs per call
-(the SDK floor: ChatOpenAI.ainvoke on a judge-sized prompt, nothing else), so the project's own
-share can be told apart from the HTTP client's. The run is measured twice: with the default
-checkpoint durability (a LangGraph checkpoint after every step, steppable and replayable) and
-with durability "exit" (one checkpoint per item; resume then rests on the stored agent calls).
-
-    python benchmarks/curate_throughput.py [--items 500] [--db-url URL]
+    python benchmarks/curate_throughput.py [--waves 10] [--db-url URL] [--workers 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
 import resource
 import subprocess
@@ -34,98 +35,127 @@ from langchain_openai import ChatOpenAI
 
 from agents.schemas import JudgeVerdict, response_format
 from agents.templates import PromptLibrary, load_principles
+from benchmarks.grid import GRID, STRESS, Cell, print_grid, print_split, profile_split, verdicts
 from kindling.config import CurateConfig, LLMConfig, RetrievalConfig
 from kindling.curate_runner import CurateRunner
 from store.db import Store
 from store.importers import import_paper_data
 from tests.standin import StandinConfig, StandinServer
 
-LATENCY_S, IN_FLIGHT, CALLS_PER_ITEM = 0.1, 64, 5
+CALLS_PER_ITEM = 5
 KEY_ENV = "KINDLING_BENCH_KEY"
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--items", type=int, default=500)
+    p.add_argument("--waves", type=int, default=10,
+                   help="calls per cell = waves × calls in flight")
     p.add_argument("--db-url", default=None, help="default: a fresh SQLite file in a temp dir")
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "igniting"))
-    p.add_argument("--item-concurrency", type=int, default=96)
-    p.add_argument("--floor-calls", type=int, default=1000)
     p.add_argument("--workers", type=int, default=2,
-                   help="also run the same job as this many `kindling curate` processes sharing the run")
+                   help="at the stress point, also run the job as this many `kindling curate` "
+                        "processes sharing the run")
     return p.parse_args()
 
 
-async def sdk_floor(base_url: str, calls: int) -> float:
-    """CPU ms per call of bare ChatOpenAI.ainvoke with a judge-sized prompt, 64 in flight."""
+async def sdk_floor(base_url: str, calls: int, in_flight: int) -> tuple[float, float]:
+    """Bare ChatOpenAI.ainvoke with a judge-sized prompt: (wall s, CPU ms per call)."""
     prompt = PromptLibrary().render(
         "curate/judge", query="给妈妈的生日祝福", response="妈妈，生日快乐！" * 4,
         pros=["流畅自然"], cons=["略显空泛"], principles=load_principles("path_a_judge").rules)
     chat = ChatOpenAI(model="standin", base_url=base_url, api_key="bench", max_retries=0,
-                      timeout=openai.Timeout(10.0))
+                      timeout=openai.Timeout(30.0))
     fmt = {"response_format": response_format("judge", JudgeVerdict)}
-    slots = asyncio.Semaphore(IN_FLIGHT)
+    slots = asyncio.Semaphore(in_flight)
 
     async def one() -> None:
         async with slots:
             await chat.ainvoke([HumanMessage(prompt.text)], extra_body=fmt)
 
-    cpu0 = time.process_time()
+    await one()  # warm-up: the connection pool
+    cpu0, t0 = time.process_time(), time.perf_counter()
     await asyncio.gather(*(one() for _ in range(calls)))
-    cpu = time.process_time() - cpu0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     await chat.root_async_client.close()
-    return 1000 * cpu / calls
+    return wall, 1000 * cpu / calls
 
 
-async def curate_once(store: Store, base_url: str, args: argparse.Namespace,
-                      durability: str) -> dict[str, float]:
+def job(base_url: str, items: int, in_flight: int, durability: str = "async",
+        offset: int = 0) -> CurateConfig:
     agents = LLMConfig(backend="openai", base_url=base_url, model="standin", api_key_env=KEY_ENV,
-                       max_concurrency=IN_FLIGHT, timeout_s=10)
-    cfg = CurateConfig(source="generate", dataset="random_query", limit=args.items,
-                       samples_per_query=1, concurrency=args.item_concurrency, agents=agents,
-                       retrieval=RetrievalConfig(k=2), checkpoint_durability=durability)
+                       max_concurrency=in_flight, timeout_s=30)
+    return CurateConfig(source="generate", dataset="random_query", limit=items, offset=offset,
+                        samples_per_query=1, concurrency=2 * in_flight, agents=agents,
+                        retrieval=RetrievalConfig(k=2), checkpoint_durability=durability)
+
+
+async def curate_once(store: Store, cfg: CurateConfig,
+                      profiler: cProfile.Profile | None = None) -> dict[str, float]:
     runner = CurateRunner(store, cfg, show_progress=False, new_run=True)
     cpu0, t0 = time.process_time(), time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
     outcome = await runner.run()
+    if profiler is not None:
+        profiler.disable()
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     return {"items": outcome.counts.get("done", 0), "failed": outcome.counts.get("failed", 0),
             "calls": outcome.calls, "wall_s": wall, "cpu_ms_per_call": 1000 * cpu / outcome.calls}
 
 
-def curate_processes(store: Store, base_url: str, args: argparse.Namespace) -> dict[str, float]:
+def curate_processes(store: Store, cfg: CurateConfig, workers: int) -> dict[str, float]:
     """The same job run by N `kindling curate` processes sharing one run (items claimed by lease)."""
-    cfg = CurateConfig(
-        source="generate", dataset="random_query", limit=args.items, offset=args.items,
-        samples_per_query=1, concurrency=args.item_concurrency, retrieval=RetrievalConfig(k=2),
-        agents=LLMConfig(backend="openai", base_url=base_url, model="standin", api_key_env=KEY_ENV,
-                         max_concurrency=IN_FLIGHT // args.workers, timeout_s=10))
+    cfg = cfg.model_copy(update={"agents": cfg.agents.model_copy(
+        update={"max_concurrency": cfg.agents.max_concurrency // workers})})
     cfg_path = Path(tempfile.mkdtemp(prefix="kindling-bench-cfg-")) / "curate.yaml"
     cfg_path.write_text(cfg.model_dump_json(), encoding="utf-8")
     env = {**os.environ, "KINDLING_DB_URL": store.url}
     cmd = [sys.executable, "-m", "kindling", "curate", "--config", str(cfg_path), "--no-progress"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL) for _ in range(args.workers)]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL) for _ in range(workers)]
     if any(p.wait() != 0 for p in procs):
         raise SystemExit("a worker process failed")
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    calls = args.items * CALLS_PER_ITEM
-    return {"items": args.items, "failed": 0, "calls": calls, "wall_s": wall,
+    calls = (cfg.limit or 0) * CALLS_PER_ITEM
+    return {"items": cfg.limit or 0, "failed": 0, "calls": calls, "wall_s": wall,
             "cpu_ms_per_call": 1000 * cpu / calls}
 
 
-def report(label: str, r: dict[str, float], floor_ms: float) -> None:
-    ideal = IN_FLIGHT / (CALLS_PER_ITEM * LATENCY_S)
-    rate = r["items"] / r["wall_s"]
-    own = r["cpu_ms_per_call"] - floor_ms
-    print(f"\n[{label}]")
-    print(f"  items done / failed : {r['items']} / {r['failed']}   LLM calls: {r['calls']}")
-    print(f"  throughput          : {rate:.1f} items/s in {r['wall_s']:.1f} s (ideal {ideal:.0f})")
-    print(f"  ratio to ideal      : {rate / ideal:.3f}   (target >= 0.8)")
-    print(f"  CPU per LLM call    : {r['cpu_ms_per_call']:.2f} ms whole process; "
-          f"project's own (minus SDK floor) {own:.2f} ms   (target <= 3 ms)")
+def measure(store: Store, server: StandinServer, latency_s: float, in_flight: int,
+            waves: int) -> Cell:
+    server.reconfigure(latency_s=latency_s)
+    items = waves * in_flight // CALLS_PER_ITEM
+    floor_wall, floor_cpu = asyncio.run(sdk_floor(server.base_url, items * CALLS_PER_ITEM,
+                                                  in_flight))
+    r = asyncio.run(curate_once(store, job(server.base_url, items, in_flight)))
+    if r["failed"]:
+        raise SystemExit(f"{r['failed']} items failed at {latency_s} s, {in_flight} in flight")
+    ideal = items * CALLS_PER_ITEM * latency_s / in_flight
+    return Cell(latency_s, in_flight, items * CALLS_PER_ITEM, ideal, r["wall_s"], floor_wall,
+                r["cpu_ms_per_call"], floor_cpu)
+
+
+def stress_variants(store: Store, server: StandinServer, args: argparse.Namespace,
+                    floor_cpu: float) -> None:
+    """At the stress point: durability exit, and worker processes sharing the run."""
+    latency, in_flight = STRESS
+    server.reconfigure(latency_s=latency)
+    items = args.waves * in_flight // CALLS_PER_ITEM
+    ideal_rate = in_flight / (CALLS_PER_ITEM * latency)
+    runs = {"durability exit (one checkpoint per item)": asyncio.run(curate_once(
+        store, job(server.base_url, items, in_flight, "exit")))}
+    if args.workers > 1:
+        runs[f"{args.workers} worker processes sharing the run (CPU incl. start-up)"] = \
+            curate_processes(store, job(server.base_url, items, in_flight, offset=items),
+                             args.workers)
+    print("\nat the stress point (0.1 s, 64 in flight), other settings:")
+    for label, r in runs.items():
+        rate = r["items"] / r["wall_s"]
+        print(f"  {label}: {rate:.1f} items/s, ratio {rate / ideal_rate:.3f}, CPU "
+              f"{r['cpu_ms_per_call']:.2f} ms per call (own {r['cpu_ms_per_call'] - floor_cpu:.2f})")
 
 
 def main() -> None:
@@ -134,19 +164,22 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="kindling-bench-")
     store = Store(args.db_url or f"sqlite:///{tmp}/bench.db")
     import_paper_data(store, Path(args.data), code_version="bench")
-    with StandinServer(StandinConfig(latency_s=LATENCY_S)) as server:
-        floor = asyncio.run(sdk_floor(server.base_url, args.floor_calls))
-        runs = {d: asyncio.run(curate_once(store, server.base_url, args, d))
-                for d in ("async", "exit")}
-        if args.workers > 1:
-            runs["workers"] = curate_processes(store, server.base_url, args)
-    print(f"store: {store.dialect}   cores: {os.cpu_count()}   "
-          f"SDK floor (langchain-openai ainvoke alone): {floor:.2f} ms CPU per call")
-    report("checkpoint after every step (default, durability=async)", runs["async"], floor)
-    report("one checkpoint per item (durability=exit)", runs["exit"], floor)
-    if "workers" in runs:
-        report(f"{args.workers} worker processes sharing the run (default durability; CPU incl. "
-               "start-up and model build)", runs["workers"], floor)
+    profiler = cProfile.Profile(time.process_time)
+    with StandinServer(StandinConfig()) as server:
+        cells = [measure(store, server, latency, in_flight, args.waves)
+                 for latency, in_flight in GRID]
+        stress = next(c for c in cells if (c.latency_s, c.in_flight) == STRESS)
+        server.reconfigure(latency_s=STRESS[0])  # a further run, profiled (not the timed one)
+        asyncio.run(curate_once(store, job(server.base_url, args.waves * STRESS[1] // CALLS_PER_ITEM,
+                                           STRESS[1]), profiler))
+        stress_variants(store, server, args, stress.floor_cpu_ms)
+    print(f"\nstore: {store.dialect}   cores: {os.cpu_count()}   calls per cell: waves "
+          f"({args.waves}) × in flight; default durability (a checkpoint after every step)")
+    print_grid("Path A (curate) vs bare ChatOpenAI.ainvoke on the same calls", cells)
+    for line in verdicts(cells, half_of_sdk=True):
+        print("  " + line)
+    print_split("where the curate run's CPU goes at the stress point (cProfile, own time)",
+                profile_split(profiler))
 
 
 if __name__ == "__main__":
