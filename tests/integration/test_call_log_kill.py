@@ -67,10 +67,15 @@ def kill_at_stall(server: StandinServer, store: Store, cmd: list[str], env: dict
     return stored_calls(store)
 
 
-def finish(server: StandinServer, cmd: list[str], env: dict) -> tuple[int, str]:
+def kill_then_finish(server: StandinServer, store: Store, cmd: list[str], env: dict) -> None:
+    """Kill at the stall (rows = answers then), rerun to the end (rows = answers over both
+    processes, no stored result asked for again)."""
+    assert kill_at_stall(server, store, cmd, env) == ANSWERED_BEFORE_KILL
     server.reconfigure(stall_after=None)  # counters restart at 0
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
-    return done.returncode, done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert stored_calls(store) == ANSWERED_BEFORE_KILL + server.stats()["delivered"]
+    assert repeated_results(store) == []
 
 
 @pytest.fixture
@@ -96,12 +101,7 @@ def test_adversarial_stores_every_answer_before_using_it(
         cfg_path.write_text(adversarial_config(server.base_url, iterations=2, patience=5)
                             .model_dump_json(), encoding="utf-8")
         cmd = [sys.executable, "-m", "kindling", "adversarial", "--config", str(cfg_path)]
-        assert kill_at_stall(server, paper_store, cmd, env) == ANSWERED_BEFORE_KILL
-        code, output = finish(server, cmd, env)
-        answered_after = server.stats()["delivered"]
-    assert code == 0, output
-    assert stored_calls(paper_store) == ANSWERED_BEFORE_KILL + answered_after
-    assert repeated_results(paper_store) == []
+        kill_then_finish(server, paper_store, cmd, env)
 
 
 def test_curate_stores_every_answer_before_using_it(tmp_path: Path) -> None:
@@ -114,9 +114,4 @@ def test_curate_stores_every_answer_before_using_it(tmp_path: Path) -> None:
                             encoding="utf-8")
         cmd = [sys.executable, "-m", "kindling", "curate", "--config", str(cfg_path),
                "--no-progress"]
-        assert kill_at_stall(server, store, cmd, env) == ANSWERED_BEFORE_KILL
-        code, output = finish(server, cmd, env)
-        answered_after = server.stats()["delivered"]
-    assert code == 0, output
-    assert stored_calls(store) == ANSWERED_BEFORE_KILL + answered_after
-    assert repeated_results(store) == []
+        kill_then_finish(server, store, cmd, env)
