@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agents.llm import AgentLLM
+from agents.policy_sampler import PolicySampler
 from agents.retrieval import Retriever
 from agents.templates import PrincipleSet, PromptLibrary
 
@@ -14,6 +15,10 @@ class VerdictSink(Protocol):
     """Persists one item's outcome (verdict or recorded failure) and closes the item, atomically."""
 
     def persist(self, state: dict[str, Any]) -> int: ...
+
+    async def persist_soon(self, state: dict[str, Any]) -> int:
+        """`persist`, grouped with the other items that end in the same turn."""
+        ...
 
 
 @dataclass
@@ -27,3 +32,4 @@ class CurateContext:
     retriever: Retriever
     exemplars_k: int
     sink: VerdictSink
+    policy: PolicySampler | None = None  # the policy model writes candidates (batched)

@@ -11,4 +11,4 @@ from agents.state import CurateState
 
 
 async def persist(state: CurateState, runtime: Runtime[CurateContext]) -> dict[str, Any]:
-    return {"verdict_id": runtime.context.sink.persist(dict(state))}
+    return {"verdict_id": await runtime.context.sink.persist_soon(dict(state))}

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from store import yaml_io
 from store.errors import UserError
@@ -88,6 +88,21 @@ class RetrievalConfig(Strict):
     corpus: str = Field("sft", description="Dataset whose responses serve as exemplars.")
 
 
+class PolicyConfig(Strict):
+    """The small model itself as Path A's candidate writer (rejection sampling from the policy):
+    batched generation, every sample of a query and several queries in one generate call."""
+
+    model: str = Field(..., description="The policy: a folder written by save_pretrained, a hub id, or run:ID (an sft or grpo run's output).")
+    backend: Literal["auto", "transformers", "vllm"] = Field("auto", description="auto: vLLM when it is installed and a GPU is visible, else transformers (in this process).")
+    batch_queries: int = Field(8, ge=1, le=1024, description="Most queries per generate call (each with all its samples); the driver keeps twice batch_queries x samples_per_query items in flight, so one batch fills while another generates.")
+    max_new_tokens: int = Field(96, ge=1, le=4096, description="Most new tokens per sample.")
+    temperature: float = Field(0.9, ge=0, le=2, description="Sampling temperature (0: greedy, then one sample per query is enough).")
+    top_p: float = Field(0.95, gt=0, le=1, description="Nucleus sampling mass.")
+    top_k: int = Field(50, ge=0, description="Sample among the k likeliest tokens (0: all); 50 is transformers' default, as in kindling eval policy.")
+    seed: int = Field(0, description="Seeds each generate call (with its first query's id), so a rerun of the same batches draws the same samples.")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="Weight dtype when loading the policy.")
+
+
 class CurateConfig(Strict):
     """Path A: multi-agent rejection sampling over a set of items."""
 
@@ -102,7 +117,18 @@ class CurateConfig(Strict):
     lease_s: float = Field(300.0, gt=0, description="How long a claimed item stays reserved for a worker without heartbeat.")
     agents: LLMConfig = Field(default_factory=lambda: LLMConfig(), description="Chat model for advocate, critic, judge, reflect.")
     generator: LLMConfig | None = Field(None, description="Chat model that writes candidates (defaults to agents).")
+    policy: PolicyConfig | None = Field(None, description="generate: sample candidates from this policy model in batches instead of asking the generator chat model.")
     retrieval: RetrievalConfig = Field(default_factory=lambda: RetrievalConfig(), description="How exemplars are found for each query.")
+
+    @model_validator(mode="after")
+    def _one_candidate_writer(self) -> CurateConfig:
+        if self.policy is not None and self.source != "generate":
+            raise ValueError("policy is set but source is 'dataset': set source: generate "
+                             "(the policy writes candidates) or remove policy")
+        if self.policy is not None and self.generator is not None:
+            raise ValueError("both generator and policy are set: candidates come from one of "
+                             "them; remove one")
+        return self
 
 
 class AdversarialConfig(Strict):
@@ -210,5 +236,10 @@ def load_config(model: type[Strict], path: Path | None, overrides: dict[str, Any
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{where}: field {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        lines = [f"{where}: {field_of(e['loc'])}{e['msg']}" for e in exc.errors()]
         raise ConfigError("; ".join(lines)) from exc
+
+
+def field_of(loc: tuple[Any, ...]) -> str:
+    """`field a.b: ` for a field's error; nothing for a rule across fields (empty location)."""
+    return f"field {'.'.join(map(str, loc))}: " if loc else ""

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
 from agents.context import CurateContext
-from agents.endpoints import EndpointError, build_chat_model, close_chat_model
+from agents.endpoints import build_chat_model, close_chat_model
 from agents.llm import AgentLLM
+from agents.policy_backends import PolicyBackend
+from agents.policy_sampler import PolicySampler
 from agents.retrieval import BM25Retriever, EmbeddingRetriever, Exemplar, Retriever
 from agents.templates import PromptLibrary, load_principles
 from graphs.curate import build_curate_graph
-from kindling.checkpoints import open_checkpointer, unfinished
+from kindling.checkpoints import open_checkpointer
 from kindling.config import CurateConfig, LLMConfig, RetrievalConfig
+from kindling.curate_driver import ItemDriver
+from kindling.policy_source import open_policy, policy_path
 from kindling.progress import RunProgress
 from kindling.version import code_version
 from store import queries, work
@@ -27,8 +29,6 @@ from store.db import Store
 from store.errors import UserError
 from store.principles import register_version
 from store.verdicts import VerdictWriter
-
-POLL_INTERVAL_S = 0.25  # how often the driver claims more items and renews its lease
 
 
 @dataclass
@@ -90,6 +90,8 @@ class CurateRunner:
         self._chat_models = chat_models or {}
         self._built: list[BaseChatModel] = []
         self._retriever: Retriever | None = None
+        self._policy: tuple[str, PolicyBackend] | None = None  # (path, backend) when cfg.policy
+        self.sampler: PolicySampler | None = None
         self.llms: dict[str, AgentLLM] = {}  # the roles' callers, once a context is built
         self.worker = work.worker_id()
 
@@ -98,7 +100,8 @@ class CurateRunner:
         key = None if self.new_run else run_key_for(self.cfg, self.principles.text)
         run, _created = work.get_or_create_run(
             self.store, kind="curate", run_key=key, code_version=code_version(),
-            config={**self.cfg.model_dump(), "principles_text": self.principles.text},
+            config={**self.cfg.model_dump(), "principles_text": self.principles.text,
+                    **({"policy_path": self._policy[0]} if self._policy else {})},
         )
         work.add_items(self.store, run.id, items)
         if self.retry_failed:
@@ -110,10 +113,13 @@ class CurateRunner:
         variable), the retriever's corpus. Returns the selected items.
 
         Raises:
-            UserError: no items, a model that cannot be built, an empty exemplar corpus.
+            UserError: no items, a model that cannot be built or loaded, an empty exemplar corpus.
         """
         items = select_items(self.store, self.cfg)
         self._chat("agents", self.cfg.agents)
+        if self.cfg.policy is not None and self._policy is None:
+            path = policy_path(self.store, self.cfg.policy)
+            self._policy = (path, open_policy(path, self.cfg.policy))
         if self.cfg.generator is not None and self.cfg.generator != self.cfg.agents:
             self._chat("generator", self.cfg.generator)
         if self._retriever is None:
@@ -133,6 +139,7 @@ class CurateRunner:
         if gen_cfg is not None and gen_cfg != self.cfg.agents:
             generator = AgentLLM(self._chat("generator", gen_cfg), gen_cfg, calls)
         self.llms = {"agents": agents_llm, "generator": generator}
+        self.sampler = self._sampler(calls)
         pv_id = register_version(
             self.store, kind=self.principles.kind, name=self.principles.name,
             text=self.principles.text, origin="file",
@@ -142,11 +149,36 @@ class CurateRunner:
             principles=self.principles, principle_version_id=pv_id,
             retriever=self._retriever or build_retriever(self.store, self.cfg.retrieval),
             exemplars_k=self.cfg.retrieval.k,
-            sink=VerdictWriter(self.store, run_id, (gen_cfg or self.cfg.agents).model, calls),
+            sink=VerdictWriter(self.store, run_id, self.candidate_writer(), calls),
+            policy=self.sampler,
         )
 
+    def _sampler(self, calls: CallLog) -> PolicySampler | None:
+        if self._policy is None or self.cfg.policy is None:
+            return None
+        path, backend = self._policy
+        return PolicySampler(backend, calls, model_name=path,
+                             samples_per_query=self.cfg.samples_per_query,
+                             batch_queries=self.cfg.policy.batch_queries, seed=self.cfg.policy.seed)
+
+    def candidate_writer(self) -> str:
+        """The model name stored with each verdict as the candidate's writer."""
+        if self._policy is not None:
+            return self._policy[0]
+        return (self.cfg.generator or self.cfg.agents).model
+
+    def items_in_flight(self) -> int:
+        """Items driven at once: `concurrency`, or enough for the policy to fill one batch while
+        it generates another (twice `batch_queries` queries with all their samples)."""
+        if self.cfg.policy is None:
+            return self.cfg.concurrency
+        batch = self.cfg.policy.batch_queries * self.cfg.samples_per_query
+        return max(self.cfg.concurrency, 2 * batch)
+
     async def close(self) -> None:
-        """Close the chat models this runner built."""
+        """Close the chat models this runner built and stop the policy's batching."""
+        if self.sampler is not None:
+            await self.sampler.aclose()
         for chat in self._built:
             await close_chat_model(chat)
         self._built.clear()
@@ -164,7 +196,7 @@ class CurateRunner:
         try:
             async with open_checkpointer(self.store.url) as saver:
                 graph = build_curate_graph().compile(checkpointer=saver)
-                driver = _ItemDriver(self, run_id, graph, context, calls)
+                driver = ItemDriver(self, run_id, graph, context, calls)
                 with RunProgress(work.item_counts(self.store, run_id), calls,
                                  enabled=self.show_progress) as progress:
                     driver.progress = progress
@@ -178,99 +210,3 @@ class CurateRunner:
             work.finish_run(self.store, run_id, "finished", {"items": counts})
         return CurateOutcome(run_id, counts, calls.calls_made, time.perf_counter() - started,
                              driver.resumed, driver.crashes)
-
-
-class _ItemDriver:
-    """Keeps up to `concurrency` items in flight, claiming more as slots free up."""
-
-    def __init__(self, runner: CurateRunner, run_id: int, graph: Any, context: CurateContext,
-                 calls: CallLog) -> None:
-        self.runner, self.run_id, self.graph, self.context, self.calls = (
-            runner, run_id, graph, context, calls)
-        self.progress: RunProgress | None = None
-        self.resumed = 0
-        self.crashes: list[str] = []
-
-    async def drain(self) -> None:
-        cfg, store = self.runner.cfg, self.runner.store
-        inflight: set[asyncio.Task] = set()
-        last_beat = time.monotonic()
-        while True:
-            free = cfg.concurrency - len(inflight)
-            if free >= max(1, cfg.concurrency // 4):
-                for item in self._claim(free):
-                    inflight.add(asyncio.create_task(self._run_item(item)))
-            if not inflight:
-                return
-            done, inflight = await asyncio.wait(
-                inflight, timeout=POLL_INTERVAL_S, return_when=asyncio.FIRST_COMPLETED)
-            refused = next((t.exception() for t in done if t.exception() is not None), None)
-            if refused is not None:  # the endpoint refused the request: stop, give items back
-                await self._stop(inflight)
-                raise refused
-            if time.monotonic() - last_beat > cfg.lease_s / 3:
-                work.renew_lease(store, self.run_id, self.runner.worker, cfg.lease_s)
-                last_beat = time.monotonic()
-
-    async def _stop(self, inflight: set[asyncio.Task]) -> None:
-        """Cancel the items in flight and make every item this worker holds pending again."""
-        for task in inflight:
-            task.cancel()
-        await asyncio.gather(*inflight, return_exceptions=True)
-        work.release_items(self.runner.store, self.run_id, self.runner.worker)
-
-    def _claim(self, n: int) -> list[dict]:
-        store = self.runner.store
-        claimed = work.claim_items(store, self.run_id, self.runner.worker, n, self.runner.cfg.lease_s)
-        if not claimed:
-            return []
-        self.calls.prefetch([c.item_key for c in claimed if c.attempts > 1])
-        return item_inputs(store, claimed)
-
-    async def _start_point(self, item: dict, attempts: int) -> tuple[dict | None, dict]:
-        """Where an item's graph run starts: fresh, from its last checkpoint, or on a new thread."""
-        thread = f"curate:{self.run_id}:{item['item_key']}"
-        config = {"configurable": {"thread_id": thread}}
-        if attempts == 1:
-            return item, config
-        self.resumed += 1
-        snapshot = await self.graph.aget_state(config)
-        if unfinished(snapshot):
-            return None, config  # interrupted: continue from the last checkpoint
-        if not snapshot.values:
-            return item, config  # never checkpointed
-        # the thread ran to its end (a failed item opened again): a fresh thread, cached calls reused
-        return item, {"configurable": {"thread_id": f"{thread}:{attempts}"}}
-
-    async def _run_item(self, item: dict) -> None:
-        attempts = item.pop("attempts")
-        try:
-            start_from, config = await self._start_point(item, attempts)
-            result = await self.graph.ainvoke(start_from, config, context=self.context,
-                                              durability=self.runner.cfg.checkpoint_durability)
-            ok = result.get("final_verdict") is not None
-        except EndpointError:
-            raise  # every item would fail the same way: the run stops (drain)
-        except Exception as exc:  # noqa: BLE001 - a bug, not an LLM fault: record it, keep going
-            message = f"{type(exc).__name__}: {exc}"
-            self.crashes.append(f"{item['item_key']}: {message}")
-            self.context.sink.persist({**item, "errors": [f"graph: {message}"]})
-            ok = False
-        self.calls.forget(item["item_key"])
-        if self.progress is not None:
-            self.progress.item_finished(ok)
-
-
-def item_inputs(store: Store, claimed: list[work.ClaimedItem]) -> list[dict]:
-    """The graph's input for each claimed item (texts looked up in one query each)."""
-    qtexts, rtexts = queries.texts_for(
-        store, {c.query_id for c in claimed}, {c.response_id for c in claimed if c.response_id})
-    return [{
-        "item_key": c.item_key, "query_id": c.query_id, "query": qtexts[c.query_id],
-        "response_id": c.response_id, "candidate": rtexts.get(c.response_id),
-        "sample_index": _sample_index(c.item_key), "attempts": c.attempts,
-    } for c in claimed]
-
-
-def _sample_index(item_key: str) -> int:
-    return int(item_key.rsplit("s", 1)[1]) if item_key.startswith("q") else 0

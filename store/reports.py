@@ -67,6 +67,30 @@ def get_run(store: Store, run_id: int) -> Run | None:
         return s.get(Run, run_id)
 
 
+POLICY_RUN_KINDS = ("sft", "grpo")
+
+
+def policy_output_dir(store: Store, ref: str, what: str = "model") -> str:
+    """The output folder of the sft or grpo run `ref` (`run:ID`) names.
+
+    Raises:
+        ValueError: not run:<integer>, no such run, a run of another kind, or no output folder
+            recorded (`what` names the setting in the message).
+    """
+    try:
+        run_id = int(ref.removeprefix("run:"))
+    except ValueError:
+        raise ValueError(f"{what} {ref!r}: expected run:<integer id>") from None
+    run = get_run(store, run_id)
+    if run is None or run.kind not in POLICY_RUN_KINDS:
+        kind = "no run" if run is None else f"a {run.kind!r} run"
+        raise ValueError(f"{what} {ref}: {kind} with that id; expected an sft or grpo run")
+    out = (run.metrics or {}).get("output_dir") or (run.config or {}).get("trl", {}).get("output_dir")
+    if not out:
+        raise ValueError(f"{what} {ref}: the run records no output folder")
+    return str(out)
+
+
 def first_verdict_error(store: Store, run_id: int) -> str | None:
     """The error of a run's first failed verdict (why items failed), if any."""
     stmt = (select(Verdict.error).where(Verdict.run_id == run_id, Verdict.status == "failed",

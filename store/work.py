@@ -94,10 +94,12 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def claim_items(store: Store, run_id: int, worker: str, n: int, lease_s: float) -> list[ClaimedItem]:
-    """Atomically take up to `n` pending items (or items whose worker died or whose lease ran out)."""
+def claim_items(store: Store, run_id: int, worker: str, n: int, lease_s: float, *,
+                reclaim_dead: bool = True) -> list[ClaimedItem]:
+    """Atomically take up to `n` pending items, or items whose lease ran out, or (with
+    `reclaim_dead`, one more query) items held by a dead worker process on this host."""
     now = utcnow()
-    dead = _dead_local_workers(store, run_id)
+    dead = _dead_local_workers(store, run_id) if reclaim_dead else []
     claimable = or_(
         RunItem.status == "pending",
         (RunItem.status == "claimed") & (RunItem.lease_until < now),

@@ -25,6 +25,7 @@ def curate(
     limit: int = typer.Option(None, help="At most this many items (queries when generating)."),
     offset: int = typer.Option(None, help="Skip this many items first."),
     samples: int = typer.Option(None, "--samples", help="generate: candidates per query."),
+    policy: str = typer.Option(None, "--policy", help="Sample candidates from this policy model, batched: a folder, a hub id or run:ID (an sft/grpo run). Implies --source generate."),
     principles: str = typer.Option(None, help="Judge principles: a name under prompts/principles/ or a YAML path."),
     concurrency: int = typer.Option(None, help="Items in flight at once in this worker."),
     backend: str = typer.Option(None, help="Agents' backend: local or openai."),
@@ -41,8 +42,10 @@ def curate(
         "source": source, "dataset": dataset, "limit": limit, "offset": offset,
         "samples_per_query": samples, "principles": principles, "concurrency": concurrency,
         "agents.backend": backend, "agents.model": model, "agents.base_url": base_url,
-        "agents.api_key_env": api_key_env,
+        "agents.api_key_env": api_key_env, "policy.model": policy,
     }
+    if policy is not None and source is None:
+        overrides["source"] = "generate"
     try:
         cfg = load_config(CurateConfig, config, {**overrides, **parse_sets(sets)})
         store = ctx.obj.open_store()

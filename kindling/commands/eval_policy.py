@@ -19,9 +19,8 @@ from rl.metrics import DEFAULT_THRESHOLD
 from rl.policy_eval import SamplingConfig
 from store import work
 from store.db import Store
-from store.reports import get_run
+from store.reports import policy_output_dir
 
-POLICY_RUN_KINDS = ("sft", "grpo")
 EXAMPLES_STORED = 5
 
 
@@ -40,28 +39,13 @@ def resolve_policies(store: Store, specs: list[str]) -> list[tuple[str, str]]:
         if not path:
             raise ValueError(f"--model {spec!r}: expected PATH, LABEL=PATH or run:ID")
         if path.startswith("run:"):
-            path = _run_output_dir(store, path)
+            path = policy_output_dir(store, path, what="--model")
             label = label or spec
         label = label or Path(path).name or path
         if label in dict(policies):
             raise ValueError(f"--model {spec!r}: label {label!r} is used twice (give LABEL=PATH)")
         policies.append((label, path))
     return policies
-
-
-def _run_output_dir(store: Store, ref: str) -> str:
-    try:
-        run_id = int(ref.removeprefix("run:"))
-    except ValueError:
-        raise ValueError(f"--model {ref!r}: expected run:<integer id>") from None
-    run = get_run(store, run_id)
-    if run is None or run.kind not in POLICY_RUN_KINDS:
-        kind = "no run" if run is None else f"a {run.kind!r} run"
-        raise ValueError(f"--model {ref}: {kind} with that id; expected an sft or grpo run")
-    out = (run.metrics or {}).get("output_dir") or (run.config or {}).get("trl", {}).get("output_dir")
-    if not out:
-        raise ValueError(f"--model {ref}: the run records no output folder")
-    return str(out)
 
 
 def policy(

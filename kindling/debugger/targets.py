@@ -16,7 +16,8 @@ from langchain_core.language_models import BaseChatModel
 
 from kindling.adversarial_runner import AdversarialRunner
 from kindling.config import AdversarialConfig, CurateConfig, JudgeConfig, load_config
-from kindling.curate_runner import CurateRunner, item_inputs, select_items
+from kindling.curate_driver import item_inputs
+from kindling.curate_runner import CurateRunner, select_items
 from kindling.version import code_version
 from store import work
 from store.calls import CallLog

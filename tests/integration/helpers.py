@@ -42,3 +42,19 @@ def imported_store(folder: Path) -> tuple[str, Store, int]:
     report = import_paper_data(store, PAPER_DATA, code_version="test")
     assert report.run_id is not None
     return url, store, report.run_id
+
+
+def random_length_policy(store: Store, folder: Path) -> Path:
+    """A tiny policy in `folder` whose tokenizer knows the SFT characters and which, random as it
+    is, stops at random lengths (a large end-of-turn row)."""
+    import torch
+
+    from rl.data import sft_dataset
+    from tests.integration.test_train_sft import build_tiny_model
+
+    rows = sft_dataset(store, "sft", 300).to_list()
+    model = build_tiny_model(folder, [m["content"] for r in rows for m in r["messages"]])
+    with torch.no_grad():
+        model.lm_head.weight[model.config.eos_token_id] *= 6
+    model.save_pretrained(folder)
+    return folder

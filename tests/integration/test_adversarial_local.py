@@ -17,7 +17,8 @@ def test_smollm2_runs_one_adversarial_iteration(tmp_path: Path, paper_data: Path
     cli = CliRunner()
     assert cli.invoke(app, ["--db-url", url, "data", "import", "--from", str(paper_data)]).exit_code == 0
     ran = cli.invoke(app, ["--db-url", url, "adversarial", "--config", str(CONFIG),
-                           "--set", "batch_size=1", "--set", "validation_size=2"])
+                           "--set", "batch_size=1", "--set", "labelled_batch_size=1",
+                           "--set", "validation_size=2"])
     assert ran.exit_code == 0, ran.output
     assert "reached 1 iterations" in ran.output
     store = Store(url)

@@ -8,17 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from rl.data import sft_dataset
 from store import work
 from store.db import Store
 from store.models import Run
-from tests.integration.helpers import imported_store
-from tests.integration.test_train_sft import build_tiny_model
+from tests.integration.helpers import imported_store, random_length_policy
 from tests.standin import JUDGE_MIN_CHARS, StandinConfig, StandinServer
 
 KEY_ENV = "KINDLING_TEST_KEY"
@@ -29,11 +26,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Store, P
     """The paper data, a tiny policy whose tokenizer knows the SFT characters, and an RM from it."""
     folder = tmp_path_factory.mktemp("policy")
     url, store, _import_run = imported_store(folder)
-    rows = sft_dataset(store, "sft", 300).to_list()
-    model = build_tiny_model(folder / "tiny", [m["content"] for r in rows for m in r["messages"]])
-    with torch.no_grad():  # a large end-of-turn row: random models then stop at random lengths
-        model.lm_head.weight[model.config.eos_token_id] *= 6
-    model.save_pretrained(folder / "tiny")
+    random_length_policy(store, folder / "tiny")
     rm = AutoModelForSequenceClassification.from_pretrained(folder / "tiny", num_labels=1)
     rm.save_pretrained(folder / "rm")
     AutoTokenizer.from_pretrained(folder / "tiny").save_pretrained(folder / "rm")
