@@ -82,9 +82,11 @@ def policy_output_dir(store: Store, ref: str, what: str = "model") -> str:
     except ValueError:
         raise ValueError(f"{what} {ref!r}: expected run:<integer id>") from None
     run = get_run(store, run_id)
-    if run is None or run.kind not in POLICY_RUN_KINDS:
-        kind = "no run" if run is None else f"a {run.kind!r} run"
-        raise ValueError(f"{what} {ref}: {kind} with that id; expected an sft or grpo run")
+    if run is None:
+        raise ValueError(f"{what} {ref}: no run with that id; expected an sft or grpo run")
+    if run.kind not in POLICY_RUN_KINDS:
+        raise ValueError(f"{what} {ref}: that run is of kind {run.kind!r}; expected an sft or "
+                         "grpo run")
     out = (run.metrics or {}).get("output_dir") or (run.config or {}).get("trl", {}).get("output_dir")
     if not out:
         raise ValueError(f"{what} {ref}: the run records no output folder")

@@ -290,7 +290,7 @@ def precondition_cases() -> list[Case]:
         case("pre-curate-base-url", ["curate", "--base-url", "not a url"],
              "must be an http(s) URL"),
         case("pre-curate-policy-run", "curate --policy run:9999", "no run with that id"),
-        case("pre-curate-policy-kind", "curate --policy run:{curate_run}", "a 'curate' run"),
+        case("pre-curate-policy-kind", "curate --policy run:{curate_run}", "of kind 'curate'"),
         case("pre-curate-policy-path", "curate --policy {root}/no_policy", "field policy.model"),
         case("pre-curate-policy-source", "curate --source dataset --set policy.model=m",
              "set source: generate"),
