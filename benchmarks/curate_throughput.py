@@ -33,13 +33,16 @@ import openai
 from langchain_core.messages import HumanMessage
 from langchain_openai import ChatOpenAI
 
-from agents.schemas import JudgeVerdict, response_format
-from agents.templates import PromptLibrary, load_principles
+from agents.curate.config import CurateConfig, RetrievalConfig
+from agents.curate.schemas import JudgeVerdict
+from agents.llm.config import LLMConfig
+from agents.llm.role_output import response_format
+from agents.templates import PromptLibrary
 from benchmarks.grid import GRID, STRESS, Cell, print_grid, print_split, profile_split, verdicts
-from kindling.config import CurateConfig, LLMConfig, RetrievalConfig
-from kindling.curate_runner import CurateRunner
+from kindling.services.curate import CurateRunner
 from store.db import Store
 from store.importers import import_paper_data
+from store.principle_io import load_principles
 from tests.standin import StandinConfig, StandinServer
 
 CALLS_PER_ITEM = 5

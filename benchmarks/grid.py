@@ -21,7 +21,7 @@ CATEGORIES = (  # (category, substrings of a function's file), first match wins
     ("store (SQLAlchemy, call records, verdicts)", ("sqlalchemy", "/store/")),
     ("graph engine (LangGraph)", ("langgraph/",)),
     ("templating (Jinja)", ("jinja2", "agents/templates")),
-    ("parsing and validation", ("json_repair", "agents/parsing", "pydantic", "/json/")),
+    ("parsing and validation", ("json_repair", "agents/llm/parsing", "pydantic", "/json/")),
     ("HTTP client (openai, httpx)", ("openai/", "httpx", "httpcore", "h11", "anyio")),
     ("LangChain core", ("langchain_core", "langsmith")),
     ("event loop", ("asyncio", "selectors", "uvloop")),

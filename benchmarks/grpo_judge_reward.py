@@ -32,10 +32,11 @@ sys.path.insert(0, str(ROOT))
 import torch
 from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
-from agents.judge_service import build_judge_service
+from agents.judge.config import JudgeConfig
+from agents.judge.service import build_judge_service
+from agents.llm.config import LLMConfig
 from benchmarks.judge_throughput import PHRASES, sdk_floor
-from kindling.config import JudgeConfig, LLMConfig
-from rl.judge_reward import JudgeReward
+from rl.rewards.judge import JudgeReward
 from store.db import Store
 from store.work import get_or_create_run
 from tests.standin import StandinConfig, StandinServer

@@ -29,13 +29,16 @@ import openai
 from langchain_core.messages import HumanMessage
 from langchain_openai import ChatOpenAI
 
-from agents.judge_service import JudgeService, build_judge_service
-from agents.principled_judge import ROLE, TEMPLATE
-from agents.schemas import DetectorVerdict, response_format
-from agents.templates import PromptLibrary, load_principles
+from agents.judge.config import JudgeConfig
+from agents.judge.nodes import ROLE, TEMPLATE
+from agents.judge.schemas import DetectorVerdict
+from agents.judge.service import JudgeService, build_judge_service
+from agents.llm.config import LLMConfig
+from agents.llm.role_output import response_format
+from agents.templates import PromptLibrary
 from benchmarks.grid import GRID, STRESS, Cell, print_grid, print_split, profile_split, verdicts
-from kindling.config import JudgeConfig, LLMConfig
 from store.db import Store
+from store.principle_io import load_principles
 from store.work import get_or_create_run
 from tests.standin import StandinConfig, StandinServer
 

@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.policy_backends import TransformersPolicy
-from agents.policy_sampler import PolicySampler
-from kindling.config import PolicyConfig
+from agents.curate.config import PolicyConfig
+from agents.curate.policy_backends import TransformersPolicy
+from agents.curate.policy_sampler import PolicySampler
 from rl.models import init_tiny_model, load_policy
 from store import work
 from store.calls import CallLog

@@ -8,15 +8,15 @@ from typing import Literal
 
 from langgraph.graph import END, START, StateGraph
 
-from agents.adversarial_state import AdversarialContext, AdversarialState
-from agents.adversary_play import detect, generate_flawed, revise_strategies, sample_queries
-from agents.adversary_reflect import (
+from agents.adversarial.play import detect, generate_flawed, revise_strategies, sample_queries
+from agents.adversarial.reflect import (
     detect_labelled,
     reflect_on_errors,
     revise_principles,
     sample_labelled,
     validate,
 )
+from agents.adversarial.state import AdversarialContext, AdversarialState
 
 STEPS = ("sample_queries", "generate_flawed", "detect", "revise_strategies", "sample_labelled",
          "detect_labelled", "reflect_on_errors", "revise_principles", "validate")

@@ -6,14 +6,17 @@ from typing import Literal
 
 from langgraph.graph import END, START, StateGraph
 
-from agents.context import CurateContext
-from agents.debate import advocate, critic
-from agents.generator import generate_candidate
-from agents.judge import judge
-from agents.persist import persist
-from agents.reflector import reflect
-from agents.retriever_node import retrieve_exemplars
-from agents.state import CurateState
+from agents.curate.context import CurateContext
+from agents.curate.nodes import (
+    advocate,
+    critic,
+    generate_candidate,
+    judge,
+    persist,
+    reflect,
+    retrieve_exemplars,
+)
+from agents.curate.state import CurateState
 
 Debate = list[Literal["advocate", "critic"]]
 

@@ -1,7 +1,7 @@
 """The principle-guided judge's graph: guard_response → (flagged → record) else detect → record.
 
 One (query, response) per run; the nodes are the same functions `JudgeService` calls for batches
-(agents/principled_judge.py). The graph is for rendering, stepping and single-item judging.
+(agents/judge/nodes.py). The graph is for rendering, stepping and single-item judging.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Literal
 
 from langgraph.graph import END, START, StateGraph
 
-from agents.principled_judge import JudgeContext, JudgeState, detect, guard_response, record
+from agents.judge.nodes import JudgeContext, JudgeState, detect, guard_response, record
 
 
 def route_after_guard(state: JudgeState) -> Literal["detect", "record"]:

@@ -17,7 +17,7 @@ from typing import Any
 from rich.text import Text
 
 from rl.data import EmptyDataError, prompt_dataset
-from rl.rewards import RewardContext, build_rewards
+from rl.rewards.registry import RewardContext, build_rewards
 from rl.sft import (
     ModelLoadError,
     StoreMetricsCallback,
@@ -107,7 +107,7 @@ def _reference_lengths(store: Store, dataset: str) -> list[int]:
 def _policy_lengths(model: Any, tokenizer: Any, dataset: Any, prompts: int, trl_cfg: Any) -> list[int]:
     """Lengths (characters) of the starting policy's completions on the first prompts, sampled as
     GRPO will sample them (temperature, completion limit)."""
-    from rl.policy_eval import SamplingConfig, sample_policy
+    from rl.evaluate.policy import SamplingConfig, sample_policy
 
     texts = [row["prompt"][-1]["content"] for row in dataset.select(range(min(prompts, len(dataset))))]
     padding_side = tokenizer.padding_side
@@ -137,7 +137,7 @@ def _load_reward_model(path: str) -> tuple[Any, Any]:
 
 def _check_judge(store: Store, kcfg: KindlingGRPO) -> str:
     """The judge's principle version id; the API key must be set (checked without building)."""
-    from agents.judge_service import DEFAULT_PRINCIPLES, DETECTOR_KIND
+    from agents.judge.service import DEFAULT_PRINCIPLES, DETECTOR_KIND
     from agents.templates import PromptError
     from store.principles import PrincipleNotFound, resolve_version
 
@@ -211,7 +211,7 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
     trainer: Any = None
     try:
         if setup.judge_principles is not None:
-            from agents.judge_service import build_judge_service
+            from agents.judge.service import build_judge_service
 
             assert kcfg.judge is not None
             judge_cfg = kcfg.judge.model_copy(update={"principles": setup.judge_principles})

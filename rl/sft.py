@@ -13,20 +13,23 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 from transformers import TrainerCallback
 
-from kindling.context import console
-from kindling.version import code_version
 from rl.data import sft_dataset
 from rl.train_config import KindlingSFT, LoraSpec, config_dicts
 from store import work
 from store.db import Store
 from store.errors import UserError
 from store.models import Run
+from store.version import code_version
 
 MODEL_HINT = "build a tiny one with `kindling model init --tiny --out models/tiny`"
+
+console = Console()
+
 
 
 class ModelLoadError(UserError):

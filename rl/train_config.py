@@ -35,7 +35,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
-from kindling.config import ConfigError, JudgeConfig, Strict, parse_value, read_yaml_mapping
+from agents.config import ConfigError, Strict, parse_value, read_yaml_mapping
+from agents.judge.config import JudgeConfig
 
 __all__ = ["ConfigError", "KindlingGRPO", "KindlingRM", "KindlingSFT", "LoraSpec", "load_train_config",
            "read_run_yaml"]
@@ -72,7 +73,7 @@ class KindlingRM(Strict):
 
 
 REWARD_NAMES = ("rm", "judge", "length_control", "guard")
-"""Reward names GRPO accepts (rl/rewards.py BUILDERS; kept here so config loading stays light)."""
+"""Reward names GRPO accepts (rl/rewards/registry.py BUILDERS; kept here so config loading stays light)."""
 
 
 class KindlingGRPO(Strict):

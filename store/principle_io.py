@@ -1,19 +1,23 @@
 """Principle versions as YAML: export a version, read and validate a set written by hand.
 
 The YAML layout is the one of `prompts/principles/*.yaml` (name, kind, language, rules), so an
-exported file loads with `agents.templates.load_principles`, and `kindling principles import` reads
-the starting sets as well as exported ones. `version`, `parent` and `origin` are informational.
+exported file loads with `load_principles`, and `kindling principles import` reads the starting
+sets as well as exported ones. `version`, `parent` and `origin` are informational. This is the one
+reader of principle files: `curate --principles`, the judge, Path B's starting sets and `principles
+import` all go through `load_principles` / `from_yaml_text`, with the same checks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from prompts import PROMPTS_DIR
 from store.errors import UserError
-from store.yaml_io import describe_yaml_error
+from store.yaml_io import describe_yaml_error, read_yaml_mapping
 
 if TYPE_CHECKING:
     from store.models import PrincipleVersion
@@ -29,12 +33,13 @@ class PrincipleFormatError(UserError):
 
 
 @dataclass(frozen=True)
-class PrincipleDraft:
-    """A validated principle set, not yet stored."""
+class PrincipleSet:
+    """A validated principle set, as read from a file (not yet stored)."""
 
     name: str
     kind: str
     rules: tuple[str, ...]
+    source: str = ""
 
     @property
     def text(self) -> str:
@@ -113,7 +118,7 @@ def _field_str(data: dict[str, Any], field: str, source: str) -> str | None:
 
 
 def from_yaml_text(text: str, source: str, *, name: str | None = None,
-                   default_name: str | None = None) -> PrincipleDraft:
+                   default_name: str | None = None) -> PrincipleSet:
     """Parse and validate a principle set written as YAML.
 
     Args:
@@ -136,6 +141,12 @@ def from_yaml_text(text: str, source: str, *, name: str | None = None,
     if not isinstance(data, dict):
         raise PrincipleFormatError(
             f"{source}: top level must be a mapping with fields name, kind, rules")
+    return principle_set_from(data, source, name=name, default_name=default_name)
+
+
+def principle_set_from(data: dict[str, Any], source: str, *, name: str | None = None,
+                       default_name: str | None = None) -> PrincipleSet:
+    """Validate a principle set's mapping (see `from_yaml_text`)."""
     unknown = sorted(str(k) for k in data if k not in KNOWN_FIELDS)
     if unknown:
         raise PrincipleFormatError(
@@ -151,5 +162,41 @@ def from_yaml_text(text: str, source: str, *, name: str | None = None,
         raise PrincipleFormatError(f"{source}: field name: missing")
     if len(final_name) > 200:
         raise PrincipleFormatError(f"{source}: field name: longer than 200 characters")
-    return PrincipleDraft(name=final_name, kind=kind,
-                          rules=validate_rules(data.get("rules"), source))
+    return PrincipleSet(name=final_name, kind=kind, rules=validate_rules(data.get("rules"), source),
+                        source=source)
+
+
+def load_principles(name_or_path: str, root: Path = PROMPTS_DIR) -> PrincipleSet:
+    """Read a principle set by name (`prompts/principles/<name>.yaml`) or by YAML path.
+
+    Raises:
+        PrincipleFormatError: no such name or file, a folder, not UTF-8 YAML, or a bad field.
+    """
+    path = principle_path(name_or_path, root)
+    data = read_yaml_mapping(path, "principle set", PrincipleFormatError,
+                             shape="a mapping with fields name, kind, rules")
+    return principle_set_from(data, str(path), default_name=path.stem)
+
+
+def principle_path(name_or_path: str, root: Path = PROMPTS_DIR) -> Path:
+    """The file a principle reference names: an existing path, else `<root>/principles/<name>.yaml`.
+
+    Raises:
+        PrincipleFormatError: a folder, or neither a file nor a known name (the known names are listed).
+    """
+    path = Path(name_or_path)
+    if path.is_dir():
+        raise PrincipleFormatError(f"{path}: is a folder; give a principle YAML file or a name "
+                          f"({', '.join(principle_names(root))})")
+    if path.is_file():
+        return path
+    named = root / "principles" / f"{name_or_path}.yaml"
+    if not path.suffix and named.is_file():
+        return named
+    raise PrincipleFormatError(f"principle set {name_or_path!r}: no such file, and no such name under "
+                      f"{root / 'principles'} ({', '.join(principle_names(root))})")
+
+
+def principle_names(root: Path = PROMPTS_DIR) -> list[str]:
+    """The names of the principle sets that ship under `prompts/principles/`."""
+    return sorted(p.stem for p in (root / "principles").glob("*.yaml"))

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from agents.templates import PrincipleSet, load_principles
 from store.db import Store
 from store.errors import UserError
 from store.models import PrincipleVersion, text_hash
+from store.principle_io import PrincipleSet, load_principles
 
 
 class PrincipleNotFound(UserError, LookupError):

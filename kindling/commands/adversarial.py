@@ -10,11 +10,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agents.endpoints import LLMConfigError
+from agents.adversarial.config import AdversarialConfig
+from agents.config import ConfigError, load_config, parse_sets
+from agents.llm.endpoints import LLMConfigError
 from agents.templates import PromptError
-from kindling.adversarial_runner import AdversarialRunner
-from kindling.config import AdversarialConfig, ConfigError, load_config, parse_sets
 from kindling.context import console, fail
+from kindling.services.adversarial import AdversarialRunner
 from store.principles import PrincipleNotFound, activate
 
 

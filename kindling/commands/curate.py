@@ -9,11 +9,12 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from agents.endpoints import LLMConfigError
+from agents.config import ConfigError, load_config, parse_sets
+from agents.curate.config import CurateConfig
+from agents.llm.endpoints import LLMConfigError
 from agents.templates import PromptError
-from kindling.config import ConfigError, CurateConfig, load_config, parse_sets
 from kindling.context import console, fail
-from kindling.curate_runner import CurateRunner
+from kindling.services.curate import CurateRunner
 from store.reports import call_stats, first_verdict_error, verdict_stats
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 from pathlib import Path
 from typing import Annotated
@@ -16,15 +15,9 @@ from store.errors import OutputError
 from store.importers import DataImportError, ImportReport, dataset_counts, import_paper_data
 from store.readers import LAYOUT
 from store.upstream import UPSTREAM_COMMIT, UPSTREAM_SHA256, fetch_upstream, is_verified
+from store.version import code_version
 
 app = typer.Typer(help="Import datasets into the store.", no_args_is_help=True)
-
-
-def code_version() -> str:
-    """This code's version: `kindling.__version__` if set, else the installed distribution's."""
-    import kindling
-
-    return getattr(kindling, "__version__", None) or importlib.metadata.version("kindling")
 
 
 def check_cache(cache: Path) -> None:

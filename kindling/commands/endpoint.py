@@ -9,11 +9,12 @@ import typer
 import yaml
 from rich.table import Table
 
-from kindling.config import LLMConfig, load_config
+from agents.config import load_config
+from agents.llm.config import LLMConfig
 from kindling.context import console, fail
-from kindling.version import code_version
 from store import work
 from store.calls import CallLog
+from store.version import code_version
 
 app = typer.Typer(help="Check an OpenAI-compatible endpoint before spending a run on it.",
                   no_args_is_help=True)
@@ -32,7 +33,7 @@ def check(
     """List the models, try each structured-output mode on the Detector prompt, measure latency
     and the concurrency where the endpoint starts answering 429; print a config snippet. The
     probes are stored as an `endpoint` run (about 5 + samples + 2 × max-in-flight requests)."""
-    from agents.endpoint_check import check_endpoint
+    from agents.llm.endpoint_check import check_endpoint
 
     cfg = load_config(LLMConfig, None, {"backend": "openai", "base_url": base_url,
                                         "model": model, "api_key_env": api_key_env,
@@ -63,7 +64,7 @@ def check(
 
 def print_report(run_id: int, cfg: LLMConfig, report: object) -> None:
     """Models, modes, latencies, the concurrency ramp, and the config to paste."""
-    from agents.endpoint_check import CheckReport
+    from agents.llm.endpoint_check import CheckReport
 
     assert isinstance(report, CheckReport)
     models = ", ".join(report.models) if report.models is not None else \

@@ -11,15 +11,15 @@ import typer
 from rich import box
 from rich.table import Table
 
-from kindling.config import JudgeConfig
+from agents.judge.config import JudgeConfig
 from kindling.context import console, fail
 from kindling.outputs import check_output_file, write_file
-from kindling.version import code_version
-from rl.metrics import DEFAULT_THRESHOLD
-from rl.policy_eval import SamplingConfig
+from rl.evaluate.metrics import DEFAULT_THRESHOLD
+from rl.evaluate.policy import SamplingConfig
 from store import work
 from store.db import Store
 from store.reports import policy_output_dir
+from store.version import code_version
 
 EXAMPLES_STORED = 5
 
@@ -73,8 +73,8 @@ def policy(
     judge beside the length rule, mean length, distinct-1/2 and self-BLEU, side by side (stored as
     an `eval` run)."""
     from kindling.commands.policy_scoring import load_judge_config
+    from rl.evaluate.policy import held_out_prompts
     from rl.models import describe_model
-    from rl.policy_eval import held_out_prompts
 
     if out is not None:
         check_output_file(out, overwrite=overwrite)
@@ -106,7 +106,7 @@ def compare_policies(
         (figures per policy label, the eval run's id).
     """
     from kindling.commands.policy_scoring import judge_samples, score_with_rm
-    from rl.policy_eval import policy_metrics
+    from rl.evaluate.policy import policy_metrics
 
     generated = {label: _sample(path, prompts, sampling) for label, path in policies}
     flat = {label: [(p, s) for p, group in zip(prompts, groups, strict=True) for s in group]
@@ -135,8 +135,8 @@ def compare_policies(
 
 
 def _sample(path: str, prompts: list[str], sampling: SamplingConfig) -> list[list[str]]:
+    from rl.evaluate.policy import sample_policy
     from rl.models import load_policy
-    from rl.policy_eval import sample_policy
 
     with console.status(f"sampling {path} on {len(prompts)} prompts"):
         model, tokenizer = load_policy(path)

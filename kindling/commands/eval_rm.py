@@ -10,11 +10,11 @@ from rich.table import Table
 
 from kindling.commands.evaluate import add_metric_rows, parse_edges
 from kindling.context import console, fail
-from kindling.version import code_version
-from rl.metrics import DEFAULT_BAND_EDGES, DEFAULT_THRESHOLD
+from rl.evaluate.metrics import DEFAULT_BAND_EDGES, DEFAULT_THRESHOLD
 from store import work
 from store.db import Store
 from store.reports import get_run
+from store.version import code_version
 
 
 def rm(
@@ -67,8 +67,8 @@ def evaluate_and_store_rm(
     Raises:
         ValueError: the model cannot be loaded, no pairs or labelled items, a one-sided split.
     """
+    from rl.evaluate.reward_model import evaluate_reward_model
     from rl.reward_model import load_reward_model
-    from rl.rm_eval import evaluate_reward_model
 
     rm_model, tokenizer = load_reward_model(model)
     metrics = evaluate_reward_model(

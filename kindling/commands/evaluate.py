@@ -11,13 +11,13 @@ import typer
 from rich import box
 from rich.table import Table
 
-from agents.endpoints import LLMConfigError
+from agents.config import ConfigError, load_config, parse_sets
+from agents.judge.config import JudgeConfig
+from agents.llm.endpoints import LLMConfigError
 from agents.templates import PromptError
 from kindling.commands.judge import dataset_items, execute_judge
-from kindling.config import ConfigError, JudgeConfig, load_config, parse_sets
 from kindling.context import console, fail
-from kindling.version import code_version
-from rl.metrics import (
+from rl.evaluate.metrics import (
     DEFAULT_BAND_EDGES,
     DEFAULT_THRESHOLD,
     Metrics,
@@ -42,6 +42,7 @@ from store.models import Run
 from store.principles import PrincipleNotFound
 from store.queries import dataset_response_items
 from store.reports import get_run
+from store.version import code_version
 
 app = typer.Typer(help="Evaluate judges, reward models and policies (the length-only baseline beside every figure).", no_args_is_help=True)
 

@@ -59,7 +59,7 @@ def step(
 ) -> None:
     """Run one item through a graph, pausing at breakpoints: see each node's input, state changes
     and agent calls; continue, step, edit a state field, quit. The run is stored like any other."""
-    from kindling.config import ConfigError, parse_sets
+    from agents.config import ConfigError, parse_sets
     from kindling.debugger.history import compile_graph
     from kindling.debugger.session import check_breakpoints
     from kindling.debugger.targets import step_target

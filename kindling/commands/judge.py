@@ -14,24 +14,25 @@ from langchain_core.language_models import BaseChatModel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agents.endpoints import LLMConfigError, build_chat_model, close_chat_model
-from agents.judge_service import (
+from agents.config import ConfigError, load_config, parse_sets
+from agents.judge.config import JudgeConfig
+from agents.judge.nodes import JudgeResult, JudgeState, state_result
+from agents.judge.service import (
     DEFAULT_PRINCIPLES,
     DETECTOR_KIND,
     JudgeService,
     build_judge_service,
 )
-from agents.principled_judge import JudgeResult, JudgeState, state_result
+from agents.llm.endpoints import LLMConfigError, build_chat_model, close_chat_model
 from agents.templates import PromptError
 from graphs.judge import build_judge_graph
-from kindling.config import ConfigError, JudgeConfig, load_config, parse_sets
 from kindling.context import console, fail
 from kindling.outputs import check_output_file, write_file
-from kindling.version import code_version
 from store import queries, work
 from store.db import Store
 from store.errors import UserError
 from store.principles import PrincipleNotFound, resolve_version
+from store.version import code_version
 
 MAX_TEXT_CHARS = 20_000  # longer texts are input errors, not greetings
 CHUNK = 1024  # items handed to the service at once (progress and write granularity)

@@ -9,9 +9,9 @@ import typer
 
 from kindling.context import console, fail
 from kindling.outputs import check_output_dir, publish_dir, staged_dir
-from kindling.version import code_version
 from store import pairs as pair_store
 from store import work
+from store.version import code_version
 
 EXPORT_NAMES = ("pairs.jsonl", "dataset")
 

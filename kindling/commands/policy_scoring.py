@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agents.endpoints import LLMConfigError
+from agents.config import ConfigError, load_config, parse_sets
+from agents.judge.config import JudgeConfig
+from agents.llm.endpoints import LLMConfigError
 from agents.templates import PromptError
-from kindling.config import ConfigError, JudgeConfig, load_config, parse_sets
 from kindling.context import console, fail
 from store.db import Store
 from store.principles import PrincipleNotFound
@@ -25,7 +26,7 @@ def load_judge_config(store: Store, principles: str | None, config: Path | None,
     """
     import os
 
-    from agents.judge_service import DEFAULT_PRINCIPLES, DETECTOR_KIND
+    from agents.judge.service import DEFAULT_PRINCIPLES, DETECTOR_KIND
     from store.principles import resolve_version
 
     if principles is None and config is None:
@@ -50,9 +51,9 @@ def score_with_rm(store: Store, path: str, samples: Samples, labels: str,
                   threshold: float | None, batch_size: int,
                   max_length: int = 512) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """RM scores per policy and the excellence threshold (given, or fitted on `labels`)."""
-    from rl.policy_eval import rm_threshold_on_labels
+    from rl.evaluate.policy import rm_threshold_on_labels
+    from rl.evaluate.reward_model import score_texts
     from rl.reward_model import load_reward_model
-    from rl.rm_eval import score_texts
 
     try:
         model, tokenizer = load_reward_model(path)

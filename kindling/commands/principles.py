@@ -17,7 +17,7 @@ from kindling.context import console, fail
 from kindling.outputs import check_output_file, write_text
 from store.db import Store
 from store.models import PrincipleVersion
-from store.principle_io import KINDS, PrincipleDraft, PrincipleFormatError, from_yaml_text, to_yaml
+from store.principle_io import KINDS, PrincipleFormatError, PrincipleSet, from_yaml_text, to_yaml
 from store.principles import (
     PrincipleNotFound,
     activate,
@@ -182,7 +182,7 @@ def export(
     console.print(f"wrote version {v.id} ({len(rules_of(v))} rules) to {out}", highlight=False)
 
 
-def _store_draft(store: Store, draft: PrincipleDraft, parent_id: int | None,
+def _store_draft(store: Store, draft: PrincipleSet, parent_id: int | None,
                  feedback: str) -> tuple[int, bool]:
     vid, created = add_version(store, kind=draft.kind, name=draft.name, text=draft.text,
                                origin="manual", parent_id=parent_id, feedback=feedback)

@@ -21,7 +21,7 @@ from rich import box
 from rich.rule import Rule
 from rich.table import Table
 
-from kindling.config import ConfigError, read_yaml_mapping
+from agents.config import ConfigError, read_yaml_mapping
 from kindling.context import console, fail
 from kindling.outputs import WHOLE_FOLDER, check_claimable, owned_entries, remove_owned_dir
 from store.db import Store
@@ -184,7 +184,7 @@ def _eval_rm(store: Store, model: Path, limit: int | None) -> dict[str, Any]:
 
 def _compare(store: Store, paths: dict[str, Path], prompts: int) -> dict[str, dict[str, Any]]:
     from kindling.commands.eval_policy import compare_policies
-    from rl.policy_eval import SamplingConfig, held_out_prompts
+    from rl.evaluate.policy import SamplingConfig, held_out_prompts
 
     policies = [("base", str(paths["tiny"])), ("sft", str(paths["sft"])),
                 *((name, str(paths[name])) for name in GRPO_VARIANTS)]

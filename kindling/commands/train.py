@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from kindling.config import ConfigError
+from agents.config import ConfigError
 from kindling.context import console, fail
 from kindling.launcher import Launcher, TrainArgs, accelerate_command, check_accelerate_config
 from kindling.outputs import check_claimable, claim_dir
@@ -121,7 +121,7 @@ def _command(ctx: typer.Context, kind: str, config: Path, sets: list[str], live:
              launcher: Launcher, accelerate_config: Path | None, num_processes: int | None,
              overwrite: bool) -> None:
     """What every `kindling train <kind>` does: launch elsewhere if asked, else train here."""
-    from kindling.config import parse_sets
+    from agents.config import parse_sets
 
     _launch_if_asked(TrainArgs(kind, config, sets, live, ctx.obj.db_url, overwrite), launcher,
                      accelerate_config, num_processes)

@@ -14,15 +14,18 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from kindling.adversarial_runner import AdversarialRunner
-from kindling.config import AdversarialConfig, CurateConfig, JudgeConfig, load_config
-from kindling.curate_driver import item_inputs
-from kindling.curate_runner import CurateRunner, select_items
-from kindling.version import code_version
+from agents.adversarial.config import AdversarialConfig
+from agents.config import load_config
+from agents.curate.config import CurateConfig
+from agents.judge.config import JudgeConfig
+from kindling.services.adversarial import AdversarialRunner
+from kindling.services.curate import CurateRunner, select_items
+from kindling.services.curate_driver import item_inputs
 from store import work
 from store.calls import CallLog
 from store.db import Store
 from store.models import Run
+from store.version import code_version
 
 DEBUG_KEYS = ("stepped", "forked_from", "principles_text", "item", "structured_output_used")
 """Keys a run's stored config holds beside its settings (not fields of the run's config model)."""
@@ -106,8 +109,8 @@ def judge_target(store: Store, cfg: JudgeConfig, query: str, response: str, *,
                  chat_model: BaseChatModel | None = None,
                  debug: dict[str, Any] | None = None) -> GraphTarget:
     """A new judge run of one (query, response) through the `judge` graph."""
-    from agents.endpoints import build_chat_model
-    from agents.judge_service import DEFAULT_PRINCIPLES, DETECTOR_KIND, build_judge_service
+    from agents.judge.service import DEFAULT_PRINCIPLES, DETECTOR_KIND, build_judge_service
+    from agents.llm.endpoints import build_chat_model
     from store.principles import resolve_version
 
     resolve_version(store, cfg.principles, DETECTOR_KIND, DEFAULT_PRINCIPLES)  # before the run row

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
-from agents.principled_judge import sample_key
+from agents.judge.nodes import sample_key
 from kindling.studio.runs_data import NotFound
 from store.calls import call_record
 from store.db import Store

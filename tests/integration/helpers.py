@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kindling.config import CurateConfig, LLMConfig
+from agents.curate.config import CurateConfig
+from agents.llm.config import LLMConfig
 from store.db import Store
 
 GREETINGS = [

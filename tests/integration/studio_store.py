@@ -15,12 +15,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from agents.judge_service import build_judge_service
-from kindling.config import CurateConfig, JudgeConfig
-from kindling.curate_runner import CurateRunner
-from rl.metrics import judge_report
-from rl.policy_eval import policy_metrics
-from rl.rm_eval import pairwise_report
+from agents.curate.config import CurateConfig
+from agents.judge.config import JudgeConfig
+from agents.judge.service import build_judge_service
+from kindling.services.curate import CurateRunner
+from rl.evaluate.metrics import judge_report
+from rl.evaluate.policy import policy_metrics
+from rl.evaluate.reward_model import pairwise_report
 from store import principles as pv
 from store import work
 from store.calls import CallLog

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from kindling.adversarial_runner import AdversarialRunner
-from kindling.config import AdversarialConfig, LLMConfig
+from agents.adversarial.config import AdversarialConfig
+from agents.llm.config import LLMConfig
+from kindling.services.adversarial import AdversarialRunner
 from store.db import Store
 from store.importers import import_paper_data
 from store.models import AgentCall, PrincipleVersion

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from kindling.curate_runner import CurateRunner
+from kindling.services.curate import CurateRunner
 from store.db import Store
 from store.models import AgentCall, RunItem, Verdict
 from tests.fakes import seed_tiny_data

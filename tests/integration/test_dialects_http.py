@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from agents.judge.config import JudgeConfig
+from agents.llm.config import LLMConfig
 from kindling.cli import app
-from kindling.config import JudgeConfig, LLMConfig
-from kindling.curate_runner import CurateRunner
+from kindling.services.curate import CurateRunner
 from store.db import Store
 from store.models import AgentCall, Run
 from tests.fakes import seed_tiny_data
@@ -109,7 +110,7 @@ async def test_deepseek_blank_content_and_reasoning_are_handled(sqlite_store: St
 
 async def test_a_budget_spent_on_thinking_is_said_plainly(sqlite_store: Store,
                                                           monkeypatch) -> None:
-    from agents.judge_service import build_judge_service
+    from agents.judge.service import build_judge_service
 
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
     with StandinServer(StandinConfig(dialect="deepseek", reasoning_only=1.0)) as server:
@@ -144,8 +145,8 @@ def test_path_b_and_the_judge_on_each_server(paper_store: Store, monkeypatch,
                                              dialect: str) -> None:
     import asyncio
 
-    from kindling.adversarial_runner import AdversarialRunner
     from kindling.commands.judge import dataset_items, execute_judge
+    from kindling.services.adversarial import AdversarialRunner
     from tests.integration.test_adversarial_http import config as adversarial_config
 
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")

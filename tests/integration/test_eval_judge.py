@@ -12,7 +12,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from rl.metrics import best_length_threshold, binary_metrics, length_bands, length_baseline
+from rl.evaluate.metrics import best_length_threshold, binary_metrics, length_bands, length_baseline
 from store.db import Store
 from store.eval_data import LabelledItem, labelled_items, split
 from store.importers import import_paper_data
@@ -118,7 +118,7 @@ def test_length_baseline_on_the_evaluation_set(items: list[LabelledItem],
     m = binary_metrics([i.label for i in items], length_baseline([i.length for i in items], 39))
     assert m["accuracy"] == pytest.approx(BASELINE_CORRECT / LABELLED)  # 0.8976
     assert m["confusion"] == {"tp": 691, "fp": 59, "tn": 747, "fn": 105}
-    # The default bands each hold a reasonable share of the set (see rl.metrics).
+    # The default bands each hold a reasonable share of the set (see rl.evaluate.metrics).
     bands = length_bands([i.length for i in items])
     assert {b: bands.count(b) for b in set(bands)} == {"≤25": 554, "26–39": 298, "40–59": 293,
                                                       "≥60": 457}

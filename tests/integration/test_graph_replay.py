@@ -8,9 +8,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from kindling.curate_runner import CurateRunner
 from kindling.debugger.history import load_history
 from kindling.debugger.replay import fork_run
+from kindling.services.curate import CurateRunner
 from store.db import Store
 from store.models import AgentCall, Run, Verdict
 from tests.fakes import seed_tiny_data
@@ -123,8 +123,8 @@ def test_cli_replay_walks_back_and_forks(sqlite_store: Store, tmp_path: Path,
 
 async def test_fork_an_adversarial_run_before_detect(sqlite_store: Store, paper_data: Path,
                                                       monkeypatch) -> None:
-    from kindling.adversarial_runner import AdversarialRunner
-    from kindling.config import AdversarialConfig
+    from agents.adversarial.config import AdversarialConfig
+    from kindling.services.adversarial import AdversarialRunner
     from store.importers import import_paper_data
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
     import_paper_data(sqlite_store, paper_data, code_version="test")

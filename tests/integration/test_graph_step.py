@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from agents.judge.config import JudgeConfig
 from kindling.checkpoints import open_checkpointer
 from kindling.cli import app
-from kindling.config import JudgeConfig
 from kindling.debugger.history import compile_graph
 from kindling.debugger.session import StepError, StepSession
 from kindling.debugger.targets import curate_target, judge_target
@@ -147,7 +147,7 @@ def test_cli_rejects_unknown_nodes_and_quits_cleanly(short_item_store: Store, tm
 
 async def test_adversarial_iteration_edit_strategies_before_generation(
         sqlite_store: Store, paper_data: Path, monkeypatch) -> None:
-    from kindling.config import AdversarialConfig
+    from agents.adversarial.config import AdversarialConfig
     from kindling.debugger.targets import adversarial_target
     from store.importers import import_paper_data
     from tests.standin import StandinConfig

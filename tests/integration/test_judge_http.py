@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from agents.judge_service import JudgeService, build_judge_service
-from agents.templates import PROMPTS_DIR
+from agents.judge.config import JudgeConfig
+from agents.judge.service import JudgeService, build_judge_service
+from agents.llm.config import LLMConfig
 from kindling.cli import app
-from kindling.config import JudgeConfig, LLMConfig
+from prompts import PROMPTS_DIR
 from store.db import Store
 from store.models import AgentCall, Judgment, Run
 from store.work import get_or_create_run

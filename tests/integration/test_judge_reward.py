@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from agents.judge_service import build_judge_service
-from kindling.config import JudgeConfig, LLMConfig
-from rl.judge_reward import JudgeReward
-from rl.rewards import RewardContext, build_rewards
+from agents.judge.config import JudgeConfig
+from agents.judge.service import build_judge_service
+from agents.llm.config import LLMConfig
+from rl.rewards.judge import JudgeReward
+from rl.rewards.registry import RewardContext, build_rewards
 from store.db import Store
 from store.work import get_or_create_run
 from tests.integration.helpers import GREETINGS

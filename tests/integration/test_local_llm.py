@@ -13,8 +13,8 @@ import torch
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel
 
-from agents.local_llm import LocalChatModel, load_local_chat_model
-from agents.schema_bounds import clamp_schema, max_json_bytes
+from agents.llm.local_model import LocalChatModel, load_local_chat_model
+from agents.llm.schema_bounds import clamp_schema, max_json_bytes
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,9 @@ from transformers import Qwen2Config, Qwen2ForSequenceClassification
 from trl import RewardConfig, RewardTrainer
 from typer.testing import CliRunner
 
+from agents.curate.config import CurateConfig
 from kindling.cli import app
-from kindling.config import CurateConfig
-from kindling.curate_runner import CurateRunner
+from kindling.services.curate import CurateRunner
 from store.db import Store
 from tests.fakes import ScriptedChatModel, default_scripts, seed_tiny_data, tiny_tokenizer
 

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from agents.curate.config import PolicyConfig
 from kindling.cli import app
-from kindling.config import PolicyConfig
-from kindling.curate_runner import CurateRunner
+from kindling.services.curate import CurateRunner
 from store import work
 from store.db import Store
 from store.models import AgentCall, PreferencePair, Response, Run, Verdict

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from kindling.curate_runner import CurateRunner
+from kindling.services.curate import CurateRunner
 from store.db import Store
 from store.models import AgentCall, RunItem, Verdict
 from tests.fakes import seed_tiny_data

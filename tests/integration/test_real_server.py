@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from agents.endpoints import gguf_path
-from agents.llama_server import LlamaServer
+from agents.judge.config import JudgeConfig
+from agents.llm.config import LLMConfig
+from agents.llm.endpoints import gguf_path
+from agents.llm.llama_server import LlamaServer
 from kindling.cli import app
-from kindling.config import JudgeConfig, LLMConfig
 from store.db import Store
 from store.models import AgentCall, Run, Verdict
 
@@ -102,8 +103,8 @@ def test_graph_step_over_the_real_server(server: LlamaServer, store: Store) -> N
 
 
 def test_grpo_judge_reward_over_the_real_server(server: LlamaServer, store: Store) -> None:
-    from agents.judge_service import build_judge_service
-    from rl.judge_reward import JudgeReward
+    from agents.judge.service import build_judge_service
+    from rl.rewards.judge import JudgeReward
     from store.work import get_or_create_run
 
     llm = LLMConfig(backend="openai", base_url=server.base_url, model="smollm2",

@@ -134,8 +134,8 @@ def test_errors_come_before_training(
 def test_length_reference_policy_samples_the_starting_policy(
     tmp_path: Path, sqlite_store: Store, policy_dir: Path
 ) -> None:
+    from rl.evaluate.policy import SamplingConfig, sample_policy
     from rl.grpo import prepare_grpo
-    from rl.policy_eval import SamplingConfig, sample_policy
     from rl.sft import load_model_and_tokenizer
     from rl.train_config import load_train_config
 

@@ -11,11 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.adversarial_schemas import ErrorReflection, FlawedGreeting, RuleSet
-from agents.parsing import OutputParseError, parse_output
-from agents.schemas import DebatePoints, DetectorVerdict, JudgeVerdict, ReflectVerdict
+from agents.adversarial.schemas import ErrorReflection, FlawedGreeting, RuleSet
+from agents.config import ConfigError, load_config, parse_sets
+from agents.curate.config import CurateConfig
+from agents.curate.schemas import DebatePoints, JudgeVerdict, ReflectVerdict
+from agents.judge.config import JudgeConfig
+from agents.judge.schemas import DetectorVerdict
+from agents.llm.parsing import OutputParseError, parse_output
 from kindling.commands.judge import InputError, read_items_file
-from kindling.config import ConfigError, CurateConfig, JudgeConfig, load_config, parse_sets
 from store.principle_io import PrincipleFormatError, from_yaml_text
 from store.readers import DataImportError, read_evaluation, read_lines, read_reward, read_sft
 

@@ -81,7 +81,7 @@ def test_a_judge_run_in_which_every_item_failed_exits_1(tmp_path: Path, monkeypa
 async def test_an_oversized_answer_is_bounded_everywhere(sqlite_store: Store, monkeypatch) -> None:
     """A 60,000-character advocate point (longer than any valid answer) is refused unparsed,
     re-asked with a cut excerpt, and never reaches the judge; the stored rows stay small."""
-    from kindling.curate_runner import CurateRunner
+    from kindling.services.curate import CurateRunner
 
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
     seed_tiny_data(sqlite_store, make_items(1))

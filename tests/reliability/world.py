@@ -48,10 +48,10 @@ def paper_data() -> Path:
 def build_world(root: Path) -> World:
     """The store (paper data, the shipped principle sets, a curate, a judge and an sft run) and
     the user's files the cases point at."""
-    from kindling.version import code_version
     from store import work
     from store.importers import import_paper_data
     from store.principles import resolve_version
+    from store.version import code_version
 
     store = Store(f"sqlite:///{root / 'kindling.db'}")
     import_run = import_paper_data(store, paper_data(), code_version="test").run_id

@@ -1,8 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from agents.adversarial_logic import improved, normalize_rules, stop_reason
-from agents.adversarial_schemas import RuleSet
+from agents.adversarial.logic import improved, normalize_rules, stop_reason
+from agents.adversarial.schemas import RuleSet
 
 
 def test_normalize_rules_dedupes_strips_and_caps() -> None:

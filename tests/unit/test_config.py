@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from agents.config import ConfigError, load_config, parse_sets
+from agents.curate.config import CurateConfig
 from kindling.cli import app
-from kindling.config import ConfigError, CurateConfig, load_config, parse_sets
 
 
 def write(tmp_path: Path, text: str) -> Path:

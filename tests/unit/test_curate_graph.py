@@ -1,9 +1,9 @@
 import pytest
 from sqlalchemy import func, select
 
+from agents.curate.config import CurateConfig
 from graphs.curate import route_after_generation, route_after_judge, route_after_retrieval
-from kindling.config import CurateConfig
-from kindling.curate_runner import CurateRunner
+from kindling.services.curate import CurateRunner
 from store.db import Store
 from store.models import AgentCall, Verdict
 from tests.fakes import ScriptedChatModel, default_scripts, seed_tiny_data

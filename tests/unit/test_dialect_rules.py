@@ -4,7 +4,8 @@ import httpx
 import openai
 import pytest
 
-from agents.dialects import (
+from agents.llm.caller import is_transient
+from agents.llm.dialects import (
     AUTO_ORDER,
     answer_text,
     is_structural,
@@ -12,7 +13,6 @@ from agents.dialects import (
     refuses_format,
     request_fields,
 )
-from agents.llm import is_transient
 from tests.standin.dialects import LLAMACPP_VALIDATION
 
 

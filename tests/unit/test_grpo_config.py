@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rl.rewards import BUILDERS
+from rl.rewards.registry import BUILDERS
 from rl.train_config import REWARD_NAMES, ConfigError, KindlingGRPO, load_train_config
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.guard import RULES, check_response, describe
+from agents.judge.guard import RULES, check_response, describe
 
 GREETING = "亲爱的妈妈，生日快乐！愿您的每一天都像春天一样温暖，笑容常在，身体健康。"
 

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agents.principled_judge import (
-    JudgeResult,
-    JudgeStats,
-    aggregate,
-    sample_key,
-    screen,
-    storable,
-)
-from agents.schemas import DetectorVerdict
+from agents.judge.nodes import JudgeResult, JudgeStats, aggregate, sample_key, screen, storable
+from agents.judge.schemas import DetectorVerdict
 from graphs.judge import build_judge_graph, route_after_guard
 from store import judgments
 from store.db import Store
@@ -102,8 +95,9 @@ def test_cache_key_scope_and_insert_ignore(sqlite_store: Store) -> None:
 
 
 def test_detect_prompt_equals_a_full_render() -> None:
-    from agents.principled_judge import TEMPLATE, DetectPrompt
-    from agents.templates import PromptLibrary, load_principles
+    from agents.judge.nodes import TEMPLATE, DetectPrompt
+    from agents.templates import PromptLibrary
+    from store.principle_io import load_principles
 
     lib, rules = PromptLibrary(), list(load_principles("detector_initial").rules)
     fast = DetectPrompt(lib, rules)

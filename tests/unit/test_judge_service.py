@@ -12,10 +12,10 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 from sqlalchemy import func, select
 
-from agents.judge_service import JudgeService, build_judge_service
-from agents.principled_judge import JudgeResult, state_result
+from agents.judge.config import JudgeConfig
+from agents.judge.nodes import JudgeResult, state_result
+from agents.judge.service import JudgeService, build_judge_service
 from graphs.judge import build_judge_graph
-from kindling.config import JudgeConfig
 from store.db import Store
 from store.models import AgentCall, Judgment
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from rl.metrics import (
+from rl.evaluate.metrics import (
     DEFAULT_BAND_EDGES,
     band_names,
     best_length_threshold,

@@ -1,7 +1,7 @@
 import pytest
 
-from agents.parsing import OutputParseError, parse_output
-from agents.schemas import DebatePoints, JudgeVerdict
+from agents.curate.schemas import DebatePoints, JudgeVerdict
+from agents.llm.parsing import OutputParseError, parse_output
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from agents.policy_backends import VllmPolicy
-from kindling.config import PolicyConfig
+from agents.curate.config import PolicyConfig
+from agents.curate.policy_backends import VllmPolicy
 
 
 @dataclass

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from agents.policy_backends import Completion
-from agents.policy_sampler import PolicySampleFailed, PolicySampler
+from agents.curate.policy_backends import Completion
+from agents.curate.policy_sampler import PolicySampleFailed, PolicySampler
 
 
 class CountingPolicyDouble:

@@ -6,10 +6,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agents.templates import PROMPTS_DIR, load_principles
+from prompts import PROMPTS_DIR
 from store.db import Store
 from store.models import Run
-from store.principle_io import PrincipleFormatError, from_yaml_text, to_yaml, validate_rules
+from store.principle_io import (
+    PrincipleFormatError,
+    from_yaml_text,
+    load_principles,
+    to_yaml,
+    validate_rules,
+)
 from store.principles import (
     PrincipleNotFound,
     activate,

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from agents.config import ConfigError
 from kindling.commands.quickstart import _reward_weights, finished
-from kindling.config import ConfigError
 from kindling.outputs import claim_dir
 
 

@@ -9,18 +9,11 @@ import pytest
 import torch
 from transformers import Qwen2Config, Qwen2ForSequenceClassification
 
-from agents.principled_judge import JudgeResult
-from rl.judge_reward import JudgeReward
-from rl.rewards import (
-    GuardReward,
-    LengthControlReward,
-    RewardConfigError,
-    RewardContext,
-    RMReward,
-    build_rewards,
-    completion_text,
-    prompt_text,
-)
+from agents.judge.nodes import JudgeResult
+from rl.rewards.builtin import GuardReward, LengthControlReward, RMReward
+from rl.rewards.core import RewardConfigError, completion_text, prompt_text
+from rl.rewards.judge import JudgeReward
+from rl.rewards.registry import RewardContext, build_rewards
 from tests.fakes import tiny_tokenizer
 
 NORMAL = "亲爱的朋友，生日快乐！愿你新的一岁眼里有光、心中有爱。"

@@ -2,8 +2,13 @@
 
 import pytest
 
-from rl.metrics import binary_metrics
-from rl.rm_eval import best_score_threshold, pairwise_accuracy, pairwise_report, score_predictions
+from rl.evaluate.metrics import binary_metrics
+from rl.evaluate.reward_model import (
+    best_score_threshold,
+    pairwise_accuracy,
+    pairwise_report,
+    score_predictions,
+)
 from store.eval_data import LabelledItem, split
 
 CHOSEN = [1.0, 0.2, 0.5, 0.3]

@@ -1,6 +1,7 @@
 import pytest
 
-from agents.templates import PromptError, PromptLibrary, load_principles
+from agents.templates import PromptError, PromptLibrary
+from store.principle_io import PrincipleFormatError, load_principles
 
 
 def test_renders_judge_with_principles_and_fenced_response() -> None:
@@ -20,19 +21,19 @@ def test_missing_variable_is_an_error() -> None:
 
 def test_principles_from_a_path_and_bad_files(tmp_path) -> None:
     good = tmp_path / "mine.yaml"
-    good.write_text("name: mine\nrules: [规则一, 规则二]\n", encoding="utf-8")
+    good.write_text("name: mine\nkind: judge\nrules: [规则一, 规则二]\n", encoding="utf-8")
     assert load_principles(str(good)).rules == ("规则一", "规则二")
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: bad\nrules: []\n", encoding="utf-8")
-    with pytest.raises(PromptError, match="bad.yaml: field rules"):
+    bad.write_text("name: bad\nkind: judge\nrules: []\n", encoding="utf-8")
+    with pytest.raises(PrincipleFormatError, match="bad.yaml: field rules"):
         load_principles(str(bad))
-    with pytest.raises(PromptError, match="none.yaml.: no such file, and no such name"):
+    with pytest.raises(PrincipleFormatError, match="none.yaml.: no such file, and no such name"):
         load_principles(str(tmp_path / "none.yaml"))
-    with pytest.raises(PromptError, match="is a folder; give a principle YAML file"):
+    with pytest.raises(PrincipleFormatError, match="is a folder; give a principle YAML file"):
         load_principles(str(tmp_path))
     (tmp_path / "utf16.yaml").write_text("rules: [a]\n", encoding="utf-16")
-    with pytest.raises(PromptError, match="utf16.yaml: not UTF-8"):
+    with pytest.raises(PrincipleFormatError, match="utf16.yaml: not UTF-8"):
         load_principles(str(tmp_path / "utf16.yaml"))
-    (tmp_path / "many.yaml").write_text("rules: [" + ", ".join(f"r{i}" for i in range(11)) + "]\n")
-    with pytest.raises(PromptError, match="11 rules, at most 10"):
+    (tmp_path / "many.yaml").write_text("kind: judge\nrules: [" + ", ".join(f"r{i}" for i in range(11)) + "]\n")
+    with pytest.raises(PrincipleFormatError, match="11 rules, at most 10"):
         load_principles(str(tmp_path / "many.yaml"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rl.policy_eval import excellence, policy_metrics
-from rl.text_metrics import char_ngrams, distinct_n, self_bleu
+from rl.evaluate.policy import excellence, policy_metrics
+from rl.evaluate.text_metrics import char_ngrams, distinct_n, self_bleu
 
 
 def test_char_ngrams_ignore_whitespace() -> None:

@@ -1,0 +1,30 @@
+"""Path B's run config: iterations, batches, the validation split, stop rules, the roles' models."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from agents.config import Strict
+from agents.llm.config import LLMConfig
+
+
+class AdversarialConfig(Strict):
+    """Path B: the Generator-vs-Detector loop with reflection that rewrites the Detector's principles."""
+
+    iterations: int = Field(3, ge=1, le=200, description="Most iterations (adversarial phase, reflection phase, validation).")
+    batch_size: int = Field(4, ge=1, le=256, description="Queries per adversarial phase (one flawed greeting each).")
+    labelled_batch_size: int = Field(8, ge=1, le=512, description="Labelled examples the Detector judges per reflection phase.")
+    validation_size: int = Field(40, ge=2, description="Held-out labelled examples that validate each S_D (never used for reflection).")
+    validation_fraction: float = Field(0.3, gt=0, lt=1, description="Share of the labelled queries held out for validation.")
+    query_dataset: str = Field("random_query", description="Imported dataset whose queries the Generator writes for.")
+    labelled_dataset: str = Field("evaluation_set", description="Imported dataset with labels, split into reflection and validation parts.")
+    detector_principles: str | None = Field(None, description="Starting S_D: a version id, a name under prompts/principles/, or a YAML path. None: the active detector version, else detector_initial.")
+    generator_strategies: str | None = Field(None, description="Starting S_G, as for detector_principles. None: the active generator version, else generator_initial.")
+    max_rules: int = Field(10, ge=1, le=10, description="Most rules an optimized S_D or S_G may hold.")
+    call_budget: int | None = Field(None, ge=1, description="Stop after the iteration in which this many LLM attempts (all roles) were reached.")
+    patience: int = Field(2, ge=1, description="Stop after this many iterations without a gain in validation F1.")
+    seed: int = Field(0, description="Seeds query and example sampling and the validation split (a resumed run draws the same).")
+    length_threshold: int = Field(39, ge=0, description="Length-only baseline shown beside every validation figure: good iff longer than this.")
+    agents: LLMConfig = Field(default_factory=lambda: LLMConfig(), description="Chat model of every role unless generator/optimizer are set (the Detector always uses it).")
+    generator: LLMConfig | None = Field(None, description="Chat model of the Generator (defaults to agents).")
+    optimizer: LLMConfig | None = Field(None, description="Chat model of the Optimizer and Reflector (defaults to agents).")

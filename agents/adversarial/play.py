@@ -1,0 +1,109 @@
+"""Path B, adversarial phase: sample_queries → generate_flawed → detect → revise_strategies."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agents.adversarial.detect import ask_detector
+from agents.adversarial.logic import normalize_rules
+from agents.adversarial.schemas import FlawedGreeting, RuleSet
+from agents.adversarial.state import AdversarialContext, AdversarialState
+from agents.judge.nodes import DetectPrompt
+from agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
+from agents.templates import PromptLibrary
+
+
+def sample_batch(pool: list[Any], size: int, seed: int, iteration: int, salt: str) -> list[Any]:
+    """A deterministic sample for (seed, iteration): a resumed run draws the same batch."""
+    rng = random.Random(f"{seed}:{iteration}:{salt}")
+    return rng.sample(pool, min(size, len(pool)))
+
+
+async def sample_queries(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:
+    ctx = runtime.context
+    iteration = state.get("iteration", 0) + 1
+    return {"iteration": iteration,
+            "queries": sample_batch(ctx.query_pool, ctx.batch_size, ctx.seed, iteration, "queries")}
+
+
+async def _flawed_one(ctx: AdversarialContext, state: AdversarialState, i: int,
+                      query: str) -> dict[str, Any]:
+    prompt = ctx.prompts.render("adversarial/generate_flawed", query=query,
+                                strategies=state["sg_rules"])
+    key = CallKey(f"it{state['iteration']}:gen:{i}", "generate_flawed", state["sg_id"])
+    try:
+        out = await ctx.generator.call(key, prompt, FlawedGreeting, seed=i)
+    except AgentCallFailed as exc:
+        return {"query": query, "text": None, "flaws": [], "error": exc.error}
+    return {"query": query, "text": out.text, "flaws": out.flaws}
+
+
+async def generate_flawed(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:
+    """The Generator writes one plausible-but-flawed greeting per sampled query, following S_G."""
+    ctx = runtime.context
+    made = await asyncio.gather(*(_flawed_one(ctx, state, i, q)
+                                  for i, q in enumerate(state["queries"])))
+    return {"detections": list(made)}
+
+
+async def detect(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:
+    """The Detector judges each flawed greeting with S_D (Good = fooled, Bad = caught)."""
+    ctx = runtime.context
+
+    prompt = DetectPrompt(ctx.prompts, state["sd_rules"])
+
+    async def one(i: int, item: dict[str, Any]) -> dict[str, Any]:
+        if item.get("text") is None:
+            return item
+        key = CallKey(f"it{state['iteration']}:det:{i}", "detect", state["sd_id"])
+        verdict = await ask_detector(ctx.detector, prompt, key, item["query"], item["text"])
+        return {**item, **verdict}
+
+    judged = await asyncio.gather(*(one(i, d) for i, d in enumerate(state["detections"])))
+    return {"detections": list(judged)}
+
+
+async def rewrite_rules(
+    llm: AgentLLM, prompts: PromptLibrary, template: str, key: CallKey, rules_var: str,
+    rules: list[str], feedback: list[str], max_rules: int,
+) -> list[str] | None:
+    """One Optimizer call; None when it fails or changes nothing."""
+    prompt = prompts.render(template, **{rules_var: rules}, feedback=feedback, max_rules=max_rules)
+    try:
+        out = await llm.call(key, prompt, RuleSet)
+    except AgentCallFailed:
+        return None
+    new = normalize_rules(out.rules, max_rules)
+    return new if new and new != rules else None
+
+
+async def revise_strategies(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:
+    """Caught → rewrite S_G from the Detector's suggestions; fooled → rewrite S_D from the flaws."""
+    ctx, it = runtime.context, state["iteration"]
+    judged = [d for d in state["detections"] if d.get("verdict") is not None]
+    caught = [f"{d['explanation']} 建议：{d.get('suggestion') or '无'}"
+              for d in judged if d["verdict"] == 0]
+    fooled = [f"出题人埋下的缺陷：{'；'.join(d['flaws']) or '未说明'}（祝福语：{d['text']}）"
+              for d in judged if d["verdict"] == 1]
+    update: dict[str, Any] = {}
+    if caught:
+        rules = await rewrite_rules(ctx.optimizer, ctx.prompts, "adversarial/revise_strategies",
+                                    CallKey(f"it{it}:opt_sg", "revise_strategies"), "strategies",
+                                    state["sg_rules"], caught, ctx.max_rules)
+        if rules:
+            vid = ctx.new_version(kind="generator", rules=rules, parent_id=state["sg_id"],
+                                  iteration=it, feedback="\n".join(caught))
+            update |= {"sg_id": vid, "sg_rules": rules}
+    if fooled:
+        rules = await rewrite_rules(ctx.optimizer, ctx.prompts, "adversarial/revise_principles",
+                                    CallKey(f"it{it}:opt_sd_fooled", "revise_principles"),
+                                    "principles", state["sd_rules"], fooled, ctx.max_rules)
+        if rules:
+            vid = ctx.new_version(kind="detector", rules=rules, parent_id=state["sd_id"],
+                                  iteration=it, feedback="\n".join(fooled))
+            update |= {"sd_id": vid, "sd_rules": rules}
+    return update

@@ -1,0 +1,94 @@
+"""Path B, reflection and validation: sample_labelled → detect_labelled → reflect_on_errors →
+revise_principles → validate."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agents.adversarial.detect import ask_detector
+from agents.adversarial.logic import improved, stop_reason
+from agents.adversarial.play import rewrite_rules, sample_batch
+from agents.adversarial.schemas import ErrorReflection
+from agents.adversarial.state import AdversarialContext, AdversarialState
+from agents.judge.nodes import DetectPrompt
+from agents.llm.caller import AgentCallFailed, CallKey
+
+
+async def sample_labelled(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:
+    ctx = runtime.context
+    batch = sample_batch(ctx.reflection_pool, ctx.labelled_batch_size, ctx.seed,
+                         state["iteration"], "labelled")
+    return {"labelled": batch}
+
+
+async def detect_labelled(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:
+    """The Detector judges labelled examples with the current S_D."""
+    ctx = runtime.context
+
+    prompt = DetectPrompt(ctx.prompts, state["sd_rules"])
+
+    async def one(i: int, item: dict[str, Any]) -> dict[str, Any]:
+        key = CallKey(f"it{state['iteration']}:lab:{i}", "detect", state["sd_id"])
+        verdict = await ask_detector(ctx.detector, prompt, key, item["query"], item["response"])
+        return {**item, **verdict}
+
+    done = await asyncio.gather(*(one(i, x) for i, x in enumerate(state["labelled"])))
+    return {"predictions": list(done)}
+
+
+async def reflect_on_errors(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:
+    """For each mistake, the Reflector explains it and suggests a change to S_D."""
+    ctx = runtime.context
+    mistakes = [p for p in state["predictions"]
+                if p.get("verdict") is not None and p["verdict"] != p["label"]]
+
+    async def one(i: int, p: dict[str, Any]) -> str | None:
+        prompt = ctx.prompts.render(
+            "adversarial/reflect_on_error", principles=state["sd_rules"], query=p["query"],
+            response=p["response"], label=p["label"], predicted=p["verdict"],
+            explanation=p.get("explanation") or "")
+        key = CallKey(f"it{state['iteration']}:refl:{i}", "reflect_error", state["sd_id"])
+        try:
+            out = await ctx.optimizer.call(key, prompt, ErrorReflection)
+        except AgentCallFailed:
+            return None
+        return f"{out.explanation} 建议：{out.suggestion}"
+
+    found = await asyncio.gather(*(one(i, p) for i, p in enumerate(mistakes)))
+    return {"reflections": [r for r in found if r]}
+
+
+async def revise_principles(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:
+    """The Optimizer rewrites S_D from the reflections (at most 10 rules, merged, no duplicates)."""
+    ctx, it = runtime.context, state["iteration"]
+    if not state.get("reflections"):
+        return {}
+    rules = await rewrite_rules(ctx.optimizer, ctx.prompts, "adversarial/revise_principles",
+                                CallKey(f"it{it}:opt_sd_reflect", "revise_principles"),
+                                "principles", state["sd_rules"], state["reflections"],
+                                ctx.max_rules)
+    if not rules:
+        return {}
+    vid = ctx.new_version(kind="detector", rules=rules, parent_id=state["sd_id"], iteration=it,
+                          feedback="\n".join(state["reflections"]))
+    return {"sd_id": vid, "sd_rules": rules}
+
+
+async def validate(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:
+    """The Detector's metrics with the current S_D on the held-out split; decide whether to go on."""
+    ctx, it = runtime.context, state["iteration"]
+    metrics = await ctx.validate(state["sd_id"], state["sd_rules"])
+    f1 = float(metrics["f1"])
+    gain = improved(f1, state.get("best_f1"))
+    best_f1 = f1 if gain else state.get("best_f1")
+    best_id = state["sd_id"] if gain else state.get("best_sd_id")
+    stale = 0 if gain else state.get("stale", 0) + 1
+    stop = stop_reason(iteration=it, max_iterations=ctx.max_iterations,
+                       calls_used=ctx.calls_used(), call_budget=ctx.call_budget,
+                       stale_iterations=stale, patience=ctx.patience)
+    record = {"iteration": it, "sd_id": state["sd_id"], "sg_id": state["sg_id"], **metrics}
+    return {"best_f1": best_f1, "best_sd_id": best_id, "stale": stale, "stop": stop,
+            "history": [record]}

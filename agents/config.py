@@ -1,0 +1,104 @@
+"""Config machinery every layer shares: strict pydantic models, YAML then dotted overrides, errors that name file and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from store import yaml_io
+from store.errors import UserError
+
+
+class ConfigError(UserError):
+    """A config file or override that cannot be used; the message names file and field."""
+
+
+class Strict(BaseModel):
+    # numbers given where a string belongs (--set detector_principles=12) are read as text
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, coerce_numbers_to_str=True)
+
+
+YAML11_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
+"""Words YAML 1.1 reads as booleans; on the command line they stay strings (save_strategy=no)."""
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value parsed as YAML (numbers, true/false, null, lists, mappings), except
+    that YAML 1.1's yes/no/on/off stay strings.
+
+    Raises:
+        ConfigError: the value is not valid YAML (e.g. an unclosed `[`).
+    """
+    if text.strip().lower() in YAML11_WORDS:
+        return text
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"value {text!r} is not valid YAML ({problem}); quote it to pass "
+                          "it as text") from exc
+
+
+def parse_sets(pairs: list[str]) -> dict[str, Any]:
+    """`--set a.b=value` pairs (value parsed as YAML: numbers, booleans, null; yes/no stay words).
+
+    Raises:
+        ConfigError: a pair without `=` or with an empty key, or a value that is not YAML.
+    """
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {pair}: expected key=value")
+        try:
+            out[key.strip()] = parse_value(value)
+        except ConfigError as exc:
+            raise ConfigError(f"--set {key.strip()}: {exc}") from exc
+    return out
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {dotted}: {key} is not a section")
+    node[keys[-1]] = value
+
+
+def read_yaml_mapping(path: Path, what: str = "a mapping") -> dict[str, Any]:
+    """A config file's top-level mapping (an empty file: {}).
+
+    Raises:
+        ConfigError: the file cannot be read or parsed, or its top level is not a mapping.
+    """
+    return yaml_io.read_yaml_mapping(path, "config", ConfigError, shape=what)
+
+
+def load_config(model: type[Strict], path: Path | None, overrides: dict[str, Any]) -> Any:
+    """Read YAML (if given), apply dotted overrides (CLI flags win), validate strictly.
+
+    Raises:
+        ConfigError: unreadable YAML, unknown keys, or invalid values, naming file and field.
+    """
+    data: dict[str, Any] = {}
+    where = str(path) if path else "command line"
+    if path is not None:
+        data = read_yaml_mapping(path)
+    for key, value in overrides.items():
+        if value is not None:
+            _set_dotted(data, key, value)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{where}: {field_of(e['loc'])}{e['msg']}" for e in exc.errors()]
+        raise ConfigError("; ".join(lines)) from exc
+
+
+def field_of(loc: tuple[Any, ...]) -> str:
+    """`field a.b: ` for a field's error; nothing for a rule across fields (empty location)."""
+    return f"field {'.'.join(map(str, loc))}: " if loc else ""

@@ -1,0 +1,36 @@
+"""Runtime context handed to every node: models, prompts, store access. Never module globals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from agents.curate.policy_sampler import PolicySampler
+from agents.llm.caller import AgentLLM
+from agents.retrieval import Retriever
+from agents.templates import PromptLibrary
+from store.principle_io import PrincipleSet
+
+
+class VerdictSink(Protocol):
+    """Persists one item's outcome (verdict or recorded failure) and closes the item, atomically."""
+
+    def persist(self, state: dict[str, Any]) -> int: ...
+
+    async def persist_soon(self, state: dict[str, Any]) -> int:
+        """`persist`, grouped with the other items that end in the same turn."""
+        ...
+
+
+@dataclass
+class CurateContext:
+    run_id: int
+    agents: AgentLLM
+    generator: AgentLLM
+    prompts: PromptLibrary
+    principles: PrincipleSet
+    principle_version_id: int | None
+    retriever: Retriever
+    exemplars_k: int
+    sink: VerdictSink
+    policy: PolicySampler | None = None  # the policy model writes candidates (batched)

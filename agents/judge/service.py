@@ -1,0 +1,172 @@
+"""The judge as a batch service: what `kindling judge` and GRPO's judge reward call.
+
+`JudgeService.judge_many` answers a batch of (query, response) items with the same steps as the
+`judge` graph (agents/judge/nodes.py), without a graph run per item: guard every response,
+one SELECT for the cached judgments, Detector calls for the misses (concurrent, bounded by the
+item concurrency and by the AgentLLM's max_concurrency), results written in batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from agents.judge.config import JudgeConfig
+from agents.judge.nodes import (
+    DetectPrompt,
+    JudgeContext,
+    JudgeResult,
+    JudgeStats,
+    detect_item,
+    from_cache,
+    row_for,
+    screen,
+    storable,
+    write_rows,
+)
+from agents.llm.caller import AgentLLM
+from agents.llm.endpoints import build_chat_model, close_chat_model
+from agents.templates import PromptLibrary
+from store import judgments
+from store.calls import CallLog
+from store.db import Store
+from store.judgments import JudgmentScope, TextKey
+from store.models import PrincipleVersion
+from store.principles import resolve_version, rules_of
+
+DETECTOR_KIND, DEFAULT_PRINCIPLES = "detector", "detector_initial"
+
+
+class JudgeService:
+    """Judges batches of (query, response) under one principle version, model and sample count.
+
+    Args:
+        store: where judgments are cached and agent calls recorded.
+        llm: the Detector's model; its recorder should be a CallLog of `run_id` (then its attempts
+            are written in the same transactions as the judgments).
+        version: the detector principle version whose rules the Detector weighs.
+        samples: Detector samples per item (self-consistency vote; 1 = a single call).
+        run_id: the run the judgments and agent calls belong to.
+        concurrency: items in flight at once (default: the LLM's max_concurrency).
+        prompts: the template library (default: prompts/ in the LLM config's language, zh).
+        write_batch: judgments buffered before a write.
+        close_chat: close the LLM's chat model in `aclose` (when this service built it).
+    """
+
+    def __init__(
+        self, store: Store, llm: AgentLLM, version: PrincipleVersion, samples: int, run_id: int,
+        *, concurrency: int | None = None, prompts: PromptLibrary | None = None,
+        write_batch: int = 128, close_chat: bool = False,
+    ) -> None:
+        if samples < 1:
+            raise ValueError(f"samples must be at least 1, got {samples}")
+        calls = llm.recorder if isinstance(llm.recorder, CallLog) else None
+        self.version = version
+        rules = rules_of(version)
+        self.context = JudgeContext(
+            llm=llm, prompt=DetectPrompt(prompts or PromptLibrary(), rules), store=store,
+            scope=JudgmentScope(version.id, llm.cfg.model, samples), rules=rules,
+            run_id=run_id, calls=calls,
+        )
+        self.concurrency = concurrency or llm.cfg.max_concurrency
+        self.write_batch = write_batch
+        self._close_chat = close_chat
+
+    @property
+    def stats(self) -> JudgeStats:
+        """Counts over every item this service has answered."""
+        return self.context.stats
+
+    async def judge_many(self, items: Sequence[tuple[str, str]]) -> list[JudgeResult]:
+        """Judge (query, response) items; one result per item, in order; never raises for one item.
+
+        Guard-flagged responses get verdict 0 and score 0.0 without an LLM call; judgments stored
+        under the same settings are reused; identical items of a batch are judged once; a call
+        that still fails after the bounded retries and re-asks gives verdict None (not cached).
+        """
+        ctx = self.context
+        results: list[JudgeResult | None] = [None] * len(items)
+        keys = [judgments.text_key(q, r) for q, r in items]
+        rows: list[dict[str, Any]] = []
+        pending: dict[TextKey, list[int]] = {}
+        for i, (query, response) in enumerate(items):
+            flagged = screen(response)
+            if flagged is not None:
+                results[i] = flagged
+                rows.append(row_for(ctx, query, response, keys[i], flagged))
+            else:
+                pending.setdefault(keys[i], []).append(i)
+        found = judgments.lookup(ctx.store, ctx.scope, pending) if pending else {}
+        for key, stored in found.items():
+            for i in pending.pop(key):
+                results[i] = from_cache(stored)
+        if pending:
+            rows = await self._judge_misses(items, pending, results, rows)
+        write_rows(ctx, rows)
+        done = [r for r in results if r is not None]
+        assert len(done) == len(items)
+        for result in done:
+            ctx.stats.add(result)
+        return done
+
+    async def judge_one(self, query: str, response: str) -> JudgeResult:
+        """Judge one item (a batch of one)."""
+        return (await self.judge_many([(query, response)]))[0]
+
+    async def _judge_misses(
+        self, items: Sequence[tuple[str, str]], pending: dict[TextKey, list[int]],
+        results: list[JudgeResult | None], rows: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """Detector calls for the items not cached; rows written every `write_batch` results."""
+        ctx, slots = self.context, asyncio.Semaphore(self.concurrency)
+
+        async def one(key: TextKey, indices: list[int]) -> None:
+            query, response = items[indices[0]]
+            async with slots:
+                result = await detect_item(ctx, query, response)
+            results[indices[0]] = result
+            for i in indices[1:]:  # the same text again in this batch: judged once
+                results[i] = JudgeResult(result.verdict, result.score, result.reason,
+                                         cached=True, error=result.error)
+            if storable(result):
+                rows.append(row_for(ctx, query, response, key, result))
+            if len(rows) >= self.write_batch:
+                batch = rows[:]
+                rows.clear()
+                write_rows(ctx, batch)
+
+        await asyncio.gather(*(one(key, indices) for key, indices in pending.items()))
+        return rows
+
+    async def aclose(self) -> None:
+        """Flush pending agent calls; close the chat model if this service built it."""
+        if self.context.calls is not None:
+            self.context.calls.flush()
+        if self._close_chat:
+            await close_chat_model(self.context.llm.chat)
+            self._close_chat = False
+
+
+def build_judge_service(
+    store: Store, cfg: JudgeConfig, run_id: int, chat_model: BaseChatModel | None = None,
+    *, close_chat: bool | None = None,
+) -> JudgeService:
+    """A JudgeService from config: principle version resolved, calls recorded under `run_id`.
+
+    The version is `cfg.principles` (id, name or YAML path), else the active detector version,
+    else `detector_initial`. Without `chat_model` one is built from `cfg.llm`; `aclose` closes the
+    chat model when this function built it, or when `close_chat` says so.
+
+    Raises:
+        PrincipleNotFound: the principle reference names no detector version.
+        PromptError: a principle file that cannot be read.
+        LLMConfigError: the model cannot be built (e.g. the API key variable is unset).
+    """
+    version = resolve_version(store, cfg.principles, DETECTOR_KIND, DEFAULT_PRINCIPLES)
+    chat = chat_model if chat_model is not None else build_chat_model(cfg.llm)
+    llm = AgentLLM(chat, cfg.llm, CallLog(store, run_id, remember=False))  # judgments cache it
+    return JudgeService(store, llm, version, cfg.samples, run_id, concurrency=cfg.concurrency,
+                        close_chat=chat_model is None if close_chat is None else close_chat)

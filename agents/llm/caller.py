@@ -1,0 +1,280 @@
+"""The bounded, recorded, structured caller every agent role goes through.
+
+`AgentLLM.call` asks one backend for one role's schema: a stored result is reused; transport
+faults (429, transient 5xx, timeouts, connection errors) are retried with backoff; a structural
+refusal is never retried (under `structured_output: auto` the next structured-output mode is
+tried, else the run stops with `EndpointError`); a blank, reasoning-only or unparseable answer is
+re-asked a bounded number of times with the error and a cut excerpt. Every attempt is recorded,
+and committed before its answer is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import openai
+from aiolimiter import AsyncLimiter
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from pydantic import BaseModel
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from agents.llm.config import LLMConfig
+from agents.llm.dialects import (
+    AUTO_ORDER,
+    answer_text,
+    is_structural,
+    next_mode,
+    refuses_format,
+    request_fields,
+)
+from agents.llm.endpoints import EndpointError, LlamaServerChat, refusal_message
+from agents.llm.parsing import OutputParseError, parse_output
+from agents.llm.role_output import response_format
+from agents.llm.schema_bounds import clamp_schema
+from agents.templates import RenderedPrompt
+
+T = TypeVar("T", bound=BaseModel)
+REASK = "上面的输出无法解析：{error}。请只输出一个符合要求格式的 JSON 对象，不要输出其他内容。"
+MAX_ANSWER_CHARS = 50_000  # longer answers are refused unparsed (every schema field is bounded)
+MAX_EXCERPT_CHARS = 2_000  # of a bad answer, sent back when re-asking
+MAX_STORED_CHARS = 20_000  # of a raw answer (and of its reasoning), kept in agent_calls
+
+
+def excerpt(text: str, limit: int = MAX_EXCERPT_CHARS) -> str:
+    """`text`, cut to `limit` characters with a note of how much was left out."""
+    return text if len(text) <= limit else f"{text[:limit]}…[+{len(text) - limit} chars]"
+
+
+class AgentCallFailed(RuntimeError):
+    """All bounded attempts of one agent call failed; the attempts are recorded."""
+
+    def __init__(self, role: str, error: str, raw: str | None) -> None:
+        super().__init__(f"{role}: {error}")
+        self.role, self.error, self.raw = role, error, raw
+
+
+class CallRecorder(Protocol):
+    """Where attempts are written and stored results are looked up (see store.calls.CallLog)."""
+
+    def cached(self, item_key: str, role: str) -> dict[str, Any] | None: ...
+
+    def record(self, row: dict[str, Any]) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+def is_transient(exc: BaseException) -> bool:
+    """429, transient 5xx, timeouts and connection errors are worth retrying; nothing else is
+    (a 5xx whose body is a request-validation error is the request's fault)."""
+    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, asyncio.TimeoutError)):
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return (exc.status_code == 429 or exc.status_code >= 500) and not is_structural(exc)
+    return False
+
+
+@dataclass
+class CallKey:
+    item_key: str
+    role: str
+    principle_version_id: int | None = None
+
+
+@dataclass
+class Reply:
+    """One answered request: the message, its answer text and the attempt number it took."""
+
+    message: AIMessage
+    text: str
+    attempt: int
+
+
+class AgentLLM:
+    """One backend as agents use it: bounded concurrency, rate limit, retries, re-asks, records.
+
+    `mode` is the structured-output mode in use: the configured one, or under `auto` the first
+    of `AUTO_ORDER` the endpoint has not refused (shared by every call through this object).
+    """
+
+    def __init__(
+        self, chat: BaseChatModel, cfg: LLMConfig, recorder: CallRecorder,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.chat, self.cfg, self.recorder, self._clock = chat, cfg, recorder, clock
+        self._slots = asyncio.Semaphore(cfg.max_concurrency)
+        self._limiter = AsyncLimiter(cfg.requests_per_second, 1) if cfg.requests_per_second else None
+        self.http = cfg.backend == "openai" or isinstance(chat, LlamaServerChat)
+        if isinstance(chat, LlamaServerChat):  # llama.cpp's server takes json_object + schema
+            self.mode = "json_object_schema"
+        elif cfg.backend == "local":
+            self.mode = "json_schema"  # the in-process model reads the OpenAI form
+        else:
+            self.mode = AUTO_ORDER[0] if cfg.structured_output == "auto" else cfg.structured_output
+
+    async def call(
+        self, key: CallKey, prompt: RenderedPrompt, schema: type[T], **invoke_kwargs: Any
+    ) -> T:
+        """Ask for `schema`; reuse a stored result; retry transport faults; re-ask bad output.
+
+        Raises:
+            AgentCallFailed: every attempt failed (all of them are recorded).
+            EndpointError: the endpoint refused the request itself, in every mode it may take.
+        """
+        stored = self.recorder.cached(key.item_key, key.role)
+        if stored is not None:
+            return schema.model_validate(stored)
+        messages: list[AnyMessage] = [HumanMessage(prompt.text)]
+        attempt, raw, error, asks = 0, None, "no attempt made", 0
+        while asks < self.cfg.parse_attempts:
+            try:
+                reply = await self._invoke_with_retries(key, prompt, messages, schema, attempt,
+                                                        invoke_kwargs)
+            except Exception as exc:
+                attempt = getattr(exc, "kindling_attempt", attempt + 1)
+                if is_structural(exc):  # a lower mode next, or EndpointError
+                    self._refused(getattr(exc, "kindling_mode", self.mode), exc)
+                    continue
+                raise AgentCallFailed(key.role, _describe(exc), None) from exc
+            asks, attempt, raw = asks + 1, reply.attempt, reply.text
+            try:
+                parsed = parse_answer(reply, schema, self.cfg.max_tokens)
+            except OutputParseError as exc:
+                error = f"unparseable output: {exc}"
+                await self._record(key, prompt, messages, reply.message, attempt, error=error)
+                messages = [*messages, AIMessage(excerpt(raw)),
+                            HumanMessage(REASK.format(error=exc))]
+                continue
+            await self._record(key, prompt, messages, reply.message, attempt,
+                               parsed=parsed.model_dump())  # stored before it is used
+            return parsed
+        raise AgentCallFailed(key.role, error, raw)
+
+    def _refused(self, mode: str, exc: BaseException) -> None:
+        """After a structural refusal: go on in a lower mode (`auto`), or stop the run."""
+        if self._lower(mode, exc) is None:
+            raise EndpointError(refusal_message(self.cfg, mode, exc)) from exc
+        self._step_down(mode, exc)
+
+    def _lower(self, mode: str, exc: BaseException) -> str | None:
+        """The mode `auto` takes after this refusal of `mode`, or None (the run must stop)."""
+        if self.cfg.structured_output != "auto" or not refuses_format(exc):
+            return None
+        return next_mode(mode)
+
+    def _step_down(self, mode: str, exc: BaseException) -> None:
+        lower = self._lower(mode, exc) if is_structural(exc) else None
+        if lower is not None and self.mode == mode:  # another call may have stepped already
+            self.mode = lower
+
+    async def _invoke_with_retries(
+        self, key: CallKey, prompt: RenderedPrompt, messages: list[AnyMessage],
+        schema: type[BaseModel], attempt: int, kwargs: dict[str, Any],
+    ) -> Reply:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(is_transient),
+            stop=stop_after_attempt(self.cfg.max_retries + 1),
+            wait=wait_exponential_jitter(multiplier=self.cfg.backoff_initial_s, max=self.cfg.backoff_max_s,
+                                        jitter=self.cfg.backoff_initial_s),
+            reraise=True,
+        )
+        async for try_ in retrying:
+            with try_:
+                attempt += 1
+                started = self._clock()
+                try:
+                    message = await self._invoke_once(messages, key.role, schema, kwargs)
+                except Exception as exc:
+                    await self._record(key, prompt, messages, None, attempt,
+                                       error=_describe(exc), latency_s=self._clock() - started)
+                    exc.kindling_attempt = attempt  # type: ignore[attr-defined]
+                    raise
+                message.response_metadata["kindling_latency_s"] = self._clock() - started
+                return Reply(message, answer_text(message.content, message.tool_calls), attempt)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _invoke_once(
+        self, messages: list[AnyMessage], role: str, schema: type[BaseModel],
+        kwargs: dict[str, Any],
+    ) -> AIMessage:
+        async with self._slots:
+            if self._limiter is not None:
+                await self._limiter.acquire()
+            mode = self.mode  # read once a slot is free: a call that waited sees a step down
+            if self.http:  # plain create(): the SDK's parse() path costs ~1 ms
+                shape = response_format(role, schema)["json_schema"]["schema"]  # type: ignore[index]
+                if self.cfg.backend == "local":  # a small model: bounded strings close the JSON
+                    shape = clamp_schema(shape, self.cfg.max_string_chars)  # type: ignore[arg-type]
+                try:
+                    reply = await self.chat.ainvoke(
+                        messages, extra_body=request_fields(mode, role, shape), **kwargs)
+                except Exception as exc:
+                    exc.kindling_mode = mode  # type: ignore[attr-defined]
+                    self._step_down(mode, exc)  # before the slot frees: waiting calls see it
+                    raise
+            else:
+                reply = await self.chat.ainvoke(messages, response_format=response_format(
+                    role, schema), **kwargs)
+        assert isinstance(reply, AIMessage)
+        return reply
+
+    async def _record(
+        self, key: CallKey, prompt: RenderedPrompt, messages: list[AnyMessage],
+        reply: AIMessage | None, attempt: int, *, parsed: dict[str, Any] | None = None,
+        error: str | None = None, latency_s: float | None = None,
+    ) -> None:
+        """Queue one attempt's row and commit it (with any others ready in this turn)."""
+        usage: dict[str, Any] = dict(reply.usage_metadata or {}) if reply is not None else {}
+        if latency_s is None and reply is not None:
+            latency_s = reply.response_metadata.get("kindling_latency_s", 0.0)
+        reasoning = reply.additional_kwargs.get("reasoning_content") if reply is not None else None
+        raw = None if reply is None else answer_text(reply.content, reply.tool_calls)
+        self.recorder.record({
+            "item_key": key.item_key, "role": key.role, "template": prompt.template,
+            "template_hash": prompt.template_hash,
+            "principle_version_id": key.principle_version_id, "model": self.cfg.model,
+            "input": [{"role": m.type, "content": m.content} for m in messages],
+            "raw_output": None if raw is None else excerpt(raw, MAX_STORED_CHARS),
+            "reasoning": None if reasoning is None else excerpt(str(reasoning), MAX_STORED_CHARS),
+            "parsed_output": parsed, "latency_ms": round((latency_s or 0.0) * 1000, 2),
+            "prompt_tokens": usage.get("input_tokens"),
+            "completion_tokens": usage.get("output_tokens"),
+            "attempt": attempt, "error": error,
+        })
+        await self.recorder.commit()
+
+
+def parse_answer(reply: Reply, schema: type[T], max_tokens: int) -> T:
+    """The reply's answer parsed into `schema`.
+
+    Raises:
+        OutputParseError: a blank answer, a token budget spent on thinking, an answer longer than
+            any valid one, or one that does not parse and validate (the message says which).
+    """
+    raw = reply.text
+    if not raw.strip():
+        reasoning = reply.message.additional_kwargs.get("reasoning_content")
+        if reasoning and reply.message.response_metadata.get("finish_reason") == "length":
+            raise OutputParseError(
+                f"max_tokens ({max_tokens}) was spent on thinking ({len(reasoning)} characters "
+                "of reasoning, no answer): raise max_tokens or lower the reasoning effort")
+        raise OutputParseError("blank answer: the content was empty")
+    if len(raw) > MAX_ANSWER_CHARS:
+        raise OutputParseError(f"the answer has {len(raw)} characters, more than the "
+                               f"{MAX_ANSWER_CHARS} any valid answer can take; answer briefly")
+    return parse_output(raw, schema)
+
+
+def _describe(exc: BaseException) -> str:
+    status = getattr(exc, "status_code", None)
+    prefix = f"HTTP {status}: " if status else ""
+    return f"{prefix}{type(exc).__name__}: {exc}"[:2000]

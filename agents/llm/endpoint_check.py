@@ -1,0 +1,154 @@
+"""What an endpoint takes, before a long run: its models, each structured-output mode on the real
+Detector prompt, a few latencies, and (bounded, gently) the concurrency where it starts answering 429.
+
+Every probe goes through `AgentLLM` (the path the roles use) and is recorded as an agent call of
+an `endpoint` run, so the check is stored like any run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from agents.judge.nodes import DetectPrompt
+from agents.judge.schemas import DetectorVerdict
+from agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
+from agents.llm.config import LLMConfig
+from agents.llm.dialects import MODES
+from agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
+from agents.templates import PromptLibrary
+from store.calls import CallLog
+from store.principle_io import load_principles
+
+PROBE_QUERY = "给好朋友的生日祝福"
+PROBE_RESPONSE = "亲爱的朋友，生日快乐！愿你新的一岁眼里有光、心中有爱，所求皆如愿。"
+
+
+@dataclass
+class ModeResult:
+    mode: str
+    ok: bool
+    latency_ms: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class CheckReport:
+    """What the check found; `best_mode` and `safe_concurrency` go into the config snippet."""
+
+    models: list[str] | None = None
+    models_error: str | None = None
+    modes: list[ModeResult] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    concurrency: list[dict[str, Any]] = field(default_factory=list)
+    first_429_at: int | None = None
+
+    @property
+    def best_mode(self) -> str | None:
+        return next((m.mode for m in self.modes if m.ok), None)
+
+    @property
+    def safe_concurrency(self) -> int | None:
+        ok = [level["in_flight"] for level in self.concurrency if not level["rate_limited"]]
+        return max(ok) if ok else None
+
+    def as_metrics(self) -> dict[str, Any]:
+        return {"models": self.models, "models_error": self.models_error,
+                "modes": [vars(m) for m in self.modes], "latencies_ms": self.latencies_ms,
+                "concurrency": self.concurrency, "first_429_at": self.first_429_at,
+                "best_mode": self.best_mode, "safe_concurrency": self.safe_concurrency}
+
+
+def list_models(cfg: LLMConfig, key: str) -> tuple[list[str] | None, str | None]:
+    """The model ids `GET {base_url}/models` lists, or why it could not say."""
+    try:
+        reply = httpx.get(f"{(cfg.base_url or '').rstrip('/')}/models", timeout=cfg.timeout_s,
+                          headers={"Authorization": f"Bearer {key}"})
+        reply.raise_for_status()
+        return [str(m.get("id")) for m in reply.json().get("data", [])], None
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:300]
+
+
+class EndpointProbe:
+    """Probes one endpoint; every request is an attempt of run `run_id`."""
+
+    def __init__(self, cfg: LLMConfig, calls: CallLog) -> None:
+        self.cfg, self.calls = cfg, calls
+        rules = list(load_principles("detector_initial").rules)
+        self.prompt = DetectPrompt(PromptLibrary(), rules).render(PROBE_QUERY, PROBE_RESPONSE)
+        self._count = 0
+
+    def _llm(self, mode: str) -> AgentLLM:
+        cfg = self.cfg.model_copy(update={"structured_output": mode, "max_retries": 0,
+                                          "parse_attempts": 1})
+        return AgentLLM(build_chat_model(cfg), cfg, self.calls)
+
+    async def _ask(self, llm: AgentLLM, mode: str) -> float:
+        self._count += 1
+        started = time.perf_counter()
+        await llm.call(CallKey(f"probe:{mode}:{self._count}", "detect"), self.prompt,
+                       DetectorVerdict)
+        return (time.perf_counter() - started) * 1000
+
+    async def mode(self, mode: str) -> ModeResult:
+        """One request in `mode`."""
+        llm = self._llm(mode)
+        try:
+            return ModeResult(mode, True, round(await self._ask(llm, mode), 1))
+        except (AgentCallFailed, EndpointError) as exc:
+            return ModeResult(mode, False, error=" ".join(str(exc).split())[:300])
+        finally:
+            await close_chat_model(llm.chat)
+
+    async def latencies(self, mode: str, n: int) -> list[float]:
+        """`n` sequential requests in `mode` (the ones that succeed)."""
+        llm, found = self._llm(mode), []
+        try:
+            for _ in range(n):
+                try:
+                    found.append(round(await self._ask(llm, mode), 1))
+                except AgentCallFailed:
+                    continue
+        finally:
+            await close_chat_model(llm.chat)
+        return found
+
+    async def concurrency(self, mode: str, max_in_flight: int) -> tuple[list[dict], int | None]:
+        """Levels 1, 2, 4, ... up to `max_in_flight` requests at once; stops at the first 429."""
+        levels, level = [], 1
+        llm = self._llm(mode)
+        try:
+            while level <= max_in_flight:
+                outcomes = await asyncio.gather(*(self._ask(llm, mode) for _ in range(level)),
+                                                return_exceptions=True)
+                done = [o for o in outcomes if isinstance(o, float)]
+                limited = any("HTTP 429" in str(o) for o in outcomes if isinstance(o, Exception))
+                levels.append({"in_flight": level, "ok": len(done), "rate_limited": limited,
+                               "median_ms": round(statistics.median(done), 1) if done else None})
+                if limited:
+                    return levels, level
+                level *= 2
+        finally:
+            await close_chat_model(llm.chat)
+        return levels, None
+
+
+async def check_endpoint(cfg: LLMConfig, key: str, calls: CallLog, *, samples: int = 3,
+                         max_in_flight: int = 16) -> CheckReport:
+    """Models, every mode, latencies and the 429 concurrency of one endpoint."""
+    report = CheckReport()
+    report.models, report.models_error = list_models(cfg, key)
+    probe = EndpointProbe(cfg, calls)
+    for mode in MODES:
+        report.modes.append(await probe.mode(mode))
+    best = report.best_mode
+    if best is not None:
+        report.latencies_ms = await probe.latencies(best, samples)
+        report.concurrency, report.first_429_at = await probe.concurrency(best, max_in_flight)
+    return report

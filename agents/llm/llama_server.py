@@ -1,0 +1,186 @@
+"""llama.cpp's OpenAI-compatible server (llama-cpp-python's) for a GGUF file, run by Kindling.
+
+`LlamaServer` starts `python -m agents.llama_server` in a child process: the child binds a free
+loopback port (or the one asked for), prints it, loads the model into llama-cpp-python's own
+FastAPI app and serves it with uvicorn. The parent waits until `/v1/models` answers, keeps the
+child's output in a log file, and stops it when told, at exit, or by dying: the child watches its
+stdin (a pipe the parent holds) and exits when it closes, which a kill -9 of the parent does too,
+so no server outlives the command that started it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import os
+import select
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from store.errors import UserError
+
+PORT_PREFIX = "KINDLING_LLAMA_PORT "
+READY_TIMEOUT_S = 120.0
+
+
+class LlamaServerError(UserError):
+    """The server could not start (no such file, a port in use, llama.cpp failing to load)."""
+
+
+class LlamaServer:
+    """One llama.cpp server on 127.0.0.1 for one GGUF file; `base_url` once started."""
+
+    def __init__(self, model_path: Path, *, alias: str, n_ctx: int = 4096, n_threads: int = 0,
+                 port: int = 0, log_path: Path | None = None) -> None:
+        self.model_path, self.alias, self.n_ctx, self.n_threads = model_path, alias, n_ctx, n_threads
+        self.requested_port = port
+        self.port: int | None = None
+        self.log_path = log_path or Path(tempfile.gettempdir()) / f"kindling-llama-{os.getpid()}.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the llama.cpp server is not running")
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> LlamaServer:
+        """Start the child and wait until it answers.
+
+        Raises:
+            LlamaServerError: the GGUF is missing, the port is taken, or the server does not come
+                up (the message points at its log).
+        """
+        if not self.model_path.is_file():
+            raise LlamaServerError(f"GGUF file {self.model_path} does not exist")
+        self._log = self.log_path.open("ab")
+        cmd = [sys.executable, "-m", "agents.llm.llama_server", "--model", str(self.model_path),
+               "--alias", self.alias, "--n-ctx", str(self.n_ctx), "--n-threads",
+               str(self.n_threads), "--port", str(self.requested_port)]
+        root = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=self._log, env=env)
+        atexit.register(self.stop)
+        try:
+            self.port = self._read_port()
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _read_port(self) -> int:
+        assert self._proc is not None and self._proc.stdout is not None
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise LlamaServerError(f"the llama.cpp server exited at start: {self._tail()}")
+            ready, _, _ = select.select([self._proc.stdout], [], [], 0.2)
+            if ready:
+                line = self._proc.stdout.readline().decode(errors="replace")
+                if line.startswith(PORT_PREFIX):
+                    return int(line.removeprefix(PORT_PREFIX))
+        raise LlamaServerError(f"the llama.cpp server did not start in {READY_TIMEOUT_S:.0f} s "
+                               f"(log: {self.log_path})")
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise LlamaServerError(f"the llama.cpp server died while loading: {self._tail()}")
+            try:
+                if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise LlamaServerError(f"the llama.cpp server did not answer in {READY_TIMEOUT_S:.0f} s "
+                               f"(log: {self.log_path})")
+
+    def _tail(self) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return f"see {self.log_path}"
+        return (lines[-1] if lines else "no output") + f" (log: {self.log_path})"
+
+    def stop(self) -> None:
+        """Stop the child (stdin closed, then SIGTERM, then SIGKILL); safe to call twice."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self.port = None
+
+    def __enter__(self) -> LlamaServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def _exit_on_stdin_eof() -> None:
+    sys.stdin.buffer.read()
+    os._exit(0)
+
+
+def serve(args: argparse.Namespace) -> None:
+    """The child: bind, report the port, load the model, serve until stdin closes."""
+    import uvicorn
+    from llama_cpp.server.app import create_app
+    from llama_cpp.server.settings import ModelSettings, ServerSettings
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", args.port))
+    except OSError as exc:
+        print(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    sock.listen(128)
+    threading.Thread(target=_exit_on_stdin_eof, daemon=True).start()
+    print(f"{PORT_PREFIX}{sock.getsockname()[1]}", flush=True)
+    model = ModelSettings(model=args.model, model_alias=args.alias, n_ctx=args.n_ctx,
+                          n_threads=args.n_threads or max(1, os.cpu_count() or 1),
+                          verbose=False)
+    app = create_app(server_settings=ServerSettings(host="127.0.0.1", port=0),
+                     model_settings=[model])
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve a GGUF with llama.cpp (for Kindling).")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--alias", required=True)
+    parser.add_argument("--n-ctx", type=int, default=4096)
+    parser.add_argument("--n-threads", type=int, default=0)
+    parser.add_argument("--port", type=int, default=0)
+    serve(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""Runs Path B: the adversarial principle-optimization loop as one resumable LangGraph thread."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
+
+from agents.adversarial.config import AdversarialConfig
+from agents.adversarial.state import AdversarialContext, AdversarialState
+from agents.judge.service import JudgeService
+from agents.llm.caller import AgentLLM
+from agents.llm.config import LLMConfig
+from agents.llm.endpoints import build_chat_model, close_chat_model
+from agents.templates import PromptLibrary
+from graphs.adversarial import STEPS, build_adversarial_graph
+from kindling.checkpoints import open_checkpointer, unfinished
+from rl.evaluate.metrics import binary_metrics, length_baseline
+from store import queries, work
+from store.calls import CallLog
+from store.db import Store
+from store.errors import UserError
+from store.eval_data import labelled_items, split
+from store.principles import (
+    get_version,
+    register_version,
+    resolve_version,
+    rules_of,
+    set_metrics,
+)
+from store.version import code_version
+
+
+@dataclass
+class AdversarialOutcome:
+    run_id: int
+    history: list[dict[str, Any]]
+    best_sd_id: int | None
+    stop: str | None
+
+
+class AdversarialRunner:
+    """Creates or resumes an adversarial run and drives the loop to a stop rule."""
+
+    def __init__(self, store: Store, cfg: AdversarialConfig, *, new_run: bool = False,
+                 chat_models: dict[str, BaseChatModel] | None = None,
+                 on_iteration: Any = None) -> None:
+        self.store, self.cfg, self.new_run = store, cfg, new_run
+        self._chat_models = chat_models or {}
+        self._built: list[BaseChatModel] = []
+        self.on_iteration = on_iteration
+        self.llms: dict[str, AgentLLM] = {}  # the roles' callers, once a context is built
+
+    def _run_key(self) -> str | None:
+        if self.new_run:
+            return None
+        blob = json.dumps(self.cfg.model_dump(), sort_keys=True)
+        return "adversarial:" + hashlib.sha256(blob.encode()).hexdigest()[:40]
+
+    def _chat(self, role: str, cfg: LLMConfig) -> BaseChatModel:
+        if role not in self._chat_models:
+            self._chat_models[role] = build_chat_model(cfg)
+            self._built.append(self._chat_models[role])
+        return self._chat_models[role]
+
+    def _llm(self, role: str, cfg: LLMConfig, calls: CallLog) -> AgentLLM:
+        return AgentLLM(self._chat(role, cfg), cfg, calls)
+
+    def _check_models(self) -> None:
+        """Build every role's chat model (an unset key variable fails here, before any run)."""
+        self._chat("agents", self.cfg.agents)
+        for role in ("generator", "optimizer"):
+            role_cfg = getattr(self.cfg, role)
+            if role_cfg is not None:
+                self._chat(role, role_cfg)
+
+    def _pools(self) -> tuple[list[str], list[dict], list[dict]]:
+        items = queries.dataset_query_items(self.store, self.cfg.query_dataset, 0, None, 1)
+        texts, _ = queries.texts_for(self.store, {i["query_id"] for i in items}, set())
+        labelled = labelled_items(self.store, self.cfg.labelled_dataset)
+        if not texts or not labelled:
+            raise UserError(f"need queries (query_dataset {self.cfg.query_dataset!r}) and "
+                            f"labelled items (labelled_dataset {self.cfg.labelled_dataset!r}): "
+                            "import them first (kindling data import) or name other datasets")
+        validation, reflection = split(labelled, self.cfg.validation_fraction, self.cfg.seed)
+        as_dict = [{"query": x.query, "response": x.response, "label": x.label}
+                   for x in reflection]
+        held_out = [{"query": x.query, "response": x.response, "label": x.label}
+                    for x in validation[: self.cfg.validation_size]]
+        return sorted(texts.values()), as_dict, held_out
+
+    def _context(self, run_id: int, calls: CallLog, held_out: list[dict],
+                 pools: tuple[list[str], list[dict]]) -> AdversarialContext:
+        agents = self.cfg.agents
+        detector = self._llm("agents", agents, calls)
+        generator = self._llm("generator", self.cfg.generator, calls) if self.cfg.generator \
+            else detector
+        optimizer = self._llm("optimizer", self.cfg.optimizer, calls) if self.cfg.optimizer \
+            else detector
+        self.llms = {"detector": detector, "generator": generator, "optimizer": optimizer}
+        prompts = PromptLibrary()
+
+        def new_version(*, kind: str, rules: list[str], parent_id: int, iteration: int,
+                        feedback: str) -> int:
+            return register_version(self.store, kind=kind, name=f"run{run_id}-it{iteration}",
+                                    text="\n".join(rules), origin="optimizer",
+                                    parent_id=parent_id, run_id=run_id, iteration=iteration,
+                                    feedback=feedback)
+
+        async def validate(sd_id: int, rules: list[str]) -> dict[str, Any]:
+            judge = JudgeService(self.store, detector, get_version(self.store, sd_id), 1, run_id,
+                                 prompts=prompts)
+            found = await judge.judge_many([(x["query"], x["response"]) for x in held_out])
+            ok = [(x["label"], f.verdict, len(x["response"]))
+                  for x, f in zip(held_out, found, strict=True) if f.verdict is not None]
+            labels = [label for label, _p, _n in ok]
+            metrics = binary_metrics(labels, [p for _l, p, _n in ok])
+            baseline = binary_metrics(labels, length_baseline([n for *_x, n in ok],
+                                                              self.cfg.length_threshold))
+            result = {**metrics, "failed": len(held_out) - len(ok), "length_baseline": baseline}
+            set_metrics(self.store, sd_id, result)
+            return result
+
+        return AdversarialContext(
+            run_id=run_id, generator=generator, detector=detector, optimizer=optimizer,
+            prompts=prompts, query_pool=pools[0], reflection_pool=pools[1],
+            batch_size=self.cfg.batch_size, labelled_batch_size=self.cfg.labelled_batch_size,
+            max_rules=self.cfg.max_rules, max_iterations=self.cfg.iterations,
+            call_budget=self.cfg.call_budget, patience=self.cfg.patience, seed=self.cfg.seed,
+            new_version=new_version, validate=validate,
+            calls_used=lambda: calls.stored_before + calls.calls_made,
+        )
+
+    def initial_state(self) -> AdversarialState:
+        sd = resolve_version(self.store, self.cfg.detector_principles, "detector",
+                             "detector_initial")
+        sg = resolve_version(self.store, self.cfg.generator_strategies, "generator",
+                             "generator_initial")
+        return {"iteration": 0, "sd_id": sd.id, "sd_rules": rules_of(sd), "sg_id": sg.id,
+                "sg_rules": rules_of(sg), "best_f1": None, "best_sd_id": None, "stale": 0,
+                "stop": None}
+
+    def open_run(self, extra_config: dict[str, Any] | None = None
+                 ) -> tuple[int, AdversarialContext, RunnableConfig, CallLog]:
+        """Create (or find) the run; its graph context, thread config and call log.
+
+        The data, the chat models and the starting principle versions are checked first, so a
+        precondition error leaves no run behind.
+        """
+        query_pool, reflection_pool, held_out = self._pools()
+        self._check_models()
+        self.initial_state()
+        run, _created = work.get_or_create_run(
+            self.store, kind="adversarial", run_key=self._run_key(),
+            config={**self.cfg.model_dump(), **(extra_config or {})},
+            code_version=code_version())
+        calls = CallLog(self.store, run.id)
+        calls.prefetch_run()
+        context = self._context(run.id, calls, held_out, (query_pool, reflection_pool))
+        config: RunnableConfig = {
+            "configurable": {"thread_id": f"adversarial:{run.id}"},
+            "recursion_limit": len(STEPS) * (self.cfg.iterations + 1) + 10}
+        return run.id, context, config, calls
+
+    async def close(self) -> None:
+        """Close the chat models this runner built."""
+        for chat in self._built:
+            await close_chat_model(chat)
+        self._built.clear()
+
+    async def run(self) -> AdversarialOutcome:
+        try:
+            run_id, context, config, calls = self.open_run()
+        except BaseException:
+            await self.close()
+            raise
+        try:
+            async with open_checkpointer(self.store.url) as saver:
+                graph = build_adversarial_graph().compile(checkpointer=saver)
+                snapshot = await graph.aget_state(config)
+                start = None if unfinished(snapshot) else self.initial_state()
+                if snapshot.values and not unfinished(snapshot):
+                    return self.finish(run_id, snapshot.values)  # already finished
+                async for update in graph.astream(start, config, context=context,
+                                                  stream_mode="updates"):
+                    if "validate" in update and self.on_iteration is not None:
+                        self.on_iteration(update["validate"]["history"][-1])
+                final = (await graph.aget_state(config)).values
+        finally:
+            calls.flush()
+            work.record_modes(self.store, run_id, {r: llm.mode for r, llm in self.llms.items()})
+            await self.close()
+        return self.finish(run_id, final)
+
+    def finish(self, run_id: int, state: dict[str, Any]) -> AdversarialOutcome:
+        """Mark the run finished with its iteration history, best S_D and stop reason."""
+        history = state.get("history", [])
+        work.finish_run(self.store, run_id, "finished",
+                        {"history": history, "best_sd_id": state.get("best_sd_id"),
+                         "stop": state.get("stop")})
+        return AdversarialOutcome(run_id, history, state.get("best_sd_id"), state.get("stop"))

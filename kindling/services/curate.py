@@ -1,0 +1,214 @@
+"""Runs Path A: creates or resumes a run, claims items, drives the compiled graph per item."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+
+from langchain_core.language_models import BaseChatModel
+
+from agents.curate.config import CurateConfig, RetrievalConfig
+from agents.curate.context import CurateContext
+from agents.curate.policy_backends import PolicyBackend
+from agents.curate.policy_sampler import PolicySampler
+from agents.llm.caller import AgentLLM
+from agents.llm.config import LLMConfig
+from agents.llm.endpoints import build_chat_model, close_chat_model
+from agents.retrieval import BM25Retriever, EmbeddingRetriever, Exemplar, Retriever
+from agents.templates import PromptLibrary
+from graphs.curate import build_curate_graph
+from kindling.checkpoints import open_checkpointer
+from kindling.progress import RunProgress
+from kindling.services.curate_driver import ItemDriver
+from kindling.services.policy_source import open_policy, policy_path
+from store import queries, work
+from store.calls import CallLog
+from store.db import Store
+from store.errors import UserError
+from store.principle_io import load_principles
+from store.principles import register_version
+from store.verdicts import VerdictWriter
+from store.version import code_version
+
+
+@dataclass
+class CurateOutcome:
+    run_id: int
+    counts: dict[str, int]
+    calls: int
+    elapsed_s: float
+    resumed_items: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def run_key_for(cfg: CurateConfig, principles_text: str) -> str:
+    """Same config and principles → same run, so re-running a command resumes it."""
+    blob = json.dumps({"cfg": cfg.model_dump(), "principles": principles_text}, sort_keys=True)
+    return "curate:" + hashlib.sha256(blob.encode()).hexdigest()[:40]
+
+
+def select_items(store: Store, cfg: CurateConfig) -> list[dict]:
+    if cfg.source == "dataset":
+        items = queries.dataset_response_items(store, cfg.dataset, cfg.offset, cfg.limit)
+    else:
+        items = queries.dataset_query_items(store, cfg.dataset, cfg.offset, cfg.limit,
+                                            cfg.samples_per_query)
+    if not items:
+        raise UserError(no_items_message(store, cfg))
+    return items
+
+
+def no_items_message(store: Store, cfg: CurateConfig) -> str:
+    """Why a selection is empty: the dataset is unknown (naming the known ones) or the offset is
+    past its end."""
+    known = queries.dataset_names(store)
+    if cfg.dataset not in known:
+        names = ", ".join(sorted(known)) or "none: import data first (kindling data import)"
+        return f"field dataset: no imported dataset {cfg.dataset!r} (imported: {names})"
+    return (f"field offset: {cfg.offset} is past the end of dataset {cfg.dataset!r} "
+            f"(source={cfg.source} has no items from there)")
+
+
+def build_retriever(store: Store, cfg: RetrievalConfig) -> Retriever:
+    corpus = [Exemplar(q, r) for q, r in queries.corpus_pairs(store, cfg.corpus)]
+    if cfg.method == "embeddings":
+        return EmbeddingRetriever(corpus, cfg.embedding_model)
+    return BM25Retriever(corpus, cfg.ngram)
+
+
+class CurateRunner:
+    """One worker of a curate run. Several workers (processes) may share a run on Postgres."""
+
+    def __init__(
+        self, store: Store, cfg: CurateConfig, *, new_run: bool = False,
+        retry_failed: bool = False, chat_models: dict[str, BaseChatModel] | None = None,
+        show_progress: bool = True,
+    ) -> None:
+        self.store, self.cfg = store, cfg
+        self.principles = load_principles(cfg.principles)
+        self.new_run, self.retry_failed, self.show_progress = new_run, retry_failed, show_progress
+        self._chat_models = chat_models or {}
+        self._built: list[BaseChatModel] = []
+        self._retriever: Retriever | None = None
+        self._policy: tuple[str, PolicyBackend] | None = None  # (path, backend) when cfg.policy
+        self.sampler: PolicySampler | None = None
+        self.llms: dict[str, AgentLLM] = {}  # the roles' callers, once a context is built
+        self.worker = work.worker_id()
+
+    def prepare_run(self, items: list[dict]) -> int:
+        """Create the run (or find the one this config already started) and its items."""
+        key = None if self.new_run else run_key_for(self.cfg, self.principles.text)
+        run, _created = work.get_or_create_run(
+            self.store, kind="curate", run_key=key, code_version=code_version(),
+            config={**self.cfg.model_dump(), "principles_text": self.principles.text,
+                    **({"policy_path": self._policy[0]} if self._policy else {})},
+        )
+        work.add_items(self.store, run.id, items)
+        if self.retry_failed:
+            work.reopen_failed_items(self.store, run.id)
+        return run.id
+
+    def check(self) -> list[dict]:
+        """Everything that can fail before a run exists: the items, the chat models (an unset key
+        variable), the retriever's corpus. Returns the selected items.
+
+        Raises:
+            UserError: no items, a model that cannot be built or loaded, an empty exemplar corpus.
+        """
+        items = select_items(self.store, self.cfg)
+        self._chat("agents", self.cfg.agents)
+        if self.cfg.policy is not None and self._policy is None:
+            path = policy_path(self.store, self.cfg.policy)
+            self._policy = (path, open_policy(path, self.cfg.policy))
+        if self.cfg.generator is not None and self.cfg.generator != self.cfg.agents:
+            self._chat("generator", self.cfg.generator)
+        if self._retriever is None:
+            self._retriever = build_retriever(self.store, self.cfg.retrieval)
+        return items
+
+    def _chat(self, role: str, cfg: LLMConfig) -> BaseChatModel:
+        if role not in self._chat_models:
+            self._chat_models[role] = build_chat_model(cfg)
+            self._built.append(self._chat_models[role])
+        return self._chat_models[role]
+
+    def build_context(self, run_id: int, calls: CallLog) -> CurateContext:
+        agents_llm = AgentLLM(self._chat("agents", self.cfg.agents), self.cfg.agents, calls)
+        gen_cfg = self.cfg.generator
+        generator = agents_llm
+        if gen_cfg is not None and gen_cfg != self.cfg.agents:
+            generator = AgentLLM(self._chat("generator", gen_cfg), gen_cfg, calls)
+        self.llms = {"agents": agents_llm, "generator": generator}
+        self.sampler = self._sampler(calls)
+        pv_id = register_version(
+            self.store, kind=self.principles.kind, name=self.principles.name,
+            text=self.principles.text, origin="file",
+        )
+        return CurateContext(
+            run_id=run_id, agents=agents_llm, generator=generator, prompts=PromptLibrary(),
+            principles=self.principles, principle_version_id=pv_id,
+            retriever=self._retriever or build_retriever(self.store, self.cfg.retrieval),
+            exemplars_k=self.cfg.retrieval.k,
+            sink=VerdictWriter(self.store, run_id, self.candidate_writer(), calls),
+            policy=self.sampler,
+        )
+
+    def _sampler(self, calls: CallLog) -> PolicySampler | None:
+        if self._policy is None or self.cfg.policy is None:
+            return None
+        path, backend = self._policy
+        return PolicySampler(backend, calls, model_name=path,
+                             samples_per_query=self.cfg.samples_per_query,
+                             batch_queries=self.cfg.policy.batch_queries, seed=self.cfg.policy.seed)
+
+    def candidate_writer(self) -> str:
+        """The model name stored with each verdict as the candidate's writer."""
+        if self._policy is not None:
+            return self._policy[0]
+        return (self.cfg.generator or self.cfg.agents).model
+
+    def items_in_flight(self) -> int:
+        """Items driven at once: `concurrency`, or enough for the policy to fill one batch while
+        it generates another (twice `batch_queries` queries with all their samples)."""
+        if self.cfg.policy is None:
+            return self.cfg.concurrency
+        batch = self.cfg.policy.batch_queries * self.cfg.samples_per_query
+        return max(self.cfg.concurrency, 2 * batch)
+
+    async def close(self) -> None:
+        """Close the chat models this runner built and stop the policy's batching."""
+        if self.sampler is not None:
+            await self.sampler.aclose()
+        for chat in self._built:
+            await close_chat_model(chat)
+        self._built.clear()
+
+    async def run(self) -> CurateOutcome:
+        try:
+            items = self.check()
+        except BaseException:
+            await self.close()
+            raise
+        run_id = self.prepare_run(items)
+        calls = CallLog(self.store, run_id)
+        context = self.build_context(run_id, calls)
+        started = time.perf_counter()
+        try:
+            async with open_checkpointer(self.store.url) as saver:
+                graph = build_curate_graph().compile(checkpointer=saver)
+                driver = ItemDriver(self, run_id, graph, context, calls)
+                with RunProgress(work.item_counts(self.store, run_id), calls,
+                                 enabled=self.show_progress) as progress:
+                    driver.progress = progress
+                    await driver.drain()
+        finally:
+            calls.flush()
+            work.record_modes(self.store, run_id, {r: llm.mode for r, llm in self.llms.items()})
+            await self.close()
+        counts = work.item_counts(self.store, run_id)
+        if not counts.get("pending") and not counts.get("claimed"):
+            work.finish_run(self.store, run_id, "finished", {"items": counts})
+        return CurateOutcome(run_id, counts, calls.calls_made, time.perf_counter() - started,
+                             driver.resumed, driver.crashes)

@@ -1,0 +1,92 @@
+"""Rewards by name, as config names them: what each is built from, and `build_rewards` for GRPO."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rl.rewards.builtin import GuardReward, LengthControlReward, RMReward
+from rl.rewards.core import RewardConfigError, RewardFunc
+from rl.rewards.judge import JudgeBackend, JudgeReward
+
+
+@dataclass
+class RewardContext:
+    """What the named rewards are built from; a reward asked for needs its ingredients.
+
+    Attributes:
+        judge: the judge service (agents.judge_service.JudgeService) for `judge`.
+        rm_model, rm_tokenizer: the reward model and its tokenizer for `rm`.
+        rm_batch_size, device: RMReward's batch size and device.
+        reference_lengths: reference response lengths (characters) for `length_control`.
+        length_tolerance: LengthControlReward's band half-width.
+    """
+
+    judge: JudgeBackend | None = None
+    rm_model: Any = None
+    rm_tokenizer: Any = None
+    rm_batch_size: int = 16
+    device: Any = None
+    reference_lengths: Sequence[int] | None = None
+    length_tolerance: float = 0.15
+
+
+def _need(value: Any, name: str, what: str) -> Any:
+    if value is None:
+        raise RewardConfigError(f"reward {name!r} needs {what} in the reward context")
+    return value
+
+
+def _build_rm(ctx: RewardContext) -> RewardFunc:
+    return RMReward(_need(ctx.rm_model, "rm", "rm_model"),
+                    _need(ctx.rm_tokenizer, "rm", "rm_tokenizer"), ctx.rm_batch_size, ctx.device)
+
+
+def _build_judge(ctx: RewardContext) -> RewardFunc:
+    return JudgeReward(_need(ctx.judge, "judge", "a judge service"))
+
+
+def _build_length(ctx: RewardContext) -> RewardFunc:
+    lengths = _need(ctx.reference_lengths, "length_control", "reference_lengths")
+    return LengthControlReward(list(lengths), ctx.length_tolerance)
+
+
+def _build_guard(ctx: RewardContext) -> RewardFunc:
+    return GuardReward()
+
+
+BUILDERS: dict[str, Callable[[RewardContext], RewardFunc]] = {
+    "rm": _build_rm, "judge": _build_judge, "length_control": _build_length, "guard": _build_guard,
+}
+"""Reward names accepted in config, and how each is built."""
+
+
+def build_rewards(names_and_weights: Mapping[str, float] | Sequence[tuple[str, float]],
+                  context: RewardContext) -> tuple[list[RewardFunc], list[float]]:
+    """The reward functions and weights for GRPOConfig(reward_weights=...), in the given order.
+
+    Args:
+        names_and_weights: reward name -> weight (or (name, weight) pairs).
+        context: what the rewards are built from.
+
+    Returns:
+        (funcs, weights), aligned.
+
+    Raises:
+        RewardConfigError: an unknown name (the known ones are listed), a name given twice, or a
+            reward whose ingredients the context lacks.
+    """
+    pairs = list(names_and_weights.items() if isinstance(names_and_weights, Mapping)
+                 else names_and_weights)
+    if not pairs:
+        raise RewardConfigError("no rewards named; known rewards: " + ", ".join(BUILDERS))
+    unknown = [name for name, _ in pairs if name not in BUILDERS]
+    if unknown:
+        raise RewardConfigError(f"unknown reward {unknown[0]!r}; known rewards: "
+                                + ", ".join(BUILDERS))
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        raise RewardConfigError(f"a reward is named twice: {names}")
+    funcs = [BUILDERS[name](context) for name in names]
+    return funcs, [float(weight) for _, weight in pairs]

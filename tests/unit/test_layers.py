@@ -1,0 +1,86 @@
+"""The tree's layers, read from the code's own imports: they point one way and never circle.
+
+`kindling` (CLI, studio, debugger, services) → `graphs` (wiring) → `agents` (nodes, LLM plumbing,
+their config) → `store`; `rl` uses `agents`, `graphs` and `store`, never `kindling`; `prompts`
+holds no code but its folder's path.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("kindling", "graphs", "agents", "rl", "store", "prompts")
+MAY_IMPORT = {
+    "kindling": {"kindling", "graphs", "agents", "rl", "store", "prompts"},
+    "rl": {"rl", "graphs", "agents", "store", "prompts"},
+    "graphs": {"graphs", "agents", "store", "prompts"},
+    "agents": {"agents", "store", "prompts"},
+    "store": {"store", "prompts"},
+    "prompts": {"prompts"},
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def project_imports(path: Path, known: set[str]) -> set[str]:
+    """The project modules a file imports (at any depth, type-checking imports included)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
+        else:
+            continue
+        for name in names:
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name:
+                found.add(name)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = [p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")
+             if "migrations" not in p.parts]
+    known = {module_name(p) for p in files}
+    return {module_name(p): project_imports(p, known) - {module_name(p)} for p in files}
+
+
+def test_every_import_points_down_a_layer() -> None:
+    upward = sorted(f"{src} imports {dst}" for src, dsts in import_graph().items() for dst in dsts
+                    if dst.split(".")[0] not in MAY_IMPORT[src.split(".")[0]])
+    assert upward == []
+
+
+def test_no_import_circles() -> None:
+    graph = import_graph()
+    # a package's __init__ importing its own modules is not a circle of behaviour
+    edges = {m: {d for d in ds if not m.startswith(d + ".")} for m, ds in graph.items()}
+    state: dict[str, int] = {}
+    circles: list[list[str]] = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                circles.append([*path[path.index(nxt):], nxt] if nxt in path else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for start in sorted(edges):
+        if start not in state:
+            visit(start, [start])
+    assert circles == []
+
+
+def test_the_layer_check_sees_an_upward_import(tmp_path: Path) -> None:
+    bad = tmp_path / "x.py"
+    bad.write_text("def f():\n    from kindling.context import console\n", encoding="utf-8")
+    assert project_imports(bad, {"kindling.context", "kindling"}) == {"kindling.context"}
