@@ -5,10 +5,8 @@ runtime context (models, store, prompts: `CurateContext`, `AdversarialContext`, 
 which Kindling's runners build from config, so use `kindling curate|adversarial|judge` to run.
 """
 
-from graphs.adversarial import build_adversarial_graph
-from graphs.curate import build_curate_graph
-from graphs.judge import build_judge_graph
+from graphs.registry import compile_graph
 
-curate = build_curate_graph().compile()
-adversarial = build_adversarial_graph().compile()
-judge = build_judge_graph().compile()
+curate = compile_graph("curate")
+adversarial = compile_graph("adversarial")
+judge = compile_graph("judge")

@@ -7,19 +7,9 @@ router) are drawn as LangGraph wires them. ASCII layout uses grandalf, as LangGr
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from graphs.adversarial import build_adversarial_graph
-from graphs.curate import build_curate_graph
-from graphs.judge import build_judge_graph
-
-BUILDERS: dict[str, Callable[[], Any]] = {
-    "curate": build_curate_graph,
-    "adversarial": build_adversarial_graph,
-    "judge": build_judge_graph,
-}
-"""Graph name → its StateGraph builder (the same builders the runners compile)."""
+from graphs.registry import compile_graph
 
 FORMATS = ("mermaid", "ascii", "svg", "html")
 
@@ -28,15 +18,13 @@ def graph_view(name: str, *, xray: bool = False) -> Any:
     """The drawable graph (`langchain_core.runnables.graph.Graph`) of a named agent graph.
 
     Args:
-        name: One of `BUILDERS`.
+        name: a graph of `graphs.registry.GRAPHS`.
         xray: Expand subgraphs into their nodes.
 
     Raises:
         ValueError: an unknown graph name.
     """
-    if name not in BUILDERS:
-        raise ValueError(f"unknown graph {name!r}; known: {', '.join(BUILDERS)}")
-    return BUILDERS[name]().compile().get_graph(xray=xray)
+    return compile_graph(name).get_graph(xray=xray)
 
 
 def render(name: str, fmt: str = "mermaid", *, xray: bool = False) -> str:

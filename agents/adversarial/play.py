@@ -85,9 +85,11 @@ async def revise_strategies(state: AdversarialState, runtime: Runtime[Adversaria
     """Caught → rewrite S_G from the Detector's suggestions; fooled → rewrite S_D from the flaws."""
     ctx, it = runtime.context, state["iteration"]
     judged = [d for d in state["detections"] if d.get("verdict") is not None]
-    caught = [f"{d['explanation']} 建议：{d.get('suggestion') or '无'}"
+    caught = [ctx.prompts.render("adversarial/feedback_caught", explanation=d["explanation"],
+                                 suggestion=d.get("suggestion")).text
               for d in judged if d["verdict"] == 0]
-    fooled = [f"出题人埋下的缺陷：{'；'.join(d['flaws']) or '未说明'}（祝福语：{d['text']}）"
+    fooled = [ctx.prompts.render("adversarial/feedback_fooled", flaws=d["flaws"],
+                                 text=d["text"]).text
               for d in judged if d["verdict"] == 1]
     update: dict[str, Any] = {}
     if caught:

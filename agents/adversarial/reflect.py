@@ -13,8 +13,11 @@ from agents.adversarial.logic import improved, stop_reason
 from agents.adversarial.play import rewrite_rules, sample_batch
 from agents.adversarial.schemas import ErrorReflection
 from agents.adversarial.state import AdversarialContext, AdversarialState
+from agents.judge.metrics import binary_metrics, length_baseline
 from agents.judge.nodes import DetectPrompt
+from agents.judge.service import JudgeService
 from agents.llm.caller import AgentCallFailed, CallKey
+from store.principles import get_version, set_metrics
 
 
 async def sample_labelled(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:
@@ -55,7 +58,8 @@ async def reflect_on_errors(state: AdversarialState, runtime: Runtime[Adversaria
             out = await ctx.optimizer.call(key, prompt, ErrorReflection)
         except AgentCallFailed:
             return None
-        return f"{out.explanation} 建议：{out.suggestion}"
+        return ctx.prompts.render("adversarial/feedback_reflection", explanation=out.explanation,
+                                  suggestion=out.suggestion).text
 
     found = await asyncio.gather(*(one(i, p) for i, p in enumerate(mistakes)))
     return {"reflections": [r for r in found if r]}
@@ -80,7 +84,7 @@ async def revise_principles(state: AdversarialState, runtime: Runtime[Adversaria
 async def validate(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:
     """The Detector's metrics with the current S_D on the held-out split; decide whether to go on."""
     ctx, it = runtime.context, state["iteration"]
-    metrics = await ctx.validate(state["sd_id"], state["sd_rules"])
+    metrics = await held_out_metrics(ctx, state["sd_id"])
     f1 = float(metrics["f1"])
     gain = improved(f1, state.get("best_f1"))
     best_f1 = f1 if gain else state.get("best_f1")
@@ -92,3 +96,20 @@ async def validate(state: AdversarialState, runtime: Runtime[AdversarialContext]
     record = {"iteration": it, "sd_id": state["sd_id"], "sg_id": state["sg_id"], **metrics}
     return {"best_f1": best_f1, "best_sd_id": best_id, "stale": stale, "stop": stop,
             "history": [record]}
+
+
+async def held_out_metrics(ctx: AdversarialContext, sd_id: int) -> dict[str, Any]:
+    """The Detector's accuracy, precision, recall and F1 with S_D version `sd_id` on the held-out
+    split, beside the length-only baseline on the same items; stored with the version."""
+    judge = JudgeService(ctx.store, ctx.detector, get_version(ctx.store, sd_id), 1, ctx.run_id,
+                         prompts=ctx.prompts)
+    found = await judge.judge_many([(x["query"], x["response"]) for x in ctx.held_out])
+    judged = [(x["label"], f.verdict, len(x["response"]))
+              for x, f in zip(ctx.held_out, found, strict=True) if f.verdict is not None]
+    labels = [label for label, _verdict, _length in judged]
+    metrics = binary_metrics(labels, [verdict for _label, verdict, _length in judged])
+    baseline = binary_metrics(labels, length_baseline([n for *_rest, n in judged],
+                                                      ctx.length_threshold))
+    result = {**metrics, "failed": len(ctx.held_out) - len(judged), "length_baseline": baseline}
+    set_metrics(ctx.store, sd_id, result)
+    return result

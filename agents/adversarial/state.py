@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
 from agents.llm.caller import AgentLLM
 from agents.templates import PromptLibrary
+from store.db import Store
+from store.principles import register_version
 
 
 class AdversarialState(TypedDict, total=False):
@@ -47,6 +49,14 @@ class AdversarialContext:
     call_budget: int | None
     patience: int
     seed: int
-    new_version: Callable[..., int]
-    validate: Callable[[int, list[str]], Awaitable[dict[str, Any]]]
+    store: Store
+    held_out: list[dict[str, Any]]  # labelled {query, response, label}, never reflected on
+    length_threshold: int  # the length-only baseline shown beside every validation figure
     calls_used: Callable[[], int]
+
+    def new_version(self, *, kind: str, rules: list[str], parent_id: int, iteration: int,
+                    feedback: str) -> int:
+        """Store a rewritten S_D or S_G as a new principle version of this run (origin optimizer)."""
+        return register_version(self.store, kind=kind, name=f"run{self.run_id}-it{iteration}",
+                                text="\n".join(rules), origin="optimizer", parent_id=parent_id,
+                                run_id=self.run_id, iteration=iteration, feedback=feedback)

@@ -41,10 +41,10 @@ from agents.llm.endpoints import EndpointError, LlamaServerChat, refusal_message
 from agents.llm.parsing import OutputParseError, parse_output
 from agents.llm.role_output import response_format
 from agents.llm.schema_bounds import clamp_schema
-from agents.templates import RenderedPrompt
+from agents.templates import PromptLibrary, RenderedPrompt
 
 T = TypeVar("T", bound=BaseModel)
-REASK = "上面的输出无法解析：{error}。请只输出一个符合要求格式的 JSON 对象，不要输出其他内容。"
+REASK_TEMPLATE = "llm/reask"  # sent with the parse error when an answer does not parse
 MAX_ANSWER_CHARS = 50_000  # longer answers are refused unparsed (every schema field is bounded)
 MAX_EXCERPT_CHARS = 2_000  # of a bad answer, sent back when re-asking
 MAX_STORED_CHARS = 20_000  # of a raw answer (and of its reasoning), kept in agent_calls
@@ -108,9 +108,10 @@ class AgentLLM:
 
     def __init__(
         self, chat: BaseChatModel, cfg: LLMConfig, recorder: CallRecorder,
-        clock: Callable[[], float] = time.perf_counter,
+        clock: Callable[[], float] = time.perf_counter, prompts: PromptLibrary | None = None,
     ) -> None:
         self.chat, self.cfg, self.recorder, self._clock = chat, cfg, recorder, clock
+        self.prompts = prompts or PromptLibrary()
         self._slots = asyncio.Semaphore(cfg.max_concurrency)
         self._limiter = AsyncLimiter(cfg.requests_per_second, 1) if cfg.requests_per_second else None
         self.http = cfg.backend == "openai" or isinstance(chat, LlamaServerChat)
@@ -152,12 +153,16 @@ class AgentLLM:
                 error = f"unparseable output: {exc}"
                 await self._record(key, prompt, messages, reply.message, attempt, error=error)
                 messages = [*messages, AIMessage(excerpt(raw)),
-                            HumanMessage(REASK.format(error=exc))]
+                            HumanMessage(self._reask(exc))]
                 continue
             await self._record(key, prompt, messages, reply.message, attempt,
                                parsed=parsed.model_dump())  # stored before it is used
             return parsed
         raise AgentCallFailed(key.role, error, raw)
+
+    def _reask(self, error: BaseException) -> str:
+        """The follow-up message asking again for a parseable answer, naming the error."""
+        return self.prompts.render(REASK_TEMPLATE, error=str(error)).text
 
     def _refused(self, mode: str, exc: BaseException) -> None:
         """After a structural refusal: go on in a lower mode (`auto`), or stop the run."""

@@ -66,7 +66,7 @@ class LlamaServer:
         cmd = [sys.executable, "-m", "agents.llm.llama_server", "--model", str(self.model_path),
                "--alias", self.alias, "--n-ctx", str(self.n_ctx), "--n-threads",
                str(self.n_threads), "--port", str(self.requested_port)]
-        root = str(Path(__file__).resolve().parents[1])
+        root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH")) if p)}
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

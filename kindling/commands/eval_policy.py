@@ -12,9 +12,9 @@ from rich import box
 from rich.table import Table
 
 from agents.judge.config import JudgeConfig
+from agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.context import console, fail
 from kindling.outputs import check_output_file, write_file
-from rl.evaluate.metrics import DEFAULT_THRESHOLD
 from rl.evaluate.policy import SamplingConfig
 from store import work
 from store.db import Store

@@ -8,9 +8,10 @@ import typer
 from rich import box
 from rich.table import Table
 
+from agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.commands.evaluate import add_metric_rows, parse_edges
 from kindling.context import console, fail
-from rl.evaluate.metrics import DEFAULT_BAND_EDGES, DEFAULT_THRESHOLD
+from rl.evaluate.metrics import DEFAULT_BAND_EDGES
 from store import work
 from store.db import Store
 from store.reports import get_run

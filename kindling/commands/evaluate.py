@@ -13,20 +13,12 @@ from rich.table import Table
 
 from agents.config import ConfigError, load_config, parse_sets
 from agents.judge.config import JudgeConfig
+from agents.judge.metrics import DEFAULT_THRESHOLD, Metrics, binary_metrics, length_baseline
 from agents.llm.endpoints import LLMConfigError
 from agents.templates import PromptError
 from kindling.commands.judge import dataset_items, execute_judge
 from kindling.context import console, fail
-from rl.evaluate.metrics import (
-    DEFAULT_BAND_EDGES,
-    DEFAULT_THRESHOLD,
-    Metrics,
-    band_names,
-    best_length_threshold,
-    binary_metrics,
-    judge_report,
-    length_baseline,
-)
+from rl.evaluate.metrics import DEFAULT_BAND_EDGES, band_names, best_length_threshold, judge_report
 from store import work
 from store.db import Store
 from store.eval_data import (

@@ -60,7 +60,7 @@ def step(
     """Run one item through a graph, pausing at breakpoints: see each node's input, state changes
     and agent calls; continue, step, edit a state field, quit. The run is stored like any other."""
     from agents.config import ConfigError, parse_sets
-    from kindling.debugger.history import compile_graph
+    from graphs.registry import compile_graph
     from kindling.debugger.session import check_breakpoints
     from kindling.debugger.targets import step_target
 
@@ -82,9 +82,9 @@ def step(
 
 
 async def _step(store: Store, target: GraphTarget, before: list[str], after: list[str]) -> Stop:
+    from graphs.registry import compile_graph
     from kindling.checkpoints import open_checkpointer
     from kindling.debugger.console import step_loop
-    from kindling.debugger.history import compile_graph
     from kindling.debugger.session import StepSession
     from store import work
 

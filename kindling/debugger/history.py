@@ -15,12 +15,12 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 from sqlalchemy import select
 
+from graphs.registry import compile_graph, require_graph_of_run
 from kindling.checkpoints import checkpoints_exist, open_checkpointer
 from store.db import Store
 from store.models import Run, RunItem
 
 AnyGraph = CompiledStateGraph[Any, Any, Any, Any]
-GRAPH_OF_KIND = {"curate": "curate", "adversarial": "adversarial", "judge": "judge"}
 
 
 @dataclass
@@ -37,30 +37,6 @@ class CheckpointStep:
     changed: dict[str, dict[str, Any]]  # field -> {"before": x, "after": y} vs the previous one
     created_at: str | None
     config: dict[str, Any]  # LangGraph's config addressing this checkpoint (for forking)
-
-
-def graph_of_run(kind: str) -> str:
-    """The graph a run of this kind ran: "curate", "adversarial" or "judge".
-
-    Raises:
-        ValueError: the kind has no graph (import, training and eval runs).
-    """
-    if kind not in GRAPH_OF_KIND:
-        raise ValueError(f"runs of kind {kind!r} have no agent graph (only curate, adversarial "
-                         "and judge runs do)")
-    return GRAPH_OF_KIND[kind]
-
-
-def compile_graph(name: str, checkpointer: Any) -> AnyGraph:
-    """The named graph compiled with a checkpointer."""
-    if name == "curate":
-        from graphs.curate import build_curate_graph
-        return build_curate_graph().compile(checkpointer=checkpointer)
-    if name == "adversarial":
-        from graphs.adversarial import build_adversarial_graph
-        return build_adversarial_graph().compile(checkpointer=checkpointer)
-    from graphs.judge import build_judge_graph
-    return build_judge_graph().compile(checkpointer=checkpointer)
 
 
 def jsonable(value: Any) -> Any:
@@ -113,7 +89,7 @@ def candidate_threads(store: Store, run_id: int, item_key: str | None) -> tuple[
         run = s.get(Run, run_id)
         if run is None:
             raise LookupError(f"no run {run_id}")
-        graph = graph_of_run(run.kind)
+        graph = require_graph_of_run(run.kind)
         if graph == "adversarial":
             return graph, [f"adversarial:{run_id}"]
         if not item_key:

@@ -13,8 +13,9 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from graphs.registry import compile_graph
 from kindling.checkpoints import open_checkpointer
-from kindling.debugger.history import CheckpointStep, compile_graph
+from kindling.debugger.history import CheckpointStep
 from kindling.debugger.session import StepError, StepSession, Stop, check_fields
 from kindling.debugger.targets import fork_target
 from store.db import Store

@@ -12,25 +12,20 @@ from langchain_core.runnables import RunnableConfig
 
 from agents.adversarial.config import AdversarialConfig
 from agents.adversarial.state import AdversarialContext, AdversarialState
-from agents.judge.service import JudgeService
 from agents.llm.caller import AgentLLM
 from agents.llm.config import LLMConfig
 from agents.llm.endpoints import build_chat_model, close_chat_model
 from agents.templates import PromptLibrary
 from graphs.adversarial import STEPS, build_adversarial_graph
 from kindling.checkpoints import open_checkpointer, unfinished
-from rl.evaluate.metrics import binary_metrics, length_baseline
 from store import queries, work
 from store.calls import CallLog
 from store.db import Store
 from store.errors import UserError
 from store.eval_data import labelled_items, split
 from store.principles import (
-    get_version,
-    register_version,
     resolve_version,
     rules_of,
-    set_metrics,
 )
 from store.version import code_version
 
@@ -103,35 +98,13 @@ class AdversarialRunner:
             else detector
         self.llms = {"detector": detector, "generator": generator, "optimizer": optimizer}
         prompts = PromptLibrary()
-
-        def new_version(*, kind: str, rules: list[str], parent_id: int, iteration: int,
-                        feedback: str) -> int:
-            return register_version(self.store, kind=kind, name=f"run{run_id}-it{iteration}",
-                                    text="\n".join(rules), origin="optimizer",
-                                    parent_id=parent_id, run_id=run_id, iteration=iteration,
-                                    feedback=feedback)
-
-        async def validate(sd_id: int, rules: list[str]) -> dict[str, Any]:
-            judge = JudgeService(self.store, detector, get_version(self.store, sd_id), 1, run_id,
-                                 prompts=prompts)
-            found = await judge.judge_many([(x["query"], x["response"]) for x in held_out])
-            ok = [(x["label"], f.verdict, len(x["response"]))
-                  for x, f in zip(held_out, found, strict=True) if f.verdict is not None]
-            labels = [label for label, _p, _n in ok]
-            metrics = binary_metrics(labels, [p for _l, p, _n in ok])
-            baseline = binary_metrics(labels, length_baseline([n for *_x, n in ok],
-                                                              self.cfg.length_threshold))
-            result = {**metrics, "failed": len(held_out) - len(ok), "length_baseline": baseline}
-            set_metrics(self.store, sd_id, result)
-            return result
-
         return AdversarialContext(
             run_id=run_id, generator=generator, detector=detector, optimizer=optimizer,
             prompts=prompts, query_pool=pools[0], reflection_pool=pools[1],
             batch_size=self.cfg.batch_size, labelled_batch_size=self.cfg.labelled_batch_size,
             max_rules=self.cfg.max_rules, max_iterations=self.cfg.iterations,
             call_budget=self.cfg.call_budget, patience=self.cfg.patience, seed=self.cfg.seed,
-            new_version=new_version, validate=validate,
+            store=self.store, held_out=held_out, length_threshold=self.cfg.length_threshold,
             calls_used=lambda: calls.stored_before + calls.calls_made,
         )
 

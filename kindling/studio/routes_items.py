@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from graphs.render import BUILDERS
-from kindling.debugger.history import GRAPH_OF_KIND
+from graphs.registry import GRAPHS, graph_of_run
 from kindling.studio import runs_data
 from kindling.studio.deps import Page, graph_svg, page, store_of
 from kindling.studio.history_view import item_history, path_of
@@ -30,7 +29,7 @@ async def _item(request: Request, run_id: int, key: str) -> dict[str, Any]:
     store = store_of(request)
     run = await run_in_threadpool(runs_data.get_run, store, run_id)
     detail = await run_in_threadpool(item_detail, store, run, key)
-    graph = GRAPH_OF_KIND.get(run.kind)
+    graph = graph_of_run(run.kind)
     history = await item_history(store, run, key) if graph else []
     path = path_of(history)
     # an item without checkpoints (adversarial, batch judge) lights the nodes that made its calls
@@ -60,8 +59,8 @@ async def item_page(request: Request, run_id: int, key: str) -> Response:
 @router.get("/api/graphs/{name}.svg")
 def api_graph(name: str, lit: str = Query("", max_length=2000)) -> Response:
     """A graph as SVG; `lit` is a comma-separated list of nodes to highlight."""
-    if name not in BUILDERS:
-        raise HTTPException(404, f"graph {name!r} does not exist; known: {', '.join(BUILDERS)}")
+    if name not in GRAPHS:
+        raise HTTPException(404, f"graph {name!r} does not exist; known: {', '.join(GRAPHS)}")
     nodes = frozenset(n for n in lit.split(",") if n)
     return Response(str(graph_svg(name, nodes)), media_type="image/svg+xml")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from kindling.debugger.history import GRAPH_OF_KIND
+from graphs.registry import graph_of_run
 from store import reports
 from store.db import Store
 from store.models import AgentCall, Judgment, Run
@@ -27,7 +27,7 @@ def run_row(run: Run) -> dict[str, Any]:
     return {"id": run.id, "kind": run.kind, "name": run.name, "status": run.status,
             "started_at": run.started_at.isoformat(timespec="seconds"),
             "finished_at": run.finished_at.isoformat(timespec="seconds") if run.finished_at
-            else None, "code_version": run.code_version, "graph": GRAPH_OF_KIND.get(run.kind)}
+            else None, "code_version": run.code_version, "graph": graph_of_run(run.kind)}
 
 
 def list_runs(store: Store, *, kind: str | None, offset: int, limit: int) -> dict[str, Any]:

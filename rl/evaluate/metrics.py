@@ -18,8 +18,13 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
-DEFAULT_THRESHOLD = 39
-"""The paper data's length rule: a response longer than 39 characters is predicted good."""
+from agents.judge.metrics import (
+    DEFAULT_THRESHOLD,
+    Metrics,
+    binary_metrics,
+    check_binary,
+    length_baseline,
+)
 
 DEFAULT_BAND_EDGES: tuple[int, ...] = (25, 39, 59)
 """Inclusive upper bounds of the length bands: ≤25, 26–39, 40–59, ≥60 characters.
@@ -29,61 +34,6 @@ Chosen on the paper's evaluation set (1,602 labelled responses, lengths 4–134,
 band edge (so within a band the baseline is a constant), and every band holds both labels
 (positives 39 / 66 / 251 / 440).
 """
-
-Metrics = dict[str, Any]
-
-
-def _check_binary(name: str, values: Sequence[int]) -> None:
-    bad = [v for v in values if v not in (0, 1)]
-    if bad:
-        raise ValueError(f"{name} must hold only 0 and 1, got {bad[0]!r}")
-
-
-def _ratio(num: int, den: int) -> float:
-    return num / den if den else 0.0
-
-
-def binary_metrics(y_true: Sequence[int], y_pred: Sequence[int]) -> Metrics:
-    """Accuracy, precision, recall and F1 of binary predictions, with the confusion matrix.
-
-    The positive class is 1 (good). Undefined ratios are 0.0 (see the module docstring).
-
-    Args:
-        y_true: Gold labels, 0 or 1.
-        y_pred: Predictions, 0 or 1, aligned with `y_true`.
-
-    Returns:
-        {"n", "accuracy", "precision", "recall", "f1", "confusion": {"tp", "fp", "tn", "fn"}}.
-
-    Raises:
-        ValueError: The sequences differ in length or hold values other than 0 and 1.
-    """
-    if len(y_true) != len(y_pred):
-        raise ValueError(f"y_true has {len(y_true)} items but y_pred has {len(y_pred)}")
-    _check_binary("y_true", y_true)
-    _check_binary("y_pred", y_pred)
-    pairs = list(zip(y_true, y_pred, strict=True))
-    tp = sum(1 for t, p in pairs if t == 1 and p == 1)
-    fp = sum(1 for t, p in pairs if t == 0 and p == 1)
-    tn = sum(1 for t, p in pairs if t == 0 and p == 0)
-    fn = sum(1 for t, p in pairs if t == 1 and p == 0)
-    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
-    f1 = _ratio(2 * tp, 2 * tp + fp + fn)  # = 2PR/(P+R), and 0.0 when both are 0
-    return {"n": len(pairs), "accuracy": _ratio(tp + tn, len(pairs)), "precision": precision,
-            "recall": recall, "f1": f1, "confusion": {"tp": tp, "fp": fp, "tn": tn, "fn": fn}}
-
-
-def length_baseline(lengths: Sequence[int], threshold: int = DEFAULT_THRESHOLD) -> list[int]:
-    """The length-only predictor: 1 iff the response is longer than `threshold` characters.
-
-    Args:
-        lengths: Response lengths in characters.
-        threshold: Longest length still predicted 0.
-
-    Returns:
-        One prediction (0 or 1) per length.
-    """
-    return [1 if n > threshold else 0 for n in lengths]
 
 
 def best_length_threshold(lengths: Sequence[int], labels: Sequence[int]) -> int:
@@ -107,7 +57,7 @@ def best_length_threshold(lengths: Sequence[int], labels: Sequence[int]) -> int:
         raise ValueError("cannot fit a length threshold on no items")
     if len(lengths) != len(labels):
         raise ValueError(f"lengths has {len(lengths)} items but labels has {len(labels)}")
-    _check_binary("labels", labels)
+    check_binary("labels", labels)
     candidates = sorted({min(lengths) - 1, *lengths})
     # Sweep thresholds upwards: raising t past length L flips items of length L to predicted 0.
     by_length: dict[int, list[int]] = {}

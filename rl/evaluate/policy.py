@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from rl.evaluate.metrics import DEFAULT_THRESHOLD
+from agents.judge.metrics import DEFAULT_THRESHOLD
 from rl.evaluate.text_metrics import distinct_n, self_bleu
 from store.db import Store
 from store.models import DatasetRecord, Query
@@ -143,7 +143,7 @@ def rm_threshold_on_labels(model: Any, tokenizer: Any, store: Store, dataset: st
     Raises:
         ValueError: the dataset has no labelled items.
     """
-    from rl.evaluate.metrics import binary_metrics
+    from agents.judge.metrics import binary_metrics
     from rl.evaluate.reward_model import best_score_threshold, score_predictions, score_texts
     from store.eval_data import labelled_items
 

@@ -162,8 +162,9 @@ def evaluate_reward_model(
     Raises:
         ValueError: no pairs (`EmptyDataError`), no labelled items, or a split with an empty side.
     """
+    from agents.judge.metrics import binary_metrics, length_baseline
     from rl.data import preference_dataset
-    from rl.evaluate.metrics import binary_metrics, judge_report, length_baseline
+    from rl.evaluate.metrics import judge_report
     from store.eval_data import labelled_items, split
 
     pairs = preference_dataset(store, pairs_run, pairs_dataset, limit).to_list()

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from agents.judge.metrics import binary_metrics, length_baseline
 from kindling.cli import app
-from rl.evaluate.metrics import best_length_threshold, binary_metrics, length_bands, length_baseline
+from rl.evaluate.metrics import best_length_threshold, length_bands
 from store.db import Store
 from store.eval_data import LabelledItem, labelled_items, split
 from store.importers import import_paper_data

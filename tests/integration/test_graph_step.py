@@ -8,9 +8,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from agents.judge.config import JudgeConfig
+from graphs.registry import compile_graph
 from kindling.checkpoints import open_checkpointer
 from kindling.cli import app
-from kindling.debugger.history import compile_graph
 from kindling.debugger.session import StepError, StepSession
 from kindling.debugger.targets import curate_target, judge_target
 from store.db import Store

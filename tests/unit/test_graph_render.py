@@ -7,11 +7,12 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from graphs.render import BUILDERS, graph_view, render
+from graphs.registry import GRAPHS, graph_of_run, require_graph_of_run
+from graphs.render import graph_view, render
 from kindling.cli import app
 
 
-@pytest.mark.parametrize("name", list(BUILDERS))
+@pytest.mark.parametrize("name", list(GRAPHS))
 def test_mermaid_has_every_node_and_edge_with_conditional_edges_dotted(name: str) -> None:
     view = graph_view(name)
     text = render(name, "mermaid")
@@ -22,7 +23,7 @@ def test_mermaid_has_every_node_and_edge_with_conditional_edges_dotted(name: str
     assert drawn == expected
 
 
-@pytest.mark.parametrize("name", list(BUILDERS))
+@pytest.mark.parametrize("name", list(GRAPHS))
 def test_ascii_boxes_every_node(name: str) -> None:
     text = render(name, "ascii")
     for node in graph_view(name).nodes:
@@ -53,7 +54,7 @@ def test_langgraph_json_points_at_the_same_compiled_graphs() -> None:
 
     root = Path(__file__).resolve().parents[2]
     spec = json.loads((root / "langgraph.json").read_text(encoding="utf-8"))
-    assert set(spec["graphs"]) == set(BUILDERS)
+    assert set(spec["graphs"]) == set(GRAPHS)
     for name, target in spec["graphs"].items():
         path, _, attr = target.partition(":")
         assert (root / path).is_file()
@@ -62,7 +63,7 @@ def test_langgraph_json_points_at_the_same_compiled_graphs() -> None:
         assert list(compiled.get_graph().nodes) == list(graph_view(name).nodes)
 
 
-@pytest.mark.parametrize("name", list(BUILDERS))
+@pytest.mark.parametrize("name", list(GRAPHS))
 def test_svg_draws_every_node_and_edge_and_html_has_no_scripts(name: str) -> None:
     import xml.etree.ElementTree as ET
 
@@ -80,3 +81,12 @@ def test_svg_draws_every_node_and_edge_and_html_has_no_scripts(name: str) -> Non
     page = render(name, "html")
     assert "<script" not in page and "http://" not in page.replace(ns["s"], "")
     assert page.count("<svg") == 1
+
+
+def test_the_registry_maps_run_kinds_to_graphs() -> None:
+    assert {kind: graph_of_run(kind) for kind in ("curate", "adversarial", "judge", "sft")} == {
+        "curate": "curate", "adversarial": "adversarial", "judge": "judge", "sft": None}
+    with pytest.raises(ValueError, match="runs of kind 'sft' have no agent graph"):
+        require_graph_of_run("sft")
+    with pytest.raises(ValueError, match="unknown graph 'nope'; known: curate, adversarial, judge"):
+        graph_view("nope")

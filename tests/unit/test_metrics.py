@@ -6,14 +6,13 @@ import random
 
 import pytest
 
+from agents.judge.metrics import binary_metrics, length_baseline
 from rl.evaluate.metrics import (
     DEFAULT_BAND_EDGES,
     band_names,
     best_length_threshold,
-    binary_metrics,
     judge_report,
     length_bands,
-    length_baseline,
     report_by_band,
 )
 from store.eval_data import LabelledItem, split

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rl.evaluate.metrics import binary_metrics
+from agents.judge.metrics import binary_metrics
 from rl.evaluate.reward_model import (
     best_score_threshold,
     pairwise_accuracy,
