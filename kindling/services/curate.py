@@ -29,7 +29,7 @@ from store.db import Store
 from store.errors import UserError
 from store.principle_io import load_principles
 from store.principles import register_version
-from store.verdicts import VerdictWriter
+from store.curate_verdicts import VerdictWriter
 from store.version import code_version
 
 
