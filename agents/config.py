@@ -60,11 +60,18 @@ def parse_sets(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set `a.b.c` in nested mappings, making sections that are absent or null in the YAML.
+
+    Raises:
+        ConfigError: a key on the way holds a value, not a section.
+    """
     keys = dotted.split(".")
     node = data
     for key in keys[:-1]:
-        node = node.setdefault(key, {})
+        if node.get(key) is None:  # absent or null in the YAML (e.g. `lora: null`)
+            node[key] = {}
+        node = node[key]
         if not isinstance(node, dict):
             raise ConfigError(f"override {dotted}: {key} is not a section")
     node[keys[-1]] = value
@@ -91,7 +98,7 @@ def load_config(model: type[Strict], path: Path | None, overrides: dict[str, Any
         data = read_yaml_mapping(path)
     for key, value in overrides.items():
         if value is not None:
-            _set_dotted(data, key, value)
+            set_dotted(data, key, value)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
-from agents.config import ConfigError, Strict, parse_value, read_yaml_mapping
+from agents.config import ConfigError, Strict, parse_value, read_yaml_mapping, set_dotted
 from agents.judge.config import JudgeConfig
 
 __all__ = ["ConfigError", "KindlingGRPO", "KindlingRM", "KindlingSFT", "LoraSpec", "load_train_config",
@@ -216,16 +216,7 @@ def _apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
     section, _, rest = dotted.partition(".")
     if section not in SECTIONS or not rest:
         raise ConfigError(f"override {dotted}: expected kindling.<field> or trl.<field>")
-    node = data.setdefault(section, None) or {}
-    data[section] = node
-    keys = rest.split(".")
-    for key in keys[:-1]:
-        if node.get(key) is None:  # absent or null in the YAML (e.g. `lora: null`)
-            node[key] = {}
-        node = node[key]
-        if not isinstance(node, dict):
-            raise ConfigError(f"override {dotted}: {key} is not a section")
-    node[keys[-1]] = value
+    set_dotted(data, dotted, value)
 
 
 def _validate_kindling(model: type[Strict], body: dict[str, Any], where: str) -> BaseModel:

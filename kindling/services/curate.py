@@ -25,11 +25,11 @@ from kindling.services.curate_driver import ItemDriver
 from kindling.services.policy_source import open_policy, policy_path
 from store import queries, work
 from store.calls import CallLog
+from store.curate_verdicts import VerdictWriter
 from store.db import Store
 from store.errors import UserError
 from store.principle_io import load_principles
 from store.principles import register_version
-from store.curate_verdicts import VerdictWriter
 from store.version import code_version
 
 
