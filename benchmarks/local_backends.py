@@ -20,11 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select
-
 from store.db import Store
 from store.importers import import_paper_data
-from store.models import AgentCall, RunItem
+from store.reports import status_counts
 
 JOBS = {"curate": "configs/curate_local.yaml", "adversarial": "configs/adversarial_local.yaml"}
 RUNTIMES = ("llamacpp", "transformers")
@@ -44,10 +42,7 @@ def run_job(job: str, runtime: str, data: Path) -> dict[str, float]:
         wall = time.perf_counter() - started
         if done.returncode not in (0, 1):
             raise SystemExit(f"{job} on {runtime} failed:\n{done.stdout}\n{done.stderr}")
-        with store.session() as s:
-            calls = s.scalar(select(func.count()).select_from(AgentCall)) or 0
-            counts = dict(s.execute(select(RunItem.status, func.count())
-                                    .group_by(RunItem.status)).all())
+        calls, counts = status_counts(store)
         store.close()
     return {"wall_s": wall, "calls": calls, "calls_per_s": calls / wall,
             "done": counts.get("done", 0), "failed": counts.get("failed", 0)}

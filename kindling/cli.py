@@ -8,6 +8,7 @@ from typing import Any
 import typer
 from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
+from typer.main import get_command
 
 from kindling.commands import (
     adversarial,
@@ -34,6 +35,37 @@ from store.errors import UserError
 DEBUG_ENV = "KINDLING_DEBUG"
 
 
+DB_URL_HELP = ("Store URL (sqlite:///file.db or postgresql://user@host/db). Default: "
+               "KINDLING_DB_URL, else sqlite:///kindling.db.")
+
+
+def _db_url_given(ctx: typer.Context, value: str | None) -> None:
+    """A command's own --db-url wins over the one given before it (or the environment's)."""
+    if value is not None:
+        ctx.find_root().obj.db_url = value
+
+
+def _db_url_param() -> Any:
+    """The `--db-url` option every command takes, as typer builds it for a function parameter."""
+    probe = typer.Typer()
+
+    @probe.command()
+    def _probe(db_url: str = typer.Option(None, "--db-url", help=DB_URL_HELP,
+                                          callback=_db_url_given, expose_value=False)) -> None:
+        """Probe."""
+
+    return next(p for p in get_command(probe).params if p.name == "db_url")
+
+
+def _add_db_url(group: Any, param: Any) -> None:
+    """Give every leaf command below `group` the --db-url option (unless it has its own)."""
+    for command in group.commands.values():
+        if hasattr(command, "commands"):
+            _add_db_url(command, param)
+        elif not any("--db-url" in p.opts for p in command.params):
+            command.params.append(param)
+
+
 class KindlingGroup(TyperGroup):
     """The root command: what the user can fix is reported as one line with exit status 2.
 
@@ -42,6 +74,10 @@ class KindlingGroup(TyperGroup):
     exceptions are bugs and keep their traceback. KINDLING_DEBUG=1 shows the traceback for every
     error.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _add_db_url(self, _db_url_param())
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -94,9 +130,7 @@ app.add_typer(endpoint.app, name="endpoint")
 def main(
     ctx: typer.Context,
     db_url: str = typer.Option(
-        None, "--db-url", envvar="KINDLING_DB_URL",
-        help="Store URL (sqlite:///file.db or postgresql://user@host/db). Default: sqlite:///kindling.db.",
-    ),
+        None, "--db-url", envvar="KINDLING_DB_URL", help=DB_URL_HELP),
 ) -> None:
     """Every command reads the store URL the same way: --db-url, else KINDLING_DB_URL, else ./kindling.db."""
     ctx.obj = AppState(db_url=db_url)

@@ -68,7 +68,7 @@ def accelerate_command(
 
     Returns:
         `python -m accelerate.commands.launch [--config_file F] [--num_processes N] -m kindling
-        [--db-url U] train <kind> --config C [--set K=V ...] --live|--no-live --launcher none [--overwrite]`.
+        [--db-url U] train <kind> --config C [--set K=V ...] --progress|--no-progress --launcher none [--overwrite]`.
     """
     cmd = [python, "-m", "accelerate.commands.launch"]
     if accelerate_config is not None:
@@ -81,7 +81,7 @@ def accelerate_command(
     cmd += ["train", train.kind, "--config", str(train.config)]
     for override in train.sets:
         cmd += ["--set", override]
-    cmd += ["--live" if train.live else "--no-live", "--launcher", "none"]
+    cmd += ["--progress" if train.live else "--no-progress", "--launcher", "none"]
     if train.overwrite:
         cmd.append("--overwrite")
     return cmd

@@ -9,17 +9,12 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
-
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
 
 from store.db import Store
 from store.errors import UserError
-from store.models import DatasetRecord, PreferencePair, Query, Response
-from store.pairs import iter_pair_texts
-from store.queries import corpus_pairs
+from store.pairs import dataset_pair_texts, iter_pair_texts
+from store.queries import corpus_pairs, dataset_queries
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -65,7 +60,7 @@ def preference_dataset(
     from datasets import Dataset
 
     texts = (iter_pair_texts(store, run_id) if dataset is None
-             else _dataset_pair_texts(store, run_id, dataset))
+             else dataset_pair_texts(store, run_id, dataset))
     rows = [{"prompt": p, "chosen": c, "rejected": r}
             for p, c, r in itertools.islice(texts, limit)]
     if not rows:
@@ -73,22 +68,6 @@ def preference_dataset(
         raise EmptyDataError(f"run {run_id} holds no preference pairs{where}: import the paper data "
                              "(its import run holds the RM pairs) or `kindling pairs build` first")
     return Dataset.from_list(rows)
-
-
-def _dataset_pair_texts(store: Store, run_id: int, dataset: str) -> Iterator[tuple[str, str, str]]:
-    chosen, rejected = aliased(Response), aliased(Response)
-    in_dataset = select(DatasetRecord.pair_id).where(DatasetRecord.dataset == dataset,
-                                                     DatasetRecord.pair_id.is_not(None))
-    stmt = (
-        select(Query.text, chosen.text, rejected.text)
-        .join(PreferencePair, PreferencePair.query_id == Query.id)
-        .join(chosen, chosen.id == PreferencePair.chosen_id)
-        .join(rejected, rejected.id == PreferencePair.rejected_id)
-        .where(PreferencePair.run_id == run_id, PreferencePair.id.in_(in_dataset))
-        .order_by(PreferencePair.id)
-    )
-    with store.session() as s:
-        yield from ((p, c, r) for p, c, r in s.execute(stmt).all())
 
 
 def prompt_dataset(store: Store, dataset: str = "grpo_train", limit: int | None = None) -> Dataset:
@@ -102,10 +81,7 @@ def prompt_dataset(store: Store, dataset: str = "grpo_train", limit: int | None 
     """
     from datasets import Dataset
 
-    stmt = (select(Query.text).join(DatasetRecord, DatasetRecord.query_id == Query.id)
-            .where(DatasetRecord.dataset == dataset).order_by(DatasetRecord.line).limit(limit))
-    with store.session() as s:
-        queries = list(s.scalars(stmt))
+    queries = dataset_queries(store, dataset)[:limit]
     if not queries:
         raise EmptyDataError(f"dataset {dataset!r} has no queries in the store: import first "
                              "(`kindling data import`)")

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from rl.data import preference_dataset
 from rl.sft import (
     MODEL_HINT,
@@ -27,7 +25,7 @@ from rl.sft import (
 )
 from rl.train_config import KindlingRM
 from store.db import Store
-from store.models import Run
+from store.reports import get_run
 
 
 @dataclass
@@ -40,14 +38,6 @@ class RMSetup:
     tokenizer: Any
     dataset: Any
     peft_config: Any | None
-
-
-def latest_import_run(store: Store) -> int | None:
-    """Id of the newest finished import run (it holds the paper's RM pairs), or None."""
-    stmt = (select(Run.id).where(Run.kind == "import", Run.status == "finished")
-            .order_by(Run.id.desc()).limit(1))
-    with store.session() as s:
-        return s.scalars(stmt).first()
 
 
 def sequence_classifier(source: str) -> Any:
@@ -136,7 +126,7 @@ def prepare_rm(store: Store, kcfg: KindlingRM, trl_cfg: Any) -> RMSetup:
     Raises:
         ValueError: no pairs (`EmptyDataError`), missing model (`ModelLoadError`), LoRA without peft.
     """
-    run = store_run(store, kcfg.pairs_run)
+    run = get_run(store, kcfg.pairs_run)
     if run is None:
         raise ValueError(f"kindling.pairs_run: no run with id {kcfg.pairs_run}")
     dataset = preference_dataset(store, kcfg.pairs_run, kcfg.pairs_dataset, kcfg.limit)
@@ -145,15 +135,6 @@ def prepare_rm(store: Store, kcfg: KindlingRM, trl_cfg: Any) -> RMSetup:
     if getattr(tokenizer, "chat_template", None):
         dataset = conversational(dataset)
     return RMSetup(kcfg, trl_cfg, model, tokenizer, dataset, peft_config)
-
-
-def store_run(store: Store, run_id: int) -> Run | None:
-    """The run row with this id, detached (None if there is none)."""
-    with store.session() as s:
-        run = s.get(Run, run_id)
-        if run is not None:
-            s.expunge(run)
-        return run
 
 
 def train_rm(store: Store, setup: RMSetup, *, live: bool = True) -> int:

@@ -23,7 +23,6 @@ from rl.train_config import KindlingSFT, LoraSpec, config_dicts
 from store import work
 from store.db import Store
 from store.errors import UserError
-from store.models import Run
 from store.version import code_version
 
 MODEL_HINT = "build a tiny one with `kindling model init --tiny --out models/tiny`"
@@ -60,10 +59,7 @@ def checkpoint_paths(output_dir: str) -> list[str]:
 
 def save_run_metrics(store: Store, run_id: int, metrics: dict[str, Any]) -> None:
     """Replace a running run's metrics (called at each logging step)."""
-    with store.session() as s:
-        run = s.get(Run, run_id)
-        assert run is not None
-        run.metrics = metrics
+    work.save_metrics(store, run_id, metrics)
 
 
 def _clean(value: Any) -> Any:

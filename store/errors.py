@@ -20,3 +20,7 @@ class StoreError(UserError):
 class OutputError(UserError):
     """An output location that is missing, of the wrong kind, or holds files Kindling did not write."""
 
+
+
+class NotFound(LookupError):
+    """A run, item or version a request named does not exist."""

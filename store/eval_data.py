@@ -211,3 +211,15 @@ def judge_predictions(store: Store, run_id: int, items: Sequence[LabelledItem],
     if scope is not None:
         preds.failed |= set(by_key.values()) - set(preds.predicted)
     return preds
+
+
+def rm_train_texts(store: Store, dataset: str = "rm_train") -> set[tuple[str, str]]:
+    """(query, response) texts that are chosen or rejected in a pair of the RM training dataset."""
+    ids = sorted(rm_train_response_ids(store, dataset))
+    texts: set[tuple[str, str]] = set()
+    with store.session() as s:
+        for start in range(0, len(ids), 500):
+            stmt = (select(Query.text, Response.text).join(Query, Query.id == Response.query_id)
+                    .where(Response.id.in_(ids[start:start + 500])))
+            texts |= {(q, r) for q, r in s.execute(stmt).all()}
+    return texts

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from store.db import Store
-from store.models import PreferencePair, Query, Response, Run, Verdict
+from store.models import DatasetRecord, PreferencePair, Query, Response, Run, Verdict
 from store.upsert import insert_ignore
 
 
@@ -73,6 +73,23 @@ def iter_pair_texts(store: Store, run_id: int) -> Iterator[tuple[str, str, str]]
     )
     with store.session() as s:
         yield from s.execute(stmt).all()
+
+
+def dataset_pair_texts(store: Store, run_id: int, dataset: str) -> Iterator[tuple[str, str, str]]:
+    """(prompt, chosen, rejected) texts of a run's pairs that a dataset records (e.g. rm_test)."""
+    chosen, rejected = aliased(Response), aliased(Response)
+    in_dataset = select(DatasetRecord.pair_id).where(DatasetRecord.dataset == dataset,
+                                                     DatasetRecord.pair_id.is_not(None))
+    stmt = (
+        select(Query.text, chosen.text, rejected.text)
+        .join(PreferencePair, PreferencePair.query_id == Query.id)
+        .join(chosen, chosen.id == PreferencePair.chosen_id)
+        .join(rejected, rejected.id == PreferencePair.rejected_id)
+        .where(PreferencePair.run_id == run_id, PreferencePair.id.in_(in_dataset))
+        .order_by(PreferencePair.id)
+    )
+    with store.session() as s:
+        yield from ((p, c, r) for p, c, r in s.execute(stmt).all())
 
 
 def run_kind(store: Store, run_id: int) -> str | None:

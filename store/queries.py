@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from store.db import Store
-from store.models import DatasetRecord, Query, Response
+from store.models import DatasetRecord, Query, Response, Run
 
 
 def dataset_response_items(store: Store, dataset: str, offset: int, limit: int | None) -> list[dict]:
@@ -62,7 +62,30 @@ def corpus_pairs(store: Store, dataset: str) -> list[tuple[str, str]]:
         return [(q, r) for q, r in s.execute(stmt).all()]
 
 
+def dataset_queries(store: Store, dataset: str) -> list[str]:
+    """A dataset's query texts, one per row in file order (repeats kept)."""
+    stmt = (select(Query.text).join(DatasetRecord, DatasetRecord.query_id == Query.id)
+            .where(DatasetRecord.dataset == dataset).order_by(DatasetRecord.line))
+    with store.session() as s:
+        return list(s.scalars(stmt))
+
+
 def dataset_names(store: Store) -> set[str]:
     """The names of the imported datasets."""
     with store.session() as s:
         return set(s.scalars(select(DatasetRecord.dataset).distinct()))
+
+
+def import_run_ids(store: Store, *, finished: bool = False) -> list[int]:
+    """Ids of the import runs (oldest first; only finished ones with `finished`)."""
+    stmt = select(Run.id).where(Run.kind == "import").order_by(Run.id)
+    if finished:
+        stmt = stmt.where(Run.status == "finished")
+    with store.session() as s:
+        return list(s.scalars(stmt))
+
+
+def latest_import_run(store: Store) -> int | None:
+    """Id of the newest finished import run (it holds the paper's RM pairs), or None."""
+    ids = import_run_ids(store, finished=True)
+    return ids[-1] if ids else None

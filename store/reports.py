@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from store.db import Store
-from store.models import AgentCall, PreferencePair, Run, RunItem, Verdict
+from store.models import AgentCall, Judgment, PreferencePair, Run, RunItem, Verdict
 
 
 def list_runs(store: Store, limit: int = 50, kind: str | None = None,
@@ -65,6 +65,30 @@ def verdict_stats(store: Store, run_id: int) -> dict[str, int]:
 def get_run(store: Store, run_id: int) -> Run | None:
     with store.session() as s:
         return s.get(Run, run_id)
+
+
+def run_row_counts(store: Store, run_id: int) -> tuple[int, int]:
+    """How many agent calls and judgments a run recorded."""
+    with store.session() as s:
+        calls = s.scalar(select(func.count()).where(AgentCall.run_id == run_id)) or 0
+        judgments = s.scalar(select(func.count()).where(Judgment.run_id == run_id)) or 0
+    return calls, judgments
+
+
+def first_item_key(store: Store, run_id: int) -> str | None:
+    """The run's first work item's key (None for runs without items, e.g. adversarial)."""
+    with store.session() as s:
+        return s.scalars(select(RunItem.item_key).where(RunItem.run_id == run_id)
+                         .order_by(RunItem.id).limit(1)).first()
+
+
+def status_counts(store: Store) -> tuple[int, dict[str, int]]:
+    """Agent calls in the whole store, and work items by status (for benchmarks)."""
+    with store.session() as s:
+        calls = s.scalar(select(func.count()).select_from(AgentCall)) or 0
+        counts = dict(s.execute(select(RunItem.status, func.count())
+                                .group_by(RunItem.status)).all())
+    return calls, {str(k): int(v) for k, v in counts.items()}
 
 
 POLICY_RUN_KINDS = ("sft", "grpo")

@@ -172,6 +172,13 @@ def renew_lease(store: Store, run_id: int, worker: str, lease_s: float) -> None:
         )
 
 
+def item_attempts(store: Store, run_id: int, item_key: str) -> int | None:
+    """How many times a run's item was claimed (None: no such item)."""
+    with store.session() as s:
+        return s.scalar(select(RunItem.attempts).where(
+            RunItem.run_id == run_id, RunItem.item_key == item_key))
+
+
 def item_counts(store: Store, run_id: int) -> dict[str, int]:
     """Items of a run by status (pending, claimed, done, failed)."""
     with store.session() as s:
@@ -180,6 +187,14 @@ def item_counts(store: Store, run_id: int) -> dict[str, int]:
             .group_by(RunItem.status)
         ).all()
     return {status: count for status, count in rows}
+
+
+def save_metrics(store: Store, run_id: int, metrics: dict[str, Any]) -> None:
+    """Replace a running run's metrics (a trainer calls it at each logging step)."""
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        run.metrics = metrics
 
 
 def finish_run(store: Store, run_id: int, status: str, metrics: dict[str, Any]) -> None:

@@ -85,11 +85,10 @@ async def revise_strategies(state: AdversarialState, runtime: Runtime[Adversaria
     """Caught → rewrite S_G from the Detector's suggestions; fooled → rewrite S_D from the flaws."""
     ctx, it = runtime.context, state["iteration"]
     judged = [d for d in state["detections"] if d.get("verdict") is not None]
-    caught = [ctx.prompts.render("adversarial/feedback_caught", explanation=d["explanation"],
-                                 suggestion=d.get("suggestion")).text
-              for d in judged if d["verdict"] == 0]
-    fooled = [ctx.prompts.render("adversarial/feedback_fooled", flaws=d["flaws"],
-                                 text=d["text"]).text
+    line = ctx.prompts.render
+    caught = [line("adversarial/fragments/feedback_caught", explanation=d["explanation"],
+                   suggestion=d.get("suggestion")).text for d in judged if d["verdict"] == 0]
+    fooled = [line("adversarial/fragments/feedback_fooled", flaws=d["flaws"], text=d["text"]).text
               for d in judged if d["verdict"] == 1]
     update: dict[str, Any] = {}
     if caught:

@@ -58,8 +58,9 @@ async def reflect_on_errors(state: AdversarialState, runtime: Runtime[Adversaria
             out = await ctx.optimizer.call(key, prompt, ErrorReflection)
         except AgentCallFailed:
             return None
-        return ctx.prompts.render("adversarial/feedback_reflection", explanation=out.explanation,
-                                  suggestion=out.suggestion).text
+        line = ctx.prompts.render("adversarial/fragments/feedback_reflection",
+                                  explanation=out.explanation, suggestion=out.suggestion)
+        return line.text
 
     found = await asyncio.gather(*(one(i, p) for i, p in enumerate(mistakes)))
     return {"reflections": [r for r in found if r]}

@@ -15,6 +15,7 @@ from agents.llm.endpoints import LLMConfigError
 from agents.templates import PromptError
 from kindling.context import console, fail
 from kindling.services.curate import CurateRunner
+from kindling.views import call_table
 from store.reports import call_stats, first_verdict_error, verdict_stats
 
 
@@ -78,15 +79,3 @@ def print_summary(store: Any, run_id: int, counts: dict[str, int], elapsed: floa
         table.add_row(label, str(value))
     console.print(table)
     console.print(call_table(call_stats(store, run_id)))
-
-
-def call_table(stats: list[dict[str, Any]]) -> Table:
-    """Per-role agent-call statistics as a rich table."""
-    roles = Table(title="agent calls (all sessions)")
-    for col in ("role", "attempts", "errors", "mean latency ms", "prompt tok", "completion tok"):
-        roles.add_column(col, justify="right" if col != "role" else "left")
-    for r in stats:
-        roles.add_row(r["role"], str(r["attempts"]), str(r["errors"]),
-                      f"{r['mean_latency_ms']:.0f}", str(r["prompt_tokens"]),
-                      str(r["completion_tokens"]))
-    return roles

@@ -11,8 +11,9 @@ from rich.table import Table
 
 from kindling.context import console, fail
 from kindling.outputs import WHOLE_FOLDER, owned_entries
+from kindling.views import print_import_report
 from store.errors import OutputError
-from store.importers import DataImportError, ImportReport, dataset_counts, import_paper_data
+from store.importers import DataImportError, dataset_counts, import_paper_data
 from store.readers import LAYOUT
 from store.upstream import UPSTREAM_COMMIT, UPSTREAM_SHA256, fetch_upstream, is_verified
 from store.version import code_version
@@ -88,24 +89,6 @@ def import_command(
         fail(str(exc))
         return
     print_import_report(report)
-
-
-def print_import_report(report: ImportReport) -> None:
-    files = {name: rel for name, rel, _ in LAYOUT}
-    table = Table(title="Imported datasets")
-    for column in ("dataset", "file", "rows in file", "added"):
-        table.add_column(column, justify="right" if column in ("rows in file", "added") else "left")
-    for name, rows in report.rows.items():
-        table.add_row(name, files.get(name, ""), str(rows), str(report.added.get(name, 0)))
-    console.print(table)
-    added = ", ".join(f"{n} {t}" for t, n in report.tables.items())
-    if report.run_id is None:
-        console.print("Nothing new: the store already holds every row.")
-    else:
-        console.print(f"Import run {report.run_id}: added {added} in {report.seconds:.1f} s.")
-    for name, n in report.identical_pairs.items():
-        console.print(f"[yellow]note:[/] {name}: {n} pair(s) have chosen == rejected text.",
-                      highlight=False)
 
 
 @app.command("stats")

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
-from rich import box
-from rich.table import Table
 
 from agents.judge.metrics import DEFAULT_THRESHOLD
-from kindling.commands.evaluate import add_metric_rows, parse_edges
-from kindling.context import console, fail
+from kindling.context import fail
+from kindling.options import parse_edges
+from kindling.services.evaluation import evaluate_and_store_rm
+from kindling.views import print_eval_stored, print_rm_report
 from rl.evaluate.metrics import DEFAULT_BAND_EDGES
-from store import work
 from store.db import Store
 from store.reports import get_run
-from store.version import code_version
 
 
 def rm(
@@ -34,7 +30,7 @@ def rm(
     """Pairwise accuracy on held-out pairs beside "the longer one is chosen", and agreement with
     labels (score threshold fitted on a separate split) beside the length baseline; overall, by
     length band and on responses unseen in RM training (stored as an `eval` run)."""
-    from rl.reward_model import latest_import_run
+    from store.queries import latest_import_run
 
     edges = parse_edges(bands)
     store: Store = ctx.obj.open_store()
@@ -46,78 +42,13 @@ def rm(
     if get_run(store, pairs_run) is None:
         fail(f"no run with id {pairs_run}")
     try:
-        evaluate_and_store_rm(store, model, pairs_run=pairs_run, pairs_dataset=pairs_dataset or None,
-                              dataset=dataset, threshold_split=threshold_split, limit=limit,
-                              length_threshold=length_threshold, edges=edges,
-                              batch_size=batch_size, max_length=max_length)
+        metrics, eval_run = evaluate_and_store_rm(
+            store, model, pairs_run=pairs_run, pairs_dataset=pairs_dataset or None,
+            dataset=dataset, threshold_split=threshold_split, limit=limit,
+            length_threshold=length_threshold, edges=edges, batch_size=batch_size,
+            max_length=max_length)
     except ValueError as exc:
         fail(str(exc))
-
-
-def evaluate_and_store_rm(
-    store: Store, model: str, *, pairs_run: int, pairs_dataset: str | None = "rm_test",
-    dataset: str = "evaluation_set", threshold_split: float = 0.3, limit: int | None = None,
-    length_threshold: int = DEFAULT_THRESHOLD, edges: tuple[int, ...] = DEFAULT_BAND_EDGES,
-    batch_size: int = 32, max_length: int = 512,
-) -> tuple[dict[str, Any], int]:
-    """Evaluate a reward model (see `rm`), print the tables, store an `eval` run.
-
-    Returns:
-        (the figures, the eval run's id).
-
-    Raises:
-        ValueError: the model cannot be loaded, no pairs or labelled items, a one-sided split.
-    """
-    from rl.evaluate.reward_model import evaluate_reward_model
-    from rl.reward_model import load_reward_model
-
-    rm_model, tokenizer = load_reward_model(model)
-    metrics = evaluate_reward_model(
-        store, rm_model, tokenizer, pairs_run=pairs_run, pairs_dataset=pairs_dataset,
-        dataset=dataset, threshold_split=threshold_split, limit=limit,
-        length_threshold=length_threshold, edges=edges, batch_size=batch_size,
-        max_length=max_length)
-    _print_rm_report(model, metrics)
-    config = {"source": "rm", "model": model, "pairs_run": pairs_run,
-              "pairs_dataset": pairs_dataset, "dataset": dataset,
-              "threshold_split": threshold_split, "limit": limit, "threshold": length_threshold,
-              "band_edges": list(edges)}
-    eval_run, _ = work.get_or_create_run(store, kind="eval", run_key=None, config=config,
-                                         code_version=code_version())
-    work.finish_run(store, eval_run.id, "finished", metrics)
-    console.print(f"eval run {eval_run.id} stored")
-    return metrics, eval_run.id
-
-
-def _print_rm_report(model: str, metrics: dict[str, Any]) -> None:
-    """A pairwise table (RM vs longer-is-chosen) and an agreement table (RM vs length rule)."""
-    pw, agree, cov = metrics["pairwise"], metrics["agreement"], metrics["coverage"]
-    table = Table(title=f"reward model {model}: pairwise accuracy", box=box.SIMPLE_HEAD,
-                  collapse_padding=True, pad_edge=False,
-                  caption="longer: the longer response is predicted chosen; bands by the chosen "
-                          "response's length; unseen: neither response in RM training pairs")
-    for col in ("subset", "n", "rm", "longer", "rm ties", "len ties"):
-        table.add_column(col, justify="left" if col == "subset" else "right", no_wrap=True)
-    rows = [("all", pw["overall"]), *pw["bands"].items(), ("unseen", pw["unseen"])]
-    for subset, m in rows:
-        table.add_row(subset, str(m["n"]), f"{m['rm']:.3f}", f"{m['length']:.3f}",
-                      str(m["rm_ties"]), str(m["length_ties"]))
-    console.print(table)
-    st, base = agree["score_threshold"], f"len>{agree['threshold']}"
-    console.print(f"agreement: score threshold {st['threshold']:.4f} fitted on {st['fit_items']} "
-                  f"items (accuracy there {st['fit_accuracy']:.3f}, length rule "
-                  f"{st['fit_length_accuracy']:.3f}); evaluated on {st['evaluated_items']} items "
-                  f"of other queries ({cov['labelled']} labelled in all)", highlight=False)
-    table = Table(title="reward model vs labels", box=box.SIMPLE_HEAD, collapse_padding=True,
-                  pad_edge=False, caption=f"{base}: length-only baseline; unseen: not in RM "
-                                          "training pairs")
-    for col in ("subset", "predictor", "n", "pos", "acc", "prec", "rec", "F1",
-                "tp", "fp", "tn", "fn"):
-        table.add_column(col, justify="left" if col in ("subset", "predictor") else "right",
-                         no_wrap=True)
-    add_metric_rows(table, "all", [("rm", agree["overall"]), (base, agree["baseline"])])
-    for band, pair in agree["bands"].items():
-        add_metric_rows(table, band, [("rm", pair["judge"]), (base, pair["baseline"])])
-    add_metric_rows(table, "unseen", [("rm", agree["unseen"]["judge"]),
-                                (base, agree["unseen"]["baseline"])])
-    console.print(table)
+        return
+    print_rm_report(model, metrics)
+    print_eval_stored(eval_run)

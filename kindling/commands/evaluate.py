@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -13,18 +12,19 @@ from rich.table import Table
 
 from agents.config import ConfigError, load_config, parse_sets
 from agents.judge.config import JudgeConfig
-from agents.judge.metrics import DEFAULT_THRESHOLD, Metrics, binary_metrics, length_baseline
+from agents.judge.metrics import DEFAULT_THRESHOLD
 from agents.llm.endpoints import LLMConfigError
 from agents.templates import PromptError
-from kindling.commands.judge import dataset_items, execute_judge
 from kindling.context import console, fail
-from rl.evaluate.metrics import DEFAULT_BAND_EDGES, band_names, best_length_threshold, judge_report
+from kindling.options import parse_edges
+from kindling.services.judge import dataset_items, execute_judge
+from kindling.views import add_metric_rows, print_judge_summary
+from rl.evaluate.metrics import DEFAULT_BAND_EDGES
+from rl.evaluate.protocol import evaluate_predictions
 from store import work
 from store.db import Store
 from store.eval_data import (
     JudgeScope,
-    LabelledItem,
-    Predictions,
     curate_predictions,
     judge_predictions,
     judge_run_scope,
@@ -99,21 +99,12 @@ def _judge_with(store: Store, principles: str, config: Path | None, sets: list[s
         cfg = load_config(JudgeConfig, config, {"principles": principles, **parse_sets(sets)})
         items = dataset_items(store, dataset, 0, limit)
         source = {"dataset": dataset, "offset": 0, "limit": limit}
-        run_id, _results = execute_judge(store, cfg, items, source)
+        outcome = execute_judge(store, cfg, items, source)
     except (ConfigError, PromptError, PrincipleNotFound, LLMConfigError) as exc:
         fail(str(exc))
         raise AssertionError("unreachable") from exc
-    return run_id
-
-
-def parse_edges(text: str) -> tuple[int, ...]:
-    try:
-        edges = tuple(int(part) for part in text.split(","))
-        band_names(edges)
-    except ValueError:
-        fail(f"--bands {text!r}: expected strictly increasing integers such as 25,39,59")
-        raise  # unreachable: fail exits
-    return edges
+    print_judge_summary(outcome)
+    return outcome.run_id
 
 
 def _checked_run(store: Store, run_id: int, kind: str) -> Run:
@@ -156,37 +147,6 @@ def _judge_scope(store: Store, run: Run, dataset: str
     return None, None, None
 
 
-def evaluate_predictions(items: Sequence[LabelledItem], preds: Predictions, *, threshold: int,
-                         edges: Sequence[int]) -> dict[str, Any]:
-    """The protocol's figures for the scored items, plus coverage and a held-out fitted baseline.
-
-    The fitted threshold comes from the labelled items whose query the run did not touch at all,
-    so it never sees an evaluated item (nor a sibling response of one).
-    """
-    scored = [i for i in items if i.response_id in preds.predicted]
-    y_true, lengths = [i.label for i in scored], [i.length for i in scored]
-    y_pred = [preds.predicted[i.response_id] for i in scored]
-    metrics = judge_report(y_true, y_pred, lengths, [not i.seen_in_rm_train for i in scored],
-                           threshold=threshold, edges=edges)
-    touched = {i.query_id for i in items if i.response_id in preds.seen}
-    held_out = [i for i in items if i.query_id not in touched]
-    metrics["threshold"], metrics["fitted"] = threshold, None
-    if held_out:
-        fit_lengths, fit_labels = [i.length for i in held_out], [i.label for i in held_out]
-        t = best_length_threshold(fit_lengths, fit_labels)
-        metrics["fitted"] = {
-            "threshold": t, "fit_items": len(held_out),
-            "fit_accuracy": binary_metrics(fit_labels, length_baseline(fit_lengths, t))["accuracy"],
-            "baseline": binary_metrics(y_true, length_baseline(lengths, t)),
-        }
-    metrics["coverage"] = {
-        "labelled": len(items), "scored": len(scored), "failed": len(preds.failed),
-        "unjudged": len(preds.unjudged), "outside": preds.outside, "flagged": len(preds.flagged),
-        "unseen_scored": metrics["unseen"]["judge"]["n"],
-    }
-    return metrics
-
-
 def print_report(source: str, run_id: int, dataset: str, metrics: dict[str, Any]) -> None:
     """Coverage, then one table: a judge row and baseline rows overall, per band, and unseen."""
     cov, base = metrics["coverage"], f"len>{metrics['threshold']}"
@@ -219,12 +179,3 @@ def print_report(source: str, run_id: int, dataset: str, metrics: dict[str, Any]
                       f"{fitted['fit_accuracy']:.3f})")
     else:
         console.print("no fitted threshold: the run saw every labelled query, none is held out")
-
-
-def add_metric_rows(table: Table, subset: str, rows: list[tuple[str, Metrics]]) -> None:
-    for k, (predictor, m) in enumerate(rows):
-        c = m["confusion"]
-        table.add_row(subset if k == 0 else "", predictor, str(m["n"]), str(c["tp"] + c["fn"]),
-                      *(f"{m[key]:.3f}" for key in ("accuracy", "precision", "recall", "f1")),
-                      *(str(c[key]) for key in ("tp", "fp", "tn", "fn")),
-                      end_section=k == len(rows) - 1)

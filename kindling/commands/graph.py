@@ -116,10 +116,11 @@ def replay(
     from kindling.debugger.history import load_history
     from kindling.debugger.replay import fork_run
     from kindling.debugger.view import checkpoint_panel
+    from store.reports import first_item_key
 
     store = ctx.obj.open_store(writes=fork_at is not None)
     try:
-        item_key = item or first_item(store, run_id)
+        item_key = item or first_item_key(store, run_id)
         steps = asyncio.run(load_history(store, run_id, item_key))
     except (LookupError, ValueError) as exc:
         fail(str(exc))
@@ -138,14 +139,3 @@ def replay(
         print_fork(console, run_id, at, outcome)
     else:
         asyncio.run(replay_loop(store, run_id, item_key, steps, console))
-
-
-def first_item(store: Store, run_id: int) -> str | None:
-    """The run's first item key (None for runs without items, e.g. adversarial)."""
-    from sqlalchemy import select
-
-    from store.models import RunItem
-
-    with store.session() as s:
-        return s.scalars(select(RunItem.item_key).where(RunItem.run_id == run_id)
-                         .order_by(RunItem.id).limit(1)).first()

@@ -3,43 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
-from sqlalchemy import select
 
 from kindling.context import console, fail
-from kindling.outputs import check_claimable, publish_dir, staged_dir
-from store.db import Store
-from store.models import Run
-from store.pairs import iter_pair_texts
-from store.queries import corpus_pairs
+from kindling.outputs import check_claimable
+from kindling.services.training import build_tiny_model, corpus_texts
 
 app = typer.Typer(help="Build or inspect policy models.", no_args_is_help=True)
-
-
-def corpus_texts(store: Store) -> list[str]:
-    """Distinct texts to train a tokenizer on: SFT queries and responses, imported RM pairs."""
-    texts: dict[str, None] = {}
-    for query, response in corpus_pairs(store, "sft"):
-        texts.update({query: None, response: None})
-    with store.session() as s:
-        import_runs = list(s.scalars(select(Run.id).where(Run.kind == "import").order_by(Run.id)))
-    for run_id in import_runs:
-        for prompt, chosen, rejected in iter_pair_texts(store, run_id):
-            texts.update({prompt: None, chosen: None, rejected: None})
-    return [t for t in texts if t]
-
-
-def build_tiny_model(texts: list[str], out: Path, **options: Any) -> Path:
-    """`rl.models.init_tiny_model` written beside `out` and moved in once complete (never a
-    half-written model folder; the caller has checked `out` with `check_claimable`)."""
-    from rl.models import init_tiny_model
-
-    with staged_dir(out) as tmp:
-        init_tiny_model(texts, tmp, **options)
-        publish_dir(tmp, out, "kindling model init")
-    return out
 
 
 @app.command("init")

@@ -22,6 +22,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from agents.config import ConfigError, read_yaml_mapping
+from agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.context import console, fail
 from kindling.outputs import WHOLE_FOLDER, check_claimable, owned_entries, remove_owned_dir
 from store.db import Store
@@ -55,7 +56,7 @@ def quickstart(
     eval_limit: int = typer.Option(None, "--eval-limit", min=1, help="Reward-model evaluation: at most this many pairs and labelled items (default: all)."),
     vocab_size: int = typer.Option(4000, "--vocab-size", min=300, help="Tiny model's tokenizer vocabulary."),
     fresh: bool = typer.Option(False, "--fresh", help="Delete the step folders an earlier quickstart made in the workdir and redo every step (nothing else in the workdir is touched)."),
-    live: bool = typer.Option(True, help="Live training lines (off: TRL's own progress bars)."),
+    live: bool = typer.Option(True, "--progress/--no-progress", "--live/--no-live", help="Live training lines (off: TRL's own progress bars)."),
 ) -> None:
     """Import → tiny model → SFT → RM → GRPO (rm, rm + length_control) → policies compared."""
     configs = configs or default_configs()
@@ -137,8 +138,9 @@ def _reward_weights(path: Path) -> dict[str, float]:
 
 
 def _import(store: Store, data: Path) -> None:
-    from kindling.commands.data import code_version, print_import_report
+    from kindling.views import print_import_report
     from store.importers import DataImportError, import_paper_data
+    from store.version import code_version
 
     try:
         print_import_report(import_paper_data(store, data, code_version=code_version()))
@@ -147,7 +149,7 @@ def _import(store: Store, data: Path) -> None:
 
 
 def _import_run(store: Store) -> int:
-    from rl.reward_model import latest_import_run
+    from store.queries import latest_import_run
 
     run_id = latest_import_run(store)
     if run_id is None:
@@ -156,7 +158,7 @@ def _import_run(store: Store) -> int:
 
 
 def _tiny(store: Store, out: Path, vocab_size: int) -> None:
-    from kindling.commands.model import build_tiny_model, corpus_texts
+    from kindling.services.training import build_tiny_model, corpus_texts
     from rl.models import describe_model
 
     build_tiny_model(corpus_texts(store), out, vocab_size=vocab_size)
@@ -164,7 +166,7 @@ def _tiny(store: Store, out: Path, vocab_size: int) -> None:
 
 
 def _train(store: Store, kind: str, configs: Path, overrides: dict[str, Any], live: bool) -> int:
-    from kindling.commands.train import train_from_config
+    from kindling.services.training import train_from_config
 
     run_id, output_dir = train_from_config(
         store, kind, configs / f"{kind}_tiny.yaml",
@@ -175,24 +177,30 @@ def _train(store: Store, kind: str, configs: Path, overrides: dict[str, Any], li
 
 
 def _eval_rm(store: Store, model: Path, limit: int | None) -> dict[str, Any]:
-    from kindling.commands.eval_rm import evaluate_and_store_rm
+    from kindling.services.evaluation import evaluate_and_store_rm
+    from kindling.views import print_eval_stored, print_rm_report
 
-    metrics, _run = evaluate_and_store_rm(store, str(model), pairs_run=_import_run(store),
-                                          limit=limit)
+    metrics, eval_run = evaluate_and_store_rm(store, str(model), pairs_run=_import_run(store),
+                                              limit=limit)
+    print_rm_report(str(model), metrics)
+    print_eval_stored(eval_run)
     return metrics
 
 
 def _compare(store: Store, paths: dict[str, Path], prompts: int) -> dict[str, dict[str, Any]]:
-    from kindling.commands.eval_policy import compare_policies
+    from kindling.services.evaluation import compare_policies
+    from kindling.views import print_eval_stored, print_policy_table
     from rl.evaluate.policy import SamplingConfig, held_out_prompts
 
     policies = [("base", str(paths["tiny"])), ("sft", str(paths["sft"])),
                 *((name, str(paths[name])) for name in GRPO_VARIANTS)]
-    report, _run = compare_policies(
+    comparison = compare_policies(
         store, policies, held_out_prompts(store, "grpo_test", prompts),
         SamplingConfig(samples_per_prompt=2, max_new_tokens=64), prompts_dataset="grpo_test",
         rm=str(paths["rm"]))
-    return report
+    print_policy_table(comparison.report, DEFAULT_THRESHOLD, comparison.rm_fit, None)
+    print_eval_stored(comparison.eval_run_id)
+    return comparison.report
 
 
 def print_findings(rm_figures: dict[str, Any] | None, report: dict[str, dict[str, Any]]) -> None:

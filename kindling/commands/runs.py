@@ -6,8 +6,8 @@ import typer
 import yaml
 from rich.table import Table
 
-from kindling.commands.curate import call_table
 from kindling.context import console, fail
+from kindling.views import call_table
 from store.models import RUN_KINDS
 from store.reports import call_stats, get_run, list_runs, verdict_stats
 from store.work import item_counts

@@ -13,12 +13,12 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
-from sqlalchemy import select
 
 from graphs.registry import compile_graph, require_graph_of_run
 from kindling.checkpoints import checkpoints_exist, open_checkpointer
 from store.db import Store
-from store.models import Run, RunItem
+from store.reports import get_run
+from store.work import item_attempts
 
 AnyGraph = CompiledStateGraph[Any, Any, Any, Any]
 
@@ -85,17 +85,15 @@ def candidate_threads(store: Store, run_id: int, item_key: str | None) -> tuple[
         LookupError: no such run, or a curate/judge run asked without an item key.
         ValueError: the run's kind has no graph.
     """
-    with store.session() as s:
-        run = s.get(Run, run_id)
-        if run is None:
-            raise LookupError(f"no run {run_id}")
-        graph = require_graph_of_run(run.kind)
-        if graph == "adversarial":
-            return graph, [f"adversarial:{run_id}"]
-        if not item_key:
-            raise LookupError(f"run {run_id} is a {run.kind} run: name an item (--item KEY)")
-        attempts = s.scalar(select(RunItem.attempts).where(
-            RunItem.run_id == run_id, RunItem.item_key == item_key)) or 1
+    run = get_run(store, run_id)
+    if run is None:
+        raise LookupError(f"no run {run_id}")
+    graph = require_graph_of_run(run.kind)
+    if graph == "adversarial":
+        return graph, [f"adversarial:{run_id}"]
+    if not item_key:
+        raise LookupError(f"run {run_id} is a {run.kind} run: name an item (--item KEY)")
+    attempts = item_attempts(store, run_id, item_key) or 1
     base = f"{graph}:{run_id}:{item_key}"
     return graph, [f"{base}:{n}" for n in range(attempts, 1, -1)] + [base]
 

@@ -27,11 +27,10 @@ def run_graph(store: Store, run_id: int) -> str:
     Raises:
         StepError: no such run, or a kind without graph checkpoints.
     """
-    from store.models import Run
+    from store.reports import get_run
 
-    with store.session() as s:
-        run = s.get(Run, run_id)
-        kind, config = (run.kind, run.config) if run is not None else (None, {})
+    run = get_run(store, run_id)
+    kind, config = (run.kind, run.config) if run is not None else (None, {})
     if kind is None:
         raise StepError(f"no run {run_id}")
     if kind in ("curate", "adversarial") or (kind == "judge" and "item" in (config or {})):

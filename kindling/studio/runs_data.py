@@ -5,21 +5,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import func, select
-
 from graphs.registry import graph_of_run
 from store import reports
 from store.db import Store
-from store.models import AgentCall, Judgment, Run
+from store.errors import NotFound
+from store.models import Run
 from store.reports import call_stats, runs_page, verdict_stats
 
 CURVE_ORDER = ("reward", "loss", "completions/mean_length", "completion_length", "accuracy",
                "margin", "kl", "entropy", "grad_norm", "learning_rate")
 """Training curves drawn first, in this order; other numeric series follow by name."""
-
-
-class NotFound(LookupError):
-    """A run, item or version the request named does not exist."""
 
 
 def run_row(run: Run) -> dict[str, Any]:
@@ -74,9 +69,7 @@ def run_detail(store: Store, run_id: int) -> dict[str, Any]:
     """A run's header, config, metrics (training steps left out: see `curves`) and counts."""
     run = get_run(store, run_id)
     metrics = {k: v for k, v in (run.metrics or {}).items() if k != "steps"}
-    with store.session() as s:
-        calls = s.scalar(select(func.count()).where(AgentCall.run_id == run_id)) or 0
-        judgments = s.scalar(select(func.count()).where(Judgment.run_id == run_id)) or 0
+    calls, judgments = reports.run_row_counts(store, run_id)
     return {**run_row(run), "config": run.config or {}, "metrics": metrics,
             "steps": len((run.metrics or {}).get("steps") or []),
             "agent_calls": calls, "judgments": judgments,

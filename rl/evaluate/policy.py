@@ -16,12 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from agents.judge.metrics import DEFAULT_THRESHOLD
 from rl.evaluate.text_metrics import distinct_n, self_bleu
 from store.db import Store
-from store.models import DatasetRecord, Query
+from store.queries import dataset_queries
 
 
 @dataclass(frozen=True)
@@ -42,10 +40,7 @@ def held_out_prompts(store: Store, dataset: str, limit: int | None) -> list[str]
     Raises:
         ValueError: the dataset has no queries in the store.
     """
-    stmt = (select(Query.text).join(DatasetRecord, DatasetRecord.query_id == Query.id)
-            .where(DatasetRecord.dataset == dataset).order_by(DatasetRecord.line))
-    with store.session() as s:
-        queries = list(dict.fromkeys(s.scalars(stmt)))
+    queries = list(dict.fromkeys(dataset_queries(store, dataset)))
     if not queries:
         raise ValueError(f"dataset {dataset!r} has no queries in the store: import first "
                          "(`kindling data import`)")

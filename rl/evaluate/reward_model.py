@@ -135,23 +135,6 @@ def score_texts(model: Any, tokenizer: Any, prompts: Sequence[str], responses: S
     return scores
 
 
-def rm_train_texts(store: Any, dataset: str = "rm_train") -> set[tuple[str, str]]:
-    """(query, response) texts that are chosen or rejected in a pair of the RM training dataset."""
-    from sqlalchemy import select
-
-    from store.eval_data import rm_train_response_ids
-    from store.models import Query, Response
-
-    ids = sorted(rm_train_response_ids(store, dataset))
-    texts: set[tuple[str, str]] = set()
-    with store.session() as s:
-        for start in range(0, len(ids), 500):
-            stmt = (select(Query.text, Response.text).join(Query, Query.id == Response.query_id)
-                    .where(Response.id.in_(ids[start:start + 500])))
-            texts |= {(q, r) for q, r in s.execute(stmt).all()}
-    return texts
-
-
 def evaluate_reward_model(
     store: Any, model: Any, tokenizer: Any, *, pairs_run: int, pairs_dataset: str | None,
     dataset: str, threshold_split: float, limit: int | None, length_threshold: int,
@@ -165,7 +148,7 @@ def evaluate_reward_model(
     from agents.judge.metrics import binary_metrics, length_baseline
     from rl.data import preference_dataset
     from rl.evaluate.metrics import judge_report
-    from store.eval_data import labelled_items, split
+    from store.eval_data import labelled_items, rm_train_texts, split
 
     pairs = preference_dataset(store, pairs_run, pairs_dataset, limit).to_list()
     items = labelled_items(store, dataset)[:limit]

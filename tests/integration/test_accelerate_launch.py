@@ -43,7 +43,7 @@ def test_two_processes_write_one_finished_run(
     env.pop("KINDLING_DB_URL", None)
     result = subprocess.run(
         [sys.executable, "-m", "kindling", "--db-url", sqlite_url, "train", "sft", "--config", str(cfg),
-         "--set", "trl.max_steps=2", "--set", "trl.per_device_train_batch_size=1", "--no-live",
+         "--set", "trl.max_steps=2", "--set", "trl.per_device_train_batch_size=1", "--no-progress",
          "--launcher", "accelerate", "--accelerate-config", str(accelerate_cfg), "--num-processes", "2"],
         capture_output=True, text=True, env=env, timeout=600, check=False)
     output = result.stdout + result.stderr

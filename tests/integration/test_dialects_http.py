@@ -145,8 +145,8 @@ def test_path_b_and_the_judge_on_each_server(paper_store: Store, monkeypatch,
                                              dialect: str) -> None:
     import asyncio
 
-    from kindling.commands.judge import dataset_items, execute_judge
     from kindling.services.adversarial import AdversarialRunner
+    from kindling.services.judge import dataset_items, execute_judge
     from tests.integration.test_adversarial_http import config as adversarial_config
 
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
@@ -158,8 +158,9 @@ def test_path_b_and_the_judge_on_each_server(paper_store: Store, monkeypatch,
         llm = LLMConfig(backend="openai", base_url=server.base_url, model="standin",
                         api_key_env="KINDLING_TEST_KEY")
         items = dataset_items(paper_store, "evaluation_set", 0, 12)
-        judge_run, results = execute_judge(paper_store, JudgeConfig(llm=llm), items,
-                                           {"dataset": "evaluation_set"}, progress=False)
+        judged = execute_judge(paper_store, JudgeConfig(llm=llm), items,
+                               {"dataset": "evaluation_set"}, progress=False)
+        judge_run, results = judged.run_id, judged.results
     assert outcome.stop and outcome.history[0]["n"] > 0
     assert run_config(paper_store, outcome.run_id)["structured_output_used"]["detector"] == \
         EXPECTED_MODE[dialect]

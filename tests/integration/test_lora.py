@@ -86,7 +86,7 @@ def lora_sft(db: tuple[str, Store, Path]) -> Path:
                    f"  per_device_train_batch_size: 4\n  max_length: 64\n{TRL_COMMON}",
                    encoding="utf-8")
     base_digest = folder_digest(folder / "base")
-    code, out = cli(url, "train", "sft", "--config", str(cfg), "--no-live")
+    code, out = cli(url, "train", "sft", "--config", str(cfg), "--no-progress")
     assert code == 0, out
     assert last_run(store, "sft").status == "finished"
     assert folder_digest(folder / "base") == base_digest
@@ -132,7 +132,7 @@ def lora_rm(db: tuple[str, Store, Path], lora_sft: Path) -> Path:
                    f"trl:\n  output_dir: {folder / 'rm'}\n  max_steps: 3\n"
                    f"  per_device_train_batch_size: 4\n  max_length: 64\n{TRL_COMMON}",
                    encoding="utf-8")
-    code, out = cli(url, "train", "rm", "--config", str(cfg), "--no-live")
+    code, out = cli(url, "train", "rm", "--config", str(cfg), "--no-progress")
     assert code == 0, out
     assert last_run(store, "rm").status == "finished"
     return folder / "rm"
@@ -177,7 +177,7 @@ def test_grpo_with_lora_and_a_lora_reward_model(
                    f"trl:\n  output_dir: {folder / 'grpo'}\n  max_steps: 2\n  num_generations: 4\n"
                    "  per_device_train_batch_size: 4\n  max_completion_length: 12\n"
                    f"  beta: 0.0\n  loss_type: dr_grpo\n{TRL_COMMON}", encoding="utf-8")
-    code, out = cli(url, "train", "grpo", "--config", str(cfg), "--no-live")
+    code, out = cli(url, "train", "grpo", "--config", str(cfg), "--no-progress")
     assert code == 0, out
     run = last_run(store, "grpo")
     assert run.status == "finished"

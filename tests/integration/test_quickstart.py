@@ -14,7 +14,7 @@ from store.models import Run
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = ["--sft-steps", "2", "--rm-pairs", "32", "--grpo-steps", "1", "--eval-prompts", "2",
-         "--eval-limit", "60", "--no-live"]
+         "--eval-limit", "60", "--no-progress"]
 
 
 def test_quickstart_end_to_end_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

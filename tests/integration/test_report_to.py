@@ -53,7 +53,7 @@ def test_report_to_tensorboard_writes_event_files(
 ) -> None:
     cfg = write_config(tmp_path, model_dir)
     result = CliRunner().invoke(app, ["--db-url", sqlite_url, "train", "sft", "--config", str(cfg),
-                                      "--set", "trl.report_to=tensorboard", "--no-live"])
+                                      "--set", "trl.report_to=tensorboard", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert finished_sft_steps(sqlite_store) == [1, 2, 3]
 
@@ -78,7 +78,7 @@ def test_report_to_trackio_writes_its_local_store_offline(
     proc = subprocess.run(
         [sys.executable, "-m", "kindling", "--db-url", sqlite_url, "train", "sft", "--config",
          str(cfg), "--set", "trl.report_to=trackio", "--set", "trl.project=kindling-test",
-         "--set", "trl.run_name=tiny-sft", "--no-live"],
+         "--set", "trl.run_name=tiny-sft", "--no-progress"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert finished_sft_steps(sqlite_store) == [1, 2, 3]

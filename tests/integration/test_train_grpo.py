@@ -45,7 +45,7 @@ def write_config(tmp_path: Path, policy: Path, rewards: str, extra: str = "",
 
 
 def grpo(sqlite_url: str, cfg: Path, *sets: str) -> Result:
-    args = ["--db-url", sqlite_url, "train", "grpo", "--config", str(cfg), "--no-live"]
+    args = ["--db-url", sqlite_url, "train", "grpo", "--config", str(cfg), "--no-progress"]
     for item in sets:
         args += ["--set", item]
     return CliRunner().invoke(app, args)

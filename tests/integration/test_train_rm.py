@@ -50,7 +50,7 @@ def test_train_rm_then_eval_rm(db: tuple[str, Store, Path]) -> None:
     url, store, folder = db
     before = AutoModelForSequenceClassification.from_pretrained(folder / "tiny", num_labels=1)
     code, out = cli(url, "train", "rm", "--config", str(write_config(folder)),
-                    "--set", "kindling.limit=64", "--no-live")
+                    "--set", "kindling.limit=64", "--no-progress")
     assert code == 0, out
     assert "pairs from the latest import run" in out
     after = AutoModelForSequenceClassification.from_pretrained(folder / "out", num_labels=1)

@@ -70,7 +70,7 @@ def test_train_sft_updates_weights_and_records_the_run(
     before = Qwen2ForCausalLM.from_pretrained(tiny_model_dir).state_dict()
     cfg = write_config(tmp_path, tiny_model_dir)
     result = CliRunner().invoke(app, ["--db-url", sqlite_url, "train", "sft", "--config", str(cfg),
-                                      "--set", "trl.seed=1", "--no-live"])
+                                      "--set", "trl.seed=1", "--no-progress"])
     assert result.exit_code == 0, result.output
     after = Qwen2ForCausalLM.from_pretrained(tmp_path / "out").state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)

@@ -18,7 +18,7 @@ from agents.curate.schemas import DebatePoints, JudgeVerdict, ReflectVerdict
 from agents.judge.config import JudgeConfig
 from agents.judge.schemas import DetectorVerdict
 from agents.llm.parsing import OutputParseError, parse_output
-from kindling.commands.judge import InputError, read_items_file
+from kindling.services.judge import InputError, read_items_file
 from store.principle_io import PrincipleFormatError, from_yaml_text
 from store.readers import DataImportError, read_evaluation, read_lines, read_reward, read_sft
 

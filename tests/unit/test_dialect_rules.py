@@ -72,5 +72,20 @@ def test_every_template_says_json() -> None:
     """DeepSeek's JSON mode refuses a prompt without the word "json"."""
     from pathlib import Path
 
-    for path in (Path(__file__).resolve().parents[2] / "prompts").rglob("*.jinja"):
+    root = Path(__file__).resolve().parents[2] / "prompts"
+    prompts = [p for p in root.rglob("*.jinja") if "fragments" not in p.parts]
+    assert len(prompts) >= 10
+    for path in prompts:
         assert "json" in path.read_text(encoding="utf-8").lower(), path
+
+
+def test_fragments_are_lines_inside_a_prompt_that_says_json() -> None:
+    """Fragments (Path B's feedback lines) are not sent alone: they fill a slot of a prompt."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "prompts"
+    fragments = list((root / "adversarial" / "fragments").glob("*.jinja"))
+    assert fragments
+    for path in fragments:
+        assert "{%" not in path.read_text(encoding="utf-8") and "\n" not in path.read_text(
+            encoding="utf-8").strip(), path

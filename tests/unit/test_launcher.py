@@ -29,13 +29,13 @@ def test_command_forwards_every_option() -> None:
         "py", "-m", "accelerate.commands.launch", "--config_file", "configs/accelerate/zero3.yaml",
         "--num_processes", "8", "-m", "kindling", "--db-url", "sqlite:///runs.db",
         "train", "grpo", "--config", "configs/paper.yaml",
-        "--set", "trl.max_steps=5", "--set", "kindling.limit=8", "--no-live", "--launcher", "none"]
+        "--set", "trl.max_steps=5", "--set", "kindling.limit=8", "--no-progress", "--launcher", "none"]
 
 
 def test_command_leaves_out_what_was_not_given() -> None:
     assert accelerate_command(TrainArgs("sft", Path("c.yaml")), python="py") == [
         "py", "-m", "accelerate.commands.launch", "-m", "kindling",
-        "train", "sft", "--config", "c.yaml", "--live", "--launcher", "none"]
+        "train", "sft", "--config", "c.yaml", "--progress", "--launcher", "none"]
 
 
 @pytest.mark.parametrize(("name", "kind"), [("ddp", "MULTI_GPU"), ("fsdp", "FSDP"), ("zero3", "DEEPSPEED")])
@@ -89,7 +89,7 @@ def test_cli_runs_accelerate_and_returns_its_exit_code(monkeypatch: pytest.Monke
     assert cmd[cmd.index("--num_processes") + 1] == "2"
     assert cmd[cmd.index("kindling") + 1:] == [
         "--db-url", "sqlite:///x.db", "train", "sft", "--config", str(TINY_SFT),
-        "--set", "trl.max_steps=2", "--live", "--launcher", "none"]
+        "--set", "trl.max_steps=2", "--progress", "--launcher", "none"]
 
 
 def test_cli_rejects_launch_options_without_the_launcher() -> None:

@@ -84,3 +84,26 @@ def test_the_layer_check_sees_an_upward_import(tmp_path: Path) -> None:
     bad = tmp_path / "x.py"
     bad.write_text("def f():\n    from kindling.context import console\n", encoding="utf-8")
     assert project_imports(bad, {"kindling.context", "kindling"}) == {"kindling.context"}
+
+
+def test_commands_never_import_each_other() -> None:
+    """A command parses, calls one service and prints; shared work lives in kindling/services."""
+    crossing = sorted(f"{src} imports {dst}" for src, dsts in import_graph().items()
+                      for dst in dsts if src.startswith("kindling.commands.")
+                      and dst.startswith("kindling.commands.") and dst != "kindling.commands")
+    assert crossing == []
+
+
+def test_services_and_library_code_never_import_the_cli() -> None:
+    """Services, the debugger and the studio are callable without the CLI's commands."""
+    reach = sorted(f"{src} imports {dst}" for src, dsts in import_graph().items() for dst in dsts
+                   if not src.startswith(("kindling.commands", "kindling.cli", "kindling.__main__"))
+                   and dst.startswith(("kindling.commands", "kindling.cli")))
+    assert reach == []
+
+
+def test_store_sessions_are_opened_only_in_the_store() -> None:
+    """Queries live in store/: elsewhere code calls a store function, never `store.session()`."""
+    outside = sorted(str(p.relative_to(ROOT)) for pkg in PACKAGES if pkg != "store"
+                     for p in (ROOT / pkg).rglob("*.py") if ".session()" in p.read_text("utf-8"))
+    assert outside == []

@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from kindling.commands.train import _yaml_sets_pairs_run
+from kindling.services.training import yaml_sets_pairs_run
 from rl.train_config import ConfigError, KindlingGRPO, KindlingRM, load_train_config
 
 PAPER = Path(__file__).resolve().parents[2] / "configs" / "paper.yaml"
@@ -48,7 +48,7 @@ def test_rm_is_lora_rank_16_and_takes_pairs_run_from_the_cli() -> None:
     kcfg, _ = load_paper("rm", **{"kindling.pairs_run": "7"})
     assert isinstance(kcfg, KindlingRM)
     assert kcfg.lora is not None and kcfg.lora.r == 16 and kcfg.pairs_run == 7
-    assert not _yaml_sets_pairs_run(PAPER)  # so `kindling train rm` defaults it (latest import run)
+    assert not yaml_sets_pairs_run(PAPER)  # so `kindling train rm` defaults it (latest import run)
 
 
 def test_every_value_says_whether_the_paper_states_it() -> None:

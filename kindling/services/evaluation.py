@@ -1,0 +1,195 @@
+"""Evaluate reward models and policies, each as a stored `eval` run (the commands print the tables).
+
+`kindling eval rm`, `kindling eval policy` and the quickstart call these; so can a notebook:
+
+    from kindling.services.evaluation import compare_policies
+    comparison = compare_policies(store, [("sft", "runs/sft")], prompts, SamplingConfig())
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents.config import ConfigError, load_config, parse_sets
+from agents.judge.config import JudgeConfig
+from agents.judge.metrics import DEFAULT_THRESHOLD
+from agents.judge.service import DEFAULT_PRINCIPLES, DETECTOR_KIND
+from agents.templates import PromptError
+from kindling.context import console
+from kindling.services.judge import execute_judge
+from rl.evaluate.metrics import DEFAULT_BAND_EDGES
+from rl.evaluate.policy import SamplingConfig
+from store import work
+from store.db import Store
+from store.principles import PrincipleNotFound, resolve_version
+from store.version import code_version
+
+EXAMPLES_STORED = 5
+
+Samples = dict[str, list[tuple[str, str]]]
+"""Policy label → its (prompt, completion) samples, flattened over prompts."""
+
+
+@dataclass(frozen=True)
+class PolicyComparison:
+    """Figures per policy label, what they were scored with, and the stored `eval` run."""
+
+    report: dict[str, dict[str, Any]]
+    eval_run_id: int
+    samples: Samples
+    rm_scores: dict[str, list[float]] = field(default_factory=dict)
+    rm_fit: dict[str, Any] | None = None
+    verdicts: dict[str, list[int | None]] = field(default_factory=dict)
+    judge_run_id: int | None = None
+
+
+def evaluate_and_store_rm(
+    store: Store, model: str, *, pairs_run: int, pairs_dataset: str | None = "rm_test",
+    dataset: str = "evaluation_set", threshold_split: float = 0.3, limit: int | None = None,
+    length_threshold: int = DEFAULT_THRESHOLD, edges: tuple[int, ...] = DEFAULT_BAND_EDGES,
+    batch_size: int = 32, max_length: int = 512,
+) -> tuple[dict[str, Any], int]:
+    """A reward model's pairwise accuracy and agreement with labels, stored as an `eval` run.
+
+    Returns:
+        (the figures, the eval run's id).
+
+    Raises:
+        ValueError: the model cannot be loaded, no pairs or labelled items, a one-sided split.
+    """
+    from rl.evaluate.reward_model import evaluate_reward_model
+    from rl.reward_model import load_reward_model
+
+    rm_model, tokenizer = load_reward_model(model)
+    metrics = evaluate_reward_model(
+        store, rm_model, tokenizer, pairs_run=pairs_run, pairs_dataset=pairs_dataset,
+        dataset=dataset, threshold_split=threshold_split, limit=limit,
+        length_threshold=length_threshold, edges=edges, batch_size=batch_size,
+        max_length=max_length)
+    config = {"source": "rm", "model": model, "pairs_run": pairs_run,
+              "pairs_dataset": pairs_dataset, "dataset": dataset,
+              "threshold_split": threshold_split, "limit": limit, "threshold": length_threshold,
+              "band_edges": list(edges)}
+    return metrics, _store_eval(store, config, metrics)
+
+
+def load_judge_config(store: Store, principles: str | None, config: Path | None,
+                      sets: list[str]) -> JudgeConfig | None:
+    """The judge's config when --principles or --judge-config is given (else None), checked.
+
+    Raises:
+        ValueError: a bad config, an unknown principle version, or an unset API key variable.
+    """
+    if principles is None and config is None:
+        if sets:
+            raise ValueError("--set configures the judge: give --principles or --judge-config too")
+        return None
+    overrides = parse_sets(sets)
+    if principles is not None:
+        overrides["principles"] = principles
+    try:
+        cfg = load_config(JudgeConfig, config, overrides)
+        resolve_version(store, cfg.principles, DETECTOR_KIND, DEFAULT_PRINCIPLES)
+    except (ConfigError, PromptError, PrincipleNotFound) as exc:
+        raise ValueError(str(exc)) from exc
+    if cfg.llm.backend == "openai" and not os.environ.get(cfg.llm.api_key_env):
+        raise ValueError(f"llm.api_key_env: environment variable {cfg.llm.api_key_env} is not set "
+                         "(any non-empty value for servers without auth)")
+    return cfg
+
+
+def compare_policies(
+    store: Store, policies: list[tuple[str, str]], prompts: list[str], sampling: SamplingConfig,
+    *, prompts_dataset: str, rm: str | None = None, rm_threshold: float | None = None,
+    labels: str = "evaluation_set", judge_cfg: JudgeConfig | None = None,
+    length_threshold: int = DEFAULT_THRESHOLD,
+) -> PolicyComparison:
+    """Sample each policy on `prompts`, score (RM and/or judge) and measure, store an `eval` run.
+
+    Raises:
+        ValueError: a reward model that cannot be loaded or scored.
+        PrincipleNotFound, PromptError, LLMConfigError: the judge cannot start.
+    """
+    from rl.evaluate.policy import policy_metrics
+
+    generated = {label: _sample(path, prompts, sampling) for label, path in policies}
+    flat = {label: [(p, s) for p, group in zip(prompts, groups, strict=True) for s in group]
+            for label, groups in generated.items()}
+    rm_scores, rm_fit = (score_with_rm(store, rm, flat, labels, rm_threshold, sampling.batch_size)
+                         if rm else ({}, None))
+    verdicts, judge_run = judge_samples(store, judge_cfg, flat) if judge_cfg else ({}, None)
+    threshold = rm_fit["threshold"] if rm_fit else None
+    report = {label: policy_metrics([s for _, s in items], rm_scores=rm_scores.get(label),
+                                    rm_threshold=threshold, judge_verdicts=verdicts.get(label),
+                                    length_threshold=length_threshold)
+              for label, items in flat.items()}
+    config = {"source": "policy", "policies": dict(policies), "prompts": prompts_dataset,
+              "limit": len(prompts), "sampling": sampling.__dict__, "rm": rm, "rm_fit": rm_fit,
+              "judge_run": judge_run, "length_threshold": length_threshold}
+    metrics = {"policies": report, "examples": {label: items[:EXAMPLES_STORED]
+                                                for label, items in flat.items()}}
+    return PolicyComparison(report, _store_eval(store, config, metrics), flat, rm_scores, rm_fit,
+                            verdicts, judge_run)
+
+
+def score_with_rm(store: Store, path: str, samples: Samples, labels: str,
+                  threshold: float | None, batch_size: int,
+                  max_length: int = 512) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    """RM scores per policy and the excellence threshold (given, or fitted on `labels`).
+
+    Raises:
+        ValueError: the reward model cannot be loaded or scored (named by its path).
+    """
+    from rl.evaluate.policy import rm_threshold_on_labels
+    from rl.evaluate.reward_model import score_texts
+    from rl.reward_model import load_reward_model
+
+    try:
+        model, tokenizer = load_reward_model(path)
+        with console.status(f"scoring with the reward model {path}"):
+            fit = ({"threshold": threshold, "given": True} if threshold is not None else
+                   rm_threshold_on_labels(model, tokenizer, store, labels,
+                                          batch_size=batch_size, max_length=max_length))
+            scores = {label: score_texts(model, tokenizer, [p for p, _ in items],
+                                         [s for _, s in items], batch_size=batch_size,
+                                         max_length=max_length)
+                      for label, items in samples.items()}
+    except ValueError as exc:
+        raise ValueError(f"--rm {path}: {exc}") from exc
+    return scores, fit
+
+
+def judge_samples(store: Store, cfg: JudgeConfig,
+                  samples: Samples) -> tuple[dict[str, list[int | None]], int]:
+    """Every sample judged in one `judge` run (cached, so repeated texts cost nothing)."""
+    items = [item for policy_items in samples.values() for item in policy_items]
+    outcome = execute_judge(store, cfg, items, {"eval_policy": list(samples)})
+    verdicts: dict[str, list[int | None]] = {}
+    start = 0
+    for label, policy_items in samples.items():
+        verdicts[label] = [r.verdict for r in outcome.results[start:start + len(policy_items)]]
+        start += len(policy_items)
+    return verdicts, outcome.run_id
+
+
+def _sample(path: str, prompts: list[str], sampling: SamplingConfig) -> list[list[str]]:
+    from rl.evaluate.policy import sample_policy
+    from rl.models import load_policy
+
+    with console.status(f"sampling {path} on {len(prompts)} prompts"):
+        model, tokenizer = load_policy(path)
+        result = sample_policy(model, tokenizer, prompts, sampling)
+    del model
+    gc.collect()
+    return result
+
+
+def _store_eval(store: Store, config: dict[str, Any], metrics: dict[str, Any]) -> int:
+    eval_run, _ = work.get_or_create_run(store, kind="eval", run_key=None, config=config,
+                                         code_version=code_version())
+    work.finish_run(store, eval_run.id, "finished", metrics)
+    return eval_run.id

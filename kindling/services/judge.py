@@ -1,0 +1,175 @@
+"""Judge (query, response) items with the principle-guided judge as one stored `judge` run.
+
+The same functions `kindling judge`, `kindling eval judge --principles` and `kindling eval policy`
+call; a notebook calls them too:
+
+    from kindling.services.judge import execute_judge
+    outcome = execute_judge(store, JudgeConfig(), [("给妈妈的生日祝福", "妈妈生日快乐！")], {})
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from langchain_core.language_models import BaseChatModel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from agents.judge.config import JudgeConfig
+from agents.judge.nodes import JudgeResult, JudgeState, state_result
+from agents.judge.service import (
+    DEFAULT_PRINCIPLES,
+    DETECTOR_KIND,
+    JudgeService,
+    build_judge_service,
+)
+from agents.llm.endpoints import build_chat_model, close_chat_model
+from graphs.judge import build_judge_graph
+from kindling.context import console
+from store import queries, work
+from store.db import Store
+from store.errors import UserError
+from store.principles import resolve_version
+from store.version import code_version
+
+MAX_TEXT_CHARS = 20_000  # longer texts are input errors, not greetings
+CHUNK = 1024  # items handed to the service at once (progress and write granularity)
+
+
+class InputError(UserError):
+    """An items file that cannot be judged; the message names file, line and field."""
+
+
+@dataclass(frozen=True)
+class JudgeOutcome:
+    """A finished judge run: its id, one result per item (in order), its stored counts."""
+
+    run_id: int
+    results: list[JudgeResult]
+    metrics: dict[str, Any]
+    version: str  # "id (name)" of the principle version used
+    samples: int  # Detector samples per item
+
+
+def read_items_file(path: Path) -> list[tuple[str, str]]:
+    """(query, response) items from a JSONL file, every line checked before anything is judged.
+
+    Raises:
+        InputError: unreadable file, a line that is not JSON, or a missing, empty, non-string or
+            over-long `query` / `response` field (naming file, line and field).
+    """
+    try:
+        raw_lines = path.read_bytes().splitlines()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    items: list[tuple[str, str]] = []
+    for number, raw in enumerate(raw_lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}:{number}: not UTF-8 text (byte {exc.start})") from exc
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{number}: not a JSON object: {exc.msg}") from exc
+        if not isinstance(record, dict):
+            raise InputError(f"{path}:{number}: expected a JSON object with query and response")
+        items.append((_text_field(path, number, record, "query"),
+                      _text_field(path, number, record, "response")))
+    if not items:
+        raise InputError(f"{path}: no items (expected one {{\"query\", \"response\"}} object per line)")
+    return items
+
+
+def _text_field(path: Path, number: int, record: dict[str, Any], name: str) -> str:
+    if name not in record:
+        raise InputError(f"{path}:{number}: field {name}: missing")
+    value = record[name]
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{path}:{number}: field {name}: must be a non-empty string")
+    if len(value) > MAX_TEXT_CHARS:
+        raise InputError(f"{path}:{number}: field {name}: {len(value)} characters "
+                         f"(at most {MAX_TEXT_CHARS})")
+    return value
+
+
+def dataset_items(store: Store, dataset: str, offset: int, limit: int | None) -> list[tuple[str, str]]:
+    """(query, response) texts of an imported dataset's responses, in file order."""
+    rows = queries.dataset_response_items(store, dataset, offset, limit)
+    if not rows:
+        raise InputError(f"dataset {dataset!r} has no responses to judge: import data first "
+                         "(kindling data import) or pick another dataset")
+    qtexts, rtexts = queries.texts_for(store, {r["query_id"] for r in rows},
+                                       {r["response_id"] for r in rows})
+    return [(qtexts[r["query_id"]], rtexts[r["response_id"]]) for r in rows]
+
+
+def execute_judge(store: Store, cfg: JudgeConfig, items: list[tuple[str, str]],
+                  source: dict[str, Any], *, graph: bool = False,
+                  progress: bool = True) -> JudgeOutcome:
+    """Judge `items` as a new `judge` run (config, input source and counts stored).
+
+    Raises:
+        PrincipleNotFound, PromptError, LLMConfigError: before any run is created.
+    """
+    version = resolve_version(store, cfg.principles, DETECTOR_KIND, DEFAULT_PRINCIPLES)
+    chat = build_chat_model(cfg.llm)
+    cfg = cfg.model_copy(update={"principles": str(version.id)})
+    run, _ = work.get_or_create_run(store, kind="judge", run_key=None, code_version=code_version(),
+                                    config={**cfg.model_dump(), "input": source})
+    started = time.perf_counter()
+    service = build_judge_service(store, cfg, run.id, chat_model=chat)
+    try:
+        results = asyncio.run(_run(service, chat, items, graph=graph, show_progress=progress))
+    except BaseException:  # interrupted or a bug: the run says so; stored judgments are kept
+        work.finish_run(store, run.id, "failed", run_metrics(service, len(items), started))
+        raise
+    metrics = run_metrics(service, len(items), started)
+    work.finish_run(store, run.id, "finished", metrics)
+    work.record_modes(store, run.id, {"judge": service.context.llm.mode})
+    return JudgeOutcome(run.id, results, metrics, f"{version.id} ({version.name})",
+                       cfg.samples)
+
+
+async def judge_items(service: JudgeService, items: list[tuple[str, str]], *, graph: bool,
+                      show_progress: bool) -> list[JudgeResult]:
+    """All items through the service in chunks (or one by one through the `judge` graph)."""
+    results: list[JudgeResult] = []
+    compiled = build_judge_graph().compile() if graph else None
+    bar = Progress(TextColumn("[bold]judge"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=console, disable=not show_progress)
+    with bar:
+        task = bar.add_task("items", total=len(items))
+        step = 1 if compiled is not None else CHUNK
+        for start in range(0, len(items), step):
+            chunk = items[start : start + step]
+            if compiled is not None:
+                query, response = chunk[0]
+                state = await compiled.ainvoke({"query": query, "response": response},
+                                               context=service.context)
+                results.append(state_result(cast(JudgeState, state)))
+            else:
+                results.extend(await service.judge_many(chunk))
+            bar.update(task, completed=len(results))
+    return results
+
+
+def run_metrics(service: JudgeService, items: int, started: float) -> dict[str, Any]:
+    """The run's counts (stored as its metrics)."""
+    calls = service.context.calls.calls_made if service.context.calls is not None else 0
+    return {**asdict(service.stats), "items": items, "calls": calls,
+            "principle_version_id": service.version.id,
+            "elapsed_s": round(time.perf_counter() - started, 3)}
+
+
+async def _run(service: JudgeService, chat: BaseChatModel, items: list[tuple[str, str]],
+               *, graph: bool, show_progress: bool) -> list[JudgeResult]:
+    try:
+        return await judge_items(service, items, graph=graph, show_progress=show_progress)
+    finally:
+        await service.aclose()
+        await close_chat_model(chat)

@@ -1,0 +1,99 @@
+"""Build a tiny model and train one run (SFT, reward model, GRPO) in this process.
+
+`kindling model init`, `kindling train ...` and the quickstart call these; so can a notebook:
+
+    from kindling.services.training import train_from_config
+    run_id, output_dir = train_from_config(store, "sft", Path("configs/sft_tiny.yaml"), {},
+                                           live=False)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agents.config import ConfigError
+from kindling.context import console
+from kindling.outputs import check_claimable, claim_dir, publish_dir, staged_dir
+from store.db import Store
+from store.pairs import iter_pair_texts
+from store.queries import corpus_pairs, import_run_ids, latest_import_run
+
+
+def corpus_texts(store: Store) -> list[str]:
+    """Distinct texts to train a tokenizer on: SFT queries and responses, imported RM pairs."""
+    texts: dict[str, None] = {}
+    for query, response in corpus_pairs(store, "sft"):
+        texts.update({query: None, response: None})
+    for run_id in import_run_ids(store):
+        for prompt, chosen, rejected in iter_pair_texts(store, run_id):
+            texts.update({prompt: None, chosen: None, rejected: None})
+    return [t for t in texts if t]
+
+
+def build_tiny_model(texts: list[str], out: Path, **options: Any) -> Path:
+    """`rl.models.init_tiny_model` written beside `out` and moved in once complete (never a
+    half-written model folder; the caller has checked `out` with `check_claimable`)."""
+    from rl.models import init_tiny_model
+
+    with staged_dir(out) as tmp:
+        init_tiny_model(texts, tmp, **options)
+        publish_dir(tmp, out, "kindling model init")
+    return out
+
+
+def train_from_config(store: Store, kind: str, config: Path | None, overrides: dict[str, Any],
+                      *, live: bool, overwrite: bool = False) -> tuple[int, str]:
+    """Load a run config, check everything, then train in this process.
+
+    An `rm` run without kindling.pairs_run (YAML or override) takes the latest import run's pairs.
+    The output folder must be new, empty, or Kindling's own (then only with `overwrite`); it is
+    checked before anything is loaded and claimed (made and marked) just before training.
+
+    Returns:
+        (the run id, the output folder).
+
+    Raises:
+        ConfigError, ValueError: before any training starts (bad config, data, model, ...).
+    """
+    from rl.grpo import prepare_grpo, train_grpo
+    from rl.reward_model import prepare_rm, train_rm
+    from rl.sft import prepare_sft, train_sft
+    from rl.train_config import load_train_config
+
+    if kind == "rm" and "kindling.pairs_run" not in overrides and not yaml_sets_pairs_run(config):
+        overrides = {**overrides, "kindling.pairs_run": latest_pairs_run(store)}
+    kcfg, trl_cfg = load_train_config(kind, config, overrides)
+    output_dir, main = Path(trl_cfg.output_dir), trl_cfg.process_index == 0
+    if main:
+        check_claimable(output_dir, overwrite=overwrite, flag="trl.output_dir")
+    prepare, train = {"sft": (prepare_sft, train_sft), "rm": (prepare_rm, train_rm),
+                      "grpo": (prepare_grpo, train_grpo)}[kind]
+    setup = prepare(store, kcfg, trl_cfg)  # type: ignore[operator]
+    if main:
+        claim_dir(output_dir, overwrite=overwrite, command=f"kindling train {kind}",
+                  flag="trl.output_dir")
+    return train(store, setup, live=live), str(trl_cfg.output_dir)  # type: ignore[operator]
+
+
+def latest_pairs_run(store: Store) -> int:
+    latest = latest_import_run(store)
+    if latest is None:
+        raise ValueError("no import run in the store and no kindling.pairs_run given: "
+                         "import first (`kindling data import`)")
+    console.print(f"pairs from the latest import run, {latest}")
+    return latest
+
+
+def yaml_sets_pairs_run(config: Path | None) -> bool:
+    """Whether the YAML file gives kindling.pairs_run (its `rm:` section in a multi-run file)."""
+    from rl.train_config import read_run_yaml
+
+    if config is None:
+        return False
+    try:
+        data, _ = read_run_yaml("rm", config)
+    except ConfigError:  # load_train_config reports it with the file's name
+        return True
+    section = data.get("kindling")
+    return isinstance(section, dict) and section.get("pairs_run") is not None

@@ -1,0 +1,142 @@
+"""Presentation shared by several commands: rich tables and reports (no work, no store writes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.table import Table
+
+from agents.judge.metrics import Metrics
+from kindling.context import console
+from kindling.services.judge import JudgeOutcome
+from store.importers import ImportReport
+from store.readers import LAYOUT
+
+
+def call_table(stats: list[dict[str, Any]]) -> Table:
+    """Per-role agent-call statistics as a rich table."""
+    roles = Table(title="agent calls (all sessions)")
+    for col in ("role", "attempts", "errors", "mean latency ms", "prompt tok", "completion tok"):
+        roles.add_column(col, justify="right" if col != "role" else "left")
+    for r in stats:
+        roles.add_row(r["role"], str(r["attempts"]), str(r["errors"]),
+                      f"{r['mean_latency_ms']:.0f}", str(r["prompt_tokens"]),
+                      str(r["completion_tokens"]))
+    return roles
+
+
+def add_metric_rows(table: Table, subset: str, rows: list[tuple[str, Metrics]]) -> None:
+    for k, (predictor, m) in enumerate(rows):
+        c = m["confusion"]
+        table.add_row(subset if k == 0 else "", predictor, str(m["n"]), str(c["tp"] + c["fn"]),
+                      *(f"{m[key]:.3f}" for key in ("accuracy", "precision", "recall", "f1")),
+                      *(str(c[key]) for key in ("tp", "fp", "tn", "fn")),
+                      end_section=k == len(rows) - 1)
+
+
+def print_import_report(report: ImportReport) -> None:
+    files = {name: rel for name, rel, _ in LAYOUT}
+    table = Table(title="Imported datasets")
+    for column in ("dataset", "file", "rows in file", "added"):
+        table.add_column(column, justify="right" if column in ("rows in file", "added") else "left")
+    for name, rows in report.rows.items():
+        table.add_row(name, files.get(name, ""), str(rows), str(report.added.get(name, 0)))
+    console.print(table)
+    added = ", ".join(f"{n} {t}" for t, n in report.tables.items())
+    if report.run_id is None:
+        console.print("Nothing new: the store already holds every row.")
+    else:
+        console.print(f"Import run {report.run_id}: added {added} in {report.seconds:.1f} s.")
+    for name, n in report.identical_pairs.items():
+        console.print(f"[yellow]note:[/] {name}: {n} pair(s) have chosen == rejected text.",
+                      highlight=False)
+
+
+def print_rm_report(model: str, metrics: dict[str, Any]) -> None:
+    """A pairwise table (RM vs longer-is-chosen) and an agreement table (RM vs length rule)."""
+    pw, agree, cov = metrics["pairwise"], metrics["agreement"], metrics["coverage"]
+    table = Table(title=f"reward model {model}: pairwise accuracy", box=box.SIMPLE_HEAD,
+                  collapse_padding=True, pad_edge=False,
+                  caption="longer: the longer response is predicted chosen; bands by the chosen "
+                          "response's length; unseen: neither response in RM training pairs")
+    for col in ("subset", "n", "rm", "longer", "rm ties", "len ties"):
+        table.add_column(col, justify="left" if col == "subset" else "right", no_wrap=True)
+    rows = [("all", pw["overall"]), *pw["bands"].items(), ("unseen", pw["unseen"])]
+    for subset, m in rows:
+        table.add_row(subset, str(m["n"]), f"{m['rm']:.3f}", f"{m['length']:.3f}",
+                      str(m["rm_ties"]), str(m["length_ties"]))
+    console.print(table)
+    st, base = agree["score_threshold"], f"len>{agree['threshold']}"
+    console.print(f"agreement: score threshold {st['threshold']:.4f} fitted on {st['fit_items']} "
+                  f"items (accuracy there {st['fit_accuracy']:.3f}, length rule "
+                  f"{st['fit_length_accuracy']:.3f}); evaluated on {st['evaluated_items']} items "
+                  f"of other queries ({cov['labelled']} labelled in all)", highlight=False)
+    table = Table(title="reward model vs labels", box=box.SIMPLE_HEAD, collapse_padding=True,
+                  pad_edge=False, caption=f"{base}: length-only baseline; unseen: not in RM "
+                                          "training pairs")
+    for col in ("subset", "predictor", "n", "pos", "acc", "prec", "rec", "F1",
+                "tp", "fp", "tn", "fn"):
+        table.add_column(col, justify="left" if col in ("subset", "predictor") else "right",
+                         no_wrap=True)
+    add_metric_rows(table, "all", [("rm", agree["overall"]), (base, agree["baseline"])])
+    for band, pair in agree["bands"].items():
+        add_metric_rows(table, band, [("rm", pair["judge"]), (base, pair["baseline"])])
+    add_metric_rows(table, "unseen", [("rm", agree["unseen"]["judge"]),
+                                (base, agree["unseen"]["baseline"])])
+    console.print(table)
+
+
+def print_policy_table(report: dict[str, dict[str, Any]], length_threshold: int,
+                       rm_fit: dict[str, Any] | None, judge_run: int | None) -> None:
+    """One column per policy, one row per figure: excellence rates beside the length rule."""
+    table = Table(title="policies on held-out prompts", box=box.SIMPLE_HEAD, collapse_padding=True,
+                  pad_edge=False, caption=f"len>{length_threshold}: share longer than "
+                  f"{length_threshold} characters (the length-only rule the labels track)")
+    table.add_column("figure", no_wrap=True)
+    for label in report:
+        table.add_column(label, justify="right", no_wrap=True)
+    rows: list[tuple[str, Any]] = [
+        ("samples", lambda m: str(m["samples"])),
+        ("mean length", lambda m: f"{m['mean_length']:.1f}"),
+        ("median length", lambda m: f"{m['median_length']:.0f}"),
+        (f"len>{length_threshold}", lambda m: f"{m['length_rule']:.3f}"),
+    ]
+    if rm_fit:
+        rows += [("RM excellence", lambda m: f"{m['rm']['excellence']['rate']:.3f}"),
+                 ("RM mean score", lambda m: f"{m['rm']['mean']:.3f}")]
+    if judge_run is not None:
+        rows += [("judge excellence", lambda m: f"{m['judge']['excellence']['rate']:.3f}"),
+                 ("judge failed", lambda m: str(m["judge"]["excellence"]["failed"]))]
+    rows += [("distinct-1", lambda m: f"{m['distinct_1']:.3f}"),
+             ("distinct-2", lambda m: f"{m['distinct_2']:.3f}"),
+             ("self-BLEU", lambda m: "–" if m["self_bleu"] is None else f"{m['self_bleu']:.1f}")]
+    for name, cell in rows:
+        table.add_row(name, *(cell(m) for m in report.values()))
+    console.print(table)
+    if rm_fit:
+        console.print(f"RM excellence: score > {rm_fit['threshold']:.4f}, the threshold most "
+                      f"accurate on {rm_fit['fitted_on']} ({rm_fit['accuracy']:.3f} on "
+                      f"{rm_fit['items']} labelled responses)" if "items" in rm_fit else
+                      f"RM excellence: score > {rm_fit['threshold']:.4f} (given)", highlight=False)
+    if judge_run is not None:
+        console.print(f"judge run {judge_run}", highlight=False)
+
+
+def print_eval_stored(run_id: int) -> None:
+    console.print(f"eval run {run_id} stored")
+
+
+def print_judge_summary(outcome: JudgeOutcome) -> None:
+    """The run's counts as a rich table."""
+    metrics = outcome.metrics
+    table = Table(title=f"judge run {outcome.run_id}", show_header=False)
+    for label, value in [
+        ("principle version", outcome.version), ("samples per item", outcome.samples),
+        ("items", metrics["items"]), ("judged now (LLM)", metrics["judged"]),
+        ("cached", metrics["cached"]), ("flagged by guard", metrics["flagged"]),
+        ("failed", metrics["failed"]), ("Good (1)", metrics["good"]), ("Bad (0)", metrics["bad"]),
+        ("LLM attempts", metrics["calls"]), ("elapsed", f"{metrics['elapsed_s']:.1f} s"),
+    ]:
+        table.add_row(label, str(value))
+    console.print(table)

@@ -1,0 +1,46 @@
+"""The evaluation protocol for a judge's 0/1 predictions against labelled items.
+
+Figures overall, within length bands and on responses unseen in RM training, each beside the
+length-only baseline, plus a threshold fitted on queries the judge never touched (DESIGN.md's
+evaluation protocol). Pure: it reads no store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from agents.judge.metrics import binary_metrics, length_baseline
+from rl.evaluate.metrics import best_length_threshold, judge_report
+from store.eval_data import LabelledItem, Predictions
+
+
+def evaluate_predictions(items: Sequence[LabelledItem], preds: Predictions, *, threshold: int,
+                         edges: Sequence[int]) -> dict[str, Any]:
+    """The protocol's figures for the scored items, plus coverage and a held-out fitted baseline.
+
+    The fitted threshold comes from the labelled items whose query the run did not touch at all,
+    so it never sees an evaluated item (nor a sibling response of one).
+    """
+    scored = [i for i in items if i.response_id in preds.predicted]
+    y_true, lengths = [i.label for i in scored], [i.length for i in scored]
+    y_pred = [preds.predicted[i.response_id] for i in scored]
+    metrics = judge_report(y_true, y_pred, lengths, [not i.seen_in_rm_train for i in scored],
+                           threshold=threshold, edges=edges)
+    touched = {i.query_id for i in items if i.response_id in preds.seen}
+    held_out = [i for i in items if i.query_id not in touched]
+    metrics["threshold"], metrics["fitted"] = threshold, None
+    if held_out:
+        fit_lengths, fit_labels = [i.length for i in held_out], [i.label for i in held_out]
+        t = best_length_threshold(fit_lengths, fit_labels)
+        metrics["fitted"] = {
+            "threshold": t, "fit_items": len(held_out),
+            "fit_accuracy": binary_metrics(fit_labels, length_baseline(fit_lengths, t))["accuracy"],
+            "baseline": binary_metrics(y_true, length_baseline(lengths, t)),
+        }
+    metrics["coverage"] = {
+        "labelled": len(items), "scored": len(scored), "failed": len(preds.failed),
+        "unjudged": len(preds.unjudged), "outside": preds.outside, "flagged": len(preds.flagged),
+        "unseen_scored": metrics["unseen"]["judge"]["n"],
+    }
+    return metrics

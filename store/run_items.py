@@ -1,0 +1,126 @@
+"""A graph run's items, paged, and one item's fields and agent calls (read-only).
+
+What an "item" is depends on the run's kind:
+- curate: a work item (`run_items`) with its verdict;
+- judge: a stored judgment of the run (key = the judgment's id);
+- any other run that made LLM calls (adversarial): an agent-call key such as `it2:det:0`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased
+
+from store.calls import call_record
+from store.db import Store
+from store.errors import NotFound
+from store.models import AgentCall, Judgment, Query, Response, RunItem, Verdict
+
+
+def list_items(store: Store, run_id: int, kind: str, *, offset: int, limit: int) -> dict[str, Any]:
+    """One page of the run's items (never the whole run) and how many there are."""
+    lister = {"curate": _curate_items, "judge": _judgment_items}.get(kind, _call_items)
+    with store.session() as s:
+        total, items = lister(s, run_id, offset, limit)
+    return {"total": total, "offset": offset, "limit": limit, "items": items}
+
+
+def curate_item(store: Store, run_id: int, key: str) -> dict[str, Any]:
+    """A curate run's work item with its texts and verdict.
+
+    Raises:
+        NotFound: the run has no such item.
+    """
+    with store.session() as s:
+        return _curate_item(s, run_id, key)
+
+
+def judgment_item(store: Store, run_id: int, key: str) -> tuple[dict[str, Any], int]:
+    """A judge run's judgment (key: its id) and how many Detector samples it took.
+
+    Raises:
+        NotFound: the run has no such judgment.
+    """
+    with store.session() as s:
+        return _judgment_item(s, run_id, key)
+
+
+def item_calls(store: Store, run_id: int, keys: list[str]) -> list[dict[str, Any]]:
+    """The run's agent calls under these item keys, oldest first, as transcripts."""
+    with store.session() as s:
+        calls = s.scalars(select(AgentCall).where(
+            AgentCall.run_id == run_id, AgentCall.item_key.in_(keys))
+            .order_by(AgentCall.id)).all()
+        return [call_record(c) for c in calls]
+
+
+def _page(s: Any, stmt: Select, offset: int, limit: int) -> tuple[int, list[Any]]:
+    total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    return total, list(s.execute(stmt.offset(offset).limit(limit)).all())
+
+
+def _curate_items(s: Any, run_id: int, offset: int, limit: int) -> tuple[int, list[dict]]:
+    stmt = (select(RunItem.item_key, RunItem.status, RunItem.attempts, Verdict.initial_verdict,
+                   Verdict.final_verdict, Query.text, Response.text)
+            .outerjoin(Verdict, (Verdict.run_id == RunItem.run_id)
+                       & (Verdict.item_key == RunItem.item_key))
+            .join(Query, Query.id == RunItem.query_id)
+            .outerjoin(Response, Response.id == RunItem.response_id)
+            .where(RunItem.run_id == run_id).order_by(RunItem.id))
+    total, rows = _page(s, stmt, offset, limit)
+    return total, [{"key": key, "status": status, "attempts": attempts, "initial": initial,
+                    "verdict": final, "query": query, "response": response}
+                   for key, status, attempts, initial, final, query, response in rows]
+
+
+def _judgment_items(s: Any, run_id: int, offset: int, limit: int) -> tuple[int, list[dict]]:
+    stmt = select(Judgment).where(Judgment.run_id == run_id).order_by(Judgment.id)
+    total, rows = _page(s, stmt, offset, limit)
+    return total, [{"key": str(j.id), "status": "flagged" if j.flagged else "done",
+                    "verdict": j.verdict, "score": j.score, "query": j.query,
+                    "response": j.response} for (j,) in rows]
+
+
+def _call_items(s: Any, run_id: int, offset: int, limit: int) -> tuple[int, list[dict]]:
+    stmt = (select(AgentCall.item_key, func.min(AgentCall.role), func.count(),
+                   func.count(AgentCall.error), func.max(AgentCall.id))
+            .where(AgentCall.run_id == run_id).group_by(AgentCall.item_key)
+            .order_by(func.min(AgentCall.id)))
+    total, rows = _page(s, stmt, offset, limit)
+    last = {i: p for i, p in s.execute(select(AgentCall.id, AgentCall.parsed_output).where(
+        AgentCall.id.in_([r[4] for r in rows])))}
+    return total, [{"key": key, "status": "failed" if errors == calls else "done",
+                    "role": role, "calls": calls,
+                    "verdict": (last.get(last_id) or {}).get("verdict")}
+                   for key, role, calls, errors, last_id in rows]
+
+
+def _curate_item(s: Any, run_id: int, key: str) -> dict[str, Any]:
+    response = aliased(Response)
+    row = s.execute(select(RunItem, Verdict, Query.text, response.text)
+                    .outerjoin(Verdict, (Verdict.run_id == RunItem.run_id)
+                               & (Verdict.item_key == RunItem.item_key))
+                    .join(Query, Query.id == RunItem.query_id)
+                    .outerjoin(response, response.id == RunItem.response_id)
+                    .where(RunItem.run_id == run_id, RunItem.item_key == key)).first()
+    if row is None:
+        raise NotFound(f"run {run_id} has no item {key!r}")
+    it, v, query, text = row
+    verdict = None if v is None else {
+        "status": v.status, "initial": v.initial_verdict, "final": v.final_verdict,
+        "judge_reason": v.judge_reason, "reflect_reason": v.reflect_reason,
+        "pros": v.pros, "cons": v.cons, "error": v.error}
+    return {"key": key, "status": it.status, "attempts": it.attempts, "query": query,
+            "response": text, "verdict": verdict}
+
+
+def _judgment_item(s: Any, run_id: int, key: str) -> tuple[dict[str, Any], int]:
+    j = s.get(Judgment, int(key)) if key.isascii() and key.isdigit() else None
+    if j is None or j.run_id != run_id:
+        raise NotFound(f"run {run_id} has no item {key!r}")
+    item = {"key": key, "query": j.query, "response": j.response, "verdict": j.verdict,
+            "score": j.score, "reason": j.reason, "flagged": j.flagged, "model": j.model,
+            "principle_version_id": j.principle_version_id}
+    return item, j.samples
