@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import typer
-from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 from typer.main import get_command
 
@@ -29,7 +29,6 @@ from kindling.commands import (
     train,
 )
 from kindling.context import AppState, fail
-from store.db import describe_db_error, resolve_db_url
 from store.errors import UserError
 
 DEBUG_ENV = "KINDLING_DEBUG"
@@ -87,13 +86,23 @@ class KindlingGroup(TyperGroup):
             _report(exc.format_message() + where, exc)
         except UserError as exc:
             _report(str(exc), exc)
-        except DBAPIError as exc:
-            db_url = ctx.obj.db_url if isinstance(ctx.obj, AppState) else None
-            _report(describe_db_error(resolve_db_url(db_url), exc), exc)
         except OSError as exc:
             if exc.filename is None:
                 raise
             _report(f"{exc.filename}: {exc.strerror or exc}", exc)
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
+            from store.db import describe_db_error, resolve_db_url
+
+            db_url = ctx.obj.db_url if isinstance(ctx.obj, AppState) else None
+            _report(describe_db_error(resolve_db_url(db_url), exc), exc)
+
+
+def _is_database_error(exc: Exception) -> bool:
+    """A SQLAlchemy DBAPIError (checked without importing SQLAlchemy: no store, no such error)."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    return sa_exc is not None and isinstance(exc, sa_exc.DBAPIError)
 
 
 def _report(message: str, exc: BaseException) -> None:

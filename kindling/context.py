@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from store.db import Store
+if TYPE_CHECKING:
+    from store.db import Store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -22,6 +23,8 @@ class AppState:
     def open_store(self, *, writes: bool = True) -> Store:
         """The store, migrated; for a command that `writes`, checked to be writable first (so a
         read-only store fails before any work, not at its end)."""
+        from store.db import Store
+
         store = Store(self.db_url)
         if writes:
             store.check_writable()

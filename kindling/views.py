@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.table import Table
 
-from agents.judge.metrics import Metrics
 from kindling.context import console
-from kindling.services.judge import JudgeOutcome
-from store.importers import ImportReport
 from store.readers import LAYOUT
+
+if TYPE_CHECKING:
+    from agents.judge.metrics import Metrics
+    from kindling.services.judge import JudgeOutcome
+    from store.importers import ImportReport
 
 
 def call_table(stats: list[dict[str, Any]]) -> Table:

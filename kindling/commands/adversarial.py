@@ -10,13 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agents.adversarial.config import AdversarialConfig
-from agents.config import ConfigError, load_config, parse_sets
-from agents.llm.endpoints import LLMConfigError
-from agents.templates import PromptError
 from kindling.context import console, fail
-from kindling.services.adversarial import AdversarialRunner
-from store.principles import PrincipleNotFound, activate
 
 
 def adversarial(
@@ -35,6 +29,13 @@ def adversarial(
     activate_best: bool = typer.Option(False, "--activate-best", help="Activate the best-validated S_D for the judge at the end."),
 ) -> None:
     """Optimize the Detector's principles S_D against a Generator following strategies S_G."""
+    from agents.adversarial.config import AdversarialConfig
+    from agents.config import ConfigError, load_config, parse_sets
+    from agents.llm.endpoints import LLMConfigError
+    from agents.templates import PromptError
+    from kindling.services.adversarial import AdversarialRunner
+    from store.principles import PrincipleNotFound, activate
+
     overrides = {"iterations": iterations, "batch_size": batch_size, "call_budget": budget,
                  "patience": patience, "agents.backend": backend, "agents.model": model,
                  "agents.base_url": base_url, "agents.api_key_env": api_key_env}

@@ -9,14 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from agents.config import ConfigError, load_config, parse_sets
-from agents.curate.config import CurateConfig
-from agents.llm.endpoints import LLMConfigError
-from agents.templates import PromptError
 from kindling.context import console, fail
-from kindling.services.curate import CurateRunner
-from kindling.views import call_table
-from store.reports import call_stats, first_verdict_error, verdict_stats
 
 
 def curate(
@@ -40,6 +33,13 @@ def curate(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar."),
 ) -> None:
     """Judge items with retrieve → advocate ∥ critic → judge → reflect → persist; resumable."""
+    from agents.config import ConfigError, load_config, parse_sets
+    from agents.curate.config import CurateConfig
+    from agents.llm.endpoints import LLMConfigError
+    from agents.templates import PromptError
+    from kindling.services.curate import CurateRunner
+    from store.reports import first_verdict_error
+
     overrides = {
         "source": source, "dataset": dataset, "limit": limit, "offset": offset,
         "samples_per_query": samples, "principles": principles, "concurrency": concurrency,
@@ -68,6 +68,9 @@ def curate(
 
 
 def print_summary(store: Any, run_id: int, counts: dict[str, int], elapsed: float, calls: int) -> None:
+    from kindling.views import call_table
+    from store.reports import call_stats, verdict_stats
+
     table = Table(title=f"curate run {run_id}", show_header=False)
     verdicts = verdict_stats(store, run_id)
     for label, value in [

@@ -11,12 +11,9 @@ from rich.table import Table
 
 from kindling.context import console, fail
 from kindling.outputs import WHOLE_FOLDER, owned_entries
-from kindling.views import print_import_report
 from store.errors import OutputError
-from store.importers import DataImportError, dataset_counts, import_paper_data
 from store.readers import LAYOUT
 from store.upstream import UPSTREAM_COMMIT, UPSTREAM_SHA256, fetch_upstream, is_verified
-from store.version import code_version
 
 app = typer.Typer(help="Import datasets into the store.", no_args_is_help=True)
 
@@ -67,6 +64,10 @@ def import_command(
     )] = 60.0,
 ) -> None:
     """Import every file of the paper's data set; re-running adds nothing."""
+    from kindling.views import print_import_report
+    from store.importers import DataImportError, import_paper_data
+    from store.version import code_version
+
     if (source is None) == (not upstream):
         fail("give exactly one of --from PATH or --upstream")
     if source is not None and not source.is_dir():
@@ -94,6 +95,8 @@ def import_command(
 @app.command("stats")
 def stats_command(ctx: typer.Context) -> None:
     """Show how many records each imported dataset has in the store."""
+    from store.importers import dataset_counts
+
     store = ctx.obj.open_store(writes=False)
     try:
         counts = dataset_counts(store)

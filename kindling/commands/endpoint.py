@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import TYPE_CHECKING
 
 import typer
 import yaml
 from rich.table import Table
 
-from agents.config import load_config
-from agents.llm.config import LLMConfig
 from kindling.context import console, fail
-from store import work
-from store.calls import CallLog
-from store.version import code_version
+
+if TYPE_CHECKING:
+    from agents.llm.config import LLMConfig
 
 app = typer.Typer(help="Check an OpenAI-compatible endpoint before spending a run on it.",
                   no_args_is_help=True)
@@ -33,7 +32,12 @@ def check(
     """List the models, try each structured-output mode on the Detector prompt, measure latency
     and the concurrency where the endpoint starts answering 429; print a config snippet. The
     probes are stored as an `endpoint` run (about 5 + samples + 2 × max-in-flight requests)."""
+    from agents.config import load_config
+    from agents.llm.config import LLMConfig
     from agents.llm.endpoint_check import check_endpoint
+    from store import work
+    from store.calls import CallLog
+    from store.version import code_version
 
     cfg = load_config(LLMConfig, None, {"backend": "openai", "base_url": base_url,
                                         "model": model, "api_key_env": api_key_env,

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import typer
 
 from agents.judge.metrics import DEFAULT_THRESHOLD
-from agents.llm.endpoints import LLMConfigError
-from agents.templates import PromptError
 from kindling.context import console, fail
 from kindling.outputs import check_output_file, write_file
-from kindling.services.evaluation import PolicyComparison, compare_policies, load_judge_config
-from kindling.views import print_eval_stored, print_policy_table
-from rl.evaluate.policy import SamplingConfig
-from store.db import Store
-from store.principles import PrincipleNotFound
-from store.reports import policy_output_dir
+
+if TYPE_CHECKING:
+    from kindling.services.evaluation import PolicyComparison
+    from store.db import Store
 
 
 def resolve_policies(store: Store, specs: list[str]) -> list[tuple[str, str]]:
@@ -28,6 +24,8 @@ def resolve_policies(store: Store, specs: list[str]) -> list[tuple[str, str]]:
         ValueError: an empty spec, a repeated label, or a run that is missing, of another kind
             or without an output folder.
     """
+    from store.reports import policy_output_dir
+
     policies: list[tuple[str, str]] = []
     for spec in specs:
         label, sep, path = spec.partition("=")
@@ -69,12 +67,17 @@ def policy(
     """Sample each policy on held-out prompts; report excellence under a reward model and/or a
     judge beside the length rule, mean length, distinct-1/2 and self-BLEU, side by side (stored as
     an `eval` run)."""
-    from rl.evaluate.policy import held_out_prompts
+    from agents.llm.endpoints import LLMConfigError
+    from agents.templates import PromptError
+    from kindling.services.evaluation import compare_policies, load_judge_config
+    from kindling.views import print_eval_stored, print_policy_table
+    from rl.evaluate.policy import SamplingConfig, held_out_prompts
     from rl.models import describe_model
+    from store.principles import PrincipleNotFound
 
     if out is not None:
         check_output_file(out, overwrite=overwrite)
-    store: Store = ctx.obj.open_store()
+    store = ctx.obj.open_store()
     sampling = SamplingConfig(samples, max_new_tokens, temperature, top_p, batch_size, seed)
     try:
         judge_cfg = load_judge_config(store, principles, judge_config, sets)

@@ -7,11 +7,7 @@ import typer
 from agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.context import fail
 from kindling.options import parse_edges
-from kindling.services.evaluation import evaluate_and_store_rm
-from kindling.views import print_eval_stored, print_rm_report
 from rl.evaluate.metrics import DEFAULT_BAND_EDGES
-from store.db import Store
-from store.reports import get_run
 
 
 def rm(
@@ -30,10 +26,13 @@ def rm(
     """Pairwise accuracy on held-out pairs beside "the longer one is chosen", and agreement with
     labels (score threshold fitted on a separate split) beside the length baseline; overall, by
     length band and on responses unseen in RM training (stored as an `eval` run)."""
+    from kindling.services.evaluation import evaluate_and_store_rm
+    from kindling.views import print_eval_stored, print_rm_report
     from store.queries import latest_import_run
+    from store.reports import get_run
 
     edges = parse_edges(bands)
-    store: Store = ctx.obj.open_store()
+    store = ctx.obj.open_store()
     if pairs_run is None:
         pairs_run = latest_import_run(store)
         if pairs_run is None:

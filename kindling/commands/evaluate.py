@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -10,31 +9,11 @@ import typer
 from rich import box
 from rich.table import Table
 
-from agents.config import ConfigError, load_config, parse_sets
-from agents.judge.config import JudgeConfig
 from agents.judge.metrics import DEFAULT_THRESHOLD
-from agents.llm.endpoints import LLMConfigError
-from agents.templates import PromptError
 from kindling.context import console, fail
 from kindling.options import parse_edges
-from kindling.services.judge import dataset_items, execute_judge
-from kindling.views import add_metric_rows, print_judge_summary
+from kindling.views import add_metric_rows
 from rl.evaluate.metrics import DEFAULT_BAND_EDGES
-from rl.evaluate.protocol import evaluate_predictions
-from store import work
-from store.db import Store
-from store.eval_data import (
-    JudgeScope,
-    curate_predictions,
-    judge_predictions,
-    judge_run_scope,
-    labelled_items,
-)
-from store.models import Run
-from store.principles import PrincipleNotFound
-from store.queries import dataset_response_items
-from store.reports import get_run
-from store.version import code_version
 
 app = typer.Typer(help="Evaluate judges, reward models and policies (the length-only baseline beside every figure).", no_args_is_help=True)
 
@@ -55,46 +34,36 @@ def judge(
     """Accuracy, precision, recall and F1 of a judge, beside the length-only baseline,
     overall, within length bands and on responses not seen in RM training pairs (stored as an
     `eval` run)."""
+    from kindling.services.judge_eval import evaluate_judge_run
+
     sources = [s for s in (curate_run, judge_run, principles) if s is not None]
     if len(sources) != 1:
         fail("give exactly one of --curate-run, --judge-run, --principles")
     edges = parse_edges(bands)
-    store: Store = ctx.obj.open_store()
+    store = ctx.obj.open_store()
     if principles is not None:
         judge_run = _judge_with(store, principles, judge_config, sets, dataset, limit)
     source, run_id = ("curate", curate_run) if curate_run is not None else ("judge", judge_run)
     assert run_id is not None
-    run = _checked_run(store, run_id, source)
-    items = labelled_items(store, dataset)
-    if not items:
-        fail(f"no labelled items in dataset {dataset!r} (import the data first: "
-             "`kindling data import --from DIR`)")
-    scope = None
-    if source == "curate":
-        preds = curate_predictions(store, run_id, items)
-    else:
-        scope, judged, note = _judge_scope(store, run, dataset)
-        run_items = items if judged is None else [i for i in items if i.response_id in judged]
-        preds = judge_predictions(store, run_id, run_items, scope)
-        if note:
-            console.print(note, highlight=False)
-    if not preds.predicted:
-        fail(f"{source} run {run_id} has no usable predictions for the labelled items of "
-             f"{dataset!r} ({len(preds.failed)} failed, {preds.outside} outside it)")
-    metrics = evaluate_predictions(items, preds, threshold=length_threshold, edges=edges)
-    print_report(source, run_id, dataset, metrics)
-    config = {"source": source, "ids": [run_id], "threshold": length_threshold,
-              "dataset": dataset, "band_edges": list(edges),
-              "scope": asdict(scope) if scope is not None else None}
-    eval_run, _ = work.get_or_create_run(store, kind="eval", run_key=None, config=config,
-                                         code_version=code_version())
-    work.finish_run(store, eval_run.id, "finished", metrics)
-    console.print(f"eval run {eval_run.id} stored")
+    evaluation = evaluate_judge_run(store, source, run_id, dataset=dataset,
+                                    threshold=length_threshold, edges=edges)
+    if evaluation.note:
+        console.print(evaluation.note, highlight=False)
+    print_report(source, run_id, dataset, evaluation.metrics)
+    console.print(f"eval run {evaluation.eval_run_id} stored")
 
 
-def _judge_with(store: Store, principles: str, config: Path | None, sets: list[str],
+def _judge_with(store: Any, principles: str, config: Path | None, sets: list[str],
                 dataset: str, limit: int | None) -> int:
     """Judge the dataset's labelled responses under a principle version; the new judge run's id."""
+    from agents.config import ConfigError, load_config, parse_sets
+    from agents.judge.config import JudgeConfig
+    from agents.llm.endpoints import LLMConfigError
+    from agents.templates import PromptError
+    from kindling.services.judge import dataset_items, execute_judge
+    from kindling.views import print_judge_summary
+    from store.principles import PrincipleNotFound
+
     try:
         cfg = load_config(JudgeConfig, config, {"principles": principles, **parse_sets(sets)})
         items = dataset_items(store, dataset, 0, limit)
@@ -102,49 +71,8 @@ def _judge_with(store: Store, principles: str, config: Path | None, sets: list[s
         outcome = execute_judge(store, cfg, items, source)
     except (ConfigError, PromptError, PrincipleNotFound, LLMConfigError) as exc:
         fail(str(exc))
-        raise AssertionError("unreachable") from exc
     print_judge_summary(outcome)
     return outcome.run_id
-
-
-def _checked_run(store: Store, run_id: int, kind: str) -> Run:
-    run = get_run(store, run_id)
-    if run is None:
-        fail(f"no run with id {run_id}")
-        raise AssertionError  # unreachable: fail exits
-    if run.kind != kind:
-        fail(f"run {run_id} is a {run.kind!r} run, not a {kind!r} run")
-    return run
-
-
-def _judge_scope(store: Store, run: Run, dataset: str
-                 ) -> tuple[JudgeScope | None, set[int] | None, str | None]:
-    """How to find a judge run's predictions: (scope, the response ids it judged, a note).
-
-    Judgments are a cache keyed by (principle version, model, samples, texts): one reused from
-    an earlier run keeps that run's id, and a failed one is not stored. A run over (a slice of)
-    the labelled dataset is read by its scope and its slice, so cached judgments count as its
-    predictions and a missing one as failed; any other run by the judgments carrying its id,
-    with a warning when it reused or lost some.
-    """
-    source = run.config.get("input") or {}
-    if source.get("dataset") == dataset:
-        scope = judge_run_scope(store, run.id, run.config, run.metrics)
-        if scope is not None:
-            rows = dataset_response_items(store, dataset, int(source.get("offset") or 0),
-                                          source.get("limit"))
-            return scope, {r["response_id"] for r in rows}, (
-                f"judge run {run.id} judged {len(rows)} responses of {dataset}: its predictions "
-                f"are the judgments stored under principle version "
-                f"{scope.principle_version_id}, model {scope.model}, {scope.samples} sample(s), "
-                "cached ones included")
-    reused, lost = (int(run.metrics.get(key) or 0) for key in ("cached", "failed"))
-    if reused or lost:
-        return None, None, (
-            f"[yellow]warning:[/] judge run {run.id} reused {reused} cached judgments (they keep "
-            f"the id of the run that made them) and {lost} failed (not stored): only the "
-            "judgments carrying its id are evaluated")
-    return None, None, None
 
 
 def print_report(source: str, run_id: int, dataset: str, metrics: dict[str, Any]) -> None:

@@ -5,20 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import typer
 
-from agents.config import ConfigError, load_config, parse_sets
-from agents.judge.config import JudgeConfig
-from agents.judge.nodes import JudgeResult
-from agents.llm.endpoints import LLMConfigError
-from agents.templates import PromptError
 from kindling.context import fail
 from kindling.outputs import check_output_file, write_file
-from kindling.services.judge import InputError, dataset_items, execute_judge, read_items_file
-from kindling.views import print_judge_summary
-from store.principles import PrincipleNotFound
+
+if TYPE_CHECKING:
+    from agents.judge.nodes import JudgeResult
 
 
 def write_out(path: Path, items: list[tuple[str, str]], results: list[JudgeResult]) -> None:
@@ -52,6 +47,14 @@ def judge(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar."),
 ) -> None:
     """Judge items Good (1) / Bad (0) with a score and a reason; cached, so nothing is judged twice."""
+    from agents.config import ConfigError, load_config, parse_sets
+    from agents.judge.config import JudgeConfig
+    from agents.llm.endpoints import LLMConfigError
+    from agents.templates import PromptError
+    from kindling.services.judge import InputError, dataset_items, execute_judge, read_items_file
+    from kindling.views import print_judge_summary
+    from store.principles import PrincipleNotFound
+
     overrides = {"principles": principles, "samples": samples, "concurrency": concurrency,
                  "llm.backend": backend, "llm.model": model, "llm.base_url": base_url,
                  "llm.api_key_env": api_key_env}
@@ -62,7 +65,7 @@ def judge(
             raise InputError("--limit and --offset select dataset items; use them with --dataset")
         if out is not None:
             check_output_file(out, overwrite=overwrite)
-        cfg: JudgeConfig = load_config(JudgeConfig, config, {**overrides, **parse_sets(sets)})
+        cfg = load_config(JudgeConfig, config, {**overrides, **parse_sets(sets)})
         store = ctx.obj.open_store()
         items = (read_items_file(file) if file is not None
                  else dataset_items(store, dataset, offset, limit))

@@ -8,7 +8,6 @@ import typer
 
 from kindling.context import console, fail
 from kindling.outputs import check_claimable
-from kindling.services.training import build_tiny_model, corpus_texts
 
 app = typer.Typer(help="Build or inspect policy models.", no_args_is_help=True)
 
@@ -25,6 +24,8 @@ def init(
     seed: int = typer.Option(0, "--seed", help="Seed of the random initialisation."),
 ) -> None:
     """Train a tokenizer on the store's corpus and save a randomly initialised tiny model."""
+    from kindling.services.training import build_tiny_model, corpus_texts
+
     if not tiny:
         fail("only --tiny is supported (pass a hub id or folder to the trainers for other models)")
     if vocab_size < 300:

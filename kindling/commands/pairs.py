@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 import typer
 
 from kindling.context import console, fail
 from kindling.outputs import check_output_dir, publish_dir, staged_dir
-from store import pairs as pair_store
-from store import work
-from store.version import code_version
 
 EXPORT_NAMES = ("pairs.jsonl", "dataset")
 
@@ -26,6 +24,10 @@ def build(
     max_per_query: int = typer.Option(None, help="At most this many pairs per query (default: all good × bad)."),
 ) -> None:
     """Pair judged-good with judged-bad candidates of the same query (a new `pairs` run)."""
+    from store import pairs as pair_store
+    from store import work
+    from store.version import code_version
+
     store = ctx.obj.open_store()
     kind = pair_store.run_kind(store, run)
     if kind != "curate":
@@ -47,7 +49,7 @@ def export(
     ctx: typer.Context,
     run: int = typer.Option(..., "--run", help="A pairs run (or an import run, for the paper's RM pairs)."),
     out: Path = typer.Option(..., "--out", help="Output folder: pairs.jsonl and a datasets folder `dataset/`."),
-    fmt: str = typer.Option("trl", "--format", help="trl: prompt/chosen/rejected columns, as TRL's RewardTrainer reads them."),
+    fmt: Literal["trl"] = typer.Option("trl", "--format", help="trl: prompt/chosen/rejected columns, as TRL's RewardTrainer reads them."),
     conversational: bool = typer.Option(False, help="Write chat messages ([{role, content}]) instead of plain strings."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Write into a non-empty folder, replacing only the pairs.jsonl and dataset/ an earlier export wrote there."),
 ) -> None:
@@ -56,8 +58,8 @@ def export(
     The folder may be new or empty; a non-empty one needs --overwrite, and even then only
     Kindling's own pairs.jsonl and dataset/ in it are replaced (written beside it, then moved in).
     """
-    if fmt != "trl":
-        fail(f"--format {fmt}: only 'trl' is supported")
+    from store import pairs as pair_store
+
     check_output_dir(out, EXPORT_NAMES, overwrite=overwrite)
     store = ctx.obj.open_store(writes=False)
     kind = pair_store.run_kind(store, run)

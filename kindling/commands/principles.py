@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 import yaml
@@ -15,21 +16,11 @@ from rich.text import Text
 
 from kindling.context import console, fail
 from kindling.outputs import check_output_file, write_text
-from store.db import Store
-from store.models import PrincipleVersion
 from store.principle_io import KINDS, PrincipleFormatError, PrincipleSet, from_yaml_text, to_yaml
-from store.principles import (
-    PrincipleNotFound,
-    activate,
-    add_version,
-    best_version,
-    get_version,
-    lineage,
-    list_versions,
-    metric,
-    rules_of,
-    versions_diff,
-)
+
+if TYPE_CHECKING:
+    from store.db import Store
+    from store.models import PrincipleVersion
 
 app = typer.Typer(help="Principle versions (Path B's S_D and S_G, and judge rules).", no_args_is_help=True)
 
@@ -40,6 +31,8 @@ EDIT_HEADER = (
 
 
 def _version(store: Store, version_id: int) -> PrincipleVersion:
+    from store.principles import PrincipleNotFound, get_version
+
     try:
         return get_version(store, version_id)
     except PrincipleNotFound as exc:
@@ -54,6 +47,8 @@ def _check_kind(kind: str | None) -> None:
 
 def _with_baseline(version: PrincipleVersion, name: str) -> str:
     """`0.812`, or `0.812 (0.900)` when a length-only baseline figure is stored beside it."""
+    from store.principles import metric
+
     value = metric(version, name)
     if value is None:
         return "-"
@@ -72,6 +67,8 @@ def list_cmd(
     run: int = typer.Option(None, help="Only versions made by this run."),
 ) -> None:
     """Versions with lineage, origin, run/iteration, active flag and validation metrics."""
+    from store.principles import list_versions
+
     _check_kind(kind)
     table = Table(title="principle versions",
                   caption="accuracy, F1: validation; (in brackets) the length-only baseline")
@@ -90,6 +87,8 @@ def list_cmd(
 @app.command("show")
 def show(ctx: typer.Context, version_id: int = typer.Argument(..., help="Version id.")) -> None:
     """The rules, numbered, with lineage, origin, run/iteration, feedback and metrics."""
+    from store.principles import lineage, rules_of
+
     store = ctx.obj.open_store(writes=False)
     v = _version(store, version_id)
     chain = " ← ".join(f"{a.id} ({a.origin})" for a in lineage(store, version_id))
@@ -117,6 +116,8 @@ def diff(
     b: int = typer.Argument(..., help="Version to diff to."),
 ) -> None:
     """Unified diff of two versions' rules (added green, removed red)."""
+    from store.principles import versions_diff
+
     store = ctx.obj.open_store(writes=False)
     lines = versions_diff(_version(store, a), _version(store, b))
     if not lines:
@@ -145,6 +146,8 @@ def activate_cmd(
     run: int = typer.Option(None, help="With --best: only versions made by this run."),
 ) -> None:
     """Make one version the active version of its kind (the others of that kind become inactive)."""
+    from store.principles import PrincipleNotFound, activate, best_version, metric
+
     store = ctx.obj.open_store()
     if best == (version_id is not None):
         fail("give either a version id or --best")
@@ -176,6 +179,8 @@ def export(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the file if it exists."),
 ) -> None:
     """Write a version as YAML (loadable by `import` and by `--principles PATH`)."""
+    from store.principles import rules_of
+
     check_output_file(out, overwrite=overwrite)
     v = _version(ctx.obj.open_store(writes=False), version_id)
     write_text(out, to_yaml(v))
@@ -184,6 +189,8 @@ def export(
 
 def _store_draft(store: Store, draft: PrincipleSet, parent_id: int | None,
                  feedback: str) -> tuple[int, bool]:
+    from store.principles import add_version
+
     vid, created = add_version(store, kind=draft.kind, name=draft.name, text=draft.text,
                                origin="manual", parent_id=parent_id, feedback=feedback)
     if created:
@@ -231,6 +238,8 @@ def edit(
     activate_new: bool = typer.Option(False, "--activate", help="Also make the new version active."),
 ) -> None:
     """Edit a version in $EDITOR (or $VISUAL, else vi); a change is stored as a new version."""
+    from store.principles import activate, rules_of
+
     store = ctx.obj.open_store()
     v = _version(store, version_id)
     handle, name = tempfile.mkstemp(prefix=f"kindling-principles-{v.id}-", suffix=".yaml")

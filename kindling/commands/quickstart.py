@@ -14,18 +14,19 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
 from rich.rule import Rule
 from rich.table import Table
 
-from agents.config import ConfigError, read_yaml_mapping
 from agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.context import console, fail
 from kindling.outputs import WHOLE_FOLDER, check_claimable, owned_entries, remove_owned_dir
-from store.db import Store
+
+if TYPE_CHECKING:
+    from store.db import Store
 
 GRPO_VARIANTS = {"grpo_rm": ("rm",), "grpo_rm_lc": ("rm", "length_control")}
 """GRPO runs by output name and reward names; the weights come from grpo_tiny.yaml (default 1)."""
@@ -59,6 +60,8 @@ def quickstart(
     live: bool = typer.Option(True, "--progress/--no-progress", "--live/--no-live", help="Live training lines (off: TRL's own progress bars)."),
 ) -> None:
     """Import → tiny model → SFT → RM → GRPO (rm, rm + length_control) → policies compared."""
+    from agents.config import ConfigError
+
     configs = configs or default_configs()
     missing = [n for n in ("sft_tiny.yaml", "rm_tiny.yaml", "grpo_tiny.yaml") if not (configs / n).is_file()]
     if missing:
@@ -75,7 +78,7 @@ def quickstart(
         for path in paths.values():
             if remove_owned_dir(path):
                 console.print(f"removed {path} (--fresh)")
-    store: Store = ctx.obj.open_store()
+    store = ctx.obj.open_store()
     steps = Steps()
     try:
         steps.run("import the paper data", lambda: _import(store, data))
@@ -133,6 +136,8 @@ class Steps:
 
 def _reward_weights(path: Path) -> dict[str, float]:
     """kindling.rewards of the GRPO config (name → weight); empty if it names none."""
+    from agents.config import read_yaml_mapping
+
     rewards = (read_yaml_mapping(path).get("kindling") or {}).get("rewards") or {}
     return {str(k): float(v) for k, v in rewards.items()}
 

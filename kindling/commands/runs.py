@@ -7,10 +7,6 @@ import yaml
 from rich.table import Table
 
 from kindling.context import console, fail
-from kindling.views import call_table
-from store.models import RUN_KINDS
-from store.reports import call_stats, get_run, list_runs, verdict_stats
-from store.work import item_counts
 
 app = typer.Typer(help="List runs, or show one run.", invoke_without_command=True)
 
@@ -22,6 +18,9 @@ def runs(
     limit: int = typer.Option(50, help="Most recent N runs."),
 ) -> None:
     """List runs, newest first."""
+    from store.models import RUN_KINDS
+    from store.reports import list_runs
+
     if ctx.invoked_subcommand is not None:
         return
     if kind is not None and kind not in RUN_KINDS:
@@ -42,6 +41,10 @@ def runs(
 @app.command("show")
 def show(ctx: typer.Context, run_id: int = typer.Argument(..., help="Run id.")) -> None:
     """Config, metrics, item counts, verdicts and agent-call statistics of one run."""
+    from kindling.views import call_table
+    from store.reports import call_stats, get_run, verdict_stats
+    from store.work import item_counts
+
     store = ctx.obj.open_store(writes=False)
     run = get_run(store, run_id)
     if run is None:

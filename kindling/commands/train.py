@@ -7,10 +7,8 @@ from pathlib import Path
 
 import typer
 
-from agents.config import ConfigError
 from kindling.context import console, fail
 from kindling.launcher import Launcher, TrainArgs, accelerate_command, check_accelerate_config
-from kindling.services.training import train_from_config
 
 app = typer.Typer(help="Train with TRL: sft, rm, grpo.", no_args_is_help=True)
 
@@ -60,7 +58,8 @@ def _command(ctx: typer.Context, kind: str, config: Path, sets: list[str], live:
              launcher: Launcher, accelerate_config: Path | None, num_processes: int | None,
              overwrite: bool) -> None:
     """What every `kindling train <kind>` does: launch elsewhere if asked, else train here."""
-    from agents.config import parse_sets
+    from agents.config import ConfigError, parse_sets
+    from kindling.services.training import train_from_config
 
     _launch_if_asked(TrainArgs(kind, config, sets, live, ctx.obj.db_url, overwrite), launcher,
                      accelerate_config, num_processes)

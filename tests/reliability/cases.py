@@ -204,7 +204,7 @@ def output_cases() -> list[Case]:
         case("out-export-file", f"{export} {{root}}/afile.txt", "is a file"),
         case("out-export-users-file", f"{export} {{root}}/user_export --overwrite",
              "pairs.jsonl not written by Kindling"),
-        case("out-export-format", f"{export} {{root}}/new_export --format csv", "only 'trl'"),
+        case("out-export-format", f"{export} {{root}}/new_export --format csv", "is not one of 'trl'"),
         case("out-judge-folder", "judge --dataset evaluation_set --out {root}/adir", "is a folder"),
         case("out-judge-missing-parent", "judge --dataset evaluation_set --out {root}/no/x.jsonl",
              "folder {root}/no does not exist"),

@@ -27,3 +27,16 @@ def test_db_url_from_environment(monkeypatch) -> None:
 
 def test_postgres_store_migrates(pg_store: Store) -> None:
     assert "agent_calls" in inspect(pg_store.engine).get_table_names()
+
+
+def test_head_revision_is_alembics_head(sqlite_store: Store) -> None:
+    """The fast start-up check (skip Alembic at the head) must know the newest migration."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from store.db import HEAD_REVISION, MIGRATIONS, schema_revision
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
+    assert schema_revision(sqlite_store.engine) == HEAD_REVISION
