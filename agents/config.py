@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import types
+import typing
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -96,14 +100,58 @@ def load_config(model: type[Strict], path: Path | None, overrides: dict[str, Any
     where = str(path) if path else "command line"
     if path is not None:
         data = read_yaml_mapping(path)
-    for key, value in overrides.items():
-        if value is not None:
-            set_dotted(data, key, value)
+    given = [key for key, value in overrides.items() if value is not None]
+    for key in given:
+        set_dotted(data, key, overrides[key])
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{where}: {field_of(e['loc'])}{e['msg']}" for e in exc.errors()]
+        lines = [error_line(model, e, where, given) for e in exc.errors()]
         raise ConfigError("; ".join(lines)) from exc
+
+
+def error_line(model: type[BaseModel], error: Any, where: str, overrides: Iterable[str]) -> str:
+    """One validation error, against the flag that set the field (`--set a.b`) or the file, with
+    a did-you-mean for an unknown key."""
+    loc = tuple(map(str, error["loc"]))
+    dotted = ".".join(loc)
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key" + did_you_mean(loc[-1], fields_at(model, loc[:-1]),
+                                               prefix=".".join(loc[:-1]))
+    flag = next((k for k in overrides if k == dotted or k.startswith(dotted + ".")), None)
+    if flag is not None:
+        return f"--set {flag}: {field_of(loc) if flag != dotted else ''}{message}"
+    return f"{where}: {field_of(loc)}{message}"
+
+
+def did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
+    """` (did you mean a.b?)` for the closest known name, else ` (known: ...)` for a short list."""
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {prefix + '.' if prefix else ''}{close[0]}?)"
+    return f" (known: {', '.join(known)})" if 0 < len(known) <= 12 else ""
+
+
+def fields_at(model: type[BaseModel], path: tuple[str, ...]) -> list[str]:
+    """The field names of the (nested) model at `path`; [] where the path leaves the models."""
+    for key in path:
+        field = model.model_fields.get(key)
+        sub = _model_in(field.annotation) if field is not None else None
+        if sub is None:
+            return []
+        model = sub
+    return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model in `M`, `M | None` or `Optional[M]` (else None)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return next((m for a in typing.get_args(annotation) if (m := _model_in(a))), None)
+    return None
 
 
 def field_of(loc: tuple[Any, ...]) -> str:

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from kindling.context import fail
 from rl.evaluate.metrics import band_names
+
+# Choices the CLI shows as choices (`<local|openai>`); tests/unit/test_cli_options.py checks each
+# against the config, registry or table that owns it.
+Backend = Literal["local", "openai"]
+CurateSource = Literal["dataset", "generate"]
+GraphName = Literal["curate", "adversarial", "judge"]
+GraphFormat = Literal["mermaid", "ascii", "svg", "html"]
+PrincipleKind = Literal["detector", "generator", "judge"]
+RunKind = Literal["import", "curate", "pairs", "adversarial", "judge", "sft", "rm", "grpo", "eval",
+                  "endpoint"]
 
 
 def parse_edges(text: str) -> tuple[int, ...]:

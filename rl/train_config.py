@@ -35,7 +35,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
-from agents.config import ConfigError, Strict, parse_value, read_yaml_mapping, set_dotted
+from agents.config import (
+    ConfigError,
+    Strict,
+    did_you_mean,
+    fields_at,
+    parse_value,
+    read_yaml_mapping,
+    set_dotted,
+)
 from agents.judge.config import JudgeConfig
 
 __all__ = ["ConfigError", "KindlingGRPO", "KindlingRM", "KindlingSFT", "LoraSpec", "load_train_config",
@@ -162,8 +170,11 @@ def load_train_config(
     data, where = read_run_yaml(kind, yaml_path)
     for dotted, value in overrides.items():
         _apply_override(data, dotted, _parse_value(value))
-    kindling_part = _validate_kindling(KINDLING_MODELS[kind], data.get("kindling") or {}, where)
-    trl_config = build_trl_config(trl_config_class(kind), data.get("trl") or {}, where)
+    kindling_part = _validate_kindling(KINDLING_MODELS[kind], data.get("kindling") or {}, where,
+                                       [k.partition(".")[2] for k in overrides
+                                        if k.startswith("kindling.")])
+    trl_config = build_trl_config(trl_config_class(kind), data.get("trl") or {}, where,
+                                  {k.partition(".")[2] for k in overrides if k.startswith("trl.")})
     return kindling_part, trl_config
 
 
@@ -219,29 +230,48 @@ def _apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
     set_dotted(data, dotted, value)
 
 
-def _validate_kindling(model: type[Strict], body: dict[str, Any], where: str) -> BaseModel:
+def _validate_kindling(model: type[Strict], body: dict[str, Any], where: str,
+                       overrides: list[str]) -> BaseModel:
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        lines = [f"{where}: kindling.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        lines = [_kindling_error(model, e, where, overrides) for e in exc.errors()]
         raise ConfigError("\n".join(lines)) from exc
+
+
+def _kindling_error(model: type[Strict], error: Any, where: str, overrides: list[str]) -> str:
+    """`where: kindling.a.b: message` (where = `--set kindling.a.b` for an override)."""
+    loc = tuple(map(str, error["loc"]))
+    dotted = ".".join(loc)
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key" + did_you_mean(loc[-1], fields_at(model, loc[:-1]),
+                                               prefix=".".join(("kindling", *loc[:-1])))
+    if dotted in overrides:
+        return f"--set kindling.{dotted}: {message}"
+    return f"{where}: kindling.{dotted}: {message}"
 
 
 RENAMED_BY_TRANSFORMERS = "`gradient_checkpointing` is deprecated"
 
 
-def build_trl_config(cls: type, body: dict[str, Any], where: str) -> Any:
+def build_trl_config(cls: type, body: dict[str, Any], where: str,
+                     overrides: set[str] | frozenset[str] = frozenset()) -> Any:
     """TRL's config from a dict: unknown keys rejected, values checked against the field types.
 
     Raises:
-        ConfigError: naming `where` and the offending `trl.<key>`.
+        ConfigError: naming `where` (or `--set trl.<key>` for an override) and the `trl.<key>`.
     """
     fields = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(body) - fields)
     if unknown:
-        raise ConfigError(f"{where}: trl.{unknown[0]}: not a field of TRL's {cls.__name__}"
+        origin = f"--set trl.{unknown[0]}" if unknown[0] in overrides else \
+            f"{where}: trl.{unknown[0]}"
+        raise ConfigError(f"{origin}: not a field of TRL's {cls.__name__}"
+                          + did_you_mean(unknown[0], fields, prefix="trl")
                           + (f" (also unknown: {', '.join(unknown[1:])})" if unknown[1:] else ""))
-    checked = {key: _check_value(cls, key, value, where) for key, value in body.items()}
+    checked = {key: _check_value(cls, key, value, f"--set trl.{key}" if key in overrides
+                                 else where) for key, value in body.items()}
     try:
         with warnings.catch_warnings():  # TRL's own default, not the user's: nothing to act on
             warnings.filterwarnings("ignore", RENAMED_BY_TRANSFORMERS, FutureWarning)
@@ -249,7 +279,8 @@ def build_trl_config(cls: type, body: dict[str, Any], where: str) -> Any:
     except (ValueError, TypeError) as exc:
         key = _key_in_message(str(exc), checked) or _first_failing_key(cls, checked)
         named = f"trl.{key}" if key else f"trl ({', '.join(sorted(checked))})"
-        raise ConfigError(f"{where}: {named}: {exc}") from exc
+        at = f"--set {named}" if key in overrides else f"{where}: {named}"
+        raise ConfigError(f"{at}: {exc}") from exc
 
 
 @cache
@@ -267,7 +298,8 @@ def _check_value(cls: type, key: str, value: Any, where: str) -> Any:
     try:
         return adapter.validate_python(value)
     except ValidationError as exc:
-        raise ConfigError(f"{where}: trl.{key}: {exc.errors()[0]['msg']} (got {value!r})") from exc
+        at = where if where == f"--set trl.{key}" else f"{where}: trl.{key}"
+        raise ConfigError(f"{at}: {exc.errors()[0]['msg']} (got {value!r})") from exc
 
 
 def _key_in_message(message: str, body: dict[str, Any]) -> str | None:

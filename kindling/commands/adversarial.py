@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kindling.context import console, fail
+from kindling.options import Backend
 
 
 def adversarial(
@@ -20,7 +21,7 @@ def adversarial(
     batch_size: int = typer.Option(None, help="Queries per adversarial phase."),
     budget: int = typer.Option(None, "--budget", help="Stop once this many LLM attempts were made (all roles)."),
     patience: int = typer.Option(None, help="Stop after this many iterations without a validation F1 gain."),
-    backend: str = typer.Option(None, help="Backend of all roles: local or openai."),
+    backend: Backend = typer.Option(None, help="Backend of all roles: local (in-process model) or openai (any OpenAI-compatible endpoint)."),
     model: str = typer.Option(None, help="Model of all roles (endpoint model name, hub id, path, or 'smollm2')."),
     base_url: str = typer.Option(None, help="OpenAI-compatible base URL."),
     api_key_env: str = typer.Option(None, help="Environment variable that holds the API key."),

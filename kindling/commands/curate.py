@@ -10,12 +10,13 @@ import typer
 from rich.table import Table
 
 from kindling.context import console, fail
+from kindling.options import Backend, CurateSource
 
 
 def curate(
     ctx: typer.Context,
     config: Path = typer.Option(None, "--config", "-c", help="YAML file with CurateConfig fields (see configs/curate_local.yaml)."),
-    source: str = typer.Option(None, help="dataset: judge existing responses; generate: sample candidates per query."),
+    source: CurateSource = typer.Option(None, help="dataset: judge existing responses; generate: sample candidates per query."),
     dataset: str = typer.Option(None, help="Imported dataset to take items from (evaluation_set, sft, grpo_train, random_query, ...)."),
     limit: int = typer.Option(None, help="At most this many items (queries when generating)."),
     offset: int = typer.Option(None, help="Skip this many items first."),
@@ -23,7 +24,7 @@ def curate(
     policy: str = typer.Option(None, "--policy", help="Sample candidates from this policy model, batched: a folder, a hub id or run:ID (an sft/grpo run). Implies --source generate."),
     principles: str = typer.Option(None, help="Judge principles: a name under prompts/principles/ or a YAML path."),
     concurrency: int = typer.Option(None, help="Items in flight at once in this worker."),
-    backend: str = typer.Option(None, help="Agents' backend: local or openai."),
+    backend: Backend = typer.Option(None, help="Agents' backend: local (in-process model) or openai (any OpenAI-compatible endpoint)."),
     model: str = typer.Option(None, help="Agents' model (endpoint model name, hub id, path, or 'smollm2')."),
     base_url: str = typer.Option(None, help="OpenAI-compatible base URL for the agents."),
     api_key_env: str = typer.Option(None, help="Environment variable that holds the API key."),

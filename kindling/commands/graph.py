@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from kindling.context import console, fail
+from kindling.options import GraphFormat, GraphName
 
 if TYPE_CHECKING:
     from kindling.debugger.session import Stop
@@ -20,8 +21,8 @@ app = typer.Typer(help="See the agent graphs (rendered locally, no web service),
 
 @app.command("show")
 def show(
-    name: str = typer.Argument(..., help="curate, adversarial or judge."),
-    fmt: str = typer.Option("mermaid", "--format", help="mermaid (flowchart text), ascii, svg or html (a page with the SVG, no scripts)."),
+    name: GraphName = typer.Argument(..., help="The agent graph."),
+    fmt: GraphFormat = typer.Option("mermaid", "--format", help="mermaid (flowchart text), ascii, svg or html (a page with the SVG, no scripts)."),
     xray: bool = typer.Option(False, "--xray", help="Expand subgraphs into their nodes."),
     out: Path = typer.Option(None, "--out", help="Write to this file instead of the console."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --out file if it exists."),
@@ -48,7 +49,7 @@ def show(
 @app.command("step")
 def step(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="curate (one item), adversarial (one iteration) or judge (one query/response)."),
+    name: GraphName = typer.Argument(..., help="curate (one item), adversarial (one iteration) or judge (one query/response)."),
     config: Path = typer.Option(None, "--config", "-c", help="The graph's run config (CurateConfig, AdversarialConfig or JudgeConfig YAML)."),
     sets: list[str] = typer.Option([], "--set", help="Any config field as dotted key=value."),
     item: str = typer.Option(None, "--item", help="curate: the item key to step (default: the first selected item)."),

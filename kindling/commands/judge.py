@@ -10,6 +10,7 @@ from typing import IO, TYPE_CHECKING
 import typer
 
 from kindling.context import fail
+from kindling.options import Backend
 from kindling.outputs import check_output_file, write_file
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def judge(
     samples: int = typer.Option(None, help="Self-consistency samples per item (majority verdict; score = fraction Good)."),
     concurrency: int = typer.Option(None, help="Items judged at once."),
     config: Path = typer.Option(None, "--config", "-c", help="YAML file with JudgeConfig fields."),
-    backend: str = typer.Option(None, help="Judge backend: local or openai."),
+    backend: Backend = typer.Option(None, help="Judge backend: local (in-process model) or openai (any OpenAI-compatible endpoint)."),
     model: str = typer.Option(None, help="Judge model (endpoint model name, hub id, path, or 'smollm2')."),
     base_url: str = typer.Option(None, help="OpenAI-compatible base URL."),
     api_key_env: str = typer.Option(None, help="Environment variable that holds the API key."),

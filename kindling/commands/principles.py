@@ -15,8 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from kindling.context import console, fail
+from kindling.options import PrincipleKind
 from kindling.outputs import check_output_file, write_text
-from store.principle_io import KINDS, PrincipleFormatError, PrincipleSet, from_yaml_text, to_yaml
+from store.principle_io import PrincipleFormatError, PrincipleSet, from_yaml_text, to_yaml
 
 if TYPE_CHECKING:
     from store.db import Store
@@ -40,11 +41,6 @@ def _version(store: Store, version_id: int) -> PrincipleVersion:
         raise  # unreachable: fail exits
 
 
-def _check_kind(kind: str | None) -> None:
-    if kind is not None and kind not in KINDS:
-        fail(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
-
-
 def _with_baseline(version: PrincipleVersion, name: str) -> str:
     """`0.812`, or `0.812 (0.900)` when a length-only baseline figure is stored beside it."""
     from store.principles import metric
@@ -63,13 +59,12 @@ def _with_baseline(version: PrincipleVersion, name: str) -> str:
 @app.command("list")
 def list_cmd(
     ctx: typer.Context,
-    kind: str = typer.Option(None, help=f"Only versions of this kind ({', '.join(KINDS)})."),
+    kind: PrincipleKind = typer.Option(None, help="Only versions of this kind."),
     run: int = typer.Option(None, help="Only versions made by this run."),
 ) -> None:
     """Versions with lineage, origin, run/iteration, active flag and validation metrics."""
     from store.principles import list_versions
 
-    _check_kind(kind)
     table = Table(title="principle versions",
                   caption="accuracy, F1: validation; (in brackets) the length-only baseline")
     for col in ("id", "kind", "name", "origin", "parent", "run", "iter", "active",
@@ -142,7 +137,7 @@ def activate_cmd(
     ctx: typer.Context,
     version_id: int = typer.Argument(None, help="Version to activate (or use --best)."),
     best: bool = typer.Option(False, "--best", help="Activate the version with the highest validation F1."),
-    kind: str = typer.Option(None, help="With --best: the kind to choose from (default detector)."),
+    kind: PrincipleKind = typer.Option(None, help="With --best: the kind to choose from (default detector)."),
     run: int = typer.Option(None, help="With --best: only versions made by this run."),
 ) -> None:
     """Make one version the active version of its kind (the others of that kind become inactive)."""
@@ -154,7 +149,6 @@ def activate_cmd(
     if not best and (kind is not None or run is not None):
         fail("--kind and --run only go with --best")
     if best:
-        _check_kind(kind)
         chosen = best_version(store, kind or "detector", run)
         if chosen is None:
             where = f" in run {run}" if run is not None else ""

@@ -7,6 +7,7 @@ import yaml
 from rich.table import Table
 
 from kindling.context import console, fail
+from kindling.options import RunKind
 
 app = typer.Typer(help="List runs, or show one run.", invoke_without_command=True)
 
@@ -14,17 +15,14 @@ app = typer.Typer(help="List runs, or show one run.", invoke_without_command=Tru
 @app.callback()
 def runs(
     ctx: typer.Context,
-    kind: str = typer.Option(None, help="Only runs of this kind (import, curate, pairs, ...)."),
+    kind: RunKind = typer.Option(None, help="Only runs of this kind."),
     limit: int = typer.Option(50, help="Most recent N runs."),
 ) -> None:
     """List runs, newest first."""
-    from store.models import RUN_KINDS
     from store.reports import list_runs
 
     if ctx.invoked_subcommand is not None:
         return
-    if kind is not None and kind not in RUN_KINDS:
-        fail(f"--kind {kind!r}: not a kind of run (one of {', '.join(RUN_KINDS)})")
     if limit < 1:
         fail(f"--limit {limit}: must be at least 1")
     table = Table(title="runs")

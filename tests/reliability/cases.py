@@ -122,9 +122,10 @@ def config_cases() -> list[Case]:
         for bad, value, needle in [
             ("set-not-yaml", f"{llm}.model=[x", "not valid YAML"),
             ("set-no-equals", f"{llm}.model", "expected key=value"),
-            ("set-unknown", f"{llm}.temprature=0.1", f"field {llm}.temprature"),
-            ("set-bad-value", f"{llm}.temperature=hot", f"field {llm}.temperature"),
-            ("set-out-of-range", f"{llm}.max_retries=99", f"field {llm}.max_retries"),
+            ("set-unknown", f"{llm}.temprature=0.1",
+             f"--set {llm}.temprature: unknown key (did you mean {llm}.temperature?)"),
+            ("set-bad-value", f"{llm}.temperature=hot", f"--set {llm}.temperature: "),
+            ("set-out-of-range", f"{llm}.max_retries=99", f"--set {llm}.max_retries: "),
             ("key-as-variable", f"{llm}.api_key_env={{key}}", "looks like an API key"),
             ("base-url", f"{llm}.base_url=not a url", "must be an http(s) URL"),
         ]:
@@ -157,7 +158,7 @@ def config_cases() -> list[Case]:
 def id_cases() -> list[Case]:
     return [
         case("id-runs-show", "runs show 9999", "no run with id 9999"),
-        case("id-runs-kind", "runs --kind wizard", "--kind 'wizard'", "one of import"),
+        case("id-runs-kind", "runs --kind wizard", "'wizard' is not one of 'import'"),
         case("id-runs-limit", "runs --limit 0", "--limit 0"),
         case("id-principles-show", "principles show 9999", "9999"),
         case("id-principles-diff", "principles diff {sd} 9999", "9999"),
@@ -190,7 +191,7 @@ def id_cases() -> list[Case]:
         case("id-graph-step-item", "graph step curate --item nosuch", "item 'nosuch'"),
         case("id-graph-step-node", "graph step curate --break-before nonode", "no node 'nonode'"),
         case("id-graph-step-judge", "graph step judge", "--query and --response"),
-        case("id-graph-step-name", "graph step wizard", "unknown graph 'wizard'"),
+        case("id-graph-step-name", "graph step wizard", "'wizard' is not one of 'curate'"),
         case("id-graph-show-name", "graph show wizard", "wizard"),
         case("id-graph-show-format", "graph show curate --format pdf", "pdf"),
     ]

@@ -43,3 +43,40 @@ def test_a_commands_db_url_wins_over_the_root_one(tmp_path: Path) -> None:
                                       "--db-url", f"sqlite:///{own}"])
     assert result.exit_code == 0, result.output
     assert own.exists() and not root.exists()
+
+
+def test_the_clis_choices_are_the_owners_choices() -> None:
+    """Each choice list shown by the CLI is the one its config, registry or table accepts."""
+    from typing import get_args
+
+    from agents.curate.config import CurateConfig
+    from agents.llm.config import LLMConfig
+    from graphs.registry import GRAPHS
+    from kindling import options
+    from store.models import RUN_KINDS
+    from store.principle_io import KINDS
+
+    def choices(annotation: object) -> set[str]:
+        return set(get_args(annotation))
+
+    assert choices(options.Backend) == choices(LLMConfig.model_fields["backend"].annotation)
+    assert choices(options.CurateSource) == choices(CurateConfig.model_fields["source"].annotation)
+    assert choices(options.GraphName) == set(GRAPHS)
+    assert choices(options.PrincipleKind) == set(KINDS)
+    assert choices(options.RunKind) == set(RUN_KINDS)
+
+
+def test_choices_show_as_choices() -> None:
+    """`--backend` and `--format` show `<local|openai>`, not `<str>`."""
+    for args, shown in ((["curate"], "local|openai"), (["judge"], "local|openai"),
+                        (["adversarial"], "local|openai"),
+                        (["graph", "show"], "mermaid|ascii|svg|html"),
+                        (["runs"], "import|curate|pairs")):
+        output = CliRunner().invoke(app, [*args, "--help"], terminal_width=200).output
+        assert shown in output, (args, output)
+
+
+def test_graph_show_refuses_an_unknown_format_as_a_choice() -> None:
+    result = CliRunner().invoke(app, ["graph", "show", "curate", "--format", "png"])
+    assert result.exit_code == 2
+    assert "'png' is not one of" in result.output

@@ -30,7 +30,7 @@ def test_defaults_without_a_file() -> None:
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("limitt: 5\n", "field limitt: Extra inputs are not permitted"),
+        ("limitt: 5\n", "field limitt: unknown key (did you mean limit?)"),
         ("agents:\n  temprature: 0.1\n", "field agents.temprature"),
         ("agents:\n  max_retries: -1\n", "field agents.max_retries"),
         ("source: files\n", "field source"),
@@ -60,3 +60,22 @@ def test_cli_reports_config_errors_and_exits_2(tmp_path: Path) -> None:
 def test_cli_curate_without_data_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--db-url", f"sqlite:///{tmp_path / 'x.db'}", "curate"])
     assert result.exit_code == 2 and "kindling data import" in result.output
+
+
+def test_a_set_typo_is_reported_against_the_flag_with_a_did_you_mean(tmp_path: Path) -> None:
+    path = write(tmp_path, "agents:\n  model: m1\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(CurateConfig, path, parse_sets(["agents.modle=x"]))
+    assert str(err.value) == "--set agents.modle: unknown key (did you mean agents.model?)"
+    with pytest.raises(ConfigError) as err:
+        load_config(CurateConfig, path, parse_sets(["agents.max_retries=-1"]))
+    assert str(err.value).startswith("--set agents.max_retries: ")
+    assert str(path) not in str(err.value)
+
+
+def test_a_yaml_typo_is_reported_against_the_file_with_a_did_you_mean(tmp_path: Path) -> None:
+    path = write(tmp_path, "retrieval:\n  kk: 3\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(CurateConfig, path, {})
+    assert str(err.value) == (f"{path}: field retrieval.kk: unknown key "
+                              "(did you mean retrieval.k?)")

@@ -42,9 +42,9 @@ def test_cli_show_writes_a_file_and_rejects_unknown_names(tmp_path) -> None:
     ok = CliRunner().invoke(app, ["graph", "show", "judge", "--out", str(out)])
     assert ok.exit_code == 0 and out.read_text(encoding="utf-8").lstrip().startswith("---")
     bad = CliRunner().invoke(app, ["graph", "show", "nope"])
-    assert bad.exit_code == 2 and "unknown graph 'nope'" in bad.output
+    assert bad.exit_code == 2 and "'nope' is not one of 'curate'" in bad.output
     bad_fmt = CliRunner().invoke(app, ["graph", "show", "judge", "--format", "png"])
-    assert bad_fmt.exit_code == 2 and "unknown format 'png'" in bad_fmt.output
+    assert bad_fmt.exit_code == 2 and "'png' is not one of 'mermaid'" in bad_fmt.output
 
 
 def test_langgraph_json_points_at_the_same_compiled_graphs() -> None:

@@ -40,7 +40,7 @@ def test_yaml_then_overrides_win(cfg_file: Path) -> None:
 
 
 def test_unknown_kindling_key_names_file_and_key(cfg_file: Path) -> None:
-    with pytest.raises(ConfigError, match=r"sft\.yaml: kindling\.modle"):
+    with pytest.raises(ConfigError, match=r"^--set kindling\.modle: unknown key \(did you mean kindling\.model\?\)"):
         load_train_config("sft", cfg_file, {"kindling.modle": "x"})
 
 
@@ -52,9 +52,9 @@ def test_unknown_trl_key_names_file_and_key(cfg_file: Path) -> None:
 
 
 def test_bad_trl_values_name_the_key(cfg_file: Path) -> None:
-    with pytest.raises(ConfigError, match=r"sft\.yaml: trl\.max_steps: .*integer"):
+    with pytest.raises(ConfigError, match=r"^--set trl\.max_steps: .*integer"):
         load_train_config("sft", cfg_file, {"trl.max_steps": "many"})
-    with pytest.raises(ConfigError, match=r"sft\.yaml: trl\.lr_scheduler_type: .*SchedulerType"):
+    with pytest.raises(ConfigError, match=r"^--set trl\.lr_scheduler_type: .*SchedulerType"):
         load_train_config("sft", cfg_file, {"trl.lr_scheduler_type": "nope"})
 
 
@@ -87,3 +87,13 @@ def test_cli_set_keeps_no_a_word() -> None:
 
     assert parse_sets(["trl.save_strategy=no", "a=0.5", "b=true", "c=null"]) == {
         "trl.save_strategy": "no", "a": 0.5, "b": True, "c": None}
+
+
+def test_train_set_typos_name_the_flag_and_the_nearest_field() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_train_config("sft", None, {"kindling.model": "m", "trl.learning_rat": 1e-4})
+    assert str(err.value).startswith("--set trl.learning_rat: not a field of TRL's SFTConfig "
+                                     "(did you mean trl.learning_rate?)")
+    with pytest.raises(ConfigError) as err:
+        load_train_config("sft", None, {"kindling.model": "m", "kindling.limt": 3})
+    assert str(err.value) == "--set kindling.limt: unknown key (did you mean kindling.limit?)"
