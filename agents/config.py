@@ -20,6 +20,10 @@ class ConfigError(UserError):
     """A config file or override that cannot be used; the message names file and field."""
 
 
+RENAMED_KEYS = {"agents": "llm"}
+"""Top-level keys an earlier Kindling used → their name now (reported, never guessed)."""
+
+
 class Strict(BaseModel):
     # numbers given where a string belongs (--set detector_principles=12) are read as text
     model_config = ConfigDict(extra="forbid", validate_assignment=True, coerce_numbers_to_str=True)
@@ -103,11 +107,22 @@ def load_config(model: type[Strict], path: Path | None, overrides: dict[str, Any
     given = [key for key, value in overrides.items() if value is not None]
     for key in given:
         set_dotted(data, key, overrides[key])
+    _check_renamed(model, data, where, given)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         lines = [error_line(model, e, where, given) for e in exc.errors()]
         raise ConfigError("; ".join(lines)) from exc
+
+
+def _check_renamed(model: type[BaseModel], data: dict[str, Any], where: str,
+                   overrides: list[str]) -> None:
+    for old, new in RENAMED_KEYS.items():
+        if old in data and old not in model.model_fields and new in model.model_fields:
+            flag = next((k for k in overrides if k.split(".")[0] == old), None)
+            at = f"--set {flag}" if flag else f"{where}: field {old}"
+            raise ConfigError(f"{at}: the section is now called {new} (the chat model is `{new}:` "
+                              "in every config)")
 
 
 def error_line(model: type[BaseModel], error: Any, where: str, overrides: Iterable[str]) -> str:

@@ -88,7 +88,7 @@ def job(base_url: str, items: int, in_flight: int, durability: str = "async",
     agents = LLMConfig(backend="openai", base_url=base_url, model="standin", api_key_env=KEY_ENV,
                        max_concurrency=in_flight, timeout_s=30)
     return CurateConfig(source="generate", dataset="random_query", limit=items, offset=offset,
-                        samples_per_query=1, concurrency=2 * in_flight, agents=agents,
+                        samples_per_query=1, concurrency=2 * in_flight, llm=agents,
                         retrieval=RetrievalConfig(k=2), checkpoint_durability=durability)
 
 
@@ -108,8 +108,8 @@ async def curate_once(store: Store, cfg: CurateConfig,
 
 def curate_processes(store: Store, cfg: CurateConfig, workers: int) -> dict[str, float]:
     """The same job run by N `kindling curate` processes sharing one run (items claimed by lease)."""
-    cfg = cfg.model_copy(update={"agents": cfg.agents.model_copy(
-        update={"max_concurrency": cfg.agents.max_concurrency // workers})})
+    cfg = cfg.model_copy(update={"llm": cfg.llm.model_copy(
+        update={"max_concurrency": cfg.llm.max_concurrency // workers})})
     cfg_path = Path(tempfile.mkdtemp(prefix="kindling-bench-cfg-")) / "curate.yaml"
     cfg_path.write_text(cfg.model_dump_json(), encoding="utf-8")
     env = {**os.environ, "KINDLING_DB_URL": store.url}

@@ -34,7 +34,7 @@ def run_job(job: str, runtime: str, data: Path) -> dict[str, float]:
         store = Store(url)
         import_paper_data(store, data, code_version="bench")
         cmd = [sys.executable, "-m", "kindling", "--db-url", url, job, "--config",
-               str(ROOT / JOBS[job]), "--set", f"agents.local_runtime={runtime}"]
+               str(ROOT / JOBS[job]), "--set", f"llm.local_runtime={runtime}"]
         if job == "curate":
             cmd.append("--no-progress")
         started = time.perf_counter()

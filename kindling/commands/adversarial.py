@@ -38,8 +38,8 @@ def adversarial(
     from store.principles import PrincipleNotFound, activate
 
     overrides = {"iterations": iterations, "batch_size": batch_size, "call_budget": budget,
-                 "patience": patience, "agents.backend": backend, "agents.model": model,
-                 "agents.base_url": base_url, "agents.api_key_env": api_key_env}
+                 "patience": patience, "llm.backend": backend, "llm.model": model,
+                 "llm.base_url": base_url, "llm.api_key_env": api_key_env}
     try:
         cfg = load_config(AdversarialConfig, config, {**overrides, **parse_sets(sets)})
         store = ctx.obj.open_store()

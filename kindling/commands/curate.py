@@ -44,8 +44,8 @@ def curate(
     overrides = {
         "source": source, "dataset": dataset, "limit": limit, "offset": offset,
         "samples_per_query": samples, "principles": principles, "concurrency": concurrency,
-        "agents.backend": backend, "agents.model": model, "agents.base_url": base_url,
-        "agents.api_key_env": api_key_env, "policy.model": policy,
+        "llm.backend": backend, "llm.model": model, "llm.base_url": base_url,
+        "llm.api_key_env": api_key_env, "policy.model": policy,
     }
     if policy is not None and source is None:
         overrides["source"] = "generate"

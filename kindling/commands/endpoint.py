@@ -96,11 +96,11 @@ def print_report(run_id: int, cfg: LLMConfig, report: object) -> None:
     if report.concurrency:
         console.print(ramp)
     if report.best_mode is not None:
-        snippet = {"agents": {"backend": "openai", "base_url": cfg.base_url, "model": cfg.model,
+        snippet = {"llm": {"backend": "openai", "base_url": cfg.base_url, "model": cfg.model,
                               "api_key_env": cfg.api_key_env,
                               "structured_output": report.best_mode,
                               "max_concurrency": report.safe_concurrency or 1}}
-        console.print("config to paste (a run config's agents:, generator:, optimizer: or a "
-                      "judge config's llm:):", highlight=False, soft_wrap=True)
+        console.print("config to paste into any run config (as llm:, or as generator: or "
+                      "optimizer: for one role):", highlight=False, soft_wrap=True)
         console.print(yaml.safe_dump(snippet, sort_keys=False).rstrip(), markup=False,
                       highlight=False)

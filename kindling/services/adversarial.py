@@ -67,7 +67,7 @@ class AdversarialRunner:
 
     def _check_models(self) -> None:
         """Build every role's chat model (an unset key variable fails here, before any run)."""
-        self._chat("agents", self.cfg.agents)
+        self._chat("agents", self.cfg.llm)
         for role in ("generator", "optimizer"):
             role_cfg = getattr(self.cfg, role)
             if role_cfg is not None:
@@ -90,7 +90,7 @@ class AdversarialRunner:
 
     def _context(self, run_id: int, calls: CallLog, held_out: list[dict],
                  pools: tuple[list[str], list[dict]]) -> AdversarialContext:
-        agents = self.cfg.agents
+        agents = self.cfg.llm
         detector = self._llm("agents", agents, calls)
         generator = self._llm("generator", self.cfg.generator, calls) if self.cfg.generator \
             else detector

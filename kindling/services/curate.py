@@ -118,11 +118,11 @@ class CurateRunner:
             UserError: no items, a model that cannot be built or loaded, an empty exemplar corpus.
         """
         items = select_items(self.store, self.cfg)
-        self._chat("agents", self.cfg.agents)
+        self._chat("agents", self.cfg.llm)
         if self.cfg.policy is not None and self._policy is None:
             path = policy_path(self.store, self.cfg.policy)
             self._policy = (path, open_policy(path, self.cfg.policy))
-        if self.cfg.generator is not None and self.cfg.generator != self.cfg.agents:
+        if self.cfg.generator is not None and self.cfg.generator != self.cfg.llm:
             self._chat("generator", self.cfg.generator)
         if self._retriever is None:
             self._retriever = build_retriever(self.store, self.cfg.retrieval)
@@ -135,10 +135,10 @@ class CurateRunner:
         return self._chat_models[role]
 
     def build_context(self, run_id: int, calls: CallLog) -> CurateContext:
-        agents_llm = AgentLLM(self._chat("agents", self.cfg.agents), self.cfg.agents, calls)
+        agents_llm = AgentLLM(self._chat("agents", self.cfg.llm), self.cfg.llm, calls)
         gen_cfg = self.cfg.generator
         generator = agents_llm
-        if gen_cfg is not None and gen_cfg != self.cfg.agents:
+        if gen_cfg is not None and gen_cfg != self.cfg.llm:
             generator = AgentLLM(self._chat("generator", gen_cfg), gen_cfg, calls)
         self.llms = {"agents": agents_llm, "generator": generator}
         self.sampler = self._sampler(calls)
@@ -167,7 +167,7 @@ class CurateRunner:
         """The model name stored with each verdict as the candidate's writer."""
         if self._policy is not None:
             return self._policy[0]
-        return (self.cfg.generator or self.cfg.agents).model
+        return (self.cfg.generator or self.cfg.llm).model
 
     def items_in_flight(self) -> int:
         """Items driven at once: `concurrency`, or enough for the policy to fill one batch while

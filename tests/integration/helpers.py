@@ -30,7 +30,7 @@ def http_config(base_url: str, *, key_env: str = "KINDLING_TEST_KEY", **override
     agents = LLMConfig(backend="openai", base_url=base_url, model="standin", api_key_env=key_env,
                        timeout_s=1.0, max_retries=4, backoff_initial_s=0.01, backoff_max_s=0.05,
                        max_concurrency=32)
-    return CurateConfig(agents=agents, **overrides)
+    return CurateConfig(llm=agents, **overrides)
 
 
 def imported_store(folder: Path) -> tuple[str, Store, int]:

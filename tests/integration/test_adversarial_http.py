@@ -25,7 +25,7 @@ def config(base_url: str, **overrides) -> AdversarialConfig:
     llm = LLMConfig(backend="openai", base_url=base_url, model="standin",
                     api_key_env="KINDLING_TEST_KEY", backoff_initial_s=0.01, max_concurrency=16)
     base = {"iterations": 5, "batch_size": 3, "labelled_batch_size": 30, "validation_size": 12,
-            "patience": 2, "agents": llm}
+            "patience": 2, "llm": llm}
     return AdversarialConfig(**(base | overrides))
 
 

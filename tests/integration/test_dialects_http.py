@@ -62,7 +62,7 @@ async def test_every_explicit_mode_reaches_verdicts(sqlite_store: Store, monkeyp
     seed_tiny_data(sqlite_store, make_items(4))
     with StandinServer(StandinConfig()) as server:
         cfg = http_config(server.base_url)
-        cfg.agents.structured_output = mode  # type: ignore[assignment]
+        cfg.llm.structured_output = mode  # type: ignore[assignment]
         outcome = await CurateRunner(sqlite_store, cfg, show_progress=False).run()
     assert outcome.counts == {"done": 4}
     assert run_config(sqlite_store, outcome.run_id)["structured_output_used"]["agents"] == mode
@@ -75,7 +75,7 @@ def test_a_fixed_mode_the_server_refuses_stops_the_run_at_once(tmp_path: Path,
     seed_tiny_data(store, make_items(5))
     with StandinServer(StandinConfig(dialect="deepseek")) as server:
         cfg = http_config(server.base_url, concurrency=1)
-        cfg.agents.structured_output = "json_schema"
+        cfg.llm.structured_output = "json_schema"
         (tmp_path / "c.yaml").write_text(cfg.model_dump_json(), encoding="utf-8")
         result = CliRunner().invoke(app, ["--db-url", store.url, "curate", "-c",
                                           str(tmp_path / "c.yaml"), "--no-progress"])
@@ -97,7 +97,7 @@ async def test_deepseek_blank_content_and_reasoning_are_handled(sqlite_store: St
     profile = StandinConfig(dialect="deepseek", blank=0.15, reasoning=True, seed=5)
     with StandinServer(profile) as server:
         cfg = http_config(server.base_url, concurrency=2)
-        cfg.agents.parse_attempts = 5
+        cfg.llm.parse_attempts = 5
         outcome = await CurateRunner(sqlite_store, cfg, show_progress=False).run()
     assert outcome.counts == {"done": 8}
     with sqlite_store.session() as s:

@@ -45,8 +45,8 @@ def test_modes_rate_limit_and_snippet(tmp_path: Path, monkeypatch, dialect: str,
     assert metrics["first_429_at"] == 4 and metrics["safe_concurrency"] == 2
     assert attempts == requests  # every probe is a stored agent call
     snippet = yaml.safe_load(result.output.split("judge config's llm:):", 1)[1])
-    assert snippet["agents"]["structured_output"] == metrics["best_mode"]
-    assert snippet["agents"]["max_concurrency"] == 2
+    assert snippet["llm"]["structured_output"] == metrics["best_mode"]
+    assert snippet["llm"]["max_concurrency"] == 2
     assert requests <= 5 + 3 + 1 + 2 + 4  # modes, latencies, the ramp up to the first 429
 
 

@@ -132,7 +132,7 @@ async def test_fork_an_adversarial_run_before_detect(sqlite_store: Store, paper_
                            script_modules=["tests.standin.adversarial_scripts"])
     with StandinServer(script) as server:
         cfg = AdversarialConfig(iterations=1, batch_size=2, labelled_batch_size=6,
-                                validation_size=6, agents=http_config(server.base_url).agents)
+                                validation_size=6, llm=http_config(server.base_url).llm)
         done = await AdversarialRunner(sqlite_store, cfg).run()
         steps = await load_history(sqlite_store, done.run_id)
         before_detect = next(s for s in steps if s.next == ["detect"])

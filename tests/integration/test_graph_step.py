@@ -86,7 +86,7 @@ async def test_step_pauses_after_every_node(short_item_store: Store, monkeypatch
 async def test_judge_graph_edit_response_before_detect(sqlite_store: Store, monkeypatch) -> None:
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
     with StandinServer() as server:
-        cfg = JudgeConfig(llm=http_config(server.base_url).agents)
+        cfg = JudgeConfig(llm=http_config(server.base_url).llm)
         target = judge_target(sqlite_store, cfg, "生日祝福", SHORT)
         async with open_checkpointer(sqlite_store.url) as saver:
             session = StepSession(compile_graph("judge", saver), target, break_before=["detect"])
@@ -159,7 +159,7 @@ async def test_adversarial_iteration_edit_strategies_before_generation(
                            script_modules=["tests.standin.adversarial_scripts"])
     with StandinServer(script) as server:
         cfg = AdversarialConfig(iterations=5, batch_size=2, labelled_batch_size=6,
-                                validation_size=6, agents=http_config(server.base_url).agents)
+                                validation_size=6, llm=http_config(server.base_url).llm)
         target = adversarial_target(sqlite_store, cfg)
         async with open_checkpointer(sqlite_store.url) as saver:
             session = StepSession(compile_graph("adversarial", saver), target,

@@ -66,7 +66,7 @@ def config_of(store: Store, kind: str) -> dict:
 
 def test_curate_reaches_verdicts_after_one_step_down(server: LlamaServer, store: Store) -> None:
     code, out = cli(store, "curate", "--limit", "1", "--concurrency", "1", "--no-progress",
-                    *endpoint(server, "agents"))
+                    *endpoint(server, "llm"))
     assert code == 0, out
     with store.session() as s:
         verdicts = s.scalars(select(Verdict.final_verdict)).all()
@@ -86,7 +86,7 @@ def test_judge_reaches_verdicts(server: LlamaServer, store: Store) -> None:
 def test_one_adversarial_iteration(server: LlamaServer, store: Store) -> None:
     code, out = cli(store, "adversarial", "--iterations", "1", "--set", "batch_size=1",
                     "--set", "labelled_batch_size=1", "--set", "validation_size=2",
-                    *endpoint(server, "agents", max_tokens=96))
+                    *endpoint(server, "llm", max_tokens=96))
     assert code == 0, out
     with store.session() as s:
         run = s.scalars(select(Run).where(Run.kind == "adversarial")).one()
@@ -97,7 +97,7 @@ def test_one_adversarial_iteration(server: LlamaServer, store: Store) -> None:
 
 def test_graph_step_over_the_real_server(server: LlamaServer, store: Store) -> None:
     code, out = cli(store, "graph", "step", "curate", "--set", "limit=1",
-                    *endpoint(server, "agents"), "--break-before", "judge", input_="c\nq\n")
+                    *endpoint(server, "llm"), "--break-before", "judge", input_="c\nq\n")
     assert code == 0, out  # the debate ran over the server; quitting at the breakpoint saves 2 calls
     assert "breakpoint before judge" in out and "stopped before judge" in out
 

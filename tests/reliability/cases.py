@@ -93,11 +93,11 @@ def store_cases() -> list[Case]:
 # commands that take a run config and --set: (argv before the config path, argv before --set,
 # the prefix of their LLM section)
 CONFIG_COMMANDS: dict[str, tuple[list[str], list[str], str]] = {
-    "curate": (["curate", "--config"], ["curate"], "agents"),
+    "curate": (["curate", "--config"], ["curate"], "llm"),
     "judge": (["judge", "--dataset", "evaluation_set", "--config"],
               ["judge", "--dataset", "evaluation_set"], "llm"),
-    "adversarial": (["adversarial", "--config"], ["adversarial"], "agents"),
-    "graph-step": (["graph", "step", "curate", "--config"], ["graph", "step", "curate"], "agents"),
+    "adversarial": (["adversarial", "--config"], ["adversarial"], "llm"),
+    "graph-step": (["graph", "step", "curate", "--config"], ["graph", "step", "curate"], "llm"),
     "eval-judge": (["eval", "judge", "--principles", "{sd}", "--judge-config"],
                    ["eval", "judge", "--principles", "{sd}"], "llm"),
     "eval-policy": (["eval", "policy", "--model", "{root}/no_model", "--judge-config"],

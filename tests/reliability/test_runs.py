@@ -32,7 +32,7 @@ def kindling(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Complete
 @pytest.mark.parametrize("args", [
     ["--db-url", "foo://", "runs"],
     ["--db-url", "sqlite:///{tmp}/missing/k.db", "data", "stats"],
-    ["curate", "--set", "agents.model=[x"],
+    ["curate", "--set", "llm.model=[x"],
     ["pairs", "export", "--run", "1", "--out", "{tmp}/precious"],
     ["train", "sft", "--config", "{tmp}/precious/thesis.txt"],
 ])
@@ -55,7 +55,7 @@ def test_a_curate_run_in_which_every_item_failed_exits_1(tmp_path: Path, monkeyp
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     cfg = http_config(f"http://127.0.0.1:{port}/v1")
-    cfg.agents.max_retries = 0
+    cfg.llm.max_retries = 0
     (tmp_path / "c.yaml").write_text(cfg.model_dump_json(), encoding="utf-8")
     result = CliRunner().invoke(app, ["--db-url", store.url, "curate", "-c",
                                       str(tmp_path / "c.yaml"), "--no-progress"])
