@@ -34,6 +34,57 @@ NUM_PROCESSES_OPTION = typer.Option(
     None, "--num-processes", min=1,
     help="Processes (GPUs in all) for --launcher accelerate (default: the accelerate config's).")
 
+# The training arguments TRL users reach for, as flags (each is `--set <key>=<value>` on top of
+# the YAML; a --set of the same key wins). Every other field: --set trl.<field>=<value>.
+TRAINING = "Training flags (any other field: --set trl.<field>=value)"
+FLAG_KEYS = {
+    "model": "kindling.model", "output_dir": "trl.output_dir",
+    "learning_rate": "trl.learning_rate", "max_steps": "trl.max_steps",
+    "num_train_epochs": "trl.num_train_epochs",
+    "per_device_train_batch_size": "trl.per_device_train_batch_size",
+    "gradient_accumulation_steps": "trl.gradient_accumulation_steps", "seed": "trl.seed",
+    "logging_steps": "trl.logging_steps", "save_steps": "trl.save_steps",
+    "report_to": "trl.report_to", "num_generations": "trl.num_generations",
+    "max_completion_length": "trl.max_completion_length", "beta": "trl.beta",
+}
+
+
+def _flag(name: str, help_text: str, **kwargs: object) -> typer.models.OptionInfo:
+    flag = "--" + name.replace("_", "-")
+    return typer.Option(None, flag, help=f"{help_text} (sets {FLAG_KEYS[name]})",
+                        rich_help_panel=TRAINING, **kwargs)  # type: ignore[arg-type]
+
+
+MODEL_FLAG = _flag("model", "The policy (or RM base) to start from: a folder or a hub id.")
+OUTPUT_DIR_FLAG = _flag("output_dir", "Folder the model and checkpoints are written to.")
+LEARNING_RATE_FLAG = _flag("learning_rate", "Peak learning rate.", min=0.0)
+MAX_STEPS_FLAG = _flag("max_steps", "Stop after this many optimizer steps (-1: by epochs).")
+EPOCHS_FLAG = _flag("num_train_epochs", "Epochs over the data (when max_steps is -1).", min=0.0)
+BATCH_FLAG = _flag("per_device_train_batch_size", "Examples per device per step.", min=1)
+ACCUMULATION_FLAG = _flag("gradient_accumulation_steps", "Steps accumulated per update.", min=1)
+SEED_FLAG = _flag("seed", "Seed of the run (data order, init, sampling).")
+LOGGING_STEPS_FLAG = _flag("logging_steps", "Log (and store) metrics every N steps.", min=1)
+SAVE_STEPS_FLAG = _flag("save_steps", "Save a checkpoint every N steps.", min=1)
+REPORT_TO_FLAG = _flag("report_to", "Trackers besides the store: none, tensorboard, trackio, "
+                       "wandb, ... (comma-separated).")
+GENERATIONS_FLAG = _flag("num_generations", "Completions sampled per prompt (the GRPO group).",
+                         min=2)
+COMPLETION_FLAG = _flag("max_completion_length", "Most tokens per completion.", min=1)
+BETA_FLAG = _flag("beta", "KL coefficient against the reference policy (0: no reference).",
+                  min=0.0)
+
+
+def flag_sets(values: dict[str, object]) -> list[str]:
+    """The training flags that were given, as `--set key=value` pairs (in FLAG_KEYS order)."""
+    return [f"{key}={_yaml_text(values[name])}" for name, key in FLAG_KEYS.items()
+            if values.get(name) is not None]
+
+
+def _yaml_text(value: object) -> str:
+    if isinstance(value, str) and "," in value:  # --report-to a,b → a YAML list
+        return "[" + ", ".join(part.strip() for part in value.split(",")) + "]"
+    return str(value)
+
 
 def _launch_if_asked(train: TrainArgs, launcher: Launcher, accelerate_config: Path | None,
                      num_processes: int | None) -> None:
@@ -57,7 +108,10 @@ def _launch_if_asked(train: TrainArgs, launcher: Launcher, accelerate_config: Pa
 def _command(ctx: typer.Context, kind: str, config: Path, sets: list[str], live: bool,
              launcher: Launcher, accelerate_config: Path | None, num_processes: int | None,
              overwrite: bool) -> None:
-    """What every `kindling train <kind>` does: launch elsewhere if asked, else train here."""
+    """What every `kindling train <kind>` does: launch elsewhere if asked, else train here.
+
+    `sets` holds the training flags first, then the user's --set pairs (the later key wins).
+    """
     from agents.config import ConfigError, parse_sets
     from kindling.services.training import train_from_config
 
@@ -78,15 +132,26 @@ def sft(
     ctx: typer.Context,
     config: Path = CONFIG_OPTION,
     sets: list[str] = SET_OPTION,
-    live: bool = typer.Option(True, "--progress/--no-progress", "--live/--no-live", help="Show a live line per logging step (loss, lr, step)."),
+    model: str = MODEL_FLAG,
+    output_dir: Path = OUTPUT_DIR_FLAG,
+    learning_rate: float = LEARNING_RATE_FLAG,
+    max_steps: int = MAX_STEPS_FLAG,
+    num_train_epochs: float = EPOCHS_FLAG,
+    per_device_train_batch_size: int = BATCH_FLAG,
+    gradient_accumulation_steps: int = ACCUMULATION_FLAG,
+    seed: int = SEED_FLAG,
+    logging_steps: int = LOGGING_STEPS_FLAG,
+    save_steps: int = SAVE_STEPS_FLAG,
+    report_to: str = REPORT_TO_FLAG,
+    live: bool = typer.Option(True, "--progress/--no-progress", help="Show a live line per logging step (loss, lr, step)."),
     launcher: Launcher = LAUNCHER_OPTION,
     accelerate_config: Path | None = ACCELERATE_CONFIG_OPTION,
     num_processes: int | None = NUM_PROCESSES_OPTION,
     overwrite: bool = OVERWRITE_OPTION,
 ) -> None:
     """Supervised fine-tuning on an imported dataset (TRL's SFTTrainer); the run goes to the store."""
-    _command(ctx, "sft", config, sets, live, launcher, accelerate_config, num_processes,
-             overwrite)
+    _command(ctx, "sft", config, flag_sets(locals()) + sets, live, launcher,
+             accelerate_config, num_processes, overwrite)
 
 
 @app.command("rm")
@@ -94,7 +159,18 @@ def rm(
     ctx: typer.Context,
     config: Path = CONFIG_OPTION,
     sets: list[str] = SET_OPTION,
-    live: bool = typer.Option(True, "--progress/--no-progress", "--live/--no-live", help="Show a live line per logging step (loss, pair accuracy, lr)."),
+    model: str = MODEL_FLAG,
+    output_dir: Path = OUTPUT_DIR_FLAG,
+    learning_rate: float = LEARNING_RATE_FLAG,
+    max_steps: int = MAX_STEPS_FLAG,
+    num_train_epochs: float = EPOCHS_FLAG,
+    per_device_train_batch_size: int = BATCH_FLAG,
+    gradient_accumulation_steps: int = ACCUMULATION_FLAG,
+    seed: int = SEED_FLAG,
+    logging_steps: int = LOGGING_STEPS_FLAG,
+    save_steps: int = SAVE_STEPS_FLAG,
+    report_to: str = REPORT_TO_FLAG,
+    live: bool = typer.Option(True, "--progress/--no-progress", help="Show a live line per logging step (loss, pair accuracy, lr)."),
     launcher: Launcher = LAUNCHER_OPTION,
     accelerate_config: Path | None = ACCELERATE_CONFIG_OPTION,
     num_processes: int | None = NUM_PROCESSES_OPTION,
@@ -105,8 +181,8 @@ def rm(
     Without kindling.pairs_run (YAML or --set), the pairs are the latest import run's (the
     paper's RM pairs; pick them with kindling.pairs_dataset, e.g. rm_train).
     """
-    _command(ctx, "rm", config, sets, live, launcher, accelerate_config, num_processes,
-             overwrite)
+    _command(ctx, "rm", config, flag_sets(locals()) + sets, live, launcher,
+             accelerate_config, num_processes, overwrite)
 
 
 @app.command("grpo")
@@ -114,12 +190,26 @@ def grpo(
     ctx: typer.Context,
     config: Path = CONFIG_OPTION,
     sets: list[str] = SET_OPTION,
-    live: bool = typer.Option(True, "--progress/--no-progress", "--live/--no-live", help="Show a live line per logging step (reward, kl, length, loss)."),
+    model: str = MODEL_FLAG,
+    output_dir: Path = OUTPUT_DIR_FLAG,
+    learning_rate: float = LEARNING_RATE_FLAG,
+    max_steps: int = MAX_STEPS_FLAG,
+    num_train_epochs: float = EPOCHS_FLAG,
+    per_device_train_batch_size: int = BATCH_FLAG,
+    gradient_accumulation_steps: int = ACCUMULATION_FLAG,
+    seed: int = SEED_FLAG,
+    logging_steps: int = LOGGING_STEPS_FLAG,
+    save_steps: int = SAVE_STEPS_FLAG,
+    report_to: str = REPORT_TO_FLAG,
+    num_generations: int = GENERATIONS_FLAG,
+    max_completion_length: int = COMPLETION_FLAG,
+    beta: float = BETA_FLAG,
+    live: bool = typer.Option(True, "--progress/--no-progress", help="Show a live line per logging step (reward, kl, length, loss)."),
     launcher: Launcher = LAUNCHER_OPTION,
     accelerate_config: Path | None = ACCELERATE_CONFIG_OPTION,
     num_processes: int | None = NUM_PROCESSES_OPTION,
     overwrite: bool = OVERWRITE_OPTION,
 ) -> None:
     """GRPO on an imported dataset's prompts with named, weighted rewards (TRL's GRPOTrainer)."""
-    _command(ctx, "grpo", config, sets, live, launcher, accelerate_config, num_processes,
-             overwrite)
+    _command(ctx, "grpo", config, flag_sets(locals()) + sets, live, launcher,
+             accelerate_config, num_processes, overwrite)

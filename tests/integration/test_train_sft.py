@@ -70,6 +70,7 @@ def test_train_sft_updates_weights_and_records_the_run(
     before = Qwen2ForCausalLM.from_pretrained(tiny_model_dir).state_dict()
     cfg = write_config(tmp_path, tiny_model_dir)
     result = CliRunner().invoke(app, ["--db-url", sqlite_url, "train", "sft", "--config", str(cfg),
+                                      "--seed", "5", "--learning-rate", "0.002",
                                       "--set", "trl.seed=1", "--no-progress"])
     assert result.exit_code == 0, result.output
     after = Qwen2ForCausalLM.from_pretrained(tmp_path / "out").state_dict()
@@ -78,7 +79,9 @@ def test_train_sft_updates_weights_and_records_the_run(
     with sqlite_store.session() as s:
         run = s.query(Run).filter_by(kind="sft").one()
         assert run.status == "finished"
-        assert run.config["trl"]["seed"] == 1 and run.config["kindling"]["dataset"] == "sft"
+        assert run.config["trl"]["seed"] == 1  # --set wins over the --seed flag
+        assert run.config["trl"]["learning_rate"] == 0.002 and \
+            run.config["kindling"]["dataset"] == "sft"
         steps = [e for e in run.metrics["steps"] if "loss" in e]
         assert [e["step"] for e in steps] == [1, 2, 3]
         assert all(isinstance(e["loss"], float) and "learning_rate" in e for e in steps)

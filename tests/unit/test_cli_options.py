@@ -80,3 +80,17 @@ def test_graph_show_refuses_an_unknown_format_as_a_choice() -> None:
     result = CliRunner().invoke(app, ["graph", "show", "curate", "--format", "png"])
     assert result.exit_code == 2
     assert "'png' is not one of" in result.output
+
+
+def test_training_flags_become_dotted_overrides_in_one_order() -> None:
+    from kindling.commands.train import FLAG_KEYS, flag_sets
+
+    given = {"report_to": "tensorboard, trackio", "learning_rate": 1e-4, "model": "m",
+             "max_steps": None, "ctx": object()}
+    assert flag_sets(given) == ["kindling.model=m", "trl.learning_rate=0.0001",
+                                "trl.report_to=[tensorboard, trackio]"]
+    for kind in ("sft", "rm", "grpo"):
+        shown = CliRunner().invoke(app, ["train", kind, "--help"], terminal_width=200).output
+        assert "--learning-rate" in shown and "--max-steps" in shown and "--output-dir" in shown
+        assert ("--num-generations" in shown) == (kind == "grpo")
+    assert all(key.startswith(("trl.", "kindling.")) for key in FLAG_KEYS.values())
