@@ -18,6 +18,17 @@ RunKind = Literal["import", "curate", "pairs", "adversarial", "judge", "sft", "r
                   "endpoint"]
 
 
+def parse_run(text: str) -> int:
+    """A run reference: its id, as `12` or `run:12` (the form `--model run:12` needs), everywhere."""
+    import typer
+
+    digits = text.strip().removeprefix("run:")
+    if not digits.isdigit():
+        raise typer.BadParameter(f"{text!r}: expected a run id such as 12 or run:12 "
+                                 "(`kindling runs` lists them)")
+    return int(digits)
+
+
 def parse_edges(text: str) -> tuple[int, ...]:
     """--bands: strictly increasing integers such as 25,39,59 (else `error: ...`, exit 2)."""
     try:

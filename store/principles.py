@@ -87,6 +87,24 @@ def resolve_version(store: Store, ref: str | None, kind: str, default: str) -> P
     return found
 
 
+def principle_set(store: Store, ref: str, kind: str) -> PrincipleSet:
+    """A principle set by version id ("12"), by name under prompts/principles/ or by YAML path.
+
+    Raises:
+        PrincipleNotFound: an id that does not exist, or a set of another kind.
+        PrincipleFormatError: no such name or file, or a bad file.
+    """
+    if ref.isdigit():
+        version = get_version(store, int(ref))
+        found = PrincipleSet(version.name, version.kind, tuple(rules_of(version)),
+                             source=f"principle version {version.id}")
+    else:
+        found = load_principles(ref)
+    if found.kind != kind:
+        raise PrincipleNotFound(f"{found.source or ref}: a {found.kind} set, not {kind}")
+    return found
+
+
 def rules_of(version: PrincipleVersion) -> list[str]:
     """The rules of a version, one per line of its text."""
     return [line for line in version.text.splitlines() if line.strip()]

@@ -41,7 +41,7 @@ class CurateConfig(Strict):
     limit: int | None = Field(None, ge=1, description="Take at most this many items (queries when generating).")
     offset: int = Field(0, ge=0, description="Skip this many items first.")
     samples_per_query: int = Field(2, ge=1, le=64, description="generate: candidates per query.")
-    principles: str = Field("path_a_judge", description="Principle set for the judge: a name under prompts/principles/ or a YAML path.")
+    principles: str = Field("path_a_judge", description="Principle set for the judge (kind judge): a version id, a name under prompts/principles/ or a YAML path.")
     concurrency: int = Field(8, ge=1, description="Items processed at once by this worker.")
     checkpoint_durability: Literal["sync", "async", "exit"] = Field("async", description="LangGraph checkpoint writes: after every step (sync/async, steppable) or only when an item ends (exit, fastest; resume then relies on the stored agent calls).")
     lease_s: float = Field(300.0, gt=0, description="How long a claimed item stays reserved for a worker without heartbeat.")

@@ -22,7 +22,7 @@ def curate(
     offset: int = typer.Option(None, help="Skip this many items first."),
     samples: int = typer.Option(None, "--samples", help="generate: candidates per query."),
     policy: str = typer.Option(None, "--policy", help="Sample candidates from this policy model, batched: a folder, a hub id or run:ID (an sft/grpo run). Implies --source generate."),
-    principles: str = typer.Option(None, help="Judge principles: a name under prompts/principles/ or a YAML path."),
+    principles: str = typer.Option(None, help="Judge principles (kind judge): a version id, a name under prompts/principles/ or a YAML path."),
     concurrency: int = typer.Option(None, help="Items in flight at once in this worker."),
     backend: Backend = typer.Option(None, help="Agents' backend: local (in-process model) or openai (any OpenAI-compatible endpoint)."),
     model: str = typer.Option(None, help="Agents' model (endpoint model name, hub id, path, or 'smollm2')."),

@@ -6,14 +6,14 @@ import typer
 
 from agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.context import fail
-from kindling.options import parse_edges
+from kindling.options import parse_edges, parse_run
 from rl.evaluate.metrics import DEFAULT_BAND_EDGES
 
 
 def rm(
     ctx: typer.Context,
     model: str = typer.Option(..., "--model", help="Reward model: a folder written by `kindling train rm` (or a hub id)."),
-    pairs_run: int = typer.Option(None, "--pairs-run", help="Run holding the test pairs (default: the latest import run)."),
+    pairs_run: int = typer.Option(None, "--pairs-run", parser=parse_run, metavar="RUN", help="Run holding the test pairs (default: the latest import run)."),
     pairs_dataset: str = typer.Option("rm_test", "--pairs-dataset", help="Keep only the run's pairs recorded in this dataset ('' for all)."),
     dataset: str = typer.Option("evaluation_set", help="The labelled dataset for agreement."),
     threshold_split: float = typer.Option(0.3, "--threshold-split", min=0.0, max=1.0, help="Share of the labelled queries on which the score threshold is fitted (evaluated on the rest)."),

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.context import console, fail
-from kindling.options import parse_edges
+from kindling.options import parse_edges, parse_run
 from kindling.views import add_metric_rows
 from rl.evaluate.metrics import DEFAULT_BAND_EDGES
 
@@ -21,8 +21,8 @@ app = typer.Typer(help="Evaluate judges, reward models and policies (the length-
 @app.command("judge")
 def judge(
     ctx: typer.Context,
-    curate_run: int = typer.Option(None, "--curate-run", help="A curate run (Path A): its final verdicts are the predictions."),
-    judge_run: int = typer.Option(None, "--judge-run", help="A judge run: its judgments are the predictions, matched to labelled items by text."),
+    curate_run: int = typer.Option(None, "--curate-run", parser=parse_run, metavar="RUN", help="A curate run (Path A): its final verdicts are the predictions."),
+    judge_run: int = typer.Option(None, "--judge-run", parser=parse_run, metavar="RUN", help="A judge run: its judgments are the predictions, matched to labelled items by text."),
     principles: str = typer.Option(None, "--principles", help="A detector principle version (id, name or YAML path): judge the labelled dataset with it first (a new judge run, cached), then evaluate."),
     judge_config: Path = typer.Option(None, "--judge-config", help="--principles: YAML with JudgeConfig fields (the judge's model, samples, ...)."),
     sets: list[str] = typer.Option([], "--set", help="--principles: any JudgeConfig field as dotted key=value, e.g. --set llm.backend=openai."),

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from kindling.context import console, fail
-from kindling.options import GraphFormat, GraphName
+from kindling.options import GraphFormat, GraphName, parse_run
 
 if TYPE_CHECKING:
     from kindling.debugger.session import Stop
@@ -105,7 +105,7 @@ async def _step(store: Store, target: GraphTarget, before: list[str], after: lis
 @app.command("replay")
 def replay(
     ctx: typer.Context,
-    run_id: int = typer.Argument(..., help="A curate, adversarial or stepped judge run."),
+    run_id: int = typer.Argument(..., parser=parse_run, metavar="RUN", help="A curate, adversarial or stepped judge run."),
     item: str = typer.Option(None, "--item", help="curate/judge runs: the item key (default: the run's first item)."),
     list_only: bool = typer.Option(False, "--list", help="Print every checkpoint's changes and exit."),
     fork_at: int = typer.Option(None, "--fork-at", min=1, help="Fork at this checkpoint (1 = oldest) into a new run and run it to its end."),

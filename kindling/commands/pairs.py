@@ -9,6 +9,7 @@ from typing import Literal
 import typer
 
 from kindling.context import console, fail
+from kindling.options import parse_run
 from kindling.outputs import check_output_dir, publish_dir, staged_dir
 
 EXPORT_NAMES = ("pairs.jsonl", "dataset")
@@ -20,7 +21,7 @@ app = typer.Typer(help="Build preference pairs from a curate run and export them
 @app.command("build")
 def build(
     ctx: typer.Context,
-    run: int = typer.Option(..., "--run", help="The curate run whose verdicts to pair."),
+    run: int = typer.Option(..., "--run", parser=parse_run, metavar="RUN", help="The curate run whose verdicts to pair."),
     max_per_query: int = typer.Option(None, help="At most this many pairs per query (default: all good × bad)."),
 ) -> None:
     """Pair judged-good with judged-bad candidates of the same query (a new `pairs` run)."""
@@ -47,7 +48,7 @@ def build(
 @app.command("export")
 def export(
     ctx: typer.Context,
-    run: int = typer.Option(..., "--run", help="A pairs run (or an import run, for the paper's RM pairs)."),
+    run: int = typer.Option(..., "--run", parser=parse_run, metavar="RUN", help="A pairs run (or an import run, for the paper's RM pairs)."),
     out: Path = typer.Option(..., "--out", help="Output folder: pairs.jsonl and a datasets folder `dataset/`."),
     fmt: Literal["trl"] = typer.Option("trl", "--format", help="trl: prompt/chosen/rejected columns, as TRL's RewardTrainer reads them."),
     conversational: bool = typer.Option(False, help="Write chat messages ([{role, content}]) instead of plain strings."),

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kindling.context import console, fail
-from kindling.options import PrincipleKind
+from kindling.options import PrincipleKind, parse_run
 from kindling.outputs import check_output_file, write_text
 from store.principle_io import PrincipleFormatError, PrincipleSet, from_yaml_text, to_yaml
 
@@ -60,7 +60,7 @@ def _with_baseline(version: PrincipleVersion, name: str) -> str:
 def list_cmd(
     ctx: typer.Context,
     kind: PrincipleKind = typer.Option(None, help="Only versions of this kind."),
-    run: int = typer.Option(None, help="Only versions made by this run."),
+    run: int = typer.Option(None, "--run", parser=parse_run, metavar="RUN", help="Only versions made by this run."),
 ) -> None:
     """Versions with lineage, origin, run/iteration, active flag and validation metrics."""
     from store.principles import list_versions
@@ -138,7 +138,7 @@ def activate_cmd(
     version_id: int = typer.Argument(None, help="Version to activate (or use --best)."),
     best: bool = typer.Option(False, "--best", help="Activate the version with the highest validation F1."),
     kind: PrincipleKind = typer.Option(None, help="With --best: the kind to choose from (default detector)."),
-    run: int = typer.Option(None, help="With --best: only versions made by this run."),
+    run: int = typer.Option(None, "--run", parser=parse_run, metavar="RUN", help="With --best: only versions made by this run."),
 ) -> None:
     """Make one version the active version of its kind (the others of that kind become inactive)."""
     from store.principles import PrincipleNotFound, activate, best_version, metric

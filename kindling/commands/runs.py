@@ -7,7 +7,7 @@ import yaml
 from rich.table import Table
 
 from kindling.context import console, fail
-from kindling.options import RunKind
+from kindling.options import RunKind, parse_run
 
 app = typer.Typer(help="List runs, or show one run.", invoke_without_command=True)
 
@@ -37,7 +37,7 @@ def runs(
 
 
 @app.command("show")
-def show(ctx: typer.Context, run_id: int = typer.Argument(..., help="Run id.")) -> None:
+def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run, metavar="RUN", help="The run (`kindling runs` lists them).")) -> None:
     """Config, metrics, item counts, verdicts and agent-call statistics of one run."""
     from kindling.views import call_table
     from store.reports import call_stats, get_run, verdict_stats

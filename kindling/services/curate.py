@@ -28,9 +28,11 @@ from store.calls import CallLog
 from store.curate_verdicts import VerdictWriter
 from store.db import Store
 from store.errors import UserError
-from store.principle_io import load_principles
-from store.principles import register_version
+from store.principles import principle_set, register_version
 from store.version import code_version
+
+PATH_A_KIND = "judge"
+"""The kind of principle set Path A's judge weighs (prompts/principles/path_a_judge.yaml)."""
 
 
 @dataclass
@@ -87,7 +89,7 @@ class CurateRunner:
         show_progress: bool = True,
     ) -> None:
         self.store, self.cfg = store, cfg
-        self.principles = load_principles(cfg.principles)
+        self.principles = principle_set(store, cfg.principles, PATH_A_KIND)
         self.new_run, self.retry_failed, self.show_progress = new_run, retry_failed, show_progress
         self._chat_models = chat_models or {}
         self._built: list[BaseChatModel] = []

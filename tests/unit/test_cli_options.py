@@ -94,3 +94,20 @@ def test_training_flags_become_dotted_overrides_in_one_order() -> None:
         assert "--learning-rate" in shown and "--max-steps" in shown and "--output-dir" in shown
         assert ("--num-generations" in shown) == (kind == "grpo")
     assert all(key.startswith(("trl.", "kindling.")) for key in FLAG_KEYS.values())
+
+
+def test_every_run_parameter_takes_an_id_or_run_colon_id() -> None:
+    import pytest
+    import typer
+
+    from kindling.options import parse_run
+
+    run_params = [(n, p) for n, c in leaf_commands().items()
+                  for p in c.params  # type: ignore[attr-defined]
+                  if p.name in ("run", "run_id") or ((p.name or "").endswith("_run")
+                                                     and p.name != "new_run")]
+    assert len(run_params) >= 8
+    assert [f"{n} {p.name}" for n, p in run_params if p.metavar != "RUN"] == []
+    assert parse_run("12") == parse_run("run:12") == 12
+    with pytest.raises(typer.BadParameter, match="expected a run id"):
+        parse_run("latest")

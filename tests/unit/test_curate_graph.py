@@ -86,3 +86,21 @@ async def test_retry_failed_redoes_only_the_failed_part(sqlite_store: Store) -> 
     assert {role for role, _ in fixed.seen} == {"reflect"}  # debate and judge results were reused
     with sqlite_store.session() as s:
         assert s.scalar(select(func.count()).select_from(Verdict)) == 3
+
+
+async def test_curate_principles_by_version_id_and_kind_checked(sqlite_store: Store) -> None:
+    from store.principles import PrincipleNotFound, add_version
+
+    seed_tiny_data(sqlite_store, ITEMS)
+    judge_id, _ = add_version(sqlite_store, kind="judge", name="mine", text="只看是否押韵",
+                              origin="manual")
+    detector_id, _ = add_version(sqlite_store, kind="detector", name="sd", text="规则",
+                                 origin="manual")
+    model = ScriptedChatModel(scripts=default_scripts())
+    runner = CurateRunner(sqlite_store, CurateConfig(principles=str(judge_id)),
+                          chat_models={"agents": model}, show_progress=False)
+    assert (await runner.run()).counts == {"done": 3}
+    assert "只看是否押韵" in next(p for role, p in model.seen if role == "judge")
+    with pytest.raises(PrincipleNotFound, match="a detector set, not judge"):
+        CurateRunner(sqlite_store, CurateConfig(principles=str(detector_id)),
+                     chat_models={"agents": model}, show_progress=False)
