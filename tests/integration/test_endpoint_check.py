@@ -44,7 +44,7 @@ def test_modes_rate_limit_and_snippet(tmp_path: Path, monkeypatch, dialect: str,
     assert {m["mode"] for m in metrics["modes"] if m["ok"]} == works
     assert metrics["first_429_at"] == 4 and metrics["safe_concurrency"] == 2
     assert attempts == requests  # every probe is a stored agent call
-    snippet = yaml.safe_load(result.output.split("judge config's llm:):", 1)[1])
+    snippet = yaml.safe_load(result.output.split("for one role):", 1)[1])
     assert snippet["llm"]["structured_output"] == metrics["best_mode"]
     assert snippet["llm"]["max_concurrency"] == 2
     assert requests <= 5 + 3 + 1 + 2 + 4  # modes, latencies, the ramp up to the first 429
