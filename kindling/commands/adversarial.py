@@ -28,6 +28,7 @@ def adversarial(
     sets: list[str] = typer.Option([], "--set", help="Any config field as dotted key=value, e.g. --set validation_size=60."),
     new_run: bool = typer.Option(False, "--new-run", help="Start a new run even if one with this config exists (default: resume it)."),
     activate_best: bool = typer.Option(False, "--activate-best", help="Activate the best-validated S_D for the judge at the end."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar (the per-iteration lines are printed either way)."),
 ) -> None:
     """Optimize the Detector's principles S_D against a Generator following strategies S_G."""
     from agents.adversarial.config import AdversarialConfig
@@ -44,7 +45,8 @@ def adversarial(
         cfg = load_config(AdversarialConfig, config, {**overrides, **parse_sets(sets)})
         store = ctx.obj.open_store()
         with Progress(TextColumn("[bold]adversarial"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("iterations"), TimeElapsedColumn(), console=console) as bar:
+                      TextColumn("iterations"), TimeElapsedColumn(), console=console,
+                      disable=not progress) as bar:
             task = bar.add_task("iterations", total=cfg.iterations)
 
             def on_iteration(record: dict[str, Any]) -> None:

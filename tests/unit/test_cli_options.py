@@ -111,3 +111,13 @@ def test_every_run_parameter_takes_an_id_or_run_colon_id() -> None:
     assert parse_run("12") == parse_run("run:12") == 12
     with pytest.raises(typer.BadParameter, match="expected a run id"):
         parse_run("latest")
+
+
+def test_every_command_with_a_live_display_has_the_one_progress_switch() -> None:
+    commands = leaf_commands()
+    for name in ("curate", "judge", "adversarial", "quickstart", "train sft", "train rm",
+                 "train grpo"):
+        opts = {o for p in commands[name].params for o in p.opts + p.secondary_opts}  # type: ignore[attr-defined]
+        assert {"--progress", "--no-progress"} <= opts, name
+    assert not [n for n, c in commands.items() for p in c.params  # type: ignore[attr-defined]
+                if "--live" in p.opts + p.secondary_opts]
