@@ -1,0 +1,94 @@
+"""TRL's own config dataclass (SFTConfig, RewardConfig, GRPOConfig) built from a run config's
+`trl:` section: unknown keys refused with the nearest field, each value checked against the field's
+type, errors naming the file (or the `--set` flag) and the key."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+import warnings
+from functools import cache
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from agents.config import ConfigError, did_you_mean
+
+TRL_CONFIG_NAMES: dict[str, str] = {"sft": "SFTConfig", "rm": "RewardConfig", "grpo": "GRPOConfig"}
+"""TRL's config class per run type."""
+
+
+def trl_config_class(kind: str) -> type:
+    """TRL's config dataclass for a run type (imported lazily: `trl` is slow to import)."""
+    import trl
+
+    return typing.cast(type, getattr(trl, TRL_CONFIG_NAMES[kind]))
+
+
+RENAMED_BY_TRANSFORMERS = "`gradient_checkpointing` is deprecated"
+
+
+def build_trl_config(cls: type, body: dict[str, Any], where: str,
+                     overrides: set[str] | frozenset[str] = frozenset()) -> Any:
+    """TRL's config from a dict: unknown keys rejected, values checked against the field types.
+
+    Raises:
+        ConfigError: naming `where` (or `--set trl.<key>` for an override) and the `trl.<key>`.
+    """
+    fields = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(body) - fields)
+    if unknown:
+        origin = f"--set trl.{unknown[0]}" if unknown[0] in overrides else \
+            f"{where}: trl.{unknown[0]}"
+        raise ConfigError(f"{origin}: not a field of TRL's {cls.__name__}"
+                          + did_you_mean(unknown[0], fields, prefix="trl")
+                          + (f" (also unknown: {', '.join(unknown[1:])})" if unknown[1:] else ""))
+    checked = {key: _check_value(cls, key, value, f"--set trl.{key}" if key in overrides
+                                 else where) for key, value in body.items()}
+    try:
+        with warnings.catch_warnings():  # TRL's own default, not the user's: nothing to act on
+            warnings.filterwarnings("ignore", RENAMED_BY_TRANSFORMERS, FutureWarning)
+            return cls(**checked)
+    except (ValueError, TypeError) as exc:
+        key = _key_in_message(str(exc), checked) or _first_failing_key(cls, checked)
+        named = f"trl.{key}" if key else f"trl ({', '.join(sorted(checked))})"
+        at = f"--set {named}" if key in overrides else f"{where}: {named}"
+        raise ConfigError(f"{at}: {exc}") from exc
+
+
+@cache
+def _adapter(cls: type, key: str) -> TypeAdapter[Any] | None:
+    try:
+        return TypeAdapter(typing.get_type_hints(cls)[key])
+    except Exception:  # noqa: BLE001 - a field type pydantic cannot check is passed through
+        return None
+
+
+def _check_value(cls: type, key: str, value: Any, where: str) -> Any:
+    adapter = _adapter(cls, key)
+    if adapter is None or value is None:
+        return value
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        at = where if where == f"--set trl.{key}" else f"{where}: trl.{key}"
+        raise ConfigError(f"{at}: {exc.errors()[0]['msg']} (got {value!r})") from exc
+
+
+def _key_in_message(message: str, body: dict[str, Any]) -> str | None:
+    for key in sorted(body, key=len, reverse=True):
+        if re.search(rf"\b{re.escape(key)}\b", message):
+            return key
+    return None
+
+
+def _first_failing_key(cls: type, body: dict[str, Any]) -> str | None:
+    """The first key without which TRL's checks pass (they run in __post_init__, not per field)."""
+    for key in body:
+        try:
+            cls(**{k: v for k, v in body.items() if k != key})
+        except (ValueError, TypeError):
+            continue
+        return key
+    return None
