@@ -58,7 +58,7 @@ def policy(
     rm_threshold: float = typer.Option(None, "--rm-threshold", help="The RM's excellence threshold (default: fitted on the labelled dataset)."),
     labels: str = typer.Option("evaluation_set", "--labels", help="Labelled dataset the RM threshold is fitted on."),
     principles: str = typer.Option(None, "--principles", help="Judge the samples with this detector principle version (id, name or YAML path)."),
-    judge_config: Path = typer.Option(None, "--judge-config", help="YAML with JudgeConfig fields (the judge's model, samples, ...); enables the judge."),
+    judge_config: Path = typer.Option(None, "--judge-config", "--config", "-c", help="YAML with JudgeConfig fields (the judge's model, samples, ...); enables the judge."),
     sets: list[str] = typer.Option([], "--set", help="Any JudgeConfig field as dotted key=value, e.g. --set llm.backend=openai."),
     length_threshold: int = typer.Option(DEFAULT_THRESHOLD, "--length-threshold", help="The length rule beside every excellence rate: longer than N characters."),
     out: Path = typer.Option(None, "--out", help="Also write every sample (policy, prompt, text, scores) to this JSONL file."),

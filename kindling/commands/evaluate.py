@@ -24,7 +24,7 @@ def judge(
     curate_run: int = typer.Option(None, "--curate-run", parser=parse_run, metavar="RUN", help="A curate run (Path A): its final verdicts are the predictions."),
     judge_run: int = typer.Option(None, "--judge-run", parser=parse_run, metavar="RUN", help="A judge run: its judgments are the predictions, matched to labelled items by text."),
     principles: str = typer.Option(None, "--principles", help="A detector principle version (id, name or YAML path): judge the labelled dataset with it first (a new judge run, cached), then evaluate."),
-    judge_config: Path = typer.Option(None, "--judge-config", help="--principles: YAML with JudgeConfig fields (the judge's model, samples, ...)."),
+    judge_config: Path = typer.Option(None, "--judge-config", "--config", "-c", help="--principles: YAML with JudgeConfig fields (the judge's model, samples, ...)."),
     sets: list[str] = typer.Option([], "--set", help="--principles: any JudgeConfig field as dotted key=value, e.g. --set llm.backend=openai."),
     limit: int = typer.Option(None, min=1, help="--principles: judge at most this many labelled responses."),
     dataset: str = typer.Option("evaluation_set", help="The labelled dataset to evaluate against."),

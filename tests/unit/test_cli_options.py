@@ -27,7 +27,8 @@ def test_every_command_takes_db_url_and_every_config_flag_has_c() -> None:
     no_db_url = [n for n, c in commands.items()
                  if not any("--db-url" in p.opts for p in c.params)]  # type: ignore[attr-defined]
     config_without_c = [n for n, c in commands.items() for p in c.params  # type: ignore[attr-defined]
-                        if "--config" in p.opts and "-c" not in p.opts]
+                        if ("--config" in p.opts or "--judge-config" in p.opts)
+                        and not {"-c", "--config"} <= set(p.opts)]
     assert (no_db_url, config_without_c) == ([], [])
 
 
