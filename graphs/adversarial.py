@@ -1,5 +1,6 @@
-"""Path B's graph: per iteration sample_queries → generate_flawed → detect → revise_strategies →
-sample_labelled → detect_labelled → reflect_on_errors → revise_principles → validate → loop or stop."""
+"""Path B's graph: validate_start (the starting S_D's figures), then per iteration sample_queries →
+generate_flawed → detect → revise_strategies → sample_labelled → detect_labelled →
+reflect_on_errors → revise_principles → validate (keep or roll back S_D) → loop or stop."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from agents.adversarial.reflect import (
     revise_principles,
     sample_labelled,
     validate,
+    validate_start,
 )
 from agents.adversarial.state import AdversarialContext, AdversarialState
 
@@ -33,9 +35,11 @@ def build_adversarial_graph() -> StateGraph[AdversarialState, AdversarialContext
     graph = StateGraph(AdversarialState, context_schema=AdversarialContext)
     nodes = (sample_queries, generate_flawed, detect, revise_strategies, sample_labelled,
              detect_labelled, reflect_on_errors, revise_principles, validate)
+    graph.add_node("validate_start", validate_start)
     for name, node in zip(STEPS, nodes, strict=True):
         graph.add_node(name, node)
-    graph.add_edge(START, STEPS[0])
+    graph.add_edge(START, "validate_start")
+    graph.add_edge("validate_start", STEPS[0])
     for a, b in pairwise(STEPS):
         graph.add_edge(a, b)
     graph.add_conditional_edges("validate", route_after_validate, ["sample_queries", END])

@@ -225,6 +225,31 @@ def best_version(store: Store, kind: str = "detector",
     return max(scored, key=lambda fv: (fv[0], metric(fv[1], "accuracy") or 0.0, -fv[1].id))[1]
 
 
+def activation_doubts(store: Store, version: PrincipleVersion) -> list[str]:
+    """Why activating `version` as the judge may not help, plainly (empty: no doubt).
+
+    Compared with its starting version (the oldest validated ancestor: what Path B started from)
+    and with the length-only rule on the same validation items.
+    """
+    f1 = metric(version, "f1")
+    if f1 is None:
+        return [f"version {version.id} has no validation F1"]
+    doubts: list[str] = []
+    start = [v for v in lineage(store, version.id) if metric(v, "f1") is not None][-1]
+    if start.id == version.id and version.parent_id is None:
+        doubts.append(f"version {version.id} is a starting version: no revision of it did "
+                      "better on validation")
+    elif f1 <= (start_f1 := metric(start, "f1") or 0.0):
+        doubts.append(f"version {version.id} (F1 {f1:.3f}) is no better than its starting "
+                      f"version {start.id} (F1 {start_f1:.3f})")
+    baseline = (version.metrics or {}).get("length_baseline") or {}
+    base_f1 = baseline.get("f1")
+    if isinstance(base_f1, int | float) and f1 <= base_f1:
+        doubts.append(f"version {version.id} (F1 {f1:.3f}) is no better than the length-only rule "
+                      f"on the same validation items (F1 {base_f1:.3f})")
+    return doubts
+
+
 def versions_diff(a: PrincipleVersion, b: PrincipleVersion, context: int = 3) -> list[str]:
     """Unified diff (one rule per line) from version `a` to version `b`, as lines without newlines."""
     return list(difflib.unified_diff(

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from agents.adversarial.schemas import MAX_RULES
+
+MIN_RULE_CHARS = 4
+"""A rule needs at least this many letters or CJK characters (`.-` or `好` is no rule)."""
+PLACEHOLDER = re.compile(
+    r"\{\{|\}\}|\{%|%\}|\$\{|<[a-z_]+>"                    # template syntax left in
+    r"|^\W*(原则|规则|策略|准则|rule|principle|strategy)\s*\d*\W*$"  # "原则1", "Rule 2"
+    r"|^\W*\[?\d+\]?\W*$",                                    # "[1]", "3."
+    re.IGNORECASE)
+WORD_CHARS = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
 def normalize_rules(rules: Iterable[str], max_rules: int = MAX_RULES) -> list[str]:
@@ -18,6 +28,36 @@ def normalize_rules(rules: Iterable[str], max_rules: int = MAX_RULES) -> list[st
             seen.add(key)
             out.append(text)
     return out[:max_rules]
+
+
+def refusal(rule: str) -> str | None:
+    """Why a rewritten rule cannot become part of a version (None: it can)."""
+    if PLACEHOLDER.search(rule):
+        return "placeholder or template fragment"
+    if len(WORD_CHARS.findall(rule)) < MIN_RULE_CHARS:
+        return f"shorter than {MIN_RULE_CHARS} letters"
+    return None
+
+
+def screen_rules(rules: Iterable[str], max_rules: int = MAX_RULES) -> tuple[list[str], list[str]]:
+    """The Optimizer's rules made fit to store: (kept, refused), each refusal as `rule: why`.
+
+    Degenerate rules (placeholders, template fragments, too short) and repeats are refused and
+    counted; the kept ones are normalized, in order, at most `max_rules`.
+    """
+    kept: list[str] = []
+    refused: list[str] = []
+    for rule in (" ".join(r.split()) for r in rules):
+        why = refusal(rule) if rule else "empty"
+        if why is None and normalize_rules([*kept, rule], len(kept) + 1) == kept:
+            why = "repeats a rule"
+        if why is None and len(kept) >= max_rules:
+            why = f"over the {max_rules}-rule limit"
+        if why is None:
+            kept.append(rule)
+        else:
+            refused.append(f"{rule or '(empty)'}: {why}")
+    return kept, refused
 
 
 def stop_reason(
@@ -41,3 +81,8 @@ def stop_reason(
 def improved(f1: float, best_f1: float | None, min_delta: float = 1e-9) -> bool:
     """Whether a validation F1 beats the best so far."""
     return best_f1 is None or f1 > best_f1 + min_delta
+
+
+def not_worse(f1: float, best_f1: float | None, min_delta: float = 1e-9) -> bool:
+    """Whether a revision keeps at least the best validation F1 so far (then it is accepted)."""
+    return best_f1 is None or f1 >= best_f1 - min_delta

@@ -9,7 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agents.adversarial.detect import ask_detector
-from agents.adversarial.logic import normalize_rules
+from agents.adversarial.logic import screen_rules
 from agents.adversarial.schemas import FlawedGreeting, RuleSet
 from agents.adversarial.state import AdversarialContext, AdversarialState
 from agents.judge.nodes import DetectPrompt
@@ -70,15 +70,16 @@ async def detect(state: AdversarialState, runtime: Runtime[AdversarialContext]) 
 async def rewrite_rules(
     llm: AgentLLM, prompts: PromptLibrary, template: str, key: CallKey, rules_var: str,
     rules: list[str], feedback: list[str], max_rules: int,
-) -> list[str] | None:
-    """One Optimizer call; None when it fails or changes nothing."""
+) -> tuple[list[str] | None, list[str]]:
+    """One Optimizer call: (the new rules, or None when it fails or changes nothing; the rules it
+    wrote that were refused, as `rule: why`, see `screen_rules`)."""
     prompt = prompts.render(template, **{rules_var: rules}, feedback=feedback, max_rules=max_rules)
     try:
         out = await llm.call(key, prompt, RuleSet)
     except AgentCallFailed:
-        return None
-    new = normalize_rules(out.rules, max_rules)
-    return new if new and new != rules else None
+        return None, []
+    new, refused = screen_rules(out.rules, max_rules)
+    return (new if new and new != rules else None), refused
 
 
 async def revise_strategies(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:
@@ -91,20 +92,23 @@ async def revise_strategies(state: AdversarialState, runtime: Runtime[Adversaria
     fooled = [line("adversarial/fragments/feedback_fooled", flaws=d["flaws"], text=d["text"]).text
               for d in judged if d["verdict"] == 1]
     update: dict[str, Any] = {}
+    refused: list[str] = []
     if caught:
-        rules = await rewrite_rules(ctx.optimizer, ctx.prompts, "adversarial/revise_strategies",
+        rules, refused_sg = await rewrite_rules(ctx.optimizer, ctx.prompts, "adversarial/revise_strategies",
                                     CallKey(f"it{it}:opt_sg", "revise_strategies"), "strategies",
                                     state["sg_rules"], caught, ctx.max_rules)
+        refused += refused_sg
         if rules:
             vid = ctx.new_version(kind="generator", rules=rules, parent_id=state["sg_id"],
                                   iteration=it, feedback="\n".join(caught))
             update |= {"sg_id": vid, "sg_rules": rules}
     if fooled:
-        rules = await rewrite_rules(ctx.optimizer, ctx.prompts, "adversarial/revise_principles",
+        rules, refused_sd = await rewrite_rules(ctx.optimizer, ctx.prompts, "adversarial/revise_principles",
                                     CallKey(f"it{it}:opt_sd_fooled", "revise_principles"),
                                     "principles", state["sd_rules"], fooled, ctx.max_rules)
+        refused += refused_sd
         if rules:
             vid = ctx.new_version(kind="detector", rules=rules, parent_id=state["sd_id"],
                                   iteration=it, feedback="\n".join(fooled))
             update |= {"sd_id": vid, "sd_rules": rules}
-    return update
+    return {**update, "refused": refused}

@@ -1,5 +1,9 @@
-"""Path B, reflection and validation: sample_labelled → detect_labelled → reflect_on_errors →
-revise_principles → validate."""
+"""Path B, reflection and validation: validate_start (once), then per iteration sample_labelled →
+detect_labelled → reflect_on_errors → revise_principles → validate.
+
+Path B must not make its judge worse: the starting S_D is validated first, and a revision is kept
+only when its validation F1 does not lose to the best so far; otherwise S_D rolls back to the best.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agents.adversarial.detect import ask_detector
-from agents.adversarial.logic import improved, stop_reason
+from agents.adversarial.logic import improved, not_worse, stop_reason
 from agents.adversarial.play import rewrite_rules, sample_batch
 from agents.adversarial.schemas import ErrorReflection
 from agents.adversarial.state import AdversarialContext, AdversarialState
@@ -71,32 +75,48 @@ async def revise_principles(state: AdversarialState, runtime: Runtime[Adversaria
     ctx, it = runtime.context, state["iteration"]
     if not state.get("reflections"):
         return {}
-    rules = await rewrite_rules(ctx.optimizer, ctx.prompts, "adversarial/revise_principles",
-                                CallKey(f"it{it}:opt_sd_reflect", "revise_principles"),
-                                "principles", state["sd_rules"], state["reflections"],
-                                ctx.max_rules)
+    rules, refused = await rewrite_rules(
+        ctx.optimizer, ctx.prompts, "adversarial/revise_principles",
+        CallKey(f"it{it}:opt_sd_reflect", "revise_principles"), "principles", state["sd_rules"],
+        state["reflections"], ctx.max_rules)
+    update: dict[str, Any] = {"refused": [*state.get("refused", []), *refused]}
     if not rules:
-        return {}
+        return update
     vid = ctx.new_version(kind="detector", rules=rules, parent_id=state["sd_id"], iteration=it,
                           feedback="\n".join(state["reflections"]))
-    return {"sd_id": vid, "sd_rules": rules}
+    return {**update, "sd_id": vid, "sd_rules": rules}
+
+
+async def validate_start(state: AdversarialState,
+                         runtime: Runtime[AdversarialContext]) -> dict:
+    """The starting S_D on the held-out split (iteration 0): the bar every revision must meet."""
+    metrics = await held_out_metrics(runtime.context, state["sd_id"])
+    record = {"iteration": 0, "sd_id": state["sd_id"], "sg_id": state["sg_id"], **metrics,
+              "accepted": True, "refused_rules": []}
+    return {"best_f1": float(metrics["f1"]), "best_sd_id": state["sd_id"],
+            "best_sd_rules": state["sd_rules"], "start_f1": float(metrics["f1"]),
+            "history": [record]}
 
 
 async def validate(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:
-    """The Detector's metrics with the current S_D on the held-out split; decide whether to go on."""
+    """The Detector's metrics with the current S_D on the held-out split: keep the revision if it
+    does not lose to the best so far, else roll S_D back to the best; decide whether to go on."""
     ctx, it = runtime.context, state["iteration"]
     metrics = await held_out_metrics(ctx, state["sd_id"])
-    f1 = float(metrics["f1"])
-    gain = improved(f1, state.get("best_f1"))
-    best_f1 = f1 if gain else state.get("best_f1")
-    best_id = state["sd_id"] if gain else state.get("best_sd_id")
+    f1, best_f1 = float(metrics["f1"]), state.get("best_f1")
+    gain, accepted = improved(f1, best_f1), not_worse(f1, best_f1)
+    update: dict[str, Any] = {}
+    if gain:
+        update = {"best_f1": f1, "best_sd_id": state["sd_id"], "best_sd_rules": state["sd_rules"]}
+    elif not accepted:  # the revision lost on validation: continue from the best version
+        update = {"sd_id": state["best_sd_id"], "sd_rules": state["best_sd_rules"]}
     stale = 0 if gain else state.get("stale", 0) + 1
     stop = stop_reason(iteration=it, max_iterations=ctx.max_iterations,
                        calls_used=ctx.calls_used(), call_budget=ctx.call_budget,
                        stale_iterations=stale, patience=ctx.patience)
-    record = {"iteration": it, "sd_id": state["sd_id"], "sg_id": state["sg_id"], **metrics}
-    return {"best_f1": best_f1, "best_sd_id": best_id, "stale": stale, "stop": stop,
-            "history": [record]}
+    record = {"iteration": it, "sd_id": state["sd_id"], "sg_id": state["sg_id"], **metrics,
+              "accepted": accepted, "refused_rules": state.get("refused", [])}
+    return {**update, "stale": stale, "stop": stop, "history": [record]}
 
 
 async def held_out_metrics(ctx: AdversarialContext, sd_id: int) -> dict[str, Any]:

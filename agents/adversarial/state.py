@@ -24,8 +24,11 @@ class AdversarialState(TypedDict, total=False):
     labelled: list[dict[str, Any]]
     predictions: list[dict[str, Any]]
     reflections: list[str]
+    refused: list[str]  # this iteration's refused Optimizer rules, `rule: why`
     best_f1: float | None
     best_sd_id: int | None
+    best_sd_rules: list[str]
+    start_f1: float | None  # the starting S_D's validation F1 (validate_start)
     stale: int
     history: Annotated[list[dict[str, Any]], operator.add]
     stop: str | None

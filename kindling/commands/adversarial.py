@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -36,7 +37,7 @@ def adversarial(
     from agents.llm.endpoints import LLMConfigError
     from agents.templates import PromptError
     from kindling.services.adversarial import AdversarialRunner
-    from store.principles import PrincipleNotFound, activate
+    from store.principles import PrincipleNotFound, activate, activation_doubts, get_version
 
     overrides = {"iterations": iterations, "batch_size": batch_size, "call_budget": budget,
                  "patience": patience, "llm.backend": backend, "llm.model": model,
@@ -65,25 +66,39 @@ def adversarial(
              "version was measured (see `kindling runs show` for the agent calls' errors)",
              code=1)
     if activate_best and outcome.best_sd_id is not None:
-        activate(store, outcome.best_sd_id)
-        console.print(f"activated principle version {outcome.best_sd_id} for the judge")
+        doubts = activation_doubts(store, get_version(store, outcome.best_sd_id))
+        if doubts:
+            console.print(f"[yellow]not activated:[/] {'; '.join(doubts)} (`kindling principles "
+                          f"activate {outcome.best_sd_id}` activates it anyway)", highlight=False)
+        else:
+            activate(store, outcome.best_sd_id)
+            console.print(f"activated principle version {outcome.best_sd_id} for the judge")
 
 
 def _iteration_line(record: dict[str, Any]) -> str:
-    base = record["length_baseline"]
-    return (f"iteration {record['iteration']}: S_D v{record['sd_id']} "
+    base, it = record["length_baseline"], record["iteration"]
+    refused = len(record.get("refused_rules") or [])
+    return ((f"iteration {it}: " if it else "start: ") + f"S_D v{record['sd_id']} "
             f"F1 {record['f1']:.3f} acc {record['accuracy']:.3f} "
-            f"(length-only F1 {base['f1']:.3f} acc {base['accuracy']:.3f})")
+            f"(length-only F1 {base['f1']:.3f} acc {base['accuracy']:.3f})"
+            + ("" if record.get("accepted", True) else "; lost to the best so far: rolled back")
+            + (f"; {refused} degenerate rule(s) refused" if refused else ""))
 
 
 def metrics_table(run_id: int, history: list[dict[str, Any]]) -> Table:
     """Validation metrics per S_D version, with the length-only baseline beside each."""
-    table = Table(title=f"adversarial run {run_id}: validation of each S_D version")
-    for col in ("iter", "S_D", "S_G", "n", "acc", "prec", "rec", "F1", "len acc", "len F1", "failed"):
-        table.add_column(col, justify="right")
+    table = Table(title=f"adversarial run {run_id}: validation of each S_D version",
+                  box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,
+                  caption="iter 0: the starting S_D; kept: the revision did not lose to the best "
+                          "so far (else S_D rolled back); refused: degenerate rules not stored; "
+                          "len: the length-only rule on the same items")
+    for col in ("iter", "S_D", "n", "acc", "F1", "len acc", "len F1", "failed", "kept",
+                "refused"):
+        table.add_column(col, justify="right", no_wrap=True)
     for r in history:
         b = r["length_baseline"]
-        table.add_row(str(r["iteration"]), str(r["sd_id"]), str(r["sg_id"]), str(r["n"]),
-                      f"{r['accuracy']:.3f}", f"{r['precision']:.3f}", f"{r['recall']:.3f}",
-                      f"{r['f1']:.3f}", f"{b['accuracy']:.3f}", f"{b['f1']:.3f}", str(r["failed"]))
+        kept = "start" if r["iteration"] == 0 else ("yes" if r.get("accepted", True) else "no")
+        table.add_row(str(r["iteration"]), str(r["sd_id"]), str(r["n"]), f"{r['accuracy']:.3f}",
+                      f"{r['f1']:.3f}", f"{b['accuracy']:.3f}", f"{b['f1']:.3f}",
+                      str(r["failed"]), kept, str(len(r.get("refused_rules") or [])))
     return table

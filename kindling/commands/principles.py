@@ -139,9 +139,19 @@ def activate_cmd(
     best: bool = typer.Option(False, "--best", help="Activate the version with the highest validation F1."),
     kind: PrincipleKind = typer.Option(None, help="With --best: the kind to choose from (default detector)."),
     run: int = typer.Option(None, "--run", parser=parse_run, metavar="RUN", help="With --best: only versions made by this run."),
+    force: bool = typer.Option(False, "--force", help="With --best: activate even a version no better than its starting version or the length-only rule."),
 ) -> None:
-    """Make one version the active version of its kind (the others of that kind become inactive)."""
-    from store.principles import PrincipleNotFound, activate, best_version, metric
+    """Make one version the active version of its kind (the others of that kind become inactive).
+
+    `--best` refuses, without --force, a version that is no better on validation than the version
+    Path B started from, or than the length-only rule on the same items."""
+    from store.principles import (
+        PrincipleNotFound,
+        activate,
+        activation_doubts,
+        best_version,
+        metric,
+    )
 
     store = ctx.obj.open_store()
     if best == (version_id is not None):
@@ -155,6 +165,14 @@ def activate_cmd(
             fail(f"no {kind or 'detector'} version{where} has a validation F1 metric")
             return
         version_id = chosen.id
+        doubts = activation_doubts(store, chosen)
+        if doubts and not force:
+            fail(f"not activated: the best {chosen.kind} version is {chosen.id}, but "
+                 + "; ".join(doubts) + " (give --force to activate it anyway)")
+        for doubt in doubts:
+            console.print(f"[yellow]warning:[/] {doubt}", highlight=False)
+    elif force:
+        fail("--force only goes with --best")
     try:
         v = activate(store, version_id)
     except PrincipleNotFound as exc:

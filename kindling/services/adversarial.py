@@ -114,7 +114,8 @@ class AdversarialRunner:
         sg = resolve_version(self.store, self.cfg.generator_strategies, "generator",
                              "generator_initial")
         return {"iteration": 0, "sd_id": sd.id, "sd_rules": rules_of(sd), "sg_id": sg.id,
-                "sg_rules": rules_of(sg), "best_f1": None, "best_sd_id": None, "stale": 0,
+                "sg_rules": rules_of(sg), "best_f1": None, "best_sd_id": None,
+                "best_sd_rules": rules_of(sd), "start_f1": None, "refused": [], "stale": 0,
                 "stop": None}
 
     def open_run(self, extra_config: dict[str, Any] | None = None
@@ -160,8 +161,9 @@ class AdversarialRunner:
                     return self.finish(run_id, snapshot.values)  # already finished
                 async for update in graph.astream(start, config, context=context,
                                                   stream_mode="updates"):
-                    if "validate" in update and self.on_iteration is not None:
-                        self.on_iteration(update["validate"]["history"][-1])
+                    node = next((n for n in ("validate_start", "validate") if n in update), None)
+                    if node is not None and self.on_iteration is not None:
+                        self.on_iteration(update[node]["history"][-1])
                 final = (await graph.aget_state(config)).values
         finally:
             calls.flush()
@@ -172,7 +174,9 @@ class AdversarialRunner:
     def finish(self, run_id: int, state: dict[str, Any]) -> AdversarialOutcome:
         """Mark the run finished with its iteration history, best S_D and stop reason."""
         history = state.get("history", [])
+        refused = sum(len(r.get("refused_rules") or []) for r in history)
         work.finish_run(self.store, run_id, "finished",
                         {"history": history, "best_sd_id": state.get("best_sd_id"),
-                         "stop": state.get("stop")})
+                         "start_sd_id": history[0]["sd_id"] if history else None,
+                         "refused_rules": refused, "stop": state.get("stop")})
         return AdversarialOutcome(run_id, history, state.get("best_sd_id"), state.get("stop"))

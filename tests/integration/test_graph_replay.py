@@ -137,11 +137,11 @@ async def test_fork_an_adversarial_run_before_detect(sqlite_store: Store, paper_
         steps = await load_history(sqlite_store, done.run_id)
         before_detect = next(s for s in steps if s.next == ["detect"])
         outcome = await fork_run(sqlite_store, done.run_id, None, before_detect, {})
-    assert steps[-1].next == [] and [s.ran for s in steps[2:4]] == [["sample_queries"],
-                                                                    ["generate_flawed"]]
+    assert steps[-1].next == [] and [s.ran for s in steps[2:5]] == [
+        ["validate_start"], ["sample_queries"], ["generate_flawed"]]
     roles = roles_of(sqlite_store, outcome.run_id)
     assert "generate_flawed" not in roles and roles[0] == "detect"
-    assert outcome.stop.finished and len(outcome.stop.state["history"]) == 1
+    assert outcome.stop.finished and len(outcome.stop.state["history"]) == 2  # start + it 1
 
 
 async def test_fork_judges_under_the_source_runs_rules(sqlite_store: Store, tmp_path: Path,

@@ -166,11 +166,13 @@ async def test_adversarial_iteration_edit_strategies_before_generation(
                                   break_before=["generate_flawed"])
             await session.begin()
             before = await session.advance()
-            assert before.ran == ["sample_queries"] and before.next == ["generate_flawed"]
+            assert before.ran == ["validate_start", "sample_queries"]
+            assert before.next == ["generate_flawed"]
             await session.edit("sg_rules", [strategy])
             end = await session.advance()
         await target.close()
-    assert end.finished and len(end.state["history"]) == 1  # one iteration, then it stops
+    # the starting S_D's validation, one iteration, then it stops
+    assert end.finished and [h["iteration"] for h in end.state["history"]] == [0, 1]
     generated = [c for c in end.calls if c["role"] == "generate_flawed"]
     assert generated and all(strategy in c["input"][-1]["content"] for c in generated)
     with sqlite_store.session() as s:

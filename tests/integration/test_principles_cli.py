@@ -89,8 +89,15 @@ def test_activate_by_id_and_best(sqlite_store: Store, sqlite_url: str) -> None:
     code, out = _cli(sqlite_url, "activate", str(root))
     assert code == 0 and f"activated detector version {root}" in out
     code, out = _cli(sqlite_url, "activate", "--best", "--kind", "detector")
+    assert code == 2 and _shows(out, f"not activated: the best detector version is {child}")
+    assert _shows(out, "no better than the length-only rule on the same validation items "
+                       "(F1 0.880)") and _shows(out, "--force")
+    assert [v.id for v in list_versions(sqlite_store, "detector") if v.active] == [root]
+    code, out = _cli(sqlite_url, "activate", "--best", "--kind", "detector", "--force")
     assert code == 0 and f"version {child}" in out and "F1 0.750" in out
+    assert _shows(out, "warning: version") and _shows(out, "length-only rule")
     assert [v.id for v in list_versions(sqlite_store, "detector") if v.active] == [child]
+    assert _cli(sqlite_url, "activate", str(root), "--force")[0] == 2  # --force needs --best
     code, out = _cli(sqlite_url, "activate", "--best", "--kind", "generator")
     assert code == 2 and "no generator version has a validation F1" in out
     code, out = _cli(sqlite_url, "activate", "--best", "--run", "7")
@@ -103,7 +110,8 @@ def test_activate_by_id_and_best(sqlite_store: Store, sqlite_url: str) -> None:
 def test_activate_on_postgres(pg_store: Store, pg_url: str) -> None:
     root, child = _seed(pg_store)
     assert _cli(pg_url, "activate", str(root))[0] == 0
-    assert _cli(pg_url, "activate", "--best")[0] == 0
+    assert _cli(pg_url, "activate", "--best")[0] == 2  # no better than the length rule
+    assert _cli(pg_url, "activate", "--best", "--force")[0] == 0
     assert [v.id for v in list_versions(pg_store, "detector") if v.active] == [child]
     code, out = _cli(pg_url, "activate", str(root))
     assert code == 0, out

@@ -1,6 +1,6 @@
 """Prompt text lives in `prompts/` only: no Chinese sentence is built in the agents' or services'
-code (the guard's patterns, a schema's accepted spellings and the endpoint probe's sample texts
-are data the code matches or sends as a test item, not prompts)."""
+code (the guard's patterns, the rule screen's placeholder words, a schema's accepted spellings and
+the endpoint probe's sample texts are data the code matches or sends as a test item, not prompts)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u4e00-\u9fff]")
-NOT_PROMPTS = {"agents/judge/guard.py", "agents/judge/schemas.py", "agents/llm/endpoint_check.py"}
+NOT_PROMPTS = {"agents/judge/guard.py", "agents/judge/schemas.py", "agents/llm/endpoint_check.py",
+               "agents/adversarial/logic.py"}
 
 
 def cjk_strings(path: Path) -> list[str]:
