@@ -168,7 +168,7 @@ def test_edited_principles_yaml_changes_the_prompt(tmp_path: Path) -> None:
     edited = tmp_path / "my_detector.yaml"
     shutil.copy(PROMPTS_DIR / "principles" / "detector_initial.yaml", edited)
     text = edited.read_text("utf-8")
-    rule = "篇幅适中：完整表达祝福即可，过短显得敷衍，过长显得啰嗦。"
+    rule = "通顺：没有明显的语法错误，前后逻辑说得通。"
     assert rule in text
     new_rule = "押韵工整：每一句都要押韵，读起来朗朗上口。"
     edited.write_text(text.replace(rule, new_rule), encoding="utf-8")

@@ -69,7 +69,7 @@ async def test_batch_verdicts_flags_duplicates_and_cache(sqlite_store: Store) ->
         (1, 1.0, False, False), (0, 0.0, False, False), (0, 0.0, True, False), (1, 1.0, False, True)]
     assert out[2].reason == "guard: judge_format"
     assert len(chat.seen) == 2  # flagged: no call; the duplicate: judged once
-    assert chat.seen[0][0].count("<<<RESPONSE>>>") == 1 and "贴合场景" in chat.seen[0][0]
+    assert chat.seen[0][0].count("<<<RESPONSE>>>") == 1 and "切题" in chat.seen[0][0]
     again = await judge.judge_many([*items[:2], ("新年祝福", LONG)])
     assert [r.cached for r in again] == [True, True, False] and len(chat.seen) == 3
     s = judge.stats
