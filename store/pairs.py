@@ -35,9 +35,9 @@ def pair_up(judged: list[JudgedCandidate], max_per_query: int | None) -> list[di
     for query_id, group in by_query.items():
         good = [j for j in group if j.good]
         bad = [j for j in group if not j.good]
-        for g, b in itertools.islice(itertools.product(good, bad), max_per_query):
-            if g.response_id == b.response_id:
-                continue
+        distinct = ((g, b) for g, b in itertools.product(good, bad)
+                    if g.response_id != b.response_id)
+        for g, b in itertools.islice(distinct, max_per_query):
             pairs.append({"query_id": query_id, "chosen_id": g.response_id,
                           "rejected_id": b.response_id,
                           "evidence": {"chosen_verdict_id": g.verdict_id,

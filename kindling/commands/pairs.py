@@ -18,11 +18,19 @@ app = typer.Typer(help="Build preference pairs from a curate run and export them
                   no_args_is_help=True)
 
 
+def parse_per_query(text: str) -> str:
+    """`--per-query`: a positive integer or `all`."""
+    value = text.strip().lower()
+    if value != "all" and not (value.isdigit() and int(value) >= 1):
+        raise typer.BadParameter(f"{text!r}: expected a number of pairs (1, 2, ...) or all")
+    return value
+
+
 @app.command("build")
 def build(
     ctx: typer.Context,
     run: int = typer.Option(..., "--run", parser=parse_run, metavar="RUN", help="The curate run whose verdicts to pair."),
-    max_per_query: int = typer.Option(None, help="At most this many pairs per query (default: all good × bad)."),
+    per_query: str = typer.Option("1", "--per-query", "--max-per-query", parser=parse_per_query, metavar="N|all", help="Pairs per query: 1 (as the paper's RM data: one pair per query), at most N, or all (every judged-good × judged-bad, Kindling's earlier default)."),
 ) -> None:
     """Pair judged-good with judged-bad candidates of the same query (a new `pairs` run)."""
     from store import pairs as pair_store
@@ -35,6 +43,7 @@ def build(
         fail(f"no run with id {run}" if kind is None else f"run {run} is a {kind!r} run, "
              "not a curate run")
     judged = pair_store.judged_candidates(store, run)
+    max_per_query = None if per_query == "all" else int(per_query)
     pairs = pair_store.pair_up(judged, max_per_query)
     pairs_run, _ = work.get_or_create_run(
         store, kind="pairs", run_key=f"pairs:{run}:{max_per_query}", code_version=code_version(),

@@ -25,7 +25,10 @@ async def test_export_trains_a_reward_model(sqlite_store: Store, sqlite_url: str
     outcome = await CurateRunner(sqlite_store, CurateConfig(), chat_models={"agents": model},
                                  show_progress=False).run()
     cli = CliRunner()
-    built = cli.invoke(app, ["--db-url", sqlite_url, "pairs", "build", "--run", str(outcome.run_id)])
+    one = cli.invoke(app, ["--db-url", sqlite_url, "pairs", "build", "--run", str(outcome.run_id)])
+    assert one.exit_code == 0 and "1 pairs" in one.output  # the default: one per query
+    built = cli.invoke(app, ["--db-url", sqlite_url, "pairs", "build", "--run", str(outcome.run_id),
+                             "--per-query", "all"])
     assert built.exit_code == 0, built.output
     assert "2 pairs" in built.output  # one good × two bad for 生日祝福; 新年祝福 has no good one
     pairs_run = int(built.output.split("pairs run ")[1].split(":")[0])

@@ -167,6 +167,8 @@ def id_cases() -> list[Case]:
         case("id-principles-list-kind", "principles list --kind wizard", "wizard"),
         case("id-pairs-build-missing", "pairs build --run 9999", "no run with id 9999"),
         case("id-pairs-build-kind", "pairs build --run {import_run}", "not a curate run"),
+        case("pairs-per-query", "pairs build --run {curate_run} --per-query 0",
+             "expected a number of pairs (1, 2, ...) or all"),
         case("id-pairs-export-missing", "pairs export --run 9999 --out {root}/new_export",
              "no run with id 9999"),
         case("id-pairs-export-kind", "pairs export --run {judge_run} --out {root}/new_export",

@@ -23,3 +23,10 @@ def test_cap_per_query_and_determinism() -> None:
 
 def test_no_pairs_without_both_sides() -> None:
     assert pair_up([j(1, 1, 1, True), j(2, 1, 2, True)], None) == []
+
+
+def test_the_cap_counts_real_pairs_only() -> None:
+    """A response judged both good and bad (two candidates, same text) is not paired with itself,
+    and does not use up the cap: one pair per query still finds the real pair."""
+    judged = [j(1, 1, 100, True), j(2, 1, 100, False), j(3, 1, 101, False)]
+    assert [(p["chosen_id"], p["rejected_id"]) for p in pair_up(judged, 1)] == [(100, 101)]
