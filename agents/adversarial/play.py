@@ -16,6 +16,10 @@ from agents.judge.nodes import DetectPrompt
 from agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
 from agents.templates import PromptLibrary
 
+DETECT_FLAWED = "adversarial/detect_flawed"
+"""The Detector's prompt in the adversarial phase: the judge's, but a catch comes with advice to
+the Generator (validation and labelled examples use the judge's own prompt)."""
+
 
 def sample_batch(pool: list[Any], size: int, seed: int, iteration: int, salt: str) -> list[Any]:
     """A deterministic sample for (seed, iteration): a resumed run draws the same batch."""
@@ -51,10 +55,11 @@ async def generate_flawed(state: AdversarialState, runtime: Runtime[AdversarialC
 
 
 async def detect(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:
-    """The Detector judges each flawed greeting with S_D (Good = fooled, Bad = caught)."""
+    """The Detector judges each flawed greeting with S_D (Good = fooled, Bad = caught); when it
+    catches one, it suggests how the Generator could hide that flaw better (the seed's Detector)."""
     ctx = runtime.context
 
-    prompt = DetectPrompt(ctx.prompts, state["sd_rules"])
+    prompt = DetectPrompt(ctx.prompts, state["sd_rules"], DETECT_FLAWED)
 
     async def one(i: int, item: dict[str, Any]) -> dict[str, Any]:
         if item.get("text") is None:

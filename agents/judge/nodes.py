@@ -38,9 +38,9 @@ class DetectPrompt:
     string joins instead of a Jinja render (the same text `PromptLibrary.render` gives).
     """
 
-    def __init__(self, prompts: PromptLibrary, rules: list[str]) -> None:
-        self.prompts, self.rules = prompts, rules
-        shell = prompts.render(TEMPLATE, principles=rules, query=_QUERY, response=_RESPONSE)
+    def __init__(self, prompts: PromptLibrary, rules: list[str], template: str = TEMPLATE) -> None:
+        self.prompts, self.rules, self.name = prompts, rules, template
+        shell = prompts.render(template, principles=rules, query=_QUERY, response=_RESPONSE)
         self.template, self.template_hash = shell.template, shell.template_hash
         text = shell.text
         simple = (text.count(_QUERY) == 1 and text.count(_RESPONSE) == 1
@@ -52,7 +52,7 @@ class DetectPrompt:
     def render(self, query: str, response: str) -> RenderedPrompt:
         """The prompt for one (query, response)."""
         if self._parts is None:  # a template that uses a text twice or after the other
-            return self.prompts.render(TEMPLATE, principles=self.rules, query=query,
+            return self.prompts.render(self.name, principles=self.rules, query=query,
                                        response=response)
         head, middle, tail = self._parts
         return RenderedPrompt(self.template, self.template_hash,
