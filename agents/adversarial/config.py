@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from agents.config import Strict
@@ -20,6 +22,7 @@ class AdversarialConfig(Strict):
     labelled_dataset: str = Field("evaluation_set", description="Imported dataset with labels, split into reflection and validation parts.")
     detector_principles: str | None = Field(None, description="Starting S_D: a version id, a name under prompts/principles/, or a YAML path. None: the active detector version, else detector_initial.")
     generator_strategies: str | None = Field(None, description="Starting S_G, as for detector_principles. None: the active generator version, else generator_initial.")
+    rewrites: Literal["sequential", "batched"] = Field("sequential", description="sequential: one Optimizer rewrite per feedback item (a caught greeting, a fooled one, a reflected mistake), in order, as the seed's adversarial/main.py; batched: one rewrite per phase from all its feedback (fewer calls; Kindling's earlier default).")
     max_rules: int = Field(10, ge=1, le=10, description="Most rules an optimized S_D or S_G may hold.")
     call_budget: int | None = Field(None, ge=1, description="Stop after the iteration in which this many LLM attempts (all roles) were reached.")
     patience: int = Field(2, ge=1, description="Stop after this many iterations without a gain in validation F1.")

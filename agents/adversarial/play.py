@@ -87,6 +87,25 @@ async def rewrite_rules(
     return (new if new and new != rules else None), refused
 
 
+async def revise(ctx: AdversarialContext, template: str, key: CallKey, rules_var: str,
+                 rules: list[str], feedback: list[str]) -> tuple[list[str] | None, list[str]]:
+    """The Optimizer's rewrite of `rules` from `feedback`: one call per feedback item in order
+    (`rewrites: sequential`, the seed's way) or one call for all of it (`batched`).
+
+    Returns (the rewritten rules, or None when nothing changed; the refused rules).
+    """
+    if ctx.rewrites == "batched":
+        return await rewrite_rules(ctx.optimizer, ctx.prompts, template, key, rules_var, rules,
+                                   feedback, ctx.max_rules)
+    current, refused = rules, []
+    for i, item in enumerate(feedback):
+        step = CallKey(f"{key.item_key}:{i}", key.role, key.principle_version_id)
+        new, dropped = await rewrite_rules(ctx.optimizer, ctx.prompts, template, step, rules_var,
+                                           current, [item], ctx.max_rules)
+        current, refused = new or current, refused + dropped
+    return (current if current != rules else None), refused
+
+
 async def revise_strategies(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:
     """Caught → rewrite S_G from the Detector's suggestions; fooled → rewrite S_D from the flaws."""
     ctx, it = runtime.context, state["iteration"]
@@ -99,18 +118,18 @@ async def revise_strategies(state: AdversarialState, runtime: Runtime[Adversaria
     update: dict[str, Any] = {}
     refused: list[str] = []
     if caught:
-        rules, refused_sg = await rewrite_rules(ctx.optimizer, ctx.prompts, "adversarial/revise_strategies",
-                                    CallKey(f"it{it}:opt_sg", "revise_strategies"), "strategies",
-                                    state["sg_rules"], caught, ctx.max_rules)
+        rules, refused_sg = await revise(ctx, "adversarial/revise_strategies",
+                                         CallKey(f"it{it}:opt_sg", "revise_strategies"),
+                                         "strategies", state["sg_rules"], caught)
         refused += refused_sg
         if rules:
             vid = ctx.new_version(kind="generator", rules=rules, parent_id=state["sg_id"],
                                   iteration=it, feedback="\n".join(caught))
             update |= {"sg_id": vid, "sg_rules": rules}
     if fooled:
-        rules, refused_sd = await rewrite_rules(ctx.optimizer, ctx.prompts, "adversarial/revise_principles",
-                                    CallKey(f"it{it}:opt_sd_fooled", "revise_principles"),
-                                    "principles", state["sd_rules"], fooled, ctx.max_rules)
+        rules, refused_sd = await revise(ctx, "adversarial/revise_principles",
+                                         CallKey(f"it{it}:opt_sd_fooled", "revise_principles"),
+                                         "principles", state["sd_rules"], fooled)
         refused += refused_sd
         if rules:
             vid = ctx.new_version(kind="detector", rules=rules, parent_id=state["sd_id"],

@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 
 from agents.adversarial.detect import ask_detector
 from agents.adversarial.logic import improved, not_worse, stop_reason
-from agents.adversarial.play import rewrite_rules, sample_batch
+from agents.adversarial.play import revise, sample_batch
 from agents.adversarial.schemas import ErrorReflection
 from agents.adversarial.state import AdversarialContext, AdversarialState
 from agents.judge.metrics import binary_metrics, length_baseline
@@ -75,10 +75,9 @@ async def revise_principles(state: AdversarialState, runtime: Runtime[Adversaria
     ctx, it = runtime.context, state["iteration"]
     if not state.get("reflections"):
         return {}
-    rules, refused = await rewrite_rules(
-        ctx.optimizer, ctx.prompts, "adversarial/revise_principles",
-        CallKey(f"it{it}:opt_sd_reflect", "revise_principles"), "principles", state["sd_rules"],
-        state["reflections"], ctx.max_rules)
+    rules, refused = await revise(ctx, "adversarial/revise_principles",
+                                  CallKey(f"it{it}:opt_sd_reflect", "revise_principles"),
+                                  "principles", state["sd_rules"], state["reflections"])
     update: dict[str, Any] = {"refused": [*state.get("refused", []), *refused]}
     if not rules:
         return update

@@ -56,6 +56,7 @@ class AdversarialContext:
     held_out: list[dict[str, Any]]  # labelled {query, response, label}, never reflected on
     length_threshold: int  # the length-only baseline shown beside every validation figure
     calls_used: Callable[[], int]
+    rewrites: str = "sequential"  # one Optimizer rewrite per feedback item, or one per phase
 
     def new_version(self, *, kind: str, rules: list[str], parent_id: int, iteration: int,
                     feedback: str) -> int:

@@ -102,6 +102,7 @@ class AdversarialRunner:
             run_id=run_id, generator=generator, detector=detector, optimizer=optimizer,
             prompts=prompts, query_pool=pools[0], reflection_pool=pools[1],
             batch_size=self.cfg.batch_size, labelled_batch_size=self.cfg.labelled_batch_size,
+            rewrites=self.cfg.rewrites,
             max_rules=self.cfg.max_rules, max_iterations=self.cfg.iterations,
             call_budget=self.cfg.call_budget, patience=self.cfg.patience, seed=self.cfg.seed,
             store=self.store, held_out=held_out, length_threshold=self.cfg.length_threshold,

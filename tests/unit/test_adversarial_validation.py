@@ -79,3 +79,33 @@ def test_activation_doubts_name_the_start_and_the_length_rule(sqlite_store: Stor
                       "the same validation items (F1 0.800)"]
     assert activation_doubts(sqlite_store, get_version(sqlite_store, start)) == [
         f"version {start} is a starting version: no revision of it did better on validation"]
+
+
+class CountingOptimizerDouble:
+    """A test double for the Optimizer: appends one rule per call, records the keys it was asked."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    async def call(self, key: Any, _prompt: Any, schema: Any) -> Any:
+        self.keys.append(key.item_key)
+        return schema(rules=["已有的规则内容", f"第{len(self.keys)}次改写的规则"])
+
+
+@pytest.mark.parametrize(("mode", "keys"), [
+    ("sequential", ["it1:opt_sg:0", "it1:opt_sg:1", "it1:opt_sg:2"]),
+    ("batched", ["it1:opt_sg"])])
+async def test_rewrites_one_per_feedback_item_in_order_or_one_per_phase(
+        mode: str, keys: list[str]) -> None:
+    from agents.adversarial.play import revise
+    from agents.llm.caller import CallKey
+    from agents.templates import PromptLibrary
+
+    optimizer = CountingOptimizerDouble()
+    ctx = SimpleNamespace(rewrites=mode, optimizer=optimizer, prompts=PromptLibrary(),
+                          max_rules=10)
+    rules, refused = await revise(ctx, "adversarial/revise_strategies",  # type: ignore[arg-type]
+                                  CallKey("it1:opt_sg", "revise_strategies"), "strategies",
+                                  ["已有的规则内容"], ["反馈一", "反馈二", "反馈三"])
+    assert optimizer.keys == keys and refused == []
+    assert rules == ["已有的规则内容", f"第{len(keys)}次改写的规则"]  # the last rewrite wins
