@@ -10,7 +10,7 @@ from agents.adversarial.schemas import MAX_RULES
 MIN_RULE_CHARS = 4
 """A rule needs at least this many letters or CJK characters (`.-` or `好` is no rule)."""
 PLACEHOLDER = re.compile(
-    r"\{\{|\}\}|\{%|%\}|\$\{|<[a-z_]+>"                    # template syntax left in
+    r"\{\{|\}\}|\{%|%\}|\$\{|<[a-z_]+>|\{\s*[A-Za-z_]\w*\s*\}"  # template syntax left in
     r"|^\W*(原则|规则|策略|准则|rule|principle|strategy)\s*\d*\W*$"  # "原则1", "Rule 2"
     r"|^\W*\[?\d+\]?\W*$",                                    # "[1]", "3."
     re.IGNORECASE)
