@@ -15,6 +15,7 @@ PLACEHOLDER = re.compile(
     r"|^\W*\[?\d+\]?\W*$",                                    # "[1]", "3."
     re.IGNORECASE)
 WORD_CHARS = re.compile(r"[^\W\d_]", re.UNICODE)
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def normalize_rules(rules: Iterable[str], max_rules: int = MAX_RULES) -> list[str]:
@@ -30,25 +31,36 @@ def normalize_rules(rules: Iterable[str], max_rules: int = MAX_RULES) -> list[st
     return out[:max_rules]
 
 
-def refusal(rule: str) -> str | None:
-    """Why a rewritten rule cannot become part of a version (None: it can)."""
+def refusal(rule: str, chinese: bool = False) -> str | None:
+    """Why a rewritten rule cannot become part of a version (None: it can); `chinese`: the set is
+    written in Chinese, so a rule without a Chinese character is not one of its rules."""
     if PLACEHOLDER.search(rule):
         return "placeholder or template fragment"
     if len(WORD_CHARS.findall(rule)) < MIN_RULE_CHARS:
         return f"shorter than {MIN_RULE_CHARS} letters"
+    if chinese and not CJK.search(rule):
+        return "not in the set's language (no Chinese)"
     return None
 
 
-def screen_rules(rules: Iterable[str], max_rules: int = MAX_RULES) -> tuple[list[str], list[str]]:
+def is_chinese(rules: Iterable[str]) -> bool:
+    """Whether every rule of a set holds Chinese text (the language new rules must keep)."""
+    listed = list(rules)
+    return bool(listed) and all(CJK.search(rule) for rule in listed)
+
+
+def screen_rules(rules: Iterable[str], max_rules: int = MAX_RULES,
+                 chinese: bool = False) -> tuple[list[str], list[str]]:
     """The Optimizer's rules made fit to store: (kept, refused), each refusal as `rule: why`.
 
-    Degenerate rules (placeholders, template fragments, too short) and repeats are refused and
-    counted; the kept ones are normalized, in order, at most `max_rules`.
+    Degenerate rules (placeholders, template fragments, too short, another language than a
+    Chinese set's) and repeats are refused and counted; the kept ones are normalized, in order,
+    at most `max_rules`.
     """
     kept: list[str] = []
     refused: list[str] = []
     for rule in (" ".join(r.split()) for r in rules):
-        why = refusal(rule) if rule else "empty"
+        why = refusal(rule, chinese) if rule else "empty"
         if why is None and normalize_rules([*kept, rule], len(kept) + 1) == kept:
             why = "repeats a rule"
         if why is None and len(kept) >= max_rules:

@@ -9,7 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agents.adversarial.detect import ask_detector
-from agents.adversarial.logic import screen_rules
+from agents.adversarial.logic import is_chinese, screen_rules
 from agents.adversarial.schemas import FlawedGreeting, RuleSet
 from agents.adversarial.state import AdversarialContext, AdversarialState
 from agents.judge.nodes import DetectPrompt
@@ -83,7 +83,7 @@ async def rewrite_rules(
         out = await llm.call(key, prompt, RuleSet)
     except AgentCallFailed:
         return None, []
-    new, refused = screen_rules(out.rules, max_rules)
+    new, refused = screen_rules(out.rules, max_rules, chinese=is_chinese(rules))
     return (new if new and new != rules else None), refused
 
 

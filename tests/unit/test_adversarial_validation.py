@@ -58,6 +58,9 @@ def test_degenerate_rules_are_refused_and_counted() -> None:
     assert "原则1: placeholder or template fragment" in refused
     assert "回应请求的核心目的。: repeats a rule" in refused
     assert screen_rules([".{rule1}({addRule2}, {removeRule3})"])[0] == []  # seen from SmolLM2
+    assert screen_rules(["newstyle", "语气贴合双方关系"], chinese=True) == (
+        ["语气贴合双方关系"], ["newstyle: not in the set's language (no Chinese)"])
+    assert screen_rules(["newstyle"])[0] == ["newstyle"]  # an English set keeps English rules
     kept, refused = screen_rules(["第一条规则内容", "第二条规则内容"], max_rules=1)
     assert kept == ["第一条规则内容"] and refused == ["第二条规则内容: over the 1-rule limit"]
     assert not_worse(0.5, 0.5) and not_worse(0.5, None) and not not_worse(0.49, 0.5)
