@@ -64,7 +64,7 @@ def parse_args() -> argparse.Namespace:
 async def sdk_floor(base_url: str, calls: int, in_flight: int) -> tuple[float, float]:
     """Bare ChatOpenAI.ainvoke with a judge-sized prompt: (wall s, CPU ms per call)."""
     prompt = PromptLibrary().render(
-        "curate/judge", query="给妈妈的生日祝福", response="妈妈，生日快乐！" * 4,
+        "curate/kindling/judge", query="给妈妈的生日祝福", response="妈妈，生日快乐！" * 4,
         pros=["流畅自然"], cons=["略显空泛"], principles=load_principles("path_a_judge").rules)
     chat = ChatOpenAI(model="standin", base_url=base_url, api_key="bench", max_retries=0,
                       timeout=openai.Timeout(30.0))

@@ -11,6 +11,7 @@ from rl.evaluate.metrics import band_names
 # against the config, registry or table that owns it.
 Backend = Literal["local", "openai"]
 CurateSource = Literal["dataset", "generate"]
+PromptSet = Literal["paper", "kindling"]
 GraphName = Literal["curate", "adversarial", "judge"]
 GraphFormat = Literal["mermaid", "ascii", "svg", "html"]
 PrincipleKind = Literal["detector", "generator", "judge"]

@@ -28,7 +28,7 @@ def default_scripts() -> dict[str, Script]:
         return json.dumps({"verdict": int(len(text) > 39), "reason": f"长度 {len(text)}"})
 
     def reflect(prompt: str) -> str:
-        initial = int(prompt.split("initial_verdict:", 1)[1].strip()[0])
+        initial = int(prompt.rsplit("initial_verdict:", 1)[1].strip()[0])  # the item, not the example
         return json.dumps({"verdict": initial, "reason": "维持", "overturned": False})
 
     return {

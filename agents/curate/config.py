@@ -41,7 +41,8 @@ class CurateConfig(Strict):
     limit: int | None = Field(None, ge=1, description="Take at most this many items (queries when generating).")
     offset: int = Field(0, ge=0, description="Skip this many items first.")
     samples_per_query: int = Field(2, ge=1, le=64, description="generate: candidates per query.")
-    principles: str = Field("path_a_judge", description="Principle set for the judge (kind judge): a version id, a name under prompts/principles/ or a YAML path.")
+    prompt_set: Literal["paper", "kindling"] = Field("paper", description="paper: the seed's method (nine named dimensions per debater with a worked example and {point, reason} findings, a strict judge weighing only the two analyses, exemplars only in the generation prompt); kindling: Kindling's shorter prompts, whose judge and reflector also read a principle set and whose debaters see exemplars.")
+    principles: str | None = Field(None, description="prompt_set kindling: principle set for the judge (kind judge): a version id, a name under prompts/principles/ or a YAML path (default path_a_judge). The paper's judge takes none.")
     concurrency: int = Field(8, ge=1, description="Items processed at once by this worker.")
     checkpoint_durability: Literal["sync", "async", "exit"] = Field("async", description="LangGraph checkpoint writes: after every step (sync/async, steppable) or only when an item ends (exit, fastest; resume then relies on the stored agent calls).")
     lease_s: float = Field(300.0, gt=0, description="How long a claimed item stays reserved for a worker without heartbeat.")
@@ -49,6 +50,18 @@ class CurateConfig(Strict):
     generator: LLMConfig | None = Field(None, description="Chat model that writes candidates (defaults to llm).")
     policy: PolicyConfig | None = Field(None, description="generate: sample candidates from this policy model in batches instead of asking the generator chat model.")
     retrieval: RetrievalConfig = Field(default_factory=lambda: RetrievalConfig(), description="How exemplars are found for each query.")
+
+    @model_validator(mode="after")
+    def _principles_need_kindling(self) -> CurateConfig:
+        if self.principles is not None and self.prompt_set == "paper":
+            raise ValueError("principles is set but prompt_set is 'paper': the paper's Path A "
+                             "judge weighs only the advocate's and critic's analyses and reads "
+                             "no principle list; set prompt_set: kindling to judge by principles")
+        return self
+
+    def principle_source(self) -> str | None:
+        """The principle set the judge reads: None under the paper's prompts."""
+        return None if self.prompt_set == "paper" else self.principles or "path_a_judge"
 
     @model_validator(mode="after")
     def _one_candidate_writer(self) -> CurateConfig:

@@ -28,9 +28,10 @@ class CurateContext:
     agents: AgentLLM
     generator: AgentLLM
     prompts: PromptLibrary
-    principles: PrincipleSet
+    principles: PrincipleSet | None  # None under the paper's prompts (its judge takes no list)
     principle_version_id: int | None
     retriever: Retriever
     exemplars_k: int
     sink: VerdictSink
     policy: PolicySampler | None = None  # the policy model writes candidates (batched)
+    prompt_set: str = "paper"  # prompts/curate/<prompt_set>/: paper (the seed's method) or kindling

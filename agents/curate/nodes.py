@@ -14,7 +14,13 @@ from pydantic import BaseModel
 
 from agents.curate.context import CurateContext
 from agents.curate.policy_sampler import PolicySampleFailed, PolicySampler
-from agents.curate.schemas import Candidate, DebatePoints, JudgeVerdict, ReflectVerdict
+from agents.curate.schemas import (
+    Candidate,
+    DebateAnalysis,
+    DebatePoints,
+    JudgeVerdict,
+    ReflectVerdict,
+)
 from agents.curate.state import CurateState
 from agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
 from agents.templates import RenderedPrompt
@@ -60,12 +66,29 @@ async def sample_policy_candidate(policy: PolicySampler, state: CurateState) -> 
     return {"candidate": text}
 
 
+def template(ctx: CurateContext, role: str) -> str:
+    """The role's template in the run's prompt set (prompts/curate/paper/ or .../kindling/)."""
+    return f"curate/{ctx.prompt_set}/{role}"
+
+
+def principle_rules(ctx: CurateContext) -> list[str]:
+    return ctx.principles.rules if ctx.principles is not None else []
+
+
 async def _argue(state: CurateState, ctx: CurateContext,
                  role: str) -> tuple[list[str] | None, dict]:
-    prompt = ctx.prompts.render(f"curate/{role}", query=state["query"],
+    """One debater. The paper's set shows the debaters no exemplars (they feed only generation)
+    and asks for {point, reason} findings; Kindling's set shows exemplars and asks for strings."""
+    if ctx.prompt_set == "paper":
+        prompt = ctx.prompts.render(template(ctx, role), query=state["query"],
+                                    response=state["candidate"])
+        out, failure = await ask(ctx.agents, dict(state), role, prompt, DebateAnalysis)
+        return (None, failure) if out is None else (out.lines(), {})
+    prompt = ctx.prompts.render(template(ctx, role), query=state["query"],
                                 response=state["candidate"], exemplars=state.get("exemplars", []))
-    out, failure = await ask(ctx.agents, dict(state), role, prompt, DebatePoints)
-    return (None, failure) if out is None else ([p.strip() for p in out.points if p.strip()], {})
+    points, failure = await ask(ctx.agents, dict(state), role, prompt, DebatePoints)
+    return (None, failure) if points is None else (
+        [p.strip() for p in points.points if p.strip()], {})
 
 
 async def advocate(state: CurateState, runtime: Runtime[CurateContext]) -> dict[str, Any]:
@@ -85,8 +108,8 @@ async def judge(state: CurateState, runtime: Runtime[CurateContext]) -> dict[str
         return {}
     ctx = runtime.context
     prompt = ctx.prompts.render(
-        "curate/judge", query=state["query"], response=state["candidate"],
-        pros=state.get("pros", []), cons=state.get("cons", []), principles=ctx.principles.rules,
+        template(ctx, "judge"), query=state["query"], response=state["candidate"],
+        pros=state.get("pros", []), cons=state.get("cons", []), principles=principle_rules(ctx),
     )
     out, failure = await ask(ctx.agents, dict(state), "judge", prompt, JudgeVerdict,
                              principle_version_id=ctx.principle_version_id)
@@ -98,8 +121,8 @@ async def judge(state: CurateState, runtime: Runtime[CurateContext]) -> dict[str
 async def reflect(state: CurateState, runtime: Runtime[CurateContext]) -> dict[str, Any]:
     ctx = runtime.context
     prompt = ctx.prompts.render(
-        "curate/reflect", query=state["query"], response=state["candidate"],
-        pros=state.get("pros", []), cons=state.get("cons", []), principles=ctx.principles.rules,
+        template(ctx, "reflect"), query=state["query"], response=state["candidate"],
+        pros=state.get("pros", []), cons=state.get("cons", []), principles=principle_rules(ctx),
         initial_verdict=state["initial_verdict"], initial_reason=state["judge_reason"],
     )
     out, failure = await ask(ctx.agents, dict(state), "reflect", prompt, ReflectVerdict,

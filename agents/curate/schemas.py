@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, Field, StringConstraints, model_validator
 
 from agents.llm.role_output import RoleOutput
 
@@ -22,6 +22,36 @@ class DebatePoints(RoleOutput):
     """Advocate (strengths) or critic (weaknesses) of a greeting."""
 
     points: list[Point] = Field(max_length=6, description="One point per entry, concrete and short.")
+
+
+class PointReason(BaseModel):
+    """One finding of the paper's debaters: what (a dimension) and why, in a sentence."""
+
+    point: Point
+    reason: Point = ""
+
+
+class DebateAnalysis(RoleOutput):
+    """Advocate or critic under the paper's prompts: one {point, reason} per finding. The seed's
+    own shape, a flat {point: reason} object, and a list of plain strings are read as well."""
+
+    points: list[PointReason] = Field(max_length=9, description="One finding per entry.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _seed_shapes(cls, data: object) -> object:
+        if isinstance(data, dict) and "points" not in data:
+            return {"points": [{"point": k, "reason": str(v)} for k, v in data.items()]}
+        if isinstance(data, dict) and isinstance(data.get("points"), list):
+            return {**data, "points": [{"point": p} if isinstance(p, str) else p
+                                       for p in data["points"]]}
+        return data
+
+    def lines(self) -> list[str]:
+        """Each finding as one line, "point：reason" (what the judge reads)."""
+        out = [f"{p.point.strip()}：{p.reason.strip()}" if p.reason.strip() else p.point.strip()
+               for p in self.points]
+        return [line for line in out if line]
 
 
 class JudgeVerdict(RoleOutput):

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from kindling.context import console, fail
-from kindling.options import Backend, CurateSource
+from kindling.options import Backend, CurateSource, PromptSet
 
 
 def curate(
@@ -22,7 +22,8 @@ def curate(
     offset: int = typer.Option(None, help="Skip this many items first."),
     samples: int = typer.Option(None, "--samples", help="generate: candidates per query."),
     policy: str = typer.Option(None, "--policy", help="Sample candidates from this policy model, batched: a folder, a hub id or run:ID (an sft/grpo run). Implies --source generate."),
-    principles: str = typer.Option(None, help="Judge principles (kind judge): a version id, a name under prompts/principles/ or a YAML path."),
+    prompt_set: PromptSet = typer.Option(None, "--prompt-set", help="paper (default): the seed's prompts, a judge that weighs only the two analyses; kindling: shorter prompts whose judge also reads --principles."),
+    principles: str = typer.Option(None, help="--prompt-set kindling: judge principles (kind judge): a version id, a name under prompts/principles/ or a YAML path."),
     concurrency: int = typer.Option(None, help="Items in flight at once in this worker."),
     backend: Backend = typer.Option(None, help="Agents' backend: local (in-process model) or openai (any OpenAI-compatible endpoint)."),
     model: str = typer.Option(None, help="Agents' model (endpoint model name, hub id, path, or 'smollm2')."),
@@ -44,6 +45,7 @@ def curate(
     overrides = {
         "source": source, "dataset": dataset, "limit": limit, "offset": offset,
         "samples_per_query": samples, "principles": principles, "concurrency": concurrency,
+        "prompt_set": prompt_set,
         "llm.backend": backend, "llm.model": model, "llm.base_url": base_url,
         "llm.api_key_env": api_key_env, "policy.model": policy,
     }

@@ -33,25 +33,17 @@ def build(
     per_query: str = typer.Option("1", "--per-query", "--max-per-query", parser=parse_per_query, metavar="N|all", help="Pairs per query: 1 (as the paper's RM data: one pair per query), at most N, or all (every judged-good × judged-bad, Kindling's earlier default)."),
 ) -> None:
     """Pair judged-good with judged-bad candidates of the same query (a new `pairs` run)."""
-    from store import pairs as pair_store
-    from store import work
-    from store.version import code_version
+    from kindling.services.pairs import build_pairs
+    from store.errors import UserError
 
-    store = ctx.obj.open_store()
-    kind = pair_store.run_kind(store, run)
-    if kind != "curate":
-        fail(f"no run with id {run}" if kind is None else f"run {run} is a {kind!r} run, "
-             "not a curate run")
-    judged = pair_store.judged_candidates(store, run)
-    max_per_query = None if per_query == "all" else int(per_query)
-    pairs = pair_store.pair_up(judged, max_per_query)
-    pairs_run, _ = work.get_or_create_run(
-        store, kind="pairs", run_key=f"pairs:{run}:{max_per_query}", code_version=code_version(),
-        config={"source_run": run, "max_per_query": max_per_query})
-    count = pair_store.save_pairs(store, pairs_run.id, run, pairs)
-    work.finish_run(store, pairs_run.id, "finished", {"pairs": count, "judged": len(judged)})
-    console.print(f"pairs run {pairs_run.id}: {count} pairs from {len(judged)} judged candidates "
-                  f"of curate run {run}")
+    try:
+        built = build_pairs(ctx.obj.open_store(), run,
+                            None if per_query == "all" else int(per_query))
+    except UserError as exc:
+        fail(str(exc))
+        return
+    console.print(f"pairs run {built.run_id}: {built.pairs} pairs from {built.judged} judged "
+                  f"candidates of curate run {run}")
 
 
 @app.command("export")

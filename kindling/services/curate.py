@@ -89,7 +89,8 @@ class CurateRunner:
         show_progress: bool = True,
     ) -> None:
         self.store, self.cfg = store, cfg
-        self.principles = principle_set(store, cfg.principles, PATH_A_KIND)
+        source = cfg.principle_source()
+        self.principles = None if source is None else principle_set(store, source, PATH_A_KIND)
         self.new_run, self.retry_failed, self.show_progress = new_run, retry_failed, show_progress
         self._chat_models = chat_models or {}
         self._built: list[BaseChatModel] = []
@@ -101,10 +102,11 @@ class CurateRunner:
 
     def prepare_run(self, items: list[dict]) -> int:
         """Create the run (or find the one this config already started) and its items."""
-        key = None if self.new_run else run_key_for(self.cfg, self.principles.text)
+        text = self.principles.text if self.principles is not None else ""
+        key = None if self.new_run else run_key_for(self.cfg, text)
         run, _created = work.get_or_create_run(
             self.store, kind="curate", run_key=key, code_version=code_version(),
-            config={**self.cfg.model_dump(), "principles_text": self.principles.text,
+            config={**self.cfg.model_dump(), "principles_text": text,
                     **({"policy_path": self._policy[0]} if self._policy else {})},
         )
         work.add_items(self.store, run.id, items)
@@ -144,7 +146,7 @@ class CurateRunner:
             generator = AgentLLM(self._chat("generator", gen_cfg), gen_cfg, calls)
         self.llms = {"agents": agents_llm, "generator": generator}
         self.sampler = self._sampler(calls)
-        pv_id = register_version(
+        pv_id = None if self.principles is None else register_version(
             self.store, kind=self.principles.kind, name=self.principles.name,
             text=self.principles.text, origin="file",
         )
@@ -154,7 +156,7 @@ class CurateRunner:
             retriever=self._retriever or build_retriever(self.store, self.cfg.retrieval),
             exemplars_k=self.cfg.retrieval.k,
             sink=VerdictWriter(self.store, run_id, self.candidate_writer(), calls),
-            policy=self.sampler,
+            policy=self.sampler, prompt_set=self.cfg.prompt_set,
         )
 
     def _sampler(self, calls: CallLog) -> PolicySampler | None:

@@ -18,6 +18,7 @@ from agents.config import ConfigError, load_config, parse_sets
 from agents.judge.config import JudgeConfig
 from agents.judge.metrics import DEFAULT_THRESHOLD
 from agents.judge.service import DEFAULT_PRINCIPLES, DETECTOR_KIND
+from agents.llm.config import LLMConfig
 from agents.templates import PromptError
 from kindling.context import console
 from kindling.services.judge import execute_judge
@@ -106,9 +107,12 @@ def compare_policies(
     store: Store, policies: list[tuple[str, str]], prompts: list[str], sampling: SamplingConfig,
     *, prompts_dataset: str, rm: str | None = None, rm_threshold: float | None = None,
     labels: str = "evaluation_set", judge_cfg: JudgeConfig | None = None,
-    length_threshold: int = DEFAULT_THRESHOLD,
+    length_threshold: int = DEFAULT_THRESHOLD, endpoints: dict[str, LLMConfig] | None = None,
 ) -> PolicyComparison:
     """Sample each policy on `prompts`, score (RM and/or judge) and measure, store an `eval` run.
+
+    `policies` are (label, folder or hub id); `endpoints` (label → chat model) are sampled
+    through the OpenAI-compatible path with the same prompts and sampling, as baselines.
 
     Raises:
         ValueError: a reward model that cannot be loaded or scored.
@@ -117,7 +121,11 @@ def compare_policies(
     from rl.evaluate.policy import policy_metrics
 
     generated = {label: _sample(path, prompts, sampling) for label, path in policies}
-    flat = {label: [(p, s) for p, group in zip(prompts, groups, strict=True) for s in group]
+    failed: dict[str, int] = {}
+    for label, llm in (endpoints or {}).items():
+        generated[label], failed[label] = _sample_endpoint(llm, prompts, sampling)
+    flat = {label: [(p, s) for p, group in zip(prompts, groups, strict=True)
+                    for s in group if s is not None]
             for label, groups in generated.items()}
     rm_scores, rm_fit = (score_with_rm(store, rm, flat, labels, rm_threshold, sampling.batch_size)
                          if rm else ({}, None))
@@ -127,7 +135,10 @@ def compare_policies(
                                     rm_threshold=threshold, judge_verdicts=verdicts.get(label),
                                     length_threshold=length_threshold)
               for label, items in flat.items()}
-    config = {"source": "policy", "policies": dict(policies), "prompts": prompts_dataset,
+    for label, count in failed.items():
+        report[label]["failed_samples"] = count
+    config = {"source": "policy", "policies": dict(policies),
+              "endpoints": {k: v.model_dump() for k, v in (endpoints or {}).items()}, "prompts": prompts_dataset,
               "limit": len(prompts), "sampling": sampling.__dict__, "rm": rm, "rm_fit": rm_fit,
               "judge_run": judge_run, "length_threshold": length_threshold}
     metrics = {"policies": report, "examples": {label: items[:EXAMPLES_STORED]
@@ -186,6 +197,30 @@ def _sample(path: str, prompts: list[str], sampling: SamplingConfig) -> list[lis
     del model
     gc.collect()
     return result
+
+
+def _sample_endpoint(llm: LLMConfig, prompts: list[str],
+                     sampling: SamplingConfig) -> tuple[list[list[str | None]], int]:
+    """An endpoint model's samples (None where one failed for good) and how many failed."""
+    import asyncio
+
+    from agents.llm.endpoints import build_chat_model, close_chat_model
+    from agents.llm.free_text import sample_endpoint
+
+    async def run() -> tuple[list[list[str | None]], int]:
+        chat = build_chat_model(llm)
+        try:
+            got = await sample_endpoint(chat, llm, prompts, sampling.samples_per_prompt,
+                                        temperature=sampling.temperature,
+                                        max_tokens=sampling.max_new_tokens)
+        finally:
+            await close_chat_model(chat)
+        for error in got.errors[:3]:
+            console.print(f"[yellow]{llm.model}: a sample failed after retries: {error}[/]")
+        return got.texts, got.failed
+
+    with console.status(f"sampling endpoint {llm.model} on {len(prompts)} prompts"):
+        return asyncio.run(run())
 
 
 def _store_eval(store: Store, config: dict[str, Any], metrics: dict[str, Any]) -> int:

@@ -274,10 +274,14 @@ def data_cases() -> list[Case]:
         case("principles-import-dup", f"{imp} {{root}}/p_dup.yaml", "duplicates rule 1"),
         case("principles-import-parent", f"{imp} {{root}}/p_good.yaml --parent {{sg}}",
              "not a detector version"),
-        case("curate-principles-folder", "curate --principles {root}/adir", "is a folder"),
-        case("curate-principles-missing", "curate --principles {root}/none.yaml", "none.yaml"),
-        case("curate-principles-many", "curate --principles {root}/p_many.yaml", "at most 10"),
-        case("curate-principles-number", "curate --principles 9999", "9999"),
+        case("curate-principles-folder", "curate --prompt-set kindling --principles {root}/adir", "is a folder"),
+        case("curate-principles-missing", "curate --prompt-set kindling --principles {root}/none.yaml", "none.yaml"),
+        case("curate-principles-many", "curate --prompt-set kindling --principles {root}/p_many.yaml", "at most 10"),
+        case("curate-principles-number", "curate --prompt-set kindling --principles 9999",
+             "9999"),
+        case("curate-principles-paper", "curate --principles path_a_judge",
+             "set prompt_set: kindling to judge by principles"),
+        case("curate-prompt-set", "curate --prompt-set seed", "'seed' is not one of"),
     ]
 
 

@@ -35,7 +35,41 @@ async def test_curate_dataset_items_end_to_end(sqlite_store: Store) -> None:
     assert sorted(verdicts.values()) == [0, 0, 1]
     assert dict(roles) == {"advocate": 3, "critic": 3, "judge": 3, "reflect": 3}
     judge_prompts = [p for role, p in model.seen if role == "judge"]
-    assert "贴合 query 描述的场景" in judge_prompts[0]  # principles come from the YAML file
+    # the paper's judge weighs the two analyses only: strict rule, no principle list
+    assert "各个方面都达到良好时才判 1" in judge_prompts[0]
+    assert "贴合 query 描述的场景" not in judge_prompts[0]
+    assert "- 流畅" in judge_prompts[0] and "- 略显空泛" in judge_prompts[0]
+    advocate_prompts = [p for role, p in model.seen if role == "advocate"]
+    assert "参考范例" not in advocate_prompts[0]  # exemplars feed only the generation prompt
+    assert "9. 其他亮点" in advocate_prompts[0]  # the nine dimensions
+
+
+async def test_kindling_prompt_set_reads_principles_and_shows_exemplars(sqlite_store: Store) -> None:
+    seed_tiny_data(sqlite_store, ITEMS)
+    model = ScriptedChatModel(scripts=default_scripts())
+    runner = CurateRunner(sqlite_store, CurateConfig(prompt_set="kindling"),
+                          chat_models={"agents": model}, show_progress=False)
+    assert (await runner.run()).counts == {"done": 3}
+    judge_prompt = next(p for role, p in model.seen if role == "judge")
+    assert "贴合 query 描述的场景" in judge_prompt  # principles come from the YAML file
+    assert "参考范例" in next(p for role, p in model.seen if role == "critic")
+
+
+def test_paper_prompt_set_refuses_a_principle_set() -> None:
+    with pytest.raises(ValueError, match="set prompt_set: kindling to judge by principles"):
+        CurateConfig(principles="path_a_judge")
+    assert CurateConfig(prompt_set="kindling").principle_source() == "path_a_judge"
+    assert CurateConfig().principle_source() is None
+
+
+def test_debate_findings_read_in_the_seeds_shapes() -> None:
+    from agents.curate.schemas import DebateAnalysis
+
+    nested = DebateAnalysis.model_validate({"points": [{"point": "流畅", "reason": "通顺"}]})
+    flat = DebateAnalysis.model_validate({"流畅": "通顺", "真挚": "有温度"})
+    strings = DebateAnalysis.model_validate({"points": ["流畅"]})
+    assert nested.lines() == ["流畅：通顺"] and flat.lines() == ["流畅：通顺", "真挚：有温度"]
+    assert strings.lines() == ["流畅"] and DebateAnalysis.model_validate({}).lines() == []
 
 
 async def test_rerun_of_a_finished_run_makes_no_calls(sqlite_store: Store) -> None:
@@ -97,10 +131,12 @@ async def test_curate_principles_by_version_id_and_kind_checked(sqlite_store: St
     detector_id, _ = add_version(sqlite_store, kind="detector", name="sd", text="规则",
                                  origin="manual")
     model = ScriptedChatModel(scripts=default_scripts())
-    runner = CurateRunner(sqlite_store, CurateConfig(principles=str(judge_id)),
+    runner = CurateRunner(sqlite_store, CurateConfig(prompt_set="kindling",
+                                                        principles=str(judge_id)),
                           chat_models={"agents": model}, show_progress=False)
     assert (await runner.run()).counts == {"done": 3}
     assert "只看是否押韵" in next(p for role, p in model.seen if role == "judge")
     with pytest.raises(PrincipleNotFound, match="a detector set, not judge"):
-        CurateRunner(sqlite_store, CurateConfig(principles=str(detector_id)),
+        CurateRunner(sqlite_store, CurateConfig(prompt_set="kindling",
+                                                principles=str(detector_id)),
                      chat_models={"agents": model}, show_progress=False)
