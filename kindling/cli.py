@@ -18,6 +18,7 @@ from kindling.commands import (
     eval_policy,
     eval_rm,
     evaluate,
+    experiment,
     graph,
     judge,
     model,
@@ -122,6 +123,7 @@ app.command("curate")(curate.curate)
 app.command("judge")(judge.judge)
 app.command("adversarial")(adversarial.adversarial)
 app.command("quickstart")(quickstart.quickstart)
+app.add_typer(experiment.app, name="experiment")
 app.add_typer(pairs.app, name="pairs")
 app.add_typer(runs.app, name="runs")
 app.add_typer(principles.app, name="principles")

@@ -21,8 +21,8 @@ from tenacity import (
 )
 
 from agents.llm.caller import is_transient
-from agents.llm.dialects import answer_text
 from agents.llm.config import LLMConfig
+from agents.llm.dialects import answer_text
 
 
 @dataclass
@@ -54,7 +54,7 @@ async def sample_endpoint(chat: BaseChatModel, cfg: LLMConfig, queries: Sequence
                     with attempt:
                         reply = await model.ainvoke([HumanMessage(query)], seed=index)
             return answer_text(reply.content, None).strip()
-        except Exception as exc:  # after the bounded retries: kept as a failed sample
+        except Exception as exc:  # noqa: BLE001 - after the bounded retries: a failed sample, counted
             errors.append(f"{type(exc).__name__}: {exc}"[:300])
             return None
 

@@ -56,6 +56,8 @@ STORE_COMMANDS: dict[str, list[str]] = {
     "graph-step": ["graph", "step", "curate"],
     "graph-replay": ["graph", "replay", "{curate_run}", "--list"],
     "quickstart": ["quickstart", "--workdir", "{root}/new_qs", "--from", "{paper}"],
+    "experiment-paper": ["experiment", "paper", "-c", "{configs}/experiment_tiny.yaml", "--set",
+                         "workdir={root}/new_exp"],
     "endpoint-check": ["endpoint", "check", "--base-url", "http://127.0.0.1:9/v1", "--model",
                        "m", "--api-key-env", "KINDLING_REL_KEY"],
 }
@@ -75,7 +77,7 @@ BAD_STORES: dict[str, tuple[str, str]] = {
 # commands that write to the store, against a read-only one (SQLite's mode=ro)
 WRITERS = ["data-import", "curate", "judge", "adversarial", "pairs-build", "principles-activate",
            "principles-import", "principles-edit", "eval-judge", "eval-rm", "eval-policy",
-           "train-sft", "train-rm", "train-grpo", "graph-step", "quickstart", "endpoint-check"]
+           "train-sft", "train-rm", "train-grpo", "graph-step", "quickstart", "endpoint-check", "experiment-paper"]
 
 
 def store_cases() -> list[Case]:
@@ -232,10 +234,34 @@ def output_cases() -> list[Case]:
              "{paper}", "qs_work/models/tiny", "not made by Kindling"),
         case("out-quickstart-missing-data", "quickstart --workdir {root}/new_qs --from "
              "{root}/no_data", "--from", "does not exist"),
+        case("out-experiment-users-step-folder", f"{EXP} --set workdir={{root}}/exp_users",
+             "exp_users/runs/sft", "not made by Kindling"),
+        case("out-experiment-foreign-state", f"{EXP} --set workdir={{root}}/exp_state",
+             "exp_state/experiment.json", "not written by kindling experiment"),
         case("out-upstream-cache-users-file", "data import --upstream --cache-dir "
              "{root}/cache_bad", "random_query.txt is not the upstream file"),
         case("out-upstream-cache-file", "data import --upstream --cache-dir {root}/afile.txt",
              "is a file"),
+    ]
+
+
+EXP = "experiment paper -c {configs}/experiment_tiny.yaml"
+
+
+def experiment_cases() -> list[Case]:
+    """A bad field of the experiment or of a step's own config stops it before any work."""
+    exp = EXP.split()
+    return [
+        case("experiment-missing-config", "experiment paper -c {root}/nope.yaml", "nope.yaml",
+             "does not exist"),
+        case("experiment-bad-field", f"{EXP} --set path_a.queries=0", "path_a.queries"),
+        case("experiment-unknown-field", f"{EXP} --set nope=1", "nope"),
+        case("experiment-missing-step-config", f"{EXP} --set sft.config=nope.yaml",
+             "sft.config", "nope.yaml does not exist"),
+        case("experiment-bad-step-override", [*exp, "--set", "sft.set={{trl.nope: 1}}"],
+             "step sft", "trl.nope"),
+        case("experiment-bad-pairs-per-query", f"{EXP} --set path_a.pairs_per_query=some",
+             "path_a.pairs_per_query"),
     ]
 
 
@@ -332,4 +358,4 @@ def precondition_cases() -> list[Case]:
 
 def all_cases() -> list[Case]:
     return [*store_cases(), *config_cases(), *id_cases(), *output_cases(),
-            *data_cases(), *precondition_cases()]
+            *data_cases(), *experiment_cases(), *precondition_cases()]

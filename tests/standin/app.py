@@ -18,13 +18,15 @@ from .scripts import load_scripts, message_text
 from .state import Plan, StandinState
 
 ROLE_MARKERS = {
-    "（Advocate）": "advocate", "（Critic）": "critic", "擅长写中文祝福语的创作者": "generate",
+    "（Advocate）": "advocate", "（Critic）": "critic", "“正方”分析师": "advocate",
+    "“反方”分析师": "critic", "祝福语质量的复核专家": "reflect", "擅长写中文祝福语的创作者": "generate",
     "祝福语质量评价师": "judge", "祝福语质量反思专家": "reflect", "（Detector）": "detect",
     "（Generator）": "generate_flawed", "（Reflector）": "reflect_error",
     "原则优化器": "revise_principles", "策略优化器": "revise_strategies",
 }
-"""Kindling's templates by a phrase of their first lines: the role of a request that carries no
-role name (json_object and prompt modes), as a real server would not know it either."""
+"""Kindling's templates (both prompt sets) by a phrase of their first lines: the role of a
+request that carries no role name (json_object and prompt modes), as a real server would not
+know it either."""
 
 
 def role_of(body: dict[str, Any]) -> str:

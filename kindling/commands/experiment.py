@@ -1,0 +1,114 @@
+"""`kindling experiment paper`: the paper's comparison, every step stored, resumable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich import box
+from rich.rule import Rule
+from rich.table import Table
+
+from agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.context import console, fail
+
+app = typer.Typer(help="Whole studies in one command: `experiment paper` runs the paper's comparison.",
+                  no_args_is_help=True)
+
+STEP_TITLES = {
+    "import": "import the paper data", "base": "base policy", "sft": "SFT",
+    "path_a": "Path A: the SFT policy's candidates judged by the agents",
+    "pairs": "preference pairs from Path A's verdicts", "rm": "reward model on those pairs",
+    "grpo_rm": "GRPO with the reward model", "path_b": "Path B: adversarial principle refinement",
+    "grpo_judge": "GRPO with the refined judge",
+    "agreement": "each evaluator against labels it never saw",
+    "compare": "compare the policies",
+}
+
+
+@app.command("paper")
+def paper(
+    ctx: typer.Context,
+    config: Path = typer.Option(..., "--config", "-c", exists=True, dir_okay=False, help="Experiment YAML (configs/experiment_tiny.yaml: two CPU cores, local agents; configs/experiment_paper.yaml: the paper's scale)."),
+    sets: list[str] = typer.Option([], "--set", help="Override a field, dotted: --set path_a.queries=4 --set 'grpo_rm.set={trl.max_steps: 4}' (value parsed as YAML)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Forget the finished steps recorded in the workdir and redo every step (model folders Kindling made there are trained into again; nothing else is touched)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Live training lines and Path A's progress bar."),
+) -> None:
+    """SFT → Path A → pairs → RM → GRPO-RM; Path B → best S_D → GRPO-judge; then the table."""
+    from agents.config import ConfigError, parse_sets
+    from kindling.services.experiment import Experiment, load_experiment
+
+    try:
+        cfg, plan = load_experiment(config, parse_sets(sets))
+    except ConfigError as exc:
+        fail(str(exc))
+        return
+    store = ctx.obj.open_store()
+    experiment = Experiment(store, cfg, plan, live=progress, progress=progress,
+                            on_step=_print_step)
+    if fresh:
+        experiment.forget_steps()
+    results = experiment.run()
+    print_report(results)
+
+
+def _print_step(name: str, status: str) -> None:
+    if status == "running":
+        console.print(Rule(f"{name}: {STEP_TITLES[name]}"))
+    elif status == "done before":
+        console.print(f"[dim]{name}: done before (same settings), skipped[/]")
+
+
+def print_report(results: dict[str, Any]) -> None:
+    """Path B's outcome, the evaluators' agreement, the policy table and sample texts."""
+    from kindling.views import print_policy_table
+
+    print_path_b(results["path_b"])
+    print_agreement(results["agreement"])
+    compared = results["compare"]
+    print_policy_table(compared["policies"], DEFAULT_THRESHOLD, compared.get("rm_fit"),
+                       compared.get("judge_run"))
+    for label, figures in compared["policies"].items():
+        if figures.get("failed_samples"):
+            console.print(f"[yellow]{label}: {figures['failed_samples']} samples failed "
+                          "(the endpoint did not answer within its retries)[/]")
+    print_examples(compared["examples"])
+    console.print(f"eval run {compared['eval_run']} stored; rows of every step: kindling runs",
+                  highlight=False)
+
+
+def print_path_b(result: dict[str, Any]) -> None:
+    f1 = result.get("f1")
+    line = (f"Path B (adversarial run {result['run']}): judge principles = version "
+            f"{result['sd_id']}" + (f", validation F1 {f1:.3f}" if f1 is not None else ""))
+    console.print(line, highlight=False)
+    for doubt in result.get("doubts") or []:
+        console.print(f"[yellow]  caution: {doubt}[/]", highlight=False)
+
+
+def print_agreement(agreement: dict[str, Any]) -> None:
+    """Each evaluator's verdicts against labels, beside the length rule on the same items."""
+    table = Table(title="evaluators against labelled responses neither was tuned or trained on",
+                  box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="length rule: 'good iff longer than a threshold', the rule these labels "
+                          "track; seen: items whose text the evaluator met in training (a seen "
+                          "figure measures memory)")
+    for column in ("evaluator", "items", "good", "seen", "accuracy", "F1", "length acc.",
+                   "length F1", "failed"):
+        table.add_column(column, justify="left" if column == "evaluator" else "right")
+    for name, label in (("judge", "LLM judge (Path B's S_D)"), ("rm", "reward model")):
+        m = agreement[name]
+        if not m.get("n"):
+            table.add_row(label, "0", "–", "–", "–", "–", "–", "–", str(m.get("failed", 0)))
+            continue
+        table.add_row(label, str(m["n"]), str(m["positives"]), str(m["seen"]),
+                      f"{m['accuracy']:.3f}", f"{m['f1']:.3f}", f"{m['length_accuracy']:.3f}",
+                      f"{m['length_f1']:.3f}", str(m["failed"]))
+    console.print(table)
+
+
+def print_examples(examples: dict[str, list[str]]) -> None:
+    for label, texts in examples.items():
+        for text in texts:
+            console.print(f"[bold]{label}[/]: {text}", highlight=False)

@@ -1,0 +1,121 @@
+"""`kindling experiment paper`: the paper's comparison as one resumable sequence of steps.
+
+SFT → Path A (the SFT policy's samples judged by the agents) → pairs → RM → GRPO with the RM;
+Path B → its best validated S_D → GRPO with that judge; then every policy (and any endpoint
+model) sampled on held-out prompts and scored by both evaluators, each evaluator's agreement with
+labels it never saw beside the length rule. Each step is the code path of its own command and
+lands in the store; `experiment.json` in the workdir records what each finished step produced,
+under a fingerprint of its settings and of the steps before it, so a rerun skips finished steps
+and redoes a step (and all after it) whose settings changed.
+
+    from kindling.services.experiment import Experiment, load_experiment
+    experiment = Experiment(store, *load_experiment(Path("configs/experiment_tiny.yaml")))
+    report = experiment.run()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agents.config import ConfigError, load_config
+from kindling.outputs import check_claimable, write_text
+from kindling.services.experiment_config import ExperimentConfig
+from kindling.services.experiment_plan import Plan, make_plan
+from store.db import Store
+from store.errors import UserError
+
+STATE_FILE = "experiment.json"
+STATE_MARK = "kindling experiment"
+STEPS = ("import", "base", "sft", "path_a", "pairs", "rm", "grpo_rm", "path_b", "grpo_judge",
+         "agreement", "compare")
+
+
+def load_experiment(path: Path, overrides: dict[str, Any] | None = None
+                    ) -> tuple[ExperimentConfig, Plan]:
+    """The experiment file and every step's own config, all validated before any work.
+
+    Raises:
+        ConfigError: the experiment file or a step's config is invalid (file and field named).
+    """
+    cfg = load_config(ExperimentConfig, path, overrides or {})
+    return cfg, make_plan(cfg, path.parent)
+
+
+class Experiment:
+    """Runs the steps in order, skipping those `experiment.json` records as done."""
+
+    def __init__(self, store: Store, cfg: ExperimentConfig, plan: Plan, *, live: bool = False,
+                 progress: bool = False, on_step: Callable[[str, str], None] | None = None) -> None:
+        self.store, self.cfg, self.plan = store, cfg, plan
+        self.live, self.progress = live, progress
+        self.on_step = on_step or (lambda step, status: None)
+        self.workdir = Path(cfg.workdir)
+        self.state_path = self.workdir / STATE_FILE
+        self.results: dict[str, Any] = {}
+
+    def check_workdir(self) -> None:
+        """Refuse a workdir whose step folders or state file Kindling did not make.
+
+        Raises:
+            UserError: a foreign folder or state file.
+        """
+        for folder in self.plan.folders(self.workdir).values():
+            check_claimable(folder, overwrite=True, flag="workdir")
+        if self.state_path.exists():
+            try:
+                mark = json.loads(self.state_path.read_text(encoding="utf-8")).get("made_by")
+            except (OSError, ValueError, AttributeError):
+                mark = None
+            if mark != STATE_MARK:
+                raise UserError(f"{self.state_path}: not written by kindling experiment; "
+                                "pick another workdir (nothing was changed)")
+
+    def forget_steps(self) -> None:
+        """Drop the record of finished steps (only a state file this command wrote)."""
+        self.check_workdir()
+        self.state_path.unlink(missing_ok=True)
+
+    def run(self) -> dict[str, Any]:
+        """Every step, in order; returns the results by step (the comparison under 'compare')."""
+        from kindling.services.experiment_steps import STEP_FUNCTIONS
+
+        self.check_workdir()
+        done = self._read_state()
+        fingerprint = ""
+        for name in STEPS:
+            fingerprint = _fingerprint(fingerprint, name, self.plan.section(name))
+            record = done.get(name)
+            if record is not None and record.get("fingerprint") == fingerprint:
+                self.results[name] = record["result"]
+                self.on_step(name, "done before")
+                continue
+            self.on_step(name, "running")
+            self.results[name] = STEP_FUNCTIONS[name](self)
+            done[name] = {"fingerprint": fingerprint, "result": self.results[name]}
+            done = {k: v for k, v in done.items() if STEPS.index(k) <= STEPS.index(name)}
+            self._write_state(done)
+            self.on_step(name, "finished")
+        return self.results
+
+    def _read_state(self) -> dict[str, Any]:
+        if not self.state_path.exists():
+            return {}
+        steps = json.loads(self.state_path.read_text(encoding="utf-8")).get("steps") or {}
+        return {k: v for k, v in steps.items() if k in STEPS}
+
+    def _write_state(self, steps: dict[str, Any]) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        write_text(self.state_path, json.dumps({"made_by": STATE_MARK, "steps": steps},
+                                               ensure_ascii=False, indent=1))
+
+
+def _fingerprint(previous: str, name: str, section: Any) -> str:
+    blob = json.dumps([previous, name, section], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+__all__ = ["STEPS", "ConfigError", "Experiment", "load_experiment"]

@@ -1,0 +1,89 @@
+"""Each evaluator's agreement with the labelled set, measured the clean way.
+
+The items are labelled responses Path B never saw: its split puts validation queries first, the
+loop validates on the first `validation_size` of them and reflects on the other side, so the
+validation side past `validation_size` is untouched. Each figure stands beside the length rule on
+the same items and says how many of the items' texts the evaluator met in training (the RM's
+pairs): "seen" figures measure memory, not judgment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from agents.adversarial.config import AdversarialConfig
+from agents.judge.config import JudgeConfig
+from agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.services.judge import execute_judge
+from rl.evaluate.metrics import with_baseline
+from store.db import Store
+from store.errors import UserError
+from store.eval_data import LabelledItem, labelled_items, split
+from store.pairs import iter_pair_texts
+
+FIT_ITEMS = 256
+"""Most labelled items (outside the measured ones) the RM's score threshold is fitted on."""
+
+
+def clean_items(store: Store, path_b: AdversarialConfig,
+                n: int) -> tuple[list[LabelledItem], list[LabelledItem]]:
+    """(up to `n` labelled items Path B never saw, the items to fit a threshold on).
+
+    Raises:
+        UserError: no labelled items, or none left outside Path B's.
+    """
+    items = labelled_items(store, path_b.labelled_dataset)
+    validation, reflection = split(items, path_b.validation_fraction, path_b.seed)
+    untouched = validation[path_b.validation_size:]
+    if not untouched:
+        raise UserError(f"no labelled items of {path_b.labelled_dataset!r} are left outside Path "
+                        "B's validation and reflection: lower path_b validation_size")
+    return untouched[:n], (reflection + validation[:path_b.validation_size])[:FIT_ITEMS]
+
+
+def _figures(items: list[LabelledItem], predicted: list[int | None],
+             seen_texts: set[str]) -> dict[str, Any]:
+    scored = [(i, p) for i, p in zip(items, predicted, strict=True) if p is not None]
+    if not scored:
+        return {"n": 0, "failed": len(items)}
+    figures = with_baseline([i.label for i, _ in scored], [int(p) for _, p in scored],
+                            [i.length for i, _ in scored], DEFAULT_THRESHOLD)
+    return {"n": len(scored), "failed": len(items) - len(scored),
+            "positives": sum(i.label for i, _ in scored),
+            "seen": sum(1 for i, _ in scored if i.response in seen_texts),
+            "accuracy": figures["judge"]["accuracy"], "f1": figures["judge"]["f1"],
+            "length_accuracy": figures["baseline"]["accuracy"],
+            "length_f1": figures["baseline"]["f1"]}
+
+
+def judge_agreement(store: Store, cfg: JudgeConfig, items: list[LabelledItem]) -> dict[str, Any]:
+    """The judge's verdicts on `items` (a `judge` run) against their labels."""
+    outcome = execute_judge(store, cfg, [(i.query, i.response) for i in items],
+                            {"experiment": "agreement", "items": len(items)}, progress=False)
+    figures = _figures(items, [r.verdict for r in outcome.results], set())
+    return {**figures, "judge_run": outcome.run_id}
+
+
+def pair_texts(store: Store, pairs_runs: Iterable[int]) -> set[str]:
+    """Every chosen and rejected text of the given pairs (or import) runs."""
+    return {text for run in pairs_runs for _, chosen, rejected in iter_pair_texts(store, run)
+            for text in (chosen, rejected)}
+
+
+def rm_agreement(rm_path: str, items: list[LabelledItem], fit: list[LabelledItem],
+                 seen_texts: set[str], batch_size: int = 32) -> dict[str, Any]:
+    """The RM's "good iff score > t" (t fitted on `fit`, never on `items`) against the labels."""
+    from rl.evaluate.reward_model import best_score_threshold, score_predictions, score_texts
+    from rl.reward_model import load_reward_model
+
+    if not fit:
+        raise UserError("no labelled items to fit the reward model's threshold on")
+    model, tokenizer = load_reward_model(rm_path)
+    fit_scores = score_texts(model, tokenizer, [i.query for i in fit], [i.response for i in fit],
+                             batch_size=batch_size)
+    threshold = best_score_threshold(fit_scores, [i.label for i in fit])
+    scores = score_texts(model, tokenizer, [i.query for i in items],
+                         [i.response for i in items], batch_size=batch_size)
+    predicted: list[int | None] = list(score_predictions(scores, threshold))
+    return {**_figures(items, predicted, seen_texts), "threshold": threshold}

@@ -1,0 +1,190 @@
+"""The experiment's steps, each the code path of its own command, each returning what later
+steps and the report need (JSON-ready: it is kept in the workdir's experiment.json).
+
+A step reads earlier steps' results from `exp.results`; a step that is redone finds its own
+output folder (Kindling's, checked up front) and trains into it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from kindling.outputs import remove_owned_dir
+from kindling.services.experiment_config import ExperimentConfig
+from kindling.services.experiment_plan import FOLDERS, TRAIN_KINDS, Plan, link_overrides
+from store.db import Store
+from store.errors import UserError
+from store.version import code_version
+
+
+class Experiment(Protocol):
+    """What a step reads: `kindling.services.experiment.Experiment`."""
+
+    store: Store
+    cfg: ExperimentConfig
+    plan: Plan
+    workdir: Path
+    results: dict[str, Any]
+    live: bool
+    progress: bool
+
+
+def import_data(exp: Experiment) -> dict[str, Any]:
+    """The paper's data (idempotent: nothing new, no new run); or what the store already holds."""
+    from store.importers import DataImportError, import_paper_data
+    from store.queries import latest_import_run
+
+    if exp.cfg.data is not None:
+        try:
+            report = import_paper_data(exp.store, Path(exp.cfg.data), code_version=code_version())
+        except DataImportError as exc:
+            raise UserError(str(exc)) from exc
+        return {"import_run": report.run_id or latest_import_run(exp.store),
+                "added": sum(report.added.values())}
+    run = latest_import_run(exp.store)
+    if run is None:
+        raise UserError("data: null, but the store holds no imported data (import first with "
+                        "`kindling data import`, or set data: to a folder)")
+    return {"import_run": run, "added": 0}
+
+
+def build_base(exp: Experiment) -> dict[str, Any]:
+    """A tiny Qwen2 built from config on the imported texts, or the named model as it is."""
+    if exp.cfg.base.model != "tiny":
+        return {"model": exp.cfg.base.model}
+    from kindling.services.training import build_tiny_model, corpus_texts
+
+    out = exp.workdir / FOLDERS["base"]
+    remove_owned_dir(out)  # redone: settings changed (a foreign folder was refused up front)
+    build_tiny_model(corpus_texts(exp.store), out, vocab_size=exp.cfg.base.vocab_size)
+    return {"model": str(out)}
+
+
+def _train(exp: Experiment, name: str, *, pairs_run: int = 0,
+           principles: str = "") -> dict[str, Any]:
+    from kindling.services.training import train_from_config
+
+    links = link_overrides(exp.plan, exp.workdir, pairs_run=pairs_run,
+                           principles=principles or "detector_initial")[name]
+    if exp.cfg.base.model != "tiny" and name == "sft":
+        links["kindling.model"] = exp.results["base"]["model"]
+    run_id, output = train_from_config(
+        exp.store, TRAIN_KINDS[name], exp.plan.config_path(getattr(exp.cfg, name)),
+        exp.plan.train_overrides(name, links), live=exp.live, overwrite=True)
+    return {"run": run_id, "model": output}
+
+
+def train_sft(exp: Experiment) -> dict[str, Any]:
+    return _train(exp, "sft")
+
+
+def curate_candidates(exp: Experiment) -> dict[str, Any]:
+    """Path A: the SFT policy's candidates, each judged by advocate, critic, judge, reflector."""
+    from kindling.services.curate import CurateRunner
+
+    cfg = exp.plan.curate_config(exp.results["sft"]["model"])
+    outcome = asyncio.run(CurateRunner(exp.store, cfg, show_progress=exp.progress).run())
+    return {"run": outcome.run_id, "counts": outcome.counts}
+
+
+def make_pairs(exp: Experiment) -> dict[str, Any]:
+    """Judged-good × judged-bad candidates of a query, `pairs_per_query` of them.
+
+    Raises:
+        UserError: fewer pairs than `path_a.min_pairs` (the RM would learn nothing).
+    """
+    from kindling.services.pairs import build_pairs
+
+    step = exp.cfg.path_a
+    per_query = None if step.pairs_per_query == "all" else step.pairs_per_query
+    built = build_pairs(exp.store, exp.results["path_a"]["run"], per_query)
+    if built.pairs < step.min_pairs:
+        raise UserError(
+            f"Path A gave {built.pairs} pairs from {built.judged} judged candidates (fewer than "
+            f"path_a.min_pairs {step.min_pairs}): a query yields a pair only when the agents "
+            "judge one candidate good and another bad; raise path_a.queries or "
+            "samples_per_query, or set pairs_per_query: all")
+    return {"run": built.run_id, "pairs": built.pairs, "judged": built.judged}
+
+
+def train_rm(exp: Experiment) -> dict[str, Any]:
+    return _train(exp, "rm", pairs_run=exp.results["pairs"]["run"])
+
+
+def train_grpo_rm(exp: Experiment) -> dict[str, Any]:
+    return _train(exp, "grpo_rm")
+
+
+def refine_principles(exp: Experiment) -> dict[str, Any]:
+    """Path B; its best validated S_D (the starting one when no revision did better)."""
+    from kindling.services.adversarial import AdversarialRunner
+    from store.principles import activation_doubts, get_version
+
+    outcome = asyncio.run(AdversarialRunner(exp.store, exp.plan.adversarial_config()).run())
+    start = outcome.history[0]["sd_id"] if outcome.history else None
+    chosen = outcome.best_sd_id or start
+    if chosen is None:
+        raise UserError(f"adversarial run {outcome.run_id} validated no S_D version")
+    version = get_version(exp.store, chosen)
+    return {"run": outcome.run_id, "sd_id": chosen, "start_sd_id": start,
+            "f1": (version.metrics or {}).get("f1"),
+            "doubts": activation_doubts(exp.store, version), "stop": outcome.stop}
+
+
+def train_grpo_judge(exp: Experiment) -> dict[str, Any]:
+    return _train(exp, "grpo_judge", principles=str(exp.results["path_b"]["sd_id"]))
+
+
+def measure_agreement(exp: Experiment) -> dict[str, Any]:
+    """Judge and RM against labels neither was tuned or trained on, beside the length rule."""
+    from kindling.services.experiment_agreement import (
+        clean_items,
+        judge_agreement,
+        pair_texts,
+        rm_agreement,
+    )
+
+    items, fit = clean_items(exp.store, exp.plan.adversarial_config(),
+                             exp.cfg.compare.labelled_items)
+    judge_cfg = exp.plan.judge_config(str(exp.results["path_b"]["sd_id"]))
+    seen = pair_texts(exp.store, [exp.results["pairs"]["run"]])
+    return {"judge": judge_agreement(exp.store, judge_cfg, items),
+            "rm": rm_agreement(exp.results["rm"]["model"], items, fit, seen)}
+
+
+def compare(exp: Experiment) -> dict[str, Any]:
+    """Every policy and endpoint model sampled on the same held-out prompts, scored by both."""
+    from kindling.services.evaluation import compare_policies
+    from rl.evaluate.policy import SamplingConfig, held_out_prompts
+
+    c, r = exp.cfg.compare, exp.results
+    policies = [(name, r[step]["model"]) for name, step in
+                (("base", "base"), ("sft", "sft"), ("grpo-rm", "grpo_rm"),
+                 ("grpo-judge", "grpo_judge"))]
+    try:
+        prompts = held_out_prompts(exp.store, c.dataset, c.prompts)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    comparison = compare_policies(
+        exp.store, policies, prompts,
+        SamplingConfig(samples_per_prompt=c.samples_per_prompt, max_new_tokens=c.max_new_tokens,
+                       temperature=c.temperature),
+        prompts_dataset=c.dataset, rm=r["rm"]["model"],
+        rm_threshold=r["agreement"]["rm"]["threshold"],
+        judge_cfg=exp.plan.judge_config(str(r["path_b"]["sd_id"])),
+        endpoints={e.label: e.llm for e in c.endpoints})
+    examples = {label: [text for _, text in items[:c.examples]]
+                for label, items in comparison.samples.items()}
+    return {"policies": comparison.report, "eval_run": comparison.eval_run_id,
+            "rm_fit": comparison.rm_fit, "judge_run": comparison.judge_run_id,
+            "examples": examples}
+
+
+STEP_FUNCTIONS: dict[str, Callable[[Experiment], dict[str, Any]]] = {
+    "import": import_data, "base": build_base, "sft": train_sft, "path_a": curate_candidates,
+    "pairs": make_pairs, "rm": train_rm, "grpo_rm": train_grpo_rm, "path_b": refine_principles,
+    "grpo_judge": train_grpo_judge, "agreement": measure_agreement, "compare": compare,
+}
