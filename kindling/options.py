@@ -12,6 +12,7 @@ from rl.evaluate.metrics import band_names
 Backend = Literal["local", "openai"]
 CurateSource = Literal["dataset", "generate"]
 PromptSet = Literal["paper", "kindling"]
+Shape = Literal["labelled", "pairs", "prompts", "sft", "responses"]
 GraphName = Literal["curate", "adversarial", "judge"]
 GraphFormat = Literal["mermaid", "ascii", "svg", "html"]
 PrincipleKind = Literal["detector", "generator", "judge"]

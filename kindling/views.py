@@ -37,13 +37,13 @@ def add_metric_rows(table: Table, subset: str, rows: list[tuple[str, Metrics]]) 
                       end_section=k == len(rows) - 1)
 
 
-def print_import_report(report: ImportReport) -> None:
-    files = {name: rel for name, rel, _ in LAYOUT}
+def print_import_report(report: ImportReport, file: str | None = None) -> None:
+    files = {name: file or rel for name, rel, _ in LAYOUT}
     table = Table(title="Imported datasets")
     for column in ("dataset", "file", "rows in file", "added"):
         table.add_column(column, justify="right" if column in ("rows in file", "added") else "left")
     for name, rows in report.rows.items():
-        table.add_row(name, files.get(name, ""), str(rows), str(report.added.get(name, 0)))
+        table.add_row(name, files.get(name, file or ""), str(rows), str(report.added.get(name, 0)))
     console.print(table)
     added = ", ".join(f"{n} {t}" for t, n in report.tables.items())
     if report.run_id is None:

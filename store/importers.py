@@ -69,6 +69,35 @@ def import_paper_data(store: Store, folder: Path, *, code_version: str) -> Impor
     """
     started = time.perf_counter()
     parsed = read_folder(Path(folder))
+    config = {"folder": str(parsed.folder.resolve()), "files": parsed.sha256}
+    return import_parsed(store, parsed, config, code_version=code_version, started=started)
+
+
+def import_user_file(store: Store, path: Path, shape: str, dataset: str, *,
+                     code_version: str) -> ImportReport:
+    """Import a team's own file (JSON Lines, CSV, parquet) as `dataset`, idempotently: see
+    `store.user_files` for the shapes. The import run's config names the file, shape and dataset.
+
+    Raises:
+        DataImportError: a bad file, row or field, or a conflict with the store; nothing written.
+    """
+    from store.user_files import read_user_file
+
+    started = time.perf_counter()
+    parsed = read_user_file(Path(path), shape, dataset)
+    config = {"file": str(Path(path).resolve()), "as": shape, "dataset": dataset,
+              "files": parsed.sha256}
+    return import_parsed(store, parsed, config, code_version=code_version, started=started)
+
+
+def import_parsed(store: Store, parsed: ParsedFolder, config: dict[str, Any], *,
+                  code_version: str, started: float | None = None) -> ImportReport:
+    """Write parsed, validated items in one transaction (one import run holding `config`).
+
+    Raises:
+        DataImportError: a row conflicts with what the store holds; nothing written.
+    """
+    started = time.perf_counter() if started is None else started
     rows = {name: len(items) for name, items in parsed.items.items()}
     report = ImportReport(None, rows, dict.fromkeys(rows, 0))
     report.identical_pairs = {
@@ -79,8 +108,7 @@ def import_paper_data(store: Store, folder: Path, *, code_version: str) -> Impor
         _lock_for_import(session)
         new = _unrecorded(session, parsed)
         if new:
-            run = Run(kind="import", status="running", code_version=code_version,
-                      config={"folder": str(parsed.folder.resolve()), "files": parsed.sha256})
+            run = Run(kind="import", status="running", code_version=code_version, config=config)
             session.add(run)
             session.flush()
             _write(session, new, run.id, report, parsed)

@@ -86,6 +86,10 @@ def import_run_ids(store: Store, *, finished: bool = False) -> list[int]:
 
 
 def latest_import_run(store: Store) -> int | None:
-    """Id of the newest finished import run (it holds the paper's RM pairs), or None."""
-    ids = import_run_ids(store, finished=True)
-    return ids[-1] if ids else None
+    """Id of the newest finished import of the paper's folder (it holds the paper's RM pairs;
+    `data import --file` runs hold a user's file and are named by id), or None."""
+    stmt = (select(Run.id, Run.config).where(Run.kind == "import", Run.status == "finished")
+            .order_by(Run.id.desc()))
+    with store.session() as s:
+        return next((run_id for run_id, config in s.execute(stmt)
+                     if "file" not in (config or {})), None)

@@ -112,7 +112,10 @@ class AgentLLM:
     ) -> None:
         self.chat, self.cfg, self.recorder, self._clock = chat, cfg, recorder, clock
         self.prompts = prompts or PromptLibrary()
-        self._slots = asyncio.Semaphore(cfg.max_concurrency)
+        # llama-cpp-python's server answers one request at a time: more in flight only queue
+        # there, where the client's timeout runs out and an abandoned request still costs compute
+        self._slots = asyncio.Semaphore(1 if isinstance(chat, LlamaServerChat)
+                                        else cfg.max_concurrency)
         self._limiter = AsyncLimiter(cfg.requests_per_second, 1) if cfg.requests_per_second else None
         self.http = cfg.backend == "openai" or isinstance(chat, LlamaServerChat)
         if isinstance(chat, LlamaServerChat):  # llama.cpp's server takes json_object + schema

@@ -18,6 +18,7 @@ def curate(
     config: Path = typer.Option(None, "--config", "-c", help="YAML file with CurateConfig fields (see configs/curate_local.yaml)."),
     source: CurateSource = typer.Option(None, help="dataset: judge existing responses; generate: sample candidates per query."),
     dataset: str = typer.Option(None, help="Imported dataset to take items from (evaluation_set, sft, grpo_train, random_query, ...)."),
+    file: Path = typer.Option(None, "--file", dir_okay=False, help="Judge the (query, response[, label]) rows of your own .jsonl/.csv/.parquet file: imported first as dataset file_<name> (or --dataset), as `data import --file --as responses` does."),
     limit: int = typer.Option(None, help="At most this many items (queries when generating)."),
     offset: int = typer.Option(None, help="Skip this many items first."),
     samples: int = typer.Option(None, "--samples", help="generate: candidates per query."),
@@ -51,9 +52,16 @@ def curate(
     }
     if policy is not None and source is None:
         overrides["source"] = "generate"
+    if file is not None and (policy is not None or source == "generate"):
+        fail("--file judges the file's responses: it does not go with --policy or --source "
+             "generate")
     try:
+        if file is not None:
+            overrides.update(source="dataset", dataset=dataset or f"file_{file.stem}")
         cfg = load_config(CurateConfig, config, {**overrides, **parse_sets(sets)})
         store = ctx.obj.open_store()
+        if file is not None:
+            _import_file(store, file, cfg.dataset)
         runner = CurateRunner(store, cfg, new_run=new_run, retry_failed=retry_failed,
                               show_progress=progress)
         outcome = asyncio.run(runner.run())
@@ -68,6 +76,16 @@ def curate(
         why = first_verdict_error(store, outcome.run_id) or "see kindling runs show"
         fail(f"every item of curate run {outcome.run_id} failed ({counts['failed']} of "
              f"{counts['failed']}); first error: {why[:500]}", code=1)
+
+
+def _import_file(store: Any, file: Path, dataset: str) -> None:
+    from store.importers import import_user_file
+    from store.version import code_version
+
+    report = import_user_file(store, file, "responses", dataset, code_version=code_version())
+    added = report.added.get(dataset, 0)
+    console.print(f"{file}: {report.rows[dataset]} rows as dataset {dataset} "
+                  f"({added} new)", highlight=False)
 
 
 def print_summary(store: Any, run_id: int, counts: dict[str, int], elapsed: float, calls: int) -> None:

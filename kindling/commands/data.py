@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from kindling.context import console, fail
+from kindling.options import Shape
 from kindling.outputs import WHOLE_FOLDER, owned_entries
 from store.errors import OutputError
 from store.readers import LAYOUT
@@ -62,14 +63,44 @@ def import_command(
     timeout_s: Annotated[float, typer.Option(
         "--timeout", min=1.0, help="Per-request timeout in seconds for --upstream downloads.",
     )] = 60.0,
+    file: Annotated[Path | None, typer.Option(
+        "--file", dir_okay=False,
+        help="Your own data: a .jsonl, .csv or .parquet file, imported as --dataset in the "
+             "shape --as names.",
+    )] = None,
+    shape: Annotated[Shape | None, typer.Option(
+        "--as", help="--file's shape: labelled (query, response, label 0/1), pairs (query or "
+                     "prompt, chosen, rejected), prompts (query or prompt), sft (query or "
+                     "instruction, response or output), responses (query, response, label optional).",
+    )] = None,
+    dataset: Annotated[str | None, typer.Option(
+        "--dataset", help="--file: the dataset name every command then takes (not one of the "
+                          "paper's).",
+    )] = None,
 ) -> None:
-    """Import every file of the paper's data set; re-running adds nothing."""
+    """Import the paper's data set (re-running adds nothing), or a file of your own."""
     from kindling.views import print_import_report
-    from store.importers import DataImportError, import_paper_data
+    from store.importers import DataImportError, import_paper_data, import_user_file
     from store.version import code_version
 
-    if (source is None) == (not upstream):
-        fail("give exactly one of --from PATH or --upstream")
+    if sum((source is not None, upstream, file is not None)) != 1:
+        fail("give exactly one of --from PATH, --upstream or --file FILE")
+    if file is not None:
+        if shape is None or not dataset:
+            fail("--file needs --as labelled|pairs|prompts|sft|responses and --dataset NAME")
+        store = ctx.obj.open_store()
+        try:
+            report = import_user_file(store, file, shape, dataset,
+                                      code_version=code_version())
+        except DataImportError as exc:
+            fail(str(exc))
+            return
+        finally:
+            store.close()
+        print_import_report(report, str(file))
+        return
+    if shape is not None or dataset is not None:
+        fail("--as and --dataset go with --file")
     if source is not None and not source.is_dir():
         fail(f"--from {source}: folder does not exist (the paper's dataset/ layout: "
              f"{', '.join(rel for _n, rel, _k in LAYOUT)})")

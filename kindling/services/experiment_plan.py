@@ -119,6 +119,7 @@ def link_overrides(plan: Plan, workdir: Path, *, pairs_run: int,
     return {
         "sft": {"kindling.model": base, "trl.output_dir": folders["sft"]},
         "rm": {"kindling.model": folders["sft"], "kindling.pairs_run": pairs_run,
+               "kindling.pairs_dataset": "null",  # a pairs run: every pair (YAML null unsets)
                "trl.output_dir": folders["rm"]},
         "grpo_rm": {"kindling.model": folders["sft"], "kindling.rm_model": folders["rm"],
                     "trl.output_dir": folders["grpo_rm"]},

@@ -268,7 +268,27 @@ def experiment_cases() -> list[Case]:
 def data_cases() -> list[Case]:
     judge = "judge --file"
     imp = "principles import"
+    own = "data import --file"
     return [
+        case("own-file-no-shape", f"{own} {{root}}/items_nofield.jsonl --dataset x",
+             "--file needs --as"),
+        case("own-file-no-field", f"{own} {{root}}/items_nofield.jsonl --as labelled --dataset x",
+             "items_nofield.jsonl line 1: field response: missing field"),
+        case("own-file-bad-json", f"{own} {{root}}/items_badjson.jsonl --as responses "
+             "--dataset x", "items_badjson.jsonl line 2", "invalid JSON"),
+        case("own-file-utf16", f"{own} {{root}}/items_utf16.jsonl --as prompts --dataset x",
+             "items_utf16.jsonl", "invalid UTF-8"),
+        case("own-file-paper-name", f"{own} {{root}}/existing.jsonl --as prompts --dataset sft",
+             "the paper's data uses that name"),
+        case("own-file-folder", f"{own} {{root}}/adir --as prompts --dataset x", "adir"),
+        case("own-file-blank", f"{own} {{root}}/items_blank.jsonl --as responses --dataset x",
+             "line 1: field response: empty text"),
+        case("own-shape-without-file", "data import --from {paper} --as labelled",
+             "go with --file"),
+        case("curate-file-no-field", "curate --file {root}/items_nofield.jsonl",
+             "items_nofield.jsonl line 1: field response: missing field"),
+        case("curate-file-with-policy", "curate --file {root}/existing.jsonl --policy x",
+             "does not go with --policy"),
         case("data-import-missing", "data import --from {root}/no_data", "does not exist"),
         case("data-import-missing-new-store", "--db-url sqlite:///{root}/fresh.db data import "
              "--from {root}/no_data", "does not exist"),  # and no fresh.db is left behind

@@ -56,6 +56,7 @@ def test_the_clis_choices_are_the_owners_choices() -> None:
     from kindling import options
     from store.models import RUN_KINDS
     from store.principle_io import KINDS
+    from store.user_files import SHAPES
 
     def choices(annotation: object) -> set[str]:
         return set(get_args(annotation))
@@ -65,6 +66,8 @@ def test_the_clis_choices_are_the_owners_choices() -> None:
     assert choices(options.GraphName) == set(GRAPHS)
     assert choices(options.PrincipleKind) == set(KINDS)
     assert choices(options.RunKind) == set(RUN_KINDS)
+    assert choices(options.Shape) == set(SHAPES)
+    assert choices(options.PromptSet) == choices(CurateConfig.model_fields["prompt_set"].annotation)
 
 
 def test_choices_show_as_choices() -> None:
