@@ -35,7 +35,7 @@ class LLMConfig(Strict):
     backoff_initial_s: float = Field(0.5, ge=0, description="First backoff delay; doubles per retry, with jitter.")
     backoff_max_s: float = Field(20.0, ge=0, description="Upper bound for one backoff delay.")
     requests_per_second: float | None = Field(None, gt=0, description="Client-side rate limit (None: unlimited).")
-    max_concurrency: int = Field(16, ge=1, description="Most calls in flight at once for this backend.")
+    max_concurrency: int = Field(16, ge=1, description="Most calls in flight at once for this backend (the offline llama.cpp server answers one at a time, so local calls go one by one).")
     temperature: float = Field(0.7, ge=0, le=2, description="Sampling temperature.")
     max_tokens: int = Field(512, ge=1, description="Most tokens per completion.")
     parse_attempts: int = Field(3, ge=1, le=10, description="Asks per call when the output does not parse or validate (re-asked with the error).")

@@ -36,6 +36,18 @@ class EndpointError(UserError):
 class ReasoningChatOpenAI(ChatOpenAI):
     """`ChatOpenAI` keeping `reasoning_content` of each choice in `additional_kwargs`."""
 
+    def _get_request_payload(self, input_: Any, *, stop: list[str] | None = None,
+                             **kwargs: Any) -> dict[str, Any]:
+        """The token cap as `max_tokens` everywhere but OpenAI's own API: langchain-openai sends
+        OpenAI's newer `max_completion_tokens`, which llama-cpp-python's server ignores without
+        a word (a free-text answer then ran to the context's end: minutes a sample) and which
+        DeepSeek's API reference does not list; vLLM takes either."""
+        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+        base = self.openai_api_base or "https://api.openai.com"
+        if "max_completion_tokens" in payload and "api.openai.com" not in base:
+            payload["max_tokens"] = payload.pop("max_completion_tokens")
+        return payload
+
     def _create_chat_result(self, response: dict | openai.BaseModel,
                             generation_info: dict | None = None) -> ChatResult:
         result = super()._create_chat_result(response, generation_info)

@@ -23,6 +23,7 @@ from tenacity import (
 from agents.llm.caller import is_transient
 from agents.llm.config import LLMConfig
 from agents.llm.dialects import answer_text
+from agents.llm.endpoints import LlamaServerChat
 
 
 @dataclass
@@ -38,7 +39,8 @@ class EndpointSamples:
 async def sample_endpoint(chat: BaseChatModel, cfg: LLMConfig, queries: Sequence[str], n: int, *,
                           temperature: float, max_tokens: int) -> EndpointSamples:
     """`n` samples per query, at most `cfg.max_concurrency` requests in flight."""
-    slots = asyncio.Semaphore(cfg.max_concurrency)
+    serial = isinstance(chat, LlamaServerChat)  # llama-cpp-python's server: one call at a time
+    slots = asyncio.Semaphore(1 if serial else cfg.max_concurrency)
     errors: list[str] = []
     model = chat.bind(temperature=temperature, max_completion_tokens=max_tokens)
 

@@ -69,13 +69,35 @@ def print_report(results: dict[str, Any]) -> None:
     compared = results["compare"]
     print_policy_table(compared["policies"], DEFAULT_THRESHOLD, compared.get("rm_fit"),
                        compared.get("judge_run"))
-    for label, figures in compared["policies"].items():
-        if figures.get("failed_samples"):
-            console.print(f"[yellow]{label}: {figures['failed_samples']} samples failed "
-                          "(the endpoint did not answer within its retries)[/]")
-    print_examples(compared["examples"])
-    console.print(f"eval run {compared['eval_run']} stored; rows of every step: kindling runs",
+    console.print("RM excellence's threshold was fitted on labelled responses outside the "
+                  "agreement items; grpo-rm is GRPO with the RM, grpo-judge with the LLM judge",
                   highlight=False)
+    for caution in cautions(results):
+        console.print(f"[yellow]caution: {caution}[/]", highlight=False)
+    print_examples(compared["examples"])
+    console.print(f"eval run {compared['eval_run']} stored; every step's run: kindling runs",
+                  highlight=False)
+
+
+def cautions(results: dict[str, Any]) -> list[str]:
+    """What makes a figure of this study uninformative, in words."""
+    out = []
+    for step, label in (("grpo_rm", "grpo-rm"), ("grpo_judge", "grpo-judge")):
+        flat, steps = results[step].get("flat_steps", 0), results[step].get("steps", 0)
+        if steps and flat == steps:
+            out.append(f"{label}: every completion of every step got the same reward ({steps} "
+                       "steps), so GRPO had nothing to learn from; the policy is the SFT one")
+    policies = results["compare"]["policies"]
+    rates = {round(m["judge"]["excellence"]["rate"] or 0.0, 6)
+             for m in policies.values() if m.get("judge") and m["samples"]}
+    if len(rates) == 1 and rates.pop() in (0.0, 1.0):
+        out.append("the judge gave every sample the same verdict: its excellence rate cannot "
+                   "tell the policies apart (a weak judge model)")
+    for label, figures in policies.items():
+        if figures.get("failed_samples"):
+            out.append(f"{label}: {figures['failed_samples']} samples failed (the endpoint did "
+                       "not answer within its retries); its figures rest on the rest")
+    return out
 
 
 def print_path_b(result: dict[str, Any]) -> None:
@@ -89,15 +111,14 @@ def print_path_b(result: dict[str, Any]) -> None:
 
 def print_agreement(agreement: dict[str, Any]) -> None:
     """Each evaluator's verdicts against labels, beside the length rule on the same items."""
-    table = Table(title="evaluators against labelled responses neither was tuned or trained on",
-                  box=box.SIMPLE_HEAD, pad_edge=False,
-                  caption="length rule: 'good iff longer than a threshold', the rule these labels "
-                          "track; seen: items whose text the evaluator met in training (a seen "
-                          "figure measures memory)")
-    for column in ("evaluator", "items", "good", "seen", "accuracy", "F1", "length acc.",
-                   "length F1", "failed"):
-        table.add_column(column, justify="left" if column == "evaluator" else "right")
-    for name, label in (("judge", "LLM judge (Path B's S_D)"), ("rm", "reward model")):
+    table = Table(title="evaluators vs labels they never saw", box=box.SIMPLE_HEAD,
+                  pad_edge=False, caption="len: the length-only rule on the same items (the "
+                  "labels track length); seen: items whose text the evaluator met in training "
+                  "(a seen figure measures memory)")
+    for column in ("evaluator", "n", "good", "seen", "acc", "F1", "len acc", "len F1", "failed"):
+        table.add_column(column, justify="left" if column == "evaluator" else "right",
+                         no_wrap=True)
+    for name, label in (("judge", "LLM judge"), ("rm", "reward model")):
         m = agreement[name]
         if not m.get("n"):
             table.add_row(label, "0", "–", "–", "–", "–", "–", "–", str(m.get("failed", 0)))
@@ -109,6 +130,8 @@ def print_agreement(agreement: dict[str, Any]) -> None:
 
 
 def print_examples(examples: dict[str, list[str]]) -> None:
+    console.print(Rule("sample texts"))
     for label, texts in examples.items():
         for text in texts:
-            console.print(f"[bold]{label}[/]: {text}", highlight=False)
+            flat = " ⏎ ".join(line for line in text.splitlines() if line.strip())
+            console.print(f"[bold]{label}[/]: {flat[:200]}", highlight=False)

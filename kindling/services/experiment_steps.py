@@ -74,7 +74,21 @@ def _train(exp: Experiment, name: str, *, pairs_run: int = 0,
     run_id, output = train_from_config(
         exp.store, TRAIN_KINDS[name], exp.plan.config_path(getattr(exp.cfg, name)),
         exp.plan.train_overrides(name, links), live=exp.live, overwrite=True)
-    return {"run": run_id, "model": output}
+    result: dict[str, Any] = {"run": run_id, "model": output}
+    if TRAIN_KINDS[name] == "grpo":
+        result["flat_steps"], result["steps"] = _flat_steps(exp.store, run_id)
+    return result
+
+
+def _flat_steps(store: Store, run_id: int) -> tuple[int, int]:
+    """(logged steps whose rewards were all equal, logged steps): an all-flat run learned
+    nothing (GRPO's advantages are zero when every completion of a group scores the same)."""
+    from store.reports import get_run
+
+    run = get_run(store, run_id)
+    steps = [s for s in ((run.metrics or {}).get("steps") or []) if "reward_std" in s] \
+        if run is not None else []
+    return sum(1 for s in steps if float(s["reward_std"]) == 0.0), len(steps)
 
 
 def train_sft(exp: Experiment) -> dict[str, Any]:

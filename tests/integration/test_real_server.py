@@ -137,3 +137,21 @@ def test_endpoint_check_finds_what_the_real_server_takes(server: LlamaServer,
     works = {m["mode"]: m["ok"] for m in run.metrics["modes"]}
     assert works["json_schema"] is False and works["json_object_schema"] is True
     assert "structured_output: json_object_schema" in out
+
+
+def test_free_text_samples_stop_at_the_token_cap(server: LlamaServer,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server ignores `max_completion_tokens` (langchain-openai's default); sent as
+    `max_tokens`, an endpoint policy's samples stop at the cap instead of the context's end."""
+    from agents.llm.endpoints import build_chat_model
+    from agents.llm.free_text import sample_endpoint
+
+    monkeypatch.setenv(KEY_ENV, "none")
+    cfg = LLMConfig(backend="openai", base_url=server.base_url, model="smollm2",
+                    api_key_env=KEY_ENV, timeout_s=60, max_concurrency=1)
+    chat = build_chat_model(cfg)
+    samples = asyncio.run(sample_endpoint(chat, cfg, ["Write a long story about the sea."], 2,
+                                          temperature=0.9, max_tokens=8))
+    assert samples.failed == 0, samples.errors
+    for text in samples.texts[0]:
+        assert text and len(text.split()) <= 12  # 8 tokens: a few words, not a story
