@@ -32,7 +32,7 @@ def paper(
     ctx: typer.Context,
     config: Path = typer.Option(..., "--config", "-c", exists=True, dir_okay=False, help="Experiment YAML (configs/experiment_tiny.yaml: two CPU cores, local agents; configs/experiment_paper.yaml: the paper's scale)."),
     sets: list[str] = typer.Option([], "--set", help="Override a field, dotted: --set path_a.queries=4 --set 'grpo_rm.set={trl.max_steps: 4}' (value parsed as YAML)."),
-    fresh: bool = typer.Option(False, "--fresh", help="Forget the finished steps recorded in the workdir and redo every step (model folders Kindling made there are trained into again; nothing else is touched)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Forget the finished steps recorded in the workdir and run every step again: models are rebuilt and retrained in the folders Kindling made there (nothing else is touched); Path A and B find their stored runs of the same config, as their own commands do."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Live training lines and Path A's progress bar."),
 ) -> None:
     """SFT → Path A → pairs → RM → GRPO-RM; Path B → best S_D → GRPO-judge; then the table."""
