@@ -75,7 +75,7 @@ def test_experiment_end_to_end_then_resume(tmp_path: Path, paper_data: Path,
         again = CliRunner().invoke(app, args)
         changed = CliRunner().invoke(app, [*args, "--set", "compare.prompts=3"])
     for title in ("path_a: Path A", "grpo_judge: GRPO with the refined judge",
-                  "evaluators against labelled responses", "policies on held-out prompts",
+                  "evaluators vs labels they never saw", "policies on held-out prompts",
                   "judge excellence", "RM excellence", "self-BLEU"):
         assert title in out
     state = json.loads((tmp_path / "exp" / "experiment.json").read_text(encoding="utf-8"))

@@ -289,7 +289,7 @@ def test_cli_broken_file_exits_2_with_the_message(sqlite_url: str, tiny: Path) -
 
 def test_cli_needs_a_source(sqlite_url: str) -> None:
     code, out = _cli("--db-url", sqlite_url, "data", "import")
-    assert code == 2 and _shows(out, "exactly one of --from PATH or --upstream")
+    assert code == 2 and _shows(out, "exactly one of --from PATH, --upstream or --file FILE")
 
 
 def test_cli_upstream_uses_the_verified_cache(
