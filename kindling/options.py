@@ -4,8 +4,28 @@ from __future__ import annotations
 
 from typing import Literal
 
+import typer
+
 from kindling.context import fail
 from rl.evaluate.metrics import band_names
+
+MAX_RUN_NAME = 200
+"""Longest run name (the store's column)."""
+
+
+def check_run_name(value: str | None) -> str | None:
+    """A run name: 1 to MAX_RUN_NAME characters of one line."""
+    if value is None:
+        return None
+    if not value.strip() or len(value) > MAX_RUN_NAME or "\n" in value:
+        raise typer.BadParameter(f"a run name is one line of 1 to {MAX_RUN_NAME} characters "
+                                 f"(got {len(value)})")
+    return value.strip()
+
+
+RUN_NAME_OPTION = typer.Option(
+    None, "--name", callback=check_run_name,
+    help="The run's name in `kindling runs` and the studio (a resumed run takes the new name).")
 
 # Choices the CLI shows as choices (`<local|openai>`); tests/unit/test_cli_options.py checks each
 # against the config, registry or table that owns it.
@@ -22,8 +42,6 @@ RunKind = Literal["import", "curate", "pairs", "adversarial", "judge", "sft", "r
 
 def parse_run(text: str) -> int:
     """A run reference: its id, as `12` or `run:12` (the form `--model run:12` needs), everywhere."""
-    import typer
-
     digits = text.strip().removeprefix("run:")
     if not digits.isdigit():
         raise typer.BadParameter(f"{text!r}: expected a run id such as 12 or run:12 "

@@ -19,7 +19,7 @@ from rich.text import Text
 from transformers import TrainerCallback
 
 from rl.data import sft_dataset
-from rl.train_config import KindlingSFT, LoraSpec, config_dicts
+from rl.train_config import KindlingSFT, LoraSpec, config_dicts, run_name
 from store import work
 from store.db import Store
 from store.errors import UserError
@@ -146,7 +146,8 @@ def start_run(store: Store, kind: str, kcfg: BaseModel, trl_cfg: Any, *, live: b
     run_id = None
     if main:
         run, _ = work.get_or_create_run(store, kind=kind, run_key=None, code_version=code_version(),
-                                        config=config_dicts(kcfg, trl_cfg))
+                                        config=config_dicts(kcfg, trl_cfg),
+                                        name=run_name(kind, kcfg))
         run_id = run.id
     [run_id] = broadcast_object_list([run_id])
     return callback(store if main else None, run_id, live=live)

@@ -43,7 +43,7 @@ from agents.judge.config import JudgeConfig
 from rl.trl_config import build_trl_config, trl_config_class
 
 __all__ = ["ConfigError", "KindlingGRPO", "KindlingRM", "KindlingSFT", "LoraSpec", "load_train_config",
-           "read_run_yaml"]
+           "read_run_yaml", "run_name"]
 
 SECTIONS = ("kindling", "trl")
 
@@ -60,6 +60,7 @@ class LoraSpec(Strict):
 class KindlingSFT(Strict):
     """`kindling train sft`: supervised fine-tuning on an imported dataset's (query, response) rows."""
 
+    name: str | None = Field(None, min_length=1, max_length=200, description="The run's name in `kindling runs` and the studio (None: sft, rm, or grpo- and the rewards, e.g. grpo-rm+length).")
     model: str = Field(..., description="Causal LM to train: a hub id or a local folder (model + tokenizer).")
     dataset: str = Field("sft", description="Imported dataset whose (query, response) rows are the SFT data.")
     limit: int | None = Field(None, ge=1, description="Use at most this many rows (file order).")
@@ -69,6 +70,7 @@ class KindlingSFT(Strict):
 class KindlingRM(Strict):
     """`kindling train rm`: a reward model on preference pairs (an import run's or Path A's)."""
 
+    name: str | None = Field(None, min_length=1, max_length=200, description="The run's name in `kindling runs` and the studio (None: sft, rm, or grpo- and the rewards, e.g. grpo-rm+length).")
     model: str = Field(..., description="Base model for sequence classification: a hub id or a local folder.")
     pairs_run: int = Field(..., ge=1, description="Run holding the pairs: an import run (the paper's RM pairs) or a pairs run (Path A).")
     pairs_dataset: str | None = Field(None, description="Keep only pairs recorded in this imported dataset (rm_train, rm_test: an import run holds both); None: all.")
@@ -83,6 +85,7 @@ REWARD_NAMES = ("rm", "judge", "length_control", "guard")
 class KindlingGRPO(Strict):
     """`kindling train grpo`: GRPO of a policy on an imported dataset's prompts, with named rewards."""
 
+    name: str | None = Field(None, min_length=1, max_length=200, description="The run's name in `kindling runs` and the studio (None: sft, rm, or grpo- and the rewards, e.g. grpo-rm+length).")
     model: str = Field(..., description="Policy to train: a hub id or a local folder (model + tokenizer with a chat_template), e.g. an SFT output dir.")
     dataset: str = Field("grpo_train", description="Imported dataset whose queries are the prompts.")
     limit: int | None = Field(None, ge=1, description="Use at most this many prompts (file order).")
@@ -127,6 +130,21 @@ def _required_iff(value: Any, info: ValidationInfo, reward: str, what: str) -> A
     if reward not in rewards and value is not None:
         raise ValueError(f"set but rewards do not include {reward!r} (add it or remove this key)")
     return value
+
+
+REWARD_SHORT_NAMES = {"length_control": "length"}
+"""How a reward appears in a default run name (grpo-rm+length)."""
+
+
+def run_name(kind: str, kcfg: Any) -> str:
+    """The run's name: the config's `name`, else the kind (GRPO: with its rewards, grpo-rm+length)."""
+    given = getattr(kcfg, "name", None)
+    if given:
+        return str(given)
+    rewards = getattr(kcfg, "rewards", None)
+    if not rewards:
+        return kind
+    return kind + "-" + "+".join(REWARD_SHORT_NAMES.get(r, r) for r in rewards)
 
 
 KINDLING_MODELS: dict[str, type[Strict]] = {"sft": KindlingSFT, "rm": KindlingRM, "grpo": KindlingGRPO}

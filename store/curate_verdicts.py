@@ -60,7 +60,7 @@ class VerdictWriter:
 
     def _persist_one(self, s: Any, state: dict[str, Any]) -> int:
         ok = state.get("final_verdict") is not None
-        response_id = state.get("response_id") or self._store_candidate(s, state)
+        response_id = self._judged_response(s, state)
         insert_ignore(s, Verdict, [{
             "run_id": self.run_id, "item_key": state["item_key"],
             "query_id": state["query_id"], "response_id": response_id,
@@ -80,14 +80,27 @@ class VerdictWriter:
         return s.scalars(select(Verdict.id).where(
             Verdict.run_id == self.run_id, Verdict.item_key == state["item_key"])).one()
 
-    def _store_candidate(self, s: Any, state: dict[str, Any]) -> int | None:
+    def _judged_response(self, s: Any, state: dict[str, Any]) -> int | None:
+        """The response the judge saw: the item's own, or the candidate text when it was
+        generated or when a stepped run's edit changed the item's text (origin "edited")."""
+        own = state.get("response_id")
+        if own is None:
+            return self._store_candidate(s, state, "llm", self.generator_model)
+        text = state.get("candidate")
+        stored = s.get(Response, own)
+        if not text or stored is None or stored.text_hash == text_hash(text):
+            return own
+        return self._store_candidate(s, state, "edited", None)
+
+    def _store_candidate(self, s: Any, state: dict[str, Any], origin: str,
+                         model: str | None) -> int | None:
         text = state.get("candidate")
         if not text:
             return None
         digest = text_hash(text)
         insert_ignore(s, Response, [{
-            "query_id": state["query_id"], "text": text, "text_hash": digest, "origin": "llm",
-            "model": self.generator_model, "run_id": self.run_id,
+            "query_id": state["query_id"], "text": text, "text_hash": digest, "origin": origin,
+            "model": model, "run_id": self.run_id,
         }])
         return s.scalars(select(Response.id).where(
             Response.query_id == state["query_id"], Response.text_hash == digest)).one()

@@ -8,6 +8,7 @@ What an "item" is depends on the run's kind:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -16,15 +17,70 @@ from sqlalchemy.orm import aliased
 from store.calls import call_record
 from store.db import Store
 from store.errors import NotFound
-from store.models import AgentCall, Judgment, Query, Response, RunItem, Verdict
+from store.models import AgentCall, Judgment, Label, Query, Response, RunItem, Verdict, text_hash
 
 
-def list_items(store: Store, run_id: int, kind: str, *, offset: int, limit: int) -> dict[str, Any]:
-    """One page of the run's items (never the whole run) and how many there are."""
-    lister = {"curate": _curate_items, "judge": _judgment_items}.get(kind, _call_items)
+@dataclass(frozen=True)
+class ItemFilter:
+    """Which of a curate run's items to list (None: any).
+
+    verdict: the final verdict (0, 1) or -1 for none (failed or unfinished);
+    label: the dataset's label (0, 1) or -1 for unlabelled;
+    agreement: "agree" / "disagree" (verdict vs label, labelled items with a verdict only);
+    status: the item's status (done, failed, pending, claimed).
+    """
+
+    verdict: int | None = None
+    label: int | None = None
+    agreement: str | None = None
+    status: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in (self.verdict, self.label, self.agreement, self.status))
+
+
+def list_items(store: Store, run_id: int, kind: str, *, offset: int, limit: int,
+               where: ItemFilter | None = None) -> dict[str, Any]:
+    """One page of the run's items (never the whole run) and how many there are.
+
+    `where` filters a curate run's items (other kinds list every item)."""
     with store.session() as s:
-        total, items = lister(s, run_id, offset, limit)
+        if kind == "curate":
+            total, items = _curate_items(s, run_id, offset, limit, where or ItemFilter())
+        else:
+            lister = _judgment_items if kind == "judge" else _call_items
+            total, items = lister(s, run_id, offset, limit)
     return {"total": total, "offset": offset, "limit": limit, "items": items}
+
+
+def label_column(response_id: Any) -> Any:
+    """A scalar subquery: a response's label (the lowest dataset name's, when several label it)."""
+    return (select(Label.value).where(Label.response_id == response_id)
+            .order_by(Label.dataset).limit(1).scalar_subquery())
+
+
+def labels_of(s: Any, response_id: int | None) -> dict[str, int]:
+    """Every dataset's label of a response: {dataset: 0 or 1}."""
+    if response_id is None:
+        return {}
+    return dict(s.execute(select(Label.dataset, Label.value)
+                          .where(Label.response_id == response_id)).all())
+
+
+def _filtered(stmt: Select, where: ItemFilter, label: Any) -> Select:
+    if where.status is not None:
+        stmt = stmt.where(RunItem.status == where.status)
+    if where.verdict is not None:
+        stmt = stmt.where(Verdict.final_verdict.is_(None) if where.verdict < 0
+                          else Verdict.final_verdict == where.verdict)
+    if where.label is not None:
+        stmt = stmt.where(label.is_(None) if where.label < 0 else label == where.label)
+    if where.agreement is not None:
+        stmt = stmt.where(Verdict.final_verdict.is_not(None), label.is_not(None),
+                          (Verdict.final_verdict == label) if where.agreement == "agree"
+                          else (Verdict.final_verdict != label))
+    return stmt
 
 
 def curate_item(store: Store, run_id: int, key: str) -> dict[str, Any]:
@@ -61,18 +117,21 @@ def _page(s: Any, stmt: Select, offset: int, limit: int) -> tuple[int, list[Any]
     return total, list(s.execute(stmt.offset(offset).limit(limit)).all())
 
 
-def _curate_items(s: Any, run_id: int, offset: int, limit: int) -> tuple[int, list[dict]]:
+def _curate_items(s: Any, run_id: int, offset: int, limit: int,
+                  where: ItemFilter) -> tuple[int, list[dict]]:
+    label = label_column(RunItem.response_id)
     stmt = (select(RunItem.item_key, RunItem.status, RunItem.attempts, Verdict.initial_verdict,
-                   Verdict.final_verdict, Query.text, Response.text)
+                   Verdict.final_verdict, Query.text, Response.text, label)
             .outerjoin(Verdict, (Verdict.run_id == RunItem.run_id)
                        & (Verdict.item_key == RunItem.item_key))
             .join(Query, Query.id == RunItem.query_id)
             .outerjoin(Response, Response.id == RunItem.response_id)
             .where(RunItem.run_id == run_id).order_by(RunItem.id))
-    total, rows = _page(s, stmt, offset, limit)
+    total, rows = _page(s, _filtered(stmt, where, label), offset, limit)
     return total, [{"key": key, "status": status, "attempts": attempts, "initial": initial,
-                    "verdict": final, "query": query, "response": response}
-                   for key, status, attempts, initial, final, query, response in rows]
+                    "verdict": final, "query": query, "response": response, "label": value,
+                    "agrees": None if final is None or value is None else final == value}
+                   for key, status, attempts, initial, final, query, response, value in rows]
 
 
 def _judgment_items(s: Any, run_id: int, offset: int, limit: int) -> tuple[int, list[dict]]:
@@ -113,7 +172,8 @@ def _curate_item(s: Any, run_id: int, key: str) -> dict[str, Any]:
         "judge_reason": v.judge_reason, "reflect_reason": v.reflect_reason,
         "pros": v.pros, "cons": v.cons, "error": v.error}
     return {"key": key, "status": it.status, "attempts": it.attempts, "query": query,
-            "response": text, "verdict": verdict}
+            "response": text, "response_id": it.response_id,
+            "labels": labels_of(s, it.response_id), "verdict": verdict}
 
 
 def _judgment_item(s: Any, run_id: int, key: str) -> tuple[dict[str, Any], int]:
@@ -122,5 +182,13 @@ def _judgment_item(s: Any, run_id: int, key: str) -> tuple[dict[str, Any], int]:
         raise NotFound(f"run {run_id} has no item {key!r}")
     item = {"key": key, "query": j.query, "response": j.response, "verdict": j.verdict,
             "score": j.score, "reason": j.reason, "flagged": j.flagged, "model": j.model,
-            "principle_version_id": j.principle_version_id}
+            "principle_version_id": j.principle_version_id,
+            "labels": labels_of(s, _response_id(s, j.query, j.response))}
     return item, j.samples
+
+
+def _response_id(s: Any, query: str, response: str) -> int | None:
+    """The stored response with this text under this query, if any."""
+    return s.scalar(select(Response.id).join(Query, Query.id == Response.query_id)
+                    .where(Query.text_hash == text_hash(query),
+                           Response.text_hash == text_hash(response)).limit(1))

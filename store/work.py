@@ -33,10 +33,16 @@ def get_or_create_run(
     store: Store, *, kind: str, run_key: str | None, config: dict[str, Any],
     code_version: str, name: str | None = None,
 ) -> tuple[Run, bool]:
-    """Find the run with `run_key` or create it (race-safe across processes). Returns (run, created)."""
+    """Find the run with `run_key` or create it (race-safe across processes). Returns (run, created).
+
+    A `name` given for a run that already exists (a resumed run) renames it.
+    """
     if run_key is not None:
         existing = find_run_by_key(store, run_key)
         if existing is not None:
+            if name and existing.name != name:
+                rename_run(store, existing.id, name)
+                existing.name = name
             return existing, False
     try:
         with store.session() as s:
@@ -50,6 +56,22 @@ def get_or_create_run(
         if existing is None:
             raise
         return existing, False
+
+
+def rename_run(store: Store, run_id: int, name: str) -> None:
+    """Give the run this name (shown by `kindling runs` and the studio)."""
+    with store.session() as s:
+        s.execute(update(Run).where(Run.id == run_id).values(name=name))
+
+
+def record_edit(store: Store, run_id: int, edit: dict[str, Any]) -> None:
+    """Note a state edit made while stepping or forking the run (config["edits"], in order):
+    the run is then shown as edited wherever it is listed."""
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        if run is not None:
+            run.config = {**(run.config or {}), "edits": [*(run.config or {}).get("edits", []),
+                                                        edit]}
 
 
 def find_run_by_key(store: Store, run_key: str) -> Run | None:

@@ -12,7 +12,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from store.db import Store
-from store.models import DatasetRecord, Query, Response, Run, text_hash
+from store.models import DatasetRecord, Label, Query, Response, Run, text_hash
 
 Script = Callable[[str], str]
 
@@ -62,8 +62,10 @@ class ScriptedChatModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def seed_tiny_data(store: Store, pairs: list[tuple[str, str, int]]) -> None:
-    """A few SFT exemplars and evaluation-set items, written the way the importer writes them."""
+def seed_tiny_data(store: Store, pairs: list[tuple[str, str, int]], *,
+                   labels: bool = False) -> None:
+    """A few SFT exemplars and evaluation-set items, written the way the importer writes them
+    (with `labels`, the evaluation set's labels too)."""
     sft = [("生日祝福", "生日快乐！愿你被世界温柔以待，所有的美好都如期而至。"),
            ("新年祝福", "新年快乐！愿你新的一年里平安喜乐，万事胜意。")]
     with store.session() as s:
@@ -82,6 +84,8 @@ def seed_tiny_data(store: Store, pairs: list[tuple[str, str, int]]) -> None:
                 s.flush()
                 s.add(DatasetRecord(dataset=dataset, line=line, query_id=query.id,
                                     response_id=resp.id, run_id=run.id))
+                if labels and _label is not None:
+                    s.add(Label(response_id=resp.id, dataset=dataset, value=_label))
 
 
 def tiny_tokenizer(texts: list[str], vocab_size: int = 300) -> Any:

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kindling.context import console, fail
-from kindling.options import Backend
+from kindling.options import RUN_NAME_OPTION, Backend
 
 
 def adversarial(
@@ -30,6 +30,7 @@ def adversarial(
     new_run: bool = typer.Option(False, "--new-run", help="Start a new run even if one with this config exists (default: resume it)."),
     activate_best: bool = typer.Option(False, "--activate-best", help="Activate the best-validated S_D for the judge at the end."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar (the per-iteration lines are printed either way)."),
+    name: str = RUN_NAME_OPTION,
 ) -> None:
     """Optimize the Detector's principles S_D against a Generator following strategies S_G."""
     from agents.adversarial.config import AdversarialConfig
@@ -54,7 +55,8 @@ def adversarial(
                 bar.console.print(_iteration_line(record))
                 bar.update(task, completed=record["iteration"])
 
-            runner = AdversarialRunner(store, cfg, new_run=new_run, on_iteration=on_iteration)
+            runner = AdversarialRunner(store, cfg, new_run=new_run, on_iteration=on_iteration,
+                                         name=name)
             outcome = asyncio.run(runner.run())
     except (ConfigError, PromptError, LLMConfigError, PrincipleNotFound, ValueError) as exc:
         fail(str(exc))

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from kindling.context import console, fail
-from kindling.options import Backend, CurateSource, PromptSet
+from kindling.options import RUN_NAME_OPTION, Backend, CurateSource, PromptSet
 
 
 def curate(
@@ -34,6 +34,7 @@ def curate(
     new_run: bool = typer.Option(False, "--new-run", help="Start a new run even if one with this config exists (default: resume it)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Judge again the items this run recorded as failed (stored successful calls are reused)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar."),
+    name: str = RUN_NAME_OPTION,
 ) -> None:
     """Judge items with retrieve → advocate ∥ critic → judge → reflect → persist; resumable."""
     from agents.config import ConfigError, load_config, parse_sets
@@ -63,7 +64,7 @@ def curate(
         if file is not None:
             _import_file(store, file, cfg.dataset)
         runner = CurateRunner(store, cfg, new_run=new_run, retry_failed=retry_failed,
-                              show_progress=progress)
+                              show_progress=progress, name=name)
         outcome = asyncio.run(runner.run())
     except (ConfigError, PromptError, LLMConfigError, ValueError) as exc:
         fail(str(exc))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from kindling.context import console, fail
-from kindling.options import GraphFormat, GraphName, parse_run
+from kindling.options import RUN_NAME_OPTION, GraphFormat, GraphName, parse_run
 
 if TYPE_CHECKING:
     from kindling.debugger.session import Stop
@@ -57,6 +57,7 @@ def step(
     response: str = typer.Option(None, "--response", help="judge: the response to judge."),
     break_before: list[str] = typer.Option([], "--break-before", help="Pause before this node (repeatable; * = every node)."),
     break_after: list[str] = typer.Option([], "--break-after", help="Pause after this node (repeatable; * = every node)."),
+    run_name: str = RUN_NAME_OPTION,
 ) -> None:
     """Run one item through a graph, pausing at breakpoints: see each node's input, state changes
     and agent calls; continue, step, edit a state field, quit. The run is stored like any other."""
@@ -64,6 +65,7 @@ def step(
     from graphs.registry import compile_graph
     from kindling.debugger.session import check_breakpoints
     from kindling.debugger.targets import step_target
+    from store import work
 
     try:
         if name not in ("curate", "adversarial", "judge"):
@@ -72,6 +74,8 @@ def step(
         store = ctx.obj.open_store()
         target = step_target(store, name, config, parse_sets(sets), item_key=item, query=query,
                              response=response)
+        if run_name:
+            work.rename_run(store, target.run_id, run_name)
     except (ConfigError, ValueError, LookupError) as exc:
         fail(str(exc))
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 import yaml
+from rich.markup import escape
 from rich.table import Table
 
 from kindling.context import console, fail
@@ -20,27 +21,34 @@ def runs(
 ) -> None:
     """List runs, newest first."""
     from store.reports import list_runs
+    from store.run_summary import debug_marks
 
     if ctx.invoked_subcommand is not None:
         return
     if limit < 1:
         fail(f"--limit {limit}: must be at least 1")
     table = Table(title="runs")
-    for col in ("id", "kind", "status", "started", "finished", "items", "done", "failed", "pairs"):
+    for col in ("id", "kind", "name", "status", "started", "finished", "items", "done", "failed",
+                "pairs"):
         table.add_column(col)
     for r in list_runs(ctx.obj.open_store(writes=False), limit, kind):
         run = r["run"]
-        table.add_row(str(run.id), run.kind, run.status, f"{run.started_at:%m-%d %H:%M:%S}",
+        marks = debug_marks(run.config or {})
+        name = escape(run.name or "") + (f" [yellow]({'; '.join(marks)})[/]" if marks else "")
+        table.add_row(str(run.id), run.kind, name, run.status, f"{run.started_at:%m-%d %H:%M:%S}",
                       f"{run.finished_at:%H:%M:%S}" if run.finished_at else "-", str(r["items"]),
                       str(r["done"]), str(r["failed"]), str(r["pairs"]))
     console.print(table)
 
 
 @app.command("show")
-def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run, metavar="RUN", help="The run (`kindling runs` lists them).")) -> None:
-    """Config, metrics, item counts, verdicts and agent-call statistics of one run."""
+def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run, metavar="RUN", help="The run (`kindling runs` lists them)."),
+         full: bool = typer.Option(False, "--full", help="Print the whole stored config and metrics (every TRL setting, every logged step) as YAML.")) -> None:
+    """A run's summary (what ran, on what, key figures, outputs), item counts, verdicts and
+    agent-call statistics; --full for the whole stored config and metrics."""
     from kindling.views import call_table
     from store.reports import call_stats, get_run, verdict_stats
+    from store.run_summary import run_summary
     from store.work import item_counts
 
     store = ctx.obj.open_store(writes=False)
@@ -48,10 +56,18 @@ def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run,
     if run is None:
         fail(f"no run with id {run_id}")
         return
-    console.print(f"[bold]run {run.id}[/] kind={run.kind} status={run.status} "
-                  f"code={run.code_version} started={run.started_at:%Y-%m-%d %H:%M:%S}")
-    console.print(yaml.safe_dump({"config": run.config, "metrics": run.metrics},
-                                 allow_unicode=True, sort_keys=False))
+    if full:
+        console.print(f"[bold]run {run.id}[/] kind={run.kind} name={run.name or '-'} "
+                      f"status={run.status} code={run.code_version}")
+        console.print(yaml.safe_dump({"config": run.config, "metrics": run.metrics},
+                                     allow_unicode=True, sort_keys=False), markup=False)
+        return
+    counts = item_counts(store, run_id) if run.kind == "curate" else None
+    summary = Table(show_header=False, box=None)
+    for label, value in run_summary(run, counts):
+        summary.add_row(f"[bold]{label}[/]", escape(value))
+    console.print(summary)
+    console.print(f"[dim]kindling runs show {run_id} --full: the whole config and metrics[/]")
     if run.kind == "curate":
         counts = {f"items {k}": v for k, v in item_counts(store, run_id).items()}
         counts |= {f"verdicts {k}": v for k, v in verdict_stats(store, run_id).items()}

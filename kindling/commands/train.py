@@ -38,7 +38,7 @@ NUM_PROCESSES_OPTION = typer.Option(
 # the YAML; a --set of the same key wins). Every other field: --set trl.<field>=<value>.
 TRAINING = "Training flags (any other field: --set trl.<field>=value)"
 FLAG_KEYS = {
-    "model": "kindling.model", "output_dir": "trl.output_dir",
+    "name": "kindling.name", "model": "kindling.model", "output_dir": "trl.output_dir",
     "learning_rate": "trl.learning_rate", "max_steps": "trl.max_steps",
     "num_train_epochs": "trl.num_train_epochs",
     "per_device_train_batch_size": "trl.per_device_train_batch_size",
@@ -55,6 +55,8 @@ def _flag(name: str, help_text: str, **kwargs: object) -> typer.models.OptionInf
                         rich_help_panel=TRAINING, **kwargs)  # type: ignore[arg-type]
 
 
+NAME_FLAG = _flag("name", "The run's name in `kindling runs` and the studio (default: the kind, "
+                  "GRPO with its rewards: grpo-rm+length).")
 MODEL_FLAG = _flag("model", "The policy (or RM base) to start from: a folder or a hub id.")
 OUTPUT_DIR_FLAG = _flag("output_dir", "Folder the model and checkpoints are written to.")
 LEARNING_RATE_FLAG = _flag("learning_rate", "Peak learning rate.", min=0.0)
@@ -132,6 +134,7 @@ def sft(
     ctx: typer.Context,
     config: Path = CONFIG_OPTION,
     sets: list[str] = SET_OPTION,
+    name: str = NAME_FLAG,
     model: str = MODEL_FLAG,
     output_dir: Path = OUTPUT_DIR_FLAG,
     learning_rate: float = LEARNING_RATE_FLAG,
@@ -159,6 +162,7 @@ def rm(
     ctx: typer.Context,
     config: Path = CONFIG_OPTION,
     sets: list[str] = SET_OPTION,
+    name: str = NAME_FLAG,
     model: str = MODEL_FLAG,
     output_dir: Path = OUTPUT_DIR_FLAG,
     learning_rate: float = LEARNING_RATE_FLAG,
@@ -190,6 +194,7 @@ def grpo(
     ctx: typer.Context,
     config: Path = CONFIG_OPTION,
     sets: list[str] = SET_OPTION,
+    name: str = NAME_FLAG,
     model: str = MODEL_FLAG,
     output_dir: Path = OUTPUT_DIR_FLAG,
     learning_rate: float = LEARNING_RATE_FLAG,

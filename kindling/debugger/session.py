@@ -20,6 +20,7 @@ from kindling.debugger.history import AnyGraph, jsonable, state_changes
 from kindling.debugger.targets import GraphTarget
 from store.calls import calls_after
 from store.errors import UserError
+from store.work import record_edit
 
 INTERNAL = ("__start__", "__end__")
 
@@ -93,6 +94,7 @@ class StepSession:
                                        "recursion_limit": target.recursion_limit}
         self._state: dict[str, Any] = {}
         self._last_call_id = 0
+        self._ran_so_far: list[str] = []  # nodes run in this session, in order
 
     async def begin(self) -> Stop:
         """Take the input and pause before the first node (its input can be edited there)."""
@@ -129,6 +131,9 @@ class StepSession:
                 raise
             await self.graph.aupdate_state(self.config, {name: value},
                                            as_node=writers[-1])
+        record_edit(self.target.calls.store, self.target.run_id,
+                    {"field": name, "before": [n for n in snapshot.next if n not in INTERNAL],
+                     "after_nodes": list(dict.fromkeys(self._ran_so_far))})
         return await self._stop([], mode="edit", before=["*"])
 
     async def _last_writers(self, snapshot: Any) -> list[str]:
@@ -147,6 +152,7 @@ class StepSession:
                 stream_mode="updates", interrupt_before=_breakpoints(before),
                 interrupt_after=_breakpoints(after), durability="sync"):
             ran += [node for node in chunk if node != "__interrupt__"]
+        self._ran_so_far += ran
         return await self._stop(ran, mode=mode, before=before)
 
     async def _stop(self, ran: list[str], *, mode: str, before: list[str]) -> Stop:

@@ -27,7 +27,8 @@ from store.db import Store
 from store.reports import get_run
 from store.version import code_version
 
-DEBUG_KEYS = ("stepped", "forked_from", "principles_text", "item", "structured_output_used")
+DEBUG_KEYS = ("stepped", "forked_from", "principles_text", "item", "structured_output_used",
+              "edits")
 """Keys a run's stored config holds beside its settings (not fields of the run's config model)."""
 
 

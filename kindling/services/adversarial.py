@@ -43,8 +43,8 @@ class AdversarialRunner:
 
     def __init__(self, store: Store, cfg: AdversarialConfig, *, new_run: bool = False,
                  chat_models: dict[str, BaseChatModel] | None = None,
-                 on_iteration: Any = None) -> None:
-        self.store, self.cfg, self.new_run = store, cfg, new_run
+                 on_iteration: Any = None, name: str | None = None) -> None:
+        self.store, self.cfg, self.new_run, self.name = store, cfg, new_run, name
         self._chat_models = chat_models or {}
         self._built: list[BaseChatModel] = []
         self.on_iteration = on_iteration
@@ -132,7 +132,7 @@ class AdversarialRunner:
         run, _created = work.get_or_create_run(
             self.store, kind="adversarial", run_key=self._run_key(),
             config={**self.cfg.model_dump(), **(extra_config or {})},
-            code_version=code_version())
+            code_version=code_version(), name=self.name)
         calls = CallLog(self.store, run.id)
         calls.prefetch_run()
         context = self._context(run.id, calls, held_out, (query_pool, reflection_pool))

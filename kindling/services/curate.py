@@ -86,9 +86,9 @@ class CurateRunner:
     def __init__(
         self, store: Store, cfg: CurateConfig, *, new_run: bool = False,
         retry_failed: bool = False, chat_models: dict[str, BaseChatModel] | None = None,
-        show_progress: bool = True,
+        show_progress: bool = True, name: str | None = None,
     ) -> None:
-        self.store, self.cfg = store, cfg
+        self.store, self.cfg, self.name = store, cfg, name
         source = cfg.principle_source()
         self.principles = None if source is None else principle_set(store, source, PATH_A_KIND)
         self.new_run, self.retry_failed, self.show_progress = new_run, retry_failed, show_progress
@@ -105,7 +105,7 @@ class CurateRunner:
         text = self.principles.text if self.principles is not None else ""
         key = None if self.new_run else run_key_for(self.cfg, text)
         run, _created = work.get_or_create_run(
-            self.store, kind="curate", run_key=key, code_version=code_version(),
+            self.store, kind="curate", run_key=key, code_version=code_version(), name=self.name,
             config={**self.cfg.model_dump(), "principles_text": text,
                     **({"policy_path": self._policy[0]} if self._policy else {})},
         )

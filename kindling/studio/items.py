@@ -24,9 +24,21 @@ ROLE_NODES = {"generate": "generate_candidate"}
 """Curate call roles whose node has another name (the others are named as their node)."""
 
 
-def list_items(store: Store, run: Run, *, offset: int, limit: int) -> dict[str, Any]:
+def list_items(store: Store, run: Run, *, offset: int, limit: int,
+               where: run_items.ItemFilter | None = None) -> dict[str, Any]:
     """One page of the run's items (never the whole run) and how many there are."""
-    return run_items.list_items(store, run.id, run.kind, offset=offset, limit=limit)
+    return run_items.list_items(store, run.id, run.kind, offset=offset, limit=limit, where=where)
+
+
+def trace(kind: str, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The item's agent calls as a trace: node, role, attempt, latency and its share of the
+    slowest call (for a bar), tokens, error; in the order they were made."""
+    slowest = max((c["latency_ms"] or 0 for c in calls), default=0) or 1
+    return [{"id": c["id"], "node": node_of_call(kind, c["item_key"], c["role"]),
+             "role": c["role"], "attempt": c["attempt"], "latency_ms": c["latency_ms"],
+             "share": round(100 * (c["latency_ms"] or 0) / slowest, 1),
+             "tokens": (c["prompt_tokens"] or 0) + (c["completion_tokens"] or 0),
+             "error": c["error"]} for c in calls]
 
 
 def item_detail(store: Store, run: Run, key: str) -> dict[str, Any]:

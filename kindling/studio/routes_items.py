@@ -12,7 +12,8 @@ from graphs.registry import GRAPHS, graph_of_run
 from kindling.studio import runs_data
 from kindling.studio.deps import Page, graph_svg, page, store_of
 from kindling.studio.history_view import item_history, path_of
-from kindling.studio.items import item_detail, list_items
+from kindling.studio.item_checks import item_warnings, label_view
+from kindling.studio.items import item_detail, list_items, trace
 
 router = APIRouter()
 
@@ -37,7 +38,10 @@ async def _item(request: Request, run_id: int, key: str) -> dict[str, Any]:
     # a paused (stepped and quit) or unfinished item stands before the last checkpoint's next nodes
     current = [n for n in history[-1]["next"] if n != "__start__"] if history else []
     return {"run": runs_data.run_row(run), "graph": graph, **detail, "history": history,
-            "path": path, "lit": lit, "current": current}
+            "path": path, "lit": lit, "current": current, "label": label_view(detail["item"]),
+            "warnings": item_warnings(detail["item"], detail["calls"], history,
+                                      run.config or {}),
+            "trace": trace(run.kind, detail["calls"])}
 
 
 @router.get("/api/runs/{run_id}/items/{key}")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from markupsafe import Markup
 from starlette.responses import Response
 
 from kindling.studio import runs_data
-from kindling.studio.charts import line_chart
 from kindling.studio.deps import Page, graph_svg, page, store_of
 from kindling.studio.eval_view import eval_tables
 from kindling.studio.items import list_items
+from kindling.studio.routes_live import run_charts
 from store.models import RUN_KINDS
+from store.run_items import ItemFilter
+from store.run_summary import run_summary
+from store.work import item_counts
 
 router = APIRouter()
 
@@ -66,17 +69,38 @@ def eval_page(request: Request, paging: Page = Depends()) -> Response:
     return page(request, "eval.html", listing=listing, runs=runs, title="evaluations")
 
 
+class ItemQuery:
+    """A run page's item filters (?verdict=&label=&agreement=&status=; empty: any)."""
+
+    def __init__(self, verdict: str = Query("", pattern="^(|0|1|none)$"),
+                 label: str = Query("", pattern="^(|0|1|none)$"),
+                 agreement: str = Query("", pattern="^(|agree|disagree)$"),
+                 status: str = Query("", pattern="^(|done|failed|pending|claimed)$")) -> None:
+        self.raw = {"verdict": verdict, "label": label, "agreement": agreement, "status": status}
+
+    def filter(self) -> ItemFilter:
+        def code(text: str) -> int | None:
+            return None if not text else (-1 if text == "none" else int(text))
+
+        raw = self.raw
+        return ItemFilter(verdict=code(raw["verdict"]), label=code(raw["label"]),
+                          agreement=raw["agreement"] or None, status=raw["status"] or None)
+
+
 @router.get("/runs/{run_id}")
-def run_page(request: Request, run_id: int, paging: Page = Depends()) -> Response:
-    """One run: its figures, its curves or tables, and for a graph run the graph and items."""
+def run_page(request: Request, run_id: int, paging: Page = Depends(),
+             where: ItemQuery = Depends()) -> Response:
+    """One run: summary, curves or tables, and for a graph run the graph and (filtered) items."""
     store = store_of(request)
     detail = runs_data.run_detail(store, run_id)
     run = runs_data.get_run(store, run_id)
-    charts = [Markup(line_chart(name, points))
-              for name, points in runs_data.curves(run).items()]
     graph = detail["graph"]
-    items = (list_items(store, run, offset=paging.offset, limit=paging.limit)
+    items = (list_items(store, run, offset=paging.offset, limit=paging.limit,
+                        where=where.filter())
              if graph or detail["agent_calls"] else None)
-    return page(request, "run.html", run=detail, charts=charts, tables=eval_tables(run),
+    counts = item_counts(store, run_id) if run.kind == "curate" else None
+    query = urlencode({k: v for k, v in where.raw.items() if v})
+    return page(request, "run.html", run=detail, charts=run_charts(run), tables=eval_tables(run),
                 graph=graph_svg(graph) if graph else None, items=items,
-                title=f"run {run_id}")
+                summary=run_summary(run, counts), filters=where.raw,
+                filter_query=query + "&" if query else "", title=f"run {run_id}")

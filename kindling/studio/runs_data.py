@@ -11,6 +11,7 @@ from store.db import Store
 from store.errors import NotFound
 from store.models import Run
 from store.reports import call_stats, runs_page, verdict_stats
+from store.run_summary import debug_marks
 
 CURVE_ORDER = ("reward", "loss", "completions/mean_length", "completion_length", "accuracy",
                "margin", "kl", "entropy", "grad_norm", "learning_rate")
@@ -22,7 +23,8 @@ def run_row(run: Run) -> dict[str, Any]:
     return {"id": run.id, "kind": run.kind, "name": run.name, "status": run.status,
             "started_at": run.started_at.isoformat(timespec="seconds"),
             "finished_at": run.finished_at.isoformat(timespec="seconds") if run.finished_at
-            else None, "code_version": run.code_version, "graph": graph_of_run(run.kind)}
+            else None, "code_version": run.code_version, "graph": graph_of_run(run.kind),
+            "marks": debug_marks(run.config or {})}
 
 
 def list_runs(store: Store, *, kind: str | None, offset: int, limit: int) -> dict[str, Any]:

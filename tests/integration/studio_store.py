@@ -59,6 +59,20 @@ def _scripts() -> dict:
     return {**scripts, "judge": judge_with_markup, "detect": detect}
 
 
+def _degenerate_scripts() -> dict:
+    """What the offline 135M model does: no strengths, a judge that likes everything, and a
+    reflector that copies its template's placeholder and says it overturned what it kept."""
+    scripts = default_scripts()
+
+    def reflect(prompt: str) -> str:
+        initial = int(prompt.rsplit("initial_verdict:", 1)[1].strip()[0])
+        return json.dumps({"verdict": initial, "reason": "最终理由", "overturned": True},
+                          ensure_ascii=False)
+
+    return {**scripts, "advocate": lambda p: json.dumps({"points": []}),
+            "judge": lambda p: json.dumps({"verdict": 1, "reason": "好"}), "reflect": reflect}
+
+
 def _finished(store: Store, kind: str, config: dict, metrics: dict) -> int:
     run, _ = work.get_or_create_run(store, kind=kind, run_key=None, config=config,
                                     code_version="test")
@@ -113,13 +127,17 @@ def build_studio_store(folder: Path) -> StudioStore:
     """The store: import, curate (real graph), judge, adversarial, sft, rm, grpo and eval runs."""
     url = f"sqlite:///{folder / 'kindling.db'}"
     store = Store(url)
-    seed_tiny_data(store, ITEMS)
+    seed_tiny_data(store, ITEMS, labels=True)
     model = ScriptedChatModel(scripts=_scripts())
     asyncio.run(CurateRunner(store, CurateConfig(), chat_models={"agents": model},
                              show_progress=False).run())
     with store.session() as s:
         runs = {kind: s.scalars(select(Run.id).where(Run.kind == kind)).one()
                 for kind in ("import", "curate")}
+    second = CurateRunner(store, CurateConfig(), new_run=True, show_progress=False,
+                          chat_models={"agents": ScriptedChatModel(scripts=_degenerate_scripts())},
+                          name="likes everything")
+    runs["curate_b"] = asyncio.run(second.run()).run_id
     judge_run = work.get_or_create_run(store, kind="judge", run_key=None, config={},
                                        code_version="test")[0].id
     service = build_judge_service(store, JudgeConfig(), judge_run, chat_model=model)

@@ -52,7 +52,9 @@ def test_run_detail_and_training_curves(client: TestClient, built: StudioStore) 
     assert list(curves)[:3] == ["reward", "loss", "completions/mean_length"]
     assert curves["reward"][0] == [1.0, pytest.approx(0.1)] and len(curves["loss"]) == 8
     page = client.get(f"/runs/{built.runs['grpo']}").text
-    assert page.count('<svg class="chart"') == len(curves) and 'data-series="reward"' in page
+    # learning_rate is the same at every step: listed, not drawn
+    assert page.count('<svg class="chart"') == len(curves) - 1 and 'data-series="reward"' in page
+    assert "learning_rate = 0.0001 at every step" in page
 
 
 def test_graph_run_page_draws_the_graph_and_items(client: TestClient, built: StudioStore) -> None:

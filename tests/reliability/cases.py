@@ -153,6 +153,7 @@ def config_cases() -> list[Case]:
             case(f"train-model-missing-{kind}",
                  [*shipped, "--set", "kindling.model={root}/no_model",
                   "--set", "trl.output_dir={root}/new_train"], "no_model"),
+            case(f"train-name-long-{kind}", [*shipped, "--name", "x" * 201], "kindling.name"),
         ]
     return cases
 
@@ -160,6 +161,13 @@ def config_cases() -> list[Case]:
 def id_cases() -> list[Case]:
     return [
         case("id-runs-show", "runs show 9999", "no run with id 9999"),
+        case("id-runs-show-full", "runs show 9999 --full", "no run with id 9999"),
+        case("name-curate-long", ["curate", "--name", "x" * 201], "1 to 200 characters"),
+        case("name-curate-blank", ["curate", "--name", " "], "1 to 200 characters"),
+        case("name-adversarial-long", ["adversarial", "--name", "x" * 201],
+             "1 to 200 characters"),
+        case("name-graph-step-long", ["graph", "step", "curate", "--name", "x" * 201],
+             "1 to 200 characters"),
         case("id-runs-kind", "runs --kind wizard", "'wizard' is not one of 'import'"),
         case("id-runs-limit", "runs --limit 0", "--limit 0"),
         case("id-principles-show", "principles show 9999", "9999"),

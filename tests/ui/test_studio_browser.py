@@ -8,87 +8,12 @@ the Chinese text shows as boxes).
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from kindling.studio.app import create_app
-from tests.integration.studio_store import XSS, StudioStore, build_studio_store
-
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> StudioStore:
-    return build_studio_store(tmp_path_factory.mktemp("studio-ui"))
-
-
-@pytest.fixture(scope="module")
-def base_url(built: StudioStore) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(built.url), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the studio did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser(base_url: str) -> Iterator[Browser]:
-    """Chromium, started after the store is built (Playwright's sync API holds an event loop)."""
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1360, "height": 900})
-    tab = context.new_page()
-    dialogs: list[str] = []
-    tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    yield tab
-    context.close()
-    assert dialogs == [], f"a dialog fired: {dialogs}"
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where screenshots go: KINDLING_SCREENSHOTS (relative to the repository), else a temp dir."""
-    chosen = os.environ.get("KINDLING_SCREENSHOTS")
-    folder = REPO / chosen if chosen else tmp_path_factory.mktemp("screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _shot(page: Page, folder: Path, name: str) -> None:
-    target = folder / f"studio-{name}.png"
-    page.screenshot(path=str(target), full_page=True)
-    assert target.stat().st_size > 10_000  # a rendered page, not an empty image
+from tests.integration.studio_store import XSS, StudioStore
+from tests.ui.conftest import shot as _shot
 
 
 def test_runs_page_lists_every_kind(page: Page, base_url: str, built: StudioStore,

@@ -137,7 +137,140 @@ function initEditor() {
   });
 }
 
+function initDebugStart() {
+  const form = document.getElementById("debug-start");
+  if (!form) return;
+  const graph = document.getElementById("debug-graph");
+  const shown = () => {
+    for (const set of form.querySelectorAll("fieldset.breakpoints")) set.hidden = set.dataset.graph !== graph.value;
+  };
+  graph.addEventListener("change", shown);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const set = form.querySelector(`fieldset[data-graph="${graph.value}"]`);
+    const checked = (name) => [...set.querySelectorAll(`input[name="${name}"]:checked`)].map((box) => box.value);
+    const value = (id) => document.getElementById(id).value.trim() || null;
+    const spec = {
+      graph: graph.value, config: value("debug-config"), item: value("debug-item"),
+      query: value("debug-query"), response: value("debug-response"), name: value("debug-name"),
+      sets: document.getElementById("debug-sets").value.split("\n").map((line) => line.trim()).filter(Boolean),
+      break_before: checked("before"), break_after: checked("after"),
+    };
+    const status = document.getElementById("debug-status");
+    status.textContent = "starting (the first stop comes before the first node) ...";
+    try {
+      const session = await postJSON("/api/debug/sessions", spec);
+      window.location.assign(`/debug/${session.id}`);
+    } catch (error) {
+      status.textContent = `Not started: ${error.message}`;
+    }
+  });
+}
+
+function fieldValue(row) {
+  const text = row.querySelector("textarea").value;
+  if (row.dataset.string) return text;
+  try { return JSON.parse(text); } catch { return text; }
+}
+
+function initDebugSession() {
+  const controls = document.getElementById("debug-controls");
+  if (!controls) return;
+  const id = controls.dataset.session;
+  const status = document.getElementById("debug-status");
+  const act = async (payload, busy) => {
+    status.textContent = busy;
+    for (const button of document.querySelectorAll("#debug-controls button, button.set-field")) button.disabled = true;
+    try {
+      await postJSON(`/api/debug/sessions/${id}`, payload);
+      window.location.reload();
+    } catch (error) {
+      status.textContent = `Refused: ${error.message}`;
+      for (const button of document.querySelectorAll("#debug-controls button, button.set-field")) button.disabled = false;
+    }
+  };
+  for (const button of controls.querySelectorAll("button[data-action]")) {
+    button.addEventListener("click", () => act({ action: button.dataset.action }, `${button.dataset.action} ...`));
+  }
+  for (const button of document.querySelectorAll("button.set-field")) {
+    const row = button.closest("tr");
+    button.addEventListener("click", () => act({ action: "edit", field: button.dataset.field, value: fieldValue(row) }, `setting ${button.dataset.field} ...`));
+  }
+}
+
+function initForks() {
+  for (const button of document.querySelectorAll("button.fork")) {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      button.textContent = "forking ...";
+      try {
+        const session = await postJSON("/api/debug/fork", {
+          run_id: Number(button.dataset.run), item: button.dataset.item, at: Number(button.dataset.at),
+        });
+        window.location.assign(`/debug/${session.id}`);
+      } catch (error) {
+        button.textContent = `not forked: ${error.message}`;
+      }
+    });
+  }
+}
+
+const LIVE_EVERY_MS = 2000;
+
+function renderLive(runId, live) {
+  const counts = Object.entries(live.items).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`);
+  document.getElementById("live-counts").textContent =
+    `${live.status} · items: ${counts.join(", ") || "none yet"}${live.steps ? ` · ${live.steps} training steps logged` : ""}`;
+  document.getElementById("run-status").textContent = live.status;
+  document.getElementById("live-flight").replaceChildren(...live.in_flight.map((it) =>
+    el("p", { class: "in-flight" }, "in flight: ",
+      el("a", { href: `/runs/${runId}/items/${encodeURIComponent(it.key)}` }, it.key),
+      it.before.length ? ` · before ${it.before.join(", ")}` : " · starting")));
+  document.getElementById("live-verdicts").replaceChildren(...live.verdicts.map((v) =>
+    el("li", { "data-verdict": v.id },
+      el("a", { href: `/runs/${runId}/items/${encodeURIComponent(v.key)}` }, v.key),
+      ` → ${v.verdict === null ? v.status : v.verdict}`,
+      v.label === null || v.verdict === null ? "" : (v.verdict === v.label ? " (agrees with label)" : " (label says " + v.label + ")"))));
+}
+
+async function refreshCharts(runId) {
+  const wrap = document.getElementById("charts-wrap");
+  if (!wrap) { window.location.reload(); return; }
+  const response = await fetch(`/runs/${runId}/charts`, { credentials: "same-origin" });
+  if (!response.ok) return;
+  // the fragment is rendered (and escaped) by the server's templates, like the page itself;
+  // parsed as an inert document (no scripts run) and its nodes moved in
+  const fragment = new DOMParser().parseFromString(await response.text(), "text/html");
+  wrap.replaceChildren(...fragment.body.childNodes);
+}
+
+function initLive() {
+  const panel = document.getElementById("live");
+  if (!panel) return;
+  const runId = panel.dataset.run;
+  let steps = -1;
+  const tick = async () => {
+    try {
+      const live = await getJSON(`/api/runs/${runId}/live`);
+      renderLive(runId, live);
+      if (live.steps !== steps) {
+        if (steps >= 0) await refreshCharts(runId);
+        steps = live.steps;
+      }
+      if (live.status !== "running") { window.location.reload(); return; }
+    } catch (error) {
+      document.getElementById("live-counts").textContent = `not updated: ${error.message}`;
+    }
+    setTimeout(tick, LIVE_EVERY_MS);
+  };
+  tick();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  initLive();
   initItems();
   initEditor();
+  initDebugStart();
+  initDebugSession();
+  initForks();
 });

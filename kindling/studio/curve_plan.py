@@ -1,0 +1,155 @@
+"""Which training curves to chart, and in which unit: a run's ~30 logged series sorted into a
+few primary charts, the rest folded away, flat ones and exact copies only named."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+Curves = dict[str, list[tuple[float, float]]]
+
+UNITS: dict[str, str] = {
+    "completions/mean_length": "tokens",
+    "completions/min_length": "tokens",
+    "completions/max_length": "tokens",
+    "completions/mean_terminated_length": "tokens",
+    "completion_length": "tokens",
+    "learning_rate": "lr",
+    "grad_norm": "norm",
+    "entropy": "nats",
+    "kl": "nats",
+}
+MAX_PRIMARY = 8
+CONSTANT_TOL, DUPLICATE_TOL = 1e-12, 1e-9
+
+
+def unit_of(name: str) -> str:
+    """The unit of a logged series, from its name ("" when unknown).
+
+    Args:
+        name: A TRL or Kindling log key, e.g. `completions/mean_length` or `clip_ratio/low_mean`.
+
+    Returns:
+        "tokens", "characters", "lr", "norm", "fraction", "nats" or "".
+    """
+    if name in UNITS:
+        return UNITS[name]
+    lowered = name.lower()
+    parts = lowered.split("/")
+    if "chars" in lowered or "characters" in lowered:
+        return "characters"
+    if lowered.startswith("completions/") and lowered.endswith("_length"):
+        return "tokens"
+    if parts[-1] in ("learning_rate", "lr"):
+        return "lr"
+    if parts[-1] == "grad_norm":
+        return "norm"
+    if lowered.startswith("clip_ratio") or parts[-1].startswith("frac_") or "ratio" in lowered:
+        return "fraction"
+    if parts[-1] in ("entropy", "kl") or parts[0] in ("entropy", "kl"):
+        return "nats"
+    return ""
+
+
+@dataclass
+class ChartPlan:
+    """How to show a run's curves.
+
+    Attributes:
+        primary: Series to chart up front, in display order (at most 8).
+        folded: Other charted series, by name (shown collapsed).
+        constant: Series whose values never change → that value (listed, not charted).
+        duplicates: Series whose points equal an earlier kept one → the name of that one.
+    """
+
+    primary: list[str] = field(default_factory=list)
+    folded: list[str] = field(default_factory=list)
+    constant: dict[str, float] = field(default_factory=dict)
+    duplicates: dict[str, str] = field(default_factory=dict)
+
+
+def _is_length(name: str) -> bool:
+    """Whether a series measures completion length (tokens or characters)."""
+    return name in ("completions/mean_length", "completion_length") or (
+        "chars" in name or "characters" in name)
+
+
+def _rank(name: str) -> tuple[int, int, str] | None:
+    """Where a primary series goes (lower comes first), or None when it is not primary."""
+    lengths = ("completions/mean_length", "completion_length")
+    groups = (
+        name == "reward",
+        name.startswith("rewards/") and not name.endswith("/std"),
+        _is_length(name),
+        name == "kl",
+        name == "loss",
+        name.startswith(("signals/", "hacking/")),
+        name in ("accuracy", "margin"),  # reward-model training, not logged by GRPO
+    )
+    group = next((i for i, hit in enumerate(groups) if hit), None)
+    if group is None:
+        return None
+    return group, lengths.index(name) if name in lengths else len(lengths), name
+
+
+def _constant(points: list[tuple[float, float]]) -> float | None:
+    """The value of a series that never changes, else None."""
+    values = [y for _, y in points]
+    return values[0] if max(values) - min(values) <= CONSTANT_TOL else None
+
+
+def _same(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> bool:
+    """Whether two series have the same steps and values (within 1e-9)."""
+    return len(a) == len(b) and all(
+        xa == xb and (abs(ya - yb) <= DUPLICATE_TOL or (math.isnan(ya) and math.isnan(yb)))
+        for (xa, ya), (xb, yb) in zip(a, b, strict=True))
+
+
+def plan_charts(curves: Curves) -> ChartPlan:
+    """Sort a run's curves into primary charts, folded charts, constants and duplicates.
+
+    Candidates for the primary charts are looked at first (in their display order), then the
+    rest in log order, so a copy is always attributed to the more important series.
+
+    Args:
+        curves: Series name → [(step, value), ...] (as `runs_data.curves` gives them).
+
+    Returns:
+        The plan; every series with points lands in exactly one of its four parts.
+    """
+    last = (99, 0, "")  # a stable sort keeps the rest in log order
+    order = sorted((n for n in curves if curves[n]), key=lambda n: _rank(n) or last)
+    plan, kept = ChartPlan(), list[str]()
+    for name in order:
+        points = [(float(x), float(y)) for x, y in curves[name]]
+        finite = [(x, y) for x, y in points if math.isfinite(y)]
+        value = _constant(finite) if finite else None
+        if value is not None:
+            plan.constant[name] = value
+        elif (twin := next((k for k in kept if _same(points, curves[k])), None)) is not None:
+            plan.duplicates[name] = twin
+        else:
+            kept.append(name)
+    primary = [n for n in kept if _rank(n) is not None]
+    plan.primary = primary[:MAX_PRIMARY]
+    plan.folded = sorted(primary[MAX_PRIMARY:] + [n for n in kept if _rank(n) is None])
+    return plan
+
+
+def length_band(metrics: dict[str, Any] | None) -> tuple[float, float] | None:
+    """The reference length band a run recorded, as (lower, upper) in characters.
+
+    Args:
+        metrics: A run's metrics; the band is `metrics["length_band"]`, two numbers.
+
+    Returns:
+        (lower, upper), or None when there is no such band.
+    """
+    band = (metrics or {}).get("length_band")
+    if not isinstance(band, list | tuple) or len(band) != 2:
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+               for v in band):
+        return None
+    return float(min(band)), float(max(band))

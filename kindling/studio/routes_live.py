@@ -1,0 +1,95 @@
+"""A run as it goes (polled by the run page: counts, items in flight and where they stand,
+new verdicts, the logged steps) and runs side by side (items compared, curves overlaid)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from markupsafe import Markup
+from starlette.responses import Response
+
+from kindling.studio import runs_data
+from kindling.studio.charts import line_chart
+from kindling.studio.curve_plan import length_band, plan_charts, unit_of
+from kindling.studio.deps import Page, page, store_of
+from kindling.studio.history_view import item_history
+from store import run_compare
+from store.errors import NotFound
+from store.work import item_counts
+
+router = APIRouter()
+MAX_OVERLAY = 6
+"""Most runs one overlay chart draws."""
+
+
+@router.get("/api/runs/{run_id}/live")
+async def api_live(request: Request, run_id: int) -> dict[str, Any]:
+    """What a run is doing now: status, item counts, the items in flight with the node each
+    stands before, the newest verdicts, how many training steps are logged and the last one."""
+    store = store_of(request)
+    run = runs_data.get_run(store, run_id)
+    steps = (run.metrics or {}).get("steps") or []
+    flying = []
+    for key in run_compare.items_in_flight(store, run_id):
+        history = await item_history(store, run, key)
+        flying.append({"key": key, "before": history[-1]["next"] if history else []})
+    return {"id": run_id, "status": run.status, "items": item_counts(store, run_id),
+            "in_flight": flying, "verdicts": run_compare.latest_verdicts(store, run_id),
+            "steps": len(steps), "last_step": steps[-1] if steps else None}
+
+
+@router.get("/runs/{run_id}/charts")
+def charts_fragment(request: Request, run_id: int) -> Response:
+    """The run's training charts as an HTML fragment (the run page swaps it in while live)."""
+    run = runs_data.get_run(store_of(request), run_id)
+    return page(request, "_charts.html", charts=run_charts(run))
+
+
+def run_charts(run: Any) -> dict[str, Any]:
+    """The run's charts: the few that matter first, the rest folded, constants as a list."""
+    curves = runs_data.curves(run)
+    plan = plan_charts(curves)
+    band = length_band(run.metrics or {})
+
+    def chart(name: str) -> Markup:
+        unit = unit_of(name)
+        return Markup(line_chart(name, {name: curves[name]}, unit=unit,
+                                 band=band if unit == "characters" else None))
+
+    return {"primary": [chart(n) for n in plan.primary], "folded": [chart(n) for n in plan.folded],
+            "constant": plan.constant, "duplicates": plan.duplicates}
+
+
+@router.get("/compare")
+def compare_page(request: Request, a: int | None = Query(None), b: int | None = Query(None),
+                 runs: str = Query("", max_length=200), series: str = Query("", max_length=100),
+                 changed: bool = Query(False), paging: Page = Depends()) -> Response:
+    """Two curate runs item by item (?a=&b=), or training runs' curves overlaid (?runs=1,2)."""
+    store = store_of(request)
+    picked = [int(x) for x in runs.split(",") if x.strip().isdigit()][:MAX_OVERLAY]
+    overlay = _overlay(store, picked, series) if picked else None
+    items = None
+    if a is not None and b is not None:
+        for run_id in (a, b):
+            if runs_data.get_run(store, run_id).kind != "curate":
+                raise NotFound(f"run {run_id} is not a curate run: items compare curate runs")
+        items = run_compare.compare_runs(store, a, b, changed_only=changed, offset=paging.offset,
+                                         limit=paging.limit)
+    listing = runs_data.list_runs(store, kind=None, offset=0, limit=100)["runs"]
+    return page(request, "compare.html", a=a, b=b, items=items, overlay=overlay, picked=picked,
+                changed=changed, series=series, runs=listing, title="compare")
+
+
+def _overlay(store: Any, run_ids: list[int], wanted: str) -> dict[str, Any]:
+    """One chart per series the runs share (or the named one), one line per run."""
+    per_run = {}
+    for run_id in run_ids:
+        run = runs_data.get_run(store, run_id)
+        per_run[f"run {run_id}" + (f" · {run.name}" if run.name else "")] = runs_data.curves(run)
+    shared = [n for n in plan_charts(next(iter(per_run.values()))).primary
+              if all(n in c for c in per_run.values())]
+    names = [wanted] if wanted else shared
+    charts = [Markup(line_chart(name, {label: c[name] for label, c in per_run.items()
+                                       if name in c}, unit=unit_of(name))) for name in names]
+    return {"charts": charts, "series": shared}

@@ -1,0 +1,188 @@
+"""The studio as a debugger, in headless Chromium: why an item was judged so (label, warnings,
+trace), filters, two runs compared, a run watched live as it goes against the stand-in server,
+break / edit / continue and fork from the page, and training runs overlaid.
+
+Each page is also saved as a screenshot (see conftest.py; KINDLING_SCREENSHOTS=docs for the
+README's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from kindling.services.curate import CurateRunner
+from store.models import Response, Run
+from tests.integration.helpers import http_config
+from tests.integration.studio_store import XSS, StudioStore
+from tests.standin.config import StandinConfig
+from tests.standin.process import StandinServer
+from tests.ui.conftest import shot
+
+EDITED = "亲爱的你，新年快乐！愿你在新的一年里被温柔以待，所行皆坦途，所愿皆成真。"
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[str]:
+    """A stand-in OpenAI-compatible server answering every role, 0.4 s a call (a run that
+    lasts long enough to be watched)."""
+    with StandinServer(StandinConfig(latency_s=0.4)) as server:
+        yield server.base_url
+
+
+@pytest.fixture(scope="module")
+def standin_config(standin: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("debug") / "curate_standin.yaml"
+    path.write_text(http_config(standin, key_env="KINDLING_UI_KEY").model_dump_json(),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KINDLING_UI_KEY", "standin-key")
+
+
+def _item_key(built: StudioStore, run: str, text: str) -> str:
+    from store.run_items import list_items
+
+    items = list_items(built.store, built.runs[run], "curate", offset=0, limit=50)["items"]
+    return next(i["key"] for i in items if text in (i["response"] or ""))
+
+
+def test_an_item_says_why_label_warnings_and_trace(page: Page, base_url: str,
+                                                    built: StudioStore, shots: Path) -> None:
+    run = built.runs["curate_b"]
+    key = _item_key(built, "curate_b", "生日快乐")
+    page.goto(f"{base_url}/runs/{run}/items/{key}")
+    expect(page.locator("#label")).to_contain_text("not good (0)")
+    expect(page.locator("#label .badge-bad")).to_have_text("verdict disagrees")
+    warnings = page.locator("#warnings li")
+    expect(warnings.filter(has_text="advocate found no strengths")).to_have_count(1)
+    expect(warnings.filter(has_text="'最终理由' is copied word for word")).to_have_count(1)
+    expect(warnings.filter(has_text="says overturned true but its verdict 1 keeps")).to_have_count(1)
+    expect(page.locator("#trace tbody tr")).to_have_count(4)
+    expect(page.locator("#trace tbody tr").first).to_contain_text("ms")
+    shot(page, shots, "why")
+    # the agreeing run's same item: label agrees, no warnings
+    page.goto(f"{base_url}/runs/{built.runs['curate']}/items/"
+              f"{_item_key(built, 'curate', '生日快乐')}")
+    expect(page.locator("#label .badge-ok")).to_have_text("verdict agrees")
+    expect(page.locator("#warnings")).to_have_count(0)
+
+
+def test_filter_items_by_agreement_and_compare_two_runs(page: Page, base_url: str,
+                                                        built: StudioStore, shots: Path) -> None:
+    a, b = built.runs["curate"], built.runs["curate_b"]
+    page.goto(f"{base_url}/runs/{b}")
+    page.select_option("#filter-agreement", "disagree")
+    page.click("#filter-go")
+    expect(page.locator("#items tbody tr")).to_have_count(2)  # two bad texts judged good
+    expect(page.locator("#items")).to_contain_text(XSS)  # stored markup shown as text
+    page.select_option("#filter-agreement", "agree")
+    page.click("#filter-go")
+    expect(page.locator("#items tbody tr")).to_have_count(1)
+    page.goto(f"{base_url}/compare?a={a}&b={b}&changed=true")
+    expect(page.locator("#compare-summary")).to_contain_text("3 items in both runs")
+    expect(page.locator("#compare-summary")).to_contain_text(f"run {a} agrees on 3 (100%)")
+    expect(page.locator("#compare-items tbody tr.changed")).to_have_count(2)
+    expect(page.locator("#compare-items")).to_contain_text(XSS)
+    assert page.evaluate("document.querySelectorAll('#compare-items script').length") == 0
+    shot(page, shots, "compare")
+
+
+def test_overlay_two_training_runs(page: Page, base_url: str, built: StudioStore,
+                                   shots: Path) -> None:
+    page.goto(f"{base_url}/compare")
+    page.select_option("#overlay-runs", [str(built.runs["sft"]), str(built.runs["grpo"])])
+    page.click("#overlay-go")
+    chart = page.locator('#overlay svg.chart[data-series="loss"]')
+    expect(chart.locator("polyline.chart-line")).to_have_count(2)
+    expect(chart.locator(".chart-legend")).to_contain_text(f"run {built.runs['sft']}")
+    page.goto(f"{base_url}/runs/{built.runs['grpo']}")
+    expect(page.locator('#charts-primary svg[data-series="reward"] .chart-axis')).not_to_have_count(0)
+    expect(page.locator("#charts-constant")).to_contain_text("learning_rate = 0.0001")
+    shot(page, shots, "curves")
+
+
+def test_a_running_run_updates_without_reloading(page: Page, base_url: str, built: StudioStore,
+                                                 standin_config: Path) -> None:
+    from agents.config import load_config
+    from agents.curate.config import CurateConfig
+
+    cfg = load_config(CurateConfig, standin_config, {"concurrency": 1})
+    runner = CurateRunner(built.store, cfg, new_run=True, show_progress=False, name="live")
+    thread = threading.Thread(target=lambda: asyncio.run(runner.run()), daemon=True)
+    thread.start()
+    run_id = _wait_for_run(built, "live")
+    page.goto(f"{base_url}/runs/{run_id}")
+    expect(page.locator("#live")).to_be_visible()
+    page.evaluate("window.__notReloaded = true")
+    expect(page.locator("#live-verdicts li").first).to_be_visible(timeout=30_000)
+    assert page.evaluate("window.__notReloaded === true")  # the list grew in place
+    thread.join(timeout=60)
+    expect(page.locator("#run-status")).to_have_text("finished", timeout=10_000)
+
+
+def _wait_for_run(built: StudioStore, name: str) -> int:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with built.store.session() as s:
+            found = s.scalars(select(Run.id).where(Run.name == name)).first()
+        if found is not None:
+            return int(found)
+        time.sleep(0.05)
+    raise AssertionError(f"no run named {name!r} started")
+
+
+def test_break_edit_continue_from_the_page(page: Page, base_url: str, built: StudioStore,
+                                           standin_config: Path, shots: Path) -> None:
+    page.goto(f"{base_url}/debug")
+    page.fill("#debug-config", str(standin_config))
+    page.fill("#debug-sets", "limit=1")
+    page.fill("#debug-name", f"stepped {XSS}")
+    page.check('fieldset[data-graph="curate"] input[name="before"][value="judge"]')
+    page.click("#debug-go")
+    expect(page.locator("#stop-reason")).to_contain_text("paused before", timeout=30_000)
+    page.click("#do-continue")
+    expect(page.locator("#stop-reason")).to_contain_text("breakpoint before judge",
+                                                         timeout=30_000)
+    expect(page.locator('#graph g.node.current[data-node="judge"]')).to_have_count(1)
+    row = page.locator('#state tr[data-field="candidate"]')
+    row.locator("textarea").fill(EDITED)
+    row.locator("button.set-field").click()
+    expect(page.locator("#stop-reason")).to_contain_text("edited", timeout=30_000)
+    expect(page.locator('#state tr.changed[data-field="candidate"]')).to_have_count(1)
+    shot(page, shots, "debug")
+    page.click("#do-continue")
+    expect(page.locator("#stop-reason")).to_contain_text("finished", timeout=30_000)
+    page.locator("#debug-controls a", has_text="Open the item").click()
+    expect(page.locator("#item-text")).to_have_text(EDITED)  # the text the judge saw
+    expect(page.locator("h1 .badge-warn", has_text="edited: candidate")).to_have_count(1)
+    expect(page.locator("#warnings")).to_contain_text("candidate was edited after")
+    expect(page.locator("h1")).to_contain_text(f"stepped {XSS}")  # a name with markup, as text
+    with built.store.session() as s:
+        origin = s.scalars(select(Response.origin).where(Response.text == EDITED)).one()
+    assert origin == "edited"
+    page.goto(base_url + "/")
+    expect(page.locator("#runs tr", has_text=f"stepped {XSS}")).to_contain_text(
+        "edited: candidate")
+
+
+def test_fork_a_stored_run_at_a_checkpoint_from_its_item_page(page: Page, base_url: str,
+                                                              built: StudioStore) -> None:
+    run = built.runs["curate"]
+    page.goto(f"{base_url}/runs/{run}/items/{_item_key(built, 'curate', '新年好')}")
+    page.locator("#steps button.fork").first.click()
+    expect(page.locator("#stop-reason")).to_contain_text("paused before")
+    expect(page.locator("#state")).to_contain_text(XSS)
+    assert page.evaluate("document.querySelectorAll('#state script').length") == 0
+    page.click("#do-quit")
+    expect(page.locator("#debug-controls")).to_contain_text("This session has ended")
