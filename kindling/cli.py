@@ -29,7 +29,7 @@ from kindling.commands import (
     studio,
     train,
 )
-from kindling.context import AppState, fail
+from kindling.context import AppState, fail, set_current_state
 from store.errors import UserError
 
 DEBUG_ENV = "KINDLING_DEBUG"
@@ -54,7 +54,9 @@ def _db_url_param() -> Any:
                                           callback=_db_url_given, expose_value=False)) -> None:
         """Probe."""
 
-    return next(p for p in get_command(probe).params if p.name == "db_url")
+    param = next(p for p in get_command(probe).params if p.name == "db_url")
+    param.is_eager = True  # before a run given by name is looked up in the store it names
+    return param
 
 
 def _add_db_url(group: Any, param: Any) -> None:
@@ -145,3 +147,4 @@ def main(
 ) -> None:
     """Every command reads the store URL the same way: --db-url, else KINDLING_DB_URL, else ./kindling.db."""
     ctx.obj = AppState(db_url=db_url)
+    set_current_state(ctx.obj)

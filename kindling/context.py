@@ -31,6 +31,21 @@ class AppState:
         return store
 
 
+_current: AppState | None = None
+
+
+def set_current_state(state: AppState) -> None:
+    """The command line being run's state (the root callback sets it), for option parsers that
+    read the store: a run given by name is looked up in the store the command uses."""
+    global _current
+    _current = state
+
+
+def current_state() -> AppState | None:
+    """The state `set_current_state` set (None outside a command line)."""
+    return _current
+
+
 def one_line(message: str) -> str:
     """A message's lines joined by '; ' (an error is one line on the terminal)."""
     return "; ".join(line.strip() for line in str(message).splitlines() if line.strip())

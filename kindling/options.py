@@ -41,12 +41,27 @@ RunKind = Literal["import", "curate", "pairs", "adversarial", "judge", "sft", "r
 
 
 def parse_run(text: str) -> int:
-    """A run reference: its id, as `12` or `run:12` (the form `--model run:12` needs), everywhere."""
-    digits = text.strip().removeprefix("run:")
-    if not digits.isdigit():
-        raise typer.BadParameter(f"{text!r}: expected a run id such as 12 or run:12 "
-                                 "(`kindling runs` lists them)")
-    return int(digits)
+    """A run reference, everywhere: its id (`12` or `run:12`, the form `--model run:12` needs) or
+    its name (the newest run of that name: `grpo-rm`, `run:grpo-rm`)."""
+    ref = text.strip().removeprefix("run:")
+    if ref.isdigit():
+        return int(ref)
+    found = _run_named(ref) if ref else None
+    if found is None:
+        raise typer.BadParameter(f"{text!r}: expected a run id such as 12 or run:12, or the "
+                                 "name of a run (`kindling runs` lists ids and names)")
+    return found
+
+
+def _run_named(name: str) -> int | None:
+    """The id of the newest run with this name in the command's store (--db-url), if any."""
+    from kindling.context import current_state
+    from store.reports import run_id_by_name
+
+    state = current_state()
+    if state is None:
+        return None
+    return run_id_by_name(state.open_store(writes=False), name)
 
 
 def parse_edges(text: str) -> tuple[int, ...]:

@@ -95,19 +95,19 @@ POLICY_RUN_KINDS = ("sft", "grpo")
 
 
 def policy_output_dir(store: Store, ref: str, what: str = "model") -> str:
-    """The output folder of the sft or grpo run `ref` (`run:ID`) names.
+    """The output folder of the sft or grpo run `ref` (`run:ID` or `run:NAME`, the newest run of
+    that name) names.
 
     Raises:
-        ValueError: not run:<integer>, no such run, a run of another kind, or no output folder
-            recorded (`what` names the setting in the message).
+        ValueError: no such run, a run of another kind, or no output folder recorded (`what`
+            names the setting in the message).
     """
-    try:
-        run_id = int(ref.removeprefix("run:"))
-    except ValueError:
-        raise ValueError(f"{what} {ref!r}: expected run:<integer id>") from None
-    run = get_run(store, run_id)
+    key = ref.removeprefix("run:")
+    run_id = int(key) if key.isdigit() else run_id_by_name(store, key) if key else None
+    run = get_run(store, run_id) if run_id is not None else None
     if run is None:
-        raise ValueError(f"{what} {ref}: no run with that id; expected an sft or grpo run")
+        raise ValueError(f"{what} {ref}: no run with that id or name; expected an sft or grpo "
+                         "run (`kindling runs --kind grpo` lists them)")
     if run.kind not in POLICY_RUN_KINDS:
         raise ValueError(f"{what} {ref}: that run is of kind {run.kind!r}; expected an sft or "
                          "grpo run")
@@ -123,3 +123,9 @@ def first_verdict_error(store: Store, run_id: int) -> str | None:
                                         Verdict.error.is_not(None)).order_by(Verdict.id).limit(1))
     with store.session() as s:
         return s.scalars(stmt).first()
+
+
+def run_id_by_name(store: Store, name: str) -> int | None:
+    """The newest run with this name, if any."""
+    with store.session() as s:
+        return s.scalar(select(Run.id).where(Run.name == name).order_by(Run.id.desc()).limit(1))

@@ -107,14 +107,39 @@ def show(ctx: typer.Context, version_id: int = typer.Argument(..., help="Version
 @app.command("diff")
 def diff(
     ctx: typer.Context,
-    a: int = typer.Argument(..., help="Version to diff from."),
-    b: int = typer.Argument(..., help="Version to diff to."),
+    a: int = typer.Argument(None, help="Version to diff from."),
+    b: int = typer.Argument(None, help="Version to diff to."),
+    best: bool = typer.Option(False, "--best", help="Diff the best-validated version (as `activate --best` picks it) against the version its lineage started from."),
+    kind: PrincipleKind = typer.Option(None, help="With --best: the kind (default detector)."),
+    run: int = typer.Option(None, "--run", parser=parse_run, metavar="RUN", help="With --best: only versions made by this run (an id or a run name)."),
 ) -> None:
-    """Unified diff of two versions' rules (added green, removed red)."""
-    from store.principles import versions_diff
+    """Unified diff of two versions' rules (added green, removed red); --best: what the
+    adversarial loop changed in its best version."""
+    from store.principles import best_version, lineage, versions_diff
 
     store = ctx.obj.open_store(writes=False)
-    lines = versions_diff(_version(store, a), _version(store, b))
+    if best == (a is not None or b is not None) or (not best and b is None):
+        fail("give two version ids, or --best")
+    if not best and (kind is not None or run is not None):
+        fail("--kind and --run only go with --best")
+    if best:
+        chosen = best_version(store, kind or "detector", run)
+        if chosen is None:
+            fail(f"no {kind or 'detector'} version has validation metrics"
+                 + (f" in run {run}" if run is not None else ""))
+            return
+        first, second = lineage(store, chosen.id)[-1], chosen
+        a, b = first.id, chosen.id
+        if a == b:
+            console.print(f"the best {chosen.kind} version is {a}, a starting version: no "
+                          "revision of it validated better")
+            return
+    else:
+        first, second = _version(store, a), _version(store, b)
+    if first.kind != second.kind:
+        fail(f"version {a} is a {first.kind} set and {b} a {second.kind} set: diff two "
+             "versions of one kind (`kindling principles list --kind K`)")
+    lines = versions_diff(first, second)
     if not lines:
         console.print(f"versions {a} and {b} have the same rules")
         return

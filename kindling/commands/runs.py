@@ -28,16 +28,19 @@ def runs(
     if limit < 1:
         fail(f"--limit {limit}: must be at least 1")
     table = Table(title="runs")
-    for col in ("id", "kind", "name", "status", "started", "finished", "items", "done", "failed",
-                "pairs"):
-        table.add_column(col)
+    table.add_column("id", justify="right")
+    for col in ("kind", "name", "status", "started"):
+        table.add_column(col, min_width=10 if col == "name" else None)
+    table.add_column("done/items", justify="right")
+    table.add_column("pairs", justify="right")
     for r in list_runs(ctx.obj.open_store(writes=False), limit, kind):
         run = r["run"]
         marks = debug_marks(run.config or {})
         name = escape(run.name or "") + (f" [yellow]({'; '.join(marks)})[/]" if marks else "")
-        table.add_row(str(run.id), run.kind, name, run.status, f"{run.started_at:%m-%d %H:%M:%S}",
-                      f"{run.finished_at:%H:%M:%S}" if run.finished_at else "-", str(r["items"]),
-                      str(r["done"]), str(r["failed"]), str(r["pairs"]))
+        items = (f"{r['done']}/{r['items']}" + (f", {r['failed']} failed" if r["failed"] else "")
+                 if r["items"] else "")
+        table.add_row(str(run.id), run.kind, name, run.status, f"{run.started_at:%m-%d %H:%M}",
+                      items, str(r["pairs"]) if r["pairs"] else "")
     console.print(table)
 
 

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from store.db import Store
+from store.run_items import ItemFilter
 
 HERE = Path(__file__).parent
 MAX_LIMIT = 200
@@ -42,6 +43,24 @@ class Page:
     def __init__(self, offset: int = Query(0, ge=0),
                  limit: int = Query(50, ge=1, le=MAX_LIMIT)) -> None:
         self.offset, self.limit = offset, limit
+
+
+class ItemQuery:
+    """A run page's item filters (?verdict=&label=&agreement=&status=; empty: any)."""
+
+    def __init__(self, verdict: str = Query("", pattern="^(|0|1|none)$"),
+                 label: str = Query("", pattern="^(|0|1|none)$"),
+                 agreement: str = Query("", pattern="^(|agree|disagree)$"),
+                 status: str = Query("", pattern="^(|done|failed|pending|claimed)$")) -> None:
+        self.raw = {"verdict": verdict, "label": label, "agreement": agreement, "status": status}
+
+    def filter(self) -> ItemFilter:
+        def code(text: str) -> int | None:
+            return None if not text else (-1 if text == "none" else int(text))
+
+        raw = self.raw
+        return ItemFilter(verdict=code(raw["verdict"]), label=code(raw["label"]),
+                          agreement=raw["agreement"] or None, status=raw["status"] or None)
 
 
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from graphs.registry import GRAPHS, graph_of_run
 from kindling.studio import runs_data
-from kindling.studio.deps import Page, graph_svg, page, store_of
+from kindling.studio.deps import ItemQuery, Page, graph_svg, page, store_of
 from kindling.studio.history_view import item_history, path_of
 from kindling.studio.item_checks import item_warnings, label_view
 from kindling.studio.items import item_detail, list_items, trace
@@ -19,11 +19,13 @@ router = APIRouter()
 
 
 @router.get("/api/runs/{run_id}/items")
-def api_items(request: Request, run_id: int, paging: Page = Depends()) -> dict[str, Any]:
-    """One page of a run's items with their verdicts: {total, offset, limit, items}."""
+def api_items(request: Request, run_id: int, paging: Page = Depends(),
+              where: ItemQuery = Depends()) -> dict[str, Any]:
+    """One page of a run's items with their verdicts (a curate run's also with their labels,
+    filtered by ?verdict=&label=&agreement=&status=): {total, offset, limit, items}."""
     store = store_of(request)
     return list_items(store, runs_data.get_run(store, run_id), offset=paging.offset,
-                      limit=paging.limit)
+                      limit=paging.limit, where=where.filter())
 
 
 async def _item(request: Request, run_id: int, key: str) -> dict[str, Any]:

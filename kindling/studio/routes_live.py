@@ -63,11 +63,14 @@ def run_charts(run: Any) -> dict[str, Any]:
 
 @router.get("/compare")
 def compare_page(request: Request, a: int | None = Query(None), b: int | None = Query(None),
-                 runs: str = Query("", max_length=200), series: str = Query("", max_length=100),
+                 runs: list[str] = Query([], max_length=MAX_OVERLAY),
+                 series: str = Query("", max_length=100),
                  changed: bool = Query(False), paging: Page = Depends()) -> Response:
-    """Two curate runs item by item (?a=&b=), or training runs' curves overlaid (?runs=1,2)."""
+    """Two curate runs item by item (?a=&b=), or training runs' curves overlaid (?runs=1,2 or
+    ?runs=1&runs=2)."""
     store = store_of(request)
-    picked = [int(x) for x in runs.split(",") if x.strip().isdigit()][:MAX_OVERLAY]
+    picked = [int(x) for part in runs for x in part.split(",") if x.strip().isdigit()]
+    picked = list(dict.fromkeys(picked))[:MAX_OVERLAY]
     overlay = _overlay(store, picked, series) if picked else None
     items = None
     if a is not None and b is not None:

@@ -9,12 +9,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from kindling.studio import runs_data
-from kindling.studio.deps import Page, graph_svg, page, store_of
+from kindling.studio.deps import ItemQuery, Page, graph_svg, page, store_of
 from kindling.studio.eval_view import eval_tables
 from kindling.studio.items import list_items
 from kindling.studio.routes_live import run_charts
 from store.models import RUN_KINDS
-from store.run_items import ItemFilter
 from store.run_summary import run_summary
 from store.work import item_counts
 
@@ -67,24 +66,6 @@ def eval_page(request: Request, paging: Page = Depends()) -> Response:
     listing = runs_data.list_runs(store, kind="eval", offset=paging.offset, limit=paging.limit)
     runs = [(row, eval_tables(runs_data.get_run(store, row["id"]))) for row in listing["runs"]]
     return page(request, "eval.html", listing=listing, runs=runs, title="evaluations")
-
-
-class ItemQuery:
-    """A run page's item filters (?verdict=&label=&agreement=&status=; empty: any)."""
-
-    def __init__(self, verdict: str = Query("", pattern="^(|0|1|none)$"),
-                 label: str = Query("", pattern="^(|0|1|none)$"),
-                 agreement: str = Query("", pattern="^(|agree|disagree)$"),
-                 status: str = Query("", pattern="^(|done|failed|pending|claimed)$")) -> None:
-        self.raw = {"verdict": verdict, "label": label, "agreement": agreement, "status": status}
-
-    def filter(self) -> ItemFilter:
-        def code(text: str) -> int | None:
-            return None if not text else (-1 if text == "none" else int(text))
-
-        raw = self.raw
-        return ItemFilter(verdict=code(raw["verdict"]), label=code(raw["label"]),
-                          agreement=raw["agreement"] or None, status=raw["status"] or None)
 
 
 @router.get("/runs/{run_id}")

@@ -14,7 +14,7 @@ from kindling.cli import app
 from kindling.debugger.session import StepError, StepSession
 from kindling.debugger.targets import curate_target, judge_target
 from store.db import Store
-from store.models import Run, Verdict
+from store.models import Response, Run, RunItem, Verdict
 from tests.fakes import seed_tiny_data
 from tests.integration.helpers import http_config
 from tests.standin import StandinServer
@@ -64,6 +64,15 @@ async def test_break_inspect_edit_continue_changes_the_stored_verdict(
     with short_item_store.session() as s:
         run = s.get(Run, target.run_id)
         assert run is not None and run.status == "finished" and run.config["stepped"] is True
+        # the edit is recorded, and the verdict stands against the text the judge saw
+        assert run.config["edits"] == [{"field": "candidate", "before": ["judge"],
+                                        "after_nodes": ["retrieve_exemplars", "advocate",
+                                                        "critic"]}]
+        verdict = s.scalars(select(Verdict).where(Verdict.run_id == target.run_id)).one()
+        judged = s.get(Response, verdict.response_id)
+        assert judged is not None and (judged.text, judged.origin) == (LONG, "edited")
+        item = s.scalars(select(RunItem).where(RunItem.run_id == target.run_id)).one()
+        assert item.response_id == verdict.response_id
 
 
 async def test_step_pauses_after_every_node(short_item_store: Store, monkeypatch) -> None:

@@ -316,3 +316,74 @@ def test_pyproject_ships_templates_and_static() -> None:
     for pattern in shipped:
         assert list(studio.glob(pattern)), pattern
     assert {p.name for p in (studio / "static").iterdir()} == {"studio.css", "studio.js"}
+
+
+def test_items_filter_by_verdict_label_and_agreement(client: TestClient,
+                                                     built: StudioStore) -> None:
+    run = built.runs["curate_b"]  # a judge that likes everything: two bad texts judged good
+
+    def keys(**where: str) -> list[int]:
+        body = client.get(f"/api/runs/{run}/items", params=where).json()
+        return [(i["verdict"], i["label"]) for i in body["items"]]
+
+    assert sorted(keys()) == [(1, 0), (1, 0), (1, 1)]
+    assert keys(agreement="disagree") == [(1, 0), (1, 0)]
+    assert keys(agreement="agree") == [(1, 1)]
+    assert keys(label="1") == [(1, 1)] and keys(verdict="0") == []
+    assert keys(status="failed") == [] and keys(label="none") == []
+    assert client.get(f"/api/runs/{run}/items", params={"agreement": "maybe"}).status_code == 422
+
+
+def test_item_api_gives_the_label_warnings_and_trace(client: TestClient,
+                                                     built: StudioStore) -> None:
+    run = built.runs["curate_b"]
+    key = client.get(f"/api/runs/{run}/items", params={"label": "1"}).json()["items"][0]["key"]
+    item = client.get(f"/api/runs/{run}/items/{key}").json()
+    assert item["label"]["value"] == 1 and item["label"]["agrees"] is True
+    assert any("'最终理由' is copied" in w for w in item["warnings"])
+    assert [t["node"] for t in item["trace"]] == ["advocate", "critic", "judge", "reflect"]
+    assert max(t["share"] for t in item["trace"]) == 100.0
+
+
+def test_two_curate_runs_compared_item_by_item(client: TestClient, built: StudioStore) -> None:
+    a, b = built.runs["curate"], built.runs["curate_b"]
+    page = client.get("/compare", params={"a": a, "b": b}).text
+    assert "<strong>3</strong> items in both runs: 1 same verdict, <strong>2</strong> differ" in page
+    assert f"run {a} agrees on 3 (100%), run {b} on 1 (33%)" in page
+    assert XSS not in page and "&lt;script&gt;" in page
+    changed = client.get("/compare", params={"a": a, "b": b, "changed": "true"}).text
+    assert changed.count('<tr class="changed">') == 2
+    wrong = client.get("/compare", params={"a": a, "b": built.runs["sft"]})
+    assert wrong.status_code == 404 and "not a curate run" in wrong.text
+
+
+def test_live_view_of_a_run(client: TestClient, built: StudioStore) -> None:
+    live = client.get(f"/api/runs/{built.runs['curate']}/live").json()
+    assert live["status"] == "finished" and live["items"]["done"] == 3
+    assert len(live["verdicts"]) == 3 and live["in_flight"] == []
+    assert {v["label"] for v in live["verdicts"]} == {0, 1}
+    grpo = client.get(f"/api/runs/{built.runs['grpo']}/live").json()
+    assert grpo["steps"] == 8 and grpo["last_step"]["step"] == 8
+    fragment = client.get(f"/runs/{built.runs['grpo']}/charts").text
+    assert 'data-series="reward"' in fragment and "<html" not in fragment
+
+
+def test_debug_api_refuses_what_the_graph_cannot_take(client: TestClient,
+                                                      built: StudioStore) -> None:
+    start = client.post("/api/debug/sessions", json={"graph": "wizard"}, headers=JSON_POST)
+    assert start.status_code == 400 and "unknown graph 'wizard'" in start.json()["detail"]
+    node = client.post("/api/debug/sessions", json={"graph": "curate", "break_before": ["x"]},
+                       headers=JSON_POST)
+    assert node.status_code == 400 and "no node 'x'" in node.json()["detail"]
+    fork = client.post("/api/debug/fork", json={"run_id": built.runs["curate"], "item": "r1",
+                                                "at": 99}, headers=JSON_POST)
+    assert fork.status_code == 400 and "checkpoints" in fork.json()["detail"]
+    gone = client.post("/api/debug/sessions/nosuch", json={"action": "continue"},
+                       headers=JSON_POST)
+    assert gone.status_code == 404 and "no open debug session" in gone.json()["detail"]
+    assert client.get("/debug/nosuch").status_code == 404
+    foreign = client.post("/api/debug/sessions", json={"graph": "curate"},
+                          headers={"Origin": "http://evil.example"})
+    assert foreign.status_code == 403
+    page = client.get("/debug").text
+    assert 'value="judge"' in page and "pause before" in page

@@ -180,9 +180,12 @@ def test_fork_a_stored_run_at_a_checkpoint_from_its_item_page(page: Page, base_u
                                                               built: StudioStore) -> None:
     run = built.runs["curate"]
     page.goto(f"{base_url}/runs/{run}/items/{_item_key(built, 'curate', '新年好')}")
-    page.locator("#steps button.fork").first.click()
-    expect(page.locator("#stop-reason")).to_contain_text("paused before")
+    expect(page.locator("#item-text")).to_contain_text(XSS)  # stored markup, as text
+    assert page.evaluate("document.querySelectorAll('#why script').length") == 0
+    page.locator("#steps button.fork").first.click()  # builds the run's local model: give it time
+    expect(page.locator("#stop-reason")).to_contain_text("paused before", timeout=60_000)
     expect(page.locator("#state")).to_contain_text(XSS)
     assert page.evaluate("document.querySelectorAll('#state script').length") == 0
     page.click("#do-quit")
-    expect(page.locator("#debug-controls")).to_contain_text("This session has ended")
+    expect(page.locator("#debug-controls")).to_contain_text("This session has ended",
+                                                            timeout=30_000)

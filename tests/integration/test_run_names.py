@@ -1,0 +1,65 @@
+"""Runs carry names: given with --name (a resumed run takes the new one), derived by default for
+training runs, usable wherever a run id is; `runs show` prints a summary, `--full` everything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kindling.cli import app
+from rl.train_config import KindlingGRPO, KindlingSFT, run_name
+from store import work
+from store.db import Store
+from store.reports import policy_output_dir
+from tests.fakes import seed_tiny_data
+from tests.integration.helpers import http_config, make_items
+from tests.standin import StandinServer
+
+
+def test_training_runs_are_named_by_kind_and_rewards() -> None:
+    grpo = KindlingGRPO(model="m", rewards={"rm": 1.0, "length_control": 1.0}, rm_model="r")
+    assert run_name("grpo", grpo) == "grpo-rm+length"
+    assert run_name("grpo", KindlingGRPO(model="m", rewards={"rm": 1.0}, rm_model="r")) == \
+        "grpo-rm"
+    assert run_name("sft", KindlingSFT(model="m")) == "sft"
+    assert run_name("sft", KindlingSFT(model="m", name="mine")) == "mine"
+
+
+def test_names_on_the_cli_resume_rename_and_resolve(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("KINDLING_TEST_KEY", "k")
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    store = Store(url)
+    seed_tiny_data(store, make_items(2))
+    cfg = tmp_path / "cfg.yaml"
+    cli = CliRunner()
+    with StandinServer() as server:
+        cfg.write_text(http_config(server.base_url).model_dump_json(), encoding="utf-8")
+        first = cli.invoke(app, ["--db-url", url, "curate", "-c", str(cfg), "--no-progress",
+                                 "--name", "path-a"])
+        assert first.exit_code == 0, first.output
+        again = cli.invoke(app, ["--db-url", url, "curate", "-c", str(cfg), "--no-progress",
+                                 "--name", "path-a v2"])  # the same config: resumed, renamed
+        assert again.exit_code == 0, again.output
+    listed = cli.invoke(app, ["--db-url", url, "runs"], terminal_width=200)
+    assert "path-a v2" in listed.output and listed.output.count("curate") == 1
+    shown = cli.invoke(app, ["--db-url", url, "runs", "show", "path-a v2"], terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert "2 curate · path-a v2" in shown.output and "2 done" in shown.output
+    assert "KINDLING_TEST_KEY" in shown.output and "trl" not in shown.output
+    assert len(shown.output.splitlines()) < 40  # a summary, not the whole config
+    full = cli.invoke(app, ["--db-url", url, "runs", "show", "run:path-a v2", "--full"])
+    assert "config:" in full.output and "metrics:" in full.output and "agents" in full.output
+    missing = cli.invoke(app, ["--db-url", url, "runs", "show", "nosuch"])
+    assert missing.exit_code == 2 and "name of a run" in missing.output
+
+
+def test_a_policy_is_named_by_its_run_name(sqlite_store: Store) -> None:
+    run, _ = work.get_or_create_run(sqlite_store, kind="grpo", run_key=None, name="grpo-rm",
+                                    config={"trl": {"output_dir": "runs/grpo_rm"}},
+                                    code_version="t")
+    assert policy_output_dir(sqlite_store, "run:grpo-rm") == "runs/grpo_rm"
+    assert policy_output_dir(sqlite_store, f"run:{run.id}") == "runs/grpo_rm"
+    with pytest.raises(ValueError, match="no run with that id or name"):
+        policy_output_dir(sqlite_store, "run:grpo-judge")
