@@ -60,11 +60,22 @@ class GRPOMetricsCallback(StoreMetricsCallback):
     def _line(self, entry: dict[str, Any], max_steps: int) -> Text:
         parts = [f"run {self.run_id}", f"step {entry['step']}/{max_steps}"]
         for key, label, fmt in (("reward", "reward", "{:.3f}"), ("reward_std", "±", "{:.3f}"),
-                                ("kl", "kl", "{:.4f}"), ("completions/mean_length", "len", "{:.1f}"),
+                                ("kl", "kl", "{:.4f}"),
+                                ("completions/mean_length", "tokens", "{:.1f}"),
+                                ("length_control/mean_length", "chars", "{:.0f}"),
                                 ("loss", "loss", "{:.4f}"), ("train_loss", "train_loss", "{:.4f}")):
             if isinstance(entry.get(key), int | float):
                 parts.append(f"{label} " + fmt.format(entry[key]))
         return Text("  ".join(parts), style="bold")
+
+
+def length_band_of(funcs: list[Any]) -> dict[str, Any]:
+    """{"length_band": [low, high]} (characters) when length_control is among the rewards: the
+    studio draws it on the character-length curve."""
+    for func in funcs:
+        if getattr(func, "__name__", "") == "length_control" and hasattr(func, "low"):
+            return {"length_band": [round(func.low, 1), round(func.high, 1)]}
+    return {}
 
 
 def check_prompt_lengths(tokenizer: Any, dataset: Any, limit: int | None) -> None:
@@ -218,6 +229,7 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
             setup.context.judge = build_judge_service(store, judge_cfg, callback.run_id)
         funcs, weights = build_rewards(kcfg.rewards, setup.context)
         assert list(weights) == list(setup.trl_cfg.reward_weights)
+        callback.static |= length_band_of(funcs)
         trainer = GRPOTrainer(model=setup.model, reward_funcs=[*funcs], args=setup.trl_cfg,
                               train_dataset=setup.dataset, processing_class=setup.tokenizer,
                               peft_config=setup.peft_config, callbacks=[callback])

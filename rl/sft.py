@@ -76,6 +76,7 @@ class StoreMetricsCallback(TrainerCallback):
 
     def __init__(self, store: Store | None, run_id: int, *, live: bool = True) -> None:
         self.store, self.run_id = store, run_id
+        self.static: dict[str, Any] = {}  # figures fixed for the run, stored beside the steps
         live = live and store is not None
         self.steps: list[dict[str, Any]] = []
         self._shown: dict[str, Any] = {}
@@ -86,8 +87,8 @@ class StoreMetricsCallback(TrainerCallback):
             self._live.start()
 
     def metrics(self) -> dict[str, Any]:
-        """What the run row holds so far: {"steps": [...]}."""
-        return {"steps": list(self.steps)}
+        """What the run row holds so far: {"steps": [...]} and the `static` figures."""
+        return {"steps": list(self.steps), **self.static}
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
                **kwargs: Any) -> None:

@@ -15,6 +15,8 @@ UNITS: dict[str, str] = {
     "completions/max_length": "tokens",
     "completions/mean_terminated_length": "tokens",
     "completion_length": "tokens",
+    "length_control/mean_length": "characters",
+    "length_control/out_of_band": "fraction",
     "learning_rate": "lr",
     "grad_norm": "norm",
     "entropy": "nats",
@@ -71,13 +73,13 @@ class ChartPlan:
 
 def _is_length(name: str) -> bool:
     """Whether a series measures completion length (tokens or characters)."""
-    return name in ("completions/mean_length", "completion_length") or (
-        "chars" in name or "characters" in name)
+    return name in ("completions/mean_length", "completion_length",
+                    "length_control/mean_length") or ("chars" in name or "characters" in name)
 
 
 def _rank(name: str) -> tuple[int, int, str] | None:
     """Where a primary series goes (lower comes first), or None when it is not primary."""
-    lengths = ("completions/mean_length", "completion_length")
+    lengths = ("length_control/mean_length", "completions/mean_length", "completion_length")
     groups = (
         name == "reward",
         name.startswith("rewards/") and not name.endswith("/std"),

@@ -70,7 +70,9 @@ def test_grpo_updates_the_policy_and_records_reward_metrics(
     assert [e["step"] for e in steps] == [1, 2]
     for entry in steps:
         assert {"reward", "rewards/length_control/mean", "rewards/guard/mean",
-                "completions/mean_length", "kl", "loss"} <= set(entry)
+                "completions/mean_length", "length_control/mean_length", "kl", "loss"} <= set(entry)
+    low, high = run.metrics["length_band"]  # characters, drawn on the length curve
+    assert 0 < low < high and run.name == "grpo-length+guard"
     assert run.metrics["final"]["train_runtime"] > 0
     assert run.metrics["checkpoints"] == [str(tmp_path / "out")]
 

@@ -231,3 +231,15 @@ def test_length_band() -> None:
                 {"length_band": 5}, {"length_band": [True, 2]}, {"length_band": [math.nan, 1]}):
         assert length_band(bad) is None
     assert length_band(None) is None
+
+
+def test_character_length_comes_first_among_lengths_with_its_unit() -> None:
+    from kindling.studio.curve_plan import plan_charts, unit_of
+
+    rising = [(1.0, 40.0), (2.0, 55.0), (3.0, 70.0)]
+    plan = plan_charts({"completions/mean_length": [(1.0, 10.0), (2.0, 12.0), (3.0, 11.0)],
+                        "length_control/mean_length": rising,
+                        "length_control/out_of_band": [(1.0, 0.5), (2.0, 0.25), (3.0, 0.0)]})
+    assert plan.primary[:2] == ["length_control/mean_length", "completions/mean_length"]
+    assert unit_of("length_control/mean_length") == "characters"
+    assert unit_of("length_control/out_of_band") == "fraction"
