@@ -80,8 +80,10 @@ def compare_page(request: Request, a: int | None = Query(None), b: int | None = 
         items = run_compare.compare_runs(store, a, b, changed_only=changed, offset=paging.offset,
                                          limit=paging.limit)
     listing = runs_data.list_runs(store, kind=None, offset=0, limit=100)["runs"]
+    names = {r["id"]: f"run {r['id']}" + (f" · {r['name']}" if r["name"] else "")
+             for r in listing}
     return page(request, "compare.html", a=a, b=b, items=items, overlay=overlay, picked=picked,
-                changed=changed, series=series, runs=listing, title="compare")
+                changed=changed, series=series, runs=listing, names=names, title="compare")
 
 
 def _overlay(store: Any, run_ids: list[int], wanted: str) -> dict[str, Any]:
