@@ -133,8 +133,14 @@ class StepSession:
                                            as_node=writers[-1])
         record_edit(self.target.calls.store, self.target.run_id,
                     {"field": name, "before": [n for n in snapshot.next if n not in INTERNAL],
-                     "after_nodes": list(dict.fromkeys(self._ran_so_far))})
+                     "after_nodes": self._ran_in_graph_order()})
         return await self._stop([], mode="edit", before=["*"])
+
+    def _ran_in_graph_order(self) -> list[str]:
+        """The nodes run so far, each once, in the graph's own order (parallel nodes finish in
+        any order; the record must not depend on which came back first)."""
+        order = graph_nodes(self.graph)
+        return sorted(set(self._ran_so_far), key=lambda n: (order.index(n) if n in order else len(order), n))
 
     async def _last_writers(self, snapshot: Any) -> list[str]:
         """The nodes whose step made this checkpoint (the parent checkpoint's next nodes; a
