@@ -59,12 +59,36 @@ def _db_url_param() -> Any:
     return param
 
 
-def _add_db_url(group: Any, param: Any) -> None:
-    """Give every leaf command below `group` the --db-url option (unless it has its own)."""
+VERBOSE_HELP = "Show the libraries' progress bars, load reports and deprecation warnings (off by default; also KINDLING_VERBOSE=1)."
+
+
+def _verbose_given(ctx: typer.Context, value: bool) -> None:
+    if value:
+        from kindling.quiet import set_library_noise
+
+        set_library_noise(True)
+
+
+def _verbose_param() -> Any:
+    """The `--verbose` option every command takes (eager: set before the command runs)."""
+    probe = typer.Typer()
+
+    @probe.command()
+    def _probe(verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP,
+                                            callback=_verbose_given, expose_value=False)) -> None:
+        """Probe."""
+
+    param = next(p for p in get_command(probe).params if p.name == "verbose")
+    param.is_eager = True
+    return param
+
+
+def _add_to_leaves(group: Any, param: Any, flag: str) -> None:
+    """Give every leaf command below `group` the option `param` (unless it has its own `flag`)."""
     for command in group.commands.values():
         if hasattr(command, "commands"):
-            _add_db_url(command, param)
-        elif not any("--db-url" in p.opts for p in command.params):
+            _add_to_leaves(command, param, flag)
+        elif not any(flag in p.opts for p in command.params):
             command.params.append(param)
 
 
@@ -79,7 +103,8 @@ class KindlingGroup(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _add_db_url(self, _db_url_param())
+        _add_to_leaves(self, _db_url_param(), "--db-url")
+        _add_to_leaves(self, _verbose_param(), "--verbose")
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -144,7 +169,11 @@ def main(
     ctx: typer.Context,
     db_url: str = typer.Option(
         None, "--db-url", envvar="KINDLING_DB_URL", help=DB_URL_HELP),
+    verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
 ) -> None:
     """Every command reads the store URL the same way: --db-url, else KINDLING_DB_URL, else ./kindling.db."""
+    from kindling.quiet import set_library_noise
+
+    set_library_noise(verbose)
     ctx.obj = AppState(db_url=db_url)
     set_current_state(ctx.obj)

@@ -18,10 +18,12 @@ from rich.text import Text
 
 from rl.data import EmptyDataError, prompt_dataset
 from rl.rewards.registry import RewardContext, build_rewards
+from rl.rewards.trl_helpers import soft_overlong_arguments
 from rl.sft import (
     ModelLoadError,
     StoreMetricsCallback,
     chat_policy,
+    console,
     fit,
     lora_config,
     record_failure,
@@ -29,6 +31,8 @@ from rl.sft import (
     start_run,
 )
 from rl.train_config import KindlingGRPO
+from rl.watch import LengthReference, SignalTap
+from rl.watch_rules import RuleWatcher
 from store.db import Store
 from store.errors import UserError
 from store.queries import corpus_pairs
@@ -55,14 +59,36 @@ class GRPOSetup:
 
 
 class GRPOMetricsCallback(StoreMetricsCallback):
-    """The store callback, with GRPO's figures on the live line (reward, kl, completion length)."""
+    """The store callback, with GRPO's figures on the live line (reward, kl, completion length)
+    and the watch rules checked at every logging step (alerts printed and stored with the run;
+    a `stop` rule ends training there)."""
+
+    watcher: RuleWatcher | None = None
+    tap: SignalTap | None = None
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
+               **kwargs: Any) -> None:
+        """Check the watch rules on this step's signals, then record the step."""
+        if self.tap is not None and self.tap.reference is not None and "watch" in self.static:
+            self.static["watch"]["reference"] = self.tap.reference.as_dict()
+        if logs and self.watcher is not None and self.store is not None:
+            for alert in self.watcher.check(state.global_step, logs):
+                self.static.setdefault("watch_alerts", []).append(alert)
+                verb = "stopping" if alert["action"] == "stop" else "warning"
+                console.print(f"[bold yellow]watch {verb}[/] at step {alert['step']}: "
+                              f"{alert['rule']} (now {alert['value']:g})", highlight=False)
+                if alert["action"] == "stop":
+                    self.static.setdefault("stopped_by", alert)
+                    control.should_training_stop = True
+        super().on_log(args, state, control, logs, **kwargs)
 
     def _line(self, entry: dict[str, Any], max_steps: int) -> Text:
         parts = [f"run {self.run_id}", f"step {entry['step']}/{max_steps}"]
         for key, label, fmt in (("reward", "reward", "{:.3f}"), ("reward_std", "±", "{:.3f}"),
                                 ("kl", "kl", "{:.4f}"),
                                 ("completions/mean_length", "tokens", "{:.1f}"),
-                                ("length_control/mean_length", "chars", "{:.0f}"),
+                                ("watch/length_chars", "chars", "{:.0f}"),
+                                ("watch/length_drift", "drift", "{:+.0%}"),
                                 ("loss", "loss", "{:.4f}"), ("train_loss", "train_loss", "{:.4f}")):
             if isinstance(entry.get(key), int | float):
                 parts.append(f"{label} " + fmt.format(entry[key]))
@@ -76,6 +102,24 @@ def length_band_of(funcs: list[Any]) -> dict[str, Any]:
         if getattr(func, "__name__", "") == "length_control" and hasattr(func, "low"):
             return {"length_band": [round(func.low, 1), round(func.high, 1)]}
     return {}
+
+
+def watch_rewards(kcfg: KindlingGRPO, funcs: list[Any], callback: Any) -> list[Any]:
+    """The reward functions TRL gets: tapped for the watch/* signals when `kindling.watch` is on
+    (the reference length is stored with the run when known up front), the rules armed."""
+    if not kcfg.watch.enabled:
+        return list(funcs)
+    band = length_band_of(funcs).get("length_band")
+    lc = next((f for f in funcs if getattr(f, "__name__", "") == "length_control"), None)
+    reference = (LengthReference(lc.median, "length_control", (band[0], band[1]))
+                 if lc is not None and band else None)
+    tap = SignalTap(dict(kcfg.rewards), reference, kcfg.watch.self_bleu_texts)
+    callback.watcher = RuleWatcher(kcfg.watch.rules)
+    callback.static["watch"] = {"rules": [r.describe() + f" → {r.action}" for r in kcfg.watch.rules],
+                                "reference": reference.as_dict() if reference else
+                                {"source": "first batch"}}
+    callback.tap = tap
+    return tap.wrap(funcs)
 
 
 def check_prompt_lengths(tokenizer: Any, dataset: Any, limit: int | None) -> None:
@@ -179,7 +223,11 @@ def prepare_grpo(
     peft_config = lora_config(kcfg.lora)
     model, tokenizer = chat_policy(kcfg.model, model, tokenizer, "the conversational prompts")
     check_prompt_lengths(tokenizer, dataset, kcfg.max_prompt_length)
-    context = RewardContext(rm_batch_size=kcfg.rm_batch_size, length_tolerance=kcfg.length_tolerance)
+    context = RewardContext(rm_batch_size=kcfg.rm_batch_size, length_tolerance=kcfg.length_tolerance,
+                            reward_options=kcfg.reward_options,
+                            max_completion_length=trl_cfg.max_completion_length)
+    if "soft_overlong" in kcfg.rewards:  # its limit comes from trl: checked before the run
+        soft_overlong_arguments(kcfg.reward_options, trl_cfg.max_completion_length)
     if "length_control" in kcfg.rewards:
         context.reference_lengths = (
             _policy_lengths(model, tokenizer, dataset, kcfg.length_reference_prompts, trl_cfg)
@@ -230,7 +278,8 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
         funcs, weights = build_rewards(kcfg.rewards, setup.context)
         assert list(weights) == list(setup.trl_cfg.reward_weights)
         callback.static |= length_band_of(funcs)
-        trainer = GRPOTrainer(model=setup.model, reward_funcs=[*funcs], args=setup.trl_cfg,
+        tapped = watch_rewards(kcfg, funcs, callback)
+        trainer = GRPOTrainer(model=setup.model, reward_funcs=tapped, args=setup.trl_cfg,
                               train_dataset=setup.dataset, processing_class=setup.tokenizer,
                               peft_config=setup.peft_config, callbacks=[callback])
         output = fit(trainer, live=live)

@@ -123,11 +123,14 @@ class StoreMetricsCallback(TrainerCallback):
 
 
 def fit(trainer: Any, *, live: bool) -> Any:
-    """Train and save; with the live view on, TRL's tqdm bar is removed (the callback draws)."""
+    """Train and save; with the live view on, the Trainer's own progress output is removed (the
+    callback draws): its tqdm bar, or the raw dict it prints per log when tqdm is off (as it is
+    when the libraries are quiet, kindling/quiet.py)."""
     if live:
-        from transformers.trainer_callback import ProgressCallback
+        from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
         trainer.remove_callback(ProgressCallback)
+        trainer.remove_callback(PrinterCallback)
     output = trainer.train()
     trainer.save_model()
     return output

@@ -40,7 +40,9 @@ from agents.config import (
     set_dotted,
 )
 from agents.judge.config import JudgeConfig
+from rl.rewards.trl_helpers import RewardOptions, RewardOptionsField
 from rl.trl_config import build_trl_config, trl_config_class
+from rl.watch_rules import WatchConfig
 
 __all__ = ["ConfigError", "KindlingGRPO", "KindlingRM", "KindlingSFT", "LoraSpec", "load_train_config",
            "read_run_yaml", "run_name"]
@@ -78,7 +80,7 @@ class KindlingRM(Strict):
     lora: LoraSpec | None = Field(None, description="Train a LoRA adapter instead of all weights.")
 
 
-REWARD_NAMES = ("rm", "judge", "length_control", "guard")
+REWARD_NAMES = ("rm", "judge", "length_control", "guard", "repetition_penalty", "soft_overlong")
 """Reward names GRPO accepts (rl/rewards/registry.py BUILDERS; kept here so config loading stays light)."""
 
 
@@ -90,7 +92,8 @@ class KindlingGRPO(Strict):
     dataset: str = Field("grpo_train", description="Imported dataset whose queries are the prompts.")
     limit: int | None = Field(None, ge=1, description="Use at most this many prompts (file order).")
     lora: LoraSpec | None = Field(None, description="Train a LoRA adapter instead of all weights.")
-    rewards: dict[str, float] = Field(..., description="Reward name -> weight (rm, judge, length_control, guard), e.g. {rm: 1.0, length_control: 1.0}.")
+    rewards: dict[str, float] = Field(..., description="Reward name -> weight (rm, judge, length_control, guard; TRL's helpers repetition_penalty, soft_overlong), e.g. {rm: 1.0, length_control: 1.0}.")
+    reward_options: RewardOptionsField = Field(default_factory=RewardOptions, validate_default=True, description="Arguments of the rewards built from TRL's helpers, by reward name: {repetition_penalty: {ngram_size: 3, max_penalty: -1.0}, soft_overlong: {soft_punish_cache: 16, max_completion_len: null}} (trl.rewards' parameter names; soft_overlong needs soft_punish_cache; max_completion_len null: trl.max_completion_length). Only for rewards named in rewards.")
     rm_model: str | None = Field(None, validate_default=True, description="Reward model folder (sequence classification + tokenizer, `kindling train rm` output); required iff rewards include rm.")
     rm_batch_size: int = Field(16, ge=1, description="Completions scored per reward-model forward pass.")
     judge: JudgeConfig | None = Field(None, validate_default=True, description="The principle-guided judge (principles = a version id, name or YAML path); required iff rewards include judge.")
@@ -99,6 +102,7 @@ class KindlingGRPO(Strict):
     length_reference_prompts: int = Field(64, ge=1, description="Prompts the starting policy is sampled on for its reference lengths (length_reference: policy).")
     length_tolerance: float = Field(0.15, ge=0, lt=1, description="length_control's band half-width, relative to the median reference length.")
     max_prompt_length: int | None = Field(None, ge=1, description="Longest prompt in tokens (chat template applied); longer ones are an error before training. TRL 1.16's GRPOConfig has no such field, so it lives here. None: no check.")
+    watch: WatchConfig = Field(default_factory=WatchConfig, description="Reward-hacking signals logged every step (watch/length_drift, self_bleu, ...) and rules that warn or stop the run (rl/watch_rules.py).")
 
     @field_validator("rewards")
     @classmethod

@@ -5,6 +5,7 @@ type, errors naming the file (or the `--set` flag) and the key."""
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import typing
 import warnings
@@ -27,6 +28,14 @@ def trl_config_class(kind: str) -> type:
 
 
 RENAMED_BY_TRANSFORMERS = "`gradient_checkpointing` is deprecated"
+
+FIELD_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("GRPOConfig", "loss_type"): ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo"),
+    ("GRPOConfig", "multi_objective_aggregation"): ("sum_then_normalize", "normalize_then_sum"),
+}
+"""String fields whose values TRL 1.16 checks only once training runs (GRPOConfig takes any string;
+the trainer raises at the first reward or loss): checked at config load instead, naming the values.
+tests/unit/test_trl_choices.py compares them with TRL's help text and trainer code."""
 
 
 def build_trl_config(cls: type, body: dict[str, Any], where: str,
@@ -69,11 +78,17 @@ def _check_value(cls: type, key: str, value: Any, where: str) -> Any:
     adapter = _adapter(cls, key)
     if adapter is None or value is None:
         return value
+    at = where if where == f"--set trl.{key}" else f"{where}: trl.{key}"
     try:
-        return adapter.validate_python(value)
+        checked = adapter.validate_python(value)
     except ValidationError as exc:
-        at = where if where == f"--set trl.{key}" else f"{where}: trl.{key}"
         raise ConfigError(f"{at}: {exc.errors()[0]['msg']} (got {value!r})") from exc
+    choices = FIELD_CHOICES.get((cls.__name__, key))
+    if choices is not None and checked not in choices:
+        close = difflib.get_close_matches(str(checked), choices, n=1, cutoff=0.6)
+        raise ConfigError(f"{at}: {checked!r} is not one of TRL's {cls.__name__}.{key} values: "
+                          + ", ".join(choices) + (f" (did you mean {close[0]}?)" if close else ""))
+    return checked
 
 
 def _key_in_message(message: str, body: dict[str, Any]) -> str | None:

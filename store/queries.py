@@ -93,3 +93,11 @@ def latest_import_run(store: Store) -> int | None:
     with store.session() as s:
         return next((run_id for run_id, config in s.execute(stmt)
                      if "file" not in (config or {})), None)
+
+
+def finished_run_metrics(store: Store, kind: str, output_dir: str) -> dict | None:
+    """The metrics of the newest finished `kind` run that wrote `output_dir`, or None."""
+    stmt = (select(Run.metrics).where(Run.kind == kind, Run.status == "finished")
+            .order_by(Run.id.desc()))
+    with store.session() as s:
+        return next((m for m in s.scalars(stmt) if (m or {}).get("output_dir") == output_dir), None)

@@ -21,15 +21,18 @@ from rich import box
 from rich.rule import Rule
 from rich.table import Table
 
-from agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.context import console, fail
 from kindling.outputs import WHOLE_FOLDER, check_claimable, owned_entries, remove_owned_dir
 
 if TYPE_CHECKING:
+    from kindling.services.evaluation import PolicyComparison
     from store.db import Store
 
 GRPO_VARIANTS = {"grpo_rm": ("rm",), "grpo_rm_lc": ("rm", "length_control")}
 """GRPO runs by output name and reward names; the weights come from grpo_tiny.yaml (default 1)."""
+
+POLICY_LABELS = {"tiny": "base", "sft": "sft", "grpo_rm": "grpo-rm", "grpo_rm_lc": "grpo-rm+length"}
+"""How each step's model is named in the report (GRPO: its run's default name)."""
 
 
 def default_configs() -> Path:
@@ -98,12 +101,13 @@ def quickstart(
                 "kindling.rewards": {r: weights.get(r, 1.0) for r in rewards},
                 "trl.output_dir": paths[name],
                 "trl.max_steps": grpo_steps}, live), paths[name])
-        report = steps.run("compare the policies", lambda: _compare(store, paths, eval_prompts))
+        comparison = steps.run("compare the policies",
+                               lambda: _compare(store, paths, eval_prompts))
     except (ConfigError, ValueError) as exc:
         fail(str(exc))
         return
     steps.print_times()
-    print_findings(rm_figures, report)
+    print_report(store, paths, rm_figures, comparison, eval_prompts)
 
 
 class Steps:
@@ -192,34 +196,36 @@ def _eval_rm(store: Store, model: Path, limit: int | None) -> dict[str, Any]:
     return metrics
 
 
-def _compare(store: Store, paths: dict[str, Path], prompts: int) -> dict[str, dict[str, Any]]:
+def _compare(store: Store, paths: dict[str, Path], prompts: int) -> PolicyComparison:
     from kindling.services.evaluation import compare_policies
-    from kindling.views import print_eval_stored, print_policy_table
+    from kindling.views import print_eval_stored
     from rl.evaluate.policy import SamplingConfig, held_out_prompts
 
-    policies = [("base", str(paths["tiny"])), ("sft", str(paths["sft"])),
-                *((name, str(paths[name])) for name in GRPO_VARIANTS)]
     comparison = compare_policies(
-        store, policies, held_out_prompts(store, "grpo_test", prompts),
+        store, [(label, str(paths[step])) for step, label in POLICY_LABELS.items()],
+        held_out_prompts(store, "grpo_test", prompts),
         SamplingConfig(samples_per_prompt=2, max_new_tokens=64), prompts_dataset="grpo_test",
         rm=str(paths["rm"]))
-    print_policy_table(comparison.report, DEFAULT_THRESHOLD, comparison.rm_fit, None)
     print_eval_stored(comparison.eval_run_id)
-    return comparison.report
+    return comparison
 
 
-def print_findings(rm_figures: dict[str, Any] | None, report: dict[str, dict[str, Any]]) -> None:
-    """The figures the quickstart is for: the RM beside length, and GRPO's length drift vs SFT."""
-    if rm_figures is not None:
-        pw, agree = rm_figures["pairwise"]["overall"], rm_figures["agreement"]
-        console.print(f"reward model: pairwise accuracy {pw['rm']:.3f} (longer-is-chosen "
-                      f"{pw['length']:.3f}); agreement with labels "
-                      f"{agree['overall']['accuracy']:.3f} (length rule "
-                      f"{agree['baseline']['accuracy']:.3f})", highlight=False)
-    sft = report["sft"]
-    for name in GRPO_VARIANTS:
-        m = report[name]
-        drift = m["mean_length"] / sft["mean_length"] - 1 if sft["mean_length"] else 0.0
-        console.print(f"{name}: mean length {m['mean_length']:.1f} vs SFT {sft['mean_length']:.1f} "
-                      f"({drift:+.0%}); RM mean score {m['rm']['mean']:.3f} vs SFT "
-                      f"{sft['rm']['mean']:.3f}", highlight=False)
+def print_report(store: Store, paths: dict[str, Path], rm_figures: dict[str, Any] | None,
+                 comparison: PolicyComparison, prompts: int) -> None:
+    """The policies' figures with units and direction, sample texts, and the findings in words."""
+    from kindling import quickstart_report as qr
+    from rl.watch import summarize_signals
+    from store.queries import corpus_pairs, finished_run_metrics
+
+    lengths = [len(text) for _, text in corpus_pairs(store, "sft")]
+    qr.print_policy_figures(comparison.report, prompts,
+                            sum(lengths) / len(lengths) if lengths else None)
+    rm = comparison.rm_fit
+    if rm and "items" in rm:
+        console.print(f"RM excellence: score above {rm['threshold']:.2f}, the threshold most "
+                      f"accurate on {rm['items']} labelled responses of {rm['fitted_on']}.",
+                      highlight=False)
+    qr.print_samples(comparison.samples, comparison.rm_scores)
+    signals = {POLICY_LABELS[name]: summarize_signals(
+        finished_run_metrics(store, "grpo", str(paths[name])) or {}) for name in GRPO_VARIANTS}
+    qr.print_findings(qr.findings(rm_figures, comparison.report, signals))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.judge.metrics import DEFAULT_THRESHOLD
-from rl.evaluate.text_metrics import distinct_n, self_bleu
+from rl.evaluate.text_metrics import distinct_n, repetition, self_bleu
 from store.db import Store
 from store.queries import dataset_queries
 
@@ -101,7 +101,8 @@ def policy_metrics(
 
     Returns:
         {"samples", "mean_length", "median_length", "length_rule": share longer than
-        `length_threshold`, "distinct_1", "distinct_2", "self_bleu", "empty": empty samples,
+        `length_threshold`, "distinct_1", "distinct_2", "self_bleu", "empty": empty samples, "repetition": the mean
+        share of a sample's character 3-grams that repeat in it,
         "rm": {"mean", "threshold", "excellence": {...}} when scored, "judge": {"excellence":
         {...}} when judged}.
 
@@ -117,6 +118,7 @@ def policy_metrics(
         "length_rule": sum(1 for x in lengths if x > length_threshold) / n if n else 0.0,
         "distinct_1": distinct_n(samples, 1), "distinct_2": distinct_n(samples, 2),
         "self_bleu": self_bleu(samples, max_texts=self_bleu_max), "empty": lengths.count(0),
+        "repetition": statistics.fmean(repetition(s) for s in samples) if n else 0.0,
     }
     if rm_scores is not None:
         if len(rm_scores) != n or rm_threshold is None:

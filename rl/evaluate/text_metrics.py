@@ -31,6 +31,13 @@ def distinct_n(texts: Sequence[str], n: int) -> float:
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
+def repetition(text: str, n: int = 3) -> float:
+    """Share of the text's character n-grams that repeat within it: 0 for none, near 1 for one
+    phrase looped ("如秋实般丰盈，如秋实般丰盈，…"); 0.0 for a text shorter than n."""
+    grams = char_ngrams(text, n)
+    return 1 - len(set(grams)) / len(grams) if grams else 0.0
+
+
 def self_bleu(texts: Sequence[str], *, max_texts: int | None = 100, seed: int = 0) -> float | None:
     """Mean sentence BLEU (0–100) of each text against all the others; None for fewer than 2 texts.
 

@@ -1,4 +1,5 @@
-"""GRPO reward functions, named in config and weighted: `rm`, `judge`, `length_control`, `guard`.
+"""GRPO reward functions, named in config and weighted: `rm`, `judge`, `length_control`, `guard`,
+and TRL's own helpers `repetition_penalty`, `soft_overlong`.
 
 Every reward is a small callable class with TRL's reward-function signature
 ``(prompts, completions, **kwargs) -> list[float | None]`` and a ``__name__`` (TRL names the
@@ -14,5 +15,6 @@ Completions are plain strings (standard format) or lists of ``{"role", "content"
 it out of that function's mean; a completion with no reward at all gets zero advantage).
 
 Modules: core.py (the signature and text helpers), builtin.py (`length_control`, `guard`, `rm`),
-judge.py (`judge`), registry.py (names in config → reward functions).
+judge.py (`judge`), trl_helpers.py (`repetition_penalty`, `soft_overlong` from trl.rewards, and
+their `kindling.reward_options`), registry.py (names in config → reward functions).
 """

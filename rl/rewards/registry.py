@@ -1,14 +1,19 @@
-"""Rewards by name, as config names them: what each is built from, and `build_rewards` for GRPO."""
+"""Rewards by name, as config names them: what each is built from, and `build_rewards` for GRPO.
+
+`rm`, `judge`, `length_control` and `guard` are Kindling's own (builtin.py, judge.py);
+`repetition_penalty` and `soft_overlong` are TRL's helpers under Kindling names (trl_helpers.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rl.rewards.builtin import GuardReward, LengthControlReward, RMReward
 from rl.rewards.core import RewardConfigError, RewardFunc
 from rl.rewards.judge import JudgeBackend, JudgeReward
+from rl.rewards.trl_helpers import RewardOptions, build_repetition_penalty, build_soft_overlong
 
 
 @dataclass
@@ -21,6 +26,9 @@ class RewardContext:
         rm_batch_size, device: RMReward's batch size and device.
         reference_lengths: reference response lengths (characters) for `length_control`.
         length_tolerance: LengthControlReward's band half-width.
+        reward_options: the options of the rewards built from TRL's helpers
+            (`repetition_penalty`, `soft_overlong`), as `kindling.reward_options` gives them.
+        max_completion_length: trl.max_completion_length, `soft_overlong`'s default limit.
     """
 
     judge: JudgeBackend | None = None
@@ -30,6 +38,8 @@ class RewardContext:
     device: Any = None
     reference_lengths: Sequence[int] | None = None
     length_tolerance: float = 0.15
+    reward_options: RewardOptions = field(default_factory=RewardOptions)
+    max_completion_length: int | None = None
 
 
 def _need(value: Any, name: str, what: str) -> Any:
@@ -56,8 +66,17 @@ def _build_guard(ctx: RewardContext) -> RewardFunc:
     return GuardReward()
 
 
+def _build_repetition(ctx: RewardContext) -> RewardFunc:
+    return build_repetition_penalty(ctx.reward_options)
+
+
+def _build_overlong(ctx: RewardContext) -> RewardFunc:
+    return build_soft_overlong(ctx.reward_options, ctx.max_completion_length)
+
+
 BUILDERS: dict[str, Callable[[RewardContext], RewardFunc]] = {
     "rm": _build_rm, "judge": _build_judge, "length_control": _build_length, "guard": _build_guard,
+    "repetition_penalty": _build_repetition, "soft_overlong": _build_overlong,
 }
 """Reward names accepted in config, and how each is built."""
 

@@ -28,8 +28,11 @@ def test_quickstart_end_to_end_then_resume(tmp_path: Path, monkeypatch: pytest.M
     out = " ".join(result.output.split())
     assert result.exit_code == 0, out
     for title in ("step 1: import the paper data", "step 8: compare the policies",
-                  "quickstart steps", "grpo_rm: mean length", "grpo_rm_lc: mean length"):
+                  "quickstart steps", "What each policy writes", "↓ = more varied",
+                  "Samples", "prompt 1:", "Findings", "The reward model picks the preferred text",
+                  "While grpo-rm trained (1 logged step)", "While grpo-rm+length trained"):
         assert title in out
+    assert "Loading weights" not in out and "LOAD REPORT" not in out  # library noise is off
     store = Store(url)
     try:
         with store.session() as s:
@@ -43,7 +46,8 @@ def test_quickstart_end_to_end_then_resume(tmp_path: Path, monkeypatch: pytest.M
             ("grpo", "finished"), ("eval", "finished")} <= runs
     assert [r.config["kindling"]["rewards"] for r in grpo] == [
         {"rm": 1.0}, {"rm": 1.0, "length_control": 10.0}]  # weights from configs/grpo_tiny.yaml
-    assert list(policy_eval[0].metrics["policies"]) == ["base", "sft", "grpo_rm", "grpo_rm_lc"]
+    assert list(policy_eval[0].metrics["policies"]) == ["base", "sft", "grpo-rm",
+                                                      "grpo-rm+length"]
     for folder in ("models/tiny", "runs/sft", "models/rm", "runs/grpo_rm", "runs/grpo_rm_lc"):
         assert (tmp_path / "quickstart" / folder / "config.json").is_file()
 

@@ -71,10 +71,31 @@ def test_grpo_updates_the_policy_and_records_reward_metrics(
     for entry in steps:
         assert {"reward", "rewards/length_control/mean", "rewards/guard/mean",
                 "completions/mean_length", "length_control/mean_length", "kl", "loss"} <= set(entry)
+        assert {"watch/length_chars", "watch/length_drift", "watch/out_of_band",
+                "watch/distinct_2", "watch/repetition", "watch/guard_flagged"} <= set(entry)
+        assert entry["watch/length_chars"] == pytest.approx(entry["length_control/mean_length"])
     low, high = run.metrics["length_band"]  # characters, drawn on the length curve
     assert 0 < low < high and run.name == "grpo-length+guard"
+    assert run.metrics["watch"]["reference"]["source"] == "length_control"
+    assert run.metrics["watch"]["rules"][0] == "length_drift > 0.3 for 5 steps → warn"
     assert run.metrics["final"]["train_runtime"] > 0
     assert run.metrics["checkpoints"] == [str(tmp_path / "out")]
+
+
+def test_a_stop_rule_ends_the_run_and_says_why(
+    tmp_path: Path, sqlite_url: str, sqlite_store: Store, policy_dir: Path
+) -> None:
+    rule = "  watch: {rules: [{metric: length_chars, above: 0, for_steps: 1, action: stop}]}\n"
+    cfg = write_config(tmp_path, policy_dir, "{length_control: 1.0}", extra=rule)
+    result = grpo(sqlite_url, cfg, "trl.max_steps=3")
+    assert result.exit_code == 0, result.output
+    assert "watch stopping at step 1: length_chars > 0 for step" in flat(result.output)
+    with sqlite_store.session() as s:
+        run = s.scalars(select(Run).where(Run.kind == "grpo")).one()
+    assert run.status == "finished" and run.metrics["stopped_by"]["step"] == 1
+    assert [e["step"] for e in run.metrics["steps"] if "reward" in e] == [1]
+    assert run.metrics["watch_alerts"] == [run.metrics["stopped_by"]]
+    assert (tmp_path / "out" / "config.json").is_file()  # the model so far is saved
 
 
 def test_grpo_with_the_judge_logs_judge_metrics_and_agent_calls(

@@ -1,0 +1,182 @@
+"""The quickstart's closing report: what each policy writes, sample texts, and the findings in words.
+
+Everything printed is computed from this run's figures (the policy comparison, the reward
+model's evaluation, the GRPO runs' watch signals); the wording only picks which sentence fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from rich import box
+from rich.table import Table
+
+from kindling.context import console
+
+SAMPLE_PROMPTS = 3
+SAMPLE_CHARS = 70
+DRIFT_HACKING = 0.30  # longer than SFT by more than this: the length was hacked
+DRIFT_HELD = 0.15  # within this of SFT: the length held
+
+Row = tuple[str, Callable[[dict[str, Any]], float | None], str]
+
+
+def _rows(report: Mapping[str, dict[str, Any]]) -> list[Row]:
+    rows: list[Row] = [("mean length", lambda m: m["mean_length"], "characters")]
+    if all("rm" in m for m in report.values()):
+        rows += [("RM excellence", lambda m: m["rm"]["excellence"]["rate"],
+                  "share the RM scores above its threshold; ↑ = the RM likes it more"),
+                 ("RM mean score", lambda m: m["rm"]["mean"], "the RM's raw score; ↑ likes it more")]
+    if all("judge" in m for m in report.values()):
+        rows.append(("judge excellence", lambda m: m["judge"]["excellence"]["rate"],
+                     "share the judge calls good; ↑ better"))
+    rows += [("distinct-2", lambda m: m["distinct_2"], "share of character pairs that are new; "
+              "↑ = more varied"),
+             ("self-BLEU", lambda m: m["self_bleu"], "0–100, samples against each other; "
+              "↓ = more varied"),
+             ("repetition", lambda m: m.get("repetition"), "share of a text's 3-grams it repeats; "
+              "↓ = less looping")]
+    return rows
+
+
+def print_policy_figures(report: Mapping[str, dict[str, Any]], prompts: int,
+                         data_length: float | None) -> None:
+    """One column per policy; each row says its unit and which way is better."""
+    per = next(iter(report.values()))["samples"] // max(prompts, 1) if report else 0
+    table = Table(title=f"What each policy writes ({prompts} held-out prompts × {per} samples)",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("figure", no_wrap=True)
+    for label in report:
+        table.add_column(label, justify="right", no_wrap=True)
+    table.add_column("unit, direction", style="dim")
+    for name, cell, note in _rows(report):
+        table.add_row(name, *(_cell(cell(m), name) for m in report.values()), note)
+    console.print(table)
+    if data_length is not None:
+        console.print(f"For scale: the SFT data's greetings average {data_length:.0f} characters.",
+                      highlight=False)
+
+
+def _cell(value: float | None, name: str) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.1f}" if name in ("mean length", "self-BLEU") else f"{value:.3f}"
+
+
+def print_samples(samples: Mapping[str, Sequence[tuple[str, str]]],
+                  rm_scores: Mapping[str, Sequence[float]]) -> None:
+    """The first sample of each policy on the same few prompts, cut short, with its RM score."""
+    if not samples:
+        return
+    order = list(dict.fromkeys(p for items in samples.values() for p, _ in items))
+    console.print(f"\n[bold]Samples[/] (the first {SAMPLE_PROMPTS} held-out prompts; each "
+                  f"policy's first sample, cut at {SAMPLE_CHARS} characters; RM score in brackets)")
+    width = max(len(label) for label in samples)
+    for number, prompt in enumerate(order[:SAMPLE_PROMPTS], 1):
+        console.print(f"prompt {number}: {prompt}", highlight=False, markup=False)
+        for label, items in samples.items():
+            index = next((i for i, (p, _) in enumerate(items) if p == prompt), None)
+            if index is None:
+                continue
+            text = " ".join(items[index][1].split()) or "(empty)"
+            short = text if len(text) <= SAMPLE_CHARS else text[:SAMPLE_CHARS] + "…"
+            scores = rm_scores.get(label)
+            score = f" [{scores[index]:.2f}]" if scores else ""
+            console.print(f"  {label:<{width}}{score}  {short}", highlight=False, markup=False)
+
+
+def rm_findings(rm: Mapping[str, Any] | None) -> list[str]:
+    """What the reward model's evaluation says, beside length alone."""
+    if rm is None:
+        return []
+    pw, agree = rm["pairwise"]["overall"], rm["agreement"]
+    line = (f"The reward model picks the preferred text of a test pair {pw['rm']:.1%} of the time; "
+            f"always picking the longer text gets {pw['length']:.1%}. Against human labels it "
+            f"agrees {agree['overall']['accuracy']:.1%}; 'longer than 39 characters is good' "
+            f"agrees {agree['baseline']['accuracy']:.1%}.")
+    if pw["rm"] - pw["length"] < 0.05:
+        line += " On this data a reward model mostly learns length: the labels track it."
+    return [line]
+
+
+def base_finding(report: Mapping[str, dict[str, Any]]) -> list[str]:
+    """Whether the RM rates the untrained model's random text highly."""
+    base, sft = report.get("base"), report.get("sft")
+    if not base or not sft or "rm" not in base:
+        return []
+    b, s = base["rm"]["excellence"]["rate"], sft["rm"]["excellence"]["rate"]
+    if b >= s:
+        return [f"The RM calls the untrained model's random text (base, {base['mean_length']:.0f} "
+                f"characters of gibberish on average) excellent {b:.0%} of the time, as often as "
+                f"or more than the SFT model's real greetings ({s:.0%}): a high RM score alone "
+                "does not mean good writing."]
+    return [f"The RM rates the untrained model's random text (base) below SFT's greetings "
+            f"({b:.0%} vs {s:.0%} excellent)."]
+
+
+def policy_findings(label: str, m: Mapping[str, Any], sft: Mapping[str, Any]) -> list[str]:
+    """How a GRPO policy moved from SFT: length, RM score, repetition."""
+    if not sft["mean_length"]:
+        return []
+    drift = m["mean_length"] / sft["mean_length"] - 1
+    lengths = f"{m['mean_length']:.0f} vs {sft['mean_length']:.0f} characters"
+    score = (f"{sft['rm']['mean']:.2f} → {m['rm']['mean']:.2f}" if "rm" in m and "rm" in sft
+             else None)
+    if drift > DRIFT_HACKING:
+        line = f"{label} writes {drift:+.0%} longer than SFT ({lengths})"
+        line += (f" and its RM score went {score}: GRPO found that the RM pays for length "
+                 "(reward hacking)." if score else ".")
+    elif abs(drift) <= DRIFT_HELD:
+        line = f"{label} kept SFT's length ({drift:+.0%}, {lengths})"
+        line += f" while its RM score went {score}." if score else "."
+    else:
+        line = f"{label} changed length by {drift:+.0%} ({lengths})" + (
+            f"; its RM score went {score}." if score else ".")
+    out = [line]
+    rep, d2 = m.get("repetition") or 0.0, m["distinct_2"]
+    if rep > (sft.get("repetition") or 0.0) + 0.1 or d2 < sft["distinct_2"] - 0.1:
+        bleu = (f", self-BLEU {sft['self_bleu']:.0f} → {m['self_bleu']:.0f}"
+                if m["self_bleu"] is not None and sft["self_bleu"] is not None else "")
+        out.append(f"{label} repeats itself: repetition {sft.get('repetition') or 0:.2f} → "
+                   f"{rep:.2f}, distinct-2 {sft['distinct_2']:.2f} → {d2:.2f}{bleu}.")
+    return out
+
+
+def signal_findings(label: str, signals: Mapping[str, Any]) -> list[str]:
+    """What the GRPO run's watch signals showed while it trained."""
+    if not signals.get("steps"):
+        return []
+    n = signals["steps"]
+    line = (f"While {label} trained ({n} logged step{'' if n == 1 else 's'}), its completions went from "
+            f"{signals['first_chars']:.0f} to {signals['last_chars']:.0f} characters")
+    if signals.get("corr") is not None:
+        line += f"; reward and length correlated at r = {signals['corr']:+.2f} on average"
+    alerts = signals.get("alerts") or []
+    if alerts:
+        first = alerts[0]
+        line += f"; the watch rule '{first['rule']}' fired at step {first['step']}"
+    return [line + "."]
+
+
+def findings(rm: Mapping[str, Any] | None, report: Mapping[str, dict[str, Any]],
+             signals: Mapping[str, Mapping[str, Any]], judge_note: str | None = None) -> list[str]:
+    """Every finding, in order: the RM, random text, each GRPO policy, training signals."""
+    out = rm_findings(rm) + base_finding(report)
+    sft = report.get("sft")
+    for label, m in report.items():
+        if label.startswith("grpo") and sft is not None:
+            out += policy_findings(label, m, sft)
+            out += signal_findings(label, signals.get(label, {}))
+    if judge_note:
+        out.append(judge_note)
+    return out
+
+
+def print_findings(lines: Sequence[str]) -> None:
+    """The findings as a bulleted list."""
+    if not lines:
+        return
+    console.print("\n[bold]Findings[/]")
+    for line in lines:
+        console.print(f"• {line}", highlight=False, markup=False)
