@@ -7,52 +7,58 @@ model's evaluation, the GRPO runs' watch signals); the wording only picks which 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.table import Table
 
 from kindling.context import console
 
+if TYPE_CHECKING:
+    from kindling.services.evaluation import PolicyComparison
+    from store.db import Store
+
 SAMPLE_PROMPTS = 3
-SAMPLE_CHARS = 70
+SAMPLE_CHARS = 28  # Chinese characters are two columns wide: a line fits 80 columns
 DRIFT_HACKING = 0.30  # longer than SFT by more than this: the length was hacked
 DRIFT_HELD = 0.15  # within this of SFT: the length held
 
-Row = tuple[str, Callable[[dict[str, Any]], float | None], str]
+Row = tuple[str, Callable[[dict[str, Any]], float | None]]
+
+LEGEND = ("chars: characters. ↑: higher is better, ↓: lower is better, by what the figure "
+          "measures. RM excellence: share the reward model scores above its threshold (↑ means "
+          "only that the RM likes it). distinct-2: share of character pairs not seen before across "
+          "a policy's samples (↑ more varied). self-BLEU: 0–100, each sample against the others "
+          "(↓ more varied). repetition: share of a text's character 3-grams that it repeats "
+          "(↓ less looping).")
 
 
 def _rows(report: Mapping[str, dict[str, Any]]) -> list[Row]:
-    rows: list[Row] = [("mean length", lambda m: m["mean_length"], "characters")]
+    rows: list[Row] = [("mean length, chars", lambda m: m["mean_length"])]
     if all("rm" in m for m in report.values()):
-        rows += [("RM excellence", lambda m: m["rm"]["excellence"]["rate"],
-                  "share the RM scores above its threshold; ↑ = the RM likes it more"),
-                 ("RM mean score", lambda m: m["rm"]["mean"], "the RM's raw score; ↑ likes it more")]
+        rows += [("RM excellence ↑", lambda m: m["rm"]["excellence"]["rate"]),
+                 ("RM mean score ↑", lambda m: m["rm"]["mean"])]
     if all("judge" in m for m in report.values()):
-        rows.append(("judge excellence", lambda m: m["judge"]["excellence"]["rate"],
-                     "share the judge calls good; ↑ better"))
-    rows += [("distinct-2", lambda m: m["distinct_2"], "share of character pairs that are new; "
-              "↑ = more varied"),
-             ("self-BLEU", lambda m: m["self_bleu"], "0–100, samples against each other; "
-              "↓ = more varied"),
-             ("repetition", lambda m: m.get("repetition"), "share of a text's 3-grams it repeats; "
-              "↓ = less looping")]
+        rows.append(("judge excellence ↑", lambda m: m["judge"]["excellence"]["rate"]))
+    rows += [("distinct-2 ↑", lambda m: m["distinct_2"]),
+             ("self-BLEU ↓", lambda m: m["self_bleu"]),
+             ("repetition ↓", lambda m: m.get("repetition"))]
     return rows
 
 
 def print_policy_figures(report: Mapping[str, dict[str, Any]], prompts: int,
                          data_length: float | None) -> None:
-    """One column per policy; each row says its unit and which way is better."""
+    """One column per policy; each row says its unit or which way is better, a legend below."""
     per = next(iter(report.values()))["samples"] // max(prompts, 1) if report else 0
     table = Table(title=f"What each policy writes ({prompts} held-out prompts × {per} samples)",
                   box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("figure", no_wrap=True)
     for label in report:
         table.add_column(label, justify="right", no_wrap=True)
-    table.add_column("unit, direction", style="dim")
-    for name, cell, note in _rows(report):
-        table.add_row(name, *(_cell(cell(m), name) for m in report.values()), note)
+    for name, cell in _rows(report):
+        table.add_row(name, *(_cell(cell(m), name) for m in report.values()))
     console.print(table)
+    console.print(LEGEND, highlight=False, style="dim")
     if data_length is not None:
         console.print(f"For scale: the SFT data's greetings average {data_length:.0f} characters.",
                       highlight=False)
@@ -61,7 +67,7 @@ def print_policy_figures(report: Mapping[str, dict[str, Any]], prompts: int,
 def _cell(value: float | None, name: str) -> str:
     if value is None:
         return "–"
-    return f"{value:.1f}" if name in ("mean length", "self-BLEU") else f"{value:.3f}"
+    return f"{value:.1f}" if name.startswith(("mean length", "self-BLEU")) else f"{value:.3f}"
 
 
 def print_samples(samples: Mapping[str, Sequence[tuple[str, str]]],
@@ -133,13 +139,21 @@ def policy_findings(label: str, m: Mapping[str, Any], sft: Mapping[str, Any]) ->
     else:
         line = f"{label} changed length by {drift:+.0%} ({lengths})" + (
             f"; its RM score went {score}." if score else ".")
-    out = [line]
-    rep, d2 = m.get("repetition") or 0.0, m["distinct_2"]
-    if rep > (sft.get("repetition") or 0.0) + 0.1 or d2 < sft["distinct_2"] - 0.1:
-        bleu = (f", self-BLEU {sft['self_bleu']:.0f} → {m['self_bleu']:.0f}"
-                if m["self_bleu"] is not None and sft["self_bleu"] is not None else "")
-        out.append(f"{label} repeats itself: repetition {sft.get('repetition') or 0:.2f} → "
-                   f"{rep:.2f}, distinct-2 {sft['distinct_2']:.2f} → {d2:.2f}{bleu}.")
+    return [line, *_sameness(label, m, sft)]
+
+
+def _sameness(label: str, m: Mapping[str, Any], sft: Mapping[str, Any]) -> list[str]:
+    """Whether a policy loops within a text, and whether its texts became alike."""
+    out = []
+    rep, rep0 = m.get("repetition") or 0.0, sft.get("repetition") or 0.0
+    if rep >= rep0 + 0.1:
+        out.append(f"{label} repeats itself within a text: repetition {rep0:.2f} → {rep:.2f}.")
+    bleu, bleu0 = m["self_bleu"], sft["self_bleu"]
+    d2, d20 = m["distinct_2"], sft["distinct_2"]
+    if d2 <= d20 - 0.1 or (bleu is not None and bleu0 is not None and bleu >= bleu0 + 10):
+        both = f", self-BLEU {bleu0:.0f} → {bleu:.0f}" if bleu is not None and bleu0 is not None else ""
+        out.append(f"{label}'s texts are more alike than SFT's: distinct-2 {d20:.2f} → {d2:.2f}"
+                   f"{both}.")
     return out
 
 
@@ -150,6 +164,9 @@ def signal_findings(label: str, signals: Mapping[str, Any]) -> list[str]:
     n = signals["steps"]
     line = (f"While {label} trained ({n} logged step{'' if n == 1 else 's'}), its completions went from "
             f"{signals['first_chars']:.0f} to {signals['last_chars']:.0f} characters")
+    band = signals.get("band")
+    if band:
+        line += f" (length_control's band: {band[0]:.0f}–{band[1]:.0f})"
     if signals.get("corr") is not None:
         line += f"; reward and length correlated at r = {signals['corr']:+.2f} on average"
     alerts = signals.get("alerts") or []
@@ -180,3 +197,49 @@ def print_findings(lines: Sequence[str]) -> None:
     console.print("\n[bold]Findings[/]")
     for line in lines:
         console.print(f"• {line}", highlight=False, markup=False)
+
+
+def judge_note(label: str, metrics: Mapping[str, Any] | None) -> str | None:
+    """What the judge arm was: a 135M offline judge standing in for an endpoint, and its calls."""
+    if not metrics:
+        return None
+    stats = metrics.get("judge_stats") or {}
+    items = stats.get("items", 0)
+    good = f", {stats.get('good', 0) / items:.0%} judged good" if items else ""
+    flat = " Every completion got the same reward, so GRPO had nothing to learn from." if (
+        items and stats.get("good", 0) in (0, items)) else ""
+    return (f"{label} used the LLM judge as its reward: {items} completions judged "
+            f"({stats.get('failed', 0)} failed{good}). The judge here is SmolLM2-135M served "
+            "offline by llama.cpp, a stand-in so the arm runs with no key: it shows the "
+            "machinery (Path B's principles as the judge's prompt, every call stored), not what a "
+            "real judge (DeepSeek, GPT-4o, a vLLM server: configs/paper_grpo_judge.yaml) would "
+            "teach." + flat)
+
+
+def print_report(store: Store, grpo_dirs: Mapping[str, str], rm_figures: dict[str, Any] | None,
+                 comparison: PolicyComparison, prompts: int) -> None:
+    """The policies' figures with units and direction, sample texts, and the findings in words.
+
+    Args:
+        store: where the GRPO runs' watch signals and the SFT data are read.
+        grpo_dirs: each GRPO policy's label → its output folder (its finished run is found by it).
+        rm_figures: the reward model's evaluation (None when that step was skipped).
+        comparison: the policies sampled and scored.
+        prompts: how many held-out prompts they were sampled on.
+    """
+    from rl.watch import summarize_signals
+    from store.queries import corpus_pairs, finished_run_metrics
+
+    lengths = [len(text) for _, text in corpus_pairs(store, "sft")]
+    print_policy_figures(comparison.report, prompts,
+                         sum(lengths) / len(lengths) if lengths else None)
+    rm = comparison.rm_fit
+    if rm and "items" in rm:
+        console.print(f"RM excellence: score above {rm['threshold']:.2f}, the threshold most "
+                      f"accurate on {rm['items']} labelled responses of {rm['fitted_on']}.",
+                      highlight=False)
+    print_samples(comparison.samples, comparison.rm_scores)
+    runs = {label: finished_run_metrics(store, "grpo", folder) for label, folder in grpo_dirs.items()}
+    signals = {label: summarize_signals(m or {}) for label, m in runs.items()}
+    note = judge_note("grpo-judge", runs.get("grpo-judge"))
+    print_findings(findings(rm_figures, comparison.report, signals, note))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,8 +76,10 @@ class GRPOMetricsCallback(StoreMetricsCallback):
             for alert in self.watcher.check(state.global_step, logs):
                 self.static.setdefault("watch_alerts", []).append(alert)
                 verb = "stopping" if alert["action"] == "stop" else "warning"
+                now = (f"{alert['value']:+.0%}" if alert["metric"] == "length_drift"
+                       else f"{alert['value']:g}")
                 console.print(f"[bold yellow]watch {verb}[/] at step {alert['step']}: "
-                              f"{alert['rule']} (now {alert['value']:g})", highlight=False)
+                              f"{alert['rule']} (now {now})", highlight=False)
                 if alert["action"] == "stop":
                     self.static.setdefault("stopped_by", alert)
                     control.should_training_stop = True
@@ -104,15 +107,17 @@ def length_band_of(funcs: list[Any]) -> dict[str, Any]:
     return {}
 
 
-def watch_rewards(kcfg: KindlingGRPO, funcs: list[Any], callback: Any) -> list[Any]:
-    """The reward functions TRL gets: tapped for the watch/* signals when `kindling.watch` is on
-    (the reference length is stored with the run when known up front), the rules armed."""
+def watch_rewards(kcfg: KindlingGRPO, funcs: list[Any], callback: Any,
+                  reference_lengths: Any = None) -> list[Any]:
+    """The reward functions TRL gets: tapped for the watch/* signals when `kindling.watch` is on,
+    the rules armed. Length drift is measured against the mean of length_control's reference
+    lengths (like against like: a mean), else against the first batch's mean."""
     if not kcfg.watch.enabled:
         return list(funcs)
     band = length_band_of(funcs).get("length_band")
-    lc = next((f for f in funcs if getattr(f, "__name__", "") == "length_control"), None)
-    reference = (LengthReference(lc.median, "length_control", (band[0], band[1]))
-                 if lc is not None and band else None)
+    reference = (LengthReference(statistics.fmean(reference_lengths), "length_control",
+                                 (band[0], band[1]))
+                 if band and reference_lengths else None)
     tap = SignalTap(dict(kcfg.rewards), reference, kcfg.watch.self_bleu_texts)
     callback.watcher = RuleWatcher(kcfg.watch.rules)
     callback.static["watch"] = {"rules": [r.describe() + f" → {r.action}" for r in kcfg.watch.rules],
@@ -224,6 +229,7 @@ def prepare_grpo(
     model, tokenizer = chat_policy(kcfg.model, model, tokenizer, "the conversational prompts")
     check_prompt_lengths(tokenizer, dataset, kcfg.max_prompt_length)
     context = RewardContext(rm_batch_size=kcfg.rm_batch_size, length_tolerance=kcfg.length_tolerance,
+                            device=trl_cfg.device,  # the RM scores where the policy trains
                             reward_options=kcfg.reward_options,
                             max_completion_length=trl_cfg.max_completion_length)
     if "soft_overlong" in kcfg.rewards:  # its limit comes from trl: checked before the run
@@ -278,7 +284,7 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
         funcs, weights = build_rewards(kcfg.rewards, setup.context)
         assert list(weights) == list(setup.trl_cfg.reward_weights)
         callback.static |= length_band_of(funcs)
-        tapped = watch_rewards(kcfg, funcs, callback)
+        tapped = watch_rewards(kcfg, funcs, callback, setup.context.reference_lengths)
         trainer = GRPOTrainer(model=setup.model, reward_funcs=tapped, args=setup.trl_cfg,
                               train_dataset=setup.dataset, processing_class=setup.tokenizer,
                               peft_config=setup.peft_config, callbacks=[callback])

@@ -80,6 +80,7 @@ class StoreMetricsCallback(TrainerCallback):
         live = live and store is not None
         self.steps: list[dict[str, Any]] = []
         self._shown: dict[str, Any] = {}
+        self._next_line = 0  # the next step printed to a file or pipe
         self._print = live and not console.is_terminal  # logs to a file: one line per step
         self._live = Live(Text("waiting for the first step"), console=console,
                           refresh_per_second=4, transient=False) if live and not self._print else None
@@ -102,8 +103,17 @@ class StoreMetricsCallback(TrainerCallback):
         self._shown.update(entry)
         if self._live is not None:
             self._live.update(self._line(self._shown, state.max_steps))
-        elif self._print:
+        elif self._print and self._worth_a_line(entry, state):
             console.print(self._line(entry, state.max_steps))
+
+    def _worth_a_line(self, entry: dict[str, Any], state: Any) -> bool:
+        """To a file or pipe, about ten lines a run: the first log after each tenth of the steps,
+        the last step and the final summary (in a terminal the live line shows every step)."""
+        step = entry["step"]
+        if step < self._next_line and step < state.max_steps and "train_runtime" not in entry:
+            return False
+        self._next_line = step + max(1, state.max_steps // 10)
+        return True
 
     def close(self) -> None:
         """Stop the live view (idempotent)."""

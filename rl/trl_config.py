@@ -46,6 +46,7 @@ def build_trl_config(cls: type, body: dict[str, Any], where: str,
         ConfigError: naming `where` (or `--set trl.<key>` for an override) and the `trl.<key>`.
     """
     fields = {f.name for f in dataclasses.fields(cls) if f.init}
+    body = _older_names(body, fields)
     unknown = sorted(set(body) - fields)
     if unknown:
         origin = f"--set trl.{unknown[0]}" if unknown[0] in overrides else \
@@ -64,6 +65,18 @@ def build_trl_config(cls: type, body: dict[str, Any], where: str,
         named = f"trl.{key}" if key else f"trl ({', '.join(sorted(checked))})"
         at = f"--set {named}" if key in overrides else f"{where}: {named}"
         raise ConfigError(f"{at}: {exc}") from exc
+
+
+OLDER_NAMES = {"activation_checkpointing": "gradient_checkpointing",
+               "activation_checkpointing_kwargs": "gradient_checkpointing_kwargs"}
+"""transformers 5.2x renamed these; an older transformers 5 knows only the old name."""
+
+
+def _older_names(body: dict[str, Any], fields: set[str]) -> dict[str, Any]:
+    """The config with a renamed key given its old name where this transformers lacks the new one
+    (configs/paper.yaml uses the new names and must load on e.g. transformers 5.17 too)."""
+    return {OLDER_NAMES[k] if k not in fields and OLDER_NAMES.get(k) in fields else k: v
+            for k, v in body.items()}
 
 
 @cache

@@ -190,4 +190,5 @@ def summarize_signals(metrics: Mapping[str, Any]) -> dict[str, Any]:
     return {"steps": len(steps), "first_chars": steps[0][PREFIX + "length_chars"],
             "last_chars": steps[-1][PREFIX + "length_chars"],
             "corr": statistics.fmean(corrs) if corrs else None,
+            "band": metrics.get("length_band"),
             "alerts": list(metrics.get("watch_alerts", []))}

@@ -31,8 +31,12 @@ if TYPE_CHECKING:
 GRPO_VARIANTS = {"grpo_rm": ("rm",), "grpo_rm_lc": ("rm", "length_control")}
 """GRPO runs by output name and reward names; the weights come from grpo_tiny.yaml (default 1)."""
 
-POLICY_LABELS = {"tiny": "base", "sft": "sft", "grpo_rm": "grpo-rm", "grpo_rm_lc": "grpo-rm+length"}
+POLICY_LABELS = {"tiny": "base", "sft": "sft", "grpo_rm": "grpo-rm", "grpo_rm_lc": "grpo-rm+length",
+                 "grpo_judge": "grpo-judge"}
 """How each step's model is named in the report (GRPO: its run's default name)."""
+
+JUDGE_BATCH = 8
+"""Completions per step of the judge arm (2 prompts × 4): each is one call to the offline judge."""
 
 
 def default_configs() -> Path:
@@ -56,6 +60,7 @@ def quickstart(
     sft_steps: int = typer.Option(300, "--sft-steps", min=1, help="SFT optimizer steps (batch 16)."),
     rm_pairs: int = typer.Option(None, "--rm-pairs", min=1, help="Reward-model training pairs (default: all 6,310 rm_train pairs, one epoch)."),
     grpo_steps: int = typer.Option(60, "--grpo-steps", min=1, help="GRPO steps per variant (4 prompts × 4 completions each)."),
+    judge_steps: int = typer.Option(2, "--judge-steps", min=0, help="GRPO steps with the LLM judge as the reward (the paper's winning arm; 2 prompts × 4 completions a step, each judged by the offline SmolLM2-135M; 0 skips it)."),
     eval_prompts: int = typer.Option(64, "--eval-prompts", min=1, help="Held-out grpo_test prompts each policy is sampled on."),
     eval_limit: int = typer.Option(None, "--eval-limit", min=1, help="Reward-model evaluation: at most this many pairs and labelled items (default: all)."),
     vocab_size: int = typer.Option(4000, "--vocab-size", min=300, help="Tiny model's tokenizer vocabulary."),
@@ -66,7 +71,8 @@ def quickstart(
     from agents.config import ConfigError
 
     configs = configs or default_configs()
-    missing = [n for n in ("sft_tiny.yaml", "rm_tiny.yaml", "grpo_tiny.yaml") if not (configs / n).is_file()]
+    needed = ("sft_tiny.yaml", "rm_tiny.yaml", "grpo_tiny.yaml", "grpo_judge_tiny.yaml")
+    missing = [n for n in needed if not (configs / n).is_file()]
     if missing:
         fail(f"--configs {configs}: missing {', '.join(missing)} (run from the repository root or "
              "pass --configs)")
@@ -74,7 +80,8 @@ def quickstart(
         fail(f"--from {data}: folder does not exist (the paper's dataset/ layout)")
     paths = {"tiny": workdir / "models" / "tiny", "sft": workdir / "runs" / "sft",
              "rm": workdir / "models" / "rm",
-             **{name: workdir / "runs" / name for name in GRPO_VARIANTS}}
+             **{name: workdir / "runs" / name for name in GRPO_VARIANTS},
+             **({"grpo_judge": workdir / "runs" / "grpo_judge"} if judge_steps else {})}
     for path in paths.values():  # a folder Kindling did not make stops us before any work
         check_claimable(path, overwrite=True, flag="--workdir")
     if fresh:
@@ -101,13 +108,21 @@ def quickstart(
                 "kindling.rewards": {r: weights.get(r, 1.0) for r in rewards},
                 "trl.output_dir": paths[name],
                 "trl.max_steps": grpo_steps}, live), paths[name])
+        if judge_steps:
+            steps.run("GRPO with the LLM judge", lambda: _train(store, "grpo", configs, {
+                "kindling.model": paths["sft"], "trl.output_dir": paths["grpo_judge"],
+                "trl.max_steps": judge_steps, "trl.per_device_train_batch_size": JUDGE_BATCH,
+                "trl.save_strategy": "no"}, live, "grpo_judge_tiny.yaml"), paths["grpo_judge"])
         comparison = steps.run("compare the policies",
                                lambda: _compare(store, paths, eval_prompts))
     except (ConfigError, ValueError) as exc:
         fail(str(exc))
         return
     steps.print_times()
-    print_report(store, paths, rm_figures, comparison, eval_prompts)
+    from kindling.quickstart_report import print_report
+
+    print_report(store, {POLICY_LABELS[k]: str(v) for k, v in paths.items() if k.startswith("grpo")},
+                 rm_figures, comparison, eval_prompts)
 
 
 class Steps:
@@ -174,11 +189,12 @@ def _tiny(store: Store, out: Path, vocab_size: int) -> None:
     console.print(f"tiny Qwen2 model: {describe_model(out)['parameters']:,} parameters → {out}")
 
 
-def _train(store: Store, kind: str, configs: Path, overrides: dict[str, Any], live: bool) -> int:
+def _train(store: Store, kind: str, configs: Path, overrides: dict[str, Any], live: bool,
+           config: str | None = None) -> int:
     from kindling.services.training import train_from_config
 
     run_id, output_dir = train_from_config(
-        store, kind, configs / f"{kind}_tiny.yaml",
+        store, kind, configs / (config or f"{kind}_tiny.yaml"),
         {k: str(v) if isinstance(v, Path) else v for k, v in overrides.items()}, live=live,
         overwrite=True)  # the quickstart's own step folder (a foreign one was refused up front)
     console.print(f"{kind} run {run_id} finished → {output_dir}")
@@ -202,30 +218,9 @@ def _compare(store: Store, paths: dict[str, Path], prompts: int) -> PolicyCompar
     from rl.evaluate.policy import SamplingConfig, held_out_prompts
 
     comparison = compare_policies(
-        store, [(label, str(paths[step])) for step, label in POLICY_LABELS.items()],
+        store, [(label, str(paths[step])) for step, label in POLICY_LABELS.items() if step in paths],
         held_out_prompts(store, "grpo_test", prompts),
         SamplingConfig(samples_per_prompt=2, max_new_tokens=64), prompts_dataset="grpo_test",
         rm=str(paths["rm"]))
     print_eval_stored(comparison.eval_run_id)
     return comparison
-
-
-def print_report(store: Store, paths: dict[str, Path], rm_figures: dict[str, Any] | None,
-                 comparison: PolicyComparison, prompts: int) -> None:
-    """The policies' figures with units and direction, sample texts, and the findings in words."""
-    from kindling import quickstart_report as qr
-    from rl.watch import summarize_signals
-    from store.queries import corpus_pairs, finished_run_metrics
-
-    lengths = [len(text) for _, text in corpus_pairs(store, "sft")]
-    qr.print_policy_figures(comparison.report, prompts,
-                            sum(lengths) / len(lengths) if lengths else None)
-    rm = comparison.rm_fit
-    if rm and "items" in rm:
-        console.print(f"RM excellence: score above {rm['threshold']:.2f}, the threshold most "
-                      f"accurate on {rm['items']} labelled responses of {rm['fitted_on']}.",
-                      highlight=False)
-    qr.print_samples(comparison.samples, comparison.rm_scores)
-    signals = {POLICY_LABELS[name]: summarize_signals(
-        finished_run_metrics(store, "grpo", str(paths[name])) or {}) for name in GRPO_VARIANTS}
-    qr.print_findings(qr.findings(rm_figures, comparison.report, signals))

@@ -21,6 +21,29 @@ UNITS: dict[str, str] = {
     "grad_norm": "norm",
     "entropy": "nats",
     "kl": "nats",
+    "watch/length_chars": "characters",
+    "watch/length_drift": "fraction",
+    "watch/out_of_band": "fraction",
+    "watch/reward_length_corr": "r",
+    "watch/distinct_2": "fraction",
+    "watch/self_bleu": "BLEU 0–100",
+    "watch/repetition": "fraction",
+    "watch/guard_flagged": "fraction",
+    "watch/judge_rm_discord": "fraction",
+}
+SIGNALS = ("watch/length_drift", "watch/reward_length_corr", "watch/out_of_band",
+           "watch/distinct_2", "watch/self_bleu", "watch/repetition", "watch/guard_flagged",
+           "watch/judge_rm_discord")
+"""The reward-hacking signals (rl/watch.py), charted in a section of their own, in this order."""
+SIGNAL_NOTES = {
+    "watch/length_drift": "mean length vs the reference; +0.3 = 30% longer",
+    "watch/reward_length_corr": "does reward follow length? near +1: it pays for length",
+    "watch/out_of_band": "share outside length_control's band",
+    "watch/distinct_2": "new character pairs; falling = texts more alike",
+    "watch/self_bleu": "texts against each other; rising = more alike",
+    "watch/repetition": "a text repeating itself; rising = looping",
+    "watch/guard_flagged": "text aimed at the judge",
+    "watch/judge_rm_discord": "judge and RM rank a pair differently",
 }
 MAX_PRIMARY = 8
 CONSTANT_TOL, DUPLICATE_TOL = 1e-12, 1e-9
@@ -60,12 +83,14 @@ class ChartPlan:
 
     Attributes:
         primary: Series to chart up front, in display order (at most 8).
+        signals: The reward-hacking signals (watch/*), in SIGNALS order.
         folded: Other charted series, by name (shown collapsed).
         constant: Series whose values never change → that value (listed, not charted).
         duplicates: Series whose points equal an earlier kept one → the name of that one.
     """
 
     primary: list[str] = field(default_factory=list)
+    signals: list[str] = field(default_factory=list)
     folded: list[str] = field(default_factory=list)
     constant: dict[str, float] = field(default_factory=dict)
     duplicates: dict[str, str] = field(default_factory=dict)
@@ -79,14 +104,14 @@ def _is_length(name: str) -> bool:
 
 def _rank(name: str) -> tuple[int, int, str] | None:
     """Where a primary series goes (lower comes first), or None when it is not primary."""
-    lengths = ("length_control/mean_length", "completions/mean_length", "completion_length")
+    lengths = ("watch/length_chars", "length_control/mean_length", "completions/mean_length",
+               "completion_length")
     groups = (
         name == "reward",
         name.startswith("rewards/") and not name.endswith("/std"),
         _is_length(name),
         name == "kl",
         name == "loss",
-        name.startswith(("signals/", "hacking/")),
         name in ("accuracy", "margin"),  # reward-model training, not logged by GRPO
     )
     group = next((i for i, hit in enumerate(groups) if hit), None)
@@ -133,6 +158,8 @@ def plan_charts(curves: Curves) -> ChartPlan:
             plan.duplicates[name] = twin
         else:
             kept.append(name)
+    plan.signals = [n for n in SIGNALS if n in kept]
+    kept = [n for n in kept if n not in plan.signals]
     primary = [n for n in kept if _rank(n) is not None]
     plan.primary = primary[:MAX_PRIMARY]
     plan.folded = sorted(primary[MAX_PRIMARY:] + [n for n in kept if _rank(n) is None])

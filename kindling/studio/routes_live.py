@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from kindling.studio import runs_data
 from kindling.studio.charts import line_chart
-from kindling.studio.curve_plan import length_band, plan_charts, unit_of
+from kindling.studio.curve_plan import SIGNAL_NOTES, length_band, plan_charts, unit_of
 from kindling.studio.deps import Page, page, store_of
 from kindling.studio.history_view import item_history
 from store import run_compare
@@ -57,7 +57,12 @@ def run_charts(run: Any) -> dict[str, Any]:
         return Markup(line_chart(name, {name: curves[name]}, unit=unit,
                                  band=band if unit == "characters" else None))
 
+    metrics = run.metrics or {}
+    watch = metrics.get("watch") if isinstance(metrics.get("watch"), dict) else {}
     return {"primary": [chart(n) for n in plan.primary], "folded": [chart(n) for n in plan.folded],
+            "signals": [(chart(n), SIGNAL_NOTES.get(n, "")) for n in plan.signals],
+            "alerts": [a for a in metrics.get("watch_alerts", []) if isinstance(a, dict)],
+            "rules": watch.get("rules", []), "reference": watch.get("reference") or {},
             "constant": plan.constant, "duplicates": plan.duplicates}
 
 

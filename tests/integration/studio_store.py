@@ -85,6 +85,18 @@ def _training_steps(n: int) -> list[dict]:
              "completions/mean_length": 40 + i, "learning_rate": 1e-4} for i in range(1, n + 1)]
 
 
+def _grpo_steps(n: int) -> list[dict]:
+    """GRPO steps with the watch signals rl/watch.py logs: length drifting up, texts alike."""
+    return [step | {"watch/length_chars": 40.0 + 6 * i, "watch/length_drift": 0.15 * i - 0.1,
+                    "watch/reward_length_corr": 0.1 * i, "watch/distinct_2": 0.7 - 0.05 * i,
+                    "watch/self_bleu": 30.0 + 5 * i}
+            for i, step in enumerate(_training_steps(n), 1)]
+
+
+GRPO_ALERT = {"step": 5, "metric": "length_drift", "value": 0.65, "action": "warn",
+              "rule": f"length_drift > 0.3 for 3 steps {XSS}"}
+
+
 def _eval_runs(store: Store) -> dict[str, int]:
     y_true, y_pred, lengths = [1, 0, 1, 0, 1, 1], [1, 0, 0, 0, 1, 1], [50, 10, 45, 20, 70, 30]
     judge = judge_report(y_true, y_pred, lengths, [True, False, True, True, False, True])
@@ -147,8 +159,12 @@ def build_studio_store(folder: Path) -> StudioStore:
     root = pv.register_version(store, kind="detector", name=f"rules {XSS}",
                                text="规则一\n规则二\n规则三", origin="file")
     runs["adversarial"], children = _adversarial_run(store, root)
-    for kind, n in (("sft", 12), ("rm", 6), ("grpo", 8)):
+    for kind, n in (("sft", 12), ("rm", 6)):
         runs[kind] = _finished(store, kind, {"trl": {"max_steps": n}}, {"steps": _training_steps(n)})
+    runs["grpo"] = _finished(store, "grpo", {"trl": {"max_steps": 8}}, {
+        "steps": _grpo_steps(8), "watch_alerts": [GRPO_ALERT],
+        "watch": {"rules": ["length_drift > 0.3 for 3 steps → warn"],
+                  "reference": {"chars": 46.0, "source": "first batch", "band": None}}})
     runs |= _eval_runs(store)
     return StudioStore(url, store, runs, [root, *children])
 

@@ -28,7 +28,7 @@ def test_quickstart_end_to_end_then_resume(tmp_path: Path, monkeypatch: pytest.M
     out = " ".join(result.output.split())
     assert result.exit_code == 0, out
     for title in ("step 1: import the paper data", "step 8: compare the policies",
-                  "quickstart steps", "What each policy writes", "↓ = more varied",
+                  "quickstart steps", "What each policy writes", "self-BLEU ↓",
                   "Samples", "prompt 1:", "Findings", "The reward model picks the preferred text",
                   "While grpo-rm trained (1 logged step)", "While grpo-rm+length trained"):
         assert title in out

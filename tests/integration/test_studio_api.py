@@ -55,6 +55,12 @@ def test_run_detail_and_training_curves(client: TestClient, built: StudioStore) 
     # learning_rate is the same at every step: listed, not drawn
     assert page.count('<svg class="chart"') == len(curves) - 1 and 'data-series="reward"' in page
     assert "learning_rate = 0.0001 at every step" in page
+    # the reward-hacking signals: a section of their own, the alert escaped
+    signals = page.split('id="charts-signals"', 1)[1].split("</section>", 1)[0]
+    assert 'data-series="watch/length_drift"' in signals and "rising = more alike" in signals
+    assert "step 5: <strong>length_drift &gt; 0.3 for 3 steps" in signals
+    assert "<script>" not in signals and "&lt;script&gt;" in signals
+    assert "length reference 46.0 characters (first batch)" in signals
 
 
 def test_graph_run_page_draws_the_graph_and_items(client: TestClient, built: StudioStore) -> None:

@@ -109,6 +109,10 @@ def test_overlay_two_training_runs(page: Page, base_url: str, built: StudioStore
     page.goto(f"{base_url}/runs/{built.runs['grpo']}")
     expect(page.locator('#charts-primary svg[data-series="reward"] .chart-axis')).not_to_have_count(0)
     expect(page.locator("#charts-constant")).to_contain_text("learning_rate = 0.0001")
+    expect(page.locator("#charts-signals")).to_contain_text("Reward-hacking signals")
+    expect(page.locator("#watch-alerts li")).to_contain_text("length_drift > 0.3 for 3 steps")
+    expect(page.locator('#charts-signals svg[data-series="watch/self_bleu"]')).to_have_count(1)
+    assert page.evaluate("document.querySelectorAll('#charts-signals script').length") == 0
     shot(page, shots, "curves")
 
 

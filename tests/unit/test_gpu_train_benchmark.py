@@ -12,14 +12,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "gpu_train.py"
-PHASES = ("sft", "rm", "grpo", "grpo_trl", "grpo_gen128")
+MEASURED = ("sft", "rm", "grpo", "grpo_trl", "grpo_gen128")
 
 pytest.importorskip("trl")
 pytest.importorskip("datasets")
 
 
 @pytest.mark.slow
-def test_smoke_run_writes_every_phase(tmp_path: Path) -> None:
+def test_smoke_run_writes_every_phase_and_skips_vllm_with_a_reason(tmp_path: Path) -> None:
     out = tmp_path / "gpu_train.json"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
     env.pop("OUT", None)
@@ -28,21 +28,29 @@ def test_smoke_run_writes_every_phase(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report["mode"]["name"] == "smoke"
-    assert set(report["phases"]) == set(PHASES)
-    for name in PHASES:
+    assert list(report["phases"]) == [*MEASURED, "grpo_vllm"]
+    for name in MEASURED:
         phase = report["phases"][name]
-        assert "error" not in phase, (name, phase)
+        assert "error" not in phase and "skipped" not in phase, (name, phase)
         assert phase["tokens_per_s"] > 0 and phase["step_s"] > 0, (name, phase)
         assert phase["timed_steps"] >= 1
     for name in ("grpo", "grpo_trl", "grpo_gen128"):  # exactly max_completion_length tokens each
         phase = report["phases"][name]
         assert phase["tokens_per_completion"] == report["mode"]["completion_tokens"], (name, phase)
     assert report["phases"]["grpo"]["completions"] == report["mode"]["grpo"]["per_device_train_batch_size"]
+    assert report["phases"]["grpo"]["settings"]["use_vllm"] is False
     assert report["phases"]["grpo_trl"]["settings"]["gradient_checkpointing"] is True  # TRL's default kept
-    assert report["ratio"] > 0
+    # no vllm in the test environment (nor a GPU): recorded as skipped, with the reason
+    assert "vllm" in report["phases"]["grpo_vllm"]["skipped"].lower()
+    assert report["ratio"] > 0 and report["target_ratio"] == 5.0
     assert report["ratios"]["grpo"]["tokens_per_s_ratio"] == report["ratio"]
+    assert report["ratios"]["grpo"]["meets_target"] is (report["ratio"] >= 5.0)
     assert report["ratios"]["grpo_gen128"]["tokens_per_s_ratio"] > 0
+    assert set(report["ratios"]) == {"grpo", "grpo_gen128"}  # a skipped phase has no ratio
+    assert report["best"]["phase"] in report["ratios"]
     assert "ratio (Kindling grpo / TRL defaults)" in proc.stdout
+    assert "target >= 5x" in proc.stdout
+    assert "grpo_vllm    skipped: vllm" in proc.stdout
 
 
 def test_phases_flag_rejects_unknown_names() -> None:

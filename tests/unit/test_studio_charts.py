@@ -173,23 +173,28 @@ def _grpo_log(n: int = 10) -> dict[str, list[tuple[float, float]]]:
         "reward": rising(0.05, 0.7), "reward_std": rising(0.35, 0.12), "frac_reward_zero_std":
         rising(0, 0.4), "kl": rising(0, 0.03), "entropy": rising(1.2, 0.9),
         "clip_ratio/region_mean": flat(0.0), "clip_ratio/low_mean": flat(0.0),
-        "signals/length_reward_corr": rising(0.1, 0.6), "step_time": rising(3.0, 3.2),
+        "watch/reward_length_corr": rising(0.1, 0.6), "watch/self_bleu": rising(30, 80),
+        "watch/length_drift": rising(0, 1.2), "watch/guard_flagged": flat(0.0),
+        "watch/length_chars": rising(50, 110), "step_time": rising(3.0, 3.2),
     }
 
 
 def test_plan_charts_on_a_grpo_log() -> None:
     curves = _grpo_log()
     plan = plan_charts(curves)
-    assert plan.primary == ["reward", "rewards/rm/mean", "completions/mean_length", "kl", "loss",
-                            "signals/length_reward_corr"]
+    assert plan.primary == ["reward", "rewards/rm/mean", "watch/length_chars",
+                            "completions/mean_length", "kl", "loss"]
+    # the hacking signals get a section of their own, in a fixed order
+    assert plan.signals == ["watch/length_drift", "watch/reward_length_corr", "watch/self_bleu"]
     assert plan.constant == {"completions/clipped_ratio": 0.0, "clip_ratio/region_mean": 0.0,
-                             "clip_ratio/low_mean": 0.0}
+                             "clip_ratio/low_mean": 0.0, "watch/guard_flagged": 0.0}
     assert plan.duplicates == {"completions/max_length": "completions/min_length"}
     assert plan.folded == sorted(["grad_norm", "learning_rate", "num_tokens",
                                   "completions/min_length", "completions/mean_terminated_length",
                                   "rewards/rm/std", "reward_std", "frac_reward_zero_std",
                                   "entropy", "step_time"])
-    parts = plan.primary + plan.folded + list(plan.constant) + list(plan.duplicates)
+    parts = (plan.primary + plan.signals + plan.folded + list(plan.constant)
+             + list(plan.duplicates))
     assert sorted(parts) == sorted(curves)
 
 
@@ -197,12 +202,11 @@ def test_plan_charts_attributes_copies_to_the_primary_series_and_caps_primary() 
     curves = _grpo_log()
     curves["rewards/rm/mean"] = list(curves["reward"])  # one reward function: mean == reward
     for i in range(8):
-        curves[f"hacking/h{i}"] = [(s, y + i) for s, y in curves["kl"]]
+        curves[f"rewards/r{i}/mean"] = [(s, y + i + 1) for s, y in curves["kl"]]
     plan = plan_charts(curves)
     assert plan.duplicates["rewards/rm/mean"] == "reward"
-    assert len(plan.primary) == 8 and plan.primary[:4] == ["reward", "completions/mean_length",
-                                                           "kl", "loss"]
-    assert "hacking/h7" in plan.folded
+    assert len(plan.primary) == 8 and plan.primary[0] == "reward"
+    assert "rewards/r7/mean" in plan.folded and "kl" in plan.folded
 
 
 def test_plan_charts_for_reward_model_training() -> None:
@@ -219,6 +223,8 @@ def test_plan_charts_for_reward_model_training() -> None:
     ("clip_ratio/region_mean", "fraction"), ("frac_reward_zero_std", "fraction"),
     ("completions/clipped_ratio", "fraction"), ("entropy", "nats"), ("kl", "nats"),
     ("reward", ""), ("loss", ""), ("something_else", ""),
+    ("watch/length_chars", "characters"), ("watch/self_bleu", "BLEU 0–100"),
+    ("watch/reward_length_corr", "r"), ("watch/repetition", "fraction"),
 ])
 def test_unit_of(name: str, unit: str) -> None:
     assert unit_of(name) == unit

@@ -79,3 +79,14 @@ def test_aggregations_match_trl() -> None:
     assert set(re.findall(r"`'(\w+)'`", _help("multi_objective_aggregation"))) == set(AGGREGATIONS)
     source = _trainer_source()
     assert set(re.findall(r'multi_objective_aggregation == "(\w+)"', source)) == set(AGGREGATIONS)
+
+
+def test_a_renamed_key_takes_its_old_name_on_an_older_transformers() -> None:
+    from rl.trl_config import _older_names
+
+    older = {"gradient_checkpointing", "output_dir"}  # transformers 5.17 knows only the old name
+    assert _older_names({"activation_checkpointing": True, "output_dir": "o"}, older) == {
+        "gradient_checkpointing": True, "output_dir": "o"}
+    newer = older | {"activation_checkpointing"}
+    assert _older_names({"activation_checkpointing": True}, newer) == {
+        "activation_checkpointing": True}
