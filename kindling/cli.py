@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from typing import Any
@@ -45,18 +46,28 @@ def _db_url_given(ctx: typer.Context, value: str | None) -> None:
         ctx.find_root().obj.db_url = value
 
 
-def _db_url_param() -> Any:
-    """The `--db-url` option every command takes, as typer builds it for a function parameter."""
+def _eager_option(name: str, annotation: type, option: Any) -> Any:
+    """A click option built by typer from a one-parameter signature, eager (its callback runs
+    before the command's other parameters are read)."""
     probe = typer.Typer()
 
-    @probe.command()
-    def _probe(db_url: str = typer.Option(None, "--db-url", help=DB_URL_HELP,
-                                          callback=_db_url_given, expose_value=False)) -> None:
+    def _probe(**_: Any) -> None:
         """Probe."""
 
-    param = next(p for p in get_command(probe).params if p.name == "db_url")
-    param.is_eager = True  # before a run given by name is looked up in the store it names
+    _probe.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option,
+                           annotation=annotation)])
+    probe.command()(_probe)
+    param = next(p for p in get_command(probe).params if p.name == name)
+    param.is_eager = True
     return param
+
+
+def _db_url_param() -> Any:
+    """The `--db-url` option every command takes (eager: before a run given by name is looked
+    up in the store it names)."""
+    return _eager_option("db_url", str, typer.Option(None, "--db-url", help=DB_URL_HELP,
+                                                     callback=_db_url_given, expose_value=False))
 
 
 VERBOSE_HELP = "Show the libraries' progress bars, load reports and deprecation warnings (off by default; also KINDLING_VERBOSE=1)."
@@ -70,17 +81,10 @@ def _verbose_given(ctx: typer.Context, value: bool) -> None:
 
 
 def _verbose_param() -> Any:
-    """The `--verbose` option every command takes (eager: set before the command runs)."""
-    probe = typer.Typer()
-
-    @probe.command()
-    def _probe(verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP,
-                                            callback=_verbose_given, expose_value=False)) -> None:
-        """Probe."""
-
-    param = next(p for p in get_command(probe).params if p.name == "verbose")
-    param.is_eager = True
-    return param
+    """The `--verbose` option every command takes."""
+    return _eager_option("verbose", bool, typer.Option(False, "--verbose", help=VERBOSE_HELP,
+                                                       callback=_verbose_given,
+                                                       expose_value=False))
 
 
 def _add_to_leaves(group: Any, param: Any, flag: str) -> None:

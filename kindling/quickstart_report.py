@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from store.db import Store
 
 SAMPLE_PROMPTS = 3
-SAMPLE_CHARS = 28  # Chinese characters are two columns wide: a line fits 80 columns
+SAMPLE_CHARS = 40  # at most; fewer so that a line fits the terminal (a Chinese character is two columns)
 DRIFT_HACKING = 0.30  # longer than SFT by more than this: the length was hacked
 DRIFT_HELD = 0.15  # within this of SFT: the length held
 
@@ -77,8 +77,9 @@ def print_samples(samples: Mapping[str, Sequence[tuple[str, str]]],
         return
     order = list(dict.fromkeys(p for items in samples.values() for p, _ in items))
     console.print(f"\n[bold]Samples[/] (the first {SAMPLE_PROMPTS} held-out prompts; each "
-                  f"policy's first sample, cut at {SAMPLE_CHARS} characters; RM score in brackets)")
+                  "policy's first sample, cut to fit a line; RM score in brackets)")
     width = max(len(label) for label in samples)
+    room = max(10, min(SAMPLE_CHARS, (console.width - width - 12) // 2))
     for number, prompt in enumerate(order[:SAMPLE_PROMPTS], 1):
         console.print(f"prompt {number}: {prompt}", highlight=False, markup=False)
         for label, items in samples.items():
@@ -86,9 +87,9 @@ def print_samples(samples: Mapping[str, Sequence[tuple[str, str]]],
             if index is None:
                 continue
             text = " ".join(items[index][1].split()) or "(empty)"
-            short = text if len(text) <= SAMPLE_CHARS else text[:SAMPLE_CHARS] + "…"
+            short = text if len(text) <= room else text[:room] + "…"
             scores = rm_scores.get(label)
-            score = f" [{scores[index]:.2f}]" if scores else ""
+            score = f" [{scores[index]:5.2f}]" if scores else ""
             console.print(f"  {label:<{width}}{score}  {short}", highlight=False, markup=False)
 
 
@@ -135,7 +136,10 @@ def policy_findings(label: str, m: Mapping[str, Any], sft: Mapping[str, Any]) ->
                  "(reward hacking)." if score else ".")
     elif abs(drift) <= DRIFT_HELD:
         line = f"{label} kept SFT's length ({drift:+.0%}, {lengths})"
-        line += f" while its RM score went {score}." if score else "."
+        if score and abs(m["rm"]["mean"] - sft["rm"]["mean"]) < 0.05:
+            line += f" and its RM score stayed at {m['rm']['mean']:.2f}."
+        else:
+            line += f" while its RM score went {score}." if score else "."
     else:
         line = f"{label} changed length by {drift:+.0%} ({lengths})" + (
             f"; its RM score went {score}." if score else ".")

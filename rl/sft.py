@@ -104,7 +104,7 @@ class StoreMetricsCallback(TrainerCallback):
         if self._live is not None:
             self._live.update(self._line(self._shown, state.max_steps))
         elif self._print and self._worth_a_line(entry, state):
-            console.print(self._line(entry, state.max_steps))
+            console.print(self._line(entry, state.max_steps), soft_wrap=True)
 
     def _worth_a_line(self, entry: dict[str, Any], state: Any) -> bool:
         """To a file or pipe, about ten lines a run: the first log after each tenth of the steps,

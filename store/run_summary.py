@@ -30,8 +30,8 @@ TRAIN_SETTINGS = ("trl.max_steps", "trl.num_train_epochs", "trl.learning_rate",
                   "trl.per_device_train_batch_size", "trl.num_generations", "trl.beta",
                   "trl.loss_type", "trl.seed")
 """TRL settings worth a line in a summary (the rest are in --full)."""
-FIGURE_KEYS = ("loss", "reward", "kl", "completions/mean_length", "accuracy", "margin",
-               "train_loss", "train_runtime")
+FIGURE_KEYS = ("loss", "reward", "kl", "completions/mean_length", "watch/length_chars",
+               "watch/length_drift", "accuracy", "margin", "train_loss", "train_runtime")
 """Training figures shown from the last logged step (and the final summary line)."""
 
 
@@ -94,7 +94,13 @@ def _figures(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     if isinstance(steps, list) and steps:
         last = {k: v for entry in steps if isinstance(entry, dict) for k, v in entry.items()}
         shown = [f"{k} {short(last[k])}" for k in FIGURE_KEYS if _number(last.get(k))]
-        return [("logged steps", str(len(steps))), ("last values", ", ".join(shown) or "-")]
+        out = [("logged steps", str(len(steps))), ("last values", ", ".join(shown) or "-")]
+        alerts = [a for a in metrics.get("watch_alerts") or [] if isinstance(a, dict)]
+        if alerts:
+            out.append(("watch alerts", "; ".join(f"step {a.get('step')}: {a.get('rule')} → "
+                                                   f"{a.get('action')}" for a in alerts[:3])
+                        + (f" (+{len(alerts) - 3} more)" if len(alerts) > 3 else "")))
+        return out
     scalars = [f"{k} {short(v)}" for k, v in metrics.items() if _number(v)]
     nested = [k for k, v in metrics.items() if isinstance(v, dict | list)]
     out = [("figures", ", ".join(scalars[:8]))] if scalars else []

@@ -13,8 +13,8 @@ from store.db import Store
 from store.models import Run
 
 REPO = Path(__file__).resolve().parents[2]
-SMALL = ["--sft-steps", "2", "--rm-pairs", "32", "--grpo-steps", "1", "--eval-prompts", "2",
-         "--eval-limit", "60", "--no-progress"]
+SMALL = ["--sft-steps", "2", "--rm-pairs", "32", "--grpo-steps", "1", "--judge-steps", "1",
+         "--eval-prompts", "2", "--eval-limit", "60", "--no-progress"]
 
 
 def test_quickstart_end_to_end_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,7 +27,9 @@ def test_quickstart_end_to_end_then_resume(tmp_path: Path, monkeypatch: pytest.M
     result = CliRunner().invoke(app, args)
     out = " ".join(result.output.split())
     assert result.exit_code == 0, out
-    for title in ("step 1: import the paper data", "step 8: compare the policies",
+    for title in ("step 1: import the paper data", "step 8: GRPO with the LLM judge",
+                  "step 9: compare the policies", "grpo-judge used the LLM judge as its reward: 8",
+                  "SmolLM2-135M served offline", "a stand-in so the arm runs with no key",
                   "quickstart steps", "What each policy writes", "self-BLEU ↓",
                   "Samples", "prompt 1:", "Findings", "The reward model picks the preferred text",
                   "While grpo-rm trained (1 logged step)", "While grpo-rm+length trained"):
@@ -45,16 +47,19 @@ def test_quickstart_end_to_end_then_resume(tmp_path: Path, monkeypatch: pytest.M
     assert {("import", "finished"), ("sft", "finished"), ("rm", "finished"),
             ("grpo", "finished"), ("eval", "finished")} <= runs
     assert [r.config["kindling"]["rewards"] for r in grpo] == [
-        {"rm": 1.0}, {"rm": 1.0, "length_control": 10.0}]  # weights from configs/grpo_tiny.yaml
+        {"rm": 1.0}, {"rm": 1.0, "length_control": 10.0},  # weights from configs/grpo_tiny.yaml
+        {"judge": 1.0}]
+    assert grpo[2].metrics["judge_stats"]["items"] == 8 and grpo[2].name == "grpo-judge"
     assert list(policy_eval[0].metrics["policies"]) == ["base", "sft", "grpo-rm",
-                                                      "grpo-rm+length"]
-    for folder in ("models/tiny", "runs/sft", "models/rm", "runs/grpo_rm", "runs/grpo_rm_lc"):
+                                                      "grpo-rm+length", "grpo-judge"]
+    for folder in ("models/tiny", "runs/sft", "models/rm", "runs/grpo_rm", "runs/grpo_rm_lc",
+                   "runs/grpo_judge"):
         assert (tmp_path / "quickstart" / folder / "config.json").is_file()
 
     again = CliRunner().invoke(app, args)
     again_out = " ".join(again.output.split())
     assert again.exit_code == 0, again_out
-    assert again_out.count("already done") == 5  # tiny, sft, rm, both GRPO variants
+    assert again_out.count("already done") == 6  # tiny, sft, rm, the three GRPO runs
 
 
 def test_missing_configs_is_a_clear_error(tmp_path: Path) -> None:

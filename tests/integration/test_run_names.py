@@ -63,3 +63,22 @@ def test_a_policy_is_named_by_its_run_name(sqlite_store: Store) -> None:
     assert policy_output_dir(sqlite_store, f"run:{run.id}") == "runs/grpo_rm"
     with pytest.raises(ValueError, match="no run with that id or name"):
         policy_output_dir(sqlite_store, "run:grpo-judge")
+
+
+def test_runs_show_gives_a_grpo_runs_length_and_watch_alerts(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    store = Store(url)
+    run, _ = work.get_or_create_run(store, kind="grpo", run_key=None, name="grpo-rm",
+                                    config={"trl": {"output_dir": "runs/grpo_rm"}},
+                                    code_version="t")
+    alert = {"step": 8, "metric": "length_drift", "value": 0.86, "action": "warn",
+             "rule": "length_drift > 0.3 for 5 steps"}
+    work.finish_run(store, run.id, "finished", {
+        "steps": [{"step": 8, "reward": 8.6, "watch/length_chars": 174.0,
+                   "watch/length_drift": 0.86}], "watch_alerts": [alert]})
+    shown = CliRunner().invoke(app, ["--db-url", url, "runs", "show", "grpo-rm"],
+                               terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert "watch/length_chars 174" in shown.output and "watch/length_drift 0.86" in shown.output
+    assert "watch alerts" in shown.output
+    assert "step 8: length_drift > 0.3 for 5 steps → warn" in shown.output

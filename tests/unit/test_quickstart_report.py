@@ -65,5 +65,5 @@ def test_the_figures_table_and_samples_print(capsys: pytest.CaptureFixture[str])
     qr.print_samples(samples, {"sft": [4.1, 2.0], "grpo-rm": [8.7, 1.0]})
     out = capsys.readouterr().out
     assert "64 held-out prompts × 2 samples" in out and "self-BLEU ↓" in out
-    assert "prompt 1: 给老师的祝福" in out and "[8.70]" in out and "…" in out
+    assert "prompt 1: 给老师的祝福" in out and "[ 8.70]" in out and "…" in out
     assert "(empty)" in out and "average 62 characters" in out
