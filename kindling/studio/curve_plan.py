@@ -145,8 +145,12 @@ def plan_charts(curves: Curves) -> ChartPlan:
     Returns:
         The plan; every series with points lands in exactly one of its four parts.
     """
-    last = (99, 0, "")  # a stable sort keeps the rest in log order
-    order = sorted((n for n in curves if curves[n]), key=lambda n: _rank(n) or last)
+    def key(name: str) -> tuple[int, int, str]:  # primary, then signals, then the rest in log order
+        if name in SIGNALS:
+            return (90, SIGNALS.index(name), "")
+        return _rank(name) or (99, 0, "")
+
+    order = sorted((n for n in curves if curves[n]), key=key)
     plan, kept = ChartPlan(), list[str]()
     for name in order:
         points = [(float(x), float(y)) for x, y in curves[name]]

@@ -97,8 +97,8 @@ def _overlay(store: Any, run_ids: list[int], wanted: str) -> dict[str, Any]:
     for run_id in run_ids:
         run = runs_data.get_run(store, run_id)
         per_run[f"run {run_id}" + (f" · {run.name}" if run.name else "")] = runs_data.curves(run)
-    shared = [n for n in plan_charts(next(iter(per_run.values()))).primary
-              if all(n in c for c in per_run.values())]
+    plan = plan_charts(next(iter(per_run.values())))
+    shared = [n for n in plan.primary + plan.signals if all(n in c for c in per_run.values())]
     names = [wanted] if wanted else shared
     charts = [Markup(line_chart(name, {label: c[name] for label, c in per_run.items()
                                        if name in c}, unit=unit_of(name))) for name in names]
