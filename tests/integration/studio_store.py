@@ -88,7 +88,7 @@ def _training_steps(n: int) -> list[dict]:
 def _grpo_steps(n: int) -> list[dict]:
     """GRPO steps with the watch signals rl/watch.py logs: length drifting up, texts alike."""
     return [step | {"watch/length_chars": 40.0 + 6 * i, "watch/length_drift": 0.15 * i - 0.1,
-                    "watch/reward_length_corr": 0.1 * i, "watch/distinct_2": 0.7 - 0.05 * i,
+                    "watch/reward_length_corr": 0.2 + 0.05 * i, "watch/distinct_2": 0.7 - 0.05 * i,
                     "watch/self_bleu": 30.0 + 5 * i}
             for i, step in enumerate(_training_steps(n), 1)]
 
