@@ -11,20 +11,16 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
-import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.text import Text
-
 from rl.data import EmptyDataError, prompt_dataset
+from rl.grpo_watch import GRPOMetricsCallback, length_band_of, watch_rewards
 from rl.rewards.registry import RewardContext, build_rewards
 from rl.rewards.trl_helpers import soft_overlong_arguments
 from rl.sft import (
     ModelLoadError,
-    StoreMetricsCallback,
     chat_policy,
-    console,
     fit,
     lora_config,
     record_failure,
@@ -32,8 +28,6 @@ from rl.sft import (
     start_run,
 )
 from rl.train_config import KindlingGRPO
-from rl.watch import LengthReference, SignalTap
-from rl.watch_rules import RuleWatcher
 from store.db import Store
 from store.errors import UserError
 from store.queries import corpus_pairs
@@ -57,74 +51,6 @@ class GRPOSetup:
     peft_config: Any | None
     context: RewardContext = field(default_factory=RewardContext)
     judge_principles: str | None = None  # the resolved principle version id
-
-
-class GRPOMetricsCallback(StoreMetricsCallback):
-    """The store callback, with GRPO's figures on the live line (reward, kl, completion length)
-    and the watch rules checked at every logging step (alerts printed and stored with the run;
-    a `stop` rule ends training there)."""
-
-    watcher: RuleWatcher | None = None
-    tap: SignalTap | None = None
-
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
-               **kwargs: Any) -> None:
-        """Check the watch rules on this step's signals, then record the step."""
-        if self.tap is not None and self.tap.reference is not None and "watch" in self.static:
-            self.static["watch"]["reference"] = self.tap.reference.as_dict()
-        if logs and self.watcher is not None and self.store is not None:
-            for alert in self.watcher.check(state.global_step, logs):
-                self.static.setdefault("watch_alerts", []).append(alert)
-                verb = "stopping" if alert["action"] == "stop" else "warning"
-                now = (f"{alert['value']:+.0%}" if alert["metric"] == "length_drift"
-                       else f"{alert['value']:g}")
-                console.print(f"[bold yellow]watch {verb}[/] at step {alert['step']}: "
-                              f"{alert['rule']} (now {now})", highlight=False)
-                if alert["action"] == "stop":
-                    self.static.setdefault("stopped_by", alert)
-                    control.should_training_stop = True
-        super().on_log(args, state, control, logs, **kwargs)
-
-    def _line(self, entry: dict[str, Any], max_steps: int) -> Text:
-        parts = [f"run {self.run_id}", f"step {entry['step']}/{max_steps}"]
-        for key, label, fmt in (("reward", "reward", "{:.3f}"), ("reward_std", "±", "{:.3f}"),
-                                ("kl", "kl", "{:.4f}"),
-                                ("completions/mean_length", "tokens", "{:.1f}"),
-                                ("watch/length_chars", "chars", "{:.0f}"),
-                                ("watch/length_drift", "drift", "{:+.0%}"),
-                                ("loss", "loss", "{:.4f}"), ("train_loss", "train_loss", "{:.4f}")):
-            if isinstance(entry.get(key), int | float):
-                parts.append(f"{label} " + fmt.format(entry[key]))
-        return Text("  ".join(parts), style="bold")
-
-
-def length_band_of(funcs: list[Any]) -> dict[str, Any]:
-    """{"length_band": [low, high]} (characters) when length_control is among the rewards: the
-    studio draws it on the character-length curve."""
-    for func in funcs:
-        if getattr(func, "__name__", "") == "length_control" and hasattr(func, "low"):
-            return {"length_band": [round(func.low, 1), round(func.high, 1)]}
-    return {}
-
-
-def watch_rewards(kcfg: KindlingGRPO, funcs: list[Any], callback: Any,
-                  reference_lengths: Any = None) -> list[Any]:
-    """The reward functions TRL gets: tapped for the watch/* signals when `kindling.watch` is on,
-    the rules armed. Length drift is measured against the mean of length_control's reference
-    lengths (like against like: a mean), else against the first batch's mean."""
-    if not kcfg.watch.enabled:
-        return list(funcs)
-    band = length_band_of(funcs).get("length_band")
-    reference = (LengthReference(statistics.fmean(reference_lengths), "length_control",
-                                 (band[0], band[1]))
-                 if band and reference_lengths else None)
-    tap = SignalTap(dict(kcfg.rewards), reference, kcfg.watch.self_bleu_texts)
-    callback.watcher = RuleWatcher(kcfg.watch.rules)
-    callback.static["watch"] = {"rules": [r.describe() + f" → {r.action}" for r in kcfg.watch.rules],
-                                "reference": reference.as_dict() if reference else
-                                {"source": "first batch"}}
-    callback.tap = tap
-    return tap.wrap(funcs)
 
 
 def check_prompt_lengths(tokenizer: Any, dataset: Any, limit: int | None) -> None:
