@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.table import Table
 
 from kindling.context import console
@@ -70,6 +71,18 @@ def _cell(value: float | None, name: str) -> str:
     return f"{value:.1f}" if name.startswith(("mean length", "self-BLEU")) else f"{value:.3f}"
 
 
+def _fit(text: str, cells: int) -> str:
+    """The text cut to `cells` terminal columns (a Chinese character takes two), "…" if cut."""
+    if cell_len(text) <= cells:
+        return text
+    out = ""
+    for char in text:
+        if cell_len(out + char) > cells - 1:
+            break
+        out += char
+    return out + "…"
+
+
 def print_samples(samples: Mapping[str, Sequence[tuple[str, str]]],
                   rm_scores: Mapping[str, Sequence[float]]) -> None:
     """The first sample of each policy on the same few prompts, cut short, with its RM score."""
@@ -79,7 +92,6 @@ def print_samples(samples: Mapping[str, Sequence[tuple[str, str]]],
     console.print(f"\n[bold]Samples[/] (the first {SAMPLE_PROMPTS} held-out prompts; each "
                   "policy's first sample, cut to fit a line; RM score in brackets)")
     width = max(len(label) for label in samples)
-    room = max(10, min(SAMPLE_CHARS, (console.width - width - 12) // 2))
     for number, prompt in enumerate(order[:SAMPLE_PROMPTS], 1):
         console.print(f"prompt {number}: {prompt}", highlight=False, markup=False)
         for label, items in samples.items():
@@ -87,10 +99,11 @@ def print_samples(samples: Mapping[str, Sequence[tuple[str, str]]],
             if index is None:
                 continue
             text = " ".join(items[index][1].split()) or "(empty)"
-            short = text if len(text) <= room else text[:room] + "…"
             scores = rm_scores.get(label)
             score = f" [{scores[index]:5.2f}]" if scores else ""
-            console.print(f"  {label:<{width}}{score}  {short}", highlight=False, markup=False)
+            head = f"  {label:<{width}}{score}  "
+            console.print(head + _fit(text[:SAMPLE_CHARS], console.width - cell_len(head) - 1),
+                          highlight=False, markup=False)
 
 
 def rm_findings(rm: Mapping[str, Any] | None) -> list[str]:
