@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from kindling.context import console, fail
 from kindling.launcher import Launcher, TrainArgs, accelerate_command, check_accelerate_config
+
+if TYPE_CHECKING:
+    from store.db import Store
 
 app = typer.Typer(help="Train with TRL: sft, rm, grpo.", no_args_is_help=True)
 
@@ -119,14 +123,28 @@ def _command(ctx: typer.Context, kind: str, config: Path, sets: list[str], live:
 
     _launch_if_asked(TrainArgs(kind, config, sets, live, ctx.obj.db_url, overwrite), launcher,
                      accelerate_config, num_processes)
+    store = ctx.obj.open_store()
     try:
-        run_id, output_dir = train_from_config(ctx.obj.open_store(), kind, config,
-                                               parse_sets(sets), live=live, overwrite=overwrite)
+        run_id, output_dir = train_from_config(store, kind, config, parse_sets(sets), live=live,
+                                               overwrite=overwrite)
     except (ConfigError, ValueError) as exc:
         fail(str(exc))
         return
     console.print(f"{kind} run {run_id} finished; {'policy' if kind == 'grpo' else 'model'} "
                   f"in {output_dir}")
+    _say_if_stopped(store, run_id)
+
+
+def _say_if_stopped(store: Store, run_id: int) -> None:
+    """A run a watch rule ended early says so, with the rule."""
+    from store.reports import get_run
+
+    run = get_run(store, run_id)
+    stopped = (run.metrics or {}).get("stopped_by") if run is not None else None
+    if isinstance(stopped, dict):
+        console.print(f"stopped early at step {stopped.get('step')} by the watch rule "
+                      f"{stopped.get('rule')} (kindling.watch.rules; see `kindling runs show "
+                      f"{run_id}`)", highlight=False)
 
 
 @app.command("sft")

@@ -90,6 +90,8 @@ def test_a_stop_rule_ends_the_run_and_says_why(
     result = grpo(sqlite_url, cfg, "trl.max_steps=3")
     assert result.exit_code == 0, result.output
     assert "watch stopping at step 1: length_chars > 0 for step" in flat(result.output)
+    assert "stopped early at step 1 by the watch rule length_chars > 0 for step" in \
+        flat(result.output)
     with sqlite_store.session() as s:
         run = s.scalars(select(Run).where(Run.kind == "grpo")).one()
     assert run.status == "finished" and run.metrics["stopped_by"]["step"] == 1
