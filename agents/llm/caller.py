@@ -50,6 +50,9 @@ MAX_EXCERPT_CHARS = 2_000  # of a bad answer, sent back when re-asking
 MAX_STORED_CHARS = 20_000  # of a raw answer (and of its reasoning), kept in agent_calls
 
 
+CANCELLED_IN_FLIGHT = "cancelled in flight: the run stopped before the answer came"
+
+
 def excerpt(text: str, limit: int = MAX_EXCERPT_CHARS) -> str:
     """`text`, cut to `limit` characters with a note of how much was left out."""
     return text if len(text) <= limit else f"{text[:limit]}…[+{len(text) - limit} chars]"
@@ -201,6 +204,12 @@ class AgentLLM:
                 started = self._clock()
                 try:
                     message = await self._invoke_once(messages, key.role, schema, kwargs)
+                except asyncio.CancelledError as exc:  # the run stopped with this call sent
+                    if getattr(exc, "kindling_in_flight", False):
+                        self.recorder.record(self._row(
+                            key, prompt, messages, None, attempt, error=CANCELLED_IN_FLIGHT,
+                            latency_s=self._clock() - started))  # the run's final flush writes it
+                    raise
                 except Exception as exc:
                     await self._record(key, prompt, messages, None, attempt,
                                        error=_describe(exc), latency_s=self._clock() - started)
@@ -225,6 +234,9 @@ class AgentLLM:
                 try:
                     reply = await self.chat.ainvoke(
                         messages, extra_body=request_fields(mode, role, shape), **kwargs)
+                except asyncio.CancelledError as exc:
+                    exc.kindling_in_flight = True  # type: ignore[attr-defined]
+                    raise
                 except Exception as exc:
                     exc.kindling_mode = mode  # type: ignore[attr-defined]
                     self._step_down(mode, exc)  # before the slot frees: waiting calls see it
@@ -241,12 +253,22 @@ class AgentLLM:
         error: str | None = None, latency_s: float | None = None,
     ) -> None:
         """Queue one attempt's row and commit it (with any others ready in this turn)."""
+        self.recorder.record(self._row(key, prompt, messages, reply, attempt, parsed=parsed,
+                                       error=error, latency_s=latency_s))
+        await self.recorder.commit()
+
+    def _row(
+        self, key: CallKey, prompt: RenderedPrompt, messages: list[AnyMessage],
+        reply: AIMessage | None, attempt: int, *, parsed: dict[str, Any] | None = None,
+        error: str | None = None, latency_s: float | None = None,
+    ) -> dict[str, Any]:
+        """One attempt as an `agent_calls` row."""
         usage: dict[str, Any] = dict(reply.usage_metadata or {}) if reply is not None else {}
         if latency_s is None and reply is not None:
             latency_s = reply.response_metadata.get("kindling_latency_s", 0.0)
         reasoning = reply.additional_kwargs.get("reasoning_content") if reply is not None else None
         raw = None if reply is None else answer_text(reply.content, reply.tool_calls)
-        self.recorder.record({
+        return {
             "item_key": key.item_key, "role": key.role, "template": prompt.template,
             "template_hash": prompt.template_hash,
             "principle_version_id": key.principle_version_id, "model": self.cfg.model,
@@ -257,8 +279,7 @@ class AgentLLM:
             "prompt_tokens": usage.get("input_tokens"),
             "completion_tokens": usage.get("output_tokens"),
             "attempt": attempt, "error": error,
-        })
-        await self.recorder.commit()
+        }
 
 
 def parse_answer(reply: Reply, schema: type[T], max_tokens: int) -> T:

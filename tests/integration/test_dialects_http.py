@@ -87,7 +87,7 @@ def test_a_fixed_mode_the_server_refuses_stops_the_run_at_once(tmp_path: Path,
     assert requests <= 2  # advocate and critic of the first item, once each: no retry, no more items
     with store.session() as s:
         verdicts = s.execute(select(func.count()).select_from(AgentCall)).scalar()
-    assert verdicts == requests  # the refused attempts are recorded
+    assert verdicts == requests  # every request is recorded: refused, or cancelled in flight
 
 
 async def test_deepseek_blank_content_and_reasoning_are_handled(sqlite_store: Store,
