@@ -107,7 +107,7 @@ def run_phase(ctx: Context, name: str) -> dict[str, Any]:
     import torch
 
     mode = ctx.mode
-    clear_memory(mode)
+    clear_memory(mode.device)
     start_gib = torch.cuda.memory_allocated() / GIB if mode.device == "cuda" else None
     print(f"\n== {name} ==", flush=True)
     t0 = time.perf_counter()
@@ -124,7 +124,7 @@ def run_phase(ctx: Context, name: str) -> dict[str, Any]:
     if "error" not in res:
         print(f"{name}: step {res['step_s']:.3f} s, {res['tokens_per_s']:.1f} {res['kind']}, "
               f"peak {fmt(res['peak_gib'], '.2f')} GiB, phase {res['phase_wall_s']:.1f} s", flush=True)
-    clear_memory(mode)
+    clear_memory(mode.device)
     return res
 
 

@@ -144,12 +144,12 @@ def release(trainer: Any) -> None:
                 pass
 
 
-def clear_memory(mode: Mode) -> None:
+def clear_memory(device: str) -> None:
     """Collect garbage; on CUDA also empty the cache and reset the peak counters."""
     import torch
 
     gc.collect()
-    if mode.device == "cuda":
+    if device == "cuda":
         torch.cuda.synchronize()
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()

@@ -6,7 +6,6 @@ the device machine needs Kindling's dependencies as carried wheels (benchmarks/g
 
 from __future__ import annotations
 
-import gc
 import importlib.util
 import time
 import traceback
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from benchmarks.gpu.measure import clear_memory
 from benchmarks.gpu.report import fmt
 from benchmarks.gpu.settings import GIB
 
@@ -185,17 +185,6 @@ def step_figures(metrics: dict[str, Any], trl_config: dict[str, Any]) -> dict[st
     return out
 
 
-def clear_memory(scale: Scale) -> None:
-    """Collect garbage; on CUDA empty the cache and reset the peak counters."""
-    import torch
-
-    gc.collect()
-    if scale.device == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-
-
 def train_measured(store: Any, kind: str, config: Path, overrides: dict[str, Any], scale: Scale) -> dict[str, Any]:
     """`train_from_config` (what `kindling train <kind>` calls), timed, its peak memory and figures.
 
@@ -207,7 +196,7 @@ def train_measured(store: Any, kind: str, config: Path, overrides: dict[str, Any
     from kindling.services.training import train_from_config
     from store.reports import get_run
 
-    clear_memory(scale)
+    clear_memory(scale.device)
     print(f"\n== {kind} {config.name} ==\n    overrides: {overrides}", flush=True)
     t0 = time.perf_counter()
     try:
@@ -224,7 +213,7 @@ def train_measured(store: Any, kind: str, config: Path, overrides: dict[str, Any
     run = get_run(store, run_id)
     assert run is not None
     res.update(run_id=run_id, status=run.status, **step_figures(run.metrics or {}, (run.config or {}).get("trl", {})))
-    clear_memory(scale)
+    clear_memory(scale.device)
     print(f"{kind}: run {run_id} {run.status}, step {fmt(res.get('step_s'), '.3f')} s, peak "
           f"{fmt(res['peak_gib'], '.2f')} GiB, {wall:.1f} s with loading", flush=True)
     return res
