@@ -224,3 +224,16 @@ def finish_run(store: Store, run_id: int, status: str, metrics: dict[str, Any]) 
         run = s.get(Run, run_id)
         assert run is not None
         run.status, run.finished_at, run.metrics = status, utcnow(), metrics
+
+
+def stop_run(store: Store, run_id: int, reason: str, metrics: dict[str, Any]) -> None:
+    """Mark a run stopped before its end (the endpoint refused, or asked to wait too long),
+    with the reason; running the same command again resumes it."""
+    finish_run(store, run_id, "stopped", {**metrics, "stopped": reason})
+
+
+def reopen_run(store: Store, run_id: int) -> None:
+    """A stopped or failed run being resumed is running again."""
+    with store.session() as s:
+        s.execute(update(Run).where(Run.id == run_id, Run.status.in_(("stopped", "failed")))
+                  .values(status="running", finished_at=None))

@@ -1,11 +1,13 @@
 """The bounded, recorded, structured caller every agent role goes through.
 
-`AgentLLM.call` asks one backend for one role's schema: a stored result is reused; transport
-faults (429, transient 5xx, timeouts, connection errors) are retried with backoff; a structural
-refusal is never retried (under `structured_output: auto` the next structured-output mode is
-tried, else the run stops with `EndpointError`); a blank, reasoning-only or unparseable answer is
-re-asked a bounded number of times with the error and a cut excerpt. Every attempt is recorded,
-and committed before its answer is used.
+`AgentLLM.call` asks one backend for one role's schema: a stored result is reused; each attempt
+has a deadline (`timeout_s`); transport faults (429, transient 5xx, timeouts, connection errors)
+are retried with backoff or the server's Retry-After (see `retries`); a structural refusal is
+never retried (under `structured_output: auto` the next structured-output mode is tried, else the
+run stops with `EndpointError`, as it does after a redirect loop or a Retry-After past its bound);
+a blank, reasoning-only, over-long or unparseable answer is re-asked a bounded number of times
+with the error and a cut excerpt. A reply is redacted and bounded as it comes in
+(`answer_bounds.received`). Every attempt is recorded, and committed before its answer is used.
 """
 
 from __future__ import annotations
@@ -16,18 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-import openai
 from aiolimiter import AsyncLimiter
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from pydantic import BaseModel
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
+from agents.llm.answer_bounds import ANSWER_CHARS, MAX_ANSWER_CHARS, excerpt, received
 from agents.llm.config import LLMConfig
 from agents.llm.dialects import (
     AUTO_ORDER,
@@ -39,23 +35,24 @@ from agents.llm.dialects import (
 )
 from agents.llm.endpoints import EndpointError, LlamaServerChat, refusal_message
 from agents.llm.parsing import OutputParseError, parse_output
+from agents.llm.retries import (
+    describe,
+    endpoint_retrying,
+    is_transient,
+    stop_reason,
+    within_deadline,
+)
 from agents.llm.role_output import response_format
 from agents.llm.schema_bounds import clamp_schema
 from agents.templates import PromptLibrary, RenderedPrompt
 
 T = TypeVar("T", bound=BaseModel)
 REASK_TEMPLATE = "llm/reask"  # sent with the parse error when an answer does not parse
-MAX_ANSWER_CHARS = 50_000  # longer answers are refused unparsed (every schema field is bounded)
-MAX_EXCERPT_CHARS = 2_000  # of a bad answer, sent back when re-asking
-MAX_STORED_CHARS = 20_000  # of a raw answer (and of its reasoning), kept in agent_calls
+__all__ = ["CANCELLED_IN_FLIGHT", "REASK_TEMPLATE", "AgentCallFailed", "AgentLLM", "CallKey",
+           "CallRecorder", "Reply", "is_transient", "parse_answer"]
 
 
 CANCELLED_IN_FLIGHT = "cancelled in flight: the run stopped before the answer came"
-
-
-def excerpt(text: str, limit: int = MAX_EXCERPT_CHARS) -> str:
-    """`text`, cut to `limit` characters with a note of how much was left out."""
-    return text if len(text) <= limit else f"{text[:limit]}…[+{len(text) - limit} chars]"
 
 
 class AgentCallFailed(RuntimeError):
@@ -74,16 +71,6 @@ class CallRecorder(Protocol):
     def record(self, row: dict[str, Any]) -> None: ...
 
     async def commit(self) -> None: ...
-
-
-def is_transient(exc: BaseException) -> bool:
-    """429, transient 5xx, timeouts and connection errors are worth retrying; nothing else is
-    (a 5xx whose body is a request-validation error is the request's fault)."""
-    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, asyncio.TimeoutError)):
-        return True
-    if isinstance(exc, openai.APIStatusError):
-        return (exc.status_code == 429 or exc.status_code >= 500) and not is_structural(exc)
-    return False
 
 
 @dataclass
@@ -146,12 +133,14 @@ class AgentLLM:
             try:
                 reply = await self._invoke_with_retries(key, prompt, messages, schema, attempt,
                                                         invoke_kwargs)
+            except EndpointError:
+                raise  # the run stops (a redirect loop, a Retry-After past the bound)
             except Exception as exc:
                 attempt = getattr(exc, "kindling_attempt", attempt + 1)
                 if is_structural(exc):  # a lower mode next, or EndpointError
                     self._refused(getattr(exc, "kindling_mode", self.mode), exc)
                     continue
-                raise AgentCallFailed(key.role, _describe(exc), None) from exc
+                raise AgentCallFailed(key.role, describe(exc), None) from exc
             asks, attempt, raw = asks + 1, reply.attempt, reply.text
             try:
                 parsed = parse_answer(reply, schema, self.cfg.max_tokens)
@@ -191,14 +180,7 @@ class AgentLLM:
         self, key: CallKey, prompt: RenderedPrompt, messages: list[AnyMessage],
         schema: type[BaseModel], attempt: int, kwargs: dict[str, Any],
     ) -> Reply:
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(is_transient),
-            stop=stop_after_attempt(self.cfg.max_retries + 1),
-            wait=wait_exponential_jitter(multiplier=self.cfg.backoff_initial_s, max=self.cfg.backoff_max_s,
-                                        jitter=self.cfg.backoff_initial_s),
-            reraise=True,
-        )
-        async for try_ in retrying:
+        async for try_ in endpoint_retrying(self.cfg):
             with try_:
                 attempt += 1
                 started = self._clock()
@@ -212,8 +194,11 @@ class AgentLLM:
                     raise
                 except Exception as exc:
                     await self._record(key, prompt, messages, None, attempt,
-                                       error=_describe(exc), latency_s=self._clock() - started)
+                                       error=describe(exc), latency_s=self._clock() - started)
                     exc.kindling_attempt = attempt  # type: ignore[attr-defined]
+                    stop = stop_reason(exc, self.cfg)
+                    if stop is not None:
+                        raise stop from exc
                     raise
                 message.response_metadata["kindling_latency_s"] = self._clock() - started
                 return Reply(message, answer_text(message.content, message.tool_calls), attempt)
@@ -231,9 +216,10 @@ class AgentLLM:
                 shape = response_format(role, schema)["json_schema"]["schema"]  # type: ignore[index]
                 if self.cfg.backend == "local":  # a small model: bounded strings close the JSON
                     shape = clamp_schema(shape, self.cfg.max_string_chars)  # type: ignore[arg-type]
-                try:
-                    reply = await self.chat.ainvoke(
-                        messages, extra_body=request_fields(mode, role, shape), **kwargs)
+                try:  # a deadline, whatever the server sends (a trickle of bytes included)
+                    reply = await within_deadline(self.chat.ainvoke(
+                        messages, extra_body=request_fields(mode, role, shape), **kwargs),
+                        self.cfg.timeout_s)
                 except asyncio.CancelledError as exc:
                     exc.kindling_in_flight = True  # type: ignore[attr-defined]
                     raise
@@ -245,7 +231,7 @@ class AgentLLM:
                 reply = await self.chat.ainvoke(messages, response_format=response_format(
                     role, schema), **kwargs)
         assert isinstance(reply, AIMessage)
-        return reply
+        return received(reply)  # keys redacted, answer and reasoning bounded: as kept everywhere
 
     async def _record(
         self, key: CallKey, prompt: RenderedPrompt, messages: list[AnyMessage],
@@ -273,8 +259,7 @@ class AgentLLM:
             "template_hash": prompt.template_hash,
             "principle_version_id": key.principle_version_id, "model": self.cfg.model,
             "input": [{"role": m.type, "content": m.content} for m in messages],
-            "raw_output": None if raw is None else excerpt(raw, MAX_STORED_CHARS),
-            "reasoning": None if reasoning is None else excerpt(str(reasoning), MAX_STORED_CHARS),
+            "raw_output": raw, "reasoning": None if reasoning is None else str(reasoning),
             "parsed_output": parsed, "latency_ms": round((latency_s or 0.0) * 1000, 2),
             "prompt_tokens": usage.get("input_tokens"),
             "completion_tokens": usage.get("output_tokens"),
@@ -297,13 +282,8 @@ def parse_answer(reply: Reply, schema: type[T], max_tokens: int) -> T:
                 f"max_tokens ({max_tokens}) was spent on thinking ({len(reasoning)} characters "
                 "of reasoning, no answer): raise max_tokens or lower the reasoning effort")
         raise OutputParseError("blank answer: the content was empty")
-    if len(raw) > MAX_ANSWER_CHARS:
-        raise OutputParseError(f"the answer has {len(raw)} characters, more than the "
+    length = reply.message.response_metadata.get(ANSWER_CHARS, len(raw))
+    if length > MAX_ANSWER_CHARS:
+        raise OutputParseError(f"the answer has {length} characters, more than the "
                                f"{MAX_ANSWER_CHARS} any valid answer can take; answer briefly")
     return parse_output(raw, schema)
-
-
-def _describe(exc: BaseException) -> str:
-    status = getattr(exc, "status_code", None)
-    prefix = f"HTTP {status}: " if status else ""
-    return f"{prefix}{type(exc).__name__}: {exc}"[:2000]

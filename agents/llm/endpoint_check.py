@@ -2,7 +2,7 @@
 Detector prompt, a few latencies, and (bounded, gently) the concurrency where it starts answering 429.
 
 Every probe goes through `AgentLLM` (the path the roles use) and is recorded as an agent call of
-an `endpoint` run, so the check is stored like any run.
+an `endpoint` run, so the check is stored like any run; the key is registered for redaction first.
 """
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from agents.judge.nodes import DetectPrompt
 from agents.judge.schemas import DetectorVerdict
 from agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
 from agents.llm.config import LLMConfig
 from agents.llm.dialects import MODES
 from agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
+from agents.llm.http_client import ReplyTooLarge, bounded_async_client, sdk_httpx
+from agents.llm.redaction import redact, register_key
+from agents.llm.retries import describe, within_deadline
 from agents.templates import PromptLibrary
 from store.calls import CallLog
 from store.principle_io import load_principles
@@ -64,15 +65,19 @@ class CheckReport:
                 "best_mode": self.best_mode, "safe_concurrency": self.safe_concurrency}
 
 
-def list_models(cfg: LLMConfig, key: str) -> tuple[list[str] | None, str | None]:
-    """The model ids `GET {base_url}/models` lists, or why it could not say."""
-    try:
-        reply = httpx.get(f"{(cfg.base_url or '').rstrip('/')}/models", timeout=cfg.timeout_s,
-                          headers={"Authorization": f"Bearer {key}"})
-        reply.raise_for_status()
-        return [str(m.get("id")) for m in reply.json().get("data", [])], None
-    except (httpx.HTTPError, ValueError, AttributeError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:300]
+async def list_models(cfg: LLMConfig, key: str) -> tuple[list[str] | None, str | None]:
+    """The model ids `GET {base_url}/models` lists, or why it could not say (through the same
+    bounded client and deadline as the roles' requests; what the server says is redacted)."""
+    async with bounded_async_client(cfg.base_url, cfg.timeout_s) as client:
+        try:
+            reply = await within_deadline(client.get(
+                f"{(cfg.base_url or '').rstrip('/')}/models",
+                headers={"Authorization": f"Bearer {key}"}), cfg.timeout_s)
+            reply.raise_for_status()
+            return [redact(str(m.get("id")))[:200] for m in reply.json().get("data", [])], None
+        except (sdk_httpx.HTTPError, ReplyTooLarge, TimeoutError, ValueError,
+                AttributeError) as exc:
+            return None, describe(exc)[:300]
 
 
 class EndpointProbe:
@@ -142,8 +147,9 @@ class EndpointProbe:
 async def check_endpoint(cfg: LLMConfig, key: str, calls: CallLog, *, samples: int = 3,
                          max_in_flight: int = 16) -> CheckReport:
     """Models, every mode, latencies and the 429 concurrency of one endpoint."""
+    register_key(cfg.api_key_env, key)
     report = CheckReport()
-    report.models, report.models_error = list_models(cfg, key)
+    report.models, report.models_error = await list_models(cfg, key)
     probe = EndpointProbe(cfg, calls)
     for mode in MODES:
         report.modes.append(await probe.mode(mode))

@@ -20,6 +20,8 @@ from pydantic import PrivateAttr, SecretStr
 
 from agents.llm.config import LLMConfig
 from agents.llm.dialects import MODES, error_text, refuses_format
+from agents.llm.http_client import bounded_async_client
+from agents.llm.redaction import redact, register_key
 from store.errors import UserError
 
 REASONING_FIELDS = ("reasoning_content", "reasoning")
@@ -94,12 +96,14 @@ def build_chat_model(cfg: LLMConfig) -> BaseChatModel:
             f"environment variable {cfg.api_key_env} (api_key_env) is not set; "
             "set it to your API key (any non-empty value for servers without auth)"
         )
-    # An (unhashable) Timeout object gives this model its own HTTP client: langchain-openai's
+    register_key(cfg.api_key_env, key)  # from now on redacted from all Kindling prints or keeps
+    # Its own HTTP client (bounded replies, few redirects; see http_client): langchain-openai's
     # shared client per base URL is bound to the first event loop and breaks in a later one.
     return ReasoningChatOpenAI(
         model=cfg.model, base_url=cfg.base_url, api_key=SecretStr(key),
         timeout=openai.Timeout(cfg.timeout_s), max_retries=0, temperature=cfg.temperature,
         max_completion_tokens=cfg.max_tokens,
+        http_async_client=bounded_async_client(cfg.base_url, cfg.timeout_s),
     )
 
 
@@ -128,7 +132,8 @@ def start_llama_server(cfg: LLMConfig, gguf: Path) -> LlamaServerChat:
     chat = LlamaServerChat(
         model=cfg.model, base_url=server.base_url, api_key=SecretStr("local"),
         timeout=openai.Timeout(cfg.timeout_s), max_retries=0, temperature=cfg.temperature,
-        max_completion_tokens=cfg.max_tokens)
+        max_completion_tokens=cfg.max_tokens,
+        http_async_client=bounded_async_client(server.base_url, cfg.timeout_s))
     chat._server = server
     return chat
 
@@ -145,11 +150,11 @@ async def close_chat_model(chat: BaseChatModel) -> None:
 
 
 def refusal_message(cfg: LLMConfig, mode: str, exc: Any) -> str:
-    """What a structural refusal means for the user: the endpoint, the server's words, and the
-    setting (with values) to change."""
+    """What a structural refusal means for the user: the endpoint, the server's words (keys
+    redacted), and the setting (with values) to change."""
     status = getattr(exc, "status_code", "?")
     where = f"{cfg.base_url or 'the endpoint'} (model {cfg.model})"
-    said = " ".join(error_text(exc).split())[:300]
+    said = " ".join(redact(error_text(exc)).split())[:300]
     if status == 404:
         hint = (f"check base_url and model: the server lists its models at "
                 f"{(cfg.base_url or '').rstrip('/')}/models (kindling endpoint check shows them)")

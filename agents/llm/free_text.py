@@ -1,8 +1,10 @@
 """Free-text samples from an endpoint model, for comparing it with trained policies: each query
 is sent as the user message (as a policy sees it through its chat template), `n` samples each.
 
-Transport faults (429, 5xx, timeouts) are retried with the config's bounds; a sample that still
-fails is kept as None with its error, never dropped, so the comparison can count it.
+Each attempt has the config's deadline; transport faults (429, 5xx, timeouts) are retried with
+the config's bounds (see `retries`); a sample that still fails is kept as None with its error,
+never dropped, so the comparison can count it. Samples and errors are redacted and bounded as
+they come in, as the roles' answers are.
 """
 
 from __future__ import annotations
@@ -12,18 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from langchain_core.messages import AIMessage, HumanMessage
 
-from agents.llm.caller import is_transient
+from agents.llm.answer_bounds import received
 from agents.llm.config import LLMConfig
-from agents.llm.dialects import answer_text
 from agents.llm.endpoints import LlamaServerChat
+from agents.llm.retries import describe, endpoint_retrying, within_deadline
 
 
 @dataclass
@@ -45,19 +41,16 @@ async def sample_endpoint(chat: BaseChatModel, cfg: LLMConfig, queries: Sequence
     model = chat.bind(temperature=temperature, max_completion_tokens=max_tokens)
 
     async def one(query: str, index: int) -> str | None:
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(is_transient), stop=stop_after_attempt(cfg.max_retries + 1),
-            wait=wait_exponential_jitter(multiplier=cfg.backoff_initial_s,
-                                         max=cfg.backoff_max_s, jitter=cfg.backoff_initial_s),
-            reraise=True)
         try:
             async with slots:
-                async for attempt in retrying:
+                async for attempt in endpoint_retrying(cfg):
                     with attempt:
-                        reply = await model.ainvoke([HumanMessage(query)], seed=index)
-            return answer_text(reply.content, None).strip()
+                        reply = await within_deadline(
+                            model.ainvoke([HumanMessage(query)], seed=index), cfg.timeout_s)
+            assert isinstance(reply, AIMessage)
+            return str(received(reply).content).strip()
         except Exception as exc:  # noqa: BLE001 - after the bounded retries: a failed sample, counted
-            errors.append(f"{type(exc).__name__}: {exc}"[:300])
+            errors.append(describe(exc)[:300])
             return None
 
     groups = await asyncio.gather(*(asyncio.gather(*(one(q, i) for i in range(n)))

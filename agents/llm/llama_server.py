@@ -29,6 +29,7 @@ from store.errors import UserError
 
 PORT_PREFIX = "KINDLING_LLAMA_PORT "
 READY_TIMEOUT_S = 120.0
+GGUF_MAGIC = b"GGUF"
 
 
 class LlamaServerError(UserError):
@@ -57,11 +58,10 @@ class LlamaServer:
         """Start the child and wait until it answers.
 
         Raises:
-            LlamaServerError: the GGUF is missing, the port is taken, or the server does not come
-                up (the message points at its log).
+            LlamaServerError: the GGUF is missing or not a GGUF file, the port is taken, or the
+                server does not come up (the message points at its log).
         """
-        if not self.model_path.is_file():
-            raise LlamaServerError(f"GGUF file {self.model_path} does not exist")
+        check_gguf(self.model_path)
         self._log = self.log_path.open("ab")
         cmd = [sys.executable, "-m", "agents.llm.llama_server", "--model", str(self.model_path),
                "--alias", self.alias, "--n-ctx", str(self.n_ctx), "--n-threads",
@@ -142,6 +142,25 @@ class LlamaServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def check_gguf(path: Path) -> None:
+    """Refuse a path that is not a GGUF file (its first four bytes are b"GGUF") before llama.cpp
+    is started on it: llama.cpp itself only dies while loading.
+
+    Raises:
+        LlamaServerError: no such file, or a file of another kind.
+    """
+    if not path.is_file():
+        raise LlamaServerError(f"GGUF file {path} does not exist")
+    try:
+        with path.open("rb") as file:
+            magic = file.read(len(GGUF_MAGIC))
+    except OSError as exc:
+        raise LlamaServerError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if magic != GGUF_MAGIC:
+        raise LlamaServerError(f"{path} is not a GGUF file (it does not start with the bytes "
+                               "GGUF); point the model at a .gguf model file")
 
 
 def _exit_on_stdin_eof() -> None:

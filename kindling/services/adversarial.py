@@ -14,7 +14,7 @@ from agents.adversarial.config import AdversarialConfig
 from agents.adversarial.state import AdversarialContext, AdversarialState
 from agents.llm.caller import AgentLLM
 from agents.llm.config import LLMConfig
-from agents.llm.endpoints import build_chat_model, close_chat_model
+from agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
 from agents.templates import PromptLibrary
 from graphs.adversarial import STEPS, build_adversarial_graph
 from kindling.checkpoints import open_checkpointer, unfinished
@@ -129,10 +129,12 @@ class AdversarialRunner:
         query_pool, reflection_pool, held_out = self._pools()
         self._check_models()
         self.initial_state()
-        run, _created = work.get_or_create_run(
+        run, created = work.get_or_create_run(
             self.store, kind="adversarial", run_key=self._run_key(),
             config={**self.cfg.model_dump(), **(extra_config or {})},
             code_version=code_version(), name=self.name)
+        if not created:
+            work.reopen_run(self.store, run.id)  # a run stopped earlier is running again
         calls = CallLog(self.store, run.id)
         calls.prefetch_run()
         context = self._context(run.id, calls, held_out, (query_pool, reflection_pool))
@@ -166,6 +168,9 @@ class AdversarialRunner:
                     if node is not None and self.on_iteration is not None:
                         self.on_iteration(update[node]["history"][-1])
                 final = (await graph.aget_state(config)).values
+        except EndpointError as exc:  # no request can succeed now: stopped, resumable
+            work.stop_run(self.store, run_id, str(exc), {})
+            raise
         finally:
             calls.flush()
             work.record_modes(self.store, run_id, {r: llm.mode for r, llm in self.llms.items()})

@@ -15,7 +15,7 @@ from agents.curate.policy_backends import PolicyBackend
 from agents.curate.policy_sampler import PolicySampler
 from agents.llm.caller import AgentLLM
 from agents.llm.config import LLMConfig
-from agents.llm.endpoints import build_chat_model, close_chat_model
+from agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
 from agents.retrieval import BM25Retriever, EmbeddingRetriever, Exemplar, Retriever
 from agents.templates import PromptLibrary
 from graphs.curate import build_curate_graph
@@ -104,11 +104,13 @@ class CurateRunner:
         """Create the run (or find the one this config already started) and its items."""
         text = self.principles.text if self.principles is not None else ""
         key = None if self.new_run else run_key_for(self.cfg, text)
-        run, _created = work.get_or_create_run(
+        run, created = work.get_or_create_run(
             self.store, kind="curate", run_key=key, code_version=code_version(), name=self.name,
             config={**self.cfg.model_dump(), "principles_text": text,
                     **({"policy_path": self._policy[0]} if self._policy else {})},
         )
+        if not created:
+            work.reopen_run(self.store, run.id)  # a run stopped earlier is running again
         work.add_items(self.store, run.id, items)
         if self.retry_failed:
             work.reopen_failed_items(self.store, run.id)
@@ -207,6 +209,10 @@ class CurateRunner:
                                  enabled=self.show_progress) as progress:
                     driver.progress = progress
                     await driver.drain()
+        except EndpointError as exc:  # every item would fail the same way: stopped, resumable
+            work.stop_run(self.store, run_id, str(exc), {"items": work.item_counts(self.store,
+                                                                                   run_id)})
+            raise
         finally:
             calls.flush()
             work.record_modes(self.store, run_id, {r: llm.mode for r, llm in self.llms.items()})

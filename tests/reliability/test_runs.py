@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from agents.llm.answer_bounds import MAX_ANSWER_CHARS
 from kindling.cli import app
 from store.db import Store
 from store.models import AgentCall, Run
@@ -98,7 +99,7 @@ async def test_an_oversized_answer_is_bounded_everywhere(sqlite_store: Store, mo
     with sqlite_store.session() as s:
         stored = s.scalar(select(func.max(func.length(AgentCall.raw_output))))
         attempts = s.scalar(select(func.count()).where(AgentCall.role == "advocate"))
-    assert stored <= 20_100 and attempts == 3  # parse_attempts, each recorded
+    assert stored <= MAX_ANSWER_CHARS and attempts == 3  # parse_attempts, each recorded
 
 
 def test_the_studio_binds_before_it_prints_its_url(tmp_path: Path) -> None:
