@@ -54,8 +54,11 @@ def one_line(message: str) -> str:
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print `error: <message>` on one line to stderr (never wrapped, no markup) and exit.
 
-    Exit status 2: bad input or environment, nothing done; 1: the work ran and failed.
+    Exit status 2: bad input or environment, nothing done; 1: the work ran and failed. API keys
+    in use are redacted (a message may quote what an endpoint said).
     """
-    err_console.print(Text.assemble(("error: ", "bold red"), one_line(message)),
+    from agents.llm.redaction import redact
+
+    err_console.print(Text.assemble(("error: ", "bold red"), one_line(redact(message))),
                       soft_wrap=True, highlight=False)
     raise typer.Exit(code)

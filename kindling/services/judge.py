@@ -27,7 +27,7 @@ from agents.judge.service import (
     JudgeService,
     build_judge_service,
 )
-from agents.llm.endpoints import build_chat_model, close_chat_model
+from agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
 from graphs.judge import build_judge_graph
 from kindling.context import console
 from store import queries, work
@@ -125,8 +125,11 @@ def execute_judge(store: Store, cfg: JudgeConfig, items: list[tuple[str, str]],
     service = build_judge_service(store, cfg, run.id, chat_model=chat)
     try:
         results = asyncio.run(_run(service, chat, items, graph=graph, show_progress=progress))
-    except BaseException:  # interrupted or a bug: the run says so; stored judgments are kept
-        work.finish_run(store, run.id, "failed", run_metrics(service, len(items), started))
+    except BaseException as exc:  # interrupted, refused or a bug: the run says so; stored
+        failed = run_metrics(service, len(items), started)  # judgments are kept
+        if isinstance(exc, EndpointError):
+            failed["stopped"] = str(exc)
+        work.finish_run(store, run.id, "failed", failed)
         raise
     metrics = run_metrics(service, len(items), started)
     work.finish_run(store, run.id, "finished", metrics)
