@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from store import yaml_io
 from store.errors import UserError
+from store.text_checks import find_invalid_text
 
 
 class ConfigError(UserError):
@@ -38,16 +39,21 @@ def parse_value(text: str) -> Any:
     that YAML 1.1's yes/no/on/off stay strings.
 
     Raises:
-        ConfigError: the value is not valid YAML (e.g. an unclosed `[`).
+        ConfigError: the value is not valid YAML (e.g. an unclosed `[`), or not valid Unicode
+            (a lone surrogate: an escape such as "\\ud800", or bytes that are not UTF-8).
     """
     if text.strip().lower() in YAML11_WORDS:
-        return text
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"value {text!r} is not valid YAML ({problem}); quote it to pass "
-                          "it as text") from exc
+        value: Any = text
+    else:
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ConfigError(f"value {text!r} is not valid YAML ({problem}); quote it to pass "
+                              "it as text") from exc
+    if (bad := find_invalid_text(value)) is not None:
+        raise ConfigError(f"value {text!r} is not valid Unicode (a lone surrogate {bad[1]})")
+    return value
 
 
 def parse_sets(pairs: list[str]) -> dict[str, Any]:

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import yaml
 
+from store.errors import UserError
+from store.yaml_io import read_yaml_text
+
 
 class Launcher(StrEnum):
     """How `kindling train` runs: in this process, or re-run under `accelerate launch`."""
@@ -44,8 +47,10 @@ def check_accelerate_config(path: Path) -> None:
         ValueError: naming the file (missing, unreadable, not a mapping) or the missing extra.
     """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.safe_load(read_yaml_text(path, "accelerate config"))
+    except UserError as exc:  # missing, a folder, a device, past 1 MiB, not UTF-8
+        raise ValueError(f"--accelerate-config {exc}") from exc
+    except yaml.YAMLError as exc:
         raise ValueError(f"--accelerate-config {path}: cannot read it: {exc}") from exc
     if not isinstance(data, dict):
         raise ValueError(f"--accelerate-config {path}: not an accelerate config (expected a mapping)")

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from store.bounded import MAX_STATE_BYTES, read_bounded
 from store.errors import OutputError
 
 MANIFEST = ".kindling-output.json"
@@ -34,7 +35,7 @@ def _entries(folder: Path) -> list[str]:
 def owned_entries(folder: Path) -> set[str]:
     """Names Kindling wrote in `folder` (from its manifest; `*` = the whole folder)."""
     try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        data = json.loads(read_bounded(folder / MANIFEST, MAX_STATE_BYTES, "output manifest"))
     except (OSError, ValueError):
         return set()
     files = data.get("files") if isinstance(data, dict) else None

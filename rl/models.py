@@ -119,7 +119,13 @@ def adapter_base(source: str | Path) -> str | None:
         return None
     import json
 
-    base = json.loads(path.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    from store.bounded import MAX_STATE_BYTES, read_bounded
+
+    try:
+        data = json.loads(read_bounded(path, MAX_STATE_BYTES, "adapter config"))
+    except ValueError as exc:  # past the bound, a device, not JSON
+        raise ModelError(f"{path}: not a LoRA adapter config: {exc}") from exc
+    base = data.get("base_model_name_or_path") if isinstance(data, dict) else None
     if not base:
         raise ModelError(f"{path} names no base_model_name_or_path")
     return str(base)

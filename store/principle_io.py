@@ -17,7 +17,8 @@ import yaml
 
 from prompts import PROMPTS_DIR
 from store.errors import UserError
-from store.yaml_io import describe_yaml_error, read_yaml_mapping
+from store.text_checks import check_valid_text, lone_surrogate
+from store.yaml_io import describe_yaml_error, read_yaml_mapping, read_yaml_text
 
 if TYPE_CHECKING:
     from store.models import PrincipleVersion
@@ -93,6 +94,9 @@ def validate_rules(rules: Any, source: str) -> tuple[str, ...]:
             raise PrincipleFormatError(
                 f"{source}: field rules, rule {number}: must be a non-empty string, got {rule!r}")
         rule = rule.strip()
+        if bad := lone_surrogate(rule):
+            raise PrincipleFormatError(f"{source}: field rules, rule {number}: not valid Unicode "
+                                       f"(a lone surrogate {bad})")
         if len(rule) > MAX_RULE_CHARS:
             raise PrincipleFormatError(f"{source}: field rules, rule {number}: {len(rule)} "
                                        f"characters, at most {MAX_RULE_CHARS}")
@@ -131,7 +135,7 @@ def from_yaml_text(text: str, source: str, *, name: str | None = None,
         The validated set.
 
     Raises:
-        PrincipleFormatError: not YAML, not a mapping, an unknown field, a missing or bad `kind`,
+        PrincipleFormatError: not YAML, not a mapping, text that is not valid Unicode, an unknown field, a missing or bad `kind`,
             a missing or empty `name`, or bad `rules` (see `validate_rules`).
     """
     try:
@@ -141,6 +145,7 @@ def from_yaml_text(text: str, source: str, *, name: str | None = None,
     if not isinstance(data, dict):
         raise PrincipleFormatError(
             f"{source}: top level must be a mapping with fields name, kind, rules")
+    check_valid_text(data, source, PrincipleFormatError)
     return principle_set_from(data, source, name=name, default_name=default_name)
 
 
@@ -166,6 +171,15 @@ def principle_set_from(data: dict[str, Any], source: str, *, name: str | None = 
                         source=source)
 
 
+def read_principle_file(path: Path) -> str:
+    """A principle YAML file's text (a regular file of at most 1 MiB, UTF-8).
+
+    Raises:
+        PrincipleFormatError: missing, a folder, a device or FIFO, too large, or not UTF-8.
+    """
+    return read_yaml_text(path, "principle set", PrincipleFormatError)
+
+
 def load_principles(name_or_path: str, root: Path = PROMPTS_DIR) -> PrincipleSet:
     """Read a principle set by name (`prompts/principles/<name>.yaml`) or by YAML path.
 
@@ -188,7 +202,7 @@ def principle_path(name_or_path: str, root: Path = PROMPTS_DIR) -> Path:
     if path.is_dir():
         raise PrincipleFormatError(f"{path}: is a folder; give a principle YAML file or a name "
                           f"({', '.join(principle_names(root))})")
-    if path.is_file():
+    if path.exists():  # a device or FIFO is refused when read
         return path
     named = root / "principles" / f"{name_or_path}.yaml"
     if not path.suffix and named.is_file():

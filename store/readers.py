@@ -9,7 +9,6 @@ text``.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -17,28 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from store.errors import UserError
+from store.data_files import (
+    DataImportError,
+    file_sha256,
+    iter_text_lines,
+    parquet_batches,
+    read_text,
+)
+from store.text_checks import lone_surrogate
+
+__all__ = ["LAYOUT", "MAX_TEXT_CHARS", "DataImportError", "Item", "Loc", "ParsedFolder",
+           "file_sha256", "iter_text_lines", "read_folder", "read_text"]
 
 MAX_TEXT_CHARS = 20_000
 _WS = re.compile(r"[ \t\n\r]*")
-
-
-class DataImportError(UserError):
-    """A data file that cannot be imported; the message names file, line (or row) and field."""
-
-    def __init__(
-        self, path: Path | str, message: str, *, line: int | None = None,
-        row: int | None = None, field: str | None = None,
-    ) -> None:
-        where = str(path)
-        if line is not None:
-            where += f" line {line}" + (f" (row {row})" if row is not None else "")
-        elif row is not None:
-            where += f" row {row}"
-        if field:
-            where += f": field {field}"
-        super().__init__(f"{where}: {message}")
-        self.path, self.line, self.row, self.field = str(path), line, row, field
 
 
 @dataclass(frozen=True)
@@ -84,35 +75,10 @@ class Loc:
                 f"text too long: {len(value)} characters (max {MAX_TEXT_CHARS})", field)
         if "\x00" in value:
             raise self.error("text contains a NUL character", field)
+        if bad := lone_surrogate(value):
+            raise self.error(f"not valid Unicode: a lone surrogate {bad} (a JSON escape such as "
+                             "\\ud800 with no pair)", field)
         return value
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, as hex."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_text(path: Path) -> str:
-    """A file's text as strict UTF-8 (a leading BOM is dropped); bad bytes give their line."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataImportError(path, f"cannot read file: {exc.strerror or exc}") from exc
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        if exc.end == len(raw) and exc.reason == "unexpected end of data":
-            raise DataImportError(path, "file ends inside a UTF-8 character (truncated?)",
-                                  line=line) from exc
-        raise DataImportError(
-            path, f"invalid UTF-8 at byte offset {exc.start}: {exc.reason}", line=line
-        ) from exc
-    return text.removeprefix("\ufeff")
 
 
 def _skip_ws(text: str, pos: int) -> int:
@@ -193,7 +159,7 @@ def read_evaluation(path: Path, dataset: str) -> list[Item]:
     """JSON Lines `{query, response, label}` (label 1 good, 0 not); blank lines are skipped."""
     items: list[Item] = []
     seen: dict[tuple[str, str], Item] = {}
-    for number, raw in enumerate(read_text(path).split("\n"), start=1):
+    for number, raw in iter_text_lines(path):
         if not raw.strip():
             continue
         loc = Loc(path, number)
@@ -218,29 +184,21 @@ def read_evaluation(path: Path, dataset: str) -> list[Item]:
 def read_lines(path: Path, dataset: str) -> list[Item]:
     """One query per line (line endings dropped, texts otherwise kept); blank lines are skipped."""
     items = []
-    for number, raw in enumerate(read_text(path).split("\n"), start=1):
+    for number, raw in iter_text_lines(path):
         if raw.strip():
-            items.append(Item(dataset, number, Loc(path, number).text(raw.rstrip("\r"), "query")))
+            text = raw.removesuffix("\n").rstrip("\r")
+            items.append(Item(dataset, number, Loc(path, number).text(text, "query")))
     return items
 
 
 def read_grpo(path: Path, dataset: str) -> list[Item]:
     """verl parquet: `prompt` is a list of `{role, content}`; the last user message is the query."""
-    import pyarrow as pa  # type: ignore[import-untyped]
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
-
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise DataImportError(path, f"unreadable parquet: {exc}") from exc
-    if "prompt" not in table.column_names:
-        raise DataImportError(path, "missing column", field="prompt")
-    keep = [c for c in ("prompt", "data_source", "extra_info") if c in table.column_names]
     items = []
-    for row, record in enumerate(table.select(keep).to_pylist(), start=1):
-        loc = Loc(path, row=row)
-        items.append(Item(dataset, row, _grpo_query(loc, record["prompt"]),
-                          extra=_grpo_extra(loc, record)))
+    for first, records in parquet_batches(path, ("prompt",), ("data_source", "extra_info")):
+        for row, record in enumerate(records, start=first):
+            loc = Loc(path, row=row)
+            items.append(Item(dataset, row, _grpo_query(loc, record["prompt"]),
+                              extra=_grpo_extra(loc, record)))
     return items
 
 

@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from store.bounded import data_limit, too_large
 from store.readers import DataImportError, file_sha256
 
 UPSTREAM_REPO = "weixiaolong94-hub/Igniting-Creative-Writing-in-Small-Language-Models"
@@ -78,10 +79,13 @@ def is_verified(path: Path, digest: str | None) -> bool:
 
 def _download(url: str, target: Path, digest: str | None, timeout_s: float) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    hasher = hashlib.sha256()
+    hasher, limit, size = hashlib.sha256(), data_limit(), 0
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as resp, target.open("wb") as out:
             for block in iter(lambda: resp.read(1 << 20), b""):
+                size += len(block)
+                if size > limit:
+                    raise DataImportError(url, too_large(limit, "data file"))
                 hasher.update(block)
                 out.write(block)
     except (urllib.error.URLError, OSError) as exc:  # HTTPError, timeouts, resets

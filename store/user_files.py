@@ -7,20 +7,21 @@ Shapes and their fields (a field may also go by the alias after the slash):
   sft       query/instruction, response/output
   responses query, response, label (optional)  texts to judge (`kindling curate --file`)
 
-As with the paper's files, the whole file is read and checked before anything is written; an error
-names the file, the line (JSON Lines, CSV) or row (parquet) and the field.
+As with the paper's files, the whole file is read and checked before anything is written (one line
+or parquet batch at a time, within the data files' bound); an error names the file, the line
+(JSON Lines, CSV) or row (parquet) and the field.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from store.readers import DataImportError, Item, Loc, ParsedFolder, file_sha256, read_text
+from store.data_files import iter_text_lines, parquet_batches
+from store.readers import DataImportError, Item, Loc, ParsedFolder, file_sha256
 
 SHAPES: dict[str, dict[str, tuple[str, ...]]] = {
     "labelled": {"query": ("query",), "response": ("response",), "label": ("label",)},
@@ -35,38 +36,31 @@ FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 
 def _records(path: Path) -> Iterator[tuple[Loc, Any]]:
+    """(location, record) for each row, read one line (or parquet batch) at a time."""
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise DataImportError(path, f"unknown file type {path.suffix!r}: use .jsonl, .csv or "
                               ".parquet")
     if kind == "parquet":
-        yield from _parquet_records(path)
-        return
-    text = read_text(path)
-    if kind == "csv":
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        for row in reader:
-            yield Loc(path, reader.line_num), row
-        return
-    for number, raw in enumerate(text.split("\n"), start=1):
+        for first, records in parquet_batches(path):
+            for row, record in enumerate(records, start=first):
+                yield Loc(path, None, row), record
+    elif kind == "csv":
+        reader = csv.DictReader(text for _number, text in iter_text_lines(path))
+        for cells in reader:
+            yield Loc(path, reader.line_num), cells
+    else:
+        yield from _jsonl_records(path)
+
+
+def _jsonl_records(path: Path) -> Iterator[tuple[Loc, Any]]:
+    for number, raw in iter_text_lines(path):
         if raw.strip():
             try:
                 yield Loc(path, number), json.loads(raw)
             except json.JSONDecodeError as exc:
                 raise Loc(path, number).error(f"invalid JSON: {exc.msg} (column {exc.colno})"
                                               ) from exc
-
-
-def _parquet_records(path: Path) -> Iterator[tuple[Loc, Any]]:
-    import pyarrow as pa  # type: ignore[import-untyped]
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
-
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise DataImportError(path, f"not a readable parquet file: {exc}") from exc
-    for row, record in enumerate(table.to_pylist(), start=1):
-        yield Loc(path, None, row), record
 
 
 def _field(loc: Loc, record: Any, names: tuple[str, ...]) -> Any:
@@ -116,7 +110,7 @@ def read_user_file(path: Path, shape: str, dataset: str) -> ParsedFolder:
     if dataset in PAPER_DATASETS:
         raise DataImportError(path, f"--dataset {dataset}: the paper's data uses that name; "
                               "pick another (e.g. my_" + dataset + ")")
-    if not path.is_file():
+    if path.is_dir() or not path.exists():  # a device or FIFO is refused when it is opened
         raise DataImportError(path, "is a folder" if path.is_dir() else "no such file")
     items: list[Item] = []
     labels: dict[tuple[str, str], Item] = {}

@@ -17,7 +17,13 @@ from rich.text import Text
 from kindling.context import console, fail
 from kindling.options import PrincipleKind, parse_run
 from kindling.outputs import check_output_file, write_text
-from store.principle_io import PrincipleFormatError, PrincipleSet, from_yaml_text, to_yaml
+from store.principle_io import (
+    PrincipleFormatError,
+    PrincipleSet,
+    from_yaml_text,
+    read_principle_file,
+    to_yaml,
+)
 
 if TYPE_CHECKING:
     from store.db import Store
@@ -248,12 +254,8 @@ def import_cmd(
 ) -> None:
     """Store a principle set from YAML as a new version (origin manual)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_principle_file(path)
         draft = from_yaml_text(text, str(path), name=name, default_name=path.stem)
-    except UnicodeDecodeError as exc:
-        fail(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8")
-    except OSError as exc:
-        fail(f"{path}: cannot read: {exc.strerror or exc}")
     except PrincipleFormatError as exc:
         fail(str(exc))
         return
@@ -293,8 +295,8 @@ def edit(
         tmp.unlink(missing_ok=True)
         fail(f"the editor exited with status {code}; nothing written")
     try:
-        draft = from_yaml_text(tmp.read_text(encoding="utf-8"), str(tmp), default_name=v.name)
-    except (OSError, UnicodeDecodeError, PrincipleFormatError) as exc:
+        draft = from_yaml_text(read_principle_file(tmp), str(tmp), default_name=v.name)
+    except PrincipleFormatError as exc:
         fail(f"{exc}\nnothing written; your edit is kept in {tmp}")
         return
     if draft.kind != v.kind:

@@ -25,6 +25,7 @@ from agents.config import ConfigError, load_config
 from kindling.outputs import check_claimable, write_text
 from kindling.services.experiment_config import ExperimentConfig
 from kindling.services.experiment_plan import Plan, make_plan
+from store.bounded import MAX_STATE_BYTES, read_bounded
 from store.db import Store
 from store.errors import UserError
 
@@ -67,7 +68,7 @@ class Experiment:
             check_claimable(folder, overwrite=True, flag="workdir")
         if self.state_path.exists():
             try:
-                mark = json.loads(self.state_path.read_text(encoding="utf-8")).get("made_by")
+                mark = self._state_file().get("made_by")
             except (OSError, ValueError, AttributeError):
                 mark = None
             if mark != STATE_MARK:
@@ -104,8 +105,19 @@ class Experiment:
     def _read_state(self) -> dict[str, Any]:
         if not self.state_path.exists():
             return {}
-        steps = json.loads(self.state_path.read_text(encoding="utf-8")).get("steps") or {}
+        steps = self._state_file().get("steps") or {}
         return {k: v for k, v in steps.items() if k in STEPS}
+
+    def _state_file(self) -> dict[str, Any]:
+        """experiment.json, read within `MAX_STATE_BYTES` (a regular file only).
+
+        Raises:
+            OSError, ValueError: unreadable, too large, not JSON; AttributeError: not an object.
+        """
+        data = json.loads(read_bounded(self.state_path, MAX_STATE_BYTES, "experiment state"))
+        if not isinstance(data, dict):
+            raise AttributeError("not a JSON object")
+        return data
 
     def _write_state(self, steps: dict[str, Any]) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)

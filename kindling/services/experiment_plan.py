@@ -12,6 +12,7 @@ from agents.config import ConfigError, load_config
 from agents.curate.config import CurateConfig
 from agents.judge.config import JudgeConfig
 from kindling.services.experiment_config import ExperimentConfig, Step
+from store.yaml_io import read_yaml_text
 
 TRAIN_KINDS = {"sft": "sft", "rm": "rm", "grpo_rm": "grpo", "grpo_judge": "grpo"}
 FOLDERS = {"base": "models/base", "sft": "runs/sft", "rm": "models/rm", "grpo_rm": "runs/grpo_rm",
@@ -46,7 +47,8 @@ class Plan:
             return [self.cfg.compare.labelled_items, self.cfg.path_b.model_dump()]
         dump = step.model_dump() if step is not None else None
         path = self.config_path(step) if isinstance(step, Step) else None
-        text = path.read_text(encoding="utf-8") if path is not None and path.is_file() else None
+        text = (read_yaml_text(path, "config", ConfigError)
+                if path is not None and path.exists() else None)
         return [dump, text]
 
     def train_overrides(self, name: str, links: dict[str, Any]) -> dict[str, Any]:

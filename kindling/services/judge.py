@@ -31,9 +31,11 @@ from agents.llm.endpoints import EndpointError, build_chat_model, close_chat_mod
 from graphs.judge import build_judge_graph
 from kindling.context import console
 from store import queries, work
+from store.bounded import data_limit, iter_bounded_lines, named
 from store.db import Store
 from store.errors import UserError
 from store.principles import resolve_version
+from store.text_checks import lone_surrogate
 from store.version import code_version
 
 MAX_TEXT_CHARS = 20_000  # longer texts are input errors, not greetings
@@ -56,33 +58,39 @@ class JudgeOutcome:
 
 
 def read_items_file(path: Path) -> list[tuple[str, str]]:
-    """(query, response) items from a JSONL file, every line checked before anything is judged.
+    """(query, response) items from a JSONL file, every line checked before anything is judged;
+    read one line at a time, within the data files' bound (`store.bounded.data_limit`).
 
     Raises:
-        InputError: unreadable file, a line that is not JSON, or a missing, empty, non-string or
-            over-long `query` / `response` field (naming file, line and field).
+        InputError: unreadable, not a regular file, past the bound, a line that is not JSON, or
+            a missing, empty, non-string, over-long or not valid Unicode `query` / `response`
+            field (naming file, line and field).
     """
+    items: list[tuple[str, str]] = []
+    lines = iter_bounded_lines(path, data_limit(), "data file", named(path, InputError))
     try:
-        raw_lines = path.read_bytes().splitlines()
+        for number, raw in enumerate(lines, start=1):
+            if raw.strip():
+                record = _record(path, number, raw)
+                items.append((_text_field(path, number, record, "query"),
+                              _text_field(path, number, record, "response")))
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    items: list[tuple[str, str]] = []
-    for number, raw in enumerate(raw_lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}:{number}: not UTF-8 text (byte {exc.start})") from exc
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: not a JSON object: {exc.msg}") from exc
-        if not isinstance(record, dict):
-            raise InputError(f"{path}:{number}: expected a JSON object with query and response")
-        items.append((_text_field(path, number, record, "query"),
-                      _text_field(path, number, record, "response")))
     if not items:
         raise InputError(f"{path}: no items (expected one {{\"query\", \"response\"}} object per line)")
     return items
+
+
+def _record(path: Path, number: int, raw: bytes) -> dict[str, Any]:
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}:{number}: not UTF-8 text (byte {exc.start})") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{number}: not a JSON object: {exc.msg}") from exc
+    if not isinstance(record, dict):
+        raise InputError(f"{path}:{number}: expected a JSON object with query and response")
+    return record
 
 
 def _text_field(path: Path, number: int, record: dict[str, Any], name: str) -> str:
@@ -94,6 +102,9 @@ def _text_field(path: Path, number: int, record: dict[str, Any], name: str) -> s
     if len(value) > MAX_TEXT_CHARS:
         raise InputError(f"{path}:{number}: field {name}: {len(value)} characters "
                          f"(at most {MAX_TEXT_CHARS})")
+    if bad := lone_surrogate(value):
+        raise InputError(f"{path}:{number}: field {name}: not valid Unicode (a lone surrogate "
+                         f"{bad})")
     return value
 
 

@@ -393,5 +393,7 @@ def precondition_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
+    from tests.reliability.cases_files import file_cases  # devices, sizes, invalid Unicode
+
     return [*store_cases(), *config_cases(), *id_cases(), *output_cases(),
-            *data_cases(), *experiment_cases(), *precondition_cases()]
+            *data_cases(), *experiment_cases(), *precondition_cases(), *file_cases()]

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, func, inspect, select, text
 
 from store.db import Store
 from store.models import PrincipleVersion, Run
+from tests.reliability.cases_files import write_bound_files
 
 REPO = Path(__file__).resolve().parents[2]
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -97,6 +98,7 @@ def write_user_files(root: Path) -> None:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
+    write_bound_files(root)
     layout = root / "data_folder_for_file"  # the paper layout with one data file a folder
     for sub in ("sft", "reward_model", "grpo_data", "evaluation_set"):
         for src in (paper_data() / sub).iterdir():
