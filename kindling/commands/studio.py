@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import socket
+from pathlib import Path
 
 import typer
 
@@ -18,10 +19,13 @@ def studio(
     host: str = typer.Option("127.0.0.1", help="Address to bind. Anything but loopback needs a token (given or generated)."),
     port: int = typer.Option(8765, min=1, max=65535, help="Port to listen on."),
     token: str = typer.Option(None, "--token", envvar="KINDLING_STUDIO_TOKEN", help="Require this token (Bearer header, or open /?token=T once for a cookie). Default: none on loopback, a generated one otherwise."),
+    project: Path = typer.Option(Path("."), "--project", exists=True, file_okay=False, dir_okay=True, help="The project folder: the browser debugger starts runs only from the configs found here (*.yaml in it and in its configs/ folder)."),
+    allow_endpoint_overrides: bool = typer.Option(False, "--allow-endpoint-overrides", help="Let the debugger's overrides change a config's endpoint, model or key variable (backend, base_url, model, api_key_env, ...); the key variable must still be one a project config names. Off: those come from the config only."),
 ) -> None:
     """Serve the studio: runs with metrics and training curves, graph runs with the item's path
     lit and its agent transcripts, principle versions (lineage, side-by-side diffs, an editor
-    that saves new versions), evaluation tables beside the length-only baseline."""
+    that saves new versions), evaluation tables beside the length-only baseline, and a debugger
+    that steps the project's configs."""
     import uvicorn
 
     from kindling.studio.app import create_app
@@ -30,11 +34,13 @@ def studio(
         fail(f"--token: {len(token)} characters; a token needs at least {MIN_TOKEN_CHARS} "
              "(leave it out off loopback and one is generated)")
     served, required = access_for(host, token)
-    app = create_app(ctx.obj.db_url, required, allowed_hosts=served)
+    app = create_app(ctx.obj.db_url, required, allowed_hosts=served, project=project,
+                     allow_endpoint_overrides=allow_endpoint_overrides)
     sock = listening_socket(host, port)  # bound before the URL is printed
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/" + (f"?token={required}" if required else "")
-    console.print(f"kindling studio on {url}  (store: {app.state.store.url}; Ctrl+C stops)",
+    console.print(f"kindling studio on {url}  (store: {app.state.store.url}; project: "
+                  f"{project.resolve()}; Ctrl+C stops)",
                   highlight=False, soft_wrap=True)
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
 

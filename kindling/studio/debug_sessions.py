@@ -12,11 +12,11 @@ import asyncio
 import secrets
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from kindling.debugger.session import StepError, StepSession, Stop
 from kindling.debugger.targets import GraphTarget
+from kindling.studio.config_gate import ConfigGate
 from store import work
 from store.db import Store
 from store.errors import NotFound, UserError
@@ -30,7 +30,8 @@ KEPT_ENDED = 32
 
 @dataclass
 class StartSpec:
-    """What `kindling graph step` takes: the graph, its config file and overrides, the item."""
+    """What `kindling graph step` takes: the graph, a project config (by its listed name; None:
+    the defaults) and overrides, the item."""
 
     graph: str
     config: str | None = None
@@ -73,8 +74,8 @@ class OpenSession:
 class DebugSessions:
     """The studio's open stepping sessions, by id."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, store: Store, configs: ConfigGate) -> None:
+        self.store, self.configs = store, configs
         self._open: dict[str, OpenSession] = {}
         self._ended: dict[str, OpenSession] = {}
 
@@ -87,15 +88,12 @@ class DebugSessions:
         return found
 
     async def start(self, spec: StartSpec) -> OpenSession:
-        """A new run of one item, paused before its first node (as `kindling graph step`)."""
-        from agents.config import parse_sets
-        from kindling.debugger.targets import step_target
-
+        """A new run of one item, paused before its first node (as `kindling graph step`), with a
+        project config and overrides the studio's `ConfigGate` accepts."""
         check_graph(spec.graph, [*spec.break_before, *spec.break_after])
-        target = await asyncio.to_thread(
-            step_target, self.store, spec.graph, Path(spec.config) if spec.config else None,
-            parse_sets(spec.sets), item_key=spec.item or None, query=spec.query,
-            response=spec.response)
+        cfg = await asyncio.to_thread(self.configs.config_for, spec.graph, spec.config or None,
+                                      spec.sets)
+        target = await asyncio.to_thread(step_target, self.store, spec, cfg)
         if spec.name:
             work.rename_run(self.store, target.run_id, spec.name)
         return await self._open_session(target, spec.break_before, spec.break_after,
@@ -200,3 +198,30 @@ def check_graph(name: str, breakpoints: list[str]) -> None:
     if name not in ("curate", "adversarial", "judge"):
         raise StepError(f"unknown graph {name!r}: curate, adversarial or judge")
     check_breakpoints(compile_graph(name, None), name, breakpoints)
+
+
+def config_models() -> dict[str, type[Any]]:
+    """Each steppable graph's run config model."""
+    from agents.adversarial.config import AdversarialConfig
+    from agents.curate.config import CurateConfig
+    from agents.judge.config import JudgeConfig
+
+    return {"curate": CurateConfig, "adversarial": AdversarialConfig, "judge": JudgeConfig}
+
+
+def step_target(store: Store, spec: StartSpec, cfg: Any) -> GraphTarget:
+    """The target of a browser-started step: `spec`'s graph and item, with the validated `cfg`.
+
+    Raises:
+        ValueError: a judge step without a query and a response.
+        LookupError: an item key not in the curate selection.
+    """
+    from kindling.debugger.targets import adversarial_target, curate_target, judge_target
+
+    if spec.graph == "curate":
+        return curate_target(store, cfg, spec.item or None)
+    if spec.graph == "adversarial":
+        return adversarial_target(store, cfg)
+    if not spec.query or not spec.response:
+        raise ValueError("stepping the judge graph needs a query and a response")
+    return judge_target(store, cfg, spec.query, spec.response)

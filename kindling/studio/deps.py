@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path as PathParam
 from fastapi import Query, Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -18,6 +19,13 @@ from store.run_items import ItemFilter
 HERE = Path(__file__).parent
 MAX_LIMIT = 200
 """Most rows one page of a list returns."""
+MAX_ID = 2**63 - 1
+"""The largest id (and offset) a store holds (SQL BIGINT); a larger number names nothing."""
+
+RowId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="A stored row's id.")]
+"""An id in a path: out of range it names nothing (the app answers 404)."""
+QueryId = Annotated[int, Query(ge=1, le=MAX_ID)]
+"""An id in a query string (422 out of range)."""
 
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.autoescape = True  # every template, whatever its file name
@@ -40,7 +48,7 @@ def store_of(request: Request) -> Store:
 class Page:
     """offset/limit query parameters, limit capped at `MAX_LIMIT` (422 beyond)."""
 
-    def __init__(self, offset: int = Query(0, ge=0),
+    def __init__(self, offset: int = Query(0, ge=0, le=MAX_ID),
                  limit: int = Query(50, ge=1, le=MAX_LIMIT)) -> None:
         self.offset, self.limit = offset, limit
 

@@ -4,24 +4,30 @@ field, continue or step, quit; fork a stored run at a checkpoint. The same engin
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from kindling.studio.config_gate import ConfigGate
 from kindling.studio.debug_sessions import DebugSessions, OpenSession, StartSpec
-from kindling.studio.deps import graph_svg, page
+from kindling.studio.deps import MAX_ID, graph_svg, page
+from kindling.studio.project_configs import Listing
 from store.errors import NotFound
 
 router = APIRouter()
 GRAPHS = ("curate", "judge", "adversarial")
+MAX_SET_CHARS = 2000
+"""Longest override (`key=value`) one debug session takes."""
 
 
 class StartIn(BaseModel):
     graph: str = Field(..., max_length=32)
-    config: str | None = Field(None, max_length=1000)
-    sets: list[str] = Field(default_factory=list, max_length=50)
+    config: str | None = Field(None, max_length=1000, description="A name GET "
+                               "/api/debug/configs lists for the graph; None: the defaults.")
+    sets: list[Annotated[str, Field(max_length=MAX_SET_CHARS)]] = Field(default_factory=list,
+                                                                         max_length=50)
     item: str | None = Field(None, max_length=128)
     query: str | None = Field(None, max_length=20_000)
     response: str | None = Field(None, max_length=20_000)
@@ -31,7 +37,7 @@ class StartIn(BaseModel):
 
 
 class ForkIn(BaseModel):
-    run_id: int
+    run_id: int = Field(..., ge=1, le=MAX_ID)
     item: str | None = Field(None, max_length=128)
     at: int = Field(..., ge=0)
 
@@ -55,6 +61,26 @@ async def _guarded(call: Any) -> OpenSession:
         raise
     except (ValueError, LookupError) as exc:  # UserError, ConfigError, StepError are ValueErrors
         raise HTTPException(400, str(exc)) from exc
+
+
+def project_configs(gate: ConfigGate, listing: Listing) -> dict[str, Any]:
+    """The project folder, the configs found there for each graph, and the YAML files that fit
+    none (names and a reason only, never their content)."""
+    out: dict[str, Any] = {
+        "project": str(listing.project), "truncated": listing.truncated,
+        "configs": {g: listing.for_graph(g) for g in GRAPHS},
+        "unusable": [{"name": c.name, "problem": c.problem} for c in listing.unusable()],
+        "allow_endpoint_overrides": gate.allow_endpoint_overrides}
+    if gate.allow_endpoint_overrides:
+        out["key_variables"] = sorted(gate.key_variables(listing))
+    return out
+
+
+@router.get("/api/debug/configs")
+def api_configs(request: Request) -> dict[str, Any]:
+    """The configs a debug session can start from: their names, by graph, in the project."""
+    gate = sessions_of(request).configs
+    return project_configs(gate, gate.listing())
 
 
 @router.post("/api/debug/sessions", status_code=201)
@@ -87,12 +113,16 @@ async def api_act(request: Request, session_id: str, body: ActionIn) -> dict[str
 
 @router.get("/debug")
 def debug_page(request: Request) -> Response:
-    """Start a stepped run: graph, config, item, breakpoints."""
+    """Start a stepped run: graph, project config, item, breakpoints."""
     from graphs.registry import compile_graph
     from kindling.debugger.session import graph_nodes
 
     nodes = {name: graph_nodes(compile_graph(name, None)) for name in GRAPHS}
-    return page(request, "debug_start.html", nodes=nodes, title="debug")
+    gate = sessions_of(request).configs
+    listing = gate.listing()
+    choices = [(c.name, " ".join(c.graphs)) for c in listing.configs if c.graphs]
+    return page(request, "debug_start.html", nodes=nodes, found=project_configs(gate, listing),
+                choices=choices, title="debug")
 
 
 @router.get("/debug/{session_id}")

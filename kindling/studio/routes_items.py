@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from graphs.registry import GRAPHS, graph_of_run
 from kindling.studio import runs_data
-from kindling.studio.deps import ItemQuery, Page, graph_svg, page, store_of
+from kindling.studio.deps import ItemQuery, Page, RowId, graph_svg, page, store_of
 from kindling.studio.history_view import item_history, path_of
 from kindling.studio.item_checks import item_warnings, label_view
 from kindling.studio.items import item_detail, list_items, trace
@@ -19,7 +19,7 @@ router = APIRouter()
 
 
 @router.get("/api/runs/{run_id}/items")
-def api_items(request: Request, run_id: int, paging: Page = Depends(),
+def api_items(request: Request, run_id: RowId, paging: Page = Depends(),
               where: ItemQuery = Depends()) -> dict[str, Any]:
     """One page of a run's items with their verdicts (a curate run's also with their labels,
     filtered by ?verdict=&label=&agreement=&status=): {total, offset, limit, items}."""
@@ -47,14 +47,14 @@ async def _item(request: Request, run_id: int, key: str) -> dict[str, Any]:
 
 
 @router.get("/api/runs/{run_id}/items/{key}")
-async def api_item(request: Request, run_id: int, key: str) -> dict[str, Any]:
+async def api_item(request: Request, run_id: RowId, key: str) -> dict[str, Any]:
     """One item: fields and verdict, agent transcripts, checkpoints (what each node changed),
     its path through the graph, the nodes to light and where it stands if unfinished."""
     return await _item(request, run_id, key)
 
 
 @router.get("/runs/{run_id}/items/{key}")
-async def item_page(request: Request, run_id: int, key: str) -> Response:
+async def item_page(request: Request, run_id: RowId, key: str) -> Response:
     """One item's page (works without scripts)."""
     item = await _item(request, run_id, key)
     graph = graph_svg(item["graph"], frozenset(item["lit"]),

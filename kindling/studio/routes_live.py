@@ -12,7 +12,7 @@ from starlette.responses import Response
 from kindling.studio import runs_data
 from kindling.studio.charts import line_chart
 from kindling.studio.curve_plan import SIGNAL_NOTES, length_band, plan_charts, unit_of
-from kindling.studio.deps import Page, page, store_of
+from kindling.studio.deps import MAX_ID, Page, QueryId, RowId, page, store_of
 from kindling.studio.history_view import item_history
 from store import run_compare
 from store.errors import NotFound
@@ -24,7 +24,7 @@ MAX_OVERLAY = 6
 
 
 @router.get("/api/runs/{run_id}/live")
-async def api_live(request: Request, run_id: int) -> dict[str, Any]:
+async def api_live(request: Request, run_id: RowId) -> dict[str, Any]:
     """What a run is doing now: status, item counts, the items in flight with the node each
     stands before, the newest verdicts, how many training steps are logged and the last one."""
     store = store_of(request)
@@ -40,7 +40,7 @@ async def api_live(request: Request, run_id: int) -> dict[str, Any]:
 
 
 @router.get("/runs/{run_id}/charts")
-def charts_fragment(request: Request, run_id: int) -> Response:
+def charts_fragment(request: Request, run_id: RowId) -> Response:
     """The run's training charts as an HTML fragment (the run page swaps it in while live)."""
     run = runs_data.get_run(store_of(request), run_id)
     return page(request, "_charts.html", charts=run_charts(run))
@@ -67,14 +67,15 @@ def run_charts(run: Any) -> dict[str, Any]:
 
 
 @router.get("/compare")
-def compare_page(request: Request, a: int | None = Query(None), b: int | None = Query(None),
+def compare_page(request: Request, a: QueryId | None = None, b: QueryId | None = None,
                  runs: list[str] = Query([], max_length=MAX_OVERLAY),
                  series: str = Query("", max_length=100),
                  changed: bool = Query(False), paging: Page = Depends()) -> Response:
     """Two curate runs item by item (?a=&b=), or training runs' curves overlaid (?runs=1,2 or
     ?runs=1&runs=2)."""
     store = store_of(request)
-    picked = [int(x) for part in runs for x in part.split(",") if x.strip().isdigit()]
+    picked = [int(x) for part in runs for x in part.split(",")
+              if x.strip().isdigit() and int(x) <= MAX_ID]  # a larger number names no run
     picked = list(dict.fromkeys(picked))[:MAX_OVERLAY]
     overlay = _overlay(store, picked, series) if picked else None
     items = None

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.responses import JSONResponse, Response
 
 from kindling.studio import principles_data as pd
-from kindling.studio.deps import page, store_of
+from kindling.studio.deps import MAX_ID, QueryId, RowId, page, store_of
 from store import principles as pv
 from store.principle_io import validate_rules
 
@@ -20,7 +20,7 @@ class EditIn(BaseModel):
     """A new version from the editor: the edited version's id and the new rules."""
 
     model_config = {"extra": "forbid"}
-    parent_id: int = Field(ge=1, description="The version that was edited.")
+    parent_id: int = Field(ge=1, le=MAX_ID, description="The version that was edited.")
     text: str = Field(min_length=1, max_length=pd.MAX_TEXT, description="The rules, one a line.")
     name: str | None = Field(None, max_length=200, description="A name; default: parent's + (edited).")
     feedback: str | None = Field(None, max_length=5000, description="Why it was edited.")
@@ -40,7 +40,7 @@ def api_versions(request: Request, kind: str | None = Query(None, max_length=32)
 
 
 @router.get("/api/principles/diff")
-def api_diff(request: Request, a: int = Query(..., ge=1), b: int = Query(..., ge=1)) -> dict[str, Any]:
+def api_diff(request: Request, a: QueryId, b: QueryId) -> dict[str, Any]:
     """Two versions side by side, rule by rule, and the unified diff."""
     store = store_of(request)
     va, vb = pv.get_version(store, a), pv.get_version(store, b)
@@ -49,7 +49,7 @@ def api_diff(request: Request, a: int = Query(..., ge=1), b: int = Query(..., ge
 
 
 @router.get("/api/principles/{version_id}")
-def api_version(request: Request, version_id: int) -> dict[str, Any]:
+def api_version(request: Request, version_id: RowId) -> dict[str, Any]:
     """One version with its rules and its ancestors' ids (newest first)."""
     store = store_of(request)
     version = pv.get_version(store, version_id)
@@ -71,7 +71,7 @@ def api_save(request: Request, edit: EditIn) -> Response:
 
 
 @router.post("/api/principles/{version_id}/activate")
-def api_activate(request: Request, version_id: int) -> dict[str, Any]:
+def api_activate(request: Request, version_id: RowId) -> dict[str, Any]:
     """Make this version the active one of its kind (one transaction)."""
     return pd.version_row(pv.activate(store_of(request), version_id))
 
@@ -84,7 +84,7 @@ def principles_page(request: Request, kind: str | None = Query(None, max_length=
 
 
 @router.get("/principles/diff")
-def diff_page(request: Request, a: int = Query(..., ge=1), b: int = Query(..., ge=1)) -> Response:
+def diff_page(request: Request, a: QueryId, b: QueryId) -> Response:
     """Two versions side by side."""
     store = store_of(request)
     va, vb = pv.get_version(store, a), pv.get_version(store, b)
@@ -93,7 +93,7 @@ def diff_page(request: Request, a: int = Query(..., ge=1), b: int = Query(..., g
 
 
 @router.get("/principles/{version_id}")
-def version_page(request: Request, version_id: int) -> Response:
+def version_page(request: Request, version_id: RowId) -> Response:
     """One version: its rules, lineage and metrics, and the editor."""
     store = store_of(request)
     version = pv.get_version(store, version_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from kindling.studio import runs_data
-from kindling.studio.deps import ItemQuery, Page, graph_svg, page, store_of
+from kindling.studio.deps import ItemQuery, Page, RowId, graph_svg, page, store_of
 from kindling.studio.eval_view import eval_tables
 from kindling.studio.items import list_items
 from kindling.studio.routes_live import run_charts
@@ -29,20 +29,20 @@ def api_runs(request: Request, kind: str | None = Query(None, max_length=32),
 
 
 @router.get("/api/runs/{run_id}")
-def api_run(request: Request, run_id: int) -> dict[str, Any]:
+def api_run(request: Request, run_id: RowId) -> dict[str, Any]:
     """One run: header, config, metrics (without the training steps), counts, call stats."""
     return runs_data.run_detail(store_of(request), run_id)
 
 
 @router.get("/api/runs/{run_id}/curves")
-def api_curves(request: Request, run_id: int) -> dict[str, Any]:
+def api_curves(request: Request, run_id: RowId) -> dict[str, Any]:
     """A training run's curves: {series name: [[step, value], ...]}."""
     run = runs_data.get_run(store_of(request), run_id)
     return {"run_id": run_id, "curves": runs_data.curves(run)}
 
 
 @router.get("/api/runs/{run_id}/eval")
-def api_eval(request: Request, run_id: int) -> dict[str, Any]:
+def api_eval(request: Request, run_id: RowId) -> dict[str, Any]:
     """An eval run's tables (each figure beside the length-only baseline)."""
     run = runs_data.get_run(store_of(request), run_id)
     return {"run_id": run_id, "source": (run.config or {}).get("source"),
@@ -69,7 +69,7 @@ def eval_page(request: Request, paging: Page = Depends()) -> Response:
 
 
 @router.get("/runs/{run_id}")
-def run_page(request: Request, run_id: int, paging: Page = Depends(),
+def run_page(request: Request, run_id: RowId, paging: Page = Depends(),
              where: ItemQuery = Depends()) -> Response:
     """One run: summary, curves or tables, and for a graph run the graph and (filtered) items."""
     store = store_of(request)

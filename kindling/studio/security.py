@@ -6,7 +6,8 @@ The studio serves a store that may hold unpublished data, so it trusts nothing i
 - on a loopback bind only loopback host names are served, so a rebinding DNS name that points
   at 127.0.0.1 cannot read the pages;
 - writes are JSON POSTs whose Origin (or Sec-Fetch-Site) says they come from the studio itself,
-  so a page on another site cannot drive them from the user's browser.
+  so a page on another site cannot drive them from the user's browser, and whose body is at most
+  `MAX_WRITE_BYTES` (read with that bound before any route sees it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 COOKIE = "kindling_studio_token"
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_WRITE_BYTES = 1024 * 1024
+"""Largest request body a write takes (a principle text is at most 50,000 characters)."""
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
                                "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
@@ -101,6 +104,13 @@ class StudioGuard:
                 message = {**message, "headers": headers}
             await send(message)
 
+        if request.method not in SAFE_METHODS:
+            body = await _bounded_body(receive, MAX_WRITE_BYTES)
+            if body is None:
+                await _error(413, f"a write takes at most {MAX_WRITE_BYTES} bytes")(
+                    scope, receive, send_with_headers)
+                return
+            receive = _replay(body, receive)
         await self.app(scope, receive, send_with_headers)
 
     def _refusal(self, request: Request) -> Response | None:
@@ -128,3 +138,34 @@ class StudioGuard:
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict", path="/")
         return response
+
+
+async def _bounded_body(receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None once it passes `limit` bytes (the rest is not read)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # the client went away: the route sees an empty body
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, then: Receive) -> Receive:
+    """A `receive` that hands the app the body already read, then the server's own messages."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await then()
+
+    return receive

@@ -23,9 +23,25 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> StudioStore:
     return build_studio_store(tmp_path_factory.mktemp("studio"))
 
 
+JUDGE_CONFIG = ("llm:\n  backend: openai\n  model: standin\n  base_url: http://127.0.0.1:9/v1\n"
+                "  api_key_env: KINDLING_STUDIO_API_KEY\n")
+
+
 @pytest.fixture(scope="module")
-def client(built: StudioStore) -> Iterator[TestClient]:
-    with TestClient(create_app(built.url), base_url=BASE) as c:
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The studio's project folder: a judge config at the top, a curate one in configs/, and a
+    YAML file that is no run config."""
+    folder = tmp_path_factory.mktemp("project")
+    (folder / "configs").mkdir()
+    (folder / "judge_http.yaml").write_text(JUDGE_CONFIG, encoding="utf-8")
+    (folder / "configs" / "curate_small.yaml").write_text("limit: 1\n", encoding="utf-8")
+    (folder / "mkdocs.yml").write_text("site_name: x\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def client(built: StudioStore, project: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(built.url, project=project), base_url=BASE) as c:
         yield c
 
 
@@ -310,6 +326,8 @@ def test_cli_registers_studio() -> None:
 
     out = CliRunner().invoke(app, ["studio", "--help"])
     assert out.exit_code == 0 and "--token" in out.output and "--port" in out.output
+    wide = CliRunner().invoke(app, ["studio", "--help"], env={"COLUMNS": "200"})
+    assert "--project" in wide.output and "--allow-endpoint-overrides" in wide.output
 
 
 def test_pyproject_ships_templates_and_static() -> None:
@@ -393,3 +411,39 @@ def test_debug_api_refuses_what_the_graph_cannot_take(client: TestClient,
     assert foreign.status_code == 403
     page = client.get("/debug").text
     assert 'value="judge"' in page and "pause before" in page
+    outside = client.post("/api/debug/sessions", json={"graph": "judge", "query": "q",
+                                                       "response": "r", "config": "/etc/hostname"},
+                          headers=JSON_POST)
+    assert outside.status_code == 400 and "not one of the project's configs" in \
+        outside.json()["detail"]
+
+
+def test_debug_start_offers_the_project_configs(client: TestClient, project: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    listing = client.get("/api/debug/configs").json()
+    assert listing["project"] == str(project.resolve())
+    assert listing["configs"] == {"curate": ["judge_http.yaml", "configs/curate_small.yaml"],
+                                  "judge": ["judge_http.yaml"], "adversarial": ["judge_http.yaml"]}
+    assert listing["unusable"] == [{"name": "mkdocs.yml", "problem": "not a run config of "
+                                    "curate, adversarial or judge"}]
+    assert listing["allow_endpoint_overrides"] is False and "key_variables" not in listing
+    page = client.get("/debug").text
+    assert f'<code id="debug-project">{project.resolve()}</code>' in page
+    assert '<option value="configs/curate_small.yaml" data-graphs="curate">' in page
+    assert '<option value="judge_http.yaml" data-graphs="curate adversarial judge">' in page
+    assert "<code>mkdocs.yml</code>: not a run config" in page
+    monkeypatch.setenv("KINDLING_STUDIO_API_KEY", "k")
+    started = client.post("/api/debug/sessions", headers=JSON_POST, json={
+        "graph": "judge", "config": "judge_http.yaml", "query": "生日祝福", "response": "生日快乐",
+        "sets": ["samples=2", "llm.temperature=0.2"]})
+    assert started.status_code == 201, started.text
+    assert started.json()["next"] == ["guard_response"]
+    run = client.get(f"/api/runs/{started.json()['run_id']}").json()
+    assert run["config"]["samples"] == 2 and run["config"]["llm"]["temperature"] == 0.2
+    quit_ = client.post(f"/api/debug/sessions/{started.json()['id']}", json={"action": "quit"},
+                        headers=JSON_POST)
+    assert quit_.json()["ended"] is True
+    moved = client.post("/api/debug/sessions", headers=JSON_POST, json={
+        "graph": "judge", "config": "judge_http.yaml", "query": "q", "response": "r",
+        "sets": ["llm.model=other"]})
+    assert moved.status_code == 400 and "llm.model" in moved.json()["detail"]

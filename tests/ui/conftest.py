@@ -36,10 +36,19 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> StudioStore:
 
 
 @pytest.fixture(scope="module")
-def base_url(built: StudioStore) -> Iterator[str]:
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The studio's project folder; its configs/ starts empty and tests put configs there (the
+    studio looks again at every request)."""
+    folder = tmp_path_factory.mktemp("project")
+    (folder / "configs").mkdir()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def base_url(built: StudioStore, project: Path) -> Iterator[str]:
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(built.url), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(built.url, project=project),
+                                           host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -38,8 +38,9 @@ def standin() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def standin_config(standin: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("debug") / "curate_standin.yaml"
+def standin_config(standin: str, project: Path) -> Path:
+    """A curate config pointing at the stand-in, in the project's configs/ folder."""
+    path = project / "configs" / "curate_standin.yaml"
     path.write_text(http_config(standin, key_env="KINDLING_UI_KEY").model_dump_json(),
                     encoding="utf-8")
     return path
@@ -147,12 +148,25 @@ def _wait_for_run(built: StudioStore, name: str) -> int:
 
 
 def test_break_edit_continue_from_the_page(page: Page, base_url: str, built: StudioStore,
-                                           standin_config: Path, shots: Path) -> None:
+                                           standin_config: Path, project: Path,
+                                           shots: Path) -> None:
     page.goto(f"{base_url}/debug")
-    page.fill("#debug-config", str(standin_config))
+    expect(page.locator("#debug-project")).to_have_text(str(project.resolve()))
+    config = page.locator("#debug-config")
+    expect(config).to_have_value("configs/curate_standin.yaml")  # the project's, chosen first
+    page.select_option("#debug-graph", "judge")  # a curate config does not fit the judge graph
+    expect(config).to_have_value("")
+    expect(page.locator("#debug-config-none")).to_be_visible()
+    page.select_option("#debug-graph", "curate")
+    expect(page.locator("#debug-config-none")).to_be_hidden()
+    page.select_option("#debug-config", "configs/curate_standin.yaml")
+    page.fill("#debug-sets", "limit=1\nllm.base_url=http://127.0.0.1:9/v1")
+    page.click("#debug-go")  # the endpoint comes from the config: refused, said on the page
+    expect(page.locator("#debug-status")).to_contain_text("may not change llm.base_url")
     page.fill("#debug-sets", "limit=1")
     page.fill("#debug-name", f"stepped {XSS}")
     page.check('fieldset[data-graph="curate"] input[name="before"][value="judge"]')
+    shot(page, shots, "debug-start")
     page.click("#debug-go")
     expect(page.locator("#stop-reason")).to_contain_text("paused before", timeout=30_000)
     page.click("#do-continue")

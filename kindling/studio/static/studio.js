@@ -141,17 +141,23 @@ function initDebugStart() {
   const form = document.getElementById("debug-start");
   if (!form) return;
   const graph = document.getElementById("debug-graph");
+  const config = document.getElementById("debug-config");
   const shown = () => {
     for (const set of form.querySelectorAll("fieldset.breakpoints")) set.hidden = set.dataset.graph !== graph.value;
+    const fits = (option) => option.dataset.graphs.split(" ").includes(graph.value);
+    for (const option of config.options) option.hidden = !fits(option);
+    if (!fits(config.selectedOptions[0])) config.value = [...config.options].find(fits).value;
+    document.getElementById("debug-config-none").hidden = [...config.options].some((o) => o.value && fits(o));
   };
   graph.addEventListener("change", shown);
+  shown();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const set = form.querySelector(`fieldset[data-graph="${graph.value}"]`);
     const checked = (name) => [...set.querySelectorAll(`input[name="${name}"]:checked`)].map((box) => box.value);
     const value = (id) => document.getElementById(id).value.trim() || null;
     const spec = {
-      graph: graph.value, config: value("debug-config"), item: value("debug-item"),
+      graph: graph.value, config: config.value || null, item: value("debug-item"),
       query: value("debug-query"), response: value("debug-response"), name: value("debug-name"),
       sets: document.getElementById("debug-sets").value.split("\n").map((line) => line.trim()).filter(Boolean),
       break_before: checked("before"), break_after: checked("after"),
