@@ -31,6 +31,7 @@ from kindling.commands import (
     train,
 )
 from kindling.context import AppState, fail, set_current_state
+from kindling.signals import sigterm_as_interrupt
 from store.errors import UserError
 
 DEBUG_ENV = "KINDLING_DEBUG"
@@ -111,6 +112,10 @@ class KindlingGroup(TyperGroup):
         _add_to_leaves(self, _verbose_param(), "--verbose")
 
     def invoke(self, ctx: Any) -> Any:
+        with sigterm_as_interrupt():  # SIGTERM cleans up as Ctrl-C does (kindling/signals.py)
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except typer.BadParameter as exc:  # a flag's value (type, range, path kind, missing)

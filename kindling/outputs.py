@@ -137,7 +137,9 @@ def claim_dir(path: Path, *, overwrite: bool, command: str, flag: str = "--out")
     """Make `path` a folder a job may write into in place (a model, a training run's output).
 
     New or empty: created and marked as Kindling's. Kindling's own (marked): used again only
-    with `overwrite`. Anything else is refused.
+    with `overwrite`, and emptied first, so the new job never writes beside an earlier job's
+    files (an interrupted run leaves its own checkpoints alone, never mixed with older ones).
+    Anything else is refused.
 
     Raises:
         OutputError: the path is a file, a non-empty folder Kindling did not make, or a marked
@@ -145,7 +147,21 @@ def claim_dir(path: Path, *, overwrite: bool, command: str, flag: str = "--out")
     """
     check_claimable(path, overwrite=overwrite, flag=flag)
     path.mkdir(parents=True, exist_ok=True)
+    empty_owned_dir(path)
     _write_manifest(path, {WHOLE_FOLDER}, command)
+
+
+def empty_owned_dir(path: Path) -> None:
+    """Delete every entry of a folder Kindling made whole (its manifest says so; the manifest
+    stays); a folder that is not wholly Kindling's is left as it is."""
+    if WHOLE_FOLDER not in owned_entries(path):
+        return
+    for name in _entries(path):
+        entry = path / name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def check_claimable(path: Path, *, overwrite: bool, flag: str = "--out") -> None:

@@ -138,7 +138,11 @@ class JudgeService:
                 rows.clear()
                 write_rows(ctx, batch)
 
-        await asyncio.gather(*(one(key, indices) for key, indices in pending.items()))
+        try:
+            await asyncio.gather(*(one(key, indices) for key, indices in pending.items()))
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM): keep what was judged, so the
+            write_rows(ctx, rows)  # next run reuses it instead of asking again
+            raise
         return rows
 
     async def aclose(self) -> None:

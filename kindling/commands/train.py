@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +9,7 @@ import typer
 
 from kindling.context import console, fail
 from kindling.launcher import Launcher, TrainArgs, accelerate_command, check_accelerate_config
+from kindling.signals import run_child
 
 if TYPE_CHECKING:
     from store.db import Store
@@ -108,7 +108,7 @@ def _launch_if_asked(train: TrainArgs, launcher: Launcher, accelerate_config: Pa
         except ValueError as exc:
             fail(str(exc))
     cmd = accelerate_command(train, accelerate_config=accelerate_config, num_processes=num_processes)
-    raise typer.Exit(subprocess.run(cmd, check=False).returncode)
+    raise typer.Exit(run_child(cmd))  # interrupted, the ranks are stopped first (signals.py)
 
 
 def _command(ctx: typer.Context, kind: str, config: Path, sets: list[str], live: bool,

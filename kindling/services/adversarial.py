@@ -27,6 +27,7 @@ from store.principles import (
     resolve_version,
     rules_of,
 )
+from store.run_endings import end_run_early
 from store.version import code_version
 
 
@@ -170,6 +171,9 @@ class AdversarialRunner:
                 final = (await graph.aget_state(config)).values
         except EndpointError as exc:  # no request can succeed now: stopped, resumable
             work.stop_run(self.store, run_id, str(exc), {})
+            raise
+        except BaseException as exc:  # Ctrl-C, SIGTERM (stopped) or a bug (failed): resumable
+            end_run_early(self.store, run_id, exc)
             raise
         finally:
             calls.flush()

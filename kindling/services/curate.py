@@ -29,6 +29,7 @@ from store.curate_verdicts import VerdictWriter
 from store.db import Store
 from store.errors import UserError
 from store.principles import principle_set, register_version
+from store.run_endings import end_run_early
 from store.version import code_version
 
 PATH_A_KIND = "judge"
@@ -212,6 +213,9 @@ class CurateRunner:
         except EndpointError as exc:  # every item would fail the same way: stopped, resumable
             work.stop_run(self.store, run_id, str(exc), {"items": work.item_counts(self.store,
                                                                                    run_id)})
+            raise
+        except BaseException as exc:  # Ctrl-C, SIGTERM (stopped) or a bug (failed): resumable
+            end_run_early(self.store, run_id, exc, worker=self.worker)
             raise
         finally:
             calls.flush()

@@ -55,8 +55,12 @@ class ItemDriver:
                     inflight.add(asyncio.create_task(self._run_item(item)))
             if not inflight:
                 return
-            done, inflight = await asyncio.wait(
-                inflight, timeout=POLL_INTERVAL_S, return_when=asyncio.FIRST_COMPLETED)
+            try:
+                done, inflight = await asyncio.wait(
+                    inflight, timeout=POLL_INTERVAL_S, return_when=asyncio.FIRST_COMPLETED)
+            except BaseException:  # interrupted (Ctrl-C, SIGTERM): stop the items in flight,
+                await self._stop(inflight)  # so their calls are recorded; give items back
+                raise
             refused = next((t.exception() for t in done if t.exception() is not None), None)
             if refused is not None:  # the endpoint refused the request: stop, give items back
                 await self._stop(inflight)

@@ -14,6 +14,7 @@ from store import pairs as pair_store
 from store import work
 from store.db import Store
 from store.errors import UserError
+from store.run_endings import end_run_early
 from store.version import code_version
 
 
@@ -40,6 +41,10 @@ def build_pairs(store: Store, curate_run: int, per_query: int | None) -> BuiltPa
     run, _ = work.get_or_create_run(
         store, kind="pairs", run_key=f"pairs:{curate_run}:{per_query}",
         code_version=code_version(), config={"source_run": curate_run, "max_per_query": per_query})
-    count = pair_store.save_pairs(store, run.id, curate_run, pairs)
+    try:
+        count = pair_store.save_pairs(store, run.id, curate_run, pairs)
+    except BaseException as exc:  # interrupted or a bug: never left running (a rerun redoes it)
+        end_run_early(store, run.id, exc)
+        raise
     work.finish_run(store, run.id, "finished", {"pairs": count, "judged": len(judged)})
     return BuiltPairs(run.id, count, len(judged))

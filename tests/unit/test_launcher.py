@@ -4,9 +4,7 @@ accelerate's own loader and launch options), and the errors for missing optional
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -74,11 +72,11 @@ def test_deepspeed_config_needs_the_extra(tmp_path: Path) -> None:
 def test_cli_runs_accelerate_and_returns_its_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[list[str]] = []
 
-    def fake_run(cmd: list[str], check: bool) -> Any:
+    def fake_run(cmd: list[str]) -> int:
         calls.append(cmd)
-        return subprocess.CompletedProcess(cmd, 3)
+        return 3
 
-    monkeypatch.setattr("kindling.commands.train.subprocess.run", fake_run)
+    monkeypatch.setattr("kindling.commands.train.run_child", fake_run)
     result = CliRunner().invoke(app, [
         "--db-url", "sqlite:///x.db", "train", "sft", "--config", str(TINY_SFT), "--set", "trl.max_steps=2",
         "--launcher", "accelerate", "--accelerate-config", str(ACCELERATE_CONFIGS / "ddp.yaml"),

@@ -97,3 +97,16 @@ def test_claimed_folders(tmp_path: Path) -> None:
         check_claimable(run, overwrite=False)
     check_claimable(run, overwrite=True)
     assert remove_owned_dir(run) and not run.exists()
+
+
+def test_claiming_a_folder_again_empties_it_first(tmp_path: Path) -> None:
+    """`train --overwrite` into an earlier run's folder: nothing of that run stays beside the new
+    one's files (its checkpoint-20 would sit next to the new checkpoint-5)."""
+    run = tmp_path / "run"
+    claim_dir(run, overwrite=False, command="test")
+    (run / "checkpoint-20").mkdir()
+    (run / "checkpoint-20" / "model.safetensors").write_text("old")
+    (run / "model.safetensors").write_text("old")
+    claim_dir(run, overwrite=True, command="test")
+    assert [p.name for p in run.iterdir()] == [".kindling-output.json"]
+    assert owned_entries(run) == {"*"}
