@@ -98,6 +98,11 @@ async def _step(store: Store, target: GraphTarget, before: list[str], after: lis
             session = StepSession(compile_graph(target.graph, saver), target,
                                   break_before=before, break_after=after)
             stop = await step_loop(session, console)
+    except BaseException as exc:  # Ctrl-C, SIGTERM (stopped) or a bug (failed): not left running
+        from store.run_endings import end_run_early
+
+        end_run_early(store, target.run_id, exc)
+        raise
     finally:
         target.calls.flush()
         await target.close()
