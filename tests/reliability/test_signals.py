@@ -150,7 +150,7 @@ def test_sigterm_during_sft_marks_it_failed_and_overwrite_never_mixes_checkpoint
     out = tmp_path / "out"
 
     first = start(*train, cwd=tmp_path)
-    wait_for(lambda: checkpoints(out)[-1:] >= [8], first, "checkpoint-8")
+    wait_for(lambda: checkpoints(out)[-1:] >= [10], first, "checkpoint-10")
     terminate(first)
     [old] = runs(store, "sft")
     assert old.status == "failed" and "KeyboardInterrupt" in old.metrics["error"]
