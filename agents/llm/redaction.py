@@ -1,7 +1,8 @@
 """API keys out of everything Kindling prints or stores.
 
 The value of each key variable in use is registered when it is read (`build_chat_model`,
-`kindling endpoint check`); `redact(text)` replaces it with `[redacted $VARNAME]`. It is applied
+`kindling endpoint check`); `redact(text)` replaces it with `[REDACTED $VARNAME]` (in capitals:
+rich reads a lower-case `[word ...]` as markup and would print nothing). It is applied
 where endpoint text enters Kindling (the caller, free-text sampling, the endpoint check), in the
 CLI's `fail()`, and to every log record once a key is registered.
 
@@ -29,7 +30,7 @@ _factory_installed = False
 
 def marker(variable: str) -> str:
     """What stands in for the value of `variable`."""
-    return f"[redacted ${variable}]"
+    return f"[REDACTED ${variable}]"
 
 
 def register_key(variable: str, value: str | None) -> None:
