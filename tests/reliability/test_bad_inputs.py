@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 from typer.main import get_command
-from typer.testing import CliRunner
 
 from kindling.cli import app
 from tests.reliability.cases import Case, all_cases
-from tests.reliability.world import KEY, World, build_world, snapshot
+from tests.reliability.world import KEY, World, build_world, invoke, snapshot
 
 pytestmark = pytest.mark.reliability
 CASES = all_cases()
@@ -35,7 +34,7 @@ def run_case(world: World, case: Case):
         args = ["--db-url", world.db, *args]
     env = {"KINDLING_DB_URL": None, **{k: world.fill(v) for k, v in case.env.items()}}
     with contextlib.chdir(world.root):
-        return CliRunner().invoke(app, args, env=env), args
+        return invoke(args, env), args
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -3,13 +3,18 @@ around it, and a snapshot of both that a bad command must leave exactly as it wa
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import Engine, create_engine, func, inspect, select, text
+from typer.main import get_command
+from typer.testing import CliRunner, Result
 
 from store.db import Store
 from store.models import PrincipleVersion, Run
@@ -107,6 +112,19 @@ def write_user_files(root: Path) -> None:
     (layout / "random_query.txt").mkdir()
 
 
+_digests: dict[tuple[str, int, int, int], str] = {}
+
+
+def file_digest(path: Path) -> str:
+    """A file's SHA-256, hashed again only when its inode, size or mtime changed (every write
+    changes the mtime; the world's 3 MB inputs are not rehashed twice a case)."""
+    st = path.stat()
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _digests:
+        _digests[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return _digests[key]
+
+
 def snapshot(world: World) -> dict[str, Any]:
     """Every file under the world (but the store's own, compared by content instead), every
     table's row count, the runs' and principle versions' states, Kindling's Postgres databases."""
@@ -117,8 +135,7 @@ def snapshot(world: World) -> dict[str, Any]:
             rel = str(path.relative_to(world.root))
             if rel in STORE_FILES:
                 continue
-            data = b"" if path.is_symlink() else path.read_bytes()
-            tree[rel] = hashlib.sha256(data).hexdigest()
+            tree[rel] = "link" if path.is_symlink() else file_digest(path)
         for name in _dirs:
             tree[str((Path(dirpath) / name).relative_to(world.root)) + "/"] = "dir"
     engine = world.store.engine
@@ -131,11 +148,31 @@ def snapshot(world: World) -> dict[str, Any]:
             "pg": kindling_pg_databases()}
 
 
+@functools.cache
+def pg_admin() -> Engine:
+    """One engine on the server's `test` database for the whole session (a new engine per
+    snapshot cost more than most cases)."""
+    return create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+
+
 def kindling_pg_databases() -> list[str]:
-    admin = create_engine(PG_ADMIN)
-    try:
-        with admin.connect() as conn:
-            return sorted(conn.execute(text(
-                "SELECT datname FROM pg_database WHERE datname LIKE 'kindling_rel%'")).scalars())
-    finally:
-        admin.dispose()
+    with pg_admin().connect() as conn:
+        return sorted(conn.execute(text(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'kindling_rel%'")).scalars())
+
+
+@functools.cache
+def cli_command() -> Any:
+    """The CLI's click command tree, built once (typer's CliRunner builds it anew on every
+    call, most of a fast case's time)."""
+    from kindling.cli import app
+
+    return get_command(app)
+
+
+def invoke(args: Sequence[str], env: Mapping[str, str | None] | None = None) -> Result:
+    """`kindling ARGS` in this process, as typer's CliRunner runs it, on the one built tree."""
+    from kindling.cli import app
+
+    with mock.patch("typer.testing._get_command", lambda _app: cli_command()):
+        return CliRunner().invoke(app, list(args), env=env)
