@@ -88,12 +88,13 @@ def _verbose_param() -> Any:
                                                        expose_value=False))
 
 
-def _add_to_leaves(group: Any, param: Any, flag: str) -> None:
-    """Give every leaf command below `group` the option `param` (unless it has its own `flag`)."""
+def _add_to_commands(group: Any, param: Any, flag: str) -> None:
+    """Give every command and group below `group` the option `param` (unless it has its own
+    `flag`): `kindling runs --db-url URL` and `kindling data --db-url URL stats` work too."""
     for command in group.commands.values():
         if hasattr(command, "commands"):
-            _add_to_leaves(command, param, flag)
-        elif not any(flag in p.opts for p in command.params):
+            _add_to_commands(command, param, flag)
+        if not any(flag in p.opts for p in command.params):
             command.params.append(param)
 
 
@@ -108,8 +109,8 @@ class KindlingGroup(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _add_to_leaves(self, _db_url_param(), "--db-url")
-        _add_to_leaves(self, _verbose_param(), "--verbose")
+        _add_to_commands(self, _db_url_param(), "--db-url")
+        _add_to_commands(self, _verbose_param(), "--verbose")
 
     def invoke(self, ctx: Any) -> Any:
         with sigterm_as_interrupt():  # SIGTERM cleans up as Ctrl-C does (kindling/signals.py)

@@ -22,10 +22,11 @@ class AppState:
 
     def open_store(self, *, writes: bool = True) -> Store:
         """The store, migrated; for a command that `writes`, checked to be writable first (so a
-        read-only store fails before any work, not at its end)."""
+        read-only store fails before any work, not at its end). Only a command that writes may
+        create the store: a read-only one refuses a missing SQLite file or an empty database."""
         from store.db import Store
 
-        store = Store(self.db_url)
+        store = Store(self.db_url, create=writes)
         if writes:
             store.check_writable()
         return store

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.errors import StoreError
+from store.ownership import KINDLING_REVISIONS, check_owned, read_schema
+from store.sqlite_files import prepare_sqlite_file, sqlite_file
 
 DEFAULT_DB_URL = "sqlite:///kindling.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0003"
+HEAD_REVISION = KINDLING_REVISIONS[-1]
 """The newest migration's revision id (a test checks it against Alembic's own head)."""
+SCHEMA_LOCK = 727274
+"""PostgreSQL advisory lock held while the schema is checked and migrated."""
 DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 SQLITE_HEADER = b"SQLite format 3\x00"
 URL_HELP = "expected sqlite:///path/to/file.db or postgresql://user@host:5432/dbname"
@@ -95,9 +100,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str | URL) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
-    if url.startswith("sqlite"):
+    if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -107,49 +112,124 @@ def make_engine(url: str) -> Engine:
 def schema_revision(engine: Engine) -> str | None:
     """The store's Alembic revision (None: a new or non-Kindling database)."""
     with engine.connect() as conn:
-        try:
-            return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-        except DBAPIError:
-            return None
+        revisions = read_schema(conn).revisions
+    return revisions[0] if len(revisions) == 1 else None
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent, safe for concurrent starts).
+def open_schema(engine: Engine, url: str, *, create: bool) -> None:
+    """Check that the database is Kindling's and bring it to the newest revision.
 
-    A store already at the head is only read (Alembic is not even imported: commands start fast).
+    A store already at the head is only read (Alembic is not even imported: commands start
+    fast). Another program's database is refused before anything is written; an empty one
+    gets the schema only when `create`.
+
+    Raises:
+        StoreError: another program's database, or an empty one and not `create`.
     """
-    if schema_revision(engine) == HEAD_REVISION:
+    with engine.connect() as conn:
+        schema = read_schema(conn)
+    if schema.at_head:
         return
+    check_owned(url, schema, create=create)
+    migrate(engine, url)
+
+
+def migrate(engine: Engine, url: str | None = None) -> None:
+    """Bring a Kindling store (or an empty database) to the newest revision, in one
+    transaction under the schema lock, the ownership check repeated under it (idempotent, safe
+    for concurrent starts; a failed migration leaves the database as it was).
+
+    Raises:
+        StoreError: the database holds another program's tables.
+    """
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
+    with schema_lock(engine) as conn:
+        schema = read_schema(conn)
+        if schema.at_head:
+            return
+        check_owned(url or shown_url(str(engine.url)), schema, create=True)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds the schema lock until it ends: PostgreSQL's advisory lock, or
+    SQLite's write lock (BEGIN IMMEDIATE on a connection of its own in which DDL is part of
+    the transaction, so a failed migration is rolled back whole)."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK})")
+            yield conn
+        return
+    if (engine.url.database or ":memory:") == ":memory:":
+        with engine.begin() as conn:  # one in-memory database per engine: no second engine
+            yield conn
+        return
+    ddl_engine = make_engine(engine.url)
+    event.listen(ddl_engine, "connect", _driver_autocommit)
+    event.listen(ddl_engine, "begin", _begin_immediate)
+    try:
+        with ddl_engine.begin() as conn:
+            yield conn
+    finally:
+        ddl_engine.dispose()
+
+
+def _driver_autocommit(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_conn.isolation_level = None  # pysqlite no longer commits before DDL by itself
+
+
+def _begin_immediate(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _build_new_store(url: URL) -> None:
+    """The schema in a new SQLite file (published by `sqlite_files.publish_new_store`)."""
+    engine = make_engine(url)
+    try:
+        migrate(engine, str(url))
+    finally:
+        engine.dispose()
 
 
 class Store:
     """The SQL store: an engine plus a session factory. Passed to nodes via the runtime context."""
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, *, create: bool = True) -> None:
         """Open the store and bring its schema to the newest migration.
 
+        Args:
+            url: The store URL (default: `resolve_db_url`).
+            create: Make the store when the SQLite file is missing or the database is empty;
+                False (a read-only command) refuses both instead.
+
         Raises:
-            StoreError: the URL is malformed or unsupported, the database cannot be reached or
-                opened, is not a database, or is read-only and needs a migration.
+            StoreError: the URL is malformed or unsupported; the database cannot be reached or
+                opened, is not a database, is read-only and needs a migration, holds another
+                program's tables, or is missing or empty and not `create`.
         """
         self.url = resolve_db_url(url)
-        check_db_url(self.url)
-        self.engine = make_engine(self.url)
+        parsed = check_db_url(self.url)
+        shown = shown_url(self.url)
         try:
-            migrate(self.engine)
+            path = sqlite_file(parsed)
+            if path is not None:
+                prepare_sqlite_file(shown, parsed, path, create=create, build=_build_new_store)
+            self.engine = make_engine(self.url)
+            try:
+                open_schema(self.engine, shown, create=create)
+            except BaseException:
+                self.engine.dispose()
+                raise
         except DBAPIError as exc:
-            self.engine.dispose()
             raise StoreError(describe_db_error(self.url, exc)) from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot use the store {shown}: {exc}") from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def check_writable(self) -> None:

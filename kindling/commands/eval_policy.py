@@ -67,6 +67,10 @@ def policy(
     """Sample each policy on held-out prompts; report excellence under a reward model and/or a
     judge beside the length rule, mean length, distinct-1/2 and self-BLEU, side by side (stored as
     an `eval` run)."""
+    if out is not None:
+        check_output_file(out, overwrite=overwrite)
+    store = ctx.obj.open_store()  # before the training libraries load: a wrong store fails fast
+
     from agents.llm.endpoints import LLMConfigError
     from agents.templates import PromptError
     from kindling.services.evaluation import compare_policies, load_judge_config
@@ -75,9 +79,6 @@ def policy(
     from rl.models import describe_model
     from store.principles import PrincipleNotFound
 
-    if out is not None:
-        check_output_file(out, overwrite=overwrite)
-    store = ctx.obj.open_store()
     sampling = SamplingConfig(samples, max_new_tokens, temperature, top_p, batch_size, seed)
     try:
         judge_cfg = load_judge_config(store, principles, judge_config, sets)

@@ -55,6 +55,7 @@ async def test_export_trains_a_reward_model(sqlite_store: Store, sqlite_url: str
 
 
 def test_export_of_unknown_run_fails(sqlite_url: str, tmp_path: Path) -> None:
+    Store(sqlite_url).close()
     result = CliRunner().invoke(app, ["--db-url", sqlite_url, "pairs", "export", "--run", "99",
                                       "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "no run with id 99" in result.output

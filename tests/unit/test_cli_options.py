@@ -39,11 +39,19 @@ def test_every_option_and_argument_has_help() -> None:
 
 
 def test_a_commands_db_url_wins_over_the_root_one(tmp_path: Path) -> None:
+    from store.db import Store
+
     root, own = tmp_path / "root.db", tmp_path / "own.db"
+    Store(f"sqlite:///{own}").close()
     result = CliRunner().invoke(app, ["--db-url", f"sqlite:///{root}", "data", "stats",
                                       "--db-url", f"sqlite:///{own}"])
     assert result.exit_code == 0, result.output
-    assert own.exists() and not root.exists()
+    assert not root.exists()  # the root's --db-url was never opened (a reader creates no store)
+    group = CliRunner().invoke(app, ["--db-url", f"sqlite:///{root}", "data", "--db-url",
+                                     f"sqlite:///{own}", "stats"])
+    assert group.exit_code == 0, group.output  # a group takes --db-url too
+    listed = CliRunner().invoke(app, ["runs", "--db-url", f"sqlite:///{own}"])
+    assert listed.exit_code == 0 and "runs" in listed.output, listed.output
 
 
 def test_the_clis_choices_are_the_owners_choices() -> None:
@@ -100,7 +108,7 @@ def test_training_flags_become_dotted_overrides_in_one_order() -> None:
     assert all(key.startswith(("trl.", "kindling.")) for key in FLAG_KEYS.values())
 
 
-def test_every_run_parameter_takes_an_id_or_run_colon_id() -> None:
+def test_every_run_parameter_takes_an_id_or_run_colon_id(monkeypatch) -> None:
     import pytest
     import typer
 
@@ -112,6 +120,7 @@ def test_every_run_parameter_takes_an_id_or_run_colon_id() -> None:
                                                      and p.name != "new_run")]
     assert len(run_params) >= 8
     assert [f"{n} {p.name}" for n, p in run_params if p.metavar != "RUN"] == []
+    monkeypatch.setattr("kindling.context._current", None)  # no command line: no store to ask
     assert parse_run("12") == parse_run("run:12") == 12
     with pytest.raises(typer.BadParameter, match="expected a run id"):
         parse_run("latest")
