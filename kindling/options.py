@@ -6,7 +6,7 @@ from typing import Literal
 
 import typer
 
-from kindling.context import fail
+from kindling.context import current_state, fail
 from rl.evaluate.metrics import band_names
 
 MAX_RUN_NAME = 200
@@ -42,20 +42,54 @@ RunKind = Literal["import", "curate", "pairs", "adversarial", "judge", "sft", "r
 
 def parse_run(text: str) -> int:
     """A run reference, everywhere: its id (`12` or `run:12`, the form `--model run:12` needs) or
-    its name (the newest run of that name: `grpo-rm`, `run:grpo-rm`)."""
+    its name (the newest run of that name: `grpo-rm`, `run:grpo-rm`).
+
+    An id no run can have (negative, zero, beyond what the store's id column holds) is "no such
+    run" here, before any command sends it to the database.
+    """
+    from store.reports import as_run_id
+
     ref = text.strip().removeprefix("run:")
-    if ref.isdigit():
-        return int(ref)
+    run_id = as_run_id(ref)
+    if run_id is not None:
+        _check_run_id_range(run_id)
+        return run_id
     found = _run_named(ref) if ref else None
     if found is None:
-        raise typer.BadParameter(f"{text!r}: expected a run id such as 12 or run:12, or the "
-                                 "name of a run (`kindling runs` lists ids and names)")
+        raise typer.BadParameter(f"{text!r}: no run with that name{_in_store()}; expected a run "
+                                 "id such as 12 or run:12, or the name of a run (`kindling "
+                                 "runs` lists ids and names)")
     return found
+
+
+def _check_run_id_range(run_id: int) -> None:
+    """Refuse an id the command's store cannot hold, naming the store."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from store.db import resolve_db_url
+    from store.reports import RUN_ID_MAX, no_run_message, run_id_fits
+
+    state = current_state()
+    url = resolve_db_url(state.db_url if state is not None else None)
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        return  # the URL's own error comes when the command opens the store
+    if backend in RUN_ID_MAX and not run_id_fits(run_id, backend):
+        raise typer.BadParameter(no_run_message(url, run_id))
+
+
+def _in_store() -> str:
+    """' in the store URL' for the command's store (empty outside a command line)."""
+    from store.db import resolve_db_url, shown_url
+
+    state = current_state()
+    return "" if state is None else f" in the store {shown_url(resolve_db_url(state.db_url))}"
 
 
 def _run_named(name: str) -> int | None:
     """The id of the newest run with this name in the command's store (--db-url), if any."""
-    from kindling.context import current_state
     from store.reports import run_id_by_name
 
     state = current_state()

@@ -93,6 +93,11 @@ def dataset_pair_texts(store: Store, run_id: int, dataset: str) -> Iterator[tupl
 
 
 def run_kind(store: Store, run_id: int) -> str | None:
+    """The run's kind (None: no such run, an id out of the store's range included)."""
+    from store.reports import run_id_fits
+
+    if not run_id_fits(run_id, store.dialect):
+        return None
     with store.session() as s:
         run = s.get(Run, run_id)
         return run.kind if run else None

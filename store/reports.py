@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from store.db import Store
+from store.db import Store, shown_url
 from store.models import AgentCall, Judgment, PreferencePair, Run, RunItem, Verdict
 
 
@@ -62,7 +62,27 @@ def verdict_stats(store: Store, run_id: int) -> dict[str, int]:
             "overturned": overturned or 0}
 
 
+RUN_ID_MAX = {"sqlite": 2**63 - 1, "postgresql": 2**31 - 1}
+"""The largest id each backend's `runs.id` column holds (SQLite INTEGER, PostgreSQL SERIAL)."""
+
+
+def run_id_fits(run_id: int, backend: str) -> bool:
+    """Whether a run id can be in a store of this backend at all (ids start at 1). One that
+    cannot is no run there: it is never sent to the database (SQLite cannot even bind one above
+    2^63 - 1)."""
+    return 1 <= run_id <= RUN_ID_MAX.get(backend, RUN_ID_MAX["postgresql"])
+
+
+def no_run_message(url: str, run_id: object) -> str:
+    """'No such run', naming the store that was looked in."""
+    return (f"no run with id {run_id} in the store {shown_url(url)} (`kindling runs` lists "
+            "its runs)")
+
+
 def get_run(store: Store, run_id: int) -> Run | None:
+    """The run with this id (None: no such run, an id out of the store's range included)."""
+    if not run_id_fits(run_id, store.dialect):
+        return None
     with store.session() as s:
         return s.get(Run, run_id)
 
@@ -103,11 +123,14 @@ def policy_output_dir(store: Store, ref: str, what: str = "model") -> str:
             names the setting in the message).
     """
     key = ref.removeprefix("run:")
-    run_id = int(key) if key.isdigit() else run_id_by_name(store, key) if key else None
+    run_id = as_run_id(key)
+    if run_id is None and key:
+        run_id = run_id_by_name(store, key)
     run = get_run(store, run_id) if run_id is not None else None
     if run is None:
-        raise ValueError(f"{what} {ref}: no run with that id or name; expected an sft or grpo "
-                         "run (`kindling runs --kind grpo` lists them)")
+        raise ValueError(f"{what} {ref}: no run with that id or name in the store "
+                         f"{shown_url(store.url)}; expected an sft or grpo run (`kindling runs "
+                         "--kind grpo` lists them)")
     if run.kind not in POLICY_RUN_KINDS:
         raise ValueError(f"{what} {ref}: that run is of kind {run.kind!r}; expected an sft or "
                          "grpo run")
@@ -115,6 +138,15 @@ def policy_output_dir(store: Store, ref: str, what: str = "model") -> str:
     if not out:
         raise ValueError(f"{what} {ref}: the run records no output folder")
     return str(out)
+
+
+def as_run_id(ref: str) -> int | None:
+    """A run reference read as an id: ASCII digits with an optional sign (`-3` is an id that
+    no run has), else None (a name)."""
+    digits = ref.removeprefix("-").removeprefix("+")
+    if digits and digits.isascii() and digits.isdigit():
+        return int(ref)
+    return None
 
 
 def first_verdict_error(store: Store, run_id: int) -> str | None:

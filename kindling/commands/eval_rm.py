@@ -29,7 +29,7 @@ def rm(
     from kindling.services.evaluation import evaluate_and_store_rm
     from kindling.views import print_eval_stored, print_rm_report
     from store.queries import latest_import_run
-    from store.reports import get_run
+    from store.reports import get_run, no_run_message
 
     edges = parse_edges(bands)
     store = ctx.obj.open_store()
@@ -39,7 +39,7 @@ def rm(
             fail("no import run in the store: import first (`kindling data import`) or give --pairs-run")
     assert pairs_run is not None
     if get_run(store, pairs_run) is None:
-        fail(f"no run with id {pairs_run}")
+        fail(no_run_message(store.url, pairs_run))
     try:
         metrics, eval_run = evaluate_and_store_rm(
             store, model, pairs_run=pairs_run, pairs_dataset=pairs_dataset or None,

@@ -50,14 +50,14 @@ def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run,
     """A run's summary (what ran, on what, key figures, outputs), item counts, verdicts and
     agent-call statistics; --full for the whole stored config and metrics."""
     from kindling.views import call_table
-    from store.reports import call_stats, get_run, verdict_stats
+    from store.reports import call_stats, get_run, no_run_message, verdict_stats
     from store.run_summary import run_summary
     from store.work import item_counts
 
     store = ctx.obj.open_store(writes=False)
     run = get_run(store, run_id)
     if run is None:
-        fail(f"no run with id {run_id}")
+        fail(no_run_message(store.url, run_id))
         return
     if full:
         console.print(f"[bold]run {run.id}[/] kind={run.kind} name={run.name or '-'} "

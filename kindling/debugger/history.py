@@ -17,7 +17,7 @@ from langgraph.types import StateSnapshot
 from graphs.registry import compile_graph, require_graph_of_run
 from kindling.checkpoints import checkpoints_exist, open_checkpointer
 from store.db import Store
-from store.reports import get_run
+from store.reports import get_run, no_run_message
 from store.work import item_attempts
 
 AnyGraph = CompiledStateGraph[Any, Any, Any, Any]
@@ -87,7 +87,7 @@ def candidate_threads(store: Store, run_id: int, item_key: str | None) -> tuple[
     """
     run = get_run(store, run_id)
     if run is None:
-        raise LookupError(f"no run {run_id}")
+        raise LookupError(no_run_message(store.url, run_id))
     graph = require_graph_of_run(run.kind)
     if graph == "adversarial":
         return graph, [f"adversarial:{run_id}"]

@@ -14,6 +14,7 @@ from store import pairs as pair_store
 from store import work
 from store.db import Store
 from store.errors import UserError
+from store.reports import no_run_message
 from store.run_endings import end_run_early
 from store.version import code_version
 
@@ -34,7 +35,7 @@ def build_pairs(store: Store, curate_run: int, per_query: int | None) -> BuiltPa
     """
     kind = pair_store.run_kind(store, curate_run)
     if kind != "curate":
-        raise UserError(f"no run with id {curate_run}" if kind is None else
+        raise UserError(no_run_message(store.url, curate_run) if kind is None else
                         f"run {curate_run} is a {kind!r} run, not a curate run")
     judged = pair_store.judged_candidates(store, curate_run)
     pairs = pair_store.pair_up(judged, per_query)

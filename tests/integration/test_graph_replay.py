@@ -110,7 +110,7 @@ def test_cli_replay_walks_back_and_forks(sqlite_store: Store, tmp_path: Path,
         assert "checkpoint 3/7" in walked.output and SHORT in walked.output
         assert "forked run 2 at checkpoint 4 into run 3" in walked.output
         missing = cli.invoke(app, ["--db-url", url, "graph", "replay", "99"])
-        assert missing.exit_code == 2 and "no run 99" in missing.output
+        assert missing.exit_code == 2 and "no run with id 99 in the store" in missing.output
         bad_fork = cli.invoke(app, ["--db-url", url, "graph", "replay", "2", "--fork-at", "7"])
         assert bad_fork.exit_code == 2 and "where the run ended" in bad_fork.output
         before = table_counts(sqlite_store)

@@ -158,6 +158,42 @@ def config_cases() -> list[Case]:
     return cases
 
 
+# every place the CLI takes a run (an id or a name), RUN standing for it; True: a run that is
+# not in the store is an error there (False: a filter that then matches nothing)
+RUN_ARGS: dict[str, tuple[str, bool]] = {
+    "runs-show": ("runs show RUN", True),
+    "pairs-build": ("pairs build --run RUN", True),
+    "pairs-export": ("pairs export --run RUN --out {root}/new_export", True),
+    "eval-judge-judge-run": ("eval judge --judge-run RUN", True),
+    "eval-judge-curate-run": ("eval judge --curate-run RUN", True),
+    "eval-rm-pairs-run": ("eval rm --model {root}/users_model --pairs-run RUN", True),
+    "graph-replay": ("graph replay RUN --list", True),
+    "curate-policy": ("curate --policy run:RUN", True),
+    "eval-policy-model": ("eval policy --model run:RUN", True),
+    "principles-list-run": ("principles list --run RUN", False),
+    "principles-diff-best-run": ("principles diff --best --run RUN", False),
+    "principles-activate-best-run": ("principles activate --best --run RUN", False),
+}
+NO_SUCH_RUNS = {
+    "negative": "run:-1", "zero": "0", "2e63": str(2**63), "huge": "9" * 40,
+    "name": "run:no-such-name",
+}
+"""Run references no run has: ids out of any store's range (never sent to the database) and
+a name; `largest`, 2^63 - 1, is in SQLite's range and simply not there."""
+
+
+def run_ref_cases() -> list[Case]:
+    """A run no store holds is "no such run" naming the store, never a traceback."""
+    cases = []
+    for name, (line, must_exist) in RUN_ARGS.items():
+        refs = {**NO_SUCH_RUNS, **({"largest": str(2**63 - 1)} if must_exist else {})}
+        for ref_id, ref in refs.items():
+            ref = ref.removeprefix("run:") if "run:RUN" in line else ref
+            cases.append(case(f"no-run-{ref_id}-{name}", line.replace("RUN", ref).split(),
+                              "no run with", "in the store {db}"))
+    return cases
+
+
 def id_cases() -> list[Case]:
     return [
         case("id-runs-show", "runs show 9999", "no run with id 9999"),
@@ -395,5 +431,5 @@ def precondition_cases() -> list[Case]:
 def all_cases() -> list[Case]:
     from tests.reliability.cases_files import file_cases  # devices, sizes, invalid Unicode
 
-    return [*store_cases(), *config_cases(), *id_cases(), *output_cases(),
+    return [*store_cases(), *config_cases(), *id_cases(), *run_ref_cases(), *output_cases(),
             *data_cases(), *experiment_cases(), *precondition_cases(), *file_cases()]
