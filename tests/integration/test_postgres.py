@@ -50,3 +50,18 @@ def test_two_workers_share_a_run_without_judging_twice(pg_url: str, tmp_path: Pa
     assert len(judged) == 40 and all(n == 1 for _, n in judged)
     assert len(by_worker) == 2 and all(n > 0 for _, n in by_worker)  # both did part of the work
     store.close()
+
+
+def test_a_run_id_beyond_postgres_integer_is_no_such_run(pg_store: Store) -> None:
+    """runs.id is a 32-bit SERIAL on PostgreSQL: a larger id is no run, not a database error."""
+    from typer.testing import CliRunner
+
+    from kindling.cli import app
+    from store.reports import get_run
+
+    assert get_run(pg_store, 2**31) is None
+    for args in (["runs", "show", str(2**31)], ["pairs", "export", "--run", str(2**40), "--out",
+                                                "unused"]):
+        result = CliRunner().invoke(app, ["--db-url", pg_store.url, *args])
+        assert result.exit_code == 2, result.output
+        assert "no run with id" in result.stderr and pg_store.url in result.stderr
