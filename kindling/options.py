@@ -67,8 +67,8 @@ def _check_run_id_range(run_id: int) -> None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    from store.db import resolve_db_url
-    from store.reports import RUN_ID_MAX, no_run_message, run_id_fits
+    from store.db import ID_MAX, resolve_db_url
+    from store.reports import no_run_message, run_id_fits
 
     state = current_state()
     url = resolve_db_url(state.db_url if state is not None else None)
@@ -76,7 +76,7 @@ def _check_run_id_range(run_id: int) -> None:
         backend = make_url(url).get_backend_name()
     except ArgumentError:
         return  # the URL's own error comes when the command opens the store
-    if backend in RUN_ID_MAX and not run_id_fits(run_id, backend):
+    if backend in ID_MAX and not run_id_fits(run_id, backend):
         raise typer.BadParameter(no_run_message(url, run_id))
 
 

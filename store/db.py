@@ -21,11 +21,20 @@ DEFAULT_DB_URL = "sqlite:///kindling.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD_REVISION = KINDLING_REVISIONS[-1]
 """The newest migration's revision id (a test checks it against Alembic's own head)."""
+ID_MAX = {"sqlite": 2**63 - 1, "postgresql": 2**31 - 1}
+"""The largest id an integer primary key holds on each backend (SQLite INTEGER, PostgreSQL
+SERIAL): a larger one names no row, and SQLite cannot even bind it."""
 SCHEMA_LOCK = 727274
 """PostgreSQL advisory lock held while the schema is checked and migrated."""
 DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 SQLITE_HEADER = b"SQLite format 3\x00"
 URL_HELP = "expected sqlite:///path/to/file.db or postgresql://user@host:5432/dbname"
+
+
+def id_fits(row_id: int, backend: str) -> bool:
+    """Whether a row id can be in a table of this backend at all (ids start at 1); an unknown
+    backend gets the smallest range."""
+    return 1 <= row_id <= ID_MAX.get(backend, ID_MAX["postgresql"])
 
 
 def resolve_db_url(explicit: str | None = None) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from store.db import Store
+from store.db import Store, id_fits
 from store.errors import UserError
 from store.models import PrincipleVersion, text_hash
 from store.principle_io import PrincipleSet, load_principles
@@ -128,11 +128,22 @@ def get_version(store: Store, version_id: int) -> PrincipleVersion:
     Raises:
         PrincipleNotFound: no version has this id.
     """
+    _check_fits(store, version_id)
     with store.session() as s:
         found = s.get(PrincipleVersion, version_id)
     if found is None:
         raise PrincipleNotFound(f"principle version {version_id} does not exist")
     return found
+
+
+def _check_fits(store: Store, version_id: int) -> None:
+    """An id no version can have (negative, beyond the id column) is not sent to the database.
+
+    Raises:
+        PrincipleNotFound: the id is out of the store's range.
+    """
+    if not id_fits(version_id, store.dialect):
+        raise PrincipleNotFound(f"principle version {version_id} does not exist")
 
 
 def lineage(store: Store, version_id: int) -> list[PrincipleVersion]:
@@ -141,6 +152,7 @@ def lineage(store: Store, version_id: int) -> list[PrincipleVersion]:
     Raises:
         PrincipleNotFound: no version has this id.
     """
+    _check_fits(store, version_id)
     chain: list[PrincipleVersion] = []
     seen: set[int] = set()
     current: int | None = version_id
@@ -166,6 +178,7 @@ def activate(store: Store, version_id: int) -> PrincipleVersion:
     Raises:
         PrincipleNotFound: no version has this id.
     """
+    _check_fits(store, version_id)
     with store.session() as s:
         target = s.get(PrincipleVersion, version_id)
         if target is None:
@@ -189,6 +202,7 @@ def set_metrics(store: Store, version_id: int, metrics: dict[str, Any]) -> None:
     Raises:
         PrincipleNotFound: no version has this id.
     """
+    _check_fits(store, version_id)
     with store.session() as s:
         if s.get(PrincipleVersion, version_id) is None:
             raise PrincipleNotFound(f"principle version {version_id} does not exist")

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from store.db import Store, shown_url
+from store.db import Store, id_fits, shown_url
 from store.models import AgentCall, Judgment, PreferencePair, Run, RunItem, Verdict
 
 
@@ -62,15 +62,10 @@ def verdict_stats(store: Store, run_id: int) -> dict[str, int]:
             "overturned": overturned or 0}
 
 
-RUN_ID_MAX = {"sqlite": 2**63 - 1, "postgresql": 2**31 - 1}
-"""The largest id each backend's `runs.id` column holds (SQLite INTEGER, PostgreSQL SERIAL)."""
-
-
 def run_id_fits(run_id: int, backend: str) -> bool:
-    """Whether a run id can be in a store of this backend at all (ids start at 1). One that
-    cannot is no run there: it is never sent to the database (SQLite cannot even bind one above
-    2^63 - 1)."""
-    return 1 <= run_id <= RUN_ID_MAX.get(backend, RUN_ID_MAX["postgresql"])
+    """Whether a run id can be in a store of this backend at all. One that cannot is no run
+    there: it is never sent to the database (SQLite cannot even bind one above 2^63 - 1)."""
+    return id_fits(run_id, backend)
 
 
 def no_run_message(url: str, run_id: object) -> str:

@@ -194,6 +194,17 @@ def run_ref_cases() -> list[Case]:
     return cases
 
 
+def version_ref_cases() -> list[Case]:
+    """A principle version id beyond the id column is "does not exist", never a traceback."""
+    big = str(2**63)
+    return [case(f"no-version-2e63-{name}", line.replace("V", big).split(),
+                 f"principle version {big} does not exist")
+            for name, line in {"show": "principles show V", "activate": "principles activate V",
+                               "export": "principles export V --out {root}/new.yaml",
+                               "diff": "principles diff {sd} V",
+                               "eval-judge": "eval judge --principles V"}.items()]
+
+
 def id_cases() -> list[Case]:
     return [
         case("id-runs-show", "runs show 9999", "no run with id 9999"),
@@ -431,5 +442,5 @@ def precondition_cases() -> list[Case]:
 def all_cases() -> list[Case]:
     from tests.reliability.cases_files import file_cases  # devices, sizes, invalid Unicode
 
-    return [*store_cases(), *config_cases(), *id_cases(), *run_ref_cases(), *output_cases(),
+    return [*store_cases(), *config_cases(), *id_cases(), *run_ref_cases(), *version_ref_cases(), *output_cases(),
             *data_cases(), *experiment_cases(), *precondition_cases(), *file_cases()]
