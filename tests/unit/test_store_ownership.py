@@ -158,3 +158,23 @@ def test_langgraphs_tables_do_not_make_a_postgres_store_foreign(pg_url: str) -> 
     assert schema_revision(reader.engine) == KINDLING_REVISIONS[-1]
     assert "checkpoints" in inspect(reader.engine).get_table_names()
     reader.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite_url", "pg_url"])
+def test_a_reader_creates_no_checkpoint_tables(backend: str, request, tmp_path: Path) -> None:
+    """`graph replay` of a run that left no checkpoints makes neither LangGraph's file beside a
+    SQLite store nor its tables in a PostgreSQL one."""
+    from typer.testing import CliRunner
+
+    from kindling.cli import app
+    from store import work
+
+    url = request.getfixturevalue(backend)
+    store = Store(url)
+    run, _ = work.get_or_create_run(store, kind="adversarial", run_key=None, config={},
+                                    code_version="test")
+    result = CliRunner().invoke(app, ["--db-url", url, "graph", "replay", str(run.id), "--list"])
+    assert result.exit_code == 2 and "left no checkpoints" in result.stderr, result.output
+    assert not list(tmp_path.glob("*.langgraph.sqlite"))
+    assert not [t for t in inspect(store.engine).get_table_names() if t.startswith("checkpoint")]
+    store.close()
