@@ -28,7 +28,8 @@ def create_app(store_url: str | None, token: str | None = None, *,
     """The studio app over one store.
 
     Args:
-        store_url: The store (as `--db-url`; None: KINDLING_DB_URL or ./kindling.db).
+        store_url: The store (as `--db-url`; None: KINDLING_DB_URL or ./kindling.db); it must
+            exist: the studio never creates one (a wrong folder is an error, not an empty store).
         token: When set, every request needs it (Bearer header or the cookie `/?token=T` sets).
         allowed_hosts: Host names served (loopback names by default, against DNS rebinding);
             None serves any name (a non-loopback bind, where the token guards).
@@ -36,7 +37,7 @@ def create_app(store_url: str | None, token: str | None = None, *,
         allow_endpoint_overrides: Let a debug session's overrides change chat-model endpoints,
             to key variables the project's configs name only.
     """
-    store = Store(store_url)
+    store = Store(store_url, create=False)  # a studio over a missing store makes none
     gate = ConfigGate(project or Path.cwd(), config_models(),
                       allow_endpoint_overrides=allow_endpoint_overrides)
     debug = DebugSessions(store, gate)

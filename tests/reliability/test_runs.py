@@ -104,6 +104,7 @@ async def test_an_oversized_answer_is_bounded_everywhere(sqlite_store: Store, mo
 
 def test_the_studio_binds_before_it_prints_its_url(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'k.db'}"
+    Store(db).close()  # the studio opens an existing store only
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
@@ -124,3 +125,11 @@ def test_no_run_row_holds_a_key_given_as_a_variable_name(tmp_path: Path) -> None
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(Run).where(Run.kind == "curate")) == 0
     assert all(key.encode() not in p.read_bytes() for p in tmp_path.glob("k.db*"))
+
+
+def test_the_studio_over_a_missing_store_makes_none(tmp_path: Path) -> None:
+    done = kindling("--db-url", f"sqlite:///{tmp_path / 'typo.db'}", "studio", "--port", "1",
+                    cwd=tmp_path, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "typo.db" in done.stderr and "kindling studio on" not in done.stdout
+    assert not (tmp_path / "typo.db").exists() and not (tmp_path / "kindling.db").exists()
