@@ -39,9 +39,6 @@ def curate(
     """Judge items with retrieve → advocate ∥ critic → judge → reflect → persist; resumable."""
     from agents.config import ConfigError, load_config, parse_sets
     from agents.curate.config import CurateConfig
-    from agents.llm.endpoints import LLMConfigError
-    from agents.templates import PromptError
-    from kindling.services.curate import CurateRunner
     from store.reports import first_verdict_error
 
     overrides = {
@@ -60,6 +57,16 @@ def curate(
         if file is not None:
             overrides.update(source="dataset", dataset=dataset or f"file_{file.stem}")
         cfg = load_config(CurateConfig, config, {**overrides, **parse_sets(sets)})
+    except (ConfigError, ValueError) as exc:
+        fail(str(exc))
+        return
+    # the agents' stack (LangChain, the OpenAI client: seconds to import) only now: a bad flag or
+    # config file is named at once
+    from agents.llm.endpoints import LLMConfigError
+    from agents.templates import PromptError
+    from kindling.services.curate import CurateRunner
+
+    try:
         store = ctx.obj.open_store()
         if file is not None:
             _import_file(store, file, cfg.dataset)

@@ -26,17 +26,26 @@ def studio(
     lit and its agent transcripts, principle versions (lineage, side-by-side diffs, an editor
     that saves new versions), evaluation tables beside the length-only baseline, and a debugger
     that steps the project's configs."""
-    import uvicorn
-
-    from kindling.studio.app import create_app
+    from store.db import Store
 
     if token is not None and len(token) < MIN_TOKEN_CHARS:
         fail(f"--token: {len(token)} characters; a token needs at least {MIN_TOKEN_CHARS} "
              "(leave it out off loopback and one is generated)")
     served, required = access_for(host, token)
-    app = create_app(ctx.obj.db_url, required, allowed_hosts=served, project=project,
-                     allow_endpoint_overrides=allow_endpoint_overrides)
+    store = Store(ctx.obj.db_url, create=False)  # a studio over a missing store makes none
     sock = listening_socket(host, port)  # bound before the URL is printed
+    # the web app (and the debugger's agents, seconds to import) only once the store is open and
+    # the port bound: a wrong store or a busy port is named at once
+    try:
+        import uvicorn
+
+        from kindling.studio.app import create_app
+
+        app = create_app(store, required, allowed_hosts=served, project=project,
+                         allow_endpoint_overrides=allow_endpoint_overrides)
+    except BaseException:
+        sock.close()
+        raise
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/" + (f"?token={required}" if required else "")
     console.print(f"kindling studio on {url}  (store: {app.state.store.url}; project: "

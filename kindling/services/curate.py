@@ -125,9 +125,12 @@ class CurateRunner:
             UserError: no items, a model that cannot be built or loaded, an empty exemplar corpus.
         """
         items = select_items(self.store, self.cfg)
+        # the policy's `run:ID` is looked up in the store (cheap) before the chat model is built
+        # (a local backend starts llama.cpp's server); the policy is loaded after it
+        path = (policy_path(self.store, self.cfg.policy)
+                if self.cfg.policy is not None and self._policy is None else None)
         self._chat("agents", self.cfg.llm)
-        if self.cfg.policy is not None and self._policy is None:
-            path = policy_path(self.store, self.cfg.policy)
+        if self.cfg.policy is not None and path is not None:
             self._policy = (path, open_policy(path, self.cfg.policy))
         if self.cfg.generator is not None and self.cfg.generator != self.cfg.llm:
             self._chat("generator", self.cfg.generator)

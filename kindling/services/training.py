@@ -56,9 +56,6 @@ def train_from_config(store: Store, kind: str, config: Path | None, overrides: d
     Raises:
         ConfigError, ValueError: before any training starts (bad config, data, model, ...).
     """
-    from rl.grpo import prepare_grpo, train_grpo
-    from rl.reward_model import prepare_rm, train_rm
-    from rl.sft import prepare_sft, train_sft
     from rl.train_config import load_train_config
 
     if kind == "rm" and "kindling.pairs_run" not in overrides and not yaml_sets_pairs_run(config):
@@ -67,13 +64,31 @@ def train_from_config(store: Store, kind: str, config: Path | None, overrides: d
     output_dir, main = Path(trl_cfg.output_dir), trl_cfg.process_index == 0
     if main:
         check_claimable(output_dir, overwrite=overwrite, flag="trl.output_dir")
-    prepare, train = {"sft": (prepare_sft, train_sft), "rm": (prepare_rm, train_rm),
-                      "grpo": (prepare_grpo, train_grpo)}[kind]
-    setup = prepare(store, kcfg, trl_cfg)  # type: ignore[operator]
+    prepare, train = _trainer(kind)  # only now: a bad config or output folder is named at once
+    setup = prepare(store, kcfg, trl_cfg)
     if main:
         claim_dir(output_dir, overwrite=overwrite, command=f"kindling train {kind}",
                   flag="trl.output_dir")
-    return train(store, setup, live=live), str(trl_cfg.output_dir)  # type: ignore[operator]
+    return train(store, setup, live=live), str(trl_cfg.output_dir)
+
+
+def _trainer(kind: str) -> tuple[Any, Any]:
+    """The run type's prepare and train functions, importing its trainer's module only: each
+    takes seconds (torch, transformers; grpo's also the judge's agents), an sft run needs none
+    of the others'."""
+    if kind == "sft":
+        from rl.sft import prepare_sft, train_sft
+
+        return prepare_sft, train_sft
+    if kind == "rm":
+        from rl.reward_model import prepare_rm, train_rm
+
+        return prepare_rm, train_rm
+    if kind == "grpo":
+        from rl.grpo import prepare_grpo, train_grpo
+
+        return prepare_grpo, train_grpo
+    raise ValueError(f"unknown run type {kind!r}")
 
 
 def latest_pairs_run(store: Store) -> int:

@@ -22,14 +22,15 @@ from store.db import Store
 from store.principles import PrincipleNotFound
 
 
-def create_app(store_url: str | None, token: str | None = None, *,
+def create_app(store_url: str | Store | None, token: str | None = None, *,
                allowed_hosts: Collection[str] | None = LOOPBACK_NAMES,
                project: Path | None = None, allow_endpoint_overrides: bool = False) -> FastAPI:
     """The studio app over one store.
 
     Args:
-        store_url: The store (as `--db-url`; None: KINDLING_DB_URL or ./kindling.db); it must
-            exist: the studio never creates one (a wrong folder is an error, not an empty store).
+        store_url: The store (as `--db-url`; None: KINDLING_DB_URL or ./kindling.db), or the
+            store itself, opened with `create=False`; it must exist: the studio never creates one
+            (a wrong folder is an error, not an empty store).
         token: When set, every request needs it (Bearer header or the cookie `/?token=T` sets).
         allowed_hosts: Host names served (loopback names by default, against DNS rebinding);
             None serves any name (a non-loopback bind, where the token guards).
@@ -37,7 +38,8 @@ def create_app(store_url: str | None, token: str | None = None, *,
         allow_endpoint_overrides: Let a debug session's overrides change chat-model endpoints,
             to key variables the project's configs name only.
     """
-    store = Store(store_url, create=False)  # a studio over a missing store makes none
+    store = (store_url if isinstance(store_url, Store)
+             else Store(store_url, create=False))  # a studio over a missing store makes none
     gate = ConfigGate(project or Path.cwd(), config_models(),
                       allow_endpoint_overrides=allow_endpoint_overrides)
     debug = DebugSessions(store, gate)

@@ -48,6 +48,40 @@ def test_the_console_script_prints_one_line_and_no_traceback(tmp_path: Path,
     assert (tmp_path / "precious" / "thesis.txt").read_text() == "- years of work\n"
 
 
+IMPORTED_BY_THE_END = """import atexit, sys
+atexit.register(lambda: print(" ".join(sorted(m for m in HEAVY if m in sys.modules))))
+from kindling.cli import app
+app(prog_name="kindling")
+"""
+TRAINING = ("torch", "transformers", "trl")
+AGENTS = ("langchain_core", "openai", "torch")
+WEB_APP = ("fastapi", "uvicorn", "langchain_core")
+
+
+@pytest.mark.parametrize(("args", "heavy"), [
+    (["train", "sft", "--config", "{tmp}/thesis.txt"], TRAINING),
+    (["curate", "--set", "llm.model=[x"], AGENTS),
+    (["--db-url", "sqlite:///{tmp}/typo.db", "studio"], WEB_APP),
+    (["--db-url", "sqlite:///{tmp}/k.db", "studio", "--port", "{busy}"], WEB_APP),
+], ids=["train-config", "curate-set", "studio-store", "studio-port"])
+def test_a_refusal_comes_before_the_slow_imports(tmp_path: Path, args: list[str],
+                                                 heavy: tuple[str, ...]) -> None:
+    """Bad input is named before the libraries that take seconds to import are loaded: the
+    cause of a slow refusal, checked without a clock."""
+    (tmp_path / "thesis.txt").write_text("- years of work\n")
+    Store(f"sqlite:///{tmp_path / 'k.db'}").close()
+    env = {k: v for k, v in os.environ.items() if k != "KINDLING_DB_URL"}
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        filled = [a.format(tmp=tmp_path, busy=busy.getsockname()[1]) for a in args]
+        done = subprocess.run([sys.executable, "-c", IMPORTED_BY_THE_END.replace(
+            "HEAVY", repr(heavy)), *filled], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.startswith("error: "), done.stderr
+    assert done.stdout.split() == [], f"imported before the refusal: {done.stdout}"
+
+
 def test_a_curate_run_in_which_every_item_failed_exits_1(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
     store = Store(f"sqlite:///{tmp_path / 'k.db'}")
