@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agents.curate.config import CurateConfig
 from agents.llm.config import LLMConfig
 from store.db import Store
+
+if TYPE_CHECKING:
+    from tests.conftest import PaperDB
 
 GREETINGS = [
     "生日快乐",
@@ -33,12 +37,18 @@ def http_config(base_url: str, *, key_env: str = "KINDLING_TEST_KEY", **override
     return CurateConfig(llm=agents, **overrides)
 
 
-def imported_store(folder: Path) -> tuple[str, Store, int]:
-    """A SQLite store in `folder` holding one import of the paper data: (url, store, import run id)."""
+def imported_store(folder: Path, paper_db: PaperDB | None = None) -> tuple[str, Store, int]:
+    """A SQLite store in `folder` holding one import of the paper data: (url, store, import run id).
+
+    Given the session's `paper_db` fixture, the store is a copy of it instead of a new import.
+    """
     from store.importers import import_paper_data
     from tests.conftest import PAPER_DATA
 
     url = f"sqlite:///{folder / 'kindling.db'}"
+    if paper_db is not None:
+        run_id = paper_db.copy_to(folder / "kindling.db")
+        return url, Store(url), run_id
     store = Store(url)
     report = import_paper_data(store, PAPER_DATA, code_version="test")
     assert report.run_id is not None

@@ -3,22 +3,16 @@ early stopping and a budget stop; the stored lineage matches the script."""
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from agents.adversarial.config import AdversarialConfig
 from agents.llm.config import LLMConfig
+from kindling.cli import app
 from kindling.services.adversarial import AdversarialRunner
 from store.db import Store
-from store.importers import import_paper_data
 from store.models import AgentCall, PrincipleVersion
 from tests.standin import StandinConfig, StandinServer
-
-
-@pytest.fixture
-def paper_store(sqlite_store: Store, paper_data: Path) -> Store:
-    import_paper_data(sqlite_store, paper_data, code_version="test")
-    return sqlite_store
 
 
 def config(base_url: str, **overrides) -> AdversarialConfig:
@@ -103,8 +97,10 @@ def test_kill_nine_mid_iteration_then_resume(paper_store: Store, tmp_path: Path)
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
-        assert again.returncode == 0, again.stdout + again.stderr
+        # the rerun in this process (the kill is what needs the child): the same command line
+        again = CliRunner().invoke(app, cmd[3:], env={k: env[k] for k in (
+            "KINDLING_DB_URL", "KINDLING_TEST_KEY")})
+        assert again.exit_code == 0, again.output
     assert "reached 2 iterations" in again.stdout
     with paper_store.session() as s:
         repeated = s.execute(

@@ -132,14 +132,6 @@ def sqlite_store_run(store: Store) -> int:
     return run.id
 
 
-@pytest.fixture
-def paper_store(sqlite_store: Store, paper_data: Path) -> Store:
-    from store.importers import import_paper_data
-
-    import_paper_data(sqlite_store, paper_data, code_version="test")
-    return sqlite_store
-
-
 @pytest.mark.parametrize("dialect", ["openai", "deepseek", "llamacpp"])
 def test_path_b_and_the_judge_on_each_server(paper_store: Store, monkeypatch,
                                              dialect: str) -> None:

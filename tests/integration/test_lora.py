@@ -24,6 +24,7 @@ from rl.grpo import _load_reward_model
 from rl.reward_model import load_reward_model, sequence_classifier
 from store.db import Store
 from store.models import Run
+from tests.conftest import PaperDB
 from tests.integration.helpers import imported_store
 from tests.integration.test_train_sft import build_tiny_model
 
@@ -33,10 +34,12 @@ TRL_COMMON = ("  learning_rate: 5.0e-2\n  logging_steps: 1\n  save_strategy: 'no
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Store, Path]]:
-    """The paper data imported once, and a tiny base model whose tokenizer knows its characters."""
+def db(tmp_path_factory: pytest.TempPathFactory, paper_db: PaperDB
+       ) -> Iterator[tuple[str, Store, Path]]:
+    """The paper data (a copy of the session's import), and a tiny base model whose tokenizer
+    knows its characters."""
     folder = tmp_path_factory.mktemp("lora")
-    url, store, import_run = imported_store(folder)
+    url, store, import_run = imported_store(folder, paper_db)
     pairs = preference_dataset(store, import_run, "rm_train", 64).to_list()
     prompts = [row["prompt"][0]["content"] for row in prompt_dataset(store, "grpo_train", 8)]
     torch.manual_seed(0)

@@ -13,7 +13,6 @@ from typer.testing import CliRunner, Result
 from kindling.cli import app
 from rl.data import prompt_dataset
 from store.db import Store
-from store.importers import import_paper_data
 from store.models import AgentCall, Run
 from tests.integration.test_train_sft import build_tiny_model, flat
 from tests.standin import StandinConfig, StandinServer
@@ -22,9 +21,15 @@ KEY_ENV = "KINDLING_TEST_KEY"
 
 
 @pytest.fixture
-def policy_dir(tmp_path: Path, sqlite_store: Store, paper_data: Path) -> Path:
-    """The paper data imported; a tiny policy whose tokenizer knows the first prompts' characters."""
-    import_paper_data(sqlite_store, paper_data, code_version="test")
+def sqlite_store(paper_store: Store) -> Store:
+    """Every test here trains on the paper's prompts: the store at `sqlite_url` holds the paper
+    data (a copy of the session's import)."""
+    return paper_store
+
+
+@pytest.fixture
+def policy_dir(tmp_path: Path, sqlite_store: Store) -> Path:
+    """A tiny policy whose tokenizer knows the first imported prompts' characters."""
     prompts = [row["prompt"][0]["content"] for row in prompt_dataset(sqlite_store, "grpo_train", 8)]
     torch.manual_seed(0)
     build_tiny_model(tmp_path / "policy", [*prompts, "生日快乐！新年快乐，万事如意。"])

@@ -13,6 +13,7 @@ import pytest
 from typer.main import get_command
 
 from kindling.cli import app
+from tests.conftest import PaperDB
 from tests.reliability.cases import Case, all_cases
 from tests.reliability.world import KEY, World, build_world, invoke, snapshot
 
@@ -21,9 +22,9 @@ CASES = all_cases()
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory, paper_db: PaperDB) -> Iterator[World]:
     root = tmp_path_factory.mktemp("reliability")
-    built = build_world(root)
+    built = build_world(root, paper_db)
     yield built
     built.store.close()
 

@@ -1,10 +1,17 @@
 """Hostile endpoints (tests/hostile): real `kindling curate` / `judge` commands against a server
 that echoes the key, trickles bytes, loops redirects, redirects to another origin, asks to wait an
 hour, answers 50 MB or nothing. The planted key must appear nowhere, every attempt must end within
-its deadline, every stop must be named and leave no run `running`, every kept field stays bounded."""
+its deadline, every stop must be named and leave no run `running`, every kept field stays bounded.
+
+Every test that looks for the key runs the real console script in its own process (a new process's
+key registry, every byte it writes to its real streams); the tests of deadlines, bounds and stops
+that look for no key run the same command line in this process (`here=True`: typer's CliRunner),
+the key registry emptied first."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import sqlite3
@@ -20,12 +27,13 @@ from agents.curate.config import CurateConfig
 from agents.llm.answer_bounds import MAX_ANSWER_CHARS
 from agents.llm.config import LLMConfig
 from agents.llm.http_client import MAX_REDIRECTS
-from agents.llm.redaction import marker
+from agents.llm.redaction import forget_keys, marker
 from store.db import Store
 from store.models import AgentCall, Run
 from tests.fakes import seed_tiny_data
 from tests.hostile import HostileServer
 from tests.integration.helpers import make_items
+from tests.reliability.world import invoke
 
 pytestmark = pytest.mark.reliability
 
@@ -50,9 +58,23 @@ def kindling(root: Path, *args: str, timeout: float = 180) -> subprocess.Complet
                           capture_output=True, text=True, timeout=timeout)
 
 
-def curate(root: Path, base_url: str, items: int = 1, **llm: object
+def kindling_here(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`kindling ARGS` as `kindling()` runs it, but in this process (typer's CliRunner): in `root`,
+    the same environment, no key registered yet (a new process has none). An exception the CLI
+    does not turn into an exit status fails the test (a real process would print a traceback)."""
+    forget_keys()
+    with contextlib.chdir(root):
+        result = invoke(args, env={"KINDLING_DB_URL": None, KEY_ENV: KEY, "COLUMNS": "1000"})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(["kindling", *args], result.exit_code, result.stdout,
+                                       result.stderr)
+
+
+def curate(root: Path, base_url: str, items: int = 1, *, here: bool = False, **llm: object
            ) -> subprocess.CompletedProcess[str]:
-    """`kindling curate` of `items` evaluation items against `base_url`, one item at a time."""
+    """`kindling curate` of `items` evaluation items against `base_url`, one item at a time
+    (`here`: in this process)."""
     fresh = not (root / "k.db").exists()
     store = Store(f"sqlite:///{root / 'k.db'}")
     if fresh:
@@ -62,8 +84,9 @@ def curate(root: Path, base_url: str, items: int = 1, **llm: object
     cfg = CurateConfig(llm=LLMConfig(backend="openai", base_url=base_url, model="hostile",
                                      api_key_env=KEY_ENV, **settings), concurrency=1)
     (root / "c.yaml").write_text(cfg.model_dump_json(), encoding="utf-8")
-    return kindling(root, "--db-url", store.url, "curate", "-c", str(root / "c.yaml"),
-                    "--no-progress")
+    store.close()
+    return (kindling_here if here else kindling)(
+        root, "--db-url", store.url, "curate", "-c", str(root / "c.yaml"), "--no-progress")
 
 
 def assert_key_nowhere(root: Path, *runs: subprocess.CompletedProcess[str]) -> None:
@@ -216,7 +239,7 @@ def test_a_cross_origin_redirect_does_not_carry_the_key(tmp_path: Path,
 def test_an_hour_long_retry_after_stops_the_run_with_a_clear_error(
         tmp_path: Path, hostile: HostileServer, behaviour: str) -> None:
     before = len(hostile.requests(behaviour))
-    done = curate(tmp_path, hostile.base_url(behaviour))
+    done = curate(tmp_path, hostile.base_url(behaviour), here=True)
     assert done.returncode == 2, done.stderr
     line = one_error_line(done)
     assert "Retry-After" in line and "retry_after_max_s (60 s)" in line and "resume" in line
@@ -228,9 +251,9 @@ def test_an_hour_long_retry_after_stops_the_run_with_a_clear_error(
 def test_a_run_stopped_by_retry_after_resumes_when_run_again(tmp_path: Path,
                                                              hostile: HostileServer) -> None:
     url = hostile.base_url("retry_after_then_answer")
-    first = curate(tmp_path, url)
+    first = curate(tmp_path, url, here=True)
     assert first.returncode == 2 and [r.status for r in curate_runs(tmp_path)] == ["stopped"]
-    second = curate(tmp_path, url)
+    second = curate(tmp_path, url, here=True)
     assert second.returncode == 0, second.stderr
     (run,) = curate_runs(tmp_path)  # the same run, resumed
     assert run.status == "finished" and run.metrics["items"] == {"done": 1}
@@ -238,7 +261,7 @@ def test_a_run_stopped_by_retry_after_resumes_when_run_again(tmp_path: Path,
 
 def test_a_50_mb_answer_costs_at_most_the_bounds(tmp_path: Path, hostile: HostileServer) -> None:
     before = len(hostile.requests("huge"))
-    done = curate(tmp_path, hostile.base_url("huge"), items=2)
+    done = curate(tmp_path, hostile.base_url("huge"), items=2, here=True)
     assert done.returncode == 1, done.stderr
     attempts = calls(tmp_path)
     assert attempts and all("ReplyTooLarge" in c.error for c in attempts)
@@ -247,7 +270,7 @@ def test_a_50_mb_answer_costs_at_most_the_bounds(tmp_path: Path, hostile: Hostil
     assert [r.status for r in curate_runs(tmp_path)] == ["finished"]
 
 
-async def test_a_big_answer_is_kept_at_most_at_the_bound_everywhere(
+def test_a_big_answer_is_kept_at_most_at_the_bound_everywhere(
         tmp_path: Path, hostile: HostileServer) -> None:
     """300,000 characters of answer and of reasoning (under the byte bound): cut where they come
     in, refused unparsed, re-asked; the call log, the item's state and its checkpoints hold at
@@ -255,7 +278,7 @@ async def test_a_big_answer_is_kept_at_most_at_the_bound_everywhere(
     from graphs.curate import build_curate_graph
     from kindling.checkpoints import open_checkpointer
 
-    done = curate(tmp_path, hostile.base_url("big"))
+    done = curate(tmp_path, hostile.base_url("big"), here=True)
     assert done.returncode == 1, done.stderr
     attempts = calls(tmp_path)
     assert len(attempts) == 2 * 3  # advocate and critic, parse_attempts each
@@ -264,17 +287,21 @@ async def test_a_big_answer_is_kept_at_most_at_the_bound_everywhere(
         assert MAX_ANSWER_CHARS - 100 < len(c.reasoning) <= MAX_ANSWER_CHARS
         assert f"more than the {MAX_ANSWER_CHARS}" in c.error
     (run,) = curate_runs(tmp_path)
-    async with open_checkpointer(f"sqlite:///{tmp_path / 'k.db'}", setup=False) as saver:
-        graph = build_curate_graph().compile(checkpointer=saver)
-        config = {"configurable": {"thread_id": f"curate:{run.id}:{attempts[0].item_key}"}}
-        failed_raw = (await graph.aget_state(config)).values["failed_raw"]
+
+    async def item_state() -> dict:
+        async with open_checkpointer(f"sqlite:///{tmp_path / 'k.db'}", setup=False) as saver:
+            graph = build_curate_graph().compile(checkpointer=saver)
+            config = {"configurable": {"thread_id": f"curate:{run.id}:{attempts[0].item_key}"}}
+            return (await graph.aget_state(config)).values
+
+    failed_raw = asyncio.run(item_state())["failed_raw"]
     assert set(failed_raw) == {"advocate", "critic"}
     assert all(len(text) <= MAX_ANSWER_CHARS for text in failed_raw.values())
     assert (tmp_path / "k.langgraph.sqlite").stat().st_size < 5_000_000
 
 
 def test_an_empty_answer_is_a_recorded_failure(tmp_path: Path, hostile: HostileServer) -> None:
-    done = curate(tmp_path, hostile.base_url("empty"))
+    done = curate(tmp_path, hostile.base_url("empty"), here=True)
     assert done.returncode == 1, done.stderr
     assert all("blank answer" in c.error for c in calls(tmp_path))
     assert [r.status for r in curate_runs(tmp_path)] == ["finished"]
@@ -284,8 +311,8 @@ def test_a_text_file_named_gguf_is_named_before_llama_cpp_starts(tmp_path: Path)
     (tmp_path / "x.gguf").write_text("not a model\n", encoding="utf-8")
     (tmp_path / "items.jsonl").write_text('{"query": "生日", "response": "生日快乐"}\n',
                                           encoding="utf-8")
-    done = kindling(tmp_path, "--db-url", f"sqlite:///{tmp_path / 'k.db'}", "judge", "--file",
-                    str(tmp_path / "items.jsonl"), "--backend", "local", "--model",
-                    str(tmp_path / "x.gguf"), "--no-progress")
+    done = kindling_here(tmp_path, "--db-url", f"sqlite:///{tmp_path / 'k.db'}", "judge",
+                         "--file", str(tmp_path / "items.jsonl"), "--backend", "local", "--model",
+                         str(tmp_path / "x.gguf"), "--no-progress")
     assert done.returncode == 2, done.stderr
     assert "x.gguf is not a GGUF file" in one_error_line(done)

@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 from sqlalchemy import Engine, create_engine, func, inspect, select, text
@@ -19,6 +19,9 @@ from typer.testing import CliRunner, Result
 from store.db import Store
 from store.models import PrincipleVersion, Run
 from tests.reliability.cases_files import write_bound_files
+
+if TYPE_CHECKING:
+    from tests.conftest import PaperDB
 
 REPO = Path(__file__).resolve().parents[2]
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -51,16 +54,21 @@ def paper_data() -> Path:
     return PAPER_DATA
 
 
-def build_world(root: Path) -> World:
+def build_world(root: Path, paper_db: PaperDB | None = None) -> World:
     """The store (paper data, the shipped principle sets, a curate, a judge and an sft run) and
-    the user's files the cases point at."""
+    the user's files the cases point at. Given the session's `paper_db` fixture, the paper data
+    is a copy of it instead of a new import."""
     from store import work
     from store.importers import import_paper_data
     from store.principles import resolve_version
     from store.version import code_version
 
-    store = Store(f"sqlite:///{root / 'kindling.db'}")
-    import_run = import_paper_data(store, paper_data(), code_version="test").run_id
+    if paper_db is not None:
+        import_run = paper_db.copy_to(root / "kindling.db")
+        store = Store(f"sqlite:///{root / 'kindling.db'}")
+    else:
+        store = Store(f"sqlite:///{root / 'kindling.db'}")
+        import_run = import_paper_data(store, paper_data(), code_version="test").run_id
     sd = resolve_version(store, None, "detector", "detector_initial").id
     sg = resolve_version(store, None, "generator", "generator_initial").id
     resolve_version(store, "path_a_judge", "judge", "path_a_judge")

@@ -37,6 +37,25 @@ def run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], d
     return proc, json.loads(out.read_text()) if out.exists() else {}
 
 
+def run_here(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+             *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """The script's `main` as `python gpu_paper_arms.py ARGS --out ...` runs it, in this process
+    (its imports, torch and TRL among them, are paid once): exit status, stdout, stderr, report.
+    The smoke run and the argument checks run the script itself."""
+    from benchmarks import gpu_paper_arms
+
+    out = tmp_path / "arms.json"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+    for name in ("OUT", "DEEPSEEK_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    capsys.readouterr()
+    code = gpu_paper_arms.main([*args, "--out", str(out)])
+    captured = capsys.readouterr()
+    proc = subprocess.CompletedProcess([str(SCRIPT), *args], code, captured.out, captured.err)
+    return proc, json.loads(out.read_text()) if out.exists() else {}
+
+
 def test_subset_keeps_the_layout_and_the_first_rows(tmp_path: Path, paper_data: Path) -> None:
     size = make_subset(paper_data, tmp_path / "sub", rows=5)
     parsed = read_folder(tmp_path / "sub")
@@ -67,8 +86,11 @@ def test_smoke_runs_both_arms_through_kindling(tmp_path: Path, subset: Path) -> 
 
 
 @pytest.mark.slow
-def test_the_judge_arm_without_an_endpoint_is_skipped_with_the_reason(tmp_path: Path, subset: Path) -> None:
-    proc, report = run(tmp_path, "--data", str(subset), "--arms", "judge")
+def test_the_judge_arm_without_an_endpoint_is_skipped_with_the_reason(
+        tmp_path: Path, subset: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    proc, report = run_here(tmp_path, capsys, monkeypatch, "--smoke", "--data", str(subset),
+                            "--arms", "judge")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "--judge-base-url" in report["arms"]["judge"]["skipped"]
     assert "rm_train" not in report  # the reward model is trained for the rm arm only
@@ -85,13 +107,13 @@ def test_bad_arguments_are_refused(tmp_path: Path, args: list[str], message: str
     assert proc.returncode == 2 and message in proc.stderr and report == {}
 
 
-def test_the_gpu_scale_without_cuda_records_why(tmp_path: Path, subset: Path) -> None:
+def test_the_gpu_scale_without_cuda_records_why(tmp_path: Path, subset: Path,
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present")
-    out = tmp_path / "arms.json"
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--data", str(subset), "--out", str(out)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    proc, report = run_here(tmp_path, capsys, monkeypatch, "--data", str(subset))
     assert proc.returncode == 2 and "no CUDA device" in proc.stderr
-    assert json.loads(out.read_text())["error"].startswith("no CUDA device")
+    assert report["error"].startswith("no CUDA device")
