@@ -183,9 +183,12 @@ def serve(args: argparse.Namespace) -> None:
     sock.listen(128)
     threading.Thread(target=_exit_on_stdin_eof, daemon=True).start()
     print(f"{PORT_PREFIX}{sock.getsockname()[1]}", flush=True)
+    # logits_all off: llama-cpp-python's server defaults it on, which computes and keeps the
+    # vocabulary's logits for every prompt token (an n_ctx x n_vocab array; only `logprobs`
+    # needs them and Kindling never asks): a fifth of SmolLM2's prompt evaluation on 2 cores
     model = ModelSettings(model=args.model, model_alias=args.alias, n_ctx=args.n_ctx,
                           n_threads=args.n_threads or max(1, os.cpu_count() or 1),
-                          verbose=False)
+                          logits_all=False, verbose=False)
     app = create_app(server_settings=ServerSettings(host="127.0.0.1", port=0),
                      model_settings=[model])
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])

@@ -36,7 +36,8 @@ POLICY_LABELS = {"tiny": "base", "sft": "sft", "grpo_rm": "grpo-rm", "grpo_rm_lc
 """How each step's model is named in the report (GRPO: its run's default name)."""
 
 JUDGE_BATCH = 8
-"""Completions per step of the judge arm (2 prompts × 4): each is one call to the offline judge."""
+"""Completions per step of the judge arm by default (2 prompts × 4): each is one call to the
+offline judge (`--judge-batch`)."""
 
 
 def default_configs() -> Path:
@@ -60,9 +61,10 @@ def quickstart(
     sft_steps: int = typer.Option(300, "--sft-steps", min=1, help="SFT optimizer steps (batch 16)."),
     rm_pairs: int = typer.Option(None, "--rm-pairs", min=1, help="Reward-model training pairs (default: all 6,310 rm_train pairs, one epoch)."),
     grpo_steps: int = typer.Option(60, "--grpo-steps", min=1, help="GRPO steps per variant (4 prompts × 4 completions each)."),
-    judge_steps: int = typer.Option(2, "--judge-steps", min=0, help="GRPO steps with the LLM judge as the reward (the paper's winning arm; 2 prompts × 4 completions a step, each judged by the offline SmolLM2-135M; 0 skips it)."),
+    judge_steps: int = typer.Option(2, "--judge-steps", min=0, help="GRPO steps with the LLM judge as the reward (the paper's winning arm; --judge-batch completions a step, each judged by the offline SmolLM2-135M; 0 skips it)."),
+    judge_batch: int = typer.Option(JUDGE_BATCH, "--judge-batch", min=1, help="Completions per step of the judge arm, a multiple of grpo_judge_tiny.yaml's trl.num_generations (4 per prompt): each is one call to the judge."),
     eval_prompts: int = typer.Option(64, "--eval-prompts", min=1, help="Held-out grpo_test prompts each policy is sampled on."),
-    eval_limit: int = typer.Option(None, "--eval-limit", min=1, help="Reward-model evaluation: at most this many pairs and labelled items (default: all)."),
+    eval_limit: int = typer.Option(None, "--eval-limit", min=1, help="Reward-model evaluation and the comparison's RM excellence threshold: at most this many pairs and labelled items (default: all)."),
     vocab_size: int = typer.Option(4000, "--vocab-size", min=300, help="Tiny model's tokenizer vocabulary."),
     fresh: bool = typer.Option(False, "--fresh", help="Delete the step folders an earlier quickstart made in the workdir and redo every step (nothing else in the workdir is touched)."),
     live: bool = typer.Option(True, "--progress/--no-progress", help="Live training lines (off: TRL's own progress bars)."),
@@ -78,6 +80,15 @@ def quickstart(
              "pass --configs)")
     if not data.is_dir():
         fail(f"--from {data}: folder does not exist (the paper's dataset/ layout)")
+    if judge_steps:  # GRPO's batch holds whole groups: refused here, before any step ran
+        try:
+            group = _num_generations(configs / "grpo_judge_tiny.yaml")
+        except (ConfigError, ValueError, TypeError) as exc:
+            fail(str(exc))
+            return
+        if judge_batch % group:
+            fail(f"--judge-batch {judge_batch}: must be a multiple of {group} (trl.num_generations "
+                 f"in {configs / 'grpo_judge_tiny.yaml'}: completions per prompt)")
     paths = {"tiny": workdir / "models" / "tiny", "sft": workdir / "runs" / "sft",
              "rm": workdir / "models" / "rm",
              **{name: workdir / "runs" / name for name in GRPO_VARIANTS},
@@ -111,10 +122,10 @@ def quickstart(
         if judge_steps:
             steps.run("GRPO with the LLM judge", lambda: _train(store, "grpo", configs, {
                 "kindling.model": paths["sft"], "trl.output_dir": paths["grpo_judge"],
-                "trl.max_steps": judge_steps, "trl.per_device_train_batch_size": JUDGE_BATCH,
+                "trl.max_steps": judge_steps, "trl.per_device_train_batch_size": judge_batch,
                 "trl.save_strategy": "no"}, live, "grpo_judge_tiny.yaml"), paths["grpo_judge"])
         comparison = steps.run("compare the policies",
-                               lambda: _compare(store, paths, eval_prompts))
+                               lambda: _compare(store, paths, eval_prompts, eval_limit))
     except (ConfigError, ValueError) as exc:
         fail(str(exc))
         return
@@ -159,6 +170,13 @@ def _reward_weights(path: Path) -> dict[str, float]:
 
     rewards = (read_yaml_mapping(path).get("kindling") or {}).get("rewards") or {}
     return {str(k): float(v) for k, v in rewards.items()}
+
+
+def _num_generations(path: Path) -> int:
+    """trl.num_generations of the judge arm's GRPO config (TRL's default 8 if it names none)."""
+    from agents.config import read_yaml_mapping
+
+    return int((read_yaml_mapping(path).get("trl") or {}).get("num_generations") or 8)
 
 
 def _import(store: Store, data: Path) -> None:
@@ -212,7 +230,8 @@ def _eval_rm(store: Store, model: Path, limit: int | None) -> dict[str, Any]:
     return metrics
 
 
-def _compare(store: Store, paths: dict[str, Path], prompts: int) -> PolicyComparison:
+def _compare(store: Store, paths: dict[str, Path], prompts: int,
+             labels_limit: int | None) -> PolicyComparison:
     from kindling.services.evaluation import compare_policies
     from kindling.views import print_eval_stored
     from rl.evaluate.policy import SamplingConfig, held_out_prompts
@@ -221,6 +240,6 @@ def _compare(store: Store, paths: dict[str, Path], prompts: int) -> PolicyCompar
         store, [(label, str(paths[step])) for step, label in POLICY_LABELS.items() if step in paths],
         held_out_prompts(store, "grpo_test", prompts),
         SamplingConfig(samples_per_prompt=2, max_new_tokens=64), prompts_dataset="grpo_test",
-        rm=str(paths["rm"]))
+        rm=str(paths["rm"]), labels_limit=labels_limit)
     print_eval_stored(comparison.eval_run_id)
     return comparison

@@ -108,11 +108,13 @@ def compare_policies(
     *, prompts_dataset: str, rm: str | None = None, rm_threshold: float | None = None,
     labels: str = "evaluation_set", judge_cfg: JudgeConfig | None = None,
     length_threshold: int = DEFAULT_THRESHOLD, endpoints: dict[str, LLMConfig] | None = None,
+    labels_limit: int | None = None,
 ) -> PolicyComparison:
     """Sample each policy on `prompts`, score (RM and/or judge) and measure, store an `eval` run.
 
     `policies` are (label, folder or hub id); `endpoints` (label → chat model) are sampled
-    through the OpenAI-compatible path with the same prompts and sampling, as baselines.
+    through the OpenAI-compatible path with the same prompts and sampling, as baselines. The RM's
+    threshold, unless given, is fitted on the first `labels_limit` labelled items (default all).
 
     Raises:
         ValueError: a reward model that cannot be loaded or scored.
@@ -127,8 +129,8 @@ def compare_policies(
     flat = {label: [(p, s) for p, group in zip(prompts, groups, strict=True)
                     for s in group if s is not None]
             for label, groups in generated.items()}
-    rm_scores, rm_fit = (score_with_rm(store, rm, flat, labels, rm_threshold, sampling.batch_size)
-                         if rm else ({}, None))
+    rm_scores, rm_fit = (score_with_rm(store, rm, flat, labels, rm_threshold, sampling.batch_size,
+                                       labels_limit=labels_limit) if rm else ({}, None))
     verdicts, judge_run = judge_samples(store, judge_cfg, flat) if judge_cfg else ({}, None)
     threshold = rm_fit["threshold"] if rm_fit else None
     report = {label: policy_metrics([s for _, s in items], rm_scores=rm_scores.get(label),
@@ -148,9 +150,10 @@ def compare_policies(
 
 
 def score_with_rm(store: Store, path: str, samples: Samples, labels: str,
-                  threshold: float | None, batch_size: int,
-                  max_length: int = 512) -> tuple[dict[str, list[float]], dict[str, Any]]:
-    """RM scores per policy and the excellence threshold (given, or fitted on `labels`).
+                  threshold: float | None, batch_size: int, max_length: int = 512,
+                  labels_limit: int | None = None) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    """RM scores per policy and the excellence threshold (given, or fitted on `labels`, its first
+    `labels_limit` items if given).
 
     Raises:
         ValueError: the reward model cannot be loaded or scored (named by its path).
@@ -164,7 +167,8 @@ def score_with_rm(store: Store, path: str, samples: Samples, labels: str,
         with console.status(f"scoring with the reward model {path}"):
             fit = ({"threshold": threshold, "given": True} if threshold is not None else
                    rm_threshold_on_labels(model, tokenizer, store, labels,
-                                          batch_size=batch_size, max_length=max_length))
+                                          batch_size=batch_size, max_length=max_length,
+                                          limit=labels_limit))
             scores = {label: score_texts(model, tokenizer, [p for p, _ in items],
                                          [s for _, s in items], batch_size=batch_size,
                                          max_length=max_length)

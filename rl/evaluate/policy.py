@@ -134,8 +134,10 @@ def policy_metrics(
 
 
 def rm_threshold_on_labels(model: Any, tokenizer: Any, store: Store, dataset: str, *,
-                           batch_size: int, max_length: int) -> dict[str, Any]:
-    """The reward model's most accurate "good iff score > t" on a labelled dataset, and that accuracy.
+                           batch_size: int, max_length: int,
+                           limit: int | None = None) -> dict[str, Any]:
+    """The reward model's most accurate "good iff score > t" on a labelled dataset (its first
+    `limit` items, in import order, if given), and that accuracy.
 
     Raises:
         ValueError: the dataset has no labelled items.
@@ -144,7 +146,7 @@ def rm_threshold_on_labels(model: Any, tokenizer: Any, store: Store, dataset: st
     from rl.evaluate.reward_model import best_score_threshold, score_predictions, score_texts
     from store.eval_data import labelled_items
 
-    items = labelled_items(store, dataset)
+    items = labelled_items(store, dataset)[:limit]
     if not items:
         raise ValueError(f"no labelled items in dataset {dataset!r} to fit the reward model's "
                          "threshold on (import the data first, or give --rm-threshold)")

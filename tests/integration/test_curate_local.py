@@ -8,17 +8,16 @@ from typer.testing import CliRunner
 from kindling.cli import app
 from store.db import Store
 from store.models import AgentCall, Verdict
+from tests.conftest import PaperDB
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "curate_local.yaml"
 
 
-def test_smollm2_curates_paper_items_to_verdicts(tmp_path: Path, paper_data: Path) -> None:
+def test_smollm2_curates_paper_items_to_verdicts(tmp_path: Path, paper_db: PaperDB) -> None:
     url = f"sqlite:///{tmp_path / 'local.db'}"
-    cli = CliRunner()
-    imported = cli.invoke(app, ["--db-url", url, "data", "import", "--from", str(paper_data)])
-    assert imported.exit_code == 0, imported.output
-    ran = cli.invoke(app, ["--db-url", url, "curate", "--config", str(CONFIG), "--limit", "1",
-                           "--no-progress"])
+    paper_db.copy_to(tmp_path / "local.db")  # as after `kindling data import --from <paper data>`
+    ran = CliRunner().invoke(app, ["--db-url", url, "curate", "--config", str(CONFIG), "--limit",
+                                   "1", "--no-progress"])
     assert ran.exit_code == 0, ran.output
     store = Store(url)
     with store.session() as s:

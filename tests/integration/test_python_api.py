@@ -10,7 +10,7 @@ import pytest
 
 from kindling.services.training import build_tiny_model, corpus_texts
 from store.db import Store
-from store.importers import import_paper_data
+from tests.conftest import PaperDB
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,13 +23,13 @@ def readme_block(title: str) -> str:
     return found.group(1)
 
 
-def test_the_readme_python_block_runs(tmp_path: Path, paper_data: Path,
+def test_the_readme_python_block_runs(tmp_path: Path, paper_db: PaperDB,
                                       monkeypatch: pytest.MonkeyPatch,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    paper_db.copy_to(tmp_path / "kindling.db")  # as after `kindling data import`
     store = Store("sqlite:///kindling.db")
-    import_paper_data(store, paper_data, code_version="test")
     build_tiny_model(corpus_texts(store), tmp_path / "models" / "tiny", vocab_size=400)
     store.close()
     namespace: dict[str, object] = {}
@@ -39,4 +39,4 @@ def test_the_readme_python_block_runs(tmp_path: Path, paper_data: Path,
     assert (tmp_path / "runs" / "notebook_sft").is_dir()
     report = namespace["report"]
     assert set(report) == {"base", "sft"}  # type: ignore[arg-type]
-    assert namespace["judged"].metrics["items"] == 4  # type: ignore[attr-defined]
+    assert namespace["judged"].metrics["items"] == 2  # type: ignore[attr-defined]

@@ -14,7 +14,9 @@ from store.models import Run
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = ["--sft-steps", "2", "--rm-pairs", "32", "--grpo-steps", "1", "--judge-steps", "1",
-         "--eval-prompts", "2", "--eval-limit", "60", "--no-progress"]
+         "--judge-batch", "4", "--eval-prompts", "2", "--eval-limit", "60", "--no-progress"]
+"""Small sizes: one judge-arm step of one group (4 completions, 4 calls to SmolLM2), the RM
+evaluated and the comparison's RM threshold fitted on 60 labelled items."""
 
 
 def test_quickstart_end_to_end_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,7 +30,7 @@ def test_quickstart_end_to_end_then_resume(tmp_path: Path, monkeypatch: pytest.M
     out = " ".join(result.output.split())
     assert result.exit_code == 0, out
     for title in ("step 1: import the paper data", "step 8: GRPO with the LLM judge",
-                  "step 9: compare the policies", "grpo-judge used the LLM judge as its reward: 8",
+                  "step 9: compare the policies", "grpo-judge used the LLM judge as its reward: 4",
                   "SmolLM2-135M served offline", "a stand-in so the arm runs with no key",
                   "quickstart steps", "What each policy writes", "self-BLEU ↓",
                   "Samples", "prompt 1:", "Findings", "The reward model picks the preferred text",
@@ -49,9 +51,11 @@ def test_quickstart_end_to_end_then_resume(tmp_path: Path, monkeypatch: pytest.M
     assert [r.config["kindling"]["rewards"] for r in grpo] == [
         {"rm": 1.0}, {"rm": 1.0, "length_control": 10.0},  # weights from configs/grpo_tiny.yaml
         {"judge": 1.0}]
-    assert grpo[2].metrics["judge_stats"]["items"] == 8 and grpo[2].name == "grpo-judge"
+    assert grpo[2].metrics["judge_stats"]["items"] == 4 and grpo[2].name == "grpo-judge"
+    assert grpo[2].config["trl"]["per_device_train_batch_size"] == 4  # --judge-batch
     assert list(policy_eval[0].metrics["policies"]) == ["base", "sft", "grpo-rm",
                                                       "grpo-rm+length", "grpo-judge"]
+    assert policy_eval[0].config["rm_fit"]["items"] == 60  # --eval-limit bounds the threshold fit
     for folder in ("models/tiny", "runs/sft", "models/rm", "runs/grpo_rm", "runs/grpo_rm_lc",
                    "runs/grpo_judge"):
         assert (tmp_path / "quickstart" / folder / "config.json").is_file()
@@ -60,6 +64,18 @@ def test_quickstart_end_to_end_then_resume(tmp_path: Path, monkeypatch: pytest.M
     again_out = " ".join(again.output.split())
     assert again.exit_code == 0, again_out
     assert again_out.count("already done") == 6  # tiny, sft, rm, the three GRPO runs
+
+
+def test_judge_batch_of_part_of_a_group_is_refused_first(tmp_path: Path) -> None:
+    from tests.conftest import PAPER_DATA
+
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    result = CliRunner().invoke(app, ["--db-url", url, "quickstart", "--from", str(PAPER_DATA),
+                                      "--configs", str(REPO / "configs"), "--workdir",
+                                      str(tmp_path / "qs"), "--judge-batch", "6"])
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2 and "--judge-batch 6: must be a multiple of 4" in out, out
+    assert not (tmp_path / "k.db").exists() and not (tmp_path / "qs").exists()  # nothing ran
 
 
 def test_missing_configs_is_a_clear_error(tmp_path: Path) -> None:
