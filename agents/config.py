@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from kindling.store import yaml_io
+from kindling.store.errors import UserError
+from kindling.store.text_checks import find_invalid_text
 from pydantic import BaseModel, ConfigDict, ValidationError
-
-from store import yaml_io
-from store.errors import UserError
-from store.text_checks import find_invalid_text
 
 
 class ConfigError(UserError):

@@ -11,10 +11,9 @@ from typing import Any
 
 import jinja2
 from jinja2.loaders import split_template_path
-
-from prompts import PROMPTS_DIR
-from store.bounded import MAX_CONFIG_BYTES, named, read_bounded
-from store.errors import UserError
+from kindling.prompts import PROMPTS_DIR
+from kindling.store.bounded import MAX_CONFIG_BYTES, named, read_bounded
+from kindling.store.errors import UserError
 
 
 class PromptError(UserError):

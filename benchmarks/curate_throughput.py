@@ -30,19 +30,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import openai
+from kindling.agents.curate.config import CurateConfig, RetrievalConfig
+from kindling.agents.curate.schemas import JudgeVerdict
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.llm.role_output import response_format
+from kindling.agents.templates import PromptLibrary
+from kindling.store.db import Store
+from kindling.store.importers import import_paper_data
+from kindling.store.principle_io import load_principles
 from langchain_core.messages import HumanMessage
 from langchain_openai import ChatOpenAI
 
-from agents.curate.config import CurateConfig, RetrievalConfig
-from agents.curate.schemas import JudgeVerdict
-from agents.llm.config import LLMConfig
-from agents.llm.role_output import response_format
-from agents.templates import PromptLibrary
 from benchmarks.grid import GRID, STRESS, Cell, print_grid, print_split, profile_split, verdicts
 from kindling.services.curate import CurateRunner
-from store.db import Store
-from store.importers import import_paper_data
-from store.principle_io import load_principles
 from tests.standin import StandinConfig, StandinServer
 
 CALLS_PER_ITEM = 5

@@ -98,7 +98,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def check_machine(scale: Scale) -> str | None:
     """Why the run cannot start here (Kindling not importable, no CUDA device), or None."""
     try:
-        for module in ("kindling.services.training", "rl.grpo", "rl.reward_model", "store.importers"):
+        for module in ("kindling.services.training", "kindling.rl.grpo", "kindling.rl.reward_model", "kindling.store.importers"):
             importlib.import_module(module)
     except ImportError as exc:
         return (f"Kindling cannot be imported: {exc} (carry the wheels benchmarks/gpu_wheels.sh downloads "
@@ -113,9 +113,10 @@ def check_machine(scale: Scale) -> str | None:
 def run(args: argparse.Namespace, scale: Scale, work: Path, report: dict[str, Any],
         save: Any) -> None:
     """Import, build the policy, train the RM (for the rm arm), run each arm; `save()` after each part."""
+    from kindling.store.db import Store
+    from kindling.store.importers import import_paper_data
+
     from kindling.services.training import corpus_texts
-    from store.db import Store
-    from store.importers import import_paper_data
 
     store = Store(f"sqlite:///{work / 'kindling.db'}")
     t0 = time.perf_counter()

@@ -30,15 +30,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import torch
+from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.judge.service import build_judge_service
+from kindling.agents.llm.config import LLMConfig
+from kindling.rl.rewards.judge import JudgeReward
+from kindling.store.db import Store
+from kindling.store.work import get_or_create_run
 from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
-from agents.judge.config import JudgeConfig
-from agents.judge.service import build_judge_service
-from agents.llm.config import LLMConfig
 from benchmarks.judge_throughput import PHRASES, sdk_floor
-from rl.rewards.judge import JudgeReward
-from store.db import Store
-from store.work import get_or_create_run
 from tests.standin import StandinConfig, StandinServer
 
 LATENCY_S = 0.1

@@ -26,20 +26,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import openai
+from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.judge.nodes import ROLE, TEMPLATE
+from kindling.agents.judge.schemas import DetectorVerdict
+from kindling.agents.judge.service import JudgeService, build_judge_service
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.llm.role_output import response_format
+from kindling.agents.templates import PromptLibrary
+from kindling.store.db import Store
+from kindling.store.principle_io import load_principles
+from kindling.store.work import get_or_create_run
 from langchain_core.messages import HumanMessage
 from langchain_openai import ChatOpenAI
 
-from agents.judge.config import JudgeConfig
-from agents.judge.nodes import ROLE, TEMPLATE
-from agents.judge.schemas import DetectorVerdict
-from agents.judge.service import JudgeService, build_judge_service
-from agents.llm.config import LLMConfig
-from agents.llm.role_output import response_format
-from agents.templates import PromptLibrary
 from benchmarks.grid import GRID, STRESS, Cell, print_grid, print_split, profile_split, verdicts
-from store.db import Store
-from store.principle_io import load_principles
-from store.work import get_or_create_run
 from tests.standin import StandinConfig, StandinServer
 
 KEY_ENV = "KINDLING_BENCH_KEY"

@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from store.db import Store
-from store.importers import import_paper_data
-from store.reports import status_counts
+from kindling.store.db import Store
+from kindling.store.importers import import_paper_data
+from kindling.store.reports import status_counts
 
 JOBS = {"curate": "configs/curate_local.yaml", "adversarial": "configs/adversarial_local.yaml"}
 RUNTIMES = ("llamacpp", "transformers")

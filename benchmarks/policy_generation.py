@@ -23,13 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.curate.config import PolicyConfig
-from agents.curate.policy_backends import TransformersPolicy
-from agents.curate.policy_sampler import PolicySampler
-from rl.models import init_tiny_model, load_policy
-from store import work
-from store.calls import CallLog
-from store.db import Store
+from kindling.agents.curate.config import PolicyConfig
+from kindling.agents.curate.policy_backends import TransformersPolicy
+from kindling.agents.curate.policy_sampler import PolicySampler
+from kindling.rl.models import init_tiny_model, load_policy
+from kindling.store import work
+from kindling.store.calls import CallLog
+from kindling.store.db import Store
 
 
 def read_queries(data: Path, n: int) -> list[str]:

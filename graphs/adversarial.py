@@ -7,10 +7,13 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Literal
 
-from langgraph.graph import END, START, StateGraph
-
-from agents.adversarial.play import detect, generate_flawed, revise_strategies, sample_queries
-from agents.adversarial.reflect import (
+from kindling.agents.adversarial.play import (
+    detect,
+    generate_flawed,
+    revise_strategies,
+    sample_queries,
+)
+from kindling.agents.adversarial.reflect import (
     detect_labelled,
     reflect_on_errors,
     revise_principles,
@@ -18,7 +21,8 @@ from agents.adversarial.reflect import (
     validate,
     validate_start,
 )
-from agents.adversarial.state import AdversarialContext, AdversarialState
+from kindling.agents.adversarial.state import AdversarialContext, AdversarialState
+from langgraph.graph import END, START, StateGraph
 
 STEPS = ("sample_queries", "generate_flawed", "detect", "revise_strategies", "sample_labelled",
          "detect_labelled", "reflect_on_errors", "revise_principles", "validate")

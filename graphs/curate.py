@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from langgraph.graph import END, START, StateGraph
-
-from agents.curate.context import CurateContext
-from agents.curate.nodes import (
+from kindling.agents.curate.context import CurateContext
+from kindling.agents.curate.nodes import (
     advocate,
     critic,
     generate_candidate,
@@ -16,7 +14,8 @@ from agents.curate.nodes import (
     reflect,
     retrieve_exemplars,
 )
-from agents.curate.state import CurateState
+from kindling.agents.curate.state import CurateState
+from langgraph.graph import END, START, StateGraph
 
 Debate = list[Literal["advocate", "critic"]]
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from kindling.agents.judge.nodes import JudgeContext, JudgeState, detect, guard_response, record
 from langgraph.graph import END, START, StateGraph
-
-from agents.judge.nodes import JudgeContext, JudgeState, detect, guard_response, record
 
 
 def route_after_guard(state: JudgeState) -> Literal["detect", "record"]:

@@ -5,7 +5,7 @@ runtime context (models, store, prompts: `CurateContext`, `AdversarialContext`, 
 which Kindling's runners build from config, so use `kindling curate|adversarial|judge` to run.
 """
 
-from graphs.registry import compile_graph
+from kindling.graphs.registry import compile_graph
 
 curate = compile_graph("curate")
 adversarial = compile_graph("adversarial")

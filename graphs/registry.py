@@ -36,13 +36,13 @@ class GraphEntry:
 
 
 GRAPHS: dict[str, GraphEntry] = {entry.name: entry for entry in (
-    GraphEntry("curate", "graphs.curate:build_curate_graph", "curate",
+    GraphEntry("curate", "kindling.graphs.curate:build_curate_graph", "curate",
                "agents.curate.context.CurateContext",
                "Path A, one item: retrieve → [generate] → advocate ∥ critic → judge → reflect → persist"),
-    GraphEntry("adversarial", "graphs.adversarial:build_adversarial_graph", "adversarial",
+    GraphEntry("adversarial", "kindling.graphs.adversarial:build_adversarial_graph", "adversarial",
                "agents.adversarial.state.AdversarialContext",
                "Path B, one run: Generator vs Detector, reflection, validation, until a stop rule"),
-    GraphEntry("judge", "graphs.judge:build_judge_graph", "judge",
+    GraphEntry("judge", "kindling.graphs.judge:build_judge_graph", "judge",
                "agents.judge.nodes.JudgeContext",
                "the principle-guided judge, one (query, response): guard → detect → record"),
 )}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphs.registry import compile_graph
+from kindling.graphs.registry import compile_graph
 
 FORMATS = ("mermaid", "ascii", "svg", "html")
 
@@ -33,7 +33,7 @@ def render(name: str, fmt: str = "mermaid", *, xray: bool = False) -> str:
     Raises:
         ValueError: an unknown graph name or format.
     """
-    from graphs.svg import to_html, to_svg
+    from kindling.graphs.svg import to_html, to_svg
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")

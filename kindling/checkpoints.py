@@ -11,7 +11,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from store.db import Store
+from kindling.store.db import Store
 
 
 def checkpoint_location(store_url: str) -> str:

@@ -32,7 +32,7 @@ from kindling.commands import (
 )
 from kindling.context import AppState, fail, set_current_state
 from kindling.signals import sigterm_as_interrupt
-from store.errors import UserError
+from kindling.store.errors import UserError
 
 DEBUG_ENV = "KINDLING_DEBUG"
 
@@ -131,7 +131,7 @@ class KindlingGroup(TyperGroup):
         except Exception as exc:
             if not _is_database_error(exc):
                 raise
-            from store.db import describe_db_error, resolve_db_url
+            from kindling.store.db import describe_db_error, resolve_db_url
 
             db_url = ctx.obj.db_url if isinstance(ctx.obj, AppState) else None
             _report(describe_db_error(resolve_db_url(db_url), exc), exc)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from store.db import Store
+    from kindling.store.db import Store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -24,7 +24,7 @@ class AppState:
         """The store, migrated; for a command that `writes`, checked to be writable first (so a
         read-only store fails before any work, not at its end). Only a command that writes may
         create the store: a read-only one refuses a missing SQLite file or an empty database."""
-        from store.db import Store
+        from kindling.store.db import Store
 
         store = Store(self.db_url, create=writes)
         if writes:
@@ -58,7 +58,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
     Exit status 2: bad input or environment, nothing done; 1: the work ran and failed. API keys
     in use are redacted (a message may quote what an endpoint said).
     """
-    from agents.llm.redaction import redact
+    from kindling.agents.llm.redaction import redact
 
     err_console.print(Text.assemble(("error: ", "bold red"), one_line(redact(message))),
                       soft_wrap=True, highlight=False)

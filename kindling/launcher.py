@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from store.errors import UserError
-from store.yaml_io import read_yaml_text
+from kindling.store.errors import UserError
+from kindling.store.yaml_io import read_yaml_text
 
 
 class Launcher(StrEnum):

@@ -7,7 +7,7 @@ from typing import Literal
 import typer
 
 from kindling.context import current_state, fail
-from rl.evaluate.metrics import band_names
+from kindling.rl.evaluate.metrics import band_names
 
 MAX_RUN_NAME = 200
 """Longest run name (the store's column)."""
@@ -47,7 +47,7 @@ def parse_run(text: str) -> int:
     An id no run can have (negative, zero, beyond what the store's id column holds) is "no such
     run" here, before any command sends it to the database.
     """
-    from store.reports import as_run_id
+    from kindling.store.reports import as_run_id
 
     ref = text.strip().removeprefix("run:")
     run_id = as_run_id(ref)
@@ -67,8 +67,8 @@ def _check_run_id_range(run_id: int) -> None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    from store.db import ID_MAX, resolve_db_url
-    from store.reports import no_run_message, run_id_fits
+    from kindling.store.db import ID_MAX, resolve_db_url
+    from kindling.store.reports import no_run_message, run_id_fits
 
     state = current_state()
     url = resolve_db_url(state.db_url if state is not None else None)
@@ -82,7 +82,7 @@ def _check_run_id_range(run_id: int) -> None:
 
 def _in_store() -> str:
     """' in the store URL' for the command's store (empty outside a command line)."""
-    from store.db import resolve_db_url, shown_url
+    from kindling.store.db import resolve_db_url, shown_url
 
     state = current_state()
     return "" if state is None else f" in the store {shown_url(resolve_db_url(state.db_url))}"
@@ -90,7 +90,7 @@ def _in_store() -> str:
 
 def _run_named(name: str) -> int | None:
     """The id of the newest run with this name in the command's store (--db-url), if any."""
-    from store.reports import run_id_by_name
+    from kindling.store.reports import run_id_by_name
 
     state = current_state()
     if state is None:

@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from store.bounded import MAX_STATE_BYTES, read_bounded
-from store.errors import OutputError
+from kindling.store.bounded import MAX_STATE_BYTES, read_bounded
+from kindling.store.errors import OutputError
 
 MANIFEST = ".kindling-output.json"
 WHOLE_FOLDER = "*"

@@ -9,7 +9,7 @@ from typing import Self
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kindling.context import console
-from store.calls import CallLog
+from kindling.store.calls import CallLog
 
 
 class RunProgress:

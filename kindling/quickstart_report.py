@@ -17,7 +17,7 @@ from kindling.context import console
 
 if TYPE_CHECKING:
     from kindling.services.evaluation import PolicyComparison
-    from store.db import Store
+    from kindling.store.db import Store
 
 SAMPLE_PROMPTS = 3
 SAMPLE_CHARS = 40  # at most; fewer so that a line fits the terminal (a Chinese character is two columns)
@@ -244,8 +244,8 @@ def print_report(store: Store, grpo_dirs: Mapping[str, str], rm_figures: dict[st
         comparison: the policies sampled and scored.
         prompts: how many held-out prompts they were sampled on.
     """
-    from rl.watch import summarize_signals
-    from store.queries import corpus_pairs, finished_run_metrics
+    from kindling.rl.watch import summarize_signals
+    from kindling.store.queries import corpus_pairs, finished_run_metrics
 
     lengths = [len(text) for _, text in corpus_pairs(store, "sft")]
     print_policy_figures(comparison.report, prompts,

@@ -8,12 +8,12 @@ from rich import box
 from rich.table import Table
 
 from kindling.context import console
-from store.readers import LAYOUT
+from kindling.store.readers import LAYOUT
 
 if TYPE_CHECKING:
-    from agents.judge.metrics import Metrics
+    from kindling.agents.judge.metrics import Metrics
     from kindling.services.judge import JudgeOutcome
-    from store.importers import ImportReport
+    from kindling.store.importers import ImportReport
 
 
 def call_table(stats: list[dict[str, Any]]) -> Table:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING
 
-from store.db import Store
-from store.errors import UserError
-from store.pairs import dataset_pair_texts, iter_pair_texts
-from store.queries import corpus_pairs, dataset_queries
+from kindling.store.db import Store
+from kindling.store.errors import UserError
+from kindling.store.pairs import dataset_pair_texts, iter_pair_texts
+from kindling.store.queries import corpus_pairs, dataset_queries
 
 if TYPE_CHECKING:
     from datasets import Dataset

@@ -14,11 +14,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from rl.data import EmptyDataError, prompt_dataset
-from rl.grpo_watch import GRPOMetricsCallback, length_band_of, watch_rewards
-from rl.rewards.registry import RewardContext, build_rewards
-from rl.rewards.trl_helpers import soft_overlong_arguments
-from rl.sft import (
+from kindling.rl.data import EmptyDataError, prompt_dataset
+from kindling.rl.grpo_watch import GRPOMetricsCallback, length_band_of, watch_rewards
+from kindling.rl.rewards.registry import RewardContext, build_rewards
+from kindling.rl.rewards.trl_helpers import soft_overlong_arguments
+from kindling.rl.sft import (
     ModelLoadError,
     chat_policy,
     fit,
@@ -27,10 +27,10 @@ from rl.sft import (
     record_success,
     start_run,
 )
-from rl.train_config import KindlingGRPO
-from store.db import Store
-from store.errors import UserError
-from store.queries import corpus_pairs
+from kindling.rl.train_config import KindlingGRPO
+from kindling.store.db import Store
+from kindling.store.errors import UserError
+from kindling.store.queries import corpus_pairs
 
 CLOSE_TIMEOUT_S = 30.0
 
@@ -93,7 +93,7 @@ def _reference_lengths(store: Store, dataset: str) -> list[int]:
 def _policy_lengths(model: Any, tokenizer: Any, dataset: Any, prompts: int, trl_cfg: Any) -> list[int]:
     """Lengths (characters) of the starting policy's completions on the first prompts, sampled as
     GRPO will sample them (temperature, completion limit)."""
-    from rl.evaluate.policy import SamplingConfig, sample_policy
+    from kindling.rl.evaluate.policy import SamplingConfig, sample_policy
 
     texts = [row["prompt"][-1]["content"] for row in dataset.select(range(min(prompts, len(dataset))))]
     padding_side = tokenizer.padding_side
@@ -106,9 +106,8 @@ def _policy_lengths(model: Any, tokenizer: Any, dataset: Any, prompts: int, trl_
 
 def _load_reward_model(path: str) -> tuple[Any, Any]:
     """The reward model (a full model or a LoRA adapter merged into its base) and its tokenizer."""
+    from kindling.rl.reward_model import sequence_classifier
     from transformers import AutoTokenizer
-
-    from rl.reward_model import sequence_classifier
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
@@ -123,9 +122,9 @@ def _load_reward_model(path: str) -> tuple[Any, Any]:
 
 def _check_judge(store: Store, kcfg: KindlingGRPO) -> str:
     """The judge's principle version id; the API key must be set (checked without building)."""
-    from agents.judge.service import DEFAULT_PRINCIPLES, DETECTOR_KIND
-    from agents.templates import PromptError
-    from store.principles import PrincipleNotFound, resolve_version
+    from kindling.agents.judge.service import DEFAULT_PRINCIPLES, DETECTOR_KIND
+    from kindling.agents.templates import PromptError
+    from kindling.store.principles import PrincipleNotFound, resolve_version
 
     assert kcfg.judge is not None
     try:
@@ -202,7 +201,7 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
     trainer: Any = None
     try:
         if setup.judge_principles is not None:
-            from agents.judge.service import build_judge_service
+            from kindling.agents.judge.service import build_judge_service
 
             assert kcfg.judge is not None
             judge_cfg = kcfg.judge.model_copy(update={"principles": setup.judge_principles})

@@ -6,12 +6,11 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from kindling.rl.sft import StoreMetricsCallback, console
+from kindling.rl.train_config import KindlingGRPO
+from kindling.rl.watch import LengthReference, SignalTap
+from kindling.rl.watch_rules import RuleWatcher
 from rich.text import Text
-
-from rl.sft import StoreMetricsCallback, console
-from rl.train_config import KindlingGRPO
-from rl.watch import LengthReference, SignalTap
-from rl.watch_rules import RuleWatcher
 
 
 class GRPOMetricsCallback(StoreMetricsCallback):

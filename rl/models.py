@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from kindling.rl.tokenizer import train_tokenizer
+from kindling.store.errors import UserError
 from transformers import (
     AutoConfig,
     AutoModelForCausalLM,
@@ -18,9 +20,6 @@ from transformers import (
     Qwen2ForCausalLM,
     set_seed,
 )
-
-from rl.tokenizer import train_tokenizer
-from store.errors import UserError
 
 
 class ModelError(UserError):
@@ -119,7 +118,7 @@ def adapter_base(source: str | Path) -> str | None:
         return None
     import json
 
-    from store.bounded import MAX_STATE_BYTES, read_bounded
+    from kindling.store.bounded import MAX_STATE_BYTES, read_bounded
 
     try:
         data = json.loads(read_bounded(path, MAX_STATE_BYTES, "adapter config"))

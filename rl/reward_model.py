@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rl.data import preference_dataset
-from rl.sft import (
+from kindling.rl.data import preference_dataset
+from kindling.rl.sft import (
     MODEL_HINT,
     ModelLoadError,
     fit,
@@ -23,9 +23,9 @@ from rl.sft import (
     record_success,
     start_run,
 )
-from rl.train_config import KindlingRM
-from store.db import Store
-from store.reports import get_run, no_run_message
+from kindling.rl.train_config import KindlingRM
+from kindling.store.db import Store
+from kindling.store.reports import get_run, no_run_message
 
 
 @dataclass

@@ -12,18 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kindling.rl.data import sft_dataset
+from kindling.rl.train_config import KindlingSFT, LoraSpec, config_dicts, run_name
+from kindling.store import work
+from kindling.store.db import Store
+from kindling.store.errors import UserError
+from kindling.store.version import code_version
 from pydantic import BaseModel
 from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 from transformers import TrainerCallback
-
-from rl.data import sft_dataset
-from rl.train_config import KindlingSFT, LoraSpec, config_dicts, run_name
-from store import work
-from store.db import Store
-from store.errors import UserError
-from store.version import code_version
 
 MODEL_HINT = "build a tiny one with `kindling model init --tiny --out models/tiny`"
 
@@ -190,7 +189,7 @@ def load_model_and_tokenizer(name: str) -> tuple[Any, Any]:
     Raises:
         ModelLoadError: the folder, model weights or tokenizer are missing, unreadable or mismatched.
     """
-    from rl.models import load_policy
+    from kindling.rl.models import load_policy
 
     try:
         return load_policy(name)

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from kindling.store.errors import UserError
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
-
-from store.errors import UserError
 
 ENDOFTEXT = "<|endoftext|>"
 IM_START = "<|im_start|>"

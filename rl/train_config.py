@@ -28,9 +28,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
-
-from agents.config import (
+from kindling.agents.config import (
     ConfigError,
     Strict,
     did_you_mean,
@@ -39,10 +37,11 @@ from agents.config import (
     read_yaml_mapping,
     set_dotted,
 )
-from agents.judge.config import JudgeConfig
-from rl.rewards.trl_helpers import RewardOptions, RewardOptionsField
-from rl.trl_config import build_trl_config, trl_config_class
-from rl.watch_rules import WatchConfig
+from kindling.agents.judge.config import JudgeConfig
+from kindling.rl.rewards.trl_helpers import RewardOptions, RewardOptionsField
+from kindling.rl.trl_config import build_trl_config, trl_config_class
+from kindling.rl.watch_rules import WatchConfig
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 
 __all__ = ["ConfigError", "KindlingGRPO", "KindlingRM", "KindlingSFT", "LoraSpec", "load_train_config",
            "read_run_yaml", "run_name"]

@@ -12,9 +12,8 @@ import warnings
 from functools import cache
 from typing import Any
 
+from kindling.agents.config import ConfigError, did_you_mean
 from pydantic import TypeAdapter, ValidationError
-
-from agents.config import ConfigError, did_you_mean
 
 TRL_CONFIG_NAMES: dict[str, str] = {"sft": "SFTConfig", "rm": "RewardConfig", "grpo": "GRPOConfig"}
 """TRL's config class per run type."""

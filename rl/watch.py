@@ -30,9 +30,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agents.judge.guard import check_response
-from rl.evaluate.text_metrics import distinct_n, repetition, self_bleu
-from rl.rewards.core import completion_text, emit_metric, prompt_text
+from kindling.agents.judge.guard import check_response
+from kindling.rl.evaluate.text_metrics import distinct_n, repetition, self_bleu
+from kindling.rl.rewards.core import completion_text, emit_metric, prompt_text
 
 PREFIX = "watch/"
 Values = Sequence[float | None]

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from kindling.agents.config import Strict
 from pydantic import Field, model_validator
-
-from agents.config import Strict
 
 SIGNALS = ("length_chars", "length_drift", "out_of_band", "reward_length_corr", "distinct_2",
            "self_bleu", "repetition", "guard_flagged", "judge_rm_discord")

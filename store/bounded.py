@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from store.errors import UserError
+from kindling.store.errors import UserError
 
 MiB = 1 << 20
 GiB = 1 << 30

@@ -13,10 +13,9 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, utcnow
 from sqlalchemy import Connection, func, insert, select
-
-from store.db import Store
-from store.models import AgentCall, utcnow
 
 
 class CallLog:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from kindling.store.calls import CallLog
+from kindling.store.db import Store
+from kindling.store.models import Response, RunItem, Verdict, text_hash
+from kindling.store.upsert import insert_ignore
 from sqlalchemy import select, update
-
-from store.calls import CallLog
-from store.db import Store
-from store.models import Response, RunItem, Verdict, text_hash
-from store.upsert import insert_ignore
 
 
 class VerdictWriter:

@@ -13,9 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from store.bounded import check_size, data_limit, iter_bounded_lines, open_regular, read_bounded
-from store.bounded import too_large as too_large_message
-from store.errors import UserError
+from kindling.store.bounded import (
+    check_size,
+    data_limit,
+    iter_bounded_lines,
+    open_regular,
+    read_bounded,
+)
+from kindling.store.bounded import too_large as too_large_message
+from kindling.store.errors import UserError
 
 WHAT = "data file"
 PARQUET_BATCH_ROWS = 1024

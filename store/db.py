@@ -8,14 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kindling.store.errors import StoreError
+from kindling.store.ownership import KINDLING_REVISIONS, check_owned, read_schema
+from kindling.store.sqlite_files import prepare_sqlite_file, sqlite_file
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
-
-from store.errors import StoreError
-from store.ownership import KINDLING_REVISIONS, check_owned, read_schema
-from store.sqlite_files import prepare_sqlite_file, sqlite_file
 
 DEFAULT_DB_URL = "sqlite:///kindling.db"
 MIGRATIONS = Path(__file__).parent / "migrations"

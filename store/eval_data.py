@@ -7,10 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
-from store.db import Store
-from store.models import (
+from kindling.store.db import Store
+from kindling.store.models import (
     DatasetRecord,
     Judgment,
     Label,
@@ -21,6 +19,7 @@ from store.models import (
     Verdict,
     text_hash,
 )
+from sqlalchemy import select
 
 RM_TRAIN_DATASET = "rm_train"
 _CHUNK = 500

@@ -19,11 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
-from sqlalchemy.orm import Session
-
-from store.db import Store
-from store.models import (
+from kindling.store.db import Store
+from kindling.store.models import (
     DatasetRecord,
     Label,
     PreferencePair,
@@ -33,7 +30,9 @@ from store.models import (
     text_hash,
     utcnow,
 )
-from store.readers import DataImportError, Item, ParsedFolder, read_folder
+from kindling.store.readers import DataImportError, Item, ParsedFolder, read_folder
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.orm import Session
 
 TABLES = {"queries": Query, "responses": Response, "labels": Label,
           "preference_pairs": PreferencePair, "dataset_records": DatasetRecord}
@@ -81,7 +80,7 @@ def import_user_file(store: Store, path: Path, shape: str, dataset: str, *,
     Raises:
         DataImportError: a bad file, row or field, or a conflict with the store; nothing written.
     """
-    from store.user_files import read_user_file
+    from kindling.store.user_files import read_user_file
 
     started = time.perf_counter()
     parsed = read_user_file(Path(path), shape, dataset)

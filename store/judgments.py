@@ -12,11 +12,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kindling.store.db import Store
+from kindling.store.models import Judgment, text_hash
+from kindling.store.upsert import insert_ignore
 from sqlalchemy import Connection, select
-
-from store.db import Store
-from store.models import Judgment, text_hash
-from store.upsert import insert_ignore
 
 SELECT_CHUNK = 500  # hashes per IN (...) list: far below SQLite's and PostgreSQL's bind limits
 

@@ -14,10 +14,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from kindling.store.errors import StoreError
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
-
-from store.errors import StoreError
 
 KINDLING_REVISIONS = ("0001", "0002", "0003")
 """Every revision of Kindling's migrations, oldest first (a test checks them against Alembic's)."""

@@ -7,12 +7,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from kindling.store.db import Store
+from kindling.store.models import DatasetRecord, PreferencePair, Query, Response, Run, Verdict
+from kindling.store.upsert import insert_ignore
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
-
-from store.db import Store
-from store.models import DatasetRecord, PreferencePair, Query, Response, Run, Verdict
-from store.upsert import insert_ignore
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ def dataset_pair_texts(store: Store, run_id: int, dataset: str) -> Iterator[tupl
 
 def run_kind(store: Store, run_id: int) -> str | None:
     """The run's kind (None: no such run, an id out of the store's range included)."""
-    from store.reports import run_id_fits
+    from kindling.store.reports import run_id_fits
 
     if not run_id_fits(run_id, store.dialect):
         return None

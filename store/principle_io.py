@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-
-from prompts import PROMPTS_DIR
-from store.errors import UserError
-from store.text_checks import check_valid_text, lone_surrogate
-from store.yaml_io import describe_yaml_error, read_yaml_mapping, read_yaml_text
+from kindling.prompts import PROMPTS_DIR
+from kindling.store.errors import UserError
+from kindling.store.text_checks import check_valid_text, lone_surrogate
+from kindling.store.yaml_io import describe_yaml_error, read_yaml_mapping, read_yaml_text
 
 if TYPE_CHECKING:
-    from store.models import PrincipleVersion
+    from kindling.store.models import PrincipleVersion
 
 KINDS = ("detector", "generator", "judge")
 MAX_RULES = 10  # the adversarial loop's own bound on a rewritten set

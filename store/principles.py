@@ -6,13 +6,12 @@ import difflib
 import math
 from typing import Any
 
+from kindling.store.db import Store, id_fits
+from kindling.store.errors import UserError
+from kindling.store.models import PrincipleVersion, text_hash
+from kindling.store.principle_io import PrincipleSet, load_principles
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
-
-from store.db import Store, id_fits
-from store.errors import UserError
-from store.models import PrincipleVersion, text_hash
-from store.principle_io import PrincipleSet, load_principles
 
 
 class PrincipleNotFound(UserError, LookupError):

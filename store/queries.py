@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from kindling.store.db import Store
+from kindling.store.models import DatasetRecord, Query, Response, Run
 from sqlalchemy import select
-
-from store.db import Store
-from store.models import DatasetRecord, Query, Response, Run
 
 
 def dataset_response_items(store: Store, dataset: str, offset: int, limit: int | None) -> list[dict]:

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from store.data_files import (
+from kindling.store.data_files import (
     DataImportError,
     file_sha256,
     iter_text_lines,
     parquet_batches,
     read_text,
 )
-from store.text_checks import lone_surrogate
+from kindling.store.text_checks import lone_surrogate
 
 __all__ = ["LAYOUT", "MAX_TEXT_CHARS", "DataImportError", "Item", "Loc", "ParsedFolder",
            "file_sha256", "iter_text_lines", "read_folder", "read_text"]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kindling.store.db import Store, id_fits, shown_url
+from kindling.store.models import AgentCall, Judgment, PreferencePair, Run, RunItem, Verdict
 from sqlalchemy import case, func, select
-
-from store.db import Store, id_fits, shown_url
-from store.models import AgentCall, Judgment, PreferencePair, Run, RunItem, Verdict
 
 
 def list_runs(store: Store, limit: int = 50, kind: str | None = None,

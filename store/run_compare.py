@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from kindling.store.db import Store
+from kindling.store.models import Query, Response, RunItem, Verdict
+from kindling.store.run_items import label_column
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
-
-from store.db import Store
-from store.models import Query, Response, RunItem, Verdict
-from store.run_items import label_column
 
 
 def compare_runs(store: Store, a: int, b: int, *, changed_only: bool, offset: int,

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 
+from kindling.store import work
+from kindling.store.db import Store
+from kindling.store.models import Run, RunItem, utcnow
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-
-from store import work
-from store.db import Store
-from store.models import Run, RunItem, utcnow
 
 INTERRUPTIONS = (KeyboardInterrupt, asyncio.CancelledError)
 

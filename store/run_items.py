@@ -11,13 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kindling.store.calls import call_record
+from kindling.store.db import Store
+from kindling.store.errors import NotFound
+from kindling.store.models import (
+    AgentCall,
+    Judgment,
+    Label,
+    Query,
+    Response,
+    RunItem,
+    Verdict,
+    text_hash,
+)
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
-
-from store.calls import call_record
-from store.db import Store
-from store.errors import NotFound
-from store.models import AgentCall, Judgment, Label, Query, Response, RunItem, Verdict, text_hash
 
 
 @dataclass(frozen=True)

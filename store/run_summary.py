@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.models import Run
+from kindling.store.models import Run
 
 INPUT_KEYS = {
     "sft": ("kindling.model", "kindling.dataset", "kindling.limit", "kindling.lora"),

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
 
+from kindling.store.errors import StoreError
+from kindling.store.ownership import check_owned, missing_file_message, read_sqlite_file
 from sqlalchemy.engine import URL
-
-from store.errors import StoreError
-from store.ownership import check_owned, missing_file_message, read_sqlite_file
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
 """The files SQLite keeps beside a database."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.errors import UserError
+from kindling.store.errors import UserError
 
 
 def lone_surrogate(value: str) -> str | None:

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from store.data_files import iter_text_lines, parquet_batches
-from store.readers import DataImportError, Item, Loc, ParsedFolder, file_sha256
+from kindling.store.data_files import iter_text_lines, parquet_batches
+from kindling.store.readers import DataImportError, Item, Loc, ParsedFolder, file_sha256
 
 SHAPES: dict[str, dict[str, tuple[str, ...]]] = {
     "labelled": {"query": ("query",), "response": ("response",), "label": ("label",)},

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from kindling.store.db import Store
+from kindling.store.models import Run, RunItem, utcnow
+from kindling.store.upsert import insert_ignore
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-
-from store.db import Store
-from store.models import Run, RunItem, utcnow
-from store.upsert import insert_ignore
 
 
 @dataclass(frozen=True)
@@ -145,9 +144,8 @@ def claim_items(store: Store, run_id: int, worker: str, n: int, lease_s: float, 
 
 def reopen_failed_items(store: Store, run_id: int) -> int:
     """Make a run's failed items pending again and drop their failed verdicts (attempts stay)."""
+    from kindling.store.models import Verdict
     from sqlalchemy import delete
-
-    from store.models import Verdict
 
     with store.session() as s:
         keys = s.scalars(select(RunItem.item_key).where(

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from store.bounded import MAX_CONFIG_BYTES, named, read_bounded
-from store.errors import UserError
-from store.text_checks import check_valid_text
+from kindling.store.bounded import MAX_CONFIG_BYTES, named, read_bounded
+from kindling.store.errors import UserError
+from kindling.store.text_checks import check_valid_text
 
 
 def describe_yaml_error(exc: Exception) -> str:

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from kindling.store.db import Store
 from sqlalchemy import create_engine, text
-
-from store.db import Store
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PAPER_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "igniting"
@@ -51,7 +50,7 @@ def paper_db(tmp_path_factory: pytest.TempPathFactory) -> PaperDB:
     """The paper data imported once a session; a test that only needs a store holding it copies
     this one (`paper_db.copy_to(path)`, milliseconds) instead of importing again (seconds).
     Tests of the import itself import for real."""
-    from store.importers import import_paper_data
+    from kindling.store.importers import import_paper_data
 
     assert PAPER_DATA.is_dir(), f"paper data not found at {PAPER_DATA}"
     path = tmp_path_factory.mktemp("paper_db") / "kindling.db"

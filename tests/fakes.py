@@ -6,13 +6,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from kindling.store.db import Store
+from kindling.store.models import DatasetRecord, Label, Query, Response, Run, text_hash
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
-
-from store.db import Store
-from store.models import DatasetRecord, Label, Query, Response, Run, text_hash
 
 Script = Callable[[str], str]
 

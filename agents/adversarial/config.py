@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+from kindling.agents.config import Strict
+from kindling.agents.llm.config import LLMConfig
 from pydantic import Field
-
-from agents.config import Strict
-from agents.llm.config import LLMConfig
 
 
 class AdversarialConfig(Strict):

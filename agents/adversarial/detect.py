@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.judge.nodes import DetectPrompt
-from agents.judge.schemas import DetectorVerdict
-from agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
+from kindling.agents.judge.nodes import DetectPrompt
+from kindling.agents.judge.schemas import DetectorVerdict
+from kindling.agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
 
 
 async def ask_detector(

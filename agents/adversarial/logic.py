@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from agents.adversarial.schemas import MAX_RULES
+from kindling.agents.adversarial.schemas import MAX_RULES
 
 MIN_RULE_CHARS = 4
 """A rule needs at least this many letters or CJK characters (`.-` or `好` is no rule)."""

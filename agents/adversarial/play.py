@@ -6,15 +6,14 @@ import asyncio
 import random
 from typing import Any
 
+from kindling.agents.adversarial.detect import ask_detector
+from kindling.agents.adversarial.logic import is_chinese, screen_rules
+from kindling.agents.adversarial.schemas import FlawedGreeting, RuleSet
+from kindling.agents.adversarial.state import AdversarialContext, AdversarialState
+from kindling.agents.judge.nodes import DetectPrompt
+from kindling.agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
+from kindling.agents.templates import PromptLibrary
 from langgraph.runtime import Runtime
-
-from agents.adversarial.detect import ask_detector
-from agents.adversarial.logic import is_chinese, screen_rules
-from agents.adversarial.schemas import FlawedGreeting, RuleSet
-from agents.adversarial.state import AdversarialContext, AdversarialState
-from agents.judge.nodes import DetectPrompt
-from agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
-from agents.templates import PromptLibrary
 
 DETECT_FLAWED = "adversarial/detect_flawed"
 """The Detector's prompt in the adversarial phase: the judge's, but a catch comes with advice to

@@ -10,18 +10,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from kindling.agents.adversarial.detect import ask_detector
+from kindling.agents.adversarial.logic import improved, not_worse, stop_reason
+from kindling.agents.adversarial.play import revise, sample_batch
+from kindling.agents.adversarial.schemas import ErrorReflection
+from kindling.agents.adversarial.state import AdversarialContext, AdversarialState
+from kindling.agents.judge.metrics import binary_metrics, length_baseline
+from kindling.agents.judge.nodes import DetectPrompt
+from kindling.agents.judge.service import JudgeService
+from kindling.agents.llm.caller import AgentCallFailed, CallKey
+from kindling.store.principles import get_version, set_metrics
 from langgraph.runtime import Runtime
-
-from agents.adversarial.detect import ask_detector
-from agents.adversarial.logic import improved, not_worse, stop_reason
-from agents.adversarial.play import revise, sample_batch
-from agents.adversarial.schemas import ErrorReflection
-from agents.adversarial.state import AdversarialContext, AdversarialState
-from agents.judge.metrics import binary_metrics, length_baseline
-from agents.judge.nodes import DetectPrompt
-from agents.judge.service import JudgeService
-from agents.llm.caller import AgentCallFailed, CallKey
-from store.principles import get_version, set_metrics
 
 
 async def sample_labelled(state: AdversarialState, runtime: Runtime[AdversarialContext]) -> dict:

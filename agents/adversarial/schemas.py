@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from kindling.store.principle_io import MAX_RULE_CHARS, MAX_RULES
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-
-from store.principle_io import MAX_RULE_CHARS, MAX_RULES
 
 Rule = Annotated[str, StringConstraints(min_length=1, max_length=MAX_RULE_CHARS)]
 Flaw = Annotated[str, StringConstraints(max_length=200)]

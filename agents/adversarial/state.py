@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
-from agents.llm.caller import AgentLLM
-from agents.templates import PromptLibrary
-from store.db import Store
-from store.principles import register_version
+from kindling.agents.llm.caller import AgentLLM
+from kindling.agents.templates import PromptLibrary
+from kindling.store.db import Store
+from kindling.store.principles import register_version
 
 
 class AdversarialState(TypedDict, total=False):

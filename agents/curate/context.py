@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agents.curate.policy_sampler import PolicySampler
-from agents.llm.caller import AgentLLM
-from agents.retrieval import Retriever
-from agents.templates import PromptLibrary
-from store.principle_io import PrincipleSet
+from kindling.agents.curate.policy_sampler import PolicySampler
+from kindling.agents.llm.caller import AgentLLM
+from kindling.agents.retrieval import Retriever
+from kindling.agents.templates import PromptLibrary
+from kindling.store.principle_io import PrincipleSet
 
 
 class VerdictSink(Protocol):

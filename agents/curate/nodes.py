@@ -9,21 +9,20 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from langgraph.runtime import Runtime
-from pydantic import BaseModel
-
-from agents.curate.context import CurateContext
-from agents.curate.policy_sampler import PolicySampleFailed, PolicySampler
-from agents.curate.schemas import (
+from kindling.agents.curate.context import CurateContext
+from kindling.agents.curate.policy_sampler import PolicySampleFailed, PolicySampler
+from kindling.agents.curate.schemas import (
     Candidate,
     DebateAnalysis,
     DebatePoints,
     JudgeVerdict,
     ReflectVerdict,
 )
-from agents.curate.state import CurateState
-from agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
-from agents.templates import RenderedPrompt
+from kindling.agents.curate.state import CurateState
+from kindling.agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
+from kindling.agents.templates import RenderedPrompt
+from langgraph.runtime import Runtime
+from pydantic import BaseModel
 
 T = TypeVar("T", bound=BaseModel)
 

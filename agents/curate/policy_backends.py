@@ -11,7 +11,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agents.curate.config import PolicyConfig
+from kindling.agents.curate.config import PolicyConfig
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from agents.curate.policy_backends import Completion, PolicyBackend
-from agents.llm.caller import CallRecorder
+from kindling.agents.curate.policy_backends import Completion, PolicyBackend
+from kindling.agents.llm.caller import CallRecorder
 
 LINGER_S = 0.02  # how long the first queued query waits for others to join its batch
 ROLE = "generate"

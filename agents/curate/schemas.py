@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from kindling.agents.llm.role_output import RoleOutput
 from pydantic import AliasChoices, BaseModel, Field, StringConstraints, model_validator
-
-from agents.llm.role_output import RoleOutput
 
 Point = Annotated[str, StringConstraints(max_length=300)]
 """One debate point: a sentence, not an essay (every field of every schema is bounded)."""

@@ -15,16 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from kindling.agents.judge.guard import check_response, describe
+from kindling.agents.judge.schemas import DetectorVerdict
+from kindling.agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
+from kindling.agents.templates import PromptLibrary, RenderedPrompt
+from kindling.store import judgments
+from kindling.store.calls import CallLog
+from kindling.store.db import Store
+from kindling.store.judgments import CachedJudgment, JudgmentScope
 from langgraph.runtime import Runtime
-
-from agents.judge.guard import check_response, describe
-from agents.judge.schemas import DetectorVerdict
-from agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
-from agents.templates import PromptLibrary, RenderedPrompt
-from store import judgments
-from store.calls import CallLog
-from store.db import Store
-from store.judgments import CachedJudgment, JudgmentScope
 
 ROLE = "detect"
 TEMPLATE = "judge/detect"

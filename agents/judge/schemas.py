@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from kindling.agents.llm.role_output import RoleOutput
 from pydantic import AliasChoices, Field, field_validator
-
-from agents.llm.role_output import RoleOutput
 
 
 class DetectorVerdict(RoleOutput):

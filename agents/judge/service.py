@@ -12,10 +12,8 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
-
-from agents.judge.config import JudgeConfig
-from agents.judge.nodes import (
+from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.judge.nodes import (
     DetectPrompt,
     JudgeContext,
     JudgeResult,
@@ -27,15 +25,16 @@ from agents.judge.nodes import (
     storable,
     write_rows,
 )
-from agents.llm.caller import AgentLLM
-from agents.llm.endpoints import build_chat_model, close_chat_model
-from agents.templates import PromptLibrary
-from store import judgments
-from store.calls import CallLog
-from store.db import Store
-from store.judgments import JudgmentScope, TextKey
-from store.models import PrincipleVersion
-from store.principles import resolve_version, rules_of
+from kindling.agents.llm.caller import AgentLLM
+from kindling.agents.llm.endpoints import build_chat_model, close_chat_model
+from kindling.agents.templates import PromptLibrary
+from kindling.store import judgments
+from kindling.store.calls import CallLog
+from kindling.store.db import Store
+from kindling.store.judgments import JudgmentScope, TextKey
+from kindling.store.models import PrincipleVersion
+from kindling.store.principles import resolve_version, rules_of
+from langchain_core.language_models import BaseChatModel
 
 DETECTOR_KIND, DEFAULT_PRINCIPLES = "detector", "detector_initial"
 

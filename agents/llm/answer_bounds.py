@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kindling.agents.llm.dialects import answer_text
+from kindling.agents.llm.redaction import redact
 from langchain_core.messages import AIMessage
-
-from agents.llm.dialects import answer_text
-from agents.llm.redaction import redact
 
 MAX_ANSWER_CHARS = 40_000
 """The bound on one answer (and on its reasoning), wherever it is kept. The longest valid answer

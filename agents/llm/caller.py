@@ -19,13 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from aiolimiter import AsyncLimiter
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
-from pydantic import BaseModel
-
-from agents.llm.answer_bounds import ANSWER_CHARS, MAX_ANSWER_CHARS, excerpt, received
-from agents.llm.config import LLMConfig
-from agents.llm.dialects import (
+from kindling.agents.llm.answer_bounds import ANSWER_CHARS, MAX_ANSWER_CHARS, excerpt, received
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.llm.dialects import (
     AUTO_ORDER,
     answer_text,
     is_structural,
@@ -33,18 +29,21 @@ from agents.llm.dialects import (
     refuses_format,
     request_fields,
 )
-from agents.llm.endpoints import EndpointError, LlamaServerChat, refusal_message
-from agents.llm.parsing import OutputParseError, parse_output
-from agents.llm.retries import (
+from kindling.agents.llm.endpoints import EndpointError, LlamaServerChat, refusal_message
+from kindling.agents.llm.parsing import OutputParseError, parse_output
+from kindling.agents.llm.retries import (
     describe,
     endpoint_retrying,
     is_transient,
     stop_reason,
     within_deadline,
 )
-from agents.llm.role_output import response_format
-from agents.llm.schema_bounds import clamp_schema
-from agents.templates import PromptLibrary, RenderedPrompt
+from kindling.agents.llm.role_output import response_format
+from kindling.agents.llm.schema_bounds import clamp_schema
+from kindling.agents.templates import PromptLibrary, RenderedPrompt
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from pydantic import BaseModel
 
 T = TypeVar("T", bound=BaseModel)
 REASK_TEMPLATE = "llm/reask"  # sent with the parse error when an answer does not parse

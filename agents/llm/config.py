@@ -6,9 +6,8 @@ import re
 from typing import Literal
 from urllib.parse import urlsplit
 
+from kindling.agents.config import Strict
 from pydantic import Field, field_validator
-
-from agents.config import Strict
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 

@@ -13,18 +13,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.judge.nodes import DetectPrompt
-from agents.judge.schemas import DetectorVerdict
-from agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
-from agents.llm.config import LLMConfig
-from agents.llm.dialects import MODES
-from agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
-from agents.llm.http_client import ReplyTooLarge, bounded_async_client, sdk_httpx
-from agents.llm.redaction import redact, register_key
-from agents.llm.retries import describe, within_deadline
-from agents.templates import PromptLibrary
-from store.calls import CallLog
-from store.principle_io import load_principles
+from kindling.agents.judge.nodes import DetectPrompt
+from kindling.agents.judge.schemas import DetectorVerdict
+from kindling.agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.llm.dialects import MODES
+from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
+from kindling.agents.llm.http_client import ReplyTooLarge, bounded_async_client, sdk_httpx
+from kindling.agents.llm.redaction import redact, register_key
+from kindling.agents.llm.retries import describe, within_deadline
+from kindling.agents.templates import PromptLibrary
+from kindling.store.calls import CallLog
+from kindling.store.principle_io import load_principles
 
 PROBE_QUERY = "给好朋友的生日祝福"
 PROBE_RESPONSE = "亲爱的朋友，生日快乐！愿你新的一岁眼里有光、心中有爱，所求皆如愿。"

@@ -13,16 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import openai
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.llm.dialects import MODES, error_text, refuses_format
+from kindling.agents.llm.http_client import bounded_async_client
+from kindling.agents.llm.redaction import redact, register_key
+from kindling.store.errors import UserError
 from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatResult
 from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr, SecretStr
-
-from agents.llm.config import LLMConfig
-from agents.llm.dialects import MODES, error_text, refuses_format
-from agents.llm.http_client import bounded_async_client
-from agents.llm.redaction import redact, register_key
-from store.errors import UserError
 
 REASONING_FIELDS = ("reasoning_content", "reasoning")
 
@@ -84,7 +83,7 @@ def build_chat_model(cfg: LLMConfig) -> BaseChatModel:
         gguf = gguf_path(cfg) if cfg.local_runtime != "transformers" else None
         if gguf is not None:
             return start_llama_server(cfg, gguf)
-        from agents.llm.local_model import load_local_chat_model
+        from kindling.agents.llm.local_model import load_local_chat_model
 
         return load_local_chat_model(
             cfg.model, gguf_file=cfg.gguf_file, max_new_tokens=cfg.max_tokens,
@@ -109,7 +108,7 @@ def build_chat_model(cfg: LLMConfig) -> BaseChatModel:
 
 def gguf_path(cfg: LLMConfig) -> Path | None:
     """The GGUF file a local config names, or None for a Hugging Face model."""
-    from agents.llm.local_model import SMOLLM2_ALIAS, SMOLLM2_GGUF, SMOLLM2_PACKAGE
+    from kindling.agents.llm.local_model import SMOLLM2_ALIAS, SMOLLM2_GGUF, SMOLLM2_PACKAGE
 
     if cfg.model == SMOLLM2_ALIAS:
         spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
@@ -126,7 +125,7 @@ def gguf_path(cfg: LLMConfig) -> Path | None:
 
 def start_llama_server(cfg: LLMConfig, gguf: Path) -> LlamaServerChat:
     """Start llama.cpp's server for `gguf` and a chat model talking to it."""
-    from agents.llm.llama_server import LlamaServer
+    from kindling.agents.llm.llama_server import LlamaServer
 
     server = LlamaServer(gguf, alias=cfg.model, n_ctx=cfg.n_ctx).start()
     chat = LlamaServerChat(

@@ -13,13 +13,12 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from kindling.agents.llm.answer_bounds import received
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.llm.endpoints import LlamaServerChat
+from kindling.agents.llm.retries import describe, endpoint_retrying, within_deadline
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
-
-from agents.llm.answer_bounds import received
-from agents.llm.config import LLMConfig
-from agents.llm.endpoints import LlamaServerChat
-from agents.llm.retries import describe, endpoint_retrying, within_deadline
 
 
 @dataclass

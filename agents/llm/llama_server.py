@@ -1,7 +1,7 @@
 """llama.cpp's OpenAI-compatible server (llama-cpp-python's) for a GGUF file, run by Kindling.
 
-`LlamaServer` starts `python -m agents.llama_server` in a child process: the child binds a free
-loopback port (or the one asked for), prints it, loads the model into llama-cpp-python's own
+`LlamaServer` starts `python -m kindling.agents.llm.llama_server` in a child process: the child
+binds a free loopback port (or the one asked for), prints it, loads the model into llama-cpp-python's own
 FastAPI app and serves it with uvicorn. The parent waits until `/v1/models` answers, keeps the
 child's output in a log file, and stops it when told, at exit, or by dying: the child watches its
 stdin (a pipe the parent holds) and exits when it closes, which a kill -9 of the parent does too,
@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
-
-from store.errors import UserError
+from kindling.store.errors import UserError
 
 PORT_PREFIX = "KINDLING_LLAMA_PORT "
 READY_TIMEOUT_S = 120.0
@@ -63,14 +62,11 @@ class LlamaServer:
         """
         check_gguf(self.model_path)
         self._log = self.log_path.open("ab")
-        cmd = [sys.executable, "-m", "agents.llm.llama_server", "--model", str(self.model_path),
+        cmd = [sys.executable, "-m", "kindling.agents.llm.llama_server", "--model", str(self.model_path),
                "--alias", self.alias, "--n-ctx", str(self.n_ctx), "--n-threads",
                str(self.n_threads), "--port", str(self.requested_port)]
-        root = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (root, os.environ.get("PYTHONPATH")) if p)}
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=self._log, env=env)
+                                      stderr=self._log)
         atexit.register(self.stop)
         try:
             self.port = self._read_port()

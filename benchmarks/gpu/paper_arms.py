@@ -114,7 +114,7 @@ def judge_key_env(config: Path, given: str | None) -> str:
     """The variable holding the judge's key: `given`, else the config's judge.llm.api_key_env."""
     if given:
         return given
-    from rl.train_config import read_run_yaml
+    from kindling.rl.train_config import read_run_yaml
 
     data, _ = read_run_yaml("grpo", config)
     return str(data["kindling"]["judge"]["llm"].get("api_key_env") or "OPENAI_API_KEY")
@@ -192,9 +192,9 @@ def train_measured(store: Any, kind: str, config: Path, overrides: dict[str, Any
         The run's id, status, wall time, peak memory and `step_figures`; or {"error": ...}.
     """
     import torch
+    from kindling.store.reports import get_run
 
     from kindling.services.training import train_from_config
-    from store.reports import get_run
 
     clear_memory(scale.device)
     print(f"\n== {kind} {config.name} ==\n    overrides: {overrides}", flush=True)

@@ -33,12 +33,17 @@ def adversarial(
     name: str = RUN_NAME_OPTION,
 ) -> None:
     """Optimize the Detector's principles S_D against a Generator following strategies S_G."""
-    from agents.adversarial.config import AdversarialConfig
-    from agents.config import ConfigError, load_config, parse_sets
-    from agents.llm.endpoints import LLMConfigError
-    from agents.templates import PromptError
+    from kindling.agents.adversarial.config import AdversarialConfig
+    from kindling.agents.config import ConfigError, load_config, parse_sets
+    from kindling.agents.llm.endpoints import LLMConfigError
+    from kindling.agents.templates import PromptError
     from kindling.services.adversarial import AdversarialRunner
-    from store.principles import PrincipleNotFound, activate, activation_doubts, get_version
+    from kindling.store.principles import (
+        PrincipleNotFound,
+        activate,
+        activation_doubts,
+        get_version,
+    )
 
     overrides = {"iterations": iterations, "batch_size": batch_size, "call_budget": budget,
                  "patience": patience, "llm.backend": backend, "llm.model": model,

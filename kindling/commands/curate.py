@@ -37,9 +37,9 @@ def curate(
     name: str = RUN_NAME_OPTION,
 ) -> None:
     """Judge items with retrieve → advocate ∥ critic → judge → reflect → persist; resumable."""
-    from agents.config import ConfigError, load_config, parse_sets
-    from agents.curate.config import CurateConfig
-    from store.reports import first_verdict_error
+    from kindling.agents.config import ConfigError, load_config, parse_sets
+    from kindling.agents.curate.config import CurateConfig
+    from kindling.store.reports import first_verdict_error
 
     overrides = {
         "source": source, "dataset": dataset, "limit": limit, "offset": offset,
@@ -62,8 +62,8 @@ def curate(
         return
     # the agents' stack (LangChain, the OpenAI client: seconds to import) only now: a bad flag or
     # config file is named at once
-    from agents.llm.endpoints import LLMConfigError
-    from agents.templates import PromptError
+    from kindling.agents.llm.endpoints import LLMConfigError
+    from kindling.agents.templates import PromptError
     from kindling.services.curate import CurateRunner
 
     try:
@@ -87,8 +87,8 @@ def curate(
 
 
 def _import_file(store: Any, file: Path, dataset: str) -> None:
-    from store.importers import import_user_file
-    from store.version import code_version
+    from kindling.store.importers import import_user_file
+    from kindling.store.version import code_version
 
     report = import_user_file(store, file, "responses", dataset, code_version=code_version())
     added = report.added.get(dataset, 0)
@@ -97,8 +97,8 @@ def _import_file(store: Any, file: Path, dataset: str) -> None:
 
 
 def print_summary(store: Any, run_id: int, counts: dict[str, int], elapsed: float, calls: int) -> None:
+    from kindling.store.reports import call_stats, verdict_stats
     from kindling.views import call_table
-    from store.reports import call_stats, verdict_stats
 
     table = Table(title=f"curate run {run_id}", show_header=False)
     verdicts = verdict_stats(store, run_id)

@@ -12,9 +12,9 @@ from rich.table import Table
 from kindling.context import console, fail
 from kindling.options import Shape
 from kindling.outputs import WHOLE_FOLDER, owned_entries
-from store.errors import OutputError
-from store.readers import LAYOUT
-from store.upstream import UPSTREAM_COMMIT, UPSTREAM_SHA256, fetch_upstream, is_verified
+from kindling.store.errors import OutputError
+from kindling.store.readers import LAYOUT
+from kindling.store.upstream import UPSTREAM_COMMIT, UPSTREAM_SHA256, fetch_upstream, is_verified
 
 app = typer.Typer(help="Import datasets into the store.", no_args_is_help=True)
 
@@ -79,9 +79,9 @@ def import_command(
     )] = None,
 ) -> None:
     """Import the paper's data set (re-running adds nothing), or a file of your own."""
+    from kindling.store.importers import DataImportError, import_paper_data, import_user_file
+    from kindling.store.version import code_version
     from kindling.views import print_import_report
-    from store.importers import DataImportError, import_paper_data, import_user_file
-    from store.version import code_version
 
     if sum((source is not None, upstream, file is not None)) != 1:
         fail("give exactly one of --from PATH, --upstream or --file FILE")
@@ -126,7 +126,7 @@ def import_command(
 @app.command("stats")
 def stats_command(ctx: typer.Context) -> None:
     """Show how many records each imported dataset has in the store."""
-    from store.importers import dataset_counts
+    from kindling.store.importers import dataset_counts
 
     store = ctx.obj.open_store(writes=False)
     try:

@@ -13,7 +13,7 @@ from rich.table import Table
 from kindling.context import console, fail
 
 if TYPE_CHECKING:
-    from agents.llm.config import LLMConfig
+    from kindling.agents.llm.config import LLMConfig
 
 app = typer.Typer(help="Check an OpenAI-compatible endpoint before spending a run on it.",
                   no_args_is_help=True)
@@ -32,12 +32,12 @@ def check(
     """List the models, try each structured-output mode on the Detector prompt, measure latency
     and the concurrency where the endpoint starts answering 429; print a config snippet. The
     probes are stored as an `endpoint` run (about 5 + samples + 2 × max-in-flight requests)."""
-    from agents.config import load_config
-    from agents.llm.config import LLMConfig
-    from agents.llm.endpoint_check import check_endpoint
-    from store import work
-    from store.calls import CallLog
-    from store.version import code_version
+    from kindling.agents.config import load_config
+    from kindling.agents.llm.config import LLMConfig
+    from kindling.agents.llm.endpoint_check import check_endpoint
+    from kindling.store import work
+    from kindling.store.calls import CallLog
+    from kindling.store.version import code_version
 
     cfg = load_config(LLMConfig, None, {"backend": "openai", "base_url": base_url,
                                         "model": model, "api_key_env": api_key_env,
@@ -68,7 +68,7 @@ def check(
 
 def print_report(run_id: int, cfg: LLMConfig, report: object) -> None:
     """Models, modes, latencies, the concurrency ramp, and the config to paste."""
-    from agents.llm.endpoint_check import CheckReport
+    from kindling.agents.llm.endpoint_check import CheckReport
 
     assert isinstance(report, CheckReport)
     models = ", ".join(report.models) if report.models is not None else \

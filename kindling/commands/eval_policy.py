@@ -8,13 +8,13 @@ from typing import IO, TYPE_CHECKING, Any
 
 import typer
 
-from agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.context import console, fail
 from kindling.outputs import check_output_file, write_file
 
 if TYPE_CHECKING:
     from kindling.services.evaluation import PolicyComparison
-    from store.db import Store
+    from kindling.store.db import Store
 
 
 def resolve_policies(store: Store, specs: list[str]) -> list[tuple[str, str]]:
@@ -24,7 +24,7 @@ def resolve_policies(store: Store, specs: list[str]) -> list[tuple[str, str]]:
         ValueError: an empty spec, a repeated label, or a run that is missing, of another kind
             or without an output folder.
     """
-    from store.reports import policy_output_dir
+    from kindling.store.reports import policy_output_dir
 
     policies: list[tuple[str, str]] = []
     for spec in specs:
@@ -71,13 +71,13 @@ def policy(
         check_output_file(out, overwrite=overwrite)
     store = ctx.obj.open_store()  # before the training libraries load: a wrong store fails fast
 
-    from agents.llm.endpoints import LLMConfigError
-    from agents.templates import PromptError
+    from kindling.agents.llm.endpoints import LLMConfigError
+    from kindling.agents.templates import PromptError
+    from kindling.rl.evaluate.policy import SamplingConfig, held_out_prompts
+    from kindling.rl.models import describe_model
     from kindling.services.evaluation import compare_policies, load_judge_config
+    from kindling.store.principles import PrincipleNotFound
     from kindling.views import print_eval_stored, print_policy_table
-    from rl.evaluate.policy import SamplingConfig, held_out_prompts
-    from rl.models import describe_model
-    from store.principles import PrincipleNotFound
 
     sampling = SamplingConfig(samples, max_new_tokens, temperature, top_p, batch_size, seed)
     try:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.context import fail
 from kindling.options import parse_edges, parse_run
-from rl.evaluate.metrics import DEFAULT_BAND_EDGES
+from kindling.rl.evaluate.metrics import DEFAULT_BAND_EDGES
 
 
 def rm(
@@ -27,9 +27,9 @@ def rm(
     labels (score threshold fitted on a separate split) beside the length baseline; overall, by
     length band and on responses unseen in RM training (stored as an `eval` run)."""
     from kindling.services.evaluation import evaluate_and_store_rm
+    from kindling.store.queries import latest_import_run
+    from kindling.store.reports import get_run, no_run_message
     from kindling.views import print_eval_stored, print_rm_report
-    from store.queries import latest_import_run
-    from store.reports import get_run, no_run_message
 
     edges = parse_edges(bands)
     store = ctx.obj.open_store()

@@ -9,11 +9,11 @@ import typer
 from rich import box
 from rich.table import Table
 
-from agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.context import console, fail
 from kindling.options import parse_edges, parse_run
+from kindling.rl.evaluate.metrics import DEFAULT_BAND_EDGES
 from kindling.views import add_metric_rows
-from rl.evaluate.metrics import DEFAULT_BAND_EDGES
 
 app = typer.Typer(help="Evaluate judges, reward models and policies (the length-only baseline beside every figure).", no_args_is_help=True)
 
@@ -56,13 +56,13 @@ def judge(
 def _judge_with(store: Any, principles: str, config: Path | None, sets: list[str],
                 dataset: str, limit: int | None) -> int:
     """Judge the dataset's labelled responses under a principle version; the new judge run's id."""
-    from agents.config import ConfigError, load_config, parse_sets
-    from agents.judge.config import JudgeConfig
-    from agents.llm.endpoints import LLMConfigError
-    from agents.templates import PromptError
+    from kindling.agents.config import ConfigError, load_config, parse_sets
+    from kindling.agents.judge.config import JudgeConfig
+    from kindling.agents.llm.endpoints import LLMConfigError
+    from kindling.agents.templates import PromptError
     from kindling.services.judge import dataset_items, execute_judge
+    from kindling.store.principles import PrincipleNotFound
     from kindling.views import print_judge_summary
-    from store.principles import PrincipleNotFound
 
     try:
         cfg = load_config(JudgeConfig, config, {"principles": principles, **parse_sets(sets)})

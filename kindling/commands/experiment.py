@@ -10,7 +10,7 @@ from rich import box
 from rich.rule import Rule
 from rich.table import Table
 
-from agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.context import console, fail
 
 app = typer.Typer(help="Whole studies in one command: `experiment paper` runs the paper's comparison.",
@@ -36,7 +36,7 @@ def paper(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Live training lines and Path A's progress bar."),
 ) -> None:
     """SFT → Path A → pairs → RM → GRPO-RM; Path B → best S_D → GRPO-judge; then the table."""
-    from agents.config import ConfigError, parse_sets
+    from kindling.agents.config import ConfigError, parse_sets
     from kindling.services.experiment import Experiment, load_experiment
 
     try:

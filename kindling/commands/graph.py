@@ -14,7 +14,7 @@ from kindling.options import RUN_NAME_OPTION, GraphFormat, GraphName, parse_run
 if TYPE_CHECKING:
     from kindling.debugger.session import Stop
     from kindling.debugger.targets import GraphTarget
-    from store.db import Store
+    from kindling.store.db import Store
 
 app = typer.Typer(help="See the agent graphs (rendered locally, no web service), step through them, replay stored runs.", no_args_is_help=True)
 
@@ -29,7 +29,7 @@ def show(
 ) -> None:
     """Draw a graph's nodes and edges: conditional edges dotted, parallel branches as several
     edges out of one router."""
-    from graphs.render import render
+    from kindling.graphs.render import render
     from kindling.outputs import check_output_file, write_text
 
     if out is not None:
@@ -61,11 +61,11 @@ def step(
 ) -> None:
     """Run one item through a graph, pausing at breakpoints: see each node's input, state changes
     and agent calls; continue, step, edit a state field, quit. The run is stored like any other."""
-    from agents.config import ConfigError, parse_sets
-    from graphs.registry import compile_graph
+    from kindling.agents.config import ConfigError, parse_sets
     from kindling.debugger.session import check_breakpoints
     from kindling.debugger.targets import step_target
-    from store import work
+    from kindling.graphs.registry import compile_graph
+    from kindling.store import work
 
     try:
         if name not in ("curate", "adversarial", "judge"):
@@ -87,11 +87,11 @@ def step(
 
 
 async def _step(store: Store, target: GraphTarget, before: list[str], after: list[str]) -> Stop:
-    from graphs.registry import compile_graph
     from kindling.checkpoints import open_checkpointer
     from kindling.debugger.console import step_loop
     from kindling.debugger.session import StepSession
-    from store import work
+    from kindling.graphs.registry import compile_graph
+    from kindling.store import work
 
     try:
         async with open_checkpointer(store.url) as saver:
@@ -99,7 +99,7 @@ async def _step(store: Store, target: GraphTarget, before: list[str], after: lis
                                   break_before=before, break_after=after)
             stop = await step_loop(session, console)
     except BaseException as exc:  # Ctrl-C, SIGTERM (stopped) or a bug (failed): not left running
-        from store.run_endings import end_run_early
+        from kindling.store.run_endings import end_run_early
 
         end_run_early(store, target.run_id, exc)
         raise
@@ -126,7 +126,7 @@ def replay(
     from kindling.debugger.history import load_history
     from kindling.debugger.replay import fork_run
     from kindling.debugger.view import checkpoint_panel
-    from store.reports import first_item_key
+    from kindling.store.reports import first_item_key
 
     store = ctx.obj.open_store(writes=fork_at is not None)
     try:

@@ -14,7 +14,7 @@ from kindling.options import Backend
 from kindling.outputs import check_output_file, write_file
 
 if TYPE_CHECKING:
-    from agents.judge.nodes import JudgeResult
+    from kindling.agents.judge.nodes import JudgeResult
 
 
 def write_out(path: Path, items: list[tuple[str, str]], results: list[JudgeResult]) -> None:
@@ -48,13 +48,13 @@ def judge(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar."),
 ) -> None:
     """Judge items Good (1) / Bad (0) with a score and a reason; cached, so nothing is judged twice."""
-    from agents.config import ConfigError, load_config, parse_sets
-    from agents.judge.config import JudgeConfig
-    from agents.llm.endpoints import LLMConfigError
-    from agents.templates import PromptError
+    from kindling.agents.config import ConfigError, load_config, parse_sets
+    from kindling.agents.judge.config import JudgeConfig
+    from kindling.agents.llm.endpoints import LLMConfigError
+    from kindling.agents.templates import PromptError
     from kindling.services.judge import InputError, dataset_items, execute_judge, read_items_file
+    from kindling.store.principles import PrincipleNotFound
     from kindling.views import print_judge_summary
-    from store.principles import PrincipleNotFound
 
     overrides = {"principles": principles, "samples": samples, "concurrency": concurrency,
                  "llm.backend": backend, "llm.model": model, "llm.base_url": base_url,

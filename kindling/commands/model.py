@@ -35,7 +35,7 @@ def init(
     texts = corpus_texts(store)
     if not texts:
         fail("the store has no corpus: run kindling data import first")
-    from rl.models import describe_model
+    from kindling.rl.models import describe_model
 
     folder = build_tiny_model(texts, out, vocab_size=vocab_size, seed=seed, hidden_size=hidden,
                               layers=layers)
@@ -51,7 +51,7 @@ def info(
     path: str = typer.Argument(..., help="A local model folder or a hub id."),
 ) -> None:
     """Show a model's parameter count, vocabulary and shape (weights are not loaded)."""
-    from rl.models import describe_model
+    from kindling.rl.models import describe_model
 
     try:
         details = describe_model(path)

@@ -34,7 +34,7 @@ def build(
 ) -> None:
     """Pair judged-good with judged-bad candidates of the same query (a new `pairs` run)."""
     from kindling.services.pairs import build_pairs
-    from store.errors import UserError
+    from kindling.store.errors import UserError
 
     try:
         built = build_pairs(ctx.obj.open_store(), run,
@@ -60,8 +60,8 @@ def export(
     The folder may be new or empty; a non-empty one needs --overwrite, and even then only
     Kindling's own pairs.jsonl and dataset/ in it are replaced (written beside it, then moved in).
     """
-    from store import pairs as pair_store
-    from store.reports import no_run_message
+    from kindling.store import pairs as pair_store
+    from kindling.store.reports import no_run_message
 
     check_output_dir(out, EXPORT_NAMES, overwrite=overwrite)
     store = ctx.obj.open_store(writes=False)

@@ -17,7 +17,7 @@ from rich.text import Text
 from kindling.context import console, fail
 from kindling.options import PrincipleKind, parse_run
 from kindling.outputs import check_output_file, write_text
-from store.principle_io import (
+from kindling.store.principle_io import (
     PrincipleFormatError,
     PrincipleSet,
     from_yaml_text,
@@ -26,8 +26,8 @@ from store.principle_io import (
 )
 
 if TYPE_CHECKING:
-    from store.db import Store
-    from store.models import PrincipleVersion
+    from kindling.store.db import Store
+    from kindling.store.models import PrincipleVersion
 
 app = typer.Typer(help="Principle versions (Path B's S_D and S_G, and judge rules).", no_args_is_help=True)
 
@@ -38,7 +38,7 @@ EDIT_HEADER = (
 
 
 def _version(store: Store, version_id: int) -> PrincipleVersion:
-    from store.principles import PrincipleNotFound, get_version
+    from kindling.store.principles import PrincipleNotFound, get_version
 
     try:
         return get_version(store, version_id)
@@ -49,7 +49,7 @@ def _version(store: Store, version_id: int) -> PrincipleVersion:
 
 def _with_baseline(version: PrincipleVersion, name: str) -> str:
     """`0.812`, or `0.812 (0.900)` when a length-only baseline figure is stored beside it."""
-    from store.principles import metric
+    from kindling.store.principles import metric
 
     value = metric(version, name)
     if value is None:
@@ -69,7 +69,7 @@ def list_cmd(
     run: int = typer.Option(None, "--run", parser=parse_run, metavar="RUN", help="Only versions made by this run."),
 ) -> None:
     """Versions with lineage, origin, run/iteration, active flag and validation metrics."""
-    from store.principles import list_versions
+    from kindling.store.principles import list_versions
 
     table = Table(title="principle versions",
                   caption="accuracy, F1: validation; (in brackets) the length-only baseline")
@@ -88,7 +88,7 @@ def list_cmd(
 @app.command("show")
 def show(ctx: typer.Context, version_id: int = typer.Argument(..., help="Version id.")) -> None:
     """The rules, numbered, with lineage, origin, run/iteration, feedback and metrics."""
-    from store.principles import lineage, rules_of
+    from kindling.store.principles import lineage, rules_of
 
     store = ctx.obj.open_store(writes=False)
     v = _version(store, version_id)
@@ -121,7 +121,7 @@ def diff(
 ) -> None:
     """Unified diff of two versions' rules (added green, removed red); --best: what the
     adversarial loop changed in its best version."""
-    from store.principles import best_version, lineage, versions_diff
+    from kindling.store.principles import best_version, lineage, versions_diff
 
     store = ctx.obj.open_store(writes=False)
     if best == (a is not None or b is not None) or (not best and b is None):
@@ -176,7 +176,7 @@ def activate_cmd(
 
     `--best` refuses, without --force, a version that is no better on validation than the version
     Path B started from, or than the length-only rule on the same items."""
-    from store.principles import (
+    from kindling.store.principles import (
         PrincipleNotFound,
         activate,
         activation_doubts,
@@ -222,7 +222,7 @@ def export(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the file if it exists."),
 ) -> None:
     """Write a version as YAML (loadable by `import` and by `--principles PATH`)."""
-    from store.principles import rules_of
+    from kindling.store.principles import rules_of
 
     check_output_file(out, overwrite=overwrite)
     v = _version(ctx.obj.open_store(writes=False), version_id)
@@ -232,7 +232,7 @@ def export(
 
 def _store_draft(store: Store, draft: PrincipleSet, parent_id: int | None,
                  feedback: str) -> tuple[int, bool]:
-    from store.principles import add_version
+    from kindling.store.principles import add_version
 
     vid, created = add_version(store, kind=draft.kind, name=draft.name, text=draft.text,
                                origin="manual", parent_id=parent_id, feedback=feedback)
@@ -277,7 +277,7 @@ def edit(
     activate_new: bool = typer.Option(False, "--activate", help="Also make the new version active."),
 ) -> None:
     """Edit a version in $EDITOR (or $VISUAL, else vi); a change is stored as a new version."""
-    from store.principles import activate, rules_of
+    from kindling.store.principles import activate, rules_of
 
     store = ctx.obj.open_store()
     v = _version(store, version_id)

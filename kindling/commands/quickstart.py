@@ -26,7 +26,7 @@ from kindling.outputs import WHOLE_FOLDER, check_claimable, owned_entries, remov
 
 if TYPE_CHECKING:
     from kindling.services.evaluation import PolicyComparison
-    from store.db import Store
+    from kindling.store.db import Store
 
 GRPO_VARIANTS = {"grpo_rm": ("rm",), "grpo_rm_lc": ("rm", "length_control")}
 """GRPO runs by output name and reward names; the weights come from grpo_tiny.yaml (default 1)."""
@@ -41,9 +41,11 @@ offline judge (`--judge-batch`)."""
 
 
 def default_configs() -> Path:
-    """`./configs` if present, else the repository's configs/ beside the installed source."""
+    """`./configs` if present (a folder `kindling init` made), else the configs shipped with Kindling."""
+    from kindling.configs import shipped_configs
+
     here = Path("configs")
-    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "configs"
+    return here if here.is_dir() else shipped_configs()
 
 
 def finished(folder: Path) -> bool:
@@ -70,7 +72,7 @@ def quickstart(
     live: bool = typer.Option(True, "--progress/--no-progress", help="Live training lines (off: TRL's own progress bars)."),
 ) -> None:
     """Import → tiny model → SFT → RM → GRPO (rm, rm + length_control) → policies compared."""
-    from agents.config import ConfigError
+    from kindling.agents.config import ConfigError
 
     configs = configs or default_configs()
     needed = ("sft_tiny.yaml", "rm_tiny.yaml", "grpo_tiny.yaml", "grpo_judge_tiny.yaml")
@@ -166,7 +168,7 @@ class Steps:
 
 def _reward_weights(path: Path) -> dict[str, float]:
     """kindling.rewards of the GRPO config (name → weight); empty if it names none."""
-    from agents.config import read_yaml_mapping
+    from kindling.agents.config import read_yaml_mapping
 
     rewards = (read_yaml_mapping(path).get("kindling") or {}).get("rewards") or {}
     return {str(k): float(v) for k, v in rewards.items()}
@@ -174,15 +176,15 @@ def _reward_weights(path: Path) -> dict[str, float]:
 
 def _num_generations(path: Path) -> int:
     """trl.num_generations of the judge arm's GRPO config (TRL's default 8 if it names none)."""
-    from agents.config import read_yaml_mapping
+    from kindling.agents.config import read_yaml_mapping
 
     return int((read_yaml_mapping(path).get("trl") or {}).get("num_generations") or 8)
 
 
 def _import(store: Store, data: Path) -> None:
+    from kindling.store.importers import DataImportError, import_paper_data
+    from kindling.store.version import code_version
     from kindling.views import print_import_report
-    from store.importers import DataImportError, import_paper_data
-    from store.version import code_version
 
     try:
         print_import_report(import_paper_data(store, data, code_version=code_version()))
@@ -191,7 +193,7 @@ def _import(store: Store, data: Path) -> None:
 
 
 def _import_run(store: Store) -> int:
-    from store.queries import latest_import_run
+    from kindling.store.queries import latest_import_run
 
     run_id = latest_import_run(store)
     if run_id is None:
@@ -200,8 +202,8 @@ def _import_run(store: Store) -> int:
 
 
 def _tiny(store: Store, out: Path, vocab_size: int) -> None:
+    from kindling.rl.models import describe_model
     from kindling.services.training import build_tiny_model, corpus_texts
-    from rl.models import describe_model
 
     build_tiny_model(corpus_texts(store), out, vocab_size=vocab_size)
     console.print(f"tiny Qwen2 model: {describe_model(out)['parameters']:,} parameters → {out}")
@@ -232,9 +234,9 @@ def _eval_rm(store: Store, model: Path, limit: int | None) -> dict[str, Any]:
 
 def _compare(store: Store, paths: dict[str, Path], prompts: int,
              labels_limit: int | None) -> PolicyComparison:
+    from kindling.rl.evaluate.policy import SamplingConfig, held_out_prompts
     from kindling.services.evaluation import compare_policies
     from kindling.views import print_eval_stored
-    from rl.evaluate.policy import SamplingConfig, held_out_prompts
 
     comparison = compare_policies(
         store, [(label, str(paths[step])) for step, label in POLICY_LABELS.items() if step in paths],

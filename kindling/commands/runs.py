@@ -20,8 +20,8 @@ def runs(
     limit: int = typer.Option(50, help="Most recent N runs."),
 ) -> None:
     """List runs, newest first."""
-    from store.reports import list_runs
-    from store.run_summary import debug_marks
+    from kindling.store.reports import list_runs
+    from kindling.store.run_summary import debug_marks
 
     if ctx.invoked_subcommand is not None:
         return
@@ -49,10 +49,10 @@ def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run,
          full: bool = typer.Option(False, "--full", help="Print the whole stored config and metrics (every TRL setting, every logged step) as YAML.")) -> None:
     """A run's summary (what ran, on what, key figures, outputs), item counts, verdicts and
     agent-call statistics; --full for the whole stored config and metrics."""
+    from kindling.store.reports import call_stats, get_run, no_run_message, verdict_stats
+    from kindling.store.run_summary import run_summary
+    from kindling.store.work import item_counts
     from kindling.views import call_table
-    from store.reports import call_stats, get_run, no_run_message, verdict_stats
-    from store.run_summary import run_summary
-    from store.work import item_counts
 
     store = ctx.obj.open_store(writes=False)
     run = get_run(store, run_id)

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from kindling.context import console, fail
-from store.errors import UserError
+from kindling.store.errors import UserError
 
 MIN_TOKEN_CHARS = 16
 
@@ -26,7 +26,7 @@ def studio(
     lit and its agent transcripts, principle versions (lineage, side-by-side diffs, an editor
     that saves new versions), evaluation tables beside the length-only baseline, and a debugger
     that steps the project's configs."""
-    from store.db import Store
+    from kindling.store.db import Store
 
     if token is not None and len(token) < MIN_TOKEN_CHARS:
         fail(f"--token: {len(token)} characters; a token needs at least {MIN_TOKEN_CHARS} "

@@ -12,7 +12,7 @@ from kindling.launcher import Launcher, TrainArgs, accelerate_command, check_acc
 from kindling.signals import run_child
 
 if TYPE_CHECKING:
-    from store.db import Store
+    from kindling.store.db import Store
 
 app = typer.Typer(help="Train with TRL: sft, rm, grpo.", no_args_is_help=True)
 
@@ -118,7 +118,7 @@ def _command(ctx: typer.Context, kind: str, config: Path, sets: list[str], live:
 
     `sets` holds the training flags first, then the user's --set pairs (the later key wins).
     """
-    from agents.config import ConfigError, parse_sets
+    from kindling.agents.config import ConfigError, parse_sets
     from kindling.services.training import train_from_config
 
     _launch_if_asked(TrainArgs(kind, config, sets, live, ctx.obj.db_url, overwrite), launcher,
@@ -137,7 +137,7 @@ def _command(ctx: typer.Context, kind: str, config: Path, sets: list[str], live:
 
 def _say_if_stopped(store: Store, run_id: int) -> None:
     """A run a watch rule ended early says so, with the rule."""
-    from store.reports import get_run
+    from kindling.store.reports import get_run
 
     run = get_run(store, run_id)
     stopped = (run.metrics or {}).get("stopped_by") if run is not None else None

@@ -17,7 +17,7 @@ from kindling.debugger.history import CheckpointStep
 from kindling.debugger.replay import ForkOutcome, fork_run
 from kindling.debugger.session import StepError, StepSession, Stop
 from kindling.debugger.view import checkpoint_panel, print_state, print_transcripts, stop_panel
-from store.db import Store
+from kindling.store.db import Store
 
 STEP_HELP = ("commands: c(ontinue) · s(tep) · e(dit) FIELD=VALUE · p(rint) [FIELD] · calls · "
              "q(uit) · h(elp)   VALUE is JSON when it parses (1, true, [\"a\"]), else text")

@@ -14,11 +14,11 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
-from graphs.registry import compile_graph, require_graph_of_run
 from kindling.checkpoints import checkpoints_exist, open_checkpointer
-from store.db import Store
-from store.reports import get_run, no_run_message
-from store.work import item_attempts
+from kindling.graphs.registry import compile_graph, require_graph_of_run
+from kindling.store.db import Store
+from kindling.store.reports import get_run, no_run_message
+from kindling.store.work import item_attempts
 
 AnyGraph = CompiledStateGraph[Any, Any, Any, Any]
 

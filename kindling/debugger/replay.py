@@ -13,12 +13,12 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from graphs.registry import compile_graph
 from kindling.checkpoints import open_checkpointer
 from kindling.debugger.history import CheckpointStep
 from kindling.debugger.session import StepError, StepSession, Stop, check_fields
 from kindling.debugger.targets import fork_target
-from store.db import Store
+from kindling.graphs.registry import compile_graph
+from kindling.store.db import Store
 
 
 def run_graph(store: Store, run_id: int) -> str:
@@ -27,7 +27,7 @@ def run_graph(store: Store, run_id: int) -> str:
     Raises:
         StepError: no such run, or a kind without graph checkpoints.
     """
-    from store.reports import get_run, no_run_message
+    from kindling.store.reports import get_run, no_run_message
 
     run = get_run(store, run_id)
     kind, config = (run.kind, run.config) if run is not None else (None, {})

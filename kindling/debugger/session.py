@@ -18,9 +18,9 @@ from langgraph.errors import InvalidUpdateError
 
 from kindling.debugger.history import AnyGraph, jsonable, state_changes
 from kindling.debugger.targets import GraphTarget
-from store.calls import calls_after
-from store.errors import UserError
-from store.work import record_edit
+from kindling.store.calls import calls_after
+from kindling.store.errors import UserError
+from kindling.store.work import record_edit
 
 INTERNAL = ("__start__", "__end__")
 

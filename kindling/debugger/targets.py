@@ -14,18 +14,18 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from agents.adversarial.config import AdversarialConfig
-from agents.config import load_config
-from agents.curate.config import CurateConfig
-from agents.judge.config import JudgeConfig
+from kindling.agents.adversarial.config import AdversarialConfig
+from kindling.agents.config import load_config
+from kindling.agents.curate.config import CurateConfig
+from kindling.agents.judge.config import JudgeConfig
 from kindling.services.adversarial import AdversarialRunner
 from kindling.services.curate import CurateRunner, select_items
 from kindling.services.curate_driver import item_inputs
-from store import work
-from store.calls import CallLog
-from store.db import Store
-from store.reports import get_run, no_run_message
-from store.version import code_version
+from kindling.store import work
+from kindling.store.calls import CallLog
+from kindling.store.db import Store
+from kindling.store.reports import get_run, no_run_message
+from kindling.store.version import code_version
 
 DEBUG_KEYS = ("stepped", "forked_from", "principles_text", "item", "structured_output_used",
               "edits")
@@ -115,9 +115,9 @@ def judge_target(store: Store, cfg: JudgeConfig, query: str, response: str, *,
                  chat_model: BaseChatModel | None = None,
                  debug: dict[str, Any] | None = None) -> GraphTarget:
     """A new judge run of one (query, response) through the `judge` graph."""
-    from agents.judge.service import DEFAULT_PRINCIPLES, DETECTOR_KIND, build_judge_service
-    from agents.llm.endpoints import build_chat_model
-    from store.principles import resolve_version
+    from kindling.agents.judge.service import DEFAULT_PRINCIPLES, DETECTOR_KIND, build_judge_service
+    from kindling.agents.llm.endpoints import build_chat_model
+    from kindling.store.principles import resolve_version
 
     resolve_version(store, cfg.principles, DETECTOR_KIND, DEFAULT_PRINCIPLES)  # before the run row
     built = chat_model is None

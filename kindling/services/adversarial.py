@@ -10,25 +10,25 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 
-from agents.adversarial.config import AdversarialConfig
-from agents.adversarial.state import AdversarialContext, AdversarialState
-from agents.llm.caller import AgentLLM
-from agents.llm.config import LLMConfig
-from agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
-from agents.templates import PromptLibrary
-from graphs.adversarial import STEPS, build_adversarial_graph
+from kindling.agents.adversarial.config import AdversarialConfig
+from kindling.agents.adversarial.state import AdversarialContext, AdversarialState
+from kindling.agents.llm.caller import AgentLLM
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
+from kindling.agents.templates import PromptLibrary
 from kindling.checkpoints import open_checkpointer, unfinished
-from store import queries, work
-from store.calls import CallLog
-from store.db import Store
-from store.errors import UserError
-from store.eval_data import labelled_items, split
-from store.principles import (
+from kindling.graphs.adversarial import STEPS, build_adversarial_graph
+from kindling.store import queries, work
+from kindling.store.calls import CallLog
+from kindling.store.db import Store
+from kindling.store.errors import UserError
+from kindling.store.eval_data import labelled_items, split
+from kindling.store.principles import (
     resolve_version,
     rules_of,
 )
-from store.run_endings import end_run_early
-from store.version import code_version
+from kindling.store.run_endings import end_run_early
+from kindling.store.version import code_version
 
 
 @dataclass

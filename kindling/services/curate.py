@@ -9,28 +9,28 @@ from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 
-from agents.curate.config import CurateConfig, RetrievalConfig
-from agents.curate.context import CurateContext
-from agents.curate.policy_backends import PolicyBackend
-from agents.curate.policy_sampler import PolicySampler
-from agents.llm.caller import AgentLLM
-from agents.llm.config import LLMConfig
-from agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
-from agents.retrieval import BM25Retriever, EmbeddingRetriever, Exemplar, Retriever
-from agents.templates import PromptLibrary
-from graphs.curate import build_curate_graph
+from kindling.agents.curate.config import CurateConfig, RetrievalConfig
+from kindling.agents.curate.context import CurateContext
+from kindling.agents.curate.policy_backends import PolicyBackend
+from kindling.agents.curate.policy_sampler import PolicySampler
+from kindling.agents.llm.caller import AgentLLM
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
+from kindling.agents.retrieval import BM25Retriever, EmbeddingRetriever, Exemplar, Retriever
+from kindling.agents.templates import PromptLibrary
 from kindling.checkpoints import open_checkpointer
+from kindling.graphs.curate import build_curate_graph
 from kindling.progress import RunProgress
 from kindling.services.curate_driver import ItemDriver
 from kindling.services.policy_source import open_policy, policy_path
-from store import queries, work
-from store.calls import CallLog
-from store.curate_verdicts import VerdictWriter
-from store.db import Store
-from store.errors import UserError
-from store.principles import principle_set, register_version
-from store.run_endings import end_run_early
-from store.version import code_version
+from kindling.store import queries, work
+from kindling.store.calls import CallLog
+from kindling.store.curate_verdicts import VerdictWriter
+from kindling.store.db import Store
+from kindling.store.errors import UserError
+from kindling.store.principles import principle_set, register_version
+from kindling.store.run_endings import end_run_early
+from kindling.store.version import code_version
 
 PATH_A_KIND = "judge"
 """The kind of principle set Path A's judge weighs (prompts/principles/path_a_judge.yaml)."""

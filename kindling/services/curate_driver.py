@@ -7,13 +7,13 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
-from agents.curate.config import CurateConfig
-from agents.curate.context import CurateContext
-from agents.llm.endpoints import EndpointError
+from kindling.agents.curate.config import CurateConfig
+from kindling.agents.curate.context import CurateContext
+from kindling.agents.llm.endpoints import EndpointError
 from kindling.checkpoints import unfinished
-from store import queries, work
-from store.calls import CallLog
-from store.db import Store
+from kindling.store import queries, work
+from kindling.store.calls import CallLog
+from kindling.store.db import Store
 
 if TYPE_CHECKING:
     from kindling.progress import RunProgress

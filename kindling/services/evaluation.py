@@ -14,20 +14,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.config import ConfigError, load_config, parse_sets
-from agents.judge.config import JudgeConfig
-from agents.judge.metrics import DEFAULT_THRESHOLD
-from agents.judge.service import DEFAULT_PRINCIPLES, DETECTOR_KIND
-from agents.llm.config import LLMConfig
-from agents.templates import PromptError
+from kindling.agents.config import ConfigError, load_config, parse_sets
+from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.agents.judge.service import DEFAULT_PRINCIPLES, DETECTOR_KIND
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.templates import PromptError
 from kindling.context import console
+from kindling.rl.evaluate.metrics import DEFAULT_BAND_EDGES
+from kindling.rl.evaluate.policy import SamplingConfig
 from kindling.services.judge import execute_judge
-from rl.evaluate.metrics import DEFAULT_BAND_EDGES
-from rl.evaluate.policy import SamplingConfig
-from store import work
-from store.db import Store
-from store.principles import PrincipleNotFound, resolve_version
-from store.version import code_version
+from kindling.store import work
+from kindling.store.db import Store
+from kindling.store.principles import PrincipleNotFound, resolve_version
+from kindling.store.version import code_version
 
 EXAMPLES_STORED = 5
 
@@ -62,8 +62,8 @@ def evaluate_and_store_rm(
     Raises:
         ValueError: the model cannot be loaded, no pairs or labelled items, a one-sided split.
     """
-    from rl.evaluate.reward_model import evaluate_reward_model
-    from rl.reward_model import load_reward_model
+    from kindling.rl.evaluate.reward_model import evaluate_reward_model
+    from kindling.rl.reward_model import load_reward_model
 
     rm_model, tokenizer = load_reward_model(model)
     metrics = evaluate_reward_model(
@@ -120,7 +120,7 @@ def compare_policies(
         ValueError: a reward model that cannot be loaded or scored.
         PrincipleNotFound, PromptError, LLMConfigError: the judge cannot start.
     """
-    from rl.evaluate.policy import policy_metrics
+    from kindling.rl.evaluate.policy import policy_metrics
 
     generated = {label: _sample(path, prompts, sampling) for label, path in policies}
     failed: dict[str, int] = {}
@@ -158,9 +158,9 @@ def score_with_rm(store: Store, path: str, samples: Samples, labels: str,
     Raises:
         ValueError: the reward model cannot be loaded or scored (named by its path).
     """
-    from rl.evaluate.policy import rm_threshold_on_labels
-    from rl.evaluate.reward_model import score_texts
-    from rl.reward_model import load_reward_model
+    from kindling.rl.evaluate.policy import rm_threshold_on_labels
+    from kindling.rl.evaluate.reward_model import score_texts
+    from kindling.rl.reward_model import load_reward_model
 
     try:
         model, tokenizer = load_reward_model(path)
@@ -192,8 +192,8 @@ def judge_samples(store: Store, cfg: JudgeConfig,
 
 
 def _sample(path: str, prompts: list[str], sampling: SamplingConfig) -> list[list[str]]:
-    from rl.evaluate.policy import sample_policy
-    from rl.models import load_policy
+    from kindling.rl.evaluate.policy import sample_policy
+    from kindling.rl.models import load_policy
 
     with console.status(f"sampling {path} on {len(prompts)} prompts"):
         model, tokenizer = load_policy(path)
@@ -208,8 +208,8 @@ def _sample_endpoint(llm: LLMConfig, prompts: list[str],
     """An endpoint model's samples (None where one failed for good) and how many failed."""
     import asyncio
 
-    from agents.llm.endpoints import build_chat_model, close_chat_model
-    from agents.llm.free_text import sample_endpoint
+    from kindling.agents.llm.endpoints import build_chat_model, close_chat_model
+    from kindling.agents.llm.free_text import sample_endpoint
 
     async def run() -> tuple[list[list[str | None]], int]:
         chat = build_chat_model(llm)

@@ -21,13 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agents.config import ConfigError, load_config
+from kindling.agents.config import ConfigError, load_config
 from kindling.outputs import check_claimable, write_text
 from kindling.services.experiment_config import ExperimentConfig
 from kindling.services.experiment_plan import Plan, make_plan
-from store.bounded import MAX_STATE_BYTES, read_bounded
-from store.db import Store
-from store.errors import UserError
+from kindling.store.bounded import MAX_STATE_BYTES, read_bounded
+from kindling.store.db import Store
+from kindling.store.errors import UserError
 
 STATE_FILE = "experiment.json"
 STATE_MARK = "kindling experiment"

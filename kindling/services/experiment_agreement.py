@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from agents.adversarial.config import AdversarialConfig
-from agents.judge.config import JudgeConfig
-from agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.agents.adversarial.config import AdversarialConfig
+from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.rl.evaluate.metrics import with_baseline
 from kindling.services.judge import execute_judge
-from rl.evaluate.metrics import with_baseline
-from store.db import Store
-from store.errors import UserError
-from store.eval_data import LabelledItem, labelled_items, split
-from store.pairs import iter_pair_texts
+from kindling.store.db import Store
+from kindling.store.errors import UserError
+from kindling.store.eval_data import LabelledItem, labelled_items, split
+from kindling.store.pairs import iter_pair_texts
 
 FIT_ITEMS = 256
 """Most labelled items (outside the measured ones) the RM's score threshold is fitted on."""
@@ -74,8 +74,12 @@ def pair_texts(store: Store, pairs_runs: Iterable[int]) -> set[str]:
 def rm_agreement(rm_path: str, items: list[LabelledItem], fit: list[LabelledItem],
                  seen_texts: set[str], batch_size: int = 32) -> dict[str, Any]:
     """The RM's "good iff score > t" (t fitted on `fit`, never on `items`) against the labels."""
-    from rl.evaluate.reward_model import best_score_threshold, score_predictions, score_texts
-    from rl.reward_model import load_reward_model
+    from kindling.rl.evaluate.reward_model import (
+        best_score_threshold,
+        score_predictions,
+        score_texts,
+    )
+    from kindling.rl.reward_model import load_reward_model
 
     if not fit:
         raise UserError("no labelled items to fit the reward model's threshold on")

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from agents.config import Strict
-from agents.llm.config import LLMConfig
+from kindling.agents.config import Strict
+from kindling.agents.llm.config import LLMConfig
 
 
 class Step(Strict):

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.adversarial.config import AdversarialConfig
-from agents.config import ConfigError, load_config
-from agents.curate.config import CurateConfig
-from agents.judge.config import JudgeConfig
+from kindling.agents.adversarial.config import AdversarialConfig
+from kindling.agents.config import ConfigError, load_config
+from kindling.agents.curate.config import CurateConfig
+from kindling.agents.judge.config import JudgeConfig
 from kindling.services.experiment_config import ExperimentConfig, Step
-from store.yaml_io import read_yaml_text
+from kindling.store.yaml_io import read_yaml_text
 
 TRAIN_KINDS = {"sft": "sft", "rm": "rm", "grpo_rm": "grpo", "grpo_judge": "grpo"}
 FOLDERS = {"base": "models/base", "sft": "runs/sft", "rm": "models/rm", "grpo_rm": "runs/grpo_rm",
@@ -71,7 +71,7 @@ class Plan:
     def judge_config(self, principles: str) -> JudgeConfig:
         """The judge GRPO trains with (grpo_judge's kindling.judge) under `principles`: the same
         judge scores the comparison and is measured against labels."""
-        from rl.train_config import load_train_config
+        from kindling.rl.train_config import load_train_config
 
         links = link_overrides(self, Path(self.cfg.workdir), pairs_run=PLACEHOLDER_RUN,
                                principles=principles)["grpo_judge"]
@@ -89,7 +89,7 @@ def make_plan(cfg: ExperimentConfig, base_dir: Path) -> Plan:
     Raises:
         ConfigError: a missing config file or an invalid field, naming the step.
     """
-    from rl.train_config import load_train_config
+    from kindling.rl.train_config import load_train_config
 
     plan = Plan(cfg, base_dir)
     for name in ("sft", "path_a", "rm", "grpo_rm", "path_b", "grpo_judge"):

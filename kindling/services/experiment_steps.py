@@ -15,9 +15,9 @@ from typing import Any, Protocol
 from kindling.outputs import remove_owned_dir
 from kindling.services.experiment_config import ExperimentConfig
 from kindling.services.experiment_plan import FOLDERS, TRAIN_KINDS, Plan, link_overrides
-from store.db import Store
-from store.errors import UserError
-from store.version import code_version
+from kindling.store.db import Store
+from kindling.store.errors import UserError
+from kindling.store.version import code_version
 
 
 class Experiment(Protocol):
@@ -34,8 +34,8 @@ class Experiment(Protocol):
 
 def import_data(exp: Experiment) -> dict[str, Any]:
     """The paper's data (idempotent: nothing new, no new run); or what the store already holds."""
-    from store.importers import DataImportError, import_paper_data
-    from store.queries import latest_import_run
+    from kindling.store.importers import DataImportError, import_paper_data
+    from kindling.store.queries import latest_import_run
 
     if exp.cfg.data is not None:
         try:
@@ -83,7 +83,7 @@ def _train(exp: Experiment, name: str, *, pairs_run: int = 0,
 def _flat_steps(store: Store, run_id: int) -> tuple[int, int]:
     """(logged steps whose rewards were all equal, logged steps): an all-flat run learned
     nothing (GRPO's advantages are zero when every completion of a group scores the same)."""
-    from store.reports import get_run
+    from kindling.store.reports import get_run
 
     run = get_run(store, run_id)
     steps = [s for s in ((run.metrics or {}).get("steps") or []) if "reward_std" in s] \
@@ -135,7 +135,7 @@ def train_grpo_rm(exp: Experiment) -> dict[str, Any]:
 def refine_principles(exp: Experiment) -> dict[str, Any]:
     """Path B; its best validated S_D (the starting one when no revision did better)."""
     from kindling.services.adversarial import AdversarialRunner
-    from store.principles import activation_doubts, get_version
+    from kindling.store.principles import activation_doubts, get_version
 
     outcome = asyncio.run(AdversarialRunner(exp.store, exp.plan.adversarial_config()).run())
     start = outcome.history[0]["sd_id"] if outcome.history else None
@@ -171,8 +171,8 @@ def measure_agreement(exp: Experiment) -> dict[str, Any]:
 
 def compare(exp: Experiment) -> dict[str, Any]:
     """Every policy and endpoint model sampled on the same held-out prompts, scored by both."""
+    from kindling.rl.evaluate.policy import SamplingConfig, held_out_prompts
     from kindling.services.evaluation import compare_policies
-    from rl.evaluate.policy import SamplingConfig, held_out_prompts
 
     c, r = exp.cfg.compare, exp.results
     policies = [(name, r[step]["model"]) for name, step in

@@ -19,24 +19,24 @@ from typing import Any, cast
 from langchain_core.language_models import BaseChatModel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agents.judge.config import JudgeConfig
-from agents.judge.nodes import JudgeResult, JudgeState, state_result
-from agents.judge.service import (
+from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.judge.nodes import JudgeResult, JudgeState, state_result
+from kindling.agents.judge.service import (
     DEFAULT_PRINCIPLES,
     DETECTOR_KIND,
     JudgeService,
     build_judge_service,
 )
-from agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
-from graphs.judge import build_judge_graph
+from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
 from kindling.context import console
-from store import queries, work
-from store.bounded import data_limit, iter_bounded_lines, named
-from store.db import Store
-from store.errors import UserError
-from store.principles import resolve_version
-from store.text_checks import lone_surrogate
-from store.version import code_version
+from kindling.graphs.judge import build_judge_graph
+from kindling.store import queries, work
+from kindling.store.bounded import data_limit, iter_bounded_lines, named
+from kindling.store.db import Store
+from kindling.store.errors import UserError
+from kindling.store.principles import resolve_version
+from kindling.store.text_checks import lone_surrogate
+from kindling.store.version import code_version
 
 MAX_TEXT_CHARS = 20_000  # longer texts are input errors, not greetings
 CHUNK = 1024  # items handed to the service at once (progress and write granularity)

@@ -13,23 +13,23 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from agents.judge.metrics import DEFAULT_THRESHOLD
-from rl.evaluate.metrics import DEFAULT_BAND_EDGES
-from rl.evaluate.protocol import evaluate_predictions
-from store import work
-from store.db import Store
-from store.errors import UserError
-from store.eval_data import (
+from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.rl.evaluate.metrics import DEFAULT_BAND_EDGES
+from kindling.rl.evaluate.protocol import evaluate_predictions
+from kindling.store import work
+from kindling.store.db import Store
+from kindling.store.errors import UserError
+from kindling.store.eval_data import (
     JudgeScope,
     curate_predictions,
     judge_predictions,
     judge_run_scope,
     labelled_items,
 )
-from store.models import Run
-from store.queries import dataset_response_items
-from store.reports import get_run, no_run_message
-from store.version import code_version
+from kindling.store.models import Run
+from kindling.store.queries import dataset_response_items
+from kindling.store.reports import get_run, no_run_message
+from kindling.store.version import code_version
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store import pairs as pair_store
-from store import work
-from store.db import Store
-from store.errors import UserError
-from store.reports import no_run_message
-from store.run_endings import end_run_early
-from store.version import code_version
+from kindling.store import pairs as pair_store
+from kindling.store import work
+from kindling.store.db import Store
+from kindling.store.errors import UserError
+from kindling.store.reports import no_run_message
+from kindling.store.run_endings import end_run_early
+from kindling.store.version import code_version
 
 
 @dataclass(frozen=True)

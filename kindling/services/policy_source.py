@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from agents.curate.config import PolicyConfig
-from agents.curate.policy_backends import PolicyBackend, TransformersPolicy, VllmPolicy, vllm_usable
-from store.db import Store
-from store.errors import UserError
-from store.reports import policy_output_dir
+from kindling.agents.curate.config import PolicyConfig
+from kindling.agents.curate.policy_backends import (
+    PolicyBackend,
+    TransformersPolicy,
+    VllmPolicy,
+    vllm_usable,
+)
+from kindling.store.db import Store
+from kindling.store.errors import UserError
+from kindling.store.reports import policy_output_dir
 
 
 def policy_path(store: Store, cfg: PolicyConfig) -> str:
@@ -44,7 +49,7 @@ def open_policy(path: str, cfg: PolicyConfig) -> PolicyBackend:
 def _transformers_policy(path: str, cfg: PolicyConfig) -> TransformersPolicy:
     import torch
 
-    from rl.models import load_policy
+    from kindling.rl.models import load_policy
 
     dtype = None if cfg.dtype == "auto" else getattr(torch, cfg.dtype)
     model, tokenizer = load_policy(path, dtype=dtype)

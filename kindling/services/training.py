@@ -12,12 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agents.config import ConfigError
+from kindling.agents.config import ConfigError
 from kindling.context import console
 from kindling.outputs import check_claimable, claim_dir, publish_dir, staged_dir
-from store.db import Store
-from store.pairs import iter_pair_texts
-from store.queries import corpus_pairs, import_run_ids, latest_import_run
+from kindling.store.db import Store
+from kindling.store.pairs import iter_pair_texts
+from kindling.store.queries import corpus_pairs, import_run_ids, latest_import_run
 
 
 def corpus_texts(store: Store) -> list[str]:
@@ -34,7 +34,7 @@ def corpus_texts(store: Store) -> list[str]:
 def build_tiny_model(texts: list[str], out: Path, **options: Any) -> Path:
     """`rl.models.init_tiny_model` written beside `out` and moved in once complete (never a
     half-written model folder; the caller has checked `out` with `check_claimable`)."""
-    from rl.models import init_tiny_model
+    from kindling.rl.models import init_tiny_model
 
     with staged_dir(out) as tmp:
         init_tiny_model(texts, tmp, **options)
@@ -56,7 +56,7 @@ def train_from_config(store: Store, kind: str, config: Path | None, overrides: d
     Raises:
         ConfigError, ValueError: before any training starts (bad config, data, model, ...).
     """
-    from rl.train_config import load_train_config
+    from kindling.rl.train_config import load_train_config
 
     if kind == "rm" and "kindling.pairs_run" not in overrides and not yaml_sets_pairs_run(config):
         overrides = {**overrides, "kindling.pairs_run": latest_pairs_run(store)}
@@ -77,15 +77,15 @@ def _trainer(kind: str) -> tuple[Any, Any]:
     takes seconds (torch, transformers; grpo's also the judge's agents), an sft run needs none
     of the others'."""
     if kind == "sft":
-        from rl.sft import prepare_sft, train_sft
+        from kindling.rl.sft import prepare_sft, train_sft
 
         return prepare_sft, train_sft
     if kind == "rm":
-        from rl.reward_model import prepare_rm, train_rm
+        from kindling.rl.reward_model import prepare_rm, train_rm
 
         return prepare_rm, train_rm
     if kind == "grpo":
-        from rl.grpo import prepare_grpo, train_grpo
+        from kindling.rl.grpo import prepare_grpo, train_grpo
 
         return prepare_grpo, train_grpo
     raise ValueError(f"unknown run type {kind!r}")
@@ -102,7 +102,7 @@ def latest_pairs_run(store: Store) -> int:
 
 def yaml_sets_pairs_run(config: Path | None) -> bool:
     """Whether the YAML file gives kindling.pairs_run (its `rm:` section in a multi-run file)."""
-    from rl.train_config import read_run_yaml
+    from kindling.rl.train_config import read_run_yaml
 
     if config is None:
         return False

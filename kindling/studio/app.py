@@ -12,14 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import JSONResponse, Response
 
+from kindling.store.db import Store
+from kindling.store.principles import PrincipleNotFound
 from kindling.studio import routes_debug, routes_items, routes_live, routes_principles, routes_runs
 from kindling.studio.config_gate import ConfigGate
 from kindling.studio.debug_sessions import DebugSessions, config_models
 from kindling.studio.deps import HERE, page
 from kindling.studio.runs_data import NotFound
 from kindling.studio.security import LOOPBACK_NAMES, StudioGuard
-from store.db import Store
-from store.principles import PrincipleNotFound
 
 
 def create_app(store_url: str | Store | None, token: str | None = None, *,

@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agents.config import ConfigError, error_line, parse_sets, set_dotted
-from agents.llm.config import LLMConfig
+from kindling.agents.config import ConfigError, error_line, parse_sets, set_dotted
+from kindling.agents.llm.config import LLMConfig
 from kindling.studio.project_configs import Listing, pick, scan
 
 ENDPOINT_FIELDS = ("backend", "base_url", "model", "api_key_env", "local_runtime", "gguf_file")
@@ -182,7 +182,7 @@ def _dotted(cfg: Any, dotted: str) -> Any:
 
 
 def _names_a_stored_or_built_in_set(value: Any) -> bool:
-    from store.principle_io import principle_names
+    from kindling.store.principle_io import principle_names
 
     return value is None or (isinstance(value, str) and (value.isdigit()
                                                           or value in principle_names()))

@@ -16,10 +16,10 @@ from typing import Any
 
 from kindling.debugger.session import StepError, StepSession, Stop
 from kindling.debugger.targets import GraphTarget
+from kindling.store import work
+from kindling.store.db import Store
+from kindling.store.errors import NotFound, UserError
 from kindling.studio.config_gate import ConfigGate
-from store import work
-from store.db import Store
-from store.errors import NotFound, UserError
 
 ACTIONS = ("continue", "step", "edit", "quit")
 MAX_SESSIONS = 8
@@ -163,9 +163,9 @@ class DebugSessions:
 
     async def _open_session(self, target: GraphTarget, before: list[str], after: list[str], *,
                             copy_from: Any) -> OpenSession:
-        from graphs.registry import compile_graph
         from kindling.checkpoints import open_checkpointer
         from kindling.debugger.replay import copy_checkpoint
+        from kindling.graphs.registry import compile_graph
 
         stack = AsyncExitStack()
         try:
@@ -192,8 +192,8 @@ class DebugSessions:
 
 def check_graph(name: str, breakpoints: list[str]) -> None:
     """Raise StepError for an unknown graph or a breakpoint naming none of its nodes."""
-    from graphs.registry import compile_graph
     from kindling.debugger.session import check_breakpoints
+    from kindling.graphs.registry import compile_graph
 
     if name not in ("curate", "adversarial", "judge"):
         raise StepError(f"unknown graph {name!r}: curate, adversarial or judge")
@@ -202,9 +202,9 @@ def check_graph(name: str, breakpoints: list[str]) -> None:
 
 def config_models() -> dict[str, type[Any]]:
     """Each steppable graph's run config model."""
-    from agents.adversarial.config import AdversarialConfig
-    from agents.curate.config import CurateConfig
-    from agents.judge.config import JudgeConfig
+    from kindling.agents.adversarial.config import AdversarialConfig
+    from kindling.agents.curate.config import CurateConfig
+    from kindling.agents.judge.config import JudgeConfig
 
     return {"curate": CurateConfig, "adversarial": AdversarialConfig, "judge": JudgeConfig}
 

@@ -13,8 +13,8 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from starlette.responses import Response
 
-from store.db import Store
-from store.run_items import ItemFilter
+from kindling.store.db import Store
+from kindling.store.run_items import ItemFilter
 
 HERE = Path(__file__).parent
 MAX_LIMIT = 200
@@ -78,7 +78,7 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
 
 @lru_cache(maxsize=8)
 def _view(name: str) -> Any:
-    from graphs.render import graph_view
+    from kindling.graphs.render import graph_view
 
     return graph_view(name)
 
@@ -87,6 +87,6 @@ def graph_svg(name: str, lit: frozenset[str] = frozenset(),
               current: frozenset[str] = frozenset()) -> Markup:
     """The named graph as inline SVG (labels escaped by graphs.svg), `lit` nodes highlighted and
     the `current` ones (where a paused or unfinished item stands) outlined."""
-    from graphs.svg import to_svg
+    from kindling.graphs.svg import to_svg
 
     return Markup(to_svg(_view(name), f"{name} graph", lit, current))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.models import Run
+from kindling.store.models import Run
 
 FIGURES = (("accuracy", "acc"), ("precision", "prec"), ("recall", "rec"), ("f1", "F1"))
 

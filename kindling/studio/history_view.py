@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.db import Store
-from store.models import Run
+from kindling.store.db import Store
+from kindling.store.models import Run
 
 
 async def item_history(store: Store, run: Run, key: str) -> list[dict[str, Any]]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.judge.nodes import sample_key
-from store import run_items
-from store.db import Store
-from store.errors import NotFound
-from store.models import Run
+from kindling.agents.judge.nodes import sample_key
+from kindling.store import run_items
+from kindling.store.db import Store
+from kindling.store.errors import NotFound
+from kindling.store.models import Run
 
 ADVERSARIAL_NODES = {"gen": "generate_flawed", "det": "detect", "opt_sg": "revise_strategies",
                      "opt_sd_fooled": "revise_strategies", "lab": "detect_labelled",

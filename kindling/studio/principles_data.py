@@ -5,9 +5,9 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from store import principles as pv
-from store.db import Store
-from store.models import PrincipleVersion
+from kindling.store import principles as pv
+from kindling.store.db import Store
+from kindling.store.models import PrincipleVersion
 
 MAX_TEXT = 50_000
 """Longest principle text the editor saves (characters)."""

@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from agents.config import ConfigError
-from store.bounded import read_bounded
-from store.errors import UserError
+from kindling.agents.config import ConfigError
+from kindling.store.bounded import read_bounded
+from kindling.store.errors import UserError
 
 SEARCHED = (".", "configs")
 """Folders of the project searched for configs (not recursively)."""

@@ -10,11 +10,11 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from kindling.store.errors import NotFound
 from kindling.studio.config_gate import ConfigGate
 from kindling.studio.debug_sessions import DebugSessions, OpenSession, StartSpec
 from kindling.studio.deps import MAX_ID, graph_svg, page
 from kindling.studio.project_configs import Listing
-from store.errors import NotFound
 
 router = APIRouter()
 GRAPHS = ("curate", "judge", "adversarial")
@@ -114,8 +114,8 @@ async def api_act(request: Request, session_id: str, body: ActionIn) -> dict[str
 @router.get("/debug")
 def debug_page(request: Request) -> Response:
     """Start a stepped run: graph, project config, item, breakpoints."""
-    from graphs.registry import compile_graph
     from kindling.debugger.session import graph_nodes
+    from kindling.graphs.registry import compile_graph
 
     nodes = {name: graph_nodes(compile_graph(name, None)) for name in GRAPHS}
     gate = sessions_of(request).configs

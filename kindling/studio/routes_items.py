@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from graphs.registry import GRAPHS, graph_of_run
+from kindling.graphs.registry import GRAPHS, graph_of_run
 from kindling.studio import runs_data
 from kindling.studio.deps import ItemQuery, Page, RowId, graph_svg, page, store_of
 from kindling.studio.history_view import item_history, path_of

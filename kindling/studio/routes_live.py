@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from markupsafe import Markup
 from starlette.responses import Response
 
+from kindling.store import run_compare
+from kindling.store.errors import NotFound
+from kindling.store.work import item_counts
 from kindling.studio import runs_data
 from kindling.studio.charts import line_chart
 from kindling.studio.curve_plan import SIGNAL_NOTES, length_band, plan_charts, unit_of
 from kindling.studio.deps import MAX_ID, Page, QueryId, RowId, page, store_of
 from kindling.studio.history_view import item_history
-from store import run_compare
-from store.errors import NotFound
-from store.work import item_counts
 
 router = APIRouter()
 MAX_OVERLAY = 6

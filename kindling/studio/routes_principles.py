@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, field_validator
 from starlette.responses import JSONResponse, Response
 
+from kindling.store import principles as pv
+from kindling.store.principle_io import validate_rules
 from kindling.studio import principles_data as pd
 from kindling.studio.deps import MAX_ID, QueryId, RowId, page, store_of
-from store import principles as pv
-from store.principle_io import validate_rules
 
 router = APIRouter()
 

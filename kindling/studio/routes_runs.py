@@ -8,14 +8,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from kindling.store.models import RUN_KINDS
+from kindling.store.run_summary import run_summary
+from kindling.store.work import item_counts
 from kindling.studio import runs_data
 from kindling.studio.deps import ItemQuery, Page, RowId, graph_svg, page, store_of
 from kindling.studio.eval_view import eval_tables
 from kindling.studio.items import list_items
 from kindling.studio.routes_live import run_charts
-from store.models import RUN_KINDS
-from store.run_summary import run_summary
-from store.work import item_counts
 
 router = APIRouter()
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from graphs.registry import graph_of_run
-from store import reports
-from store.db import Store
-from store.errors import NotFound
-from store.models import Run
-from store.reports import call_stats, runs_page, verdict_stats
-from store.run_summary import debug_marks
+from kindling.graphs.registry import graph_of_run
+from kindling.store import reports
+from kindling.store.db import Store
+from kindling.store.errors import NotFound
+from kindling.store.models import Run
+from kindling.store.reports import call_stats, runs_page, verdict_stats
+from kindling.store.run_summary import debug_marks
 
 CURVE_ORDER = ("reward", "loss", "completions/mean_length", "completion_length", "accuracy",
                "margin", "kl", "entropy", "grad_norm", "learning_rate")

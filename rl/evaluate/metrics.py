@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
-from agents.judge.metrics import (
+from kindling.agents.judge.metrics import (
     DEFAULT_THRESHOLD,
     Metrics,
     binary_metrics,

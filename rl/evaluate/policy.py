@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agents.judge.metrics import DEFAULT_THRESHOLD
-from rl.evaluate.text_metrics import distinct_n, repetition, self_bleu
-from store.db import Store
-from store.queries import dataset_queries
+from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.rl.evaluate.text_metrics import distinct_n, repetition, self_bleu
+from kindling.store.db import Store
+from kindling.store.queries import dataset_queries
 
 
 @dataclass(frozen=True)
@@ -142,9 +142,13 @@ def rm_threshold_on_labels(model: Any, tokenizer: Any, store: Store, dataset: st
     Raises:
         ValueError: the dataset has no labelled items.
     """
-    from agents.judge.metrics import binary_metrics
-    from rl.evaluate.reward_model import best_score_threshold, score_predictions, score_texts
-    from store.eval_data import labelled_items
+    from kindling.agents.judge.metrics import binary_metrics
+    from kindling.rl.evaluate.reward_model import (
+        best_score_threshold,
+        score_predictions,
+        score_texts,
+    )
+    from kindling.store.eval_data import labelled_items
 
     items = labelled_items(store, dataset)[:limit]
     if not items:

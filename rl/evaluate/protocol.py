@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agents.judge.metrics import binary_metrics, length_baseline
-from rl.evaluate.metrics import best_length_threshold, judge_report
-from store.eval_data import LabelledItem, Predictions
+from kindling.agents.judge.metrics import binary_metrics, length_baseline
+from kindling.rl.evaluate.metrics import best_length_threshold, judge_report
+from kindling.store.eval_data import LabelledItem, Predictions
 
 
 def evaluate_predictions(items: Sequence[LabelledItem], preds: Predictions, *, threshold: int,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rl.evaluate.metrics import DEFAULT_BAND_EDGES, band_names, length_bands
+from kindling.rl.evaluate.metrics import DEFAULT_BAND_EDGES, band_names, length_bands
 
 PairRow = dict[str, Any]
 
@@ -145,10 +145,10 @@ def evaluate_reward_model(
     Raises:
         ValueError: no pairs (`EmptyDataError`), no labelled items, or a split with an empty side.
     """
-    from agents.judge.metrics import binary_metrics, length_baseline
-    from rl.data import preference_dataset
-    from rl.evaluate.metrics import judge_report
-    from store.eval_data import labelled_items, rm_train_texts, split
+    from kindling.agents.judge.metrics import binary_metrics, length_baseline
+    from kindling.rl.data import preference_dataset
+    from kindling.rl.evaluate.metrics import judge_report
+    from kindling.store.eval_data import labelled_items, rm_train_texts, split
 
     pairs = preference_dataset(store, pairs_run, pairs_dataset, limit).to_list()
     items = labelled_items(store, dataset)[:limit]

@@ -6,8 +6,8 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agents.judge.guard import check_response
-from rl.rewards.core import (
+from kindling.agents.judge.guard import check_response
+from kindling.rl.rewards.core import (
     Completion,
     LogExtra,
     Reward,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from store.errors import UserError
+from kindling.store.errors import UserError
 
 Reward = float | None
 

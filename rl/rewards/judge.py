@@ -19,8 +19,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from agents.judge.nodes import JudgeResult
-from rl.rewards.core import Completion, LogExtra, Reward, completion_text, emit_metric, prompt_text
+from kindling.agents.judge.nodes import JudgeResult
+from kindling.rl.rewards.core import (
+    Completion,
+    LogExtra,
+    Reward,
+    completion_text,
+    emit_metric,
+    prompt_text,
+)
 
 
 class JudgeBackend(Protocol):

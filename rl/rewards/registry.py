@@ -10,10 +10,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rl.rewards.builtin import GuardReward, LengthControlReward, RMReward
-from rl.rewards.core import RewardConfigError, RewardFunc
-from rl.rewards.judge import JudgeBackend, JudgeReward
-from rl.rewards.trl_helpers import RewardOptions, build_repetition_penalty, build_soft_overlong
+from kindling.rl.rewards.builtin import GuardReward, LengthControlReward, RMReward
+from kindling.rl.rewards.core import RewardConfigError, RewardFunc
+from kindling.rl.rewards.judge import JudgeBackend, JudgeReward
+from kindling.rl.rewards.trl_helpers import (
+    RewardOptions,
+    build_repetition_penalty,
+    build_soft_overlong,
+)
 
 
 @dataclass

@@ -20,10 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
+from kindling.agents.config import Strict
+from kindling.rl.rewards.core import Reward, RewardConfigError
 from pydantic import AfterValidator, Field, ValidationInfo, model_validator
-
-from agents.config import Strict
-from rl.rewards.core import Reward, RewardConfigError
 
 
 class RepetitionPenaltyOptions(Strict):

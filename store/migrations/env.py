@@ -1,9 +1,8 @@
 """Alembic environment: runs on the connection handed in by store.db.migrate (or a URL)."""
 
 from alembic import context
+from kindling.store.models import Base
 from sqlalchemy import create_engine
-
-from store.models import Base
 
 target_metadata = Base.metadata
 config = context.config

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents.curate.config import CurateConfig
-from agents.llm.config import LLMConfig
-from store.db import Store
+from kindling.agents.curate.config import CurateConfig
+from kindling.agents.llm.config import LLMConfig
+from kindling.store.db import Store
 
 if TYPE_CHECKING:
     from tests.conftest import PaperDB
@@ -42,7 +42,8 @@ def imported_store(folder: Path, paper_db: PaperDB | None = None) -> tuple[str, 
 
     Given the session's `paper_db` fixture, the store is a copy of it instead of a new import.
     """
-    from store.importers import import_paper_data
+    from kindling.store.importers import import_paper_data
+
     from tests.conftest import PAPER_DATA
 
     url = f"sqlite:///{folder / 'kindling.db'}"
@@ -59,8 +60,8 @@ def random_length_policy(store: Store, folder: Path) -> Path:
     """A tiny policy in `folder` whose tokenizer knows the SFT characters and which, random as it
     is, stops at random lengths (a large end-of-turn row)."""
     import torch
+    from kindling.rl.data import sft_dataset
 
-    from rl.data import sft_dataset
     from tests.integration.test_train_sft import build_tiny_model
 
     rows = sft_dataset(store, "sft", 300).to_list()

@@ -13,20 +13,20 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from kindling.agents.curate.config import CurateConfig
+from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.judge.service import build_judge_service
+from kindling.rl.evaluate.metrics import judge_report
+from kindling.rl.evaluate.policy import policy_metrics
+from kindling.rl.evaluate.reward_model import pairwise_report
+from kindling.store import principles as pv
+from kindling.store import work
+from kindling.store.calls import CallLog
+from kindling.store.db import Store
+from kindling.store.models import Query, Run, text_hash
 from sqlalchemy import select
 
-from agents.curate.config import CurateConfig
-from agents.judge.config import JudgeConfig
-from agents.judge.service import build_judge_service
 from kindling.services.curate import CurateRunner
-from rl.evaluate.metrics import judge_report
-from rl.evaluate.policy import policy_metrics
-from rl.evaluate.reward_model import pairwise_report
-from store import principles as pv
-from store import work
-from store.calls import CallLog
-from store.db import Store
-from store.models import Query, Run, text_hash
 from tests.fakes import ScriptedChatModel, default_scripts, seed_tiny_data
 
 XSS = "<script>alert(1)</script>"

@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from store.db import Store
-from store.models import Run
+from kindling.store.db import Store
+from kindling.store.models import Run
+
 from tests.fakes import seed_tiny_data
 from tests.integration.test_train_sft import ITEMS, build_tiny_model, write_config
 

@@ -3,15 +3,15 @@ early stopping and a budget stop; the stored lineage matches the script."""
 
 from pathlib import Path
 
+from kindling.agents.adversarial.config import AdversarialConfig
+from kindling.agents.llm.config import LLMConfig
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, PrincipleVersion
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from agents.adversarial.config import AdversarialConfig
-from agents.llm.config import LLMConfig
 from kindling.cli import app
 from kindling.services.adversarial import AdversarialRunner
-from store.db import Store
-from store.models import AgentCall, PrincipleVersion
 from tests.standin import StandinConfig, StandinServer
 
 

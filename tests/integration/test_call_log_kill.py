@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 import pytest
+from kindling.store.db import Store
+from kindling.store.models import AgentCall
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from store.db import Store
-from store.models import AgentCall
 from tests.fakes import seed_tiny_data
 from tests.integration.helpers import http_config, make_items
 from tests.integration.test_adversarial_http import config as adversarial_config

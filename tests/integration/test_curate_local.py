@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, Verdict
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from store.db import Store
-from store.models import AgentCall, Verdict
 from tests.conftest import PaperDB
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "curate_local.yaml"

@@ -7,15 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.llm.config import LLMConfig
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, Run
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from agents.judge.config import JudgeConfig
-from agents.llm.config import LLMConfig
 from kindling.cli import app
 from kindling.services.curate import CurateRunner
-from store.db import Store
-from store.models import AgentCall, Run
 from tests.fakes import seed_tiny_data
 from tests.integration.helpers import http_config, make_items
 from tests.standin import StandinConfig, StandinServer
@@ -110,7 +110,7 @@ async def test_deepseek_blank_content_and_reasoning_are_handled(sqlite_store: St
 
 async def test_a_budget_spent_on_thinking_is_said_plainly(sqlite_store: Store,
                                                           monkeypatch) -> None:
-    from agents.judge.service import build_judge_service
+    from kindling.agents.judge.service import build_judge_service
 
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
     with StandinServer(StandinConfig(dialect="deepseek", reasoning_only=1.0)) as server:
@@ -125,7 +125,7 @@ async def test_a_budget_spent_on_thinking_is_said_plainly(sqlite_store: Store,
 
 
 def sqlite_store_run(store: Store) -> int:
-    from store import work
+    from kindling.store import work
 
     run, _ = work.get_or_create_run(store, kind="judge", run_key=None, config={},
                                     code_version="test")

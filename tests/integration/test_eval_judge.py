@@ -8,16 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kindling.agents.judge.metrics import binary_metrics, length_baseline
+from kindling.rl.evaluate.metrics import best_length_threshold, length_bands
+from kindling.store.db import Store
+from kindling.store.eval_data import LabelledItem, labelled_items, split
+from kindling.store.importers import import_paper_data
+from kindling.store.models import Judgment, PrincipleVersion, Run, RunItem, Verdict, text_hash
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from agents.judge.metrics import binary_metrics, length_baseline
 from kindling.cli import app
-from rl.evaluate.metrics import best_length_threshold, length_bands
-from store.db import Store
-from store.eval_data import LabelledItem, labelled_items, split
-from store.importers import import_paper_data
-from store.models import Judgment, PrincipleVersion, Run, RunItem, Verdict, text_hash
 
 # Found on the shipped copy (1,606 rows) and recomputed from the raw files below.
 LABELLED = 1602          # distinct (query, response) rows: 4 rows repeat

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kindling.store import work
+from kindling.store.db import Store
+from kindling.store.models import Run
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from store import work
-from store.db import Store
-from store.models import Run
 from tests.integration.helpers import imported_store, random_length_policy
 from tests.standin import JUDGE_MIN_CHARS, StandinConfig, StandinServer
 

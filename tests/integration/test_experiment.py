@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kindling.store.db import Store
+from kindling.store.models import Run
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from store.db import Store
-from store.models import Run
 from tests.standin import StandinConfig, StandinServer
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,6 +4,8 @@ with an edited state into a new run without repeating the LLM calls before the f
 from pathlib import Path
 
 import pytest
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, Run, Verdict
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -11,8 +13,6 @@ from kindling.cli import app
 from kindling.debugger.history import load_history
 from kindling.debugger.replay import fork_run
 from kindling.services.curate import CurateRunner
-from store.db import Store
-from store.models import AgentCall, Run, Verdict
 from tests.fakes import seed_tiny_data
 from tests.integration.helpers import http_config
 from tests.standin import StandinConfig, StandinServer
@@ -82,9 +82,8 @@ async def test_fork_before_judge_makes_no_calls_for_earlier_nodes(backend: str, 
 
 
 def table_counts(store: Store) -> dict[str, int]:
+    from kindling.store.models import AgentCall, Run, RunItem, Verdict
     from sqlalchemy import func, select
-
-    from store.models import AgentCall, Run, RunItem, Verdict
 
     with store.session() as s:
         return {m.__tablename__: s.scalar(select(func.count()).select_from(m)) or 0
@@ -123,9 +122,10 @@ def test_cli_replay_walks_back_and_forks(sqlite_store: Store, tmp_path: Path,
 
 async def test_fork_an_adversarial_run_before_detect(sqlite_store: Store, paper_data: Path,
                                                       monkeypatch) -> None:
-    from agents.adversarial.config import AdversarialConfig
+    from kindling.agents.adversarial.config import AdversarialConfig
+    from kindling.store.importers import import_paper_data
+
     from kindling.services.adversarial import AdversarialRunner
-    from store.importers import import_paper_data
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
     import_paper_data(sqlite_store, paper_data, code_version="test")
     script = StandinConfig(script="adversarial",

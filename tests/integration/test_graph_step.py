@@ -4,17 +4,17 @@ stand-in server, on SQLite and PostgreSQL checkpointers; the stored verdict refl
 from pathlib import Path
 
 import pytest
+from kindling.agents.judge.config import JudgeConfig
+from kindling.graphs.registry import compile_graph
+from kindling.store.db import Store
+from kindling.store.models import Response, Run, RunItem, Verdict
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from agents.judge.config import JudgeConfig
-from graphs.registry import compile_graph
 from kindling.checkpoints import open_checkpointer
 from kindling.cli import app
 from kindling.debugger.session import StepError, StepSession
 from kindling.debugger.targets import curate_target, judge_target
-from store.db import Store
-from store.models import Response, Run, RunItem, Verdict
 from tests.fakes import seed_tiny_data
 from tests.integration.helpers import http_config
 from tests.standin import StandinServer
@@ -156,9 +156,10 @@ def test_cli_rejects_unknown_nodes_and_quits_cleanly(short_item_store: Store, tm
 
 async def test_adversarial_iteration_edit_strategies_before_generation(
         sqlite_store: Store, paper_data: Path, monkeypatch) -> None:
-    from agents.adversarial.config import AdversarialConfig
+    from kindling.agents.adversarial.config import AdversarialConfig
+    from kindling.store.importers import import_paper_data
+
     from kindling.debugger.targets import adversarial_target
-    from store.importers import import_paper_data
     from tests.standin import StandinConfig
 
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")

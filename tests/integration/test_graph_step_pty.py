@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 
 import pexpect
+from kindling.store.db import Store
+from kindling.store.models import Verdict
 from sqlalchemy import select
 
-from store.db import Store
-from store.models import Verdict
 from tests.fakes import seed_tiny_data
 from tests.integration.helpers import http_config
 from tests.standin import StandinServer

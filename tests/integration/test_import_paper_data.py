@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from kindling.store.db import Store
+from kindling.store.importers import TABLES, import_paper_data
+from kindling.store.models import DatasetRecord, Label, PreferencePair, Query, Response, Run
+from kindling.store.readers import LAYOUT, DataImportError
+from kindling.store.upstream import UPSTREAM_SHA256
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from store.db import Store
-from store.importers import TABLES, import_paper_data
-from store.models import DatasetRecord, Label, PreferencePair, Query, Response, Run
-from store.readers import LAYOUT, DataImportError
-from store.upstream import UPSTREAM_SHA256
 
 PAPER_ROWS = {"sft": 4000, "rm_train": 6310, "rm_test": 1586, "grpo_train": 3200,
               "grpo_test": 800, "evaluation_set": 1606, "random_query": 10000}

@@ -7,17 +7,17 @@ import shutil
 from pathlib import Path
 
 import pytest
+from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.judge.service import JudgeService, build_judge_service
+from kindling.agents.llm.config import LLMConfig
+from kindling.prompts import PROMPTS_DIR
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, Judgment, Run
+from kindling.store.work import get_or_create_run
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from agents.judge.config import JudgeConfig
-from agents.judge.service import JudgeService, build_judge_service
-from agents.llm.config import LLMConfig
 from kindling.cli import app
-from prompts import PROMPTS_DIR
-from store.db import Store
-from store.models import AgentCall, Judgment, Run
-from store.work import get_or_create_run
 from tests.integration.helpers import GREETINGS
 from tests.standin import JUDGE_MIN_CHARS, StandinConfig, StandinServer
 

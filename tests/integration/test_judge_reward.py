@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.judge.service import build_judge_service
+from kindling.agents.llm.config import LLMConfig
+from kindling.rl.rewards.judge import JudgeReward
+from kindling.rl.rewards.registry import RewardContext, build_rewards
+from kindling.store.db import Store
+from kindling.store.work import get_or_create_run
 
-from agents.judge.config import JudgeConfig
-from agents.judge.service import build_judge_service
-from agents.llm.config import LLMConfig
-from rl.rewards.judge import JudgeReward
-from rl.rewards.registry import RewardContext, build_rewards
-from store.db import Store
-from store.work import get_or_create_run
 from tests.integration.helpers import GREETINGS
 from tests.standin import StandinConfig, StandinServer
 

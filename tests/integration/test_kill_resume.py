@@ -7,12 +7,12 @@ import sys
 import time
 from pathlib import Path
 
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, RunItem, Verdict
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from store.db import Store
-from store.models import AgentCall, RunItem, Verdict
 from tests.fakes import seed_tiny_data
 from tests.integration.helpers import http_config, make_items
 from tests.standin import StandinConfig, StandinServer

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from agents.llm.config import LLMConfig
-from agents.llm.endpoints import gguf_path
-from agents.llm.llama_server import LlamaServer, LlamaServerError
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.llm.endpoints import gguf_path
+from kindling.agents.llm.llama_server import LlamaServer, LlamaServerError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -70,7 +69,7 @@ def test_a_missing_gguf_is_a_clear_error(tmp_path: Path) -> None:
 def test_no_orphan_after_the_parent_is_killed(tmp_path: Path) -> None:
     parent = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from agents.llm.llama_server import LlamaServer;"
+         "import sys, time; from pathlib import Path; from kindling.agents.llm.llama_server import LlamaServer;"
          f"s = LlamaServer(Path({str(smollm2())!r}), alias='smollm2').start();"
          "print(s._proc.pid, s.port, flush=True); time.sleep(600)"],
         cwd=REPO, stdout=subprocess.PIPE, text=True)

@@ -11,11 +11,10 @@ from typing import Any, Literal
 
 import pytest
 import torch
+from kindling.agents.llm.local_model import LocalChatModel, load_local_chat_model
+from kindling.agents.llm.schema_bounds import clamp_schema, max_json_bytes
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel
-
-from agents.llm.local_model import LocalChatModel, load_local_chat_model
-from agents.llm.schema_bounds import clamp_schema, max_json_bytes
 
 pytestmark = pytest.mark.slow
 

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from kindling.rl.data import preference_dataset, prompt_dataset
+from kindling.rl.grpo import _load_reward_model
+from kindling.rl.reward_model import load_reward_model, sequence_classifier
+from kindling.store.db import Store
+from kindling.store.models import Run
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from rl.data import preference_dataset, prompt_dataset
-from rl.grpo import _load_reward_model
-from rl.reward_model import load_reward_model, sequence_classifier
-from store.db import Store
-from store.models import Run
 from tests.conftest import PaperDB
 from tests.integration.helpers import imported_store
 from tests.integration.test_train_sft import build_tiny_model
@@ -210,8 +210,8 @@ def test_lora_adapter_without_its_base_model_is_a_clear_error(
 
 def test_lora_policy_output_loads_merged_for_eval_and_further_training(
         db: tuple[str, Store, Path], lora_sft: Path) -> None:
-    from rl.models import load_policy
-    from rl.sft import load_model_and_tokenizer
+    from kindling.rl.models import load_policy
+    from kindling.rl.sft import load_model_and_tokenizer
 
     _url, _store, folder = db
     merged, tokenizer = load_policy(lora_sft)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from kindling.rl.models import load_policy
+from kindling.store.db import Store
+from kindling.store.importers import import_paper_data
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from rl.models import load_policy
-from store.db import Store
-from store.importers import import_paper_data
 
 
 def test_init_tiny_model_from_the_store(

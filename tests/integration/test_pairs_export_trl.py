@@ -4,14 +4,14 @@ from pathlib import Path
 
 import torch
 from datasets import load_from_disk
+from kindling.agents.curate.config import CurateConfig
+from kindling.store.db import Store
 from transformers import Qwen2Config, Qwen2ForSequenceClassification
 from trl import RewardConfig, RewardTrainer
 from typer.testing import CliRunner
 
-from agents.curate.config import CurateConfig
 from kindling.cli import app
 from kindling.services.curate import CurateRunner
-from store.db import Store
 from tests.fakes import ScriptedChatModel, default_scripts, seed_tiny_data, tiny_tokenizer
 
 LONG = "亲爱的朋友，生日快乐！愿你新的一岁眼里有光、心中有爱，所求皆如愿，所行皆坦途，岁岁常欢愉。"
@@ -66,7 +66,7 @@ def test_export_never_touches_files_it_did_not_write(sqlite_url: str, paper_data
                                                      tmp_path: Path) -> None:
     """`--out precious` once deleted precious/thesis.txt: now it is refused, and with --overwrite
     the export lands beside the user's files, replacing only what an earlier export wrote."""
-    from store.importers import import_paper_data
+    from kindling.store.importers import import_paper_data
 
     import_paper_data(Store(sqlite_url), paper_data, code_version="test")
     precious = tmp_path / "precious"

@@ -9,15 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kindling.agents.curate.config import PolicyConfig
+from kindling.store import work
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, PreferencePair, Response, Run, Verdict
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from agents.curate.config import PolicyConfig
 from kindling.cli import app
 from kindling.services.curate import CurateRunner
-from store import work
-from store.db import Store
-from store.models import AgentCall, PreferencePair, Response, Run, Verdict
 from tests.integration.helpers import http_config, imported_store, random_length_policy
 from tests.standin import JUDGE_MIN_CHARS, StandinConfig, StandinServer
 

@@ -5,11 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, RunItem, Verdict
 from sqlalchemy import func, select
 
 from kindling.services.curate import CurateRunner
-from store.db import Store
-from store.models import AgentCall, RunItem, Verdict
 from tests.fakes import seed_tiny_data
 from tests.integration.helpers import http_config, make_items
 from tests.standin import StandinConfig, StandinServer
@@ -54,10 +54,10 @@ def test_two_workers_share_a_run_without_judging_twice(pg_url: str, tmp_path: Pa
 
 def test_a_run_id_beyond_postgres_integer_is_no_such_run(pg_store: Store) -> None:
     """runs.id is a 32-bit SERIAL on PostgreSQL: a larger id is no run, not a database error."""
+    from kindling.store.reports import get_run
     from typer.testing import CliRunner
 
     from kindling.cli import app
-    from store.reports import get_run
 
     assert get_run(pg_store, 2**31) is None
     for args in (["runs", "show", str(2**31)], ["pairs", "export", "--run", str(2**40), "--out",

@@ -7,16 +7,22 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kindling.prompts import PROMPTS_DIR
+from kindling.store.db import Store
+from kindling.store.principle_io import load_principles
+from kindling.store.principles import (
+    activate,
+    get_version,
+    list_versions,
+    register_version,
+    rules_of,
+)
 from rich.console import Console
 from typer.testing import CliRunner
 
 from kindling.cli import app
 from kindling.commands import principles as principles_cmd
 from kindling.commands.principles import styled_diff
-from prompts import PROMPTS_DIR
-from store.db import Store
-from store.principle_io import load_principles
-from store.principles import activate, get_version, list_versions, register_version, rules_of
 
 DETECTOR_FILE = PROMPTS_DIR / "principles" / "detector_initial.yaml"
 

@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from kindling.store.db import Store
 
 from kindling.services.training import build_tiny_model, corpus_texts
-from store.db import Store
 from tests.conftest import PaperDB
 
 ROOT = Path(__file__).resolve().parents[2]

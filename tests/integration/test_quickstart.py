@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from kindling.store.db import Store
+from kindling.store.models import Run
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from store.db import Store
-from store.models import Run
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = ["--sft-steps", "2", "--rm-pairs", "32", "--grpo-steps", "1", "--judge-steps", "1",

@@ -17,16 +17,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.llm.endpoints import gguf_path
+from kindling.agents.llm.llama_server import LlamaServer
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, Run, Verdict
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from agents.judge.config import JudgeConfig
-from agents.llm.config import LLMConfig
-from agents.llm.endpoints import gguf_path
-from agents.llm.llama_server import LlamaServer
 from kindling.cli import app
-from store.db import Store
-from store.models import AgentCall, Run, Verdict
 from tests.conftest import PaperDB
 
 pytestmark = pytest.mark.slow
@@ -115,9 +115,9 @@ def test_judge_reaches_verdicts(server: LlamaServer, store: Store) -> None:
 
 
 def test_grpo_judge_reward_over_the_real_server(server: LlamaServer, store: Store) -> None:
-    from agents.judge.service import build_judge_service
-    from rl.rewards.judge import JudgeReward
-    from store.work import get_or_create_run
+    from kindling.agents.judge.service import build_judge_service
+    from kindling.rl.rewards.judge import JudgeReward
+    from kindling.store.work import get_or_create_run
 
     llm = LLMConfig(backend="openai", base_url=server.base_url, model="smollm2",
                     api_key_env=KEY_ENV, temperature=0.0, max_tokens=160, max_concurrency=1,
@@ -163,8 +163,8 @@ def test_free_text_samples_stop_at_the_token_cap(server: LlamaServer,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The server ignores `max_completion_tokens` (langchain-openai's default); sent as
     `max_tokens`, an endpoint policy's samples stop at the cap instead of the context's end."""
-    from agents.llm.endpoints import build_chat_model
-    from agents.llm.free_text import sample_endpoint
+    from kindling.agents.llm.endpoints import build_chat_model
+    from kindling.agents.llm.free_text import sample_endpoint
 
     monkeypatch.setenv(KEY_ENV, "none")
     cfg = LLMConfig(backend="openai", base_url=server.base_url, model="smollm2",

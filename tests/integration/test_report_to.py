@@ -17,12 +17,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from kindling.store.db import Store
+from kindling.store.models import Run
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from store.db import Store
-from store.models import Run
 from tests.fakes import seed_tiny_data
 from tests.integration.test_train_sft import ITEMS, build_tiny_model, write_config
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from kindling.rl.train_config import KindlingGRPO, KindlingSFT, run_name
+from kindling.store import work
+from kindling.store.db import Store
+from kindling.store.reports import policy_output_dir
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from rl.train_config import KindlingGRPO, KindlingSFT, run_name
-from store import work
-from store.db import Store
-from store.reports import policy_output_dir
 from tests.fakes import seed_tiny_data
 from tests.integration.helpers import http_config, make_items
 from tests.standin import StandinServer

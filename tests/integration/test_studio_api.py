@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from kindling.store.models import PrincipleVersion
 from sqlalchemy import select
 
 from kindling.studio.app import create_app
-from store.models import PrincipleVersion
 from tests.integration.studio_store import XSS, StudioStore, add_big_run, build_studio_store
 
 BASE = "http://127.0.0.1:8765"
@@ -220,7 +220,7 @@ def test_editor_rules_are_checked_as_the_cli_checks_them(client: TestClient,
     spaced = client.post("/api/principles", headers=JSON_POST,
                          json={"parent_id": child, "text": "  规则甲\n\n规则乙  "})
     assert spaced.status_code == 201 and spaced.json()["text"] == "规则甲\n规则乙"
-    from store.principles import add_version
+    from kindling.store.principles import add_version
 
     parent, _ = add_version(built.store, kind="detector", name="长" * 200, text="规则丁",
                             origin="manual")
@@ -231,14 +231,15 @@ def test_editor_rules_are_checked_as_the_cli_checks_them(client: TestClient,
 
 
 def test_reading_an_item_creates_no_checkpoint_store(tmp_path: Path) -> None:
-    from store.db import Store
+    from kindling.store.db import Store
+
     from tests.fakes import seed_tiny_data
 
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     store = Store(url)
     seed_tiny_data(store, [("祝福", "你好", 0)])
     with store.session() as s:
-        from store.models import Run, RunItem
+        from kindling.store.models import Run, RunItem
         run = Run(kind="curate", config={}, code_version="t", status="running")
         s.add(run)
         s.flush()

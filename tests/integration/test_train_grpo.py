@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from kindling.rl.data import prompt_dataset
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, Run
 from sqlalchemy import func, select
 from transformers import Qwen2ForCausalLM
 from typer.testing import CliRunner, Result
 
 from kindling.cli import app
-from rl.data import prompt_dataset
-from store.db import Store
-from store.models import AgentCall, Run
 from tests.integration.test_train_sft import build_tiny_model, flat
 from tests.standin import StandinConfig, StandinServer
 
@@ -164,10 +164,10 @@ def test_errors_come_before_training(
 def test_length_reference_policy_samples_the_starting_policy(
     tmp_path: Path, sqlite_store: Store, policy_dir: Path
 ) -> None:
-    from rl.evaluate.policy import SamplingConfig, sample_policy
-    from rl.grpo import prepare_grpo
-    from rl.sft import load_model_and_tokenizer
-    from rl.train_config import load_train_config
+    from kindling.rl.evaluate.policy import SamplingConfig, sample_policy
+    from kindling.rl.grpo import prepare_grpo
+    from kindling.rl.sft import load_model_and_tokenizer
+    from kindling.rl.train_config import load_train_config
 
     cfg = write_config(tmp_path, policy_dir, "{length_control: 1.0}",
                        extra="  length_reference: policy\n  length_reference_prompts: 5\n")

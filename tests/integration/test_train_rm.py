@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from kindling.rl.data import preference_dataset
+from kindling.store.db import Store
+from kindling.store.models import Run
 from transformers import AutoModelForSequenceClassification
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from rl.data import preference_dataset
-from store.db import Store
-from store.models import Run
 from tests.integration.helpers import imported_store
 from tests.integration.test_train_sft import build_tiny_model
 

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from kindling.store.db import Store
+from kindling.store.models import Run
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from store.db import Store
-from store.models import Run
 from tests.fakes import seed_tiny_data
 
 CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"

@@ -194,10 +194,9 @@ def test_a_read_only_command_creates_no_store(place: Place, command: str) -> Non
 
 def test_two_first_imports_at_once_make_one_store(tmp_path: Path) -> None:
     """Both succeed (one builds the store, the other opens it); the data is there once."""
+    from kindling.store.db import Store
+    from kindling.store.models import DatasetRecord, Run
     from sqlalchemy import func, select
-
-    from store.db import Store
-    from store.models import DatasetRecord, Run
 
     url = f"sqlite:///{tmp_path / 'new.db'}"
     env = {k: v for k, v in os.environ.items() if k != "KINDLING_DB_URL"}

@@ -21,15 +21,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kindling.agents.curate.config import CurateConfig
+from kindling.agents.llm.answer_bounds import MAX_ANSWER_CHARS
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.llm.http_client import MAX_REDIRECTS
+from kindling.agents.llm.redaction import forget_keys, marker
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, Run
 from sqlalchemy import select
 
-from agents.curate.config import CurateConfig
-from agents.llm.answer_bounds import MAX_ANSWER_CHARS
-from agents.llm.config import LLMConfig
-from agents.llm.http_client import MAX_REDIRECTS
-from agents.llm.redaction import forget_keys, marker
-from store.db import Store
-from store.models import AgentCall, Run
 from tests.fakes import seed_tiny_data
 from tests.hostile import HostileServer
 from tests.integration.helpers import make_items
@@ -275,7 +275,8 @@ def test_a_big_answer_is_kept_at_most_at_the_bound_everywhere(
     """300,000 characters of answer and of reasoning (under the byte bound): cut where they come
     in, refused unparsed, re-asked; the call log, the item's state and its checkpoints hold at
     most MAX_ANSWER_CHARS of it per field."""
-    from graphs.curate import build_curate_graph
+    from kindling.graphs.curate import build_curate_graph
+
     from kindling.checkpoints import open_checkpointer
 
     done = curate(tmp_path, hostile.base_url("big"), here=True)

@@ -10,17 +10,23 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kindling.agents.adversarial.schemas import ErrorReflection, FlawedGreeting, RuleSet
+from kindling.agents.config import ConfigError, load_config, parse_sets
+from kindling.agents.curate.config import CurateConfig
+from kindling.agents.curate.schemas import DebatePoints, JudgeVerdict, ReflectVerdict
+from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.judge.schemas import DetectorVerdict
+from kindling.agents.llm.parsing import OutputParseError, parse_output
+from kindling.store.principle_io import PrincipleFormatError, from_yaml_text
+from kindling.store.readers import (
+    DataImportError,
+    read_evaluation,
+    read_lines,
+    read_reward,
+    read_sft,
+)
 
-from agents.adversarial.schemas import ErrorReflection, FlawedGreeting, RuleSet
-from agents.config import ConfigError, load_config, parse_sets
-from agents.curate.config import CurateConfig
-from agents.curate.schemas import DebatePoints, JudgeVerdict, ReflectVerdict
-from agents.judge.config import JudgeConfig
-from agents.judge.schemas import DetectorVerdict
-from agents.llm.parsing import OutputParseError, parse_output
 from kindling.services.judge import InputError, read_items_file
-from store.principle_io import PrincipleFormatError, from_yaml_text
-from store.readers import DataImportError, read_evaluation, read_lines, read_reward, read_sft
 
 pytestmark = pytest.mark.reliability
 SETTINGS = settings(max_examples=150, deadline=None,

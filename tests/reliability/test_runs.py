@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from kindling.agents.llm.answer_bounds import MAX_ANSWER_CHARS
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, Run
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from agents.llm.answer_bounds import MAX_ANSWER_CHARS
 from kindling.cli import app
-from store.db import Store
-from store.models import AgentCall, Run
 from tests.fakes import seed_tiny_data
 from tests.integration.helpers import http_config, make_items
 from tests.standin import StandinConfig, StandinServer

@@ -16,12 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from kindling.store.db import Store
+from kindling.store.models import Judgment, Run, RunItem
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from store.db import Store
-from store.models import Judgment, Run, RunItem
 from tests.fakes import seed_tiny_data
 from tests.integration.helpers import http_config, make_items
 from tests.integration.test_train_sft import ITEMS, build_tiny_model

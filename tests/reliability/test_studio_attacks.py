@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from kindling.store.db import Store
 
 from kindling.studio.app import create_app
-from store.db import Store
 from tests.fakes import seed_tiny_data
 from tests.reliability.listener import Listener, listening
 

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
+from kindling.store.db import Store
+from kindling.store.models import PrincipleVersion, Run
 from sqlalchemy import Engine, create_engine, func, inspect, select, text
 from typer.main import get_command
 from typer.testing import CliRunner, Result
 
-from store.db import Store
-from store.models import PrincipleVersion, Run
 from tests.reliability.cases_files import write_bound_files
 
 if TYPE_CHECKING:
@@ -58,10 +58,10 @@ def build_world(root: Path, paper_db: PaperDB | None = None) -> World:
     """The store (paper data, the shipped principle sets, a curate, a judge and an sft run) and
     the user's files the cases point at. Given the session's `paper_db` fixture, the paper data
     is a copy of it instead of a new import."""
-    from store import work
-    from store.importers import import_paper_data
-    from store.principles import resolve_version
-    from store.version import code_version
+    from kindling.store import work
+    from kindling.store.importers import import_paper_data
+    from kindling.store.principles import resolve_version
+    from kindling.store.version import code_version
 
     if paper_db is not None:
         import_run = paper_db.copy_to(root / "kindling.db")

@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kindling.store.models import Response, Run
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from kindling.services.curate import CurateRunner
-from store.models import Response, Run
 from tests.integration.helpers import http_config
 from tests.integration.studio_store import XSS, StudioStore
 from tests.standin.config import StandinConfig
@@ -52,7 +52,7 @@ def _key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _item_key(built: StudioStore, run: str, text: str) -> str:
-    from store.run_items import list_items
+    from kindling.store.run_items import list_items
 
     items = list_items(built.store, built.runs[run], "curate", offset=0, limit=50)["items"]
     return next(i["key"] for i in items if text in (i["response"] or ""))
@@ -119,8 +119,8 @@ def test_overlay_two_training_runs(page: Page, base_url: str, built: StudioStore
 
 def test_a_running_run_updates_without_reloading(page: Page, base_url: str, built: StudioStore,
                                                  standin_config: Path) -> None:
-    from agents.config import load_config
-    from agents.curate.config import CurateConfig
+    from kindling.agents.config import load_config
+    from kindling.agents.curate.config import CurateConfig
 
     cfg = load_config(CurateConfig, standin_config, {"concurrency": 1})
     runner = CurateRunner(built.store, cfg, new_run=True, show_progress=False, name="live")

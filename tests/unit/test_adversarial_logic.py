@@ -1,8 +1,7 @@
 import pytest
+from kindling.agents.adversarial.logic import improved, normalize_rules, stop_reason
+from kindling.agents.adversarial.schemas import RuleSet
 from pydantic import ValidationError
-
-from agents.adversarial.logic import improved, normalize_rules, stop_reason
-from agents.adversarial.schemas import RuleSet
 
 
 def test_normalize_rules_dedupes_strips_and_caps() -> None:

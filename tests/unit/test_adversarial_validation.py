@@ -7,11 +7,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
-from agents.adversarial import reflect
-from agents.adversarial.logic import not_worse, screen_rules
-from store.db import Store
-from store.principles import activation_doubts, get_version, register_version
+from kindling.agents.adversarial import reflect
+from kindling.agents.adversarial.logic import not_worse, screen_rules
+from kindling.store.db import Store
+from kindling.store.principles import activation_doubts, get_version, register_version
 
 
 def scripted_metrics(f1_by_version: dict[int, float]) -> Any:
@@ -101,9 +100,9 @@ class CountingOptimizerDouble:
     ("batched", ["it1:opt_sg"])])
 async def test_rewrites_one_per_feedback_item_in_order_or_one_per_phase(
         mode: str, keys: list[str]) -> None:
-    from agents.adversarial.play import revise
-    from agents.llm.caller import CallKey
-    from agents.templates import PromptLibrary
+    from kindling.agents.adversarial.play import revise
+    from kindling.agents.llm.caller import CallKey
+    from kindling.agents.templates import PromptLibrary
 
     optimizer = CountingOptimizerDouble()
     ctx = SimpleNamespace(rewrites=mode, optimizer=optimizer, prompts=PromptLibrary(),

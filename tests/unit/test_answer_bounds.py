@@ -8,15 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kindling.agents.llm.answer_bounds import ANSWER_CHARS, MAX_ANSWER_CHARS, bounded, received
+from kindling.agents.llm.caller import Reply, parse_answer
+from kindling.agents.llm.http_client import BoundedTransport, ReplyTooLarge, sdk_httpx
+from kindling.agents.llm.llama_server import LlamaServerError, check_gguf
+from kindling.agents.llm.parsing import OutputParseError
+from kindling.agents.llm.redaction import forget_keys, register_key
+from kindling.agents.llm.role_output import RoleOutput
 from langchain_core.messages import AIMessage
-
-from agents.llm.answer_bounds import ANSWER_CHARS, MAX_ANSWER_CHARS, bounded, received
-from agents.llm.caller import Reply, parse_answer
-from agents.llm.http_client import BoundedTransport, ReplyTooLarge, sdk_httpx
-from agents.llm.llama_server import LlamaServerError, check_gguf
-from agents.llm.parsing import OutputParseError
-from agents.llm.redaction import forget_keys, register_key
-from agents.llm.role_output import RoleOutput
 
 KEY = "sk-bounds-PLANTED-77aa01"
 

@@ -7,8 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from store.bounded import (
+from kindling.store.bounded import (
     DATA_LIMIT_ENV,
     MAX_DATA_BYTES,
     data_limit,
@@ -16,9 +15,9 @@ from store.bounded import (
     iter_bounded_lines,
     read_bounded,
 )
-from store.data_files import DataImportError, iter_text_lines, parquet_batches, read_text
-from store.errors import UserError
-from store.yaml_io import read_yaml_mapping
+from kindling.store.data_files import DataImportError, iter_text_lines, parquet_batches, read_text
+from kindling.store.errors import UserError
+from kindling.store.yaml_io import read_yaml_mapping
 
 
 def test_a_file_at_the_bound_is_read_one_byte_past_is_refused(tmp_path: Path) -> None:

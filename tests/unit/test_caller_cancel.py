@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from kindling.agents.llm.caller import CANCELLED_IN_FLIGHT, AgentLLM, CallKey
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.templates import RenderedPrompt
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from pydantic import BaseModel
-
-from agents.llm.caller import CANCELLED_IN_FLIGHT, AgentLLM, CallKey
-from agents.llm.config import LLMConfig
-from agents.templates import RenderedPrompt
 
 
 class HangingChatModel(FakeListChatModel):

@@ -39,7 +39,7 @@ def test_every_option_and_argument_has_help() -> None:
 
 
 def test_a_commands_db_url_wins_over_the_root_one(tmp_path: Path) -> None:
-    from store.db import Store
+    from kindling.store.db import Store
 
     root, own = tmp_path / "root.db", tmp_path / "own.db"
     Store(f"sqlite:///{own}").close()
@@ -58,13 +58,14 @@ def test_the_clis_choices_are_the_owners_choices() -> None:
     """Each choice list shown by the CLI is the one its config, registry or table accepts."""
     from typing import get_args
 
-    from agents.curate.config import CurateConfig
-    from agents.llm.config import LLMConfig
-    from graphs.registry import GRAPHS
+    from kindling.agents.curate.config import CurateConfig
+    from kindling.agents.llm.config import LLMConfig
+    from kindling.graphs.registry import GRAPHS
+    from kindling.store.models import RUN_KINDS
+    from kindling.store.principle_io import KINDS
+    from kindling.store.user_files import SHAPES
+
     from kindling import options
-    from store.models import RUN_KINDS
-    from store.principle_io import KINDS
-    from store.user_files import SHAPES
 
     def choices(annotation: object) -> set[str]:
         return set(get_args(annotation))

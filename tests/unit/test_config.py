@@ -1,10 +1,10 @@
 from pathlib import Path
 
 import pytest
+from kindling.agents.config import ConfigError, load_config, parse_sets
+from kindling.agents.curate.config import CurateConfig
 from typer.testing import CliRunner
 
-from agents.config import ConfigError, load_config, parse_sets
-from agents.curate.config import CurateConfig
 from kindling.cli import app
 
 

@@ -1,11 +1,11 @@
 import pytest
+from kindling.agents.curate.config import CurateConfig
+from kindling.graphs.curate import route_after_generation, route_after_judge, route_after_retrieval
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, Verdict
 from sqlalchemy import func, select
 
-from agents.curate.config import CurateConfig
-from graphs.curate import route_after_generation, route_after_judge, route_after_retrieval
 from kindling.services.curate import CurateRunner
-from store.db import Store
-from store.models import AgentCall, Verdict
 from tests.fakes import ScriptedChatModel, default_scripts, seed_tiny_data
 
 ITEMS = [("生日祝福", "生日快乐", 0),
@@ -63,7 +63,7 @@ def test_paper_prompt_set_refuses_a_principle_set() -> None:
 
 
 def test_debate_findings_read_in_the_seeds_shapes() -> None:
-    from agents.curate.schemas import DebateAnalysis
+    from kindling.agents.curate.schemas import DebateAnalysis
 
     nested = DebateAnalysis.model_validate({"points": [{"point": "流畅", "reason": "通顺"}]})
     flat = DebateAnalysis.model_validate({"流畅": "通顺", "真挚": "有温度"})
@@ -123,7 +123,7 @@ async def test_retry_failed_redoes_only_the_failed_part(sqlite_store: Store) -> 
 
 
 async def test_curate_principles_by_version_id_and_kind_checked(sqlite_store: Store) -> None:
-    from store.principles import PrincipleNotFound, add_version
+    from kindling.store.principles import PrincipleNotFound, add_version
 
     seed_tiny_data(sqlite_store, ITEMS)
     judge_id, _ = add_version(sqlite_store, kind="judge", name="mine", text="只看是否押韵",

@@ -3,9 +3,8 @@
 import httpx
 import openai
 import pytest
-
-from agents.llm.caller import is_transient
-from agents.llm.dialects import (
+from kindling.agents.llm.caller import is_transient
+from kindling.agents.llm.dialects import (
     AUTO_ORDER,
     answer_text,
     is_structural,
@@ -13,6 +12,7 @@ from agents.llm.dialects import (
     refuses_format,
     request_fields,
 )
+
 from tests.standin.dialects import LLAMACPP_VALIDATION
 
 

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from kindling.store.readers import LAYOUT, read_folder
 
 from benchmarks.gpu.paper_subset import make_subset
-from store.readers import LAYOUT, read_folder
 from tests.standin import StandinConfig, StandinServer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from kindling.graphs.registry import GRAPHS, graph_of_run, require_graph_of_run
+from kindling.graphs.render import graph_view, render
 from typer.testing import CliRunner
 
-from graphs.registry import GRAPHS, graph_of_run, require_graph_of_run
-from graphs.render import graph_view, render
 from kindling.cli import app
 
 

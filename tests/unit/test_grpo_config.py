@@ -3,9 +3,8 @@
 from pathlib import Path
 
 import pytest
-
-from rl.rewards.registry import BUILDERS
-from rl.train_config import REWARD_NAMES, ConfigError, KindlingGRPO, load_train_config
+from kindling.rl.rewards.registry import BUILDERS
+from kindling.rl.train_config import REWARD_NAMES, ConfigError, KindlingGRPO, load_train_config
 
 ROOT = Path(__file__).resolve().parents[2]
 JUDGE = {"principles": "detector_initial", "llm": {"backend": "openai", "model": "m"}}

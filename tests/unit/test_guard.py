@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from agents.judge.guard import RULES, check_response, describe
+from kindling.agents.judge.guard import RULES, check_response, describe
 
 GREETING = "亲爱的妈妈，生日快乐！愿您的每一天都像春天一样温暖，笑容常在，身体健康。"
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import pytest
-
-from agents.judge.nodes import JudgeResult, JudgeStats, aggregate, sample_key, screen, storable
-from agents.judge.schemas import DetectorVerdict
-from graphs.judge import build_judge_graph, route_after_guard
-from store import judgments
-from store.db import Store
-from store.judgments import CachedJudgment, JudgmentScope
-from store.principles import register_version
+from kindling.agents.judge.nodes import (
+    JudgeResult,
+    JudgeStats,
+    aggregate,
+    sample_key,
+    screen,
+    storable,
+)
+from kindling.agents.judge.schemas import DetectorVerdict
+from kindling.graphs.judge import build_judge_graph, route_after_guard
+from kindling.store import judgments
+from kindling.store.db import Store
+from kindling.store.judgments import CachedJudgment, JudgmentScope
+from kindling.store.principles import register_version
 
 
 def vote(label: str, why: str = "") -> DetectorVerdict:
@@ -95,9 +101,9 @@ def test_cache_key_scope_and_insert_ignore(sqlite_store: Store) -> None:
 
 
 def test_detect_prompt_equals_a_full_render() -> None:
-    from agents.judge.nodes import TEMPLATE, DetectPrompt
-    from agents.templates import PromptLibrary
-    from store.principle_io import load_principles
+    from kindling.agents.judge.nodes import TEMPLATE, DetectPrompt
+    from kindling.agents.templates import PromptLibrary
+    from kindling.store.principle_io import load_principles
 
     lib, rules = PromptLibrary(), list(load_principles("detector_initial").rules)
     fast = DetectPrompt(lib, rules)

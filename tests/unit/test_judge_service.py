@@ -6,18 +6,17 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.judge.nodes import JudgeResult, state_result
+from kindling.agents.judge.service import JudgeService, build_judge_service
+from kindling.graphs.judge import build_judge_graph
+from kindling.store.db import Store
+from kindling.store.models import AgentCall, Judgment
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 from sqlalchemy import func, select
-
-from agents.judge.config import JudgeConfig
-from agents.judge.nodes import JudgeResult, state_result
-from agents.judge.service import JudgeService, build_judge_service
-from graphs.judge import build_judge_graph
-from store.db import Store
-from store.models import AgentCall, Judgment
 
 LONG = "亲爱的朋友，生日快乐！愿你新的一岁眼里有光、心中有爱，所求皆如愿，所行皆坦途，岁岁常欢愉。"
 SHORT = "生日快乐"
@@ -48,7 +47,7 @@ class FakeDetector(BaseChatModel):
 
 
 def new_run(store: Store) -> int:
-    from store.work import get_or_create_run
+    from kindling.store.work import get_or_create_run
 
     run, _ = get_or_create_run(store, kind="judge", run_key=None, config={}, code_version="test")
     return run.id

@@ -7,12 +7,12 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from kindling.rl.train_config import load_train_config
+from kindling.store.db import Store
 from typer.testing import CliRunner
 
 from kindling.cli import app
 from kindling.launcher import TrainArgs, accelerate_command, check_accelerate_config
-from rl.train_config import load_train_config
-from store.db import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCELERATE_CONFIGS = ROOT / "configs" / "accelerate"
@@ -98,8 +98,8 @@ def test_cli_rejects_launch_options_without_the_launcher() -> None:
 def test_use_vllm_without_vllm_is_a_clear_error(sqlite_store: Store) -> None:
     if importlib.util.find_spec("vllm") is not None:
         pytest.skip("vllm is installed")
-    from rl.grpo import prepare_grpo
-    from rl.train_config import KindlingGRPO
+    from kindling.rl.grpo import prepare_grpo
+    from kindling.rl.train_config import KindlingGRPO
 
     kcfg, trl_cfg = load_train_config("grpo", None, {
         "kindling.model": "models/tiny", "kindling.rewards": "{guard: 1.0}",

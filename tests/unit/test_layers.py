@@ -2,7 +2,8 @@
 
 `kindling` (CLI, studio, debugger, services) → `graphs` (wiring) → `agents` (nodes, LLM plumbing,
 their config) → `store`; `rl` uses `agents`, `graphs` and `store`, never `kindling`; `prompts`
-holds no code but its folder's path.
+and `configs` hold no code but their folder's path. Each top-level folder installs inside
+`kindling` (`agents/` is `kindling.agents`); a layer is that folder.
 """
 
 from __future__ import annotations
@@ -11,20 +12,28 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("kindling", "graphs", "agents", "rl", "store", "prompts")
+PACKAGES = ("kindling", "graphs", "agents", "rl", "store", "prompts", "configs")
 MAY_IMPORT = {
-    "kindling": {"kindling", "graphs", "agents", "rl", "store", "prompts"},
+    "kindling": {"kindling", "graphs", "agents", "rl", "store", "prompts", "configs"},
     "rl": {"rl", "graphs", "agents", "store", "prompts"},
     "graphs": {"graphs", "agents", "store", "prompts"},
     "agents": {"agents", "store", "prompts"},
     "store": {"store", "prompts"},
     "prompts": {"prompts"},
+    "configs": {"configs"},
 }
+
+
+def layer(module: str) -> str:
+    """The folder a module's code lives in: `kindling.store.db` → store, `kindling.cli` → kindling."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in PACKAGES else "kindling"
 
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    parts = parts[:-1] if parts[-1] == "__init__" else parts
+    return ".".join(parts if parts[0] == "kindling" else ["kindling", *parts])
 
 
 def project_imports(path: Path, known: set[str]) -> set[str]:
@@ -54,7 +63,7 @@ def import_graph() -> dict[str, set[str]]:
 
 def test_every_import_points_down_a_layer() -> None:
     upward = sorted(f"{src} imports {dst}" for src, dsts in import_graph().items() for dst in dsts
-                    if dst.split(".")[0] not in MAY_IMPORT[src.split(".")[0]])
+                    if layer(dst) not in MAY_IMPORT[layer(src)])
     assert upward == []
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
-
-from agents.judge.metrics import binary_metrics, length_baseline
-from rl.evaluate.metrics import (
+from kindling.agents.judge.metrics import binary_metrics, length_baseline
+from kindling.rl.evaluate.metrics import (
     DEFAULT_BAND_EDGES,
     band_names,
     best_length_threshold,
@@ -15,7 +14,7 @@ from rl.evaluate.metrics import (
     length_bands,
     report_by_band,
 )
-from store.eval_data import LabelledItem, split
+from kindling.store.eval_data import LabelledItem, split
 
 # 10 items worked by hand: tp = items 0,1,2; fn = 3,9; fp = 4; tn = 5,6,7,8.
 Y_TRUE = [1, 1, 1, 1, 0, 0, 0, 0, 0, 1]

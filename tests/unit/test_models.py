@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from kindling.rl.models import count_parameters, describe_model, load_policy, tiny_qwen2_config
+from kindling.rl.tokenizer import ENDOFTEXT, IM_END, IM_START, train_tokenizer
 from tokenizers import Tokenizer
 from transformers import (
     GPT2Config,
@@ -13,9 +15,6 @@ from transformers import (
     PreTrainedTokenizerFast,
     Qwen2ForCausalLM,
 )
-
-from rl.models import count_parameters, describe_model, load_policy, tiny_qwen2_config
-from rl.tokenizer import ENDOFTEXT, IM_END, IM_START, train_tokenizer
 
 
 @pytest.fixture

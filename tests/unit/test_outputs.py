@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from kindling.store.errors import OutputError
 
 from kindling.outputs import (
     MANIFEST,
@@ -16,7 +17,6 @@ from kindling.outputs import (
     staged_dir,
     write_text,
 )
-from store.errors import OutputError
 
 
 def tree(root: Path) -> dict[str, bytes]:

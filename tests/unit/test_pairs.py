@@ -1,4 +1,4 @@
-from store.pairs import JudgedCandidate, pair_up
+from kindling.store.pairs import JudgedCandidate, pair_up
 
 
 def j(vid: int, q: int, r: int, good: bool) -> JudgedCandidate:

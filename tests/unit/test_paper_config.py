@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import torch
 import yaml
+from kindling.rl.train_config import ConfigError, KindlingGRPO, KindlingRM, load_train_config
 
 from kindling.services.training import yaml_sets_pairs_run
-from rl.train_config import ConfigError, KindlingGRPO, KindlingRM, load_train_config
 
 PAPER = Path(__file__).resolve().parents[2] / "configs" / "paper.yaml"
 PAPER_JUDGE = PAPER.with_name("paper_grpo_judge.yaml")

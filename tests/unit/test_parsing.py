@@ -1,7 +1,6 @@
 import pytest
-
-from agents.curate.schemas import DebatePoints, JudgeVerdict
-from agents.llm.parsing import OutputParseError, parse_output
+from kindling.agents.curate.schemas import DebatePoints, JudgeVerdict
+from kindling.agents.llm.parsing import OutputParseError, parse_output
 
 
 @pytest.mark.parametrize(

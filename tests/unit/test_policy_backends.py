@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pytest
-
-from agents.curate.config import PolicyConfig
-from agents.curate.policy_backends import VllmPolicy
+from kindling.agents.curate.config import PolicyConfig
+from kindling.agents.curate.policy_backends import VllmPolicy
 
 
 @dataclass

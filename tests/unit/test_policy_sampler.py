@@ -9,9 +9,8 @@ import time
 from typing import Any
 
 import pytest
-
-from agents.curate.policy_backends import Completion
-from agents.curate.policy_sampler import PolicySampleFailed, PolicySampler
+from kindling.agents.curate.policy_backends import Completion
+from kindling.agents.curate.policy_sampler import PolicySampleFailed, PolicySampler
 
 
 class CountingPolicyDouble:

@@ -5,18 +5,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from prompts import PROMPTS_DIR
-from store.db import Store
-from store.models import Run
-from store.principle_io import (
+from kindling.prompts import PROMPTS_DIR
+from kindling.store.db import Store
+from kindling.store.models import Run
+from kindling.store.principle_io import (
     PrincipleFormatError,
     from_yaml_text,
     load_principles,
     to_yaml,
     validate_rules,
 )
-from store.principles import (
+from kindling.store.principles import (
     PrincipleNotFound,
     activate,
     active_version,

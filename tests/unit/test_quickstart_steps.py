@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
+from kindling.agents.config import ConfigError
 
-from agents.config import ConfigError
 from kindling.commands.quickstart import _reward_weights, finished
 from kindling.outputs import claim_dir
 

@@ -11,8 +11,7 @@ from urllib.parse import quote
 
 import pytest
 import typer
-
-from agents.llm.redaction import (
+from kindling.agents.llm.redaction import (
     MIN_KEY_CHARS,
     RedactingFilter,
     forget_keys,

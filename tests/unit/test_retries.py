@@ -10,12 +10,10 @@ import time
 import httpx
 import openai
 import pytest
-from tenacity import RetryCallState
-
-from agents.llm.config import LLMConfig
-from agents.llm.endpoints import EndpointError
-from agents.llm.http_client import sdk_httpx
-from agents.llm.retries import (
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.llm.endpoints import EndpointError
+from kindling.agents.llm.http_client import sdk_httpx
+from kindling.agents.llm.retries import (
     DeadlineExceeded,
     WaitForServer,
     endpoint_retrying,
@@ -24,6 +22,7 @@ from agents.llm.retries import (
     stop_reason,
     within_deadline,
 )
+from tenacity import RetryCallState
 
 CFG = LLMConfig(backend="openai", base_url="http://127.0.0.1:9/v1", model="m",
                 backoff_initial_s=0.01, backoff_max_s=0.05, retry_after_max_s=60)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from rl.rewards.trl_helpers import RepetitionPenaltyOptions, SoftOverlongOptions
-from rl.train_config import ConfigError, KindlingGRPO, config_dicts, load_train_config
+from kindling.rl.rewards.trl_helpers import RepetitionPenaltyOptions, SoftOverlongOptions
+from kindling.rl.train_config import ConfigError, KindlingGRPO, config_dicts, load_train_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 import torch
+from kindling.agents.judge.nodes import JudgeResult
+from kindling.rl.rewards.builtin import GuardReward, LengthControlReward, RMReward
+from kindling.rl.rewards.core import RewardConfigError, completion_text, prompt_text
+from kindling.rl.rewards.judge import JudgeReward
+from kindling.rl.rewards.registry import RewardContext, build_rewards
 from transformers import Qwen2Config, Qwen2ForSequenceClassification
 
-from agents.judge.nodes import JudgeResult
-from rl.rewards.builtin import GuardReward, LengthControlReward, RMReward
-from rl.rewards.core import RewardConfigError, completion_text, prompt_text
-from rl.rewards.judge import JudgeReward
-from rl.rewards.registry import RewardContext, build_rewards
 from tests.fakes import tiny_tokenizer
 
 NORMAL = "亲爱的朋友，生日快乐！愿你新的一岁眼里有光、心中有爱。"

@@ -8,20 +8,19 @@ from typing import Any
 
 import pytest
 import trl.rewards
-from pydantic_core import PydanticUndefined
-from trl.rewards import get_repetition_penalty_reward, get_soft_overlong_punishment
-from trl.trainer.utils import get_callable_name
-
-from rl.rewards.core import RewardConfigError
-from rl.rewards.registry import BUILDERS, RewardContext, build_rewards
-from rl.rewards.trl_helpers import (
+from kindling.rl.rewards.core import RewardConfigError
+from kindling.rl.rewards.registry import BUILDERS, RewardContext, build_rewards
+from kindling.rl.rewards.trl_helpers import (
     TRL_HELPERS,
     RepetitionPenaltyOptions,
     RewardOptions,
     SoftOverlongOptions,
     TRLReward,
 )
-from rl.train_config import REWARD_NAMES
+from kindling.rl.train_config import REWARD_NAMES
+from pydantic_core import PydanticUndefined
+from trl.rewards import get_repetition_penalty_reward, get_soft_overlong_punishment
+from trl.trainer.utils import get_callable_name
 
 IDS = [[1, 2, 3, 4], [5, 5, 5, 5, 5], [7], [1, 2, 1, 2, 1, 2], [], [3, 3, 4, 4, 3, 3, 4, 4, 9]]
 

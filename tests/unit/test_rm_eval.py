@@ -1,15 +1,14 @@
 """Pure parts of reward-model evaluation: pairwise accuracy, length baseline, score threshold."""
 
 import pytest
-
-from agents.judge.metrics import binary_metrics
-from rl.evaluate.reward_model import (
+from kindling.agents.judge.metrics import binary_metrics
+from kindling.rl.evaluate.reward_model import (
     best_score_threshold,
     pairwise_accuracy,
     pairwise_report,
     score_predictions,
 )
-from store.eval_data import LabelledItem, split
+from kindling.store.eval_data import LabelledItem, split
 
 CHOSEN = [1.0, 0.2, 0.5, 0.3]
 REJECTED = [0.0, 0.9, 0.5, 0.1]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from store import work
-from store.db import Store
-from store.models import Query, Run, RunItem
-from store.run_endings import end_run_early
+from kindling.store import work
+from kindling.store.db import Store
+from kindling.store.models import Query, Run, RunItem
+from kindling.store.run_endings import end_run_early
 
 
 def run_with_items(store: Store, n: int) -> int:

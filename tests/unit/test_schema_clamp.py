@@ -7,11 +7,10 @@ import json
 from typing import Literal
 
 import pytest
+from kindling.agents.llm import local_model as local_llm
+from kindling.agents.llm.local_model import load_local_chat_model
+from kindling.agents.llm.schema_bounds import clamp_schema, max_json_bytes
 from pydantic import BaseModel
-
-from agents.llm import local_model as local_llm
-from agents.llm.local_model import load_local_chat_model
-from agents.llm.schema_bounds import clamp_schema, max_json_bytes
 
 
 class Verdict(BaseModel):
@@ -87,9 +86,9 @@ def test_alias_without_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
 def test_every_field_of_every_role_schema_is_bounded() -> None:
     """A runaway answer cannot pass validation: every string has a maxLength and every array a
     maxItems, at any depth (a 1 MB debate point once went to the judge)."""
-    from agents.adversarial.schemas import ErrorReflection, FlawedGreeting, RuleSet
-    from agents.curate.schemas import Candidate, DebatePoints, JudgeVerdict, ReflectVerdict
-    from agents.judge.schemas import DetectorVerdict
+    from kindling.agents.adversarial.schemas import ErrorReflection, FlawedGreeting, RuleSet
+    from kindling.agents.curate.schemas import Candidate, DebatePoints, JudgeVerdict, ReflectVerdict
+    from kindling.agents.judge.schemas import DetectorVerdict
 
     def unbounded(node: object, where: str) -> list[str]:
         if isinstance(node, list):

@@ -1,7 +1,6 @@
+from kindling.store.db import Store, resolve_db_url
+from kindling.store.models import Query, text_hash
 from sqlalchemy import inspect, select
-
-from store.db import Store, resolve_db_url
-from store.models import Query, text_hash
 
 
 def test_migrations_create_every_table(sqlite_store: Store) -> None:
@@ -33,8 +32,7 @@ def test_head_revision_is_alembics_head(sqlite_store: Store) -> None:
     """The fast start-up check (skip Alembic at the head) must know the newest migration."""
     from alembic.config import Config
     from alembic.script import ScriptDirectory
-
-    from store.db import HEAD_REVISION, MIGRATIONS, schema_revision
+    from kindling.store.db import HEAD_REVISION, MIGRATIONS, schema_revision
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

@@ -7,13 +7,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from kindling.store.db import MIGRATIONS, Store, migrate, schema_revision
+from kindling.store.errors import StoreError
+from kindling.store.ownership import CORE_TABLES, KINDLING_REVISIONS
+from kindling.store.sqlite_files import publish_new_store
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL
-
-from store.db import MIGRATIONS, Store, migrate, schema_revision
-from store.errors import StoreError
-from store.ownership import CORE_TABLES, KINDLING_REVISIONS
-from store.sqlite_files import publish_new_store
 
 
 def alembic_config():  # type: ignore[no-untyped-def]
@@ -38,8 +37,7 @@ def upgrade_to(url: str, revision: str) -> None:
 
 def test_kindlings_revisions_and_tables_are_its_migrations() -> None:
     from alembic.script import ScriptDirectory
-
-    from store.models import Base
+    from kindling.store.models import Base
 
     script = ScriptDirectory.from_config(alembic_config())
     assert [r.revision for r in script.walk_revisions()][::-1] == list(KINDLING_REVISIONS)
@@ -164,10 +162,10 @@ def test_langgraphs_tables_do_not_make_a_postgres_store_foreign(pg_url: str) -> 
 def test_a_reader_creates_no_checkpoint_tables(backend: str, request, tmp_path: Path) -> None:
     """`graph replay` of a run that left no checkpoints makes neither LangGraph's file beside a
     SQLite store nor its tables in a PostgreSQL one."""
+    from kindling.store import work
     from typer.testing import CliRunner
 
     from kindling.cli import app
-    from store import work
 
     url = request.getfixturevalue(backend)
     store = Store(url)

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kindling.agents.llm.config import LLMConfig
 
-from agents.llm.config import LLMConfig
 from kindling.studio.config_gate import (
     _ABSENT,
     ENDPOINT_FIELDS,

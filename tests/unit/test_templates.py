@@ -1,7 +1,6 @@
 import pytest
-
-from agents.templates import PromptError, PromptLibrary
-from store.principle_io import PrincipleFormatError, load_principles
+from kindling.agents.templates import PromptError, PromptLibrary
+from kindling.store.principle_io import PrincipleFormatError, load_principles
 
 
 def test_renders_judge_with_principles_and_fenced_response() -> None:

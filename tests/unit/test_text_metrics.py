@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from rl.evaluate.policy import excellence, policy_metrics
-from rl.evaluate.text_metrics import char_ngrams, distinct_n, self_bleu
+from kindling.rl.evaluate.policy import excellence, policy_metrics
+from kindling.rl.evaluate.text_metrics import char_ngrams, distinct_n, self_bleu
 
 
 def test_char_ngrams_ignore_whitespace() -> None:

@@ -1,9 +1,8 @@
 """The token cap goes out as `max_tokens` to every endpoint but OpenAI's own API."""
 
+from kindling.agents.llm.endpoints import ReasoningChatOpenAI
 from langchain_core.messages import HumanMessage
 from pydantic import SecretStr
-
-from agents.llm.endpoints import ReasoningChatOpenAI
 
 
 def payload(base_url: str | None) -> dict:

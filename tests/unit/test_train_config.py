@@ -3,8 +3,13 @@
 from pathlib import Path
 
 import pytest
-
-from rl.train_config import ConfigError, KindlingSFT, LoraSpec, config_dicts, load_train_config
+from kindling.rl.train_config import (
+    ConfigError,
+    KindlingSFT,
+    LoraSpec,
+    config_dicts,
+    load_train_config,
+)
 
 YAML = """\
 kindling:
@@ -83,7 +88,7 @@ def test_yaml11_boolean_words_stay_strings_on_the_command_line(cfg_file: Path) -
 
 
 def test_cli_set_keeps_no_a_word() -> None:
-    from agents.config import parse_sets
+    from kindling.agents.config import parse_sets
 
     assert parse_sets(["trl.save_strategy=no", "a=0.5", "b=true", "c=null"]) == {
         "trl.save_strategy": "no", "a": 0.5, "b": True, "c": None}

@@ -9,10 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
+from kindling.rl.train_config import ConfigError, load_train_config
+from kindling.rl.trl_config import FIELD_CHOICES
 from trl import GRPOConfig
-
-from rl.train_config import ConfigError, load_train_config
-from rl.trl_config import FIELD_CHOICES
 
 BASE: dict[str, object] = {"kindling.model": "models/tiny", "kindling.rewards": "{guard: 1.0}",
                            "trl.output_dir": "/tmp/unused", "trl.use_cpu": True,
@@ -82,7 +81,7 @@ def test_aggregations_match_trl() -> None:
 
 
 def test_a_renamed_key_takes_its_old_name_on_an_older_transformers() -> None:
-    from rl.trl_config import _older_names
+    from kindling.rl.trl_config import _older_names
 
     older = {"gradient_checkpointing", "output_dir"}  # transformers 5.17 knows only the old name
     assert _older_names({"activation_checkpointing": True, "output_dir": "o"}, older) == {

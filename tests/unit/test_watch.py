@@ -6,12 +6,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from kindling.rl.evaluate.text_metrics import repetition
+from kindling.rl.train_config import ConfigError, load_train_config
+from kindling.rl.watch import LengthReference, SignalTap, batch_signals, judge_rm_discord, pearson
+from kindling.rl.watch_rules import RuleWatcher, WatchConfig, WatchRule
 from pydantic import ValidationError
-
-from rl.evaluate.text_metrics import repetition
-from rl.train_config import ConfigError, load_train_config
-from rl.watch import LengthReference, SignalTap, batch_signals, judge_rm_discord, pearson
-from rl.watch_rules import RuleWatcher, WatchConfig, WatchRule
 
 LOOPED = "如秋实般丰盈，如秋实般丰盈，如秋实般丰盈，如秋实般丰盈"
 PLAIN = "祝你生日快乐，万事如意"
