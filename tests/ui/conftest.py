@@ -1,6 +1,7 @@
 """Fixtures of the studio's browser tests: a store with one run of each kind, the studio served
 by uvicorn in a thread on a free 127.0.0.1 port, Debian's chromium driven by Playwright, and
-where screenshots go (KINDLING_SCREENSHOTS=docs: the README's docs/studio-*.png)."""
+where screenshots go (KINDLING_SCREENSHOTS=docs: docs/studio-*.png, the pictures
+on docs/studio.md)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 The app is served by uvicorn in a thread on a free 127.0.0.1 port, over a store with one run of
 each kind. Each page is also saved as a screenshot: under the test's temporary folder, or, with
-KINDLING_SCREENSHOTS=docs, as the README's docs/studio-*.png (install fonts-wqy-zenhei first, or
-the Chinese text shows as boxes).
+KINDLING_SCREENSHOTS=docs, as docs/studio-*.png, the pictures on docs/studio.md (install
+fonts-wqy-zenhei first, or the Chinese text shows as boxes).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ trace), filters, two runs compared, a run watched live as it goes against the st
 break / edit / continue and fork from the page, and training runs overlaid.
 
 Each page is also saved as a screenshot (see conftest.py; KINDLING_SCREENSHOTS=docs for the
-README's).
+pictures on docs/studio.md).
 """
 
 from __future__ import annotations
