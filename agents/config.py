@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from kindling.agents.paths import config_base, resolve_dotted, resolve_paths
 from kindling.store import yaml_io
 from kindling.store.errors import UserError
 from kindling.store.text_checks import find_invalid_text
@@ -99,8 +100,12 @@ def read_yaml_mapping(path: Path, what: str = "a mapping") -> dict[str, Any]:
     return yaml_io.read_yaml_mapping(path, "config", ConfigError, shape=what)
 
 
-def load_config(model: type[Strict], path: Path | None, overrides: dict[str, Any]) -> Any:
+def load_config(model: type[Strict], path: Path | None, overrides: dict[str, Any],
+                overrides_base: Path | None = None) -> Any:
     """Read YAML (if given), apply dotted overrides (CLI flags win), validate strictly.
+
+    Path-valued fields (agents/paths.py) resolve: the file's against its folder (`config_base`),
+    the overrides' against `overrides_base` (default: the current folder).
 
     Raises:
         ConfigError: unreadable YAML, unknown keys, or invalid values, naming file and field.
@@ -108,10 +113,11 @@ def load_config(model: type[Strict], path: Path | None, overrides: dict[str, Any
     data: dict[str, Any] = {}
     where = str(path) if path else "command line"
     if path is not None:
-        data = read_yaml_mapping(path)
+        data = resolve_paths(model, read_yaml_mapping(path), config_base(path))
     given = [key for key, value in overrides.items() if value is not None]
     for key in given:
-        set_dotted(data, key, overrides[key])
+        set_dotted(data, key, resolve_dotted(model, key, overrides[key],
+                                             overrides_base or Path.cwd()))
     _check_renamed(model, data, where, given)
     try:
         return model.model_validate(data)

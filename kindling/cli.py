@@ -21,6 +21,7 @@ from kindling.commands import (
     evaluate,
     experiment,
     graph,
+    init,
     judge,
     model,
     pairs,
@@ -155,6 +156,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.command("init")(init.init)
 app.add_typer(data.app, name="data")
 app.command("curate")(curate.curate)
 app.command("judge")(judge.judge)

@@ -38,7 +38,9 @@ from kindling.agents.config import (
     set_dotted,
 )
 from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.paths import ModelRef, config_base
 from kindling.rl.rewards.trl_helpers import RewardOptions, RewardOptionsField
+from kindling.rl.run_paths import absolute_output_dir, resolve_override, resolve_sections
 from kindling.rl.trl_config import build_trl_config, trl_config_class
 from kindling.rl.watch_rules import WatchConfig
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
@@ -62,7 +64,7 @@ class KindlingSFT(Strict):
     """`kindling train sft`: supervised fine-tuning on an imported dataset's (query, response) rows."""
 
     name: str | None = Field(None, min_length=1, max_length=200, description="The run's name in `kindling runs` and the studio (None: sft, rm, or grpo- and the rewards, e.g. grpo-rm+length).")
-    model: str = Field(..., description="Causal LM to train: a hub id or a local folder (model + tokenizer).")
+    model: ModelRef = Field(..., description="Causal LM to train: a hub id or a local folder (model + tokenizer).")
     dataset: str = Field("sft", description="Imported dataset whose (query, response) rows are the SFT data.")
     limit: int | None = Field(None, ge=1, description="Use at most this many rows (file order).")
     lora: LoraSpec | None = Field(None, description="Train a LoRA adapter instead of all weights (None: full fine-tuning).")
@@ -72,7 +74,7 @@ class KindlingRM(Strict):
     """`kindling train rm`: a reward model on preference pairs (an import run's or Path A's)."""
 
     name: str | None = Field(None, min_length=1, max_length=200, description="The run's name in `kindling runs` and the studio (None: sft, rm, or grpo- and the rewards, e.g. grpo-rm+length).")
-    model: str = Field(..., description="Base model for sequence classification: a hub id or a local folder.")
+    model: ModelRef = Field(..., description="Base model for sequence classification: a hub id or a local folder.")
     pairs_run: int = Field(..., ge=1, description="Run holding the pairs: an import run (the paper's RM pairs) or a pairs run (Path A).")
     pairs_dataset: str | None = Field(None, description="Keep only pairs recorded in this imported dataset (rm_train, rm_test: an import run holds both); None: all.")
     limit: int | None = Field(None, ge=1, description="Use at most this many pairs.")
@@ -87,13 +89,13 @@ class KindlingGRPO(Strict):
     """`kindling train grpo`: GRPO of a policy on an imported dataset's prompts, with named rewards."""
 
     name: str | None = Field(None, min_length=1, max_length=200, description="The run's name in `kindling runs` and the studio (None: sft, rm, or grpo- and the rewards, e.g. grpo-rm+length).")
-    model: str = Field(..., description="Policy to train: a hub id or a local folder (model + tokenizer with a chat_template), e.g. an SFT output dir.")
+    model: ModelRef = Field(..., description="Policy to train: a hub id or a local folder (model + tokenizer with a chat_template), e.g. an SFT output dir.")
     dataset: str = Field("grpo_train", description="Imported dataset whose queries are the prompts.")
     limit: int | None = Field(None, ge=1, description="Use at most this many prompts (file order).")
     lora: LoraSpec | None = Field(None, description="Train a LoRA adapter instead of all weights.")
     rewards: dict[str, float] = Field(..., description="Reward name -> weight (rm, judge, length_control, guard; TRL's helpers repetition_penalty, soft_overlong), e.g. {rm: 1.0, length_control: 1.0}.")
     reward_options: RewardOptionsField = Field(default_factory=RewardOptions, validate_default=True, description="Arguments of the rewards built from TRL's helpers, by reward name: {repetition_penalty: {ngram_size: 3, max_penalty: -1.0}, soft_overlong: {soft_punish_cache: 16, max_completion_len: null}} (trl.rewards' parameter names; soft_overlong needs soft_punish_cache; max_completion_len null: trl.max_completion_length). Only for rewards named in rewards.")
-    rm_model: str | None = Field(None, validate_default=True, description="Reward model folder (sequence classification + tokenizer, `kindling train rm` output); required iff rewards include rm.")
+    rm_model: ModelRef | None = Field(None, validate_default=True, description="Reward model folder (sequence classification + tokenizer, `kindling train rm` output); required iff rewards include rm.")
     rm_batch_size: int = Field(16, ge=1, description="Completions scored per reward-model forward pass.")
     judge: JudgeConfig | None = Field(None, validate_default=True, description="The principle-guided judge (principles = a version id, name or YAML path); required iff rewards include judge.")
     length_reference: Literal["dataset", "policy"] = Field("dataset", description="length_control's reference lengths: the responses of length_dataset, or completions the starting policy samples on the first length_reference_prompts prompts before training (holds the policy's own length).")
@@ -154,7 +156,8 @@ KINDLING_MODELS: dict[str, type[Strict]] = {"sft": KindlingSFT, "rm": KindlingRM
 """Kindling's part per run type."""
 
 def load_train_config(
-    kind: str, yaml_path: Path | None, overrides: dict[str, Any]
+    kind: str, yaml_path: Path | None, overrides: dict[str, Any],
+    overrides_base: Path | None = None,
 ) -> tuple[BaseModel, Any]:
     """Read a run config: YAML sections `kindling` and `trl`, then dotted CLI overrides on top.
 
@@ -164,6 +167,8 @@ def load_train_config(
             section per run type holding them (then the `kind` section is used).
         overrides: Dotted keys (`trl.learning_rate`, `kindling.limit`) to values; a string value
             is parsed as YAML (`1e-4` → 0.0001, `true`, `null`), others are used as they are.
+        overrides_base: The folder the overrides' relative paths resolve against (default: the
+            current folder); the file's resolve against its own folder (agents/paths.py).
 
     Returns:
         (Kindling's part as its pydantic model, TRL's config object built from the merged dict).
@@ -175,14 +180,18 @@ def load_train_config(
     if kind not in KINDLING_MODELS:
         raise ConfigError(f"unknown run type {kind!r} (known: {', '.join(KINDLING_MODELS)})")
     data, where = read_run_yaml(kind, yaml_path)
+    if yaml_path is not None:
+        data = resolve_sections(KINDLING_MODELS[kind], data, config_base(yaml_path))
     for dotted, value in overrides.items():
-        _apply_override(data, dotted, _parse_value(value))
+        _apply_override(data, dotted, resolve_override(KINDLING_MODELS[kind], dotted,
+                                                       _parse_value(value),
+                                                       overrides_base or Path.cwd()))
     kindling_part = _validate_kindling(KINDLING_MODELS[kind], data.get("kindling") or {}, where,
                                        [k.partition(".")[2] for k in overrides
                                         if k.startswith("kindling.")])
     trl_config = build_trl_config(trl_config_class(kind), data.get("trl") or {}, where,
                                   {k.partition(".")[2] for k in overrides if k.startswith("trl.")})
-    return kindling_part, trl_config
+    return kindling_part, absolute_output_dir(trl_config)
 
 
 def read_run_yaml(kind: str, path: Path | None) -> tuple[dict[str, Any], str]:

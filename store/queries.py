@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from kindling.store.db import Store
 from kindling.store.models import DatasetRecord, Query, Response, Run
 from sqlalchemy import select
@@ -95,8 +97,12 @@ def latest_import_run(store: Store) -> int | None:
 
 
 def finished_run_metrics(store: Store, kind: str, output_dir: str) -> dict | None:
-    """The metrics of the newest finished `kind` run that wrote `output_dir`, or None."""
+    """The metrics of the newest finished `kind` run that wrote `output_dir`, or None (folders
+    compared as absolute paths: runs record absolute ones, older runs relative ones)."""
     stmt = (select(Run.metrics).where(Run.kind == kind, Run.status == "finished")
             .order_by(Run.id.desc()))
+    wanted = os.path.abspath(output_dir)
     with store.session() as s:
-        return next((m for m in s.scalars(stmt) if (m or {}).get("output_dir") == output_dir), None)
+        return next((m for m in s.scalars(stmt)
+                     if (out := (m or {}).get("output_dir")) and os.path.abspath(out) == wanted),
+                    None)

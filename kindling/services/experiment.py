@@ -42,8 +42,10 @@ def load_experiment(path: Path, overrides: dict[str, Any] | None = None
     Raises:
         ConfigError: the experiment file or a step's config is invalid (file and field named).
     """
+    from kindling.agents.paths import config_base
+
     cfg = load_config(ExperimentConfig, path, overrides or {})
-    return cfg, make_plan(cfg, path.parent)
+    return cfg, make_plan(cfg, path.parent, config_base(path))
 
 
 class Experiment:

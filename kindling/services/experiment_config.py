@@ -13,6 +13,7 @@ from pydantic import Field
 
 from kindling.agents.config import Strict
 from kindling.agents.llm.config import LLMConfig
+from kindling.agents.paths import ModelRef, PathStr
 
 
 class Step(Strict):
@@ -21,7 +22,7 @@ class Step(Strict):
 
 
 class BaseStep(Strict):
-    model: str = Field("tiny", description="The base policy: tiny (a small Qwen2 built from config on the imported texts, for CPUs), a hub id or a folder.")
+    model: ModelRef = Field("tiny", description="The base policy: tiny (a small Qwen2 built from config on the imported texts, for CPUs), a hub id or a folder.")
     vocab_size: int = Field(4000, ge=300, description="tiny: the tokenizer's vocabulary.")
 
 
@@ -52,8 +53,8 @@ class CompareStep(Strict):
 class ExperimentConfig(Strict):
     """SFT → Path A → pairs → RM → GRPO-RM; Path B → best S_D → GRPO-judge; the comparison."""
 
-    workdir: str = Field("experiment", description="Where models, runs and the report go (relative to the current folder).")
-    data: str | None = Field("../shared/data/igniting", description="The paper's dataset/ layout, imported first (null: use what the store holds).")
+    workdir: PathStr = Field("experiment", description="Where models, runs and the report go (in the file: relative to it; the default: the current folder).")
+    data: PathStr | None = Field("../shared/data/igniting", description="The paper's dataset/ layout, imported first (null: use what the store holds).")
     base: BaseStep = Field(default_factory=lambda: BaseStep())
     sft: Step = Field(default_factory=lambda: Step(config="sft_tiny.yaml"))
     path_a: PathAStep = Field(default_factory=lambda: PathAStep(config="curate_local.yaml"))

@@ -24,6 +24,7 @@ PLACEHOLDER_RUN = 1  # stands for a run id not known before the step that makes 
 class Plan:
     cfg: ExperimentConfig
     base_dir: Path  # the experiment file's folder: step configs are relative to it
+    paths_base: Path | None = None  # what paths in the file resolve against (agents/paths.py)
 
     def config_path(self, step: Step) -> Path | None:
         return None if step.config is None else self.base_dir / step.config
@@ -53,20 +54,34 @@ class Plan:
 
     def train_overrides(self, name: str, links: dict[str, Any]) -> dict[str, Any]:
         """A training step's overrides: the links, then the experiment's `set` on top."""
+        from kindling.rl.run_paths import resolve_override
+        from kindling.rl.train_config import KINDLING_MODELS
+
         step: Step = getattr(self.cfg, name)
-        values = {**links, **step.set}
+        model = KINDLING_MODELS[TRAIN_KINDS[name]]
+        values = {**links, **{k: resolve_override(model, k, v, self._paths_base())
+                              for k, v in step.set.items()}}
         return {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}
+
+    def _paths_base(self) -> Path:
+        return self.paths_base or self.base_dir
+
+    def _sets(self, model: type[Any], step: Step) -> dict[str, Any]:
+        """A step's `set`, its paths resolved as the experiment file's own."""
+        from kindling.agents.paths import resolve_dotted
+
+        return {k: resolve_dotted(model, k, v, self._paths_base()) for k, v in step.set.items()}
 
     def curate_config(self, policy: str) -> CurateConfig:
         """Path A: the SFT policy writes `samples_per_query` candidates for `queries` queries."""
         a = self.cfg.path_a
         links = {"source": "generate", "dataset": a.dataset, "limit": a.queries,
                  "samples_per_query": a.samples_per_query, "policy.model": policy}
-        return load_config(CurateConfig, self.config_path(a), {**links, **a.set})
+        return load_config(CurateConfig, self.config_path(a), {**links, **self._sets(CurateConfig, a)})
 
     def adversarial_config(self) -> AdversarialConfig:
         b = self.cfg.path_b
-        return load_config(AdversarialConfig, self.config_path(b), dict(b.set))
+        return load_config(AdversarialConfig, self.config_path(b), self._sets(AdversarialConfig, b))
 
     def judge_config(self, principles: str) -> JudgeConfig:
         """The judge GRPO trains with (grpo_judge's kindling.judge) under `principles`: the same
@@ -82,7 +97,7 @@ class Plan:
         return kcfg.judge
 
 
-def make_plan(cfg: ExperimentConfig, base_dir: Path) -> Plan:
+def make_plan(cfg: ExperimentConfig, base_dir: Path, paths_base: Path | None = None) -> Plan:
     """Check every step's config with its links filled by stand-ins (the real ones are made by
     earlier steps), so a typo in the last step stops the experiment before the first.
 
@@ -91,7 +106,7 @@ def make_plan(cfg: ExperimentConfig, base_dir: Path) -> Plan:
     """
     from kindling.rl.train_config import load_train_config
 
-    plan = Plan(cfg, base_dir)
+    plan = Plan(cfg, base_dir, paths_base)
     for name in ("sft", "path_a", "rm", "grpo_rm", "path_b", "grpo_judge"):
         path = plan.config_path(getattr(cfg, name))
         if path is not None and not path.is_file():

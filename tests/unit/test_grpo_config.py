@@ -60,10 +60,12 @@ def test_shipped_yaml_and_overrides() -> None:
     assert trl_cfg.loss_type == "dr_grpo" and trl_cfg.beta == 0.001
 
 
-def test_shipped_yaml_defaults() -> None:
+def test_shipped_yaml_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the shipped file's ../models/rm: ./models/rm of this folder
     kcfg, _ = load_train_config("grpo", ROOT / "configs/grpo_tiny.yaml", {})
     assert isinstance(kcfg, KindlingGRPO)
-    assert kcfg.rewards == {"rm": 1.0, "length_control": 10.0} and kcfg.rm_model == "models/rm"
+    assert kcfg.rewards == {"rm": 1.0, "length_control": 10.0}
+    assert kcfg.rm_model == str(tmp_path / "models" / "rm")
 
 
 def test_unknown_kindling_key_named() -> None:

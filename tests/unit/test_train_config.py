@@ -74,10 +74,13 @@ def test_unknown_section_and_bad_override(cfg_file: Path, tmp_path: Path) -> Non
         load_train_config("sft", None, {"trl.bf16": "false", "trl.use_cpu": "true"})
 
 
-def test_shipped_config_parses() -> None:
-    root = Path(__file__).resolve().parents[2]
-    kcfg, trl_cfg = load_train_config("sft", root / "configs" / "sft_tiny.yaml", {})
-    assert isinstance(kcfg, KindlingSFT) and kcfg.model == "models/tiny"
+def test_shipped_config_parses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kindling.configs import shipped_configs
+
+    monkeypatch.chdir(tmp_path)  # a shipped config resolves as if in ./configs of this folder
+    kcfg, trl_cfg = load_train_config("sft", shipped_configs() / "sft_tiny.yaml", {})
+    assert isinstance(kcfg, KindlingSFT) and kcfg.model == str(tmp_path / "models" / "tiny")
+    assert trl_cfg.output_dir == str(tmp_path / "runs" / "sft_tiny")
     assert trl_cfg.bf16 is False and trl_cfg.report_to == []
 
 
