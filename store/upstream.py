@@ -34,10 +34,15 @@ UPSTREAM_SHA256: dict[str, str | None] = {
 }
 
 
+class UpstreamUnreachable(DataImportError):
+    """The upstream server could not be reached (no network, refused, timed out, reset)."""
+
+
 def fetch_upstream(
     dest: Path, *, base_url: str = UPSTREAM_BASE_URL, timeout_s: float = 60.0,
     expected: Mapping[str, str | None] = UPSTREAM_SHA256,
     warn: Callable[[str], None] = lambda msg: print(f"warning: {msg}", file=sys.stderr),
+    on_file: Callable[[str, int], None] | None = None,
 ) -> Path:
     """Download upstream's `dataset/` files into `dest`, verifying each file's SHA-256.
 
@@ -50,20 +55,24 @@ def fetch_upstream(
         timeout_s: Timeout of each HTTP request, in seconds.
         expected: SHA-256 per relative path; None means unknown (accepted with a warning).
         warn: Called with a message for each file that could not be verified.
+        on_file: Called with each downloaded file's relative path and size, once it verified.
 
     Returns:
         `dest`, now holding every file of `expected`.
 
     Raises:
-        DataImportError: A download failed or a file's SHA-256 does not match.
+        UpstreamUnreachable: The server could not be reached.
+        DataImportError: A download failed (an HTTP error) or a file's SHA-256 does not match.
     """
     dest = Path(dest)
-    todo = [rel for rel, digest in expected.items() if not is_verified(dest / rel, digest)]
+    todo = missing_files(dest, expected)
     if todo:
         with tempfile.TemporaryDirectory(prefix="kindling-fetch-") as tmp:
             for rel in todo:
                 url = f"{base_url.rstrip('/')}/{rel}"
-                _download(url, Path(tmp) / rel, expected[rel], timeout_s)
+                size = _download(url, Path(tmp) / rel, expected[rel], timeout_s)
+                if on_file is not None:
+                    on_file(rel, size)
             for rel in todo:
                 _place(Path(tmp) / rel, dest / rel)
     for rel, digest in expected.items():
@@ -72,12 +81,18 @@ def fetch_upstream(
     return dest
 
 
+def missing_files(dest: Path, expected: Mapping[str, str | None] = UPSTREAM_SHA256) -> list[str]:
+    """The relative paths of `expected` that `dest` does not hold verified (all: nothing cached)."""
+    return [rel for rel, digest in expected.items() if not is_verified(Path(dest) / rel, digest)]
+
+
 def is_verified(path: Path, digest: str | None) -> bool:
     """Whether `path` is a file with the expected SHA-256 (any file when none is known)."""
     return path.is_file() and (digest is None or file_sha256(path) == digest)
 
 
-def _download(url: str, target: Path, digest: str | None, timeout_s: float) -> None:
+def _download(url: str, target: Path, digest: str | None, timeout_s: float) -> int:
+    """Download `url` to `target` within the size bound, check its SHA-256; returns its size."""
     target.parent.mkdir(parents=True, exist_ok=True)
     hasher, limit, size = hashlib.sha256(), data_limit(), 0
     try:
@@ -88,10 +103,15 @@ def _download(url: str, target: Path, digest: str | None, timeout_s: float) -> N
                     raise DataImportError(url, too_large(limit, "data file"))
                 hasher.update(block)
                 out.write(block)
-    except (urllib.error.URLError, OSError) as exc:  # HTTPError, timeouts, resets
+    except urllib.error.HTTPError as exc:  # the server answered: a wrong URL or a mirror's fault
+        raise DataImportError(url, f"download failed: {exc}") from exc
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:  # no network, resets
+        raise UpstreamUnreachable(url, f"download failed: {exc}") from exc
+    except OSError as exc:  # the temporary folder could not be written, a TLS failure
         raise DataImportError(url, f"download failed: {exc}") from exc
     if digest is not None and hasher.hexdigest() != digest:
         raise DataImportError(url, f"SHA-256 mismatch: expected {digest}, got {hasher.hexdigest()}")
+    return size
 
 
 def _place(src: Path, target: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,36 +10,16 @@ from rich.table import Table
 
 from kindling.context import console, fail
 from kindling.options import Shape
-from kindling.outputs import WHOLE_FOLDER, owned_entries
-from kindling.store.errors import OutputError
+from kindling.services.paper_data import (
+    UPSTREAM_URL_ENV,
+    default_cache_dir,
+    download_upstream,
+    upstream_base_url,
+)
 from kindling.store.readers import LAYOUT
-from kindling.store.upstream import UPSTREAM_COMMIT, UPSTREAM_SHA256, fetch_upstream, is_verified
+from kindling.store.upstream import UPSTREAM_COMMIT
 
 app = typer.Typer(help="Import datasets into the store.", no_args_is_help=True)
-
-
-def check_cache(cache: Path) -> None:
-    """`--upstream` replaces a cached file whose SHA-256 is wrong: refuse when such a file is in a
-    folder Kindling did not make (the download would overwrite somebody else's file).
-
-    Raises:
-        OutputError: the cache is a file, or holds a wrong file at an upstream path.
-    """
-    if cache.exists() and not cache.is_dir():
-        raise OutputError(f"--cache-dir {cache}: is a file, not a folder")
-    if not cache.is_dir() or WHOLE_FOLDER in owned_entries(cache):
-        return
-    stale = [rel for rel, digest in UPSTREAM_SHA256.items()
-             if (cache / rel).exists() and not is_verified(cache / rel, digest)]
-    if stale:
-        raise OutputError(f"--cache-dir {cache}: {stale[0]} is not the upstream file and was not "
-                          "written by Kindling; move it away or choose another folder")
-
-
-def default_cache_dir() -> Path:
-    """Where `--upstream` downloads go: ~/.cache/kindling/igniting/<commit> (honours XDG)."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "kindling" / "igniting" / UPSTREAM_COMMIT
 
 
 @app.command("import")
@@ -54,7 +33,7 @@ def import_command(
     upstream: Annotated[bool, typer.Option(
         "--upstream",
         help=f"Download the upstream dataset/ at commit {UPSTREAM_COMMIT[:12]} (SHA-256 checked) "
-             "into the cache, then import it.",
+             f"into the cache, then import it (${UPSTREAM_URL_ENV}: a mirror's dataset/ URL).",
     )] = False,
     cache_dir: Annotated[Path | None, typer.Option(
         "--cache-dir", file_okay=False,
@@ -104,13 +83,12 @@ def import_command(
     if source is not None and not source.is_dir():
         fail(f"--from {source}: folder does not exist (the paper's dataset/ layout: "
              f"{', '.join(rel for _n, rel, _k in LAYOUT)})")
-    cache = cache_dir or default_cache_dir()
-    if upstream:
-        check_cache(cache)
     try:
-        folder = source if source is not None else fetch_upstream(
-            cache, timeout_s=timeout_s,
+        folder = source if source is not None else download_upstream(
+            cache_dir or default_cache_dir(), base_url=upstream_base_url(), timeout_s=timeout_s,
             warn=lambda msg: console.print(f"[yellow]warning:[/] {msg}", highlight=False),
+            on_file=lambda rel, size: console.print(f"downloaded {rel} ({size / 1e6:.1f} MB)",
+                                                    highlight=False),
         )
         store = ctx.obj.open_store()
         try:

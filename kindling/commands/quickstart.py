@@ -26,6 +26,7 @@ from kindling.outputs import WHOLE_FOLDER, check_claimable, owned_entries, remov
 
 if TYPE_CHECKING:
     from kindling.services.evaluation import PolicyComparison
+    from kindling.services.paper_data import PaperData
     from kindling.store.db import Store
 
 GRPO_VARIANTS = {"grpo_rm": ("rm",), "grpo_rm_lc": ("rm", "length_control")}
@@ -57,7 +58,7 @@ def finished(folder: Path) -> bool:
 
 def quickstart(
     ctx: typer.Context,
-    data: Path = typer.Option(Path("../shared/data/igniting"), "--from", file_okay=False, help="Folder of the paper's dataset/ layout (imported unless the store holds it)."),
+    data: Path = typer.Option(None, "--from", file_okay=False, help="Folder of the paper's dataset/ layout (imported unless the store holds it). Without it: $KINDLING_PAPER_DATA, else the upstream download (cached)."),
     workdir: Path = typer.Option(Path("quickstart"), "--workdir", help="Where models and run outputs go."),
     configs: Path = typer.Option(None, "--configs", help="Folder with sft_tiny.yaml, rm_tiny.yaml, grpo_tiny.yaml (default: ./configs or the repository's)."),
     sft_steps: int = typer.Option(300, "--sft-steps", min=1, help="SFT optimizer steps (batch 16)."),
@@ -80,8 +81,6 @@ def quickstart(
     if missing:
         fail(f"--configs {configs}: missing {', '.join(missing)} (run from the repository root or "
              "pass --configs)")
-    if not data.is_dir():
-        fail(f"--from {data}: folder does not exist (the paper's dataset/ layout)")
     if judge_steps:  # GRPO's batch holds whole groups: refused here, before any step ran
         try:
             group = _num_generations(configs / "grpo_judge_tiny.yaml")
@@ -97,6 +96,7 @@ def quickstart(
              **({"grpo_judge": workdir / "runs" / "grpo_judge"} if judge_steps else {})}
     for path in paths.values():  # a folder Kindling did not make stops us before any work
         check_claimable(path, overwrite=True, flag="--workdir")
+    paper = _find_paper_data(ctx, data)  # before the store or the workdir is made
     if fresh:
         for path in paths.values():
             if remove_owned_dir(path):
@@ -104,7 +104,10 @@ def quickstart(
     store = ctx.obj.open_store()
     steps = Steps()
     try:
-        steps.run("import the paper data", lambda: _import(store, data))
+        if paper.folder is None:
+            steps.skip("import the paper data", "nothing to import: the store holds it")
+        else:
+            steps.run("import the paper data", partial(_import, store, paper.folder))
         steps.run("tiny model", lambda: _tiny(store, paths["tiny"], vocab_size), paths["tiny"])
         steps.run("SFT", lambda: _train(store, "sft", configs, {
             "kindling.model": paths["tiny"], "trl.output_dir": paths["sft"],
@@ -155,6 +158,12 @@ class Steps:
         self.times.append((title, time.perf_counter() - started))
         return result
 
+    def skip(self, title: str, why: str) -> None:
+        """A step with nothing to do: its header, why, and "skipped" in the times."""
+        console.print(Rule(f"step {len(self.times) + 1}: {title}"))
+        console.print(why, highlight=False)
+        self.times.append((title, None))
+
     def print_times(self) -> None:
         table = Table(title="quickstart steps", box=box.SIMPLE_HEAD, pad_edge=False)
         table.add_column("step")
@@ -179,6 +188,25 @@ def _num_generations(path: Path) -> int:
     from kindling.agents.config import read_yaml_mapping
 
     return int((read_yaml_mapping(path).get("trl") or {}).get("num_generations") or 8)
+
+
+def _find_paper_data(ctx: typer.Context, explicit: Path | None) -> PaperData:
+    """The store, --from, $KINDLING_PAPER_DATA or the upstream download (cached), said on a line."""
+    from kindling.services.paper_data import Download, default_cache_dir, resolve_paper_data
+
+    cache = default_cache_dir()
+
+    def started(todo: list[str], url: str) -> None:
+        console.print(f"downloading the paper data ({len(todo)} files) from {url} into {cache}",
+                      highlight=False, soft_wrap=True)
+
+    paper = resolve_paper_data(lambda: ctx.obj.open_store(writes=False), explicit, Download(
+        cache, on_start=started,
+        warn=lambda msg: console.print(f"[yellow]warning:[/] {msg}", highlight=False),
+        on_file=lambda rel, size: console.print(f"downloaded {rel} ({size / 1e6:.1f} MB)",
+                                                highlight=False)))
+    console.print(f"paper data: {paper.origin}", highlight=False, soft_wrap=True)
+    return paper
 
 
 def _import(store: Store, data: Path) -> None:
