@@ -55,12 +55,12 @@ def test_names_on_the_cli_resume_rename_and_resolve(tmp_path: Path, monkeypatch)
     assert missing.exit_code == 2 and "name of a run" in missing.output
 
 
-def test_a_policy_is_named_by_its_run_name(sqlite_store: Store) -> None:
+def test_a_policy_is_named_by_its_run_name(sqlite_store: Store, tmp_path: Path) -> None:
+    out = str(tmp_path / "runs" / "grpo_rm")  # runs record absolute paths
     run, _ = work.get_or_create_run(sqlite_store, kind="grpo", run_key=None, name="grpo-rm",
-                                    config={"trl": {"output_dir": "runs/grpo_rm"}},
-                                    code_version="t")
-    assert policy_output_dir(sqlite_store, "run:grpo-rm") == "runs/grpo_rm"
-    assert policy_output_dir(sqlite_store, f"run:{run.id}") == "runs/grpo_rm"
+                                    config={"trl": {"output_dir": out}}, code_version="t")
+    assert policy_output_dir(sqlite_store, "run:grpo-rm") == out
+    assert policy_output_dir(sqlite_store, f"run:{run.id}") == out
     with pytest.raises(ValueError, match="no run with that id or name"):
         policy_output_dir(sqlite_store, "run:grpo-judge")
 
