@@ -27,6 +27,7 @@ from kindling.services.paper_data import (
     PaperData,
     no_data_message,
     resolve_paper_data,
+    upstream_base_url,
 )
 from tests.conftest import PaperDB
 from tests.standin.upstream_files import UpstreamFilesStandIn
@@ -223,3 +224,10 @@ def test_unreachable_gives_the_one_line_instruction(
 def test_the_instruction_names_upstream_at_its_commit() -> None:
     assert no_data_message(UPSTREAM_BASE_URL).endswith(
         f"(downloads about 6 MB from {UPSTREAM_REPO}@{UPSTREAM_COMMIT[:12]})")
+
+
+def test_a_mirror_replaces_upstream_for_data_import_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(UPSTREAM_URL_ENV, raising=False)
+    assert upstream_base_url() == UPSTREAM_BASE_URL
+    monkeypatch.setenv(UPSTREAM_URL_ENV, "http://mirror.example/dataset")
+    assert upstream_base_url() == "http://mirror.example/dataset"
