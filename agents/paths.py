@@ -74,6 +74,12 @@ def resolve_value(rule: PathRule, value: Any, base: Path) -> Any:
     return value
 
 
+def stored_model(value: str | None) -> str | None:
+    """A model given on the command line as a run records it: a folder (by the `ModelRef` rule,
+    from the current folder) absolute, a hub id as it is."""
+    return resolve_value(PathRule.MODEL, value, Path.cwd())
+
+
 def _is_path(rule: PathRule, value: str, base: Path) -> bool:
     if rule in (PathRule.MODEL, PathRule.LOCAL_MODEL):
         return value.startswith(EXPLICIT_PREFIXES) or (base / value).exists()

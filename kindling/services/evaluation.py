@@ -19,6 +19,7 @@ from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.agents.judge.service import DEFAULT_PRINCIPLES, DETECTOR_KIND
 from kindling.agents.llm.config import LLMConfig
+from kindling.agents.paths import stored_model
 from kindling.agents.templates import PromptError
 from kindling.context import console
 from kindling.rl.evaluate.metrics import DEFAULT_BAND_EDGES
@@ -71,7 +72,7 @@ def evaluate_and_store_rm(
         dataset=dataset, threshold_split=threshold_split, limit=limit,
         length_threshold=length_threshold, edges=edges, batch_size=batch_size,
         max_length=max_length)
-    config = {"source": "rm", "model": model, "pairs_run": pairs_run,
+    config = {"source": "rm", "model": stored_model(model), "pairs_run": pairs_run,
               "pairs_dataset": pairs_dataset, "dataset": dataset,
               "threshold_split": threshold_split, "limit": limit, "threshold": length_threshold,
               "band_edges": list(edges)}
@@ -139,9 +140,9 @@ def compare_policies(
               for label, items in flat.items()}
     for label, count in failed.items():
         report[label]["failed_samples"] = count
-    config = {"source": "policy", "policies": dict(policies),
+    config = {"source": "policy", "policies": {k: stored_model(v) for k, v in policies},
               "endpoints": {k: v.model_dump() for k, v in (endpoints or {}).items()}, "prompts": prompts_dataset,
-              "limit": len(prompts), "sampling": sampling.__dict__, "rm": rm, "rm_fit": rm_fit,
+              "limit": len(prompts), "sampling": sampling.__dict__, "rm": stored_model(rm), "rm_fit": rm_fit,
               "judge_run": judge_run, "length_threshold": length_threshold}
     metrics = {"policies": report, "examples": {label: items[:EXAMPLES_STORED]
                                                 for label, items in flat.items()}}
