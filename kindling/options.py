@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
-from kindling.context import current_state, fail
+from kindling.context import AppState, current_state, fail
 from kindling.rl.evaluate.metrics import band_names
+
+if TYPE_CHECKING:
+    from kindling.store.db import Store
 
 MAX_RUN_NAME = 200
 """Longest run name (the store's column)."""
@@ -45,7 +48,8 @@ def parse_run(text: str) -> int:
     its name (the newest run of that name: `grpo-rm`, `run:grpo-rm`).
 
     An id no run can have (negative, zero, beyond what the store's id column holds) is "no such
-    run" here, before any command sends it to the database.
+    run" here, before any command sends it to the database. A name no run has is "no such run"
+    naming the store and the nearest run names in it.
     """
     from kindling.store.reports import as_run_id
 
@@ -54,12 +58,7 @@ def parse_run(text: str) -> int:
     if run_id is not None:
         _check_run_id_range(run_id)
         return run_id
-    found = _run_named(ref) if ref else None
-    if found is None:
-        raise typer.BadParameter(f"{text!r}: no run with that name{_in_store()}; expected a run "
-                                 "id such as 12 or run:12, or the name of a run (`kindling "
-                                 "runs` lists ids and names)")
-    return found
+    return _run_named(ref)
 
 
 def _check_run_id_range(run_id: int) -> None:
@@ -68,7 +67,8 @@ def _check_run_id_range(run_id: int) -> None:
     from sqlalchemy.exc import ArgumentError
 
     from kindling.store.db import ID_MAX, resolve_db_url
-    from kindling.store.reports import no_run_message, run_id_fits
+    from kindling.store.refs import no_run_message
+    from kindling.store.reports import run_id_fits
 
     state = current_state()
     url = resolve_db_url(state.db_url if state is not None else None)
@@ -80,22 +80,32 @@ def _check_run_id_range(run_id: int) -> None:
         raise typer.BadParameter(no_run_message(url, run_id))
 
 
-def _in_store() -> str:
-    """' in the store URL' for the command's store (empty outside a command line)."""
-    from kindling.store.db import resolve_db_url, shown_url
+def _run_named(name: str) -> int:
+    """The id of the newest run with this name in the command's store (--db-url).
 
-    state = current_state()
-    return "" if state is None else f" in the store {shown_url(resolve_db_url(state.db_url))}"
-
-
-def _run_named(name: str) -> int | None:
-    """The id of the newest run with this name in the command's store (--db-url), if any."""
+    Raises:
+        typer.BadParameter: no run has that name (outside a command line: no store to look in).
+    """
+    from kindling.store.refs import no_run_message
     from kindling.store.reports import run_id_by_name
 
     state = current_state()
-    if state is None:
-        return None
-    return run_id_by_name(state.open_store(writes=False), name)
+    store = _open_store(state) if state is not None else None
+    found = run_id_by_name(store, name) if store is not None and name else None
+    if found is None:
+        raise typer.BadParameter(no_run_message(store, name))
+    return found
+
+
+def _open_store(state: AppState) -> Store:
+    """The command's store, read only: one that cannot be opened (missing, foreign) is the
+    command's error, said as any command says it, not an invalid RUN."""
+    from kindling.store.errors import StoreError
+
+    try:
+        return state.open_store(writes=False)
+    except StoreError as exc:
+        fail(str(exc))
 
 
 def parse_edges(text: str) -> tuple[int, ...]:

@@ -25,7 +25,8 @@ from kindling.rl.sft import (
 )
 from kindling.rl.train_config import KindlingRM
 from kindling.store.db import Store
-from kindling.store.reports import get_run, no_run_message
+from kindling.store.refs import no_run_message
+from kindling.store.reports import get_run
 
 
 @dataclass
@@ -128,7 +129,7 @@ def prepare_rm(store: Store, kcfg: KindlingRM, trl_cfg: Any) -> RMSetup:
     """
     run = get_run(store, kcfg.pairs_run)
     if run is None:
-        raise ValueError(f"kindling.pairs_run: {no_run_message(store.url, kcfg.pairs_run)}")
+        raise ValueError(f"kindling.pairs_run: {no_run_message(store, kcfg.pairs_run)}")
     dataset = preference_dataset(store, kcfg.pairs_run, kcfg.pairs_dataset, kcfg.limit)
     peft_config = lora_config(kcfg.lora, task_type="SEQ_CLS")
     model, tokenizer = load_reward_model(kcfg.model)

@@ -10,13 +10,14 @@ from pathlib import Path
 
 from kindling.store.errors import StoreError
 from kindling.store.ownership import KINDLING_REVISIONS, check_owned, read_schema
-from kindling.store.sqlite_files import prepare_sqlite_file, sqlite_file
+from kindling.store.places import DEFAULT_STORE_FILE, shown_url, sqlite_file
+from kindling.store.sqlite_files import prepare_sqlite_file
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-DEFAULT_DB_URL = "sqlite:///kindling.db"
+DEFAULT_DB_URL = f"sqlite:///{DEFAULT_STORE_FILE}"
 MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD_REVISION = KINDLING_REVISIONS[-1]
 """The newest migration's revision id (a test checks it against Alembic's own head)."""
@@ -43,15 +44,6 @@ def resolve_db_url(explicit: str | None = None) -> str:
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url.removeprefix(prefix)
     return url
-
-
-def shown_url(url: str) -> str:
-    """The URL as messages show it: any password hidden."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return url
-    return parsed.render_as_string(hide_password=True) if parsed.password else url
 
 
 def check_db_url(url: str) -> URL:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kindling.store.errors import StoreError
+from kindling.store.places import empty_store_message
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -26,9 +27,6 @@ CORE_TABLES = frozenset({"runs", "queries", "responses", "labels", "agent_calls"
 """The tables of Kindling's first revision: every Kindling store holds them."""
 SHOWN_TABLES = 5
 """How many foreign table names a message lists."""
-MAKE_STORE = ("make one there with `kindling data import --from DIR --db-url {url}` (or "
-              "`kindling quickstart --db-url {url}`)")
-
 UNREADABLE = "an unreadable revision"
 
 _SQLITE_TABLES = ("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
@@ -114,14 +112,7 @@ def check_owned(url: str, schema: Schema, *, create: bool) -> None:
     if not schema.empty:
         raise StoreError(foreign_message(url, schema))
     if not create:
-        raise StoreError(f"no Kindling store at {url}: the database is empty; "
-                         f"{MAKE_STORE.format(url=url)}")
-
-
-def missing_file_message(url: str, path: Path) -> str:
-    """A read-only command given a SQLite file that does not exist (a typo, most often)."""
-    return (f"no Kindling store at {url}: {path} does not exist; check the path, or "
-            f"{MAKE_STORE.format(url=url)}")
+        raise StoreError(empty_store_message(url))
 
 
 def foreign_message(url: str, schema: Schema) -> str:

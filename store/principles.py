@@ -10,6 +10,7 @@ from kindling.store.db import Store, id_fits
 from kindling.store.errors import UserError
 from kindling.store.models import PrincipleVersion, text_hash
 from kindling.store.principle_io import PrincipleSet, load_principles
+from kindling.store.refs import no_version_message
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -131,7 +132,7 @@ def get_version(store: Store, version_id: int) -> PrincipleVersion:
     with store.session() as s:
         found = s.get(PrincipleVersion, version_id)
     if found is None:
-        raise PrincipleNotFound(f"principle version {version_id} does not exist")
+        raise PrincipleNotFound(no_version_message(store, version_id))
     return found
 
 
@@ -142,7 +143,7 @@ def _check_fits(store: Store, version_id: int) -> None:
         PrincipleNotFound: the id is out of the store's range.
     """
     if not id_fits(version_id, store.dialect):
-        raise PrincipleNotFound(f"principle version {version_id} does not exist")
+        raise PrincipleNotFound(no_version_message(store, version_id))
 
 
 def lineage(store: Store, version_id: int) -> list[PrincipleVersion]:
@@ -164,7 +165,7 @@ def lineage(store: Store, version_id: int) -> list[PrincipleVersion]:
             seen.add(current)
             current = found.parent_id
     if not chain:
-        raise PrincipleNotFound(f"principle version {version_id} does not exist")
+        raise PrincipleNotFound(no_version_message(store, version_id))
     return chain
 
 
@@ -181,7 +182,7 @@ def activate(store: Store, version_id: int) -> PrincipleVersion:
     with store.session() as s:
         target = s.get(PrincipleVersion, version_id)
         if target is None:
-            raise PrincipleNotFound(f"principle version {version_id} does not exist")
+            raise PrincipleNotFound(no_version_message(store, version_id, s))
         # lock the kind's rows in id order: concurrent activations queue instead of deadlocking
         s.scalars(select(PrincipleVersion.id).where(PrincipleVersion.kind == target.kind)
                   .order_by(PrincipleVersion.id).with_for_update()).all()
@@ -204,7 +205,7 @@ def set_metrics(store: Store, version_id: int, metrics: dict[str, Any]) -> None:
     _check_fits(store, version_id)
     with store.session() as s:
         if s.get(PrincipleVersion, version_id) is None:
-            raise PrincipleNotFound(f"principle version {version_id} does not exist")
+            raise PrincipleNotFound(no_version_message(store, version_id, s))
         s.execute(update(PrincipleVersion).where(PrincipleVersion.id == version_id)
                   .values(metrics=metrics))
 

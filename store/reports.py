@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kindling.store.db import Store, id_fits, shown_url
+from kindling.store.db import Store, id_fits
 from kindling.store.models import AgentCall, Judgment, PreferencePair, Run, RunItem, Verdict
+from kindling.store.refs import as_run_id, no_run_message
 from sqlalchemy import case, func, select
 
 
@@ -67,12 +68,6 @@ def run_id_fits(run_id: int, backend: str) -> bool:
     return id_fits(run_id, backend)
 
 
-def no_run_message(url: str, run_id: object) -> str:
-    """'No such run', naming the store that was looked in."""
-    return (f"no run with id {run_id} in the store {shown_url(url)} (`kindling runs` lists "
-            "its runs)")
-
-
 def get_run(store: Store, run_id: int) -> Run | None:
     """The run with this id (None: no such run, an id out of the store's range included)."""
     if not run_id_fits(run_id, store.dialect):
@@ -122,9 +117,8 @@ def policy_output_dir(store: Store, ref: str, what: str = "model") -> str:
         run_id = run_id_by_name(store, key)
     run = get_run(store, run_id) if run_id is not None else None
     if run is None:
-        raise ValueError(f"{what} {ref}: no run with that id or name in the store "
-                         f"{shown_url(store.url)}; expected an sft or grpo run (`kindling runs "
-                         "--kind grpo` lists them)")
+        raise ValueError(f"{what} {ref}: expected an sft or grpo run; "
+                         f"{no_run_message(store, key, kinds=POLICY_RUN_KINDS)}")
     if run.kind not in POLICY_RUN_KINDS:
         raise ValueError(f"{what} {ref}: that run is of kind {run.kind!r}; expected an sft or "
                          "grpo run")
@@ -134,15 +128,6 @@ def policy_output_dir(store: Store, ref: str, what: str = "model") -> str:
     from kindling.store.stored_paths import located
 
     return located(store, str(out), f"{what} {ref}")
-
-
-def as_run_id(ref: str) -> int | None:
-    """A run reference read as an id: ASCII digits with an optional sign (`-3` is an id that
-    no run has), else None (a name)."""
-    digits = ref.removeprefix("-").removeprefix("+")
-    if digits and digits.isascii() and digits.isdigit():
-        return int(ref)
-    return None
 
 
 def first_verdict_error(store: Store, run_id: int) -> str | None:

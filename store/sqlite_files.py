@@ -13,28 +13,14 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import unquote
 
 from kindling.store.errors import StoreError
-from kindling.store.ownership import check_owned, missing_file_message, read_sqlite_file
+from kindling.store.ownership import check_owned, read_sqlite_file
+from kindling.store.places import missing_store_message
 from sqlalchemy.engine import URL
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
 """The files SQLite keeps beside a database."""
-
-
-def sqlite_file(parsed: URL) -> Path | None:
-    """The file a SQLite URL names (None: an in-memory database, or not SQLite)."""
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    database = parsed.database or ":memory:"
-    if parsed.query.get("uri") == "true":
-        if not database.startswith("file:") or parsed.query.get("mode") == "memory":
-            return None
-        database = unquote(database.removeprefix("file:"))
-    if database in ("", ":memory:"):
-        return None
-    return Path(database)
 
 
 def is_uri(parsed: URL) -> bool:
@@ -56,7 +42,7 @@ def prepare_sqlite_file(url: str, parsed: URL, path: Path, *, create: bool,
     """
     if not path.exists():
         if not create:
-            raise StoreError(missing_file_message(url, path))
+            raise StoreError(missing_store_message(url, path))
         if is_uri(parsed):
             return
         publish_new_store(path, build)

@@ -28,7 +28,8 @@ def rm(
     length band and on responses unseen in RM training (stored as an `eval` run)."""
     from kindling.services.evaluation import evaluate_and_store_rm
     from kindling.store.queries import latest_import_run
-    from kindling.store.reports import get_run, no_run_message
+    from kindling.store.refs import no_run_message
+    from kindling.store.reports import get_run
     from kindling.views import print_eval_stored, print_rm_report
 
     edges = parse_edges(bands)
@@ -39,7 +40,7 @@ def rm(
             fail("no import run in the store: import first (`kindling data import`) or give --pairs-run")
     assert pairs_run is not None
     if get_run(store, pairs_run) is None:
-        fail(no_run_message(store.url, pairs_run))
+        fail(no_run_message(store, pairs_run))
     try:
         metrics, eval_run = evaluate_and_store_rm(
             store, model, pairs_run=pairs_run, pairs_dataset=pairs_dataset or None,

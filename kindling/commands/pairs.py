@@ -61,13 +61,13 @@ def export(
     Kindling's own pairs.jsonl and dataset/ in it are replaced (written beside it, then moved in).
     """
     from kindling.store import pairs as pair_store
-    from kindling.store.reports import no_run_message
+    from kindling.store.refs import no_run_message
 
     check_output_dir(out, EXPORT_NAMES, overwrite=overwrite)
     store = ctx.obj.open_store(writes=False)
     kind = pair_store.run_kind(store, run)
     if kind not in {"pairs", "import"}:
-        fail(no_run_message(store.url, run) if kind is None else f"run {run} is a {kind!r} run, "
+        fail(no_run_message(store, run) if kind is None else f"run {run} is a {kind!r} run, "
              "not a pairs or import run")
     rows = [_row(p, c, r, conversational) for p, c, r in pair_store.iter_pair_texts(store, run)]
     if not rows:

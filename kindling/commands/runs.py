@@ -49,7 +49,8 @@ def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run,
          full: bool = typer.Option(False, "--full", help="Print the whole stored config and metrics (every TRL setting, every logged step) as YAML.")) -> None:
     """A run's summary (what ran, on what, key figures, outputs), item counts, verdicts and
     agent-call statistics; --full for the whole stored config and metrics."""
-    from kindling.store.reports import call_stats, get_run, no_run_message, verdict_stats
+    from kindling.store.refs import no_run_message
+    from kindling.store.reports import call_stats, get_run, verdict_stats
     from kindling.store.run_summary import run_summary
     from kindling.store.work import item_counts
     from kindling.views import call_table
@@ -57,7 +58,7 @@ def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run,
     store = ctx.obj.open_store(writes=False)
     run = get_run(store, run_id)
     if run is None:
-        fail(no_run_message(store.url, run_id))
+        fail(no_run_message(store, run_id))
         return
     if full:
         console.print(f"[bold]run {run.id}[/] kind={run.kind} name={run.name or '-'} "

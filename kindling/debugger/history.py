@@ -17,7 +17,8 @@ from langgraph.types import StateSnapshot
 from kindling.checkpoints import checkpoints_exist, open_checkpointer
 from kindling.graphs.registry import compile_graph, require_graph_of_run
 from kindling.store.db import Store
-from kindling.store.reports import get_run, no_run_message
+from kindling.store.refs import no_run_message
+from kindling.store.reports import get_run
 from kindling.store.work import item_attempts
 
 AnyGraph = CompiledStateGraph[Any, Any, Any, Any]
@@ -87,7 +88,7 @@ def candidate_threads(store: Store, run_id: int, item_key: str | None) -> tuple[
     """
     run = get_run(store, run_id)
     if run is None:
-        raise LookupError(no_run_message(store.url, run_id))
+        raise LookupError(no_run_message(store, run_id))
     graph = require_graph_of_run(run.kind)
     if graph == "adversarial":
         return graph, [f"adversarial:{run_id}"]

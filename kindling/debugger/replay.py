@@ -27,12 +27,13 @@ def run_graph(store: Store, run_id: int) -> str:
     Raises:
         StepError: no such run, or a kind without graph checkpoints.
     """
-    from kindling.store.reports import get_run, no_run_message
+    from kindling.store.refs import no_run_message
+    from kindling.store.reports import get_run
 
     run = get_run(store, run_id)
     kind, config = (run.kind, run.config) if run is not None else (None, {})
     if kind is None:
-        raise StepError(no_run_message(store.url, run_id))
+        raise StepError(no_run_message(store, run_id))
     if kind in ("curate", "adversarial") or (kind == "judge" and "item" in (config or {})):
         return kind
     raise StepError(f"run {run_id} ({kind}) cannot be forked: only curate, adversarial and "

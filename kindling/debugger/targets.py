@@ -24,7 +24,8 @@ from kindling.services.curate_driver import item_inputs
 from kindling.store import work
 from kindling.store.calls import CallLog
 from kindling.store.db import Store
-from kindling.store.reports import get_run, no_run_message
+from kindling.store.refs import no_run_message
+from kindling.store.reports import get_run
 from kindling.store.version import code_version
 
 DEBUG_KEYS = ("stepped", "forked_from", "principles_text", "item", "structured_output_used",
@@ -146,7 +147,7 @@ def fork_target(store: Store, run_id: int, item_key: str | None, checkpoint_id: 
     """
     run = get_run(store, run_id)
     if run is None:
-        raise LookupError(no_run_message(store.url, run_id))
+        raise LookupError(no_run_message(store, run_id))
     kind, config = run.kind, dict(run.config)
     debug = {"forked_from": {"run_id": run_id, "item_key": item_key,
                              "checkpoint_id": checkpoint_id}}

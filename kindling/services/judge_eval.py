@@ -28,7 +28,8 @@ from kindling.store.eval_data import (
 )
 from kindling.store.models import Run
 from kindling.store.queries import dataset_response_items
-from kindling.store.reports import get_run, no_run_message
+from kindling.store.refs import no_run_message
+from kindling.store.reports import get_run
 from kindling.store.version import code_version
 
 
@@ -78,7 +79,7 @@ def evaluate_judge_run(store: Store, source: str, run_id: int, *,
 def _checked_run(store: Store, run_id: int, kind: str) -> Run:
     run = get_run(store, run_id)
     if run is None:
-        raise UserError(no_run_message(store.url, run_id))
+        raise UserError(no_run_message(store, run_id))
     if run.kind != kind:
         raise UserError(f"run {run_id} is a {run.kind!r} run, not a {kind!r} run")
     return run

@@ -14,7 +14,7 @@ from kindling.store import pairs as pair_store
 from kindling.store import work
 from kindling.store.db import Store
 from kindling.store.errors import UserError
-from kindling.store.reports import no_run_message
+from kindling.store.refs import no_run_message
 from kindling.store.run_endings import end_run_early
 from kindling.store.version import code_version
 
@@ -35,7 +35,7 @@ def build_pairs(store: Store, curate_run: int, per_query: int | None) -> BuiltPa
     """
     kind = pair_store.run_kind(store, curate_run)
     if kind != "curate":
-        raise UserError(no_run_message(store.url, curate_run) if kind is None else
+        raise UserError(no_run_message(store, curate_run) if kind is None else
                         f"run {curate_run} is a {kind!r} run, not a curate run")
     judged = pair_store.judged_candidates(store, curate_run)
     pairs = pair_store.pair_up(judged, per_query)

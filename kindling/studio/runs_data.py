@@ -10,6 +10,7 @@ from kindling.store import reports
 from kindling.store.db import Store
 from kindling.store.errors import NotFound
 from kindling.store.models import Run
+from kindling.store.refs import no_run_message
 from kindling.store.reports import call_stats, runs_page, verdict_stats
 from kindling.store.run_summary import debug_marks
 
@@ -63,7 +64,7 @@ def get_run(store: Store, run_id: int) -> Run:
     """
     run = reports.get_run(store, run_id)
     if run is None:
-        raise NotFound(f"run {run_id} does not exist")
+        raise NotFound(no_run_message(store, run_id))
     return run
 
 

@@ -99,7 +99,8 @@ async def test_samples_of_many_queries_go_through_few_generate_calls(
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--policy", "run:99999"], "field policy.model: run:99999: no run with that id"),
+    (["--policy", "run:99999"],
+     "field policy.model: run:99999: expected an sft or grpo run; no run with id 99999 in the store"),
     (["--policy", "/nowhere/policy"], "field policy.model:"),
     (["--source", "dataset", "--set", "policy.model=x"], "set source: generate"),
     (["--policy", "x", "--set", "generator.model=y"], "both generator and policy are set"),

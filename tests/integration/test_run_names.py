@@ -52,7 +52,7 @@ def test_names_on_the_cli_resume_rename_and_resolve(tmp_path: Path, monkeypatch)
     full = cli.invoke(app, ["--db-url", url, "runs", "show", "run:path-a v2", "--full"])
     assert "config:" in full.output and "metrics:" in full.output and "agents" in full.output
     missing = cli.invoke(app, ["--db-url", url, "runs", "show", "nosuch"])
-    assert missing.exit_code == 2 and "name of a run" in missing.output
+    assert missing.exit_code == 2 and "no run named 'nosuch' in the store" in missing.output
 
 
 def test_a_policy_is_named_by_its_run_name(sqlite_store: Store, tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_a_policy_is_named_by_its_run_name(sqlite_store: Store, tmp_path: Path) 
                                     config={"trl": {"output_dir": out}}, code_version="t")
     assert policy_output_dir(sqlite_store, "run:grpo-rm") == out
     assert policy_output_dir(sqlite_store, f"run:{run.id}") == out
-    with pytest.raises(ValueError, match="no run with that id or name"):
+    with pytest.raises(ValueError, match="expected an sft or grpo run; no run named 'grpo-judge'"):
         policy_output_dir(sqlite_store, "run:grpo-judge")
 
 

@@ -204,7 +204,8 @@ def test_bad_input_is_422_naming_the_field_and_unknowns_are_404(client: TestClie
                 f"/api/runs/{built.runs['judge']}/items/nope", "/api/principles/diff?a=1&b=99999"):
         response = client.get(url)
         detail = response.json()["detail"]
-        assert response.status_code == 404 and ("does not exist" in detail or "no item" in detail)
+        assert response.status_code == 404 and ("does not exist" in detail or "no item" in detail
+                                                 or "no run with id 99999 in the store" in detail)
     missing = client.post("/api/principles", headers=JSON_POST, json={"parent_id": 99999, "text": "x"})
     assert missing.status_code == 404
     assert client.post("/api/principles/99999/activate", headers=JSON_POST, json={}).status_code == 404

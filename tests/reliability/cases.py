@@ -183,22 +183,30 @@ a name; `largest`, 2^63 - 1, is in SQLite's range and simply not there."""
 
 
 def run_ref_cases() -> list[Case]:
-    """A run no store holds is "no such run" naming the store, never a traceback."""
+    """A run no store holds is "no such run" naming the store (a SQLite file by its absolute
+    path), never a traceback; a name close to a run's name in the store (`grpo_rm` for the
+    world's grpo-rm) suggests that name, a nonsense one suggests nothing."""
     cases = []
     for name, (line, must_exist) in RUN_ARGS.items():
         refs = {**NO_SUCH_RUNS, **({"largest": str(2**63 - 1)} if must_exist else {})}
         for ref_id, ref in refs.items():
             ref = ref.removeprefix("run:") if "run:RUN" in line else ref
+            asked = "no run named 'no-such-name'" if ref_id == "name" else "no run with id"
             cases.append(case(f"no-run-{ref_id}-{name}", line.replace("RUN", ref).split(),
-                              "no run with", "in the store {db}"))
+                              asked, "in the store {root}/kindling.db"))
+        ref = "grpo_rm" if "run:RUN" in line else "run:grpo_rm"
+        cases.append(case(f"no-run-near-name-{name}", line.replace("RUN", ref).split(),
+                          "no run named 'grpo_rm' in the store {root}/kindling.db",
+                          "did you mean grpo-rm?"))
     return cases
 
 
 def version_ref_cases() -> list[Case]:
-    """A principle version id beyond the id column is "does not exist", never a traceback."""
+    """A principle version id beyond the id column is "does not exist" naming the store, never a
+    traceback."""
     big = str(2**63)
     return [case(f"no-version-2e63-{name}", line.replace("V", big).split(),
-                 f"principle version {big} does not exist")
+                 f"principle version {big} does not exist in the store {{root}}/kindling.db")
             for name, line in {"show": "principles show V", "activate": "principles activate V",
                                "export": "principles export V --out {root}/new.yaml",
                                "diff": "principles diff {sd} V",
@@ -405,7 +413,7 @@ def precondition_cases() -> list[Case]:
              "looks like an API key"),
         case("pre-curate-base-url", ["curate", "--base-url", "not a url"],
              "must be an http(s) URL"),
-        case("pre-curate-policy-run", "curate --policy run:9999", "no run with that id"),
+        case("pre-curate-policy-run", "curate --policy run:9999", "no run with id 9999"),
         case("pre-curate-policy-kind", "curate --policy run:{curate_run}", "of kind 'curate'"),
         case("pre-curate-policy-path", "curate --policy {root}/no_policy", "field policy.model"),
         case("pre-curate-policy-source", "curate --source dataset --set policy.model=m",

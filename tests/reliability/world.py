@@ -55,7 +55,8 @@ def paper_data() -> Path:
 
 
 def build_world(root: Path, paper_db: PaperDB | None = None) -> World:
-    """The store (paper data, the shipped principle sets, a curate, a judge and an sft run) and
+    """The store (paper data, the shipped principle sets, a curate, a judge, an sft run and a
+    grpo run named grpo-rm) and
     the user's files the cases point at. Given the session's `paper_db` fixture, the paper data
     is a copy of it instead of a new import."""
     from kindling.store import work
@@ -73,9 +74,9 @@ def build_world(root: Path, paper_db: PaperDB | None = None) -> World:
     sg = resolve_version(store, None, "generator", "generator_initial").id
     resolve_version(store, "path_a_judge", "judge", "path_a_judge")
     runs = {}
-    for kind in ("curate", "judge", "sft"):
+    for kind, name in (("curate", None), ("judge", None), ("sft", None), ("grpo", "grpo-rm")):
         run, _ = work.get_or_create_run(store, kind=kind, run_key=None, config={},
-                                        code_version=code_version())
+                                        code_version=code_version(), name=name)
         work.finish_run(store, run.id, "finished", {})
         runs[f"{kind}_run"] = run.id
     write_user_files(root)

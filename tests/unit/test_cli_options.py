@@ -123,7 +123,7 @@ def test_every_run_parameter_takes_an_id_or_run_colon_id(monkeypatch) -> None:
     assert [f"{n} {p.name}" for n, p in run_params if p.metavar != "RUN"] == []
     monkeypatch.setattr("kindling.context._current", None)  # no command line: no store to ask
     assert parse_run("12") == parse_run("run:12") == 12
-    with pytest.raises(typer.BadParameter, match="expected a run id"):
+    with pytest.raises(typer.BadParameter, match="no run named 'latest'"):
         parse_run("latest")
 
 

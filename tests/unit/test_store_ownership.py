@@ -56,10 +56,15 @@ def test_a_store_of_an_older_kindling_is_migrated_even_by_a_reader(tmp_path: Pat
 
 
 def test_a_reader_never_creates_a_store(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="does not exist; check the path"):
-        Store(f"sqlite:///{tmp_path / 'typo.db'}", create=False)
+    typo = tmp_path / "typo.db"
+    with pytest.raises(StoreError) as missing:
+        Store(f"sqlite:///{typo}", create=False)
+    assert str(missing.value).startswith(
+        f"no Kindling store at {typo} (commands that only read never create one): check the "
+        "path in --db-url or KINDLING_DB_URL")
     (tmp_path / "empty.db").touch()
-    with pytest.raises(StoreError, match="the database is empty"):
+    with pytest.raises(StoreError, match=f"no Kindling store at {tmp_path}/empty.db: the "
+                                         "database is empty"):
         Store(f"sqlite:///{tmp_path / 'empty.db'}", create=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
     assert (tmp_path / "empty.db").stat().st_size == 0
