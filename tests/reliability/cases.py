@@ -313,6 +313,9 @@ def output_cases() -> list[Case]:
              "{root}/cache_bad", "random_query.txt is not the upstream file"),
         case("out-upstream-cache-file", "data import --upstream --cache-dir {root}/afile.txt",
              "is a file"),
+        case("out-init-users-config", "init {root}/my_project", "exists there: configs/sft_tiny.yaml",
+             "never overwrites"),
+        case("out-init-file", "init {root}/afile.txt", "is a file"),
     ]
 
 

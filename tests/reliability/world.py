@@ -92,6 +92,7 @@ def write_user_files(root: Path) -> None:
         "users_model/config.json": "{}", "qs_work/models/tiny/config.json": "{}",
         "exp_users/runs/sft/config.json": "{}", "exp_state/experiment.json": '{"mine": 1}',
         "cache_bad/random_query.txt": "my own queries\n",
+        "my_project/configs/sft_tiny.yaml": "mine: true\n",
         "cfg_utf16.yaml": "limit: 1\n".encode("utf-16"), "cfg_broken.yaml": "limit: [\n",
         "cfg_list.yaml": "- a\n- b\n", "cfg_unknown.yaml": "nope: 1\n",
         "train_unknown.yaml": "kindling:\n  nope: 1\n",

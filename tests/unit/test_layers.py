@@ -17,7 +17,7 @@ MAY_IMPORT = {
     "kindling": {"kindling", "graphs", "agents", "rl", "store", "prompts", "configs"},
     "rl": {"rl", "graphs", "agents", "store", "prompts"},
     "graphs": {"graphs", "agents", "store", "prompts"},
-    "agents": {"agents", "store", "prompts"},
+    "agents": {"agents", "store", "prompts", "configs"},
     "store": {"store", "prompts"},
     "prompts": {"prompts"},
     "configs": {"configs"},
