@@ -192,21 +192,9 @@ def _num_generations(path: Path) -> int:
 
 def _find_paper_data(ctx: typer.Context, explicit: Path | None) -> PaperData:
     """The store, --from, $KINDLING_PAPER_DATA or the upstream download (cached), said on a line."""
-    from kindling.services.paper_data import Download, default_cache_dir, resolve_paper_data
+    from kindling.services.paper_data import find_paper_data
 
-    cache = default_cache_dir()
-
-    def started(todo: list[str], url: str) -> None:
-        console.print(f"downloading the paper data ({len(todo)} files) from {url} into {cache}",
-                      highlight=False, soft_wrap=True)
-
-    paper = resolve_paper_data(lambda: ctx.obj.open_store(writes=False), explicit, Download(
-        cache, on_start=started,
-        warn=lambda msg: console.print(f"[yellow]warning:[/] {msg}", highlight=False),
-        on_file=lambda rel, size: console.print(f"downloaded {rel} ({size / 1e6:.1f} MB)",
-                                                highlight=False)))
-    console.print(f"paper data: {paper.origin}", highlight=False, soft_wrap=True)
-    return paper
+    return find_paper_data(lambda: ctx.obj.open_store(writes=False), explicit)
 
 
 def _import(store: Store, data: Path) -> None:

@@ -54,7 +54,7 @@ class ExperimentConfig(Strict):
     """SFT → Path A → pairs → RM → GRPO-RM; Path B → best S_D → GRPO-judge; the comparison."""
 
     workdir: PathStr = Field("experiment", description="Where models, runs and the report go (in the file: relative to it; the default: the current folder).")
-    data: PathStr | None = Field("../shared/data/igniting", description="The paper's dataset/ layout, imported first (null: use what the store holds).")
+    data: PathStr | None = Field(None, description="The paper's dataset/ layout, imported first (null: found as the quickstart finds it: the store, $KINDLING_PAPER_DATA, the download cache).")
     base: BaseStep = Field(default_factory=lambda: BaseStep())
     sft: Step = Field(default_factory=lambda: Step(config="sft_tiny.yaml"))
     path_a: PathAStep = Field(default_factory=lambda: PathAStep(config="curate_local.yaml"))

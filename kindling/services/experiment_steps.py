@@ -33,22 +33,22 @@ class Experiment(Protocol):
 
 
 def import_data(exp: Experiment) -> dict[str, Any]:
-    """The paper's data (idempotent: nothing new, no new run); or what the store already holds."""
+    """The paper's data (idempotent: nothing new, no new run) from `data:`, or when that is null,
+    found as the quickstart finds it: the store, $KINDLING_PAPER_DATA, the download cache."""
+    from kindling.services.paper_data import find_paper_data
     from kindling.store.importers import DataImportError, import_paper_data
     from kindling.store.queries import latest_import_run
 
-    if exp.cfg.data is not None:
-        try:
-            report = import_paper_data(exp.store, Path(exp.cfg.data), code_version=code_version())
-        except DataImportError as exc:
-            raise UserError(str(exc)) from exc
-        return {"import_run": report.run_id or latest_import_run(exp.store),
-                "added": sum(report.added.values())}
-    run = latest_import_run(exp.store)
-    if run is None:
-        raise UserError("data: null, but the store holds no imported data (import first with "
-                        "`kindling data import`, or set data: to a folder)")
-    return {"import_run": run, "added": 0}
+    given = Path(exp.cfg.data) if exp.cfg.data is not None else None
+    folder = given if given is not None else find_paper_data(lambda: exp.store, None).folder
+    if folder is None:  # already in the store
+        return {"import_run": latest_import_run(exp.store), "added": 0}
+    try:
+        report = import_paper_data(exp.store, folder, code_version=code_version())
+    except DataImportError as exc:
+        raise UserError(str(exc)) from exc
+    return {"import_run": report.run_id or latest_import_run(exp.store),
+            "added": sum(report.added.values())}
 
 
 def build_base(exp: Experiment) -> dict[str, Any]:

@@ -213,3 +213,23 @@ def _unreachable(base_url: str, exc: UpstreamUnreachable) -> str:
     cause = exc.__cause__
     why = getattr(cause, "reason", None) or cause or exc
     return f"{urlsplit(base_url).netloc or base_url} could not be reached: {why}"
+
+
+def find_paper_data(open_store: Callable[[], Store], explicit: Path | None) -> PaperData:
+    """`resolve_paper_data` with the default cache, saying on the console where the data came
+    from and each file a download fetched."""
+    from kindling.context import console
+
+    cache = default_cache_dir()
+
+    def started(todo: list[str], url: str) -> None:
+        console.print(f"downloading the paper data ({len(todo)} files) from {url} into {cache}",
+                      highlight=False, soft_wrap=True)
+
+    paper = resolve_paper_data(open_store, explicit, Download(
+        cache, on_start=started,
+        warn=lambda msg: console.print(f"[yellow]warning:[/] {msg}", highlight=False),
+        on_file=lambda rel, size: console.print(f"downloaded {rel} ({size / 1e6:.1f} MB)",
+                                                highlight=False)))
+    console.print(f"paper data: {paper.origin}", highlight=False, soft_wrap=True)
+    return paper
