@@ -11,20 +11,15 @@ greetings (the paper's evaluation set, SFT set and RM pairs) are never flagged.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from kindling.agents.judge.guard_en import EN_RULES
+from kindling.agents.judge.guard_rule import GuardRule
+
+__all__ = ["EN_RULES", "RULES", "GuardRule", "check_response", "describe", "rules_for"]
 
 _I = re.IGNORECASE
 _NOT_ALNUM = r"(?![A-Za-z0-9])"  # \b does not work next to Chinese characters (they are \w)
 _QUOTE = r"[\"'“”‘’「」『』]?"
-
-
-@dataclass(frozen=True)
-class GuardRule:
-    """One pattern a response must not contain; `name` is what a flagged item reports."""
-
-    name: str
-    pattern: re.Pattern[str]
-    description: str
 
 
 RULES: tuple[GuardRule, ...] = (
@@ -100,16 +95,33 @@ RULES: tuple[GuardRule, ...] = (
 )
 
 
-def check_response(text: str) -> tuple[bool, list[str]]:
+_RULES_BY_LANGUAGE: dict[str, tuple[GuardRule, ...]] = {"zh": RULES, "en": EN_RULES}
+
+
+def rules_for(language: str = "zh") -> tuple[GuardRule, ...]:
+    """The guard's rules for a task's language: `RULES` for zh (the paper's task), their English
+    counterparts (guard_en.EN_RULES, the same rule names) for en.
+
+    Raises:
+        ValueError: an unknown language.
+    """
+    if language not in _RULES_BY_LANGUAGE:
+        raise ValueError(f"unknown language {language!r}: expected one of "
+                         f"{', '.join(_RULES_BY_LANGUAGE)}")
+    return _RULES_BY_LANGUAGE[language]
+
+
+def check_response(text: str, language: str = "zh") -> tuple[bool, list[str]]:
     """Flag a response that carries judge-format output or instructions to the judge.
 
     Args:
         text: the response to be judged.
+        language: the task's language, choosing the rules (`rules_for`).
 
     Returns:
         (flagged, reasons): reasons are the names of the rules matched, in rule order.
     """
-    reasons = [rule.name for rule in RULES if rule.pattern.search(text)]
+    reasons = [rule.name for rule in rules_for(language) if rule.pattern.search(text)]
     return bool(reasons), reasons
 
 

@@ -7,11 +7,20 @@ Labels and predictions are ints, 1 = good; a ratio with a zero denominator is 0.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from kindling.agents.language import DEFAULT_UNIT, check_unit, text_length
+
 DEFAULT_THRESHOLD = 39
-"""The paper data's length rule: a response longer than 39 characters is predicted good."""
+"""The paper data's length rule: a response longer than 39 characters is predicted good.
+
+It is the rule the paper data's README quotes (about 90% agreement). Fitted on the evaluation set
+as imported (1,602 labelled responses), `fit_length_threshold` gives 36 characters, at 90.0%
+against 89.8% for 39: the two rules differ by a quarter of a point. 39 stays the default so the
+paper's figures do not change; a task of your own gives its threshold or has it fitted.
+"""
 
 
 Metrics = dict[str, Any]
@@ -58,13 +67,94 @@ def binary_metrics(y_true: Sequence[int], y_pred: Sequence[int]) -> Metrics:
 
 
 def length_baseline(lengths: Sequence[int], threshold: int = DEFAULT_THRESHOLD) -> list[int]:
-    """The length-only predictor: 1 iff the response is longer than `threshold` characters.
+    """The length-only predictor: 1 iff the response is longer than `threshold` (characters on
+    the paper data; whatever unit `lengths` are in).
 
     Args:
-        lengths: Response lengths in characters.
+        lengths: Response lengths, in the unit of `threshold`.
         threshold: Longest length still predicted 0.
 
     Returns:
         One prediction (0 or 1) per length.
     """
     return [1 if n > threshold else 0 for n in lengths]
+
+
+def best_length_threshold(lengths: Sequence[int], labels: Sequence[int]) -> int:
+    """The threshold whose length baseline is most accurate on (lengths, labels).
+
+    Fit it on a split separate from the items you evaluate: fitted on the evaluated items it
+    flatters the baseline. Candidates are one below the shortest length (everything predicted 1)
+    and every distinct length (the longest predicts everything 0); ties go to the smallest.
+
+    Args:
+        lengths: Response lengths (in the task's unit).
+        labels: Gold labels, 0 or 1, aligned with `lengths`.
+
+    Returns:
+        The threshold t maximizing the accuracy of "good iff length > t".
+
+    Raises:
+        ValueError: No items, sequences of different lengths, or labels other than 0 and 1.
+    """
+    if not lengths:
+        raise ValueError("cannot fit a length threshold on no items")
+    if len(lengths) != len(labels):
+        raise ValueError(f"lengths has {len(lengths)} items but labels has {len(labels)}")
+    check_binary("labels", labels)
+    candidates = sorted({min(lengths) - 1, *lengths})
+    # Sweep thresholds upwards: raising t past length L flips items of length L to predicted 0.
+    by_length: dict[int, list[int]] = {}
+    for n, y in zip(lengths, labels, strict=True):
+        by_length.setdefault(n, []).append(y)
+    correct = sum(labels)  # t below every length: all predicted 1, right on the positives
+    best_t, best_correct = candidates[0], correct
+    for t in candidates[1:]:
+        ys = by_length[t]
+        correct += ys.count(0) - ys.count(1)
+        if correct > best_correct:
+            best_t, best_correct = t, correct
+    return best_t
+
+
+@dataclass(frozen=True)
+class LengthFit:
+    """The most accurate length-only rule on a labelled set: good iff length > `threshold`."""
+
+    threshold: int
+    accuracy: float
+    unit: str
+    items: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fit as stored with a run's metrics."""
+        return {"threshold": self.threshold, "accuracy": self.accuracy, "unit": self.unit,
+                "items": self.items}
+
+
+def fit_length_threshold(items: Iterable[tuple[str, int]],
+                         unit: str = DEFAULT_UNIT) -> LengthFit:
+    """The length baseline's threshold fitted on a task's own labelled data, and its accuracy.
+
+    Lengths are `text_length(response, unit)`; the threshold is `best_length_threshold`'s (ties
+    to the smallest). On the paper's evaluation set (chars) it is 36, at 90.0% (39, the default,
+    gives 89.8%). Fitted on the items you then evaluate, it flatters the baseline: the judge is
+    compared with the best a length rule could do on them.
+
+    Args:
+        items: (response, label) pairs, label 1 = good, 0 = not.
+        unit: "chars" or "words".
+
+    Returns:
+        The threshold, its accuracy on `items`, the unit and the number of items.
+
+    Raises:
+        ValueError: no items, labels other than 0 and 1, or an unknown unit.
+    """
+    check_unit(unit)
+    pairs = list(items)
+    lengths = [text_length(response, unit) for response, _ in pairs]
+    labels = [label for _, label in pairs]
+    threshold = best_length_threshold(lengths, labels)
+    accuracy = binary_metrics(labels, length_baseline(lengths, threshold))["accuracy"]
+    return LengthFit(threshold, accuracy, unit, len(pairs))

@@ -7,7 +7,9 @@ responses not seen in reward-model training). Nothing here does I/O.
 
 Conventions:
     Labels and predictions are ints, 1 = good, 0 = not.
-    Lengths are Python string lengths (Unicode code points, i.e. Chinese characters).
+    Lengths are in the task's unit (agents/language.py `text_length`): on the paper data, Python
+    string lengths (Unicode code points, i.e. Chinese characters), which the default band edges
+    and threshold are for.
     A metric whose denominator is zero is 0.0 (precision with no predicted positives, recall with
     no actual positives, F1 when precision + recall is 0, accuracy on no items).
 """
@@ -21,10 +23,15 @@ from typing import Any
 from kindling.agents.judge.metrics import (
     DEFAULT_THRESHOLD,
     Metrics,
+    best_length_threshold,
     binary_metrics,
-    check_binary,
+    fit_length_threshold,
     length_baseline,
 )
+
+__all__ = ["DEFAULT_BAND_EDGES", "DEFAULT_THRESHOLD", "Metrics", "band_names",
+           "best_length_threshold", "binary_metrics", "fit_length_threshold", "judge_report",
+           "length_bands", "length_baseline", "report_by_band", "with_baseline"]
 
 DEFAULT_BAND_EDGES: tuple[int, ...] = (25, 39, 59)
 """Inclusive upper bounds of the length bands: ≤25, 26–39, 40–59, ≥60 characters.
@@ -34,43 +41,6 @@ Chosen on the paper's evaluation set (1,602 labelled responses, lengths 4–134,
 band edge (so within a band the baseline is a constant), and every band holds both labels
 (positives 39 / 66 / 251 / 440).
 """
-
-
-def best_length_threshold(lengths: Sequence[int], labels: Sequence[int]) -> int:
-    """The threshold whose length baseline is most accurate on (lengths, labels).
-
-    Fit it on a split separate from the items you evaluate: fitted on the evaluated items it
-    flatters the baseline. Candidates are one below the shortest length (everything predicted 1)
-    and every distinct length (the longest predicts everything 0); ties go to the smallest.
-
-    Args:
-        lengths: Response lengths in characters.
-        labels: Gold labels, 0 or 1, aligned with `lengths`.
-
-    Returns:
-        The threshold t maximizing the accuracy of "good iff length > t".
-
-    Raises:
-        ValueError: No items, sequences of different lengths, or labels other than 0 and 1.
-    """
-    if not lengths:
-        raise ValueError("cannot fit a length threshold on no items")
-    if len(lengths) != len(labels):
-        raise ValueError(f"lengths has {len(lengths)} items but labels has {len(labels)}")
-    check_binary("labels", labels)
-    candidates = sorted({min(lengths) - 1, *lengths})
-    # Sweep thresholds upwards: raising t past length L flips items of length L to predicted 0.
-    by_length: dict[int, list[int]] = {}
-    for n, y in zip(lengths, labels, strict=True):
-        by_length.setdefault(n, []).append(y)
-    correct = sum(labels)  # t below every length: all predicted 1, right on the positives
-    best_t, best_correct = candidates[0], correct
-    for t in candidates[1:]:
-        ys = by_length[t]
-        correct += ys.count(0) - ys.count(1)
-        if correct > best_correct:
-            best_t, best_correct = t, correct
-    return best_t
 
 
 def band_names(edges: Sequence[int] = DEFAULT_BAND_EDGES) -> list[str]:
