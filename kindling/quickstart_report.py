@@ -13,6 +13,8 @@ from rich import box
 from rich.cells import cell_len
 from rich.table import Table
 
+from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.agents.language import DEFAULT_UNIT, unit_name
 from kindling.context import console
 
 if TYPE_CHECKING:
@@ -111,9 +113,11 @@ def rm_findings(rm: Mapping[str, Any] | None) -> list[str]:
     if rm is None:
         return []
     pw, agree = rm["pairwise"]["overall"], rm["agreement"]
+    rule = (f"longer than {agree.get('threshold', DEFAULT_THRESHOLD)} "
+            f"{unit_name(agree.get('length_unit', DEFAULT_UNIT))} is good")
     line = (f"The reward model picks the preferred text of a test pair {pw['rm']:.1%} of the time; "
             f"always picking the longer text gets {pw['length']:.1%}. Against human labels it "
-            f"agrees {agree['overall']['accuracy']:.1%}; 'longer than 39 characters is good' "
+            f"agrees {agree['overall']['accuracy']:.1%}; '{rule}' "
             f"agrees {agree['baseline']['accuracy']:.1%}.")
     if pw["rm"] - pw["length"] < 0.05:
         line += " On this data a reward model mostly learns length: the labels track it."

@@ -5,13 +5,15 @@ that learns either writes longer, more repetitive, more alike texts while its re
 `SignalTap` wraps the run's reward functions (TRL's reward signature, sync or async, names kept);
 once every reward of a batch has come back it computes, over that batch's completions:
 
-    watch/length_chars        mean completion length, characters
+    watch/length_chars        mean completion length, in the task's length unit (characters
+                              for the paper's task; the name is kept for the watch rules)
     watch/length_drift        mean length / the reference length - 1 (+0.30 = 30% longer)
     watch/out_of_band         share outside length_control's band (only with length_control)
     watch/reward_length_corr  Pearson correlation of the weighted total reward with length
-    watch/distinct_2          distinct character bigrams / all bigrams (down = more alike)
+    watch/distinct_2          distinct bigrams / all bigrams (characters for zh, words for en;
+                              down = more alike)
     watch/self_bleu           each completion against the others, 0-100 (up = more alike)
-    watch/repetition          mean share of a completion's character 3-grams that repeat in it
+    watch/repetition          mean share of a completion's 3-grams that repeat in it
     watch/guard_flagged       share the judge guard flags (judge-format text, instructions)
     watch/judge_rm_discord    with both judge and rm: of the pairs of one prompt's completions
                               the judge ranks apart, the share the reward model ranks the other way
@@ -19,6 +21,8 @@ once every reward of a batch has come back it computes, over that batch's comple
 and logs them through TRL's `log_metric` (averaged per logging step by TRL, so they reach the
 store, TensorBoard and Trackio like TRL's own metrics). The reference length is length_control's
 median when that reward is on, else the first batch's mean (the starting policy's own length).
+Lengths, n-grams, self-BLEU's tokenizer and the guard's rules follow the task's language and
+length unit (agents/language.py; zh and chars by default).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kindling.agents.judge.guard import check_response
+from kindling.agents.language import DEFAULT_LANGUAGE, DEFAULT_UNIT, text_length
 from kindling.rl.evaluate.text_metrics import distinct_n, repetition, self_bleu
 from kindling.rl.rewards.core import completion_text, emit_metric, prompt_text
 
@@ -40,7 +45,7 @@ Values = Sequence[float | None]
 
 @dataclass
 class LengthReference:
-    """What length drift is measured against (characters)."""
+    """What length drift is measured against (in the task's length unit; `chars` by name)."""
 
     chars: float
     source: str  # "length_control" or "first batch"
@@ -81,9 +86,13 @@ def judge_rm_discord(groups: Sequence[str], judge: Values, rm: Values) -> float 
 
 def batch_signals(prompts: Sequence[str], texts: Sequence[str], rewards: Mapping[str, Values],
                   weights: Mapping[str, float], reference: LengthReference | None,
-                  max_texts: int = 64) -> dict[str, float]:
-    """The signals of one generation batch (keys without the `watch/` prefix); see the module."""
-    lengths = [len(t) for t in texts]
+                  max_texts: int = 64, *, language: str = DEFAULT_LANGUAGE,
+                  length_unit: str = DEFAULT_UNIT) -> dict[str, float]:
+    """The signals of one generation batch (keys without the `watch/` prefix); see the module.
+
+    `language` chooses the n-grams, self-BLEU's tokenizer and the guard's rules; `length_unit`
+    the lengths (and must be the unit of `reference`)."""
+    lengths = [text_length(t, length_unit) for t in texts]
     out: dict[str, float] = {"length_chars": statistics.fmean(lengths)} if lengths else {}
     if not lengths:
         return out
@@ -98,12 +107,12 @@ def batch_signals(prompts: Sequence[str], texts: Sequence[str], rewards: Mapping
     corr = pearson(totals, [float(lengths[i]) for i in scored])
     if corr is not None:
         out["reward_length_corr"] = corr
-    out["distinct_2"] = distinct_n(texts, 2)
-    bleu = self_bleu(texts, max_texts=max_texts)
+    out["distinct_2"] = distinct_n(texts, 2, language=language)
+    bleu = self_bleu(texts, max_texts=max_texts, language=language)
     if bleu is not None:
         out["self_bleu"] = bleu
-    out["repetition"] = statistics.fmean(repetition(t) for t in texts)
-    out["guard_flagged"] = sum(check_response(t)[0] for t in texts) / len(texts)
+    out["repetition"] = statistics.fmean(repetition(t, language=language) for t in texts)
+    out["guard_flagged"] = sum(check_response(t, language)[0] for t in texts) / len(texts)
     if "judge" in rewards and "rm" in rewards:
         discord = judge_rm_discord(prompts, rewards["judge"], rewards["rm"])
         if discord is not None:
@@ -118,11 +127,15 @@ class SignalTap:
         weights: reward name -> weight (the total reward is their weighted sum, as TRL's).
         reference: length_control's median and band, or None to take the first batch's mean.
         max_texts: completions self-BLEU is computed on (a seeded sample; cost grows squared).
+        language: the task's language (n-grams, self-BLEU's tokenizer, the guard's rules).
+        length_unit: the task's length unit ("chars" or "words").
     """
 
     def __init__(self, weights: Mapping[str, float], reference: LengthReference | None = None,
-                 max_texts: int = 64) -> None:
+                 max_texts: int = 64, *, language: str = DEFAULT_LANGUAGE,
+                 length_unit: str = DEFAULT_UNIT) -> None:
         self.weights, self.reference, self.max_texts = dict(weights), reference, max_texts
+        self.language, self.length_unit = language, length_unit
         self.last: dict[str, float] = {}
         self._batch: int | None = None
         self._rewards: dict[str, Values] = {}
@@ -141,9 +154,11 @@ class SignalTap:
             return
         texts = [completion_text(c) for c in completions]
         if self.reference is None and texts:
-            self.reference = LengthReference(statistics.fmean(len(t) for t in texts), "first batch")
+            self.reference = LengthReference(
+                statistics.fmean(text_length(t, self.length_unit) for t in texts), "first batch")
         self.last = batch_signals([prompt_text(p) for p in prompts], texts, self._rewards,
-                                  self.weights, self.reference, self.max_texts)
+                                  self.weights, self.reference, self.max_texts,
+                                  language=self.language, length_unit=self.length_unit)
         for key, value in self.last.items():
             emit_metric(kwargs, PREFIX + key, value)
         self._batch, self._rewards = None, {}

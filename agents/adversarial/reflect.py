@@ -18,6 +18,7 @@ from kindling.agents.adversarial.state import AdversarialContext, AdversarialSta
 from kindling.agents.judge.metrics import binary_metrics, length_baseline
 from kindling.agents.judge.nodes import DetectPrompt
 from kindling.agents.judge.service import JudgeService
+from kindling.agents.language import text_length
 from kindling.agents.llm.caller import AgentCallFailed, CallKey
 from kindling.store.principles import get_version, set_metrics
 from langgraph.runtime import Runtime
@@ -119,16 +120,18 @@ async def validate(state: AdversarialState, runtime: Runtime[AdversarialContext]
 
 async def held_out_metrics(ctx: AdversarialContext, sd_id: int) -> dict[str, Any]:
     """The Detector's accuracy, precision, recall and F1 with S_D version `sd_id` on the held-out
-    split, beside the length-only baseline on the same items; stored with the version."""
+    split, beside the length-only baseline on the same items (lengths in the task's unit, its
+    threshold and unit kept with it); stored with the version."""
     judge = JudgeService(ctx.store, ctx.detector, get_version(ctx.store, sd_id), 1, ctx.run_id,
                          prompts=ctx.prompts)
     found = await judge.judge_many([(x["query"], x["response"]) for x in ctx.held_out])
-    judged = [(x["label"], f.verdict, len(x["response"]))
+    judged = [(x["label"], f.verdict, text_length(x["response"], ctx.length_unit))
               for x, f in zip(ctx.held_out, found, strict=True) if f.verdict is not None]
     labels = [label for label, _verdict, _length in judged]
     metrics = binary_metrics(labels, [verdict for _label, verdict, _length in judged])
     baseline = binary_metrics(labels, length_baseline([n for *_rest, n in judged],
                                                       ctx.length_threshold))
+    baseline["threshold"], baseline["unit"] = ctx.length_threshold, ctx.length_unit
     result = {**metrics, "failed": len(ctx.held_out) - len(judged), "length_baseline": baseline}
     set_metrics(ctx.store, sd_id, result)
     return result

@@ -57,6 +57,7 @@ class AdversarialContext:
     length_threshold: int  # the length-only baseline shown beside every validation figure
     calls_used: Callable[[], int]
     rewrites: str = "sequential"  # one Optimizer rewrite per feedback item, or one per phase
+    length_unit: str = "chars"  # the task's length unit, for the length-only baseline
 
     def new_version(self, *, kind: str, rules: list[str], parent_id: int, iteration: int,
                     feedback: str) -> int:

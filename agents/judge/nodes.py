@@ -140,9 +140,10 @@ def flagged_result(reasons: list[str]) -> JudgeResult:
     return JudgeResult(verdict=0, score=0.0, reason=describe(reasons), flagged=True)
 
 
-def screen(response: str) -> JudgeResult | None:
-    """The guard's result for a response that addresses the judge, else None (judge it)."""
-    flagged, reasons = check_response(response)
+def screen(response: str, language: str = "zh") -> JudgeResult | None:
+    """The guard's result for a response that addresses the judge, else None (judge it); the
+    guard's rules are those of the task's `language`."""
+    flagged, reasons = check_response(response, language)
     return flagged_result(reasons) if flagged else None
 
 

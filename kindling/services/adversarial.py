@@ -12,10 +12,12 @@ from langchain_core.runnables import RunnableConfig
 
 from kindling.agents.adversarial.config import AdversarialConfig
 from kindling.agents.adversarial.state import AdversarialContext, AdversarialState
+from kindling.agents.judge.metrics import fit_length_threshold
+from kindling.agents.language import DEFAULT_UNIT
 from kindling.agents.llm.caller import AgentLLM
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
-from kindling.agents.templates import PromptLibrary
+from kindling.agents.task import task_prompts
 from kindling.checkpoints import open_checkpointer, unfinished
 from kindling.graphs.adversarial import STEPS, build_adversarial_graph
 from kindling.store import queries, work
@@ -44,8 +46,10 @@ class AdversarialRunner:
 
     def __init__(self, store: Store, cfg: AdversarialConfig, *, new_run: bool = False,
                  chat_models: dict[str, BaseChatModel] | None = None,
-                 on_iteration: Any = None, name: str | None = None) -> None:
+                 on_iteration: Any = None, name: str | None = None,
+                 length_unit: str = DEFAULT_UNIT) -> None:
         self.store, self.cfg, self.new_run, self.name = store, cfg, new_run, name
+        self.length_unit = length_unit  # the task's unit for the validation's length baseline
         self._chat_models = chat_models or {}
         self._built: list[BaseChatModel] = []
         self.on_iteration = on_iteration
@@ -98,7 +102,7 @@ class AdversarialRunner:
         optimizer = self._llm("optimizer", self.cfg.optimizer, calls) if self.cfg.optimizer \
             else detector
         self.llms = {"detector": detector, "generator": generator, "optimizer": optimizer}
-        prompts = PromptLibrary()
+        prompts = task_prompts()
         return AdversarialContext(
             run_id=run_id, generator=generator, detector=detector, optimizer=optimizer,
             prompts=prompts, query_pool=pools[0], reflection_pool=pools[1],
@@ -106,7 +110,10 @@ class AdversarialRunner:
             rewrites=self.cfg.rewrites,
             max_rules=self.cfg.max_rules, max_iterations=self.cfg.iterations,
             call_budget=self.cfg.call_budget, patience=self.cfg.patience, seed=self.cfg.seed,
-            store=self.store, held_out=held_out, length_threshold=self.cfg.length_threshold,
+            store=self.store, held_out=held_out,
+            length_threshold=validation_length_threshold(self.cfg.length_threshold, pools[1],
+                                                         self.length_unit),
+            length_unit=self.length_unit,
             calls_used=lambda: calls.stored_before + calls.calls_made,
         )
 
@@ -190,3 +197,12 @@ class AdversarialRunner:
                          "start_sd_id": history[0]["sd_id"] if history else None,
                          "refused_rules": refused, "stop": state.get("stop")})
         return AdversarialOutcome(run_id, history, state.get("best_sd_id"), state.get("stop"))
+
+
+def validation_length_threshold(given: int | None, reflection: list[dict],
+                                unit: str = DEFAULT_UNIT) -> int:
+    """The threshold of the length baseline beside Path B's validation figures: `given`, or when
+    None, the most accurate one on the reflection split's labels (never the validation split's)."""
+    if given is not None:
+        return given
+    return fit_length_threshold([(x["response"], x["label"]) for x in reflection], unit).threshold

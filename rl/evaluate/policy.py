@@ -4,9 +4,11 @@
 `policy_metrics` turns one policy's samples and their scores into the figures `kindling eval
 policy` reports side by side: excellence rate under a reward model (score above a threshold
 fitted on the labelled evaluation set) and/or a judge (share judged good), mean length beside the
-length rule's "excellence" (longer than 39 characters: on this data the labels track length, so
-a policy that only grew longer looks excellent to a length-biased scorer), distinct-1/2 and
-self-BLEU.
+length rule's "excellence" (longer than 39 characters on the paper data, or a threshold given or
+fitted on the task's labels with `length_threshold_on_labels`: where labels track length, a
+policy that only grew longer looks excellent to a length-biased scorer), distinct-1/2 and
+self-BLEU. Lengths, n-grams and self-BLEU follow the task's language and length unit
+(agents/language.py; zh and chars by default).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.agents.language import DEFAULT_LANGUAGE, DEFAULT_UNIT, text_length
 from kindling.rl.evaluate.text_metrics import distinct_n, repetition, self_bleu
 from kindling.store.db import Store
 from kindling.store.queries import dataset_queries
@@ -96,29 +99,36 @@ def policy_metrics(
     samples: Sequence[str], *, rm_scores: Sequence[float] | None = None,
     rm_threshold: float | None = None, judge_verdicts: Sequence[int | None] | None = None,
     length_threshold: int = DEFAULT_THRESHOLD, self_bleu_max: int | None = 100,
+    language: str = DEFAULT_LANGUAGE, length_unit: str = DEFAULT_UNIT,
 ) -> dict[str, Any]:
     """One policy's figures from its samples (flattened over prompts) and their scores.
 
+    Lengths (and `length_threshold`) are in `length_unit`; distinct-n, repetition and self-BLEU
+    use `language`'s tokens.
+
     Returns:
         {"samples", "mean_length", "median_length", "length_rule": share longer than
-        `length_threshold`, "distinct_1", "distinct_2", "self_bleu", "empty": empty samples, "repetition": the mean
-        share of a sample's character 3-grams that repeat in it,
+        `length_threshold`, "distinct_1", "distinct_2", "self_bleu", "empty": empty samples,
+        "repetition": the mean share of a sample's 3-grams that repeat in it,
         "rm": {"mean", "threshold", "excellence": {...}} when scored, "judge": {"excellence":
         {...}} when judged}.
 
     Raises:
         ValueError: scores or verdicts not aligned with the samples, or RM scores without a threshold.
     """
-    lengths = [len(s) for s in samples]
+    lengths = [text_length(s, length_unit) for s in samples]
     n = len(samples)
     report: dict[str, Any] = {
         "samples": n,
         "mean_length": statistics.fmean(lengths) if n else 0.0,
         "median_length": statistics.median(lengths) if n else 0.0,
         "length_rule": sum(1 for x in lengths if x > length_threshold) / n if n else 0.0,
-        "distinct_1": distinct_n(samples, 1), "distinct_2": distinct_n(samples, 2),
-        "self_bleu": self_bleu(samples, max_texts=self_bleu_max), "empty": lengths.count(0),
-        "repetition": statistics.fmean(repetition(s) for s in samples) if n else 0.0,
+        "distinct_1": distinct_n(samples, 1, language=language),
+        "distinct_2": distinct_n(samples, 2, language=language),
+        "self_bleu": self_bleu(samples, max_texts=self_bleu_max, language=language),
+        "empty": sum(1 for s in samples if not s),
+        "repetition": (statistics.fmean(repetition(s, language=language) for s in samples)
+                       if n else 0.0),
     }
     if rm_scores is not None:
         if len(rm_scores) != n or rm_threshold is None:
@@ -160,3 +170,24 @@ def rm_threshold_on_labels(model: Any, tokenizer: Any, store: Store, dataset: st
     t = best_score_threshold(scores, labels)
     accuracy = binary_metrics(labels, score_predictions(scores, t))["accuracy"]
     return {"threshold": t, "fitted_on": dataset, "items": len(items), "accuracy": accuracy}
+
+
+def length_threshold_on_labels(store: Store, dataset: str, *, length_unit: str = DEFAULT_UNIT,
+                               limit: int | None = None) -> dict[str, Any]:
+    """The length rule's threshold fitted on a labelled dataset (its first `limit` items, in
+    import order, if given): the most accurate "good iff length > t" and that accuracy.
+
+    On the paper's evaluation set (chars) it is 36 at 90.0%; the default rule, 39, gives 89.8%.
+
+    Raises:
+        ValueError: the dataset has no labelled items.
+    """
+    from kindling.agents.judge.metrics import fit_length_threshold
+    from kindling.store.eval_data import labelled_items
+
+    items = labelled_items(store, dataset)[:limit]
+    if not items:
+        raise ValueError(f"no labelled items in dataset {dataset!r} to fit the length rule's "
+                         "threshold on (import the data first, or give the threshold)")
+    fit = fit_length_threshold([(i.response, i.label) for i in items], length_unit)
+    return {**fit.as_dict(), "fitted_on": dataset}

@@ -6,7 +6,10 @@ Two views of a reward model (DESIGN.md, "Evaluation protocol"):
   length-only rule "the longer response is the chosen one"; overall, within length bands of the
   chosen response, and on pairs with neither response in RM training.
 - Agreement: on the labelled evaluation set, "good iff score > t" with t fitted on a separate split
-  (by query), beside the length baseline (good iff longer than 39 characters).
+  (by query), beside the length baseline (good iff longer than 39 characters on the paper data;
+  or a threshold fitted on the same split as the score's).
+
+Lengths are in the task's unit (agents/language.py: characters by default, or words).
 
 Ties count as wrong for both predictors (equal scores, equal lengths); their number is reported.
 The pure functions here do no I/O; `score_texts` runs the model.
@@ -17,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from kindling.agents.language import DEFAULT_UNIT, text_length
 from kindling.rl.evaluate.metrics import DEFAULT_BAND_EDGES, band_names, length_bands
 
 PairRow = dict[str, Any]
@@ -137,15 +141,23 @@ def score_texts(model: Any, tokenizer: Any, prompts: Sequence[str], responses: S
 
 def evaluate_reward_model(
     store: Any, model: Any, tokenizer: Any, *, pairs_run: int, pairs_dataset: str | None,
-    dataset: str, threshold_split: float, limit: int | None, length_threshold: int,
+    dataset: str, threshold_split: float, limit: int | None, length_threshold: int | None,
     edges: Sequence[int], batch_size: int = 32, max_length: int = 512,
+    length_unit: str = DEFAULT_UNIT,
 ) -> dict[str, Any]:
     """Pairwise figures on the run's pairs and agreement on the labelled dataset (see module doc).
+
+    `length_threshold` (in `length_unit`) None fits the length baseline on the fit split, as the
+    score threshold is.
 
     Raises:
         ValueError: no pairs (`EmptyDataError`), no labelled items, or a split with an empty side.
     """
-    from kindling.agents.judge.metrics import binary_metrics, length_baseline
+    from kindling.agents.judge.metrics import (
+        binary_metrics,
+        fit_length_threshold,
+        length_baseline,
+    )
     from kindling.rl.data import preference_dataset
     from kindling.rl.evaluate.metrics import judge_report
     from kindling.store.eval_data import labelled_items, rm_train_texts, split
@@ -169,14 +181,19 @@ def evaluate_reward_model(
     chosen, rejected = scores(prompts, [p["chosen"] for p in pairs]), scores(
         prompts, [p["rejected"] for p in pairs])
     pairwise = pairwise_report(
-        chosen, rejected, [len(p["chosen"]) for p in pairs], [len(p["rejected"]) for p in pairs],
+        chosen, rejected, [text_length(p["chosen"], length_unit) for p in pairs],
+        [text_length(p["rejected"], length_unit) for p in pairs],
         [(p["prompt"], p["chosen"]) not in seen and (p["prompt"], p["rejected"]) not in seen
          for p in pairs], edges=edges)
 
     fit_scores = scores([i.query for i in fit], [i.response for i in fit])
     t = best_score_threshold(fit_scores, [i.label for i in fit])
     held_scores = scores([i.query for i in held], [i.response for i in held])
-    y_true, lengths = [i.label for i in held], [i.length for i in held]
+    if length_threshold is None:
+        length_threshold = fit_length_threshold([(i.response, i.label) for i in fit],
+                                                length_unit).threshold
+    y_true = [i.label for i in held]
+    lengths = [text_length(i.response, length_unit) for i in held]
     agreement = judge_report(y_true, score_predictions(held_scores, t), lengths,
                              [not i.seen_in_rm_train for i in held],
                              threshold=length_threshold, edges=edges)
@@ -185,9 +202,10 @@ def evaluate_reward_model(
         "threshold": t, "fit_items": len(fit), "evaluated_items": len(held),
         "fit_accuracy": binary_metrics(fit_labels, score_predictions(fit_scores, t))["accuracy"],
         "fit_length_accuracy": binary_metrics(
-            fit_labels, length_baseline([i.length for i in fit], length_threshold))["accuracy"],
+            fit_labels, length_baseline([text_length(i.response, length_unit) for i in fit],
+                                        length_threshold))["accuracy"],
     }
-    agreement["threshold"] = length_threshold
+    agreement["threshold"], agreement["length_unit"] = length_threshold, length_unit
     return {"pairwise": pairwise, "agreement": agreement,
             "coverage": {"pairs": len(pairs), "labelled": len(items), "fit": len(fit),
                          "evaluated": len(held), "unseen_pairs": pairwise["unseen"]["n"],

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kindling.agents.judge.guard import check_response
+from kindling.agents.language import DEFAULT_LANGUAGE, DEFAULT_UNIT, check_unit, text_length
 from kindling.rl.rewards.core import (
     Completion,
     LogExtra,
@@ -19,7 +20,7 @@ from kindling.rl.rewards.core import (
 
 
 class LengthControlReward:
-    """Penalizes drift from the reference length distribution (lengths in characters).
+    """Penalizes drift from the reference length distribution (lengths in the task's unit).
 
     Inside the band ``[median × (1 − tolerance), median × (1 + tolerance)]`` of the reference
     lengths the reward is 0; outside it is ``−scale × distance / median`` (distance to the nearer
@@ -27,14 +28,17 @@ class LengthControlReward:
     or judge alone pushes completions longer; this pulls them back.
 
     Args:
-        reference_lengths: lengths (characters) of reference responses, e.g. the SFT targets.
+        reference_lengths: lengths of reference responses in `length_unit`, e.g. the SFT targets.
         tolerance: half-width of the band, relative to the median.
         scale: penalty per unit of relative drift.
         max_penalty: the largest penalty (a positive number).
+        length_unit: "chars" (the paper's task) or "words": how completions are measured.
     """
 
     def __init__(self, reference_lengths: Sequence[int], tolerance: float = 0.15,
-                 scale: float = 1.0, max_penalty: float = 1.0) -> None:
+                 scale: float = 1.0, max_penalty: float = 1.0,
+                 length_unit: str = DEFAULT_UNIT) -> None:
+        self.length_unit = check_unit(length_unit)
         if not reference_lengths:
             raise ValueError("length_control needs at least one reference length")
         if tolerance < 0 or scale < 0 or max_penalty <= 0:
@@ -48,7 +52,7 @@ class LengthControlReward:
         self.scale, self.max_penalty = scale, max_penalty
 
     def reward(self, length: int) -> float:
-        """The reward for one completion of `length` characters."""
+        """The reward for one completion of `length` (in `length_unit`)."""
         if length < self.low:
             drift = (self.low - length) / self.median
         elif length > self.high:
@@ -60,7 +64,7 @@ class LengthControlReward:
     def __call__(self, prompts: Sequence[Any], completions: Sequence[Completion],
                  **kwargs: Any) -> list[Reward]:
         """One reward per completion; logs mean length and the share outside the band."""
-        lengths = [len(completion_text(c)) for c in completions]
+        lengths = [text_length(completion_text(c), self.length_unit) for c in completions]
         rewards: list[Reward] = [self.reward(n) for n in lengths]
         if lengths:
             emit_metric(kwargs, "length_control/mean_length", statistics.fmean(lengths))
@@ -74,17 +78,19 @@ class GuardReward:
 
     Args:
         penalty: the reward of a flagged completion.
+        language: the task's language, choosing the guard's rules.
     """
 
-    def __init__(self, penalty: float = -1.0) -> None:
+    def __init__(self, penalty: float = -1.0, language: str = DEFAULT_LANGUAGE) -> None:
         self.__name__ = "guard"
+        self.language = language
         self.penalty = penalty
         self.flagged = 0
 
     def __call__(self, prompts: Sequence[Any], completions: Sequence[Completion],
                  **kwargs: Any) -> list[Reward]:
         """One reward per completion; logs the flagged share and the rules broken."""
-        checks = [check_response(completion_text(c)) for c in completions]
+        checks = [check_response(completion_text(c), self.language) for c in completions]
         rewards: list[Reward] = [self.penalty if flagged else 0.0 for flagged, _ in checks]
         hits = sum(flagged for flagged, _ in checks)
         self.flagged += hits

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kindling.agents.language import DEFAULT_LANGUAGE, DEFAULT_UNIT
 from kindling.rl.rewards.builtin import GuardReward, LengthControlReward, RMReward
 from kindling.rl.rewards.core import RewardConfigError, RewardFunc
 from kindling.rl.rewards.judge import JudgeBackend, JudgeReward
@@ -28,11 +29,13 @@ class RewardContext:
         judge: the judge service (agents.judge_service.JudgeService) for `judge`.
         rm_model, rm_tokenizer: the reward model and its tokenizer for `rm`.
         rm_batch_size, device: RMReward's batch size and device.
-        reference_lengths: reference response lengths (characters) for `length_control`.
+        reference_lengths: reference response lengths (in `length_unit`) for `length_control`.
         length_tolerance: LengthControlReward's band half-width.
         reward_options: the options of the rewards built from TRL's helpers
             (`repetition_penalty`, `soft_overlong`), as `kindling.reward_options` gives them.
         max_completion_length: trl.max_completion_length, `soft_overlong`'s default limit.
+        language: the task's language: the guard's rules (zh: the paper's task).
+        length_unit: the task's length unit for `length_control` ("chars" or "words").
     """
 
     judge: JudgeBackend | None = None
@@ -44,6 +47,8 @@ class RewardContext:
     length_tolerance: float = 0.15
     reward_options: RewardOptions = field(default_factory=RewardOptions)
     max_completion_length: int | None = None
+    language: str = DEFAULT_LANGUAGE
+    length_unit: str = DEFAULT_UNIT
 
 
 def _need(value: Any, name: str, what: str) -> Any:
@@ -63,11 +68,11 @@ def _build_judge(ctx: RewardContext) -> RewardFunc:
 
 def _build_length(ctx: RewardContext) -> RewardFunc:
     lengths = _need(ctx.reference_lengths, "length_control", "reference_lengths")
-    return LengthControlReward(list(lengths), ctx.length_tolerance)
+    return LengthControlReward(list(lengths), ctx.length_tolerance, length_unit=ctx.length_unit)
 
 
 def _build_guard(ctx: RewardContext) -> RewardFunc:
-    return GuardReward()
+    return GuardReward(language=ctx.language)
 
 
 def _build_repetition(ctx: RewardContext) -> RewardFunc:
