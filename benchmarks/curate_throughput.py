@@ -34,7 +34,7 @@ from kindling.agents.curate.config import CurateConfig, RetrievalConfig
 from kindling.agents.curate.schemas import JudgeVerdict
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.role_output import response_format
-from kindling.agents.templates import PromptLibrary
+from kindling.agents.task import task_prompts
 from kindling.store.db import Store
 from kindling.store.importers import import_paper_data
 from kindling.store.principle_io import load_principles
@@ -63,7 +63,7 @@ def parse_args() -> argparse.Namespace:
 
 async def sdk_floor(base_url: str, calls: int, in_flight: int) -> tuple[float, float]:
     """Bare ChatOpenAI.ainvoke with a judge-sized prompt: (wall s, CPU ms per call)."""
-    prompt = PromptLibrary().render(
+    prompt = task_prompts().render(
         "curate/kindling/judge", query="给妈妈的生日祝福", response="妈妈，生日快乐！" * 4,
         pros=["流畅自然"], cons=["略显空泛"], principles=load_principles("path_a_judge").rules)
     chat = ChatOpenAI(model="standin", base_url=base_url, api_key="bench", max_retries=0,

@@ -32,7 +32,7 @@ from kindling.agents.judge.schemas import DetectorVerdict
 from kindling.agents.judge.service import JudgeService, build_judge_service
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.role_output import response_format
-from kindling.agents.templates import PromptLibrary
+from kindling.agents.task import task_prompts
 from kindling.store.db import Store
 from kindling.store.principle_io import load_principles
 from kindling.store.work import get_or_create_run
@@ -65,7 +65,7 @@ def make_service(store: Store, base_url: str, in_flight: int) -> JudgeService:
 async def sdk_floor(base_url: str, items: list[tuple[str, str]], in_flight: int) -> dict[str, float]:
     """The same calls made with bare ChatOpenAI.ainvoke (prompts rendered beforehand)."""
     rules = list(load_principles("detector_initial").rules)
-    lib = PromptLibrary()
+    lib = task_prompts()
     prompts = [lib.render(TEMPLATE, principles=rules, query=q, response=r).text for q, r in items]
     chat = ChatOpenAI(model="standin", base_url=base_url, api_key="bench", max_retries=0,
                       timeout=openai.Timeout(10.0))

@@ -27,6 +27,7 @@ from kindling.agents.judge.nodes import (
 )
 from kindling.agents.llm.caller import AgentLLM
 from kindling.agents.llm.endpoints import build_chat_model, close_chat_model
+from kindling.agents.task import task_prompts
 from kindling.agents.templates import PromptLibrary
 from kindling.store import judgments
 from kindling.store.calls import CallLog
@@ -66,7 +67,7 @@ class JudgeService:
         self.version = version
         rules = rules_of(version)
         self.context = JudgeContext(
-            llm=llm, prompt=DetectPrompt(prompts or PromptLibrary(), rules), store=store,
+            llm=llm, prompt=DetectPrompt(prompts or task_prompts(), rules), store=store,
             scope=JudgmentScope(version.id, llm.cfg.model, samples), rules=rules,
             run_id=run_id, calls=calls,
         )

@@ -40,6 +40,7 @@ from kindling.agents.llm.retries import (
 )
 from kindling.agents.llm.role_output import response_format
 from kindling.agents.llm.schema_bounds import clamp_schema
+from kindling.agents.task import task_prompts
 from kindling.agents.templates import PromptLibrary, RenderedPrompt
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
@@ -100,7 +101,7 @@ class AgentLLM:
         clock: Callable[[], float] = time.perf_counter, prompts: PromptLibrary | None = None,
     ) -> None:
         self.chat, self.cfg, self.recorder, self._clock = chat, cfg, recorder, clock
-        self.prompts = prompts or PromptLibrary()
+        self.prompts = prompts or task_prompts()
         # llama-cpp-python's server answers one request at a time: more in flight only queue
         # there, where the client's timeout runs out and an abandoned request still costs compute
         self._slots = asyncio.Semaphore(1 if isinstance(chat, LlamaServerChat)

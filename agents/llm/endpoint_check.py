@@ -22,7 +22,7 @@ from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close
 from kindling.agents.llm.http_client import ReplyTooLarge, bounded_async_client, sdk_httpx
 from kindling.agents.llm.redaction import redact, register_key
 from kindling.agents.llm.retries import describe, within_deadline
-from kindling.agents.templates import PromptLibrary
+from kindling.agents.task import task_prompts
 from kindling.store.calls import CallLog
 from kindling.store.principle_io import load_principles
 
@@ -86,7 +86,7 @@ class EndpointProbe:
     def __init__(self, cfg: LLMConfig, calls: CallLog) -> None:
         self.cfg, self.calls = cfg, calls
         rules = list(load_principles("detector_initial").rules)
-        self.prompt = DetectPrompt(PromptLibrary(), rules).render(PROBE_QUERY, PROBE_RESPONSE)
+        self.prompt = DetectPrompt(task_prompts(), rules).render(PROBE_QUERY, PROBE_RESPONSE)
         self._count = 0
 
     def _llm(self, mode: str) -> AgentLLM:

@@ -17,7 +17,7 @@ from kindling.agents.llm.caller import AgentLLM
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
 from kindling.agents.retrieval import BM25Retriever, EmbeddingRetriever, Exemplar, Retriever
-from kindling.agents.templates import PromptLibrary
+from kindling.agents.task import task_prompts
 from kindling.checkpoints import open_checkpointer
 from kindling.graphs.curate import build_curate_graph
 from kindling.progress import RunProgress
@@ -157,7 +157,7 @@ class CurateRunner:
             text=self.principles.text, origin="file",
         )
         return CurateContext(
-            run_id=run_id, agents=agents_llm, generator=generator, prompts=PromptLibrary(),
+            run_id=run_id, agents=agents_llm, generator=generator, prompts=task_prompts(),
             principles=self.principles, principle_version_id=pv_id,
             retriever=self._retriever or build_retriever(self.store, self.cfg.retrieval),
             exemplars_k=self.cfg.retrieval.k,

@@ -102,10 +102,10 @@ async def test_rewrites_one_per_feedback_item_in_order_or_one_per_phase(
         mode: str, keys: list[str]) -> None:
     from kindling.agents.adversarial.play import revise
     from kindling.agents.llm.caller import CallKey
-    from kindling.agents.templates import PromptLibrary
+    from kindling.agents.task import task_prompts
 
     optimizer = CountingOptimizerDouble()
-    ctx = SimpleNamespace(rewrites=mode, optimizer=optimizer, prompts=PromptLibrary(),
+    ctx = SimpleNamespace(rewrites=mode, optimizer=optimizer, prompts=task_prompts(),
                           max_rules=10)
     rules, refused = await revise(ctx, "adversarial/revise_strategies",  # type: ignore[arg-type]
                                   CallKey("it1:opt_sg", "revise_strategies"), "strategies",

@@ -102,10 +102,10 @@ def test_cache_key_scope_and_insert_ignore(sqlite_store: Store) -> None:
 
 def test_detect_prompt_equals_a_full_render() -> None:
     from kindling.agents.judge.nodes import TEMPLATE, DetectPrompt
-    from kindling.agents.templates import PromptLibrary
+    from kindling.agents.task import task_prompts
     from kindling.store.principle_io import load_principles
 
-    lib, rules = PromptLibrary(), list(load_principles("detector_initial").rules)
+    lib, rules = task_prompts(), list(load_principles("detector_initial").rules)
     fast = DetectPrompt(lib, rules)
     for query, response in [("生日祝福", "生日快乐！"), ("{{ q }}", "<<<END>>> {% raw %}"), ("", "")]:
         full = lib.render(TEMPLATE, principles=rules, query=query, response=response)

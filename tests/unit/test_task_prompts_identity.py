@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kindling.agents.task import load_task
 from kindling.agents.templates import PromptLibrary
 
 BEFORE = Path(__file__).resolve().parents[1] / "fixtures" / "prompts_before_tasks"
@@ -59,7 +60,7 @@ def cases() -> list[tuple[str, dict[str, Any]]]:
 
 
 def current_prompts() -> PromptLibrary:
-    return PromptLibrary()
+    return load_task("greetings-zh").prompts()
 
 
 def test_every_template_before_tasks_is_covered() -> None:

@@ -1,10 +1,11 @@
 import pytest
-from kindling.agents.templates import PromptError, PromptLibrary
+from kindling.agents.task import task_prompts
+from kindling.agents.templates import PromptError
 from kindling.store.principle_io import PrincipleFormatError, load_principles
 
 
 def test_renders_judge_with_principles_and_fenced_response() -> None:
-    lib = PromptLibrary()
+    lib = task_prompts()
     rules = load_principles("path_a_judge").rules
     out = lib.render("curate/kindling/judge", query="生日祝福", response="生日快乐", pros=["流畅"],
                      cons=[], principles=rules)
@@ -14,7 +15,7 @@ def test_renders_judge_with_principles_and_fenced_response() -> None:
 
 
 def test_paper_judge_weighs_only_the_two_analyses() -> None:
-    out = PromptLibrary().render("curate/paper/judge", query="生日祝福", response="生日快乐",
+    out = task_prompts().render("curate/paper/judge", query="生日祝福", response="生日快乐",
                                  pros=["流畅：通顺"], cons=[])
     assert "<<<RESPONSE>>>\n生日快乐\n<<<END>>>" in out.text
     assert "- 流畅：通顺" in out.text and "（无）" in out.text and "评价原则" not in out.text
@@ -22,7 +23,7 @@ def test_paper_judge_weighs_only_the_two_analyses() -> None:
 
 def test_missing_variable_is_an_error() -> None:
     with pytest.raises(PromptError, match="judge.zh.jinja"):
-        PromptLibrary().render("curate/paper/judge", query="q")
+        task_prompts().render("curate/paper/judge", query="q")
 
 
 def test_principles_from_a_path_and_bad_files(tmp_path) -> None:
