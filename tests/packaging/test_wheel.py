@@ -19,7 +19,7 @@ FOLDERS = {"kindling": "kindling", "agents": "kindling/agents", "graphs": "kindl
            "store": "kindling/store", "rl": "kindling/rl", "prompts": "kindling/prompts",
            "configs": "kindling/configs"}
 """Each source folder of the repository and where it lives in the wheel."""
-DATA = ("*.py", "*.jinja", "*.yaml", "*.html", "*.css", "*.js", "*.mako")
+DATA = ("*.py", "*.jinja", "*.yaml", "*.jsonl", "*.html", "*.css", "*.js", "*.mako")
 
 
 @pytest.fixture(scope="module")
