@@ -106,7 +106,7 @@ def test_a_missing_top_level_field(folder: Path) -> None:
 
 @pytest.mark.parametrize(("language", "expected"), [
     ("chinese", "field language: String should match pattern"),
-    ("fr", "field language: no built-in template .*fr.jinja .*written in: zh"),
+    ("fr", "field language: no built-in template .*fr.jinja .*written in: en, zh"),
 ])
 def test_a_bad_language_names_file_line_and_field(folder: Path, language: str,
                                                   expected: str) -> None:
