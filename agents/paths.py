@@ -19,6 +19,8 @@ What counts as a path depends on the marker:
   model name is never a path).
 - `PrincipleRef`: a version id (digits), a name under prompts/principles/ (kept), or a YAML path
   (a value with a file suffix or a slash).
+- `TaskPath` (agents/task_ref.py's `TaskRef`): a task's name (kept: a built-in task or one under
+  ./tasks/) or a folder (a value with a slash or a leading dot).
 """
 
 from __future__ import annotations
@@ -40,12 +42,14 @@ class PathRule(Enum):
     MODEL = "model"
     LOCAL_MODEL = "local_model"
     PRINCIPLES = "principles"
+    TASK = "task"
 
 
 PathStr = Annotated[str, PathRule.PATH]
 ModelRef = Annotated[str, PathRule.MODEL]
 LocalModelRef = Annotated[str, PathRule.LOCAL_MODEL]
 PrincipleRef = Annotated[str, PathRule.PRINCIPLES]
+TaskPath = Annotated[str, PathRule.TASK]
 
 EXPLICIT_PREFIXES = ("./", "../", ".\\", "..\\")
 
@@ -85,6 +89,8 @@ def _is_path(rule: PathRule, value: str, base: Path) -> bool:
         return value.startswith(EXPLICIT_PREFIXES) or (base / value).exists()
     if rule is PathRule.PRINCIPLES:
         return not value.isdigit() and (bool(Path(value).suffix) or "/" in value or "\\" in value)
+    if rule is PathRule.TASK:
+        return "/" in value or "\\" in value or value.startswith(".")
     return True
 
 

@@ -33,6 +33,9 @@ TASKS_DIR = PROMPTS_DIR / "tasks"
 DEFAULT_TASK = "greetings-zh"
 TASK_FILE = "task.yaml"
 OVERRIDES = "templates"
+PROJECT_TASKS = "tasks"
+"""The folder of a project's own tasks (`kindling task new` writes ./tasks/NAME); a bare name
+that is not a built-in task is looked up there, in the current folder."""
 
 
 class TaskError(PromptError):
@@ -92,15 +95,12 @@ def task_prompts(ref: str | Path | None = None) -> PromptLibrary:
     """The prompt library of task `ref` (default: greetings-zh); what every agent renders with.
 
     A built-in task is read and checked once a process (it ships with Kindling); a folder is
-    read and checked on every call.
+    read and checked again when its files changed (`resolve_task`).
 
     Raises:
         TaskError: as `load_task`.
     """
-    ref = DEFAULT_TASK if ref is None else ref
-    if isinstance(ref, str) and ref in builtin_tasks():
-        return _builtin_task(ref).prompts()
-    return load_task(ref).prompts()
+    return resolve_task(ref).prompts()
 
 
 @functools.cache
@@ -140,11 +140,30 @@ def load_task(ref: str | Path, root: Path = PROMPTS_DIR) -> Task:
     return task
 
 
+def resolve_task(ref: str | Path | None = None) -> Task:
+    """`load_task`, once a process for the same files: a built-in task once, a folder again only
+    when task.yaml or an override changed (the content hash is the key)."""
+    ref = DEFAULT_TASK if ref is None else ref
+    if isinstance(ref, str) and ref in builtin_tasks():
+        return _builtin_task(ref)
+    folder = _task_folder(ref)
+    text = read_yaml_text(folder / TASK_FILE, "task", TaskError)
+    key = (str(folder), _content_hash(text, folder / OVERRIDES))
+    if key not in _LOADED:
+        _LOADED[key] = load_task(folder)
+    return _LOADED[key]
+
+
+_LOADED: dict[tuple[str, str], Task] = {}
+
+
 def _task_folder(ref: str | Path) -> Path:
     text = str(ref)
-    if isinstance(ref, str) and "/" not in text and "\\" not in text \
-            and (TASKS_DIR / text / TASK_FILE).is_file():
+    bare = isinstance(ref, str) and "/" not in text and "\\" not in text and text not in (".", "..")
+    if bare and (TASKS_DIR / text / TASK_FILE).is_file():
         return TASKS_DIR / text
+    if bare and (Path.cwd() / PROJECT_TASKS / text / TASK_FILE).is_file():
+        return (Path.cwd() / PROJECT_TASKS / text).resolve()
     path = Path(ref).expanduser()
     if path.name == TASK_FILE and path.is_file():
         path = path.parent
@@ -153,9 +172,11 @@ def _task_folder(ref: str | Path) -> Path:
             raise TaskError(f"{path}: no {TASK_FILE} in this folder (a task is a folder holding "
                             f"{TASK_FILE}; see docs/tasks.md)")
         return path.resolve()
-    raise TaskError(f"task {text!r}: no such folder, and no such built-in task"
-                    f"{did_you_mean(text, builtin_tasks())} (built-in: "
-                    f"{', '.join(builtin_tasks())})")
+    hint = did_you_mean(text, builtin_tasks())
+    close = hint if hint.startswith(" (did you") else ""
+    raise TaskError(f"task {text!r}: no such folder, and no such built-in task{close} (built-in: "
+                    f"{', '.join(builtin_tasks())}; a project's own tasks are folders under "
+                    f"./{PROJECT_TASKS}/, made with kindling task new)")
 
 
 def _parse(path: Path, text: str) -> tuple[dict[str, Any], dict[tuple[str | int, ...], int]]:

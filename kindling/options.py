@@ -30,6 +30,26 @@ RUN_NAME_OPTION = typer.Option(
     None, "--name", callback=check_run_name,
     help="The run's name in `kindling runs` and the studio (a resumed run takes the new name).")
 
+def check_task(value: str | None) -> str | None:
+    """--task: the task must load (read and checked once a process), before anything else runs;
+    its error names task.yaml's file, line and field."""
+    if value is None:
+        return None
+    from kindling.agents.task import TaskError, resolve_task
+
+    try:
+        resolve_task(value)
+    except TaskError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    return value
+
+
+TASK_OPTION = typer.Option(
+    None, "--task", callback=check_task, metavar="NAME|DIR",
+    help="The task: a built-in task's name, a task under ./tasks/ or a task folder (default: the "
+         "config's task:, else greetings-zh; see kindling task list).")
+
+
 # Choices the CLI shows as choices (`<local|openai>`); tests/unit/test_cli_options.py checks each
 # against the config, registry or table that owns it.
 Backend = Literal["local", "openai"]

@@ -66,6 +66,19 @@ def debug_marks(config: dict[str, Any]) -> list[str]:
     return marks
 
 
+TASK_KEY = "task_used"
+"""The key of a run's config that records its task: {"name", "hash", "language", "length_unit"}."""
+
+
+def task_line(config: dict[str, Any]) -> str | None:
+    """The run's task as one line (name, content hash, language, unit); None: none recorded."""
+    task = config.get(TASK_KEY)
+    if not isinstance(task, dict):
+        return None
+    return (f"{task.get('name')} (hash {str(task.get('hash'))[:12]}, {task.get('language')}, "
+            f"lengths in {task.get('length_unit')})")
+
+
 def run_summary(run: Run, counts: dict[str, int] | None = None) -> list[tuple[str, str]]:
     """(label, value) lines summing the run up; `counts` are its item counts, when it has items."""
     config, metrics = run.config or {}, run.metrics or {}
@@ -77,6 +90,8 @@ def run_summary(run: Run, counts: dict[str, int] | None = None) -> list[tuple[st
     marks = debug_marks(config)
     if marks:
         lines.append(("by hand", "; ".join(marks)))
+    if (task := task_line(config)) is not None:
+        lines.append(("task", task))
     keys = INPUT_KEYS.get(run.kind, ()) + (TRAIN_SETTINGS if "trl" in config else ())
     lines += [(key.split(".", 1)[-1] if key.startswith(("kindling.", "trl.")) else key,
                short(dotted(config, key))) for key in keys if dotted(config, key) is not None]

@@ -7,12 +7,14 @@ from typing import Literal
 from kindling.agents.config import Strict
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.paths import PrincipleRef
+from kindling.agents.task_ref import TaskRef, task_field
 from pydantic import Field
 
 
 class AdversarialConfig(Strict):
     """Path B: the Generator-vs-Detector loop with reflection that rewrites the Detector's principles."""
 
+    task: TaskRef = task_field()
     iterations: int = Field(3, ge=1, le=200, description="Most iterations (adversarial phase, reflection phase, validation).")
     batch_size: int = Field(4, ge=1, le=256, description="Queries per adversarial phase (one flawed greeting each).")
     labelled_batch_size: int = Field(8, ge=1, le=512, description="Labelled examples the Detector judges per reflection phase.")
@@ -20,8 +22,8 @@ class AdversarialConfig(Strict):
     validation_fraction: float = Field(0.3, gt=0, lt=1, description="Share of the labelled queries held out for validation.")
     query_dataset: str = Field("random_query", description="Imported dataset whose queries the Generator writes for.")
     labelled_dataset: str = Field("evaluation_set", description="Imported dataset with labels, split into reflection and validation parts.")
-    detector_principles: PrincipleRef | None = Field(None, description="Starting S_D: a version id, a name under prompts/principles/, or a YAML path. None: the active detector version, else detector_initial.")
-    generator_strategies: PrincipleRef | None = Field(None, description="Starting S_G, as for detector_principles. None: the active generator version, else generator_initial.")
+    detector_principles: PrincipleRef | None = Field(None, description="Starting S_D: a version id, a name under prompts/principles/, or a YAML path. None: the active detector version of the task, else the task's principles.detector (detector_initial for greetings-zh).")
+    generator_strategies: PrincipleRef | None = Field(None, description="Starting S_G, as for detector_principles. None: the active generator version of the task, else the task's principles.generator (generator_initial for greetings-zh).")
     rewrites: Literal["sequential", "batched"] = Field("sequential", description="sequential: one Optimizer rewrite per feedback item (a caught greeting, a fooled one, a reflected mistake), in order, as the seed's adversarial/main.py; batched: one rewrite per phase from all its feedback (fewer calls; Kindling's earlier default).")
     max_rules: int = Field(10, ge=1, le=10, description="Most rules an optimized S_D or S_G may hold.")
     call_budget: int | None = Field(None, ge=1, description="Stop after the iteration in which this many LLM attempts (all roles) were reached.")

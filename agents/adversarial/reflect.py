@@ -123,7 +123,7 @@ async def held_out_metrics(ctx: AdversarialContext, sd_id: int) -> dict[str, Any
     split, beside the length-only baseline on the same items (lengths in the task's unit, its
     threshold and unit kept with it); stored with the version."""
     judge = JudgeService(ctx.store, ctx.detector, get_version(ctx.store, sd_id), 1, ctx.run_id,
-                         prompts=ctx.prompts)
+                         prompts=ctx.prompts, language=ctx.language)
     found = await judge.judge_many([(x["query"], x["response"]) for x in ctx.held_out])
     judged = [(x["label"], f.verdict, text_length(x["response"], ctx.length_unit))
               for x, f in zip(ctx.held_out, found, strict=True) if f.verdict is not None]

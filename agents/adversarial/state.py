@@ -58,6 +58,7 @@ class AdversarialContext:
     calls_used: Callable[[], int]
     rewrites: str = "sequential"  # one Optimizer rewrite per feedback item, or one per phase
     length_unit: str = "chars"  # the task's length unit, for the length-only baseline
+    language: str = "zh"  # the task's language, for the judge's guard
 
     def new_version(self, *, kind: str, rules: list[str], parent_id: int, iteration: int,
                     feedback: str) -> int:

@@ -7,6 +7,7 @@ from typing import Literal
 from kindling.agents.config import Strict
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.paths import ModelRef, PrincipleRef
+from kindling.agents.task_ref import TaskRef, task_field
 from pydantic import Field, model_validator
 
 
@@ -15,7 +16,7 @@ class RetrievalConfig(Strict):
     k: int = Field(3, ge=0, le=20, description="Exemplars per query.")
     ngram: int = Field(2, ge=1, le=4, description="Character n-gram size for BM25.")
     embedding_model: ModelRef = Field("sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2", description="Model for method=embeddings (hub id or path).")
-    corpus: str = Field("sft", description="Dataset whose responses serve as exemplars.")
+    corpus: str | None = Field(None, description="Dataset whose responses serve as exemplars (None: the task's exemplars dataset, sft for greetings-zh).")
 
 
 class PolicyConfig(Strict):
@@ -36,13 +37,14 @@ class PolicyConfig(Strict):
 class CurateConfig(Strict):
     """Path A: multi-agent rejection sampling over a set of items."""
 
+    task: TaskRef = task_field()
     source: Literal["dataset", "generate"] = Field("dataset", description="dataset: judge existing responses; generate: sample candidates per query.")
     dataset: str = Field("evaluation_set", description="Which imported dataset to take items (responses or queries) from.")
     limit: int | None = Field(None, ge=1, description="Take at most this many items (queries when generating).")
     offset: int = Field(0, ge=0, description="Skip this many items first.")
     samples_per_query: int = Field(2, ge=1, le=64, description="generate: candidates per query.")
     prompt_set: Literal["paper", "kindling"] = Field("paper", description="paper: the seed's method (nine named dimensions per debater with a worked example and {point, reason} findings, a strict judge weighing only the two analyses, exemplars only in the generation prompt); kindling: Kindling's shorter prompts, whose judge and reflector also read a principle set and whose debaters see exemplars.")
-    principles: PrincipleRef | None = Field(None, description="prompt_set kindling: principle set for the judge (kind judge): a version id, a name under prompts/principles/ or a YAML path (default path_a_judge). The paper's judge takes none.")
+    principles: PrincipleRef | None = Field(None, description="prompt_set kindling: principle set for the judge (kind judge): a version id, a name under prompts/principles/ or a YAML path (default: the task's principles.judge, path_a_judge for greetings-zh). The paper's judge takes none.")
     concurrency: int = Field(8, ge=1, description="Items processed at once by this worker.")
     checkpoint_durability: Literal["sync", "async", "exit"] = Field("async", description="LangGraph checkpoint writes: after every step (sync/async, steppable) or only when an item ends (exit, fastest; resume then relies on the stored agent calls).")
     lease_s: float = Field(300.0, gt=0, description="How long a claimed item stays reserved for a worker without heartbeat.")
@@ -59,9 +61,10 @@ class CurateConfig(Strict):
                              "no principle list; set prompt_set: kindling to judge by principles")
         return self
 
-    def principle_source(self) -> str | None:
-        """The principle set the judge reads: None under the paper's prompts."""
-        return None if self.prompt_set == "paper" else self.principles or "path_a_judge"
+    def principle_source(self, default: str = "path_a_judge") -> str | None:
+        """The principle set the judge reads: None under the paper's prompts; `principles`, else
+        `default` (the task's judge set)."""
+        return None if self.prompt_set == "paper" else self.principles or default
 
     @model_validator(mode="after")
     def _one_candidate_writer(self) -> CurateConfig:

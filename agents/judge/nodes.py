@@ -113,6 +113,7 @@ class JudgeContext:
     run_id: int | None
     calls: CallLog | None = None
     stats: JudgeStats = field(default_factory=JudgeStats)
+    language: str = "zh"  # the task's language: the guard's rules
 
 
 class JudgeState(TypedDict, total=False):
@@ -229,7 +230,7 @@ def state_result(state: JudgeState) -> JudgeResult:
 
 async def guard_response(state: JudgeState, runtime: Runtime[JudgeContext]) -> dict[str, Any]:
     """Node: flag a response that addresses the judge (lowest score, no LLM call)."""
-    flagged, reasons = check_response(state["response"])
+    flagged, reasons = check_response(state["response"], runtime.context.language)
     if not flagged:
         return {"flagged": False, "guard_reasons": []}
     return {**result_state(flagged_result(reasons)), "guard_reasons": reasons}

@@ -27,7 +27,7 @@ from kindling.agents.judge.nodes import (
 )
 from kindling.agents.llm.caller import AgentLLM
 from kindling.agents.llm.endpoints import build_chat_model, close_chat_model
-from kindling.agents.task import task_prompts
+from kindling.agents.task import Task, resolve_task, task_prompts
 from kindling.agents.templates import PromptLibrary
 from kindling.store import judgments
 from kindling.store.calls import CallLog
@@ -51,7 +51,8 @@ class JudgeService:
         samples: Detector samples per item (self-consistency vote; 1 = a single call).
         run_id: the run the judgments and agent calls belong to.
         concurrency: items in flight at once (default: the LLM's max_concurrency).
-        prompts: the template library (default: prompts/ in the LLM config's language, zh).
+        prompts: the template library (default: greetings-zh's).
+        language: the task's language, whose guard rules screen responses.
         write_batch: judgments buffered before a write.
         close_chat: close the LLM's chat model in `aclose` (when this service built it).
     """
@@ -59,7 +60,7 @@ class JudgeService:
     def __init__(
         self, store: Store, llm: AgentLLM, version: PrincipleVersion, samples: int, run_id: int,
         *, concurrency: int | None = None, prompts: PromptLibrary | None = None,
-        write_batch: int = 128, close_chat: bool = False,
+        write_batch: int = 128, close_chat: bool = False, language: str = "zh",
     ) -> None:
         if samples < 1:
             raise ValueError(f"samples must be at least 1, got {samples}")
@@ -69,7 +70,7 @@ class JudgeService:
         self.context = JudgeContext(
             llm=llm, prompt=DetectPrompt(prompts or task_prompts(), rules), store=store,
             scope=JudgmentScope(version.id, llm.cfg.model, samples), rules=rules,
-            run_id=run_id, calls=calls,
+            run_id=run_id, calls=calls, language=language,
         )
         self.concurrency = concurrency or llm.cfg.max_concurrency
         self.write_batch = write_batch
@@ -93,7 +94,7 @@ class JudgeService:
         rows: list[dict[str, Any]] = []
         pending: dict[TextKey, list[int]] = {}
         for i, (query, response) in enumerate(items):
-            flagged = screen(response)
+            flagged = screen(response, ctx.language)
             if flagged is not None:
                 results[i] = flagged
                 rows.append(row_for(ctx, query, response, keys[i], flagged))
@@ -156,12 +157,13 @@ class JudgeService:
 
 def build_judge_service(
     store: Store, cfg: JudgeConfig, run_id: int, chat_model: BaseChatModel | None = None,
-    *, close_chat: bool | None = None,
+    *, close_chat: bool | None = None, task: Task | None = None,
 ) -> JudgeService:
-    """A JudgeService from config: principle version resolved, calls recorded under `run_id`.
+    """A JudgeService from config: principle version resolved, calls recorded under `run_id`,
+    prompts and guard from the task (`task`, else the config's).
 
     The version is `cfg.principles` (id, name or YAML path), else the active detector version,
-    else `detector_initial`. Without `chat_model` one is built from `cfg.llm`; `aclose` closes the
+    else the task's starting detector set. Without `chat_model` one is built from `cfg.llm`; `aclose` closes the
     chat model when this function built it, or when `close_chat` says so.
 
     Raises:
@@ -169,8 +171,21 @@ def build_judge_service(
         PromptError: a principle file that cannot be read.
         LLMConfigError: the model cannot be built (e.g. the API key variable is unset).
     """
-    version = resolve_version(store, cfg.principles, DETECTOR_KIND, DEFAULT_PRINCIPLES)
+    task = task if task is not None else resolve_task(cfg.task)
+    version = detector_version(store, cfg, task)
     chat = chat_model if chat_model is not None else build_chat_model(cfg.llm)
     llm = AgentLLM(chat, cfg.llm, CallLog(store, run_id, remember=False))  # judgments cache it
     return JudgeService(store, llm, version, cfg.samples, run_id, concurrency=cfg.concurrency,
-                        close_chat=chat_model is None if close_chat is None else close_chat)
+                        close_chat=chat_model is None if close_chat is None else close_chat,
+                        prompts=task.prompts(), language=task.language)
+
+
+def detector_version(store: Store, cfg: JudgeConfig, task: Task) -> PrincipleVersion:
+    """The judge's principle version: `cfg.principles`, else the active detector version, else
+    the task's starting detector set (`principles.detector`).
+
+    Raises:
+        PrincipleNotFound: the reference names no detector version.
+    """
+    return resolve_version(store, cfg.principles, DETECTOR_KIND,
+                           task.principles_ref(DETECTOR_KIND))

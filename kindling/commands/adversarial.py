@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kindling.context import console, fail
-from kindling.options import RUN_NAME_OPTION, Backend
+from kindling.options import RUN_NAME_OPTION, TASK_OPTION, Backend
 
 
 def adversarial(
@@ -31,6 +31,7 @@ def adversarial(
     activate_best: bool = typer.Option(False, "--activate-best", help="Activate the best-validated S_D for the judge at the end."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar (the per-iteration lines are printed either way)."),
     name: str = RUN_NAME_OPTION,
+    task_ref: str = TASK_OPTION,
 ) -> None:
     """Optimize the Detector's principles S_D against a Generator following strategies S_G."""
     from kindling.agents.adversarial.config import AdversarialConfig
@@ -45,7 +46,7 @@ def adversarial(
         get_version,
     )
 
-    overrides = {"iterations": iterations, "batch_size": batch_size, "call_budget": budget,
+    overrides = {"task": task_ref, "iterations": iterations, "batch_size": batch_size, "call_budget": budget,
                  "patience": patience, "llm.backend": backend, "llm.model": model,
                  "llm.base_url": base_url, "llm.api_key_env": api_key_env}
     try:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from kindling.context import console, fail
-from kindling.options import RUN_NAME_OPTION, Backend, CurateSource, PromptSet
+from kindling.options import RUN_NAME_OPTION, TASK_OPTION, Backend, CurateSource, PromptSet
 
 
 def curate(
@@ -35,6 +35,7 @@ def curate(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Judge again the items this run recorded as failed (stored successful calls are reused)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar."),
     name: str = RUN_NAME_OPTION,
+    task: str = TASK_OPTION,
 ) -> None:
     """Judge items with retrieve → advocate ∥ critic → judge → reflect → persist; resumable."""
     from kindling.agents.config import ConfigError, load_config, parse_sets
@@ -42,7 +43,7 @@ def curate(
     from kindling.store.reports import first_verdict_error
 
     overrides = {
-        "source": source, "dataset": dataset, "limit": limit, "offset": offset,
+        "task": task, "source": source, "dataset": dataset, "limit": limit, "offset": offset,
         "samples_per_query": samples, "principles": principles, "concurrency": concurrency,
         "prompt_set": prompt_set,
         "llm.backend": backend, "llm.model": model, "llm.base_url": base_url,

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.context import console, fail
-from kindling.options import parse_edges, parse_run
+from kindling.options import TASK_OPTION, parse_edges, parse_run
 from kindling.rl.evaluate.metrics import DEFAULT_BAND_EDGES
 from kindling.views import add_metric_rows
 
@@ -28,8 +28,9 @@ def judge(
     sets: list[str] = typer.Option([], "--set", help="--principles: any JudgeConfig field as dotted key=value, e.g. --set llm.backend=openai."),
     limit: int = typer.Option(None, min=1, help="--principles: judge at most this many labelled responses."),
     dataset: str = typer.Option("evaluation_set", help="The labelled dataset to evaluate against."),
-    length_threshold: int = typer.Option(DEFAULT_THRESHOLD, "--length-threshold", help="Length baseline: predict good iff a response is longer than N characters."),
+    length_threshold: int = typer.Option(None, "--length-threshold", help=f"Length baseline: predict good iff a response is longer than N (in the task's length unit; default {DEFAULT_THRESHOLD} for greetings-zh, else fitted on the labels)."),
     bands: str = typer.Option(",".join(map(str, DEFAULT_BAND_EDGES)), help="Length band edges, inclusive upper bounds (25,39,59 → ≤25, 26–39, 40–59, ≥60)."),
+    task: str = TASK_OPTION,
 ) -> None:
     """Accuracy, precision, recall and F1 of a judge, beside the length-only baseline,
     overall, within length bands and on responses not seen in RM training pairs (stored as an
@@ -42,19 +43,54 @@ def judge(
     edges = parse_edges(bands)
     store = ctx.obj.open_store()
     if principles is not None:
-        judge_run = _judge_with(store, principles, judge_config, sets, dataset, limit)
+        judge_run = _judge_with(store, principles, judge_config, sets, dataset, limit, task)
     source, run_id = ("curate", curate_run) if curate_run is not None else ("judge", judge_run)
     assert run_id is not None
+    measured = measured_task(store, run_id, task)
     evaluation = evaluate_judge_run(store, source, run_id, dataset=dataset,
-                                    threshold=length_threshold, edges=edges)
+                                    threshold=default_threshold(length_threshold, measured),
+                                    edges=edges, length_unit=measured.length_unit)
     if evaluation.note:
         console.print(evaluation.note, highlight=False)
     print_report(source, run_id, dataset, evaluation.metrics)
     console.print(f"eval run {evaluation.eval_run_id} stored")
 
 
+def measured_task(store: Any, run_id: int, task: str | None) -> Any:
+    """The task whose length unit the figures use: --task, else the one the run recorded, else
+    greetings-zh."""
+    from kindling.agents.task import resolve_task
+    from kindling.agents.task_ref import recorded_task
+    from kindling.store.reports import get_run
+
+    if task is None:
+        run = get_run(store, run_id)
+        found = recorded_task(run.config if run is not None else None)
+        task = found["name"] if found is not None and _loads(found["name"]) else None
+    return resolve_task(task)
+
+
+def _loads(name: str) -> bool:
+    from kindling.agents.task import TaskError, resolve_task
+
+    try:
+        resolve_task(name)
+    except TaskError:
+        return False
+    return True
+
+
+def default_threshold(given: int | None, task: Any) -> int | None:
+    """--length-threshold, else 39 for the paper's task, else None (fitted on the labels)."""
+    from kindling.agents.task import DEFAULT_TASK
+
+    if given is not None:
+        return given
+    return DEFAULT_THRESHOLD if task.name == DEFAULT_TASK else None
+
+
 def _judge_with(store: Any, principles: str, config: Path | None, sets: list[str],
-                dataset: str, limit: int | None) -> int:
+                dataset: str, limit: int | None, task: str | None = None) -> int:
     """Judge the dataset's labelled responses under a principle version; the new judge run's id."""
     from kindling.agents.config import ConfigError, load_config, parse_sets
     from kindling.agents.judge.config import JudgeConfig
@@ -65,7 +101,8 @@ def _judge_with(store: Any, principles: str, config: Path | None, sets: list[str
     from kindling.views import print_judge_summary
 
     try:
-        cfg = load_config(JudgeConfig, config, {"principles": principles, **parse_sets(sets)})
+        cfg = load_config(JudgeConfig, config, {"principles": principles, "task": task,
+                                                **parse_sets(sets)})
         items = dataset_items(store, dataset, 0, limit)
         source = {"dataset": dataset, "offset": 0, "limit": limit}
         outcome = execute_judge(store, cfg, items, source)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from kindling.context import console, fail
-from kindling.options import RUN_NAME_OPTION, GraphFormat, GraphName, parse_run
+from kindling.options import RUN_NAME_OPTION, TASK_OPTION, GraphFormat, GraphName, parse_run
 
 if TYPE_CHECKING:
     from kindling.debugger.session import Stop
@@ -58,6 +58,7 @@ def step(
     break_before: list[str] = typer.Option([], "--break-before", help="Pause before this node (repeatable; * = every node)."),
     break_after: list[str] = typer.Option([], "--break-after", help="Pause after this node (repeatable; * = every node)."),
     run_name: str = RUN_NAME_OPTION,
+    task: str = TASK_OPTION,
 ) -> None:
     """Run one item through a graph, pausing at breakpoints: see each node's input, state changes
     and agent calls; continue, step, edit a state field, quit. The run is stored like any other."""
@@ -72,7 +73,8 @@ def step(
             raise ValueError(f"unknown graph {name!r}: curate, adversarial or judge")
         check_breakpoints(compile_graph(name, None), name, [*break_before, *break_after])
         store = ctx.obj.open_store()
-        target = step_target(store, name, config, parse_sets(sets), item_key=item, query=query,
+        overrides = {**({"task": task} if task is not None else {}), **parse_sets(sets)}
+        target = step_target(store, name, config, overrides, item_key=item, query=query,
                              response=response)
         if run_name:
             work.rename_run(store, target.run_id, run_name)

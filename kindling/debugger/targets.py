@@ -18,6 +18,8 @@ from kindling.agents.adversarial.config import AdversarialConfig
 from kindling.agents.config import load_config
 from kindling.agents.curate.config import CurateConfig
 from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.task import resolve_task
+from kindling.agents.task_ref import TASK_KEY, task_record
 from kindling.services.adversarial import AdversarialRunner
 from kindling.services.curate import CurateRunner, select_items
 from kindling.services.curate_driver import item_inputs
@@ -29,7 +31,7 @@ from kindling.store.reports import get_run
 from kindling.store.version import code_version
 
 DEBUG_KEYS = ("stepped", "forked_from", "principles_text", "item", "structured_output_used",
-              "edits")
+              "edits", TASK_KEY)
 """Keys a run's stored config holds beside its settings (not fields of the run's config model)."""
 
 
@@ -79,7 +81,7 @@ def curate_target(store: Store, cfg: CurateConfig, item_key: str | None = None, 
     run, _ = work.get_or_create_run(
         store, kind="curate", run_key=None, code_version=code_version(),
         config={**cfg.model_dump(), "principles_text": _rules_text(runner),
-                **(debug or {"stepped": True})})
+                TASK_KEY: task_record(runner.task), **(debug or {"stepped": True})})
     work.add_items(store, run.id, [chosen])
     claimed = work.claim_items(store, run.id, runner.worker, 1, cfg.lease_s)
     start = item_inputs(store, claimed)[0]
@@ -116,18 +118,18 @@ def judge_target(store: Store, cfg: JudgeConfig, query: str, response: str, *,
                  chat_model: BaseChatModel | None = None,
                  debug: dict[str, Any] | None = None) -> GraphTarget:
     """A new judge run of one (query, response) through the `judge` graph."""
-    from kindling.agents.judge.service import DEFAULT_PRINCIPLES, DETECTOR_KIND, build_judge_service
+    from kindling.agents.judge.service import build_judge_service, detector_version
     from kindling.agents.llm.endpoints import build_chat_model
-    from kindling.store.principles import resolve_version
 
-    resolve_version(store, cfg.principles, DETECTOR_KIND, DEFAULT_PRINCIPLES)  # before the run row
+    task = resolve_task(cfg.task)
+    detector_version(store, cfg, task)  # before the run row
     built = chat_model is None
     chat = build_chat_model(cfg.llm) if chat_model is None else chat_model
     run, _ = work.get_or_create_run(
         store, kind="judge", run_key=None, code_version=code_version(),
         config={**cfg.model_dump(), "item": {"query": query, "response": response},
-                **(debug or {"stepped": True})})
-    service = build_judge_service(store, cfg, run.id, chat_model=chat, close_chat=built)
+                TASK_KEY: task_record(task), **(debug or {"stepped": True})})
+    service = build_judge_service(store, cfg, run.id, chat_model=chat, close_chat=built, task=task)
     calls = service.context.calls or CallLog(store, run.id)
 
     def on_end(state: dict[str, Any]) -> None:

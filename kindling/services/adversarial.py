@@ -17,7 +17,8 @@ from kindling.agents.language import DEFAULT_UNIT
 from kindling.agents.llm.caller import AgentLLM
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
-from kindling.agents.task import task_prompts
+from kindling.agents.task import Task, resolve_task
+from kindling.agents.task_ref import TASK_KEY, task_record
 from kindling.checkpoints import open_checkpointer, unfinished
 from kindling.graphs.adversarial import STEPS, build_adversarial_graph
 from kindling.store import queries, work
@@ -47,9 +48,11 @@ class AdversarialRunner:
     def __init__(self, store: Store, cfg: AdversarialConfig, *, new_run: bool = False,
                  chat_models: dict[str, BaseChatModel] | None = None,
                  on_iteration: Any = None, name: str | None = None,
-                 length_unit: str = DEFAULT_UNIT) -> None:
+                 length_unit: str | None = None, task: Task | None = None) -> None:
         self.store, self.cfg, self.new_run, self.name = store, cfg, new_run, name
-        self.length_unit = length_unit  # the task's unit for the validation's length baseline
+        self.task = task if task is not None else resolve_task(cfg.task)
+        # the task's unit for the validation's length baseline (a given unit wins)
+        self.length_unit = length_unit or self.task.length_unit
         self._chat_models = chat_models or {}
         self._built: list[BaseChatModel] = []
         self.on_iteration = on_iteration
@@ -58,7 +61,8 @@ class AdversarialRunner:
     def _run_key(self) -> str | None:
         if self.new_run:
             return None
-        blob = json.dumps(self.cfg.model_dump(), sort_keys=True)
+        blob = json.dumps({**self.cfg.model_dump(), "task_hash": self.task.content_hash},
+                          sort_keys=True)
         return "adversarial:" + hashlib.sha256(blob.encode()).hexdigest()[:40]
 
     def _chat(self, role: str, cfg: LLMConfig) -> BaseChatModel:
@@ -102,7 +106,7 @@ class AdversarialRunner:
         optimizer = self._llm("optimizer", self.cfg.optimizer, calls) if self.cfg.optimizer \
             else detector
         self.llms = {"detector": detector, "generator": generator, "optimizer": optimizer}
-        prompts = task_prompts()
+        prompts = self.task.prompts()
         return AdversarialContext(
             run_id=run_id, generator=generator, detector=detector, optimizer=optimizer,
             prompts=prompts, query_pool=pools[0], reflection_pool=pools[1],
@@ -113,15 +117,15 @@ class AdversarialRunner:
             store=self.store, held_out=held_out,
             length_threshold=validation_length_threshold(self.cfg.length_threshold, pools[1],
                                                          self.length_unit),
-            length_unit=self.length_unit,
+            length_unit=self.length_unit, language=self.task.language,
             calls_used=lambda: calls.stored_before + calls.calls_made,
         )
 
     def initial_state(self) -> AdversarialState:
         sd = resolve_version(self.store, self.cfg.detector_principles, "detector",
-                             "detector_initial")
+                             self.task.principles_ref("detector"))
         sg = resolve_version(self.store, self.cfg.generator_strategies, "generator",
-                             "generator_initial")
+                             self.task.principles_ref("generator"))
         return {"iteration": 0, "sd_id": sd.id, "sd_rules": rules_of(sd), "sg_id": sg.id,
                 "sg_rules": rules_of(sg), "best_f1": None, "best_sd_id": None,
                 "best_sd_rules": rules_of(sd), "start_f1": None, "refused": [], "stale": 0,
@@ -139,7 +143,8 @@ class AdversarialRunner:
         self.initial_state()
         run, created = work.get_or_create_run(
             self.store, kind="adversarial", run_key=self._run_key(),
-            config={**self.cfg.model_dump(), **(extra_config or {})},
+            config={**self.cfg.model_dump(), TASK_KEY: task_record(self.task),
+                    **(extra_config or {})},
             code_version=code_version(), name=self.name)
         if not created:
             work.reopen_run(self.store, run.id)  # a run stopped earlier is running again

@@ -17,7 +17,8 @@ from kindling.agents.llm.caller import AgentLLM
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
 from kindling.agents.retrieval import BM25Retriever, EmbeddingRetriever, Exemplar, Retriever
-from kindling.agents.task import task_prompts
+from kindling.agents.task import Task, resolve_task
+from kindling.agents.task_ref import TASK_KEY, task_record
 from kindling.checkpoints import open_checkpointer
 from kindling.graphs.curate import build_curate_graph
 from kindling.progress import RunProgress
@@ -46,9 +47,10 @@ class CurateOutcome:
     errors: list[str] = field(default_factory=list)
 
 
-def run_key_for(cfg: CurateConfig, principles_text: str) -> str:
-    """Same config and principles → same run, so re-running a command resumes it."""
-    blob = json.dumps({"cfg": cfg.model_dump(), "principles": principles_text}, sort_keys=True)
+def run_key_for(cfg: CurateConfig, principles_text: str, task_hash: str = "") -> str:
+    """Same config, principles and task files → same run, so re-running a command resumes it."""
+    blob = json.dumps({"cfg": cfg.model_dump(), "principles": principles_text,
+                       **({"task": task_hash} if task_hash else {})}, sort_keys=True)
     return "curate:" + hashlib.sha256(blob.encode()).hexdigest()[:40]
 
 
@@ -74,8 +76,10 @@ def no_items_message(store: Store, cfg: CurateConfig) -> str:
             f"(source={cfg.source} has no items from there)")
 
 
-def build_retriever(store: Store, cfg: RetrievalConfig) -> Retriever:
-    corpus = [Exemplar(q, r) for q, r in queries.corpus_pairs(store, cfg.corpus)]
+def build_retriever(store: Store, cfg: RetrievalConfig, default_corpus: str = "sft") -> Retriever:
+    """Exemplars from `cfg.corpus`, else `default_corpus` (the task's exemplars dataset)."""
+    corpus = [Exemplar(q, r) for q, r in queries.corpus_pairs(store,
+                                                              cfg.corpus or default_corpus)]
     if cfg.method == "embeddings":
         return EmbeddingRetriever(corpus, cfg.embedding_model)
     return BM25Retriever(corpus, cfg.ngram)
@@ -87,10 +91,11 @@ class CurateRunner:
     def __init__(
         self, store: Store, cfg: CurateConfig, *, new_run: bool = False,
         retry_failed: bool = False, chat_models: dict[str, BaseChatModel] | None = None,
-        show_progress: bool = True, name: str | None = None,
+        show_progress: bool = True, name: str | None = None, task: Task | None = None,
     ) -> None:
         self.store, self.cfg, self.name = store, cfg, name
-        source = cfg.principle_source()
+        self.task = task if task is not None else resolve_task(cfg.task)
+        source = cfg.principle_source(self.task.principles_ref("judge"))
         self.principles = None if source is None else principle_set(store, source, PATH_A_KIND)
         self.new_run, self.retry_failed, self.show_progress = new_run, retry_failed, show_progress
         self._chat_models = chat_models or {}
@@ -104,10 +109,11 @@ class CurateRunner:
     def prepare_run(self, items: list[dict]) -> int:
         """Create the run (or find the one this config already started) and its items."""
         text = self.principles.text if self.principles is not None else ""
-        key = None if self.new_run else run_key_for(self.cfg, text)
+        key = None if self.new_run else run_key_for(self.cfg, text, self.task.content_hash)
         run, created = work.get_or_create_run(
             self.store, kind="curate", run_key=key, code_version=code_version(), name=self.name,
             config={**self.cfg.model_dump(), "principles_text": text,
+                    TASK_KEY: task_record(self.task),
                     **({"policy_path": self._policy[0]} if self._policy else {})},
         )
         if not created:
@@ -135,8 +141,11 @@ class CurateRunner:
         if self.cfg.generator is not None and self.cfg.generator != self.cfg.llm:
             self._chat("generator", self.cfg.generator)
         if self._retriever is None:
-            self._retriever = build_retriever(self.store, self.cfg.retrieval)
+            self._retriever = self._build_retriever()
         return items
+
+    def _build_retriever(self) -> Retriever:
+        return build_retriever(self.store, self.cfg.retrieval, self.task.spec.exemplars)
 
     def _chat(self, role: str, cfg: LLMConfig) -> BaseChatModel:
         if role not in self._chat_models:
@@ -157,9 +166,9 @@ class CurateRunner:
             text=self.principles.text, origin="file",
         )
         return CurateContext(
-            run_id=run_id, agents=agents_llm, generator=generator, prompts=task_prompts(),
+            run_id=run_id, agents=agents_llm, generator=generator, prompts=self.task.prompts(),
             principles=self.principles, principle_version_id=pv_id,
-            retriever=self._retriever or build_retriever(self.store, self.cfg.retrieval),
+            retriever=self._retriever or self._build_retriever(),
             exemplars_k=self.cfg.retrieval.k,
             sink=VerdictWriter(self.store, run_id, self.candidate_writer(), calls),
             policy=self.sampler, prompt_set=self.cfg.prompt_set,

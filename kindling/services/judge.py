@@ -21,12 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.judge.nodes import JudgeResult, JudgeState, state_result
-from kindling.agents.judge.service import (
-    DEFAULT_PRINCIPLES,
-    DETECTOR_KIND,
-    JudgeService,
-    build_judge_service,
-)
+from kindling.agents.judge.service import JudgeService, build_judge_service, detector_version
+from kindling.agents.task import resolve_task
+from kindling.agents.task_ref import TASK_KEY, task_record
 from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
 from kindling.context import console
 from kindling.graphs.judge import build_judge_graph
@@ -34,7 +31,6 @@ from kindling.store import queries, work
 from kindling.store.bounded import data_limit, iter_bounded_lines, named
 from kindling.store.db import Store
 from kindling.store.errors import UserError
-from kindling.store.principles import resolve_version
 from kindling.store.text_checks import lone_surrogate
 from kindling.store.version import code_version
 
@@ -127,13 +123,15 @@ def execute_judge(store: Store, cfg: JudgeConfig, items: list[tuple[str, str]],
     Raises:
         PrincipleNotFound, PromptError, LLMConfigError: before any run is created.
     """
-    version = resolve_version(store, cfg.principles, DETECTOR_KIND, DEFAULT_PRINCIPLES)
+    task = resolve_task(cfg.task)
+    version = detector_version(store, cfg, task)
     chat = build_chat_model(cfg.llm)
     cfg = cfg.model_copy(update={"principles": str(version.id)})
     run, _ = work.get_or_create_run(store, kind="judge", run_key=None, code_version=code_version(),
-                                    config={**cfg.model_dump(), "input": source})
+                                    config={**cfg.model_dump(), "input": source,
+                                            TASK_KEY: task_record(task)})
     started = time.perf_counter()
-    service = build_judge_service(store, cfg, run.id, chat_model=chat)
+    service = build_judge_service(store, cfg, run.id, chat_model=chat, task=task)
     try:
         results = asyncio.run(_run(service, chat, items, graph=graph, show_progress=progress))
     except BaseException as exc:  # interrupted, refused or a bug: the run says so; stored
