@@ -82,7 +82,7 @@ async def _argue(state: CurateState, ctx: CurateContext,
         prompt = ctx.prompts.render(template(ctx, role), query=state["query"],
                                     response=state["candidate"])
         out, failure = await ask(ctx.agents, dict(state), role, prompt, DebateAnalysis)
-        return (None, failure) if out is None else (out.lines(), {})
+        return (None, failure) if out is None else (out.lines(ctx.prompts.language), {})
     prompt = ctx.prompts.render(template(ctx, role), query=state["query"],
                                 response=state["candidate"], exemplars=state.get("exemplars", []))
     points, failure = await ask(ctx.agents, dict(state), role, prompt, DebatePoints)

@@ -23,6 +23,11 @@ class DebatePoints(RoleOutput):
     points: list[Point] = Field(max_length=6, description="One point per entry, concrete and short.")
 
 
+POINT_SEPARATORS = {"zh": "\uff1a"}
+"""Between a finding's point and its reason, by the prompts' language (a full-width colon in
+Chinese; ": " in any other language)."""
+
+
 class PointReason(BaseModel):
     """One finding of the paper's debaters: what (a dimension) and why, in a sentence."""
 
@@ -46,9 +51,11 @@ class DebateAnalysis(RoleOutput):
                                        for p in data["points"]]}
         return data
 
-    def lines(self) -> list[str]:
-        """Each finding as one line, "point：reason" (what the judge reads)."""
-        out = [f"{p.point.strip()}：{p.reason.strip()}" if p.reason.strip() else p.point.strip()
+    def lines(self, language: str = "zh") -> list[str]:
+        """Each finding as one line, "point：reason" in Chinese, "point: reason" in any other
+        language (what the judge reads)."""
+        sep = POINT_SEPARATORS.get(language, ": ")
+        out = [f"{p.point.strip()}{sep}{p.reason.strip()}" if p.reason.strip() else p.point.strip()
                for p in self.points]
         return [line for line in out if line]
 

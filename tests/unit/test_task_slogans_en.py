@@ -92,3 +92,10 @@ def test_every_zh_template_has_an_en_twin() -> None:
     zh = {p.relative_to(root).as_posix()[: -len(".zh.jinja")] for p in root.rglob("*.zh.jinja")}
     en = {p.relative_to(root).as_posix()[: -len(".en.jinja")] for p in root.rglob("*.en.jinja")}
     assert zh == en == set(TEMPLATE_VARIABLES)
+
+
+def test_the_paper_debaters_findings_reach_the_judge_in_the_prompts_language() -> None:
+    from kindling.agents.curate.schemas import DebateAnalysis
+
+    found = DebateAnalysis.model_validate({"points": [{"point": "Concrete", "reason": "a junction"}]})
+    assert found.lines("en") == ["Concrete: a junction"] and found.lines() == ["Concrete：a junction"]
