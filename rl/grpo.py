@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from kindling.agents.language import text_length
+from kindling.agents.task import Task, resolve_task
 from kindling.rl.data import EmptyDataError, prompt_dataset
 from kindling.rl.grpo_watch import GRPOMetricsCallback, length_band_of, watch_rewards
 from kindling.rl.rewards.registry import RewardContext, build_rewards
@@ -51,6 +53,7 @@ class GRPOSetup:
     peft_config: Any | None
     context: RewardContext = field(default_factory=RewardContext)
     judge_principles: str | None = None  # the resolved principle version id
+    task: Task | None = None  # kindling.task, loaded
 
 
 def check_prompt_lengths(tokenizer: Any, dataset: Any, limit: int | None) -> None:
@@ -82,16 +85,17 @@ def check_vllm(trl_cfg: Any) -> None:
                          "(or set trl.use_vllm: false to generate with transformers)")
 
 
-def _reference_lengths(store: Store, dataset: str) -> list[int]:
-    lengths = [len(response) for _, response in corpus_pairs(store, dataset)]
+def _reference_lengths(store: Store, dataset: str, unit: str = "chars") -> list[int]:
+    lengths = [text_length(response, unit) for _, response in corpus_pairs(store, dataset)]
     if not lengths:
         raise EmptyDataError(f"length_control: dataset {dataset!r} (kindling.length_dataset) has no "
                              "responses in the store: import first (`kindling data import`)")
     return lengths
 
 
-def _policy_lengths(model: Any, tokenizer: Any, dataset: Any, prompts: int, trl_cfg: Any) -> list[int]:
-    """Lengths (characters) of the starting policy's completions on the first prompts, sampled as
+def _policy_lengths(model: Any, tokenizer: Any, dataset: Any, prompts: int, trl_cfg: Any,
+                    unit: str = "chars") -> list[int]:
+    """Lengths (in `unit`) of the starting policy's completions on the first prompts, sampled as
     GRPO will sample them (temperature, completion limit)."""
     from kindling.rl.evaluate.policy import SamplingConfig, sample_policy
 
@@ -101,7 +105,7 @@ def _policy_lengths(model: Any, tokenizer: Any, dataset: Any, prompts: int, trl_
         max_new_tokens=trl_cfg.max_completion_length, temperature=trl_cfg.temperature,
         top_p=trl_cfg.top_p, seed=trl_cfg.seed))
     tokenizer.padding_side = padding_side
-    return [len(s) for group in samples for s in group]
+    return [text_length(s, unit) for group in samples for s in group]
 
 
 def _load_reward_model(path: str) -> tuple[Any, Any]:
@@ -120,15 +124,16 @@ def _load_reward_model(path: str) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def _check_judge(store: Store, kcfg: KindlingGRPO) -> str:
-    """The judge's principle version id; the API key must be set (checked without building)."""
-    from kindling.agents.judge.service import DEFAULT_PRINCIPLES, DETECTOR_KIND
+def _check_judge(store: Store, kcfg: KindlingGRPO, task: Task) -> str:
+    """The judge's principle version id (default: the task's starting detector set); the API
+    key must be set (checked without building)."""
+    from kindling.agents.judge.service import detector_version
     from kindling.agents.templates import PromptError
-    from kindling.store.principles import PrincipleNotFound, resolve_version
+    from kindling.store.principles import PrincipleNotFound
 
     assert kcfg.judge is not None
     try:
-        version = resolve_version(store, kcfg.judge.principles, DETECTOR_KIND, DEFAULT_PRINCIPLES)
+        version = detector_version(store, kcfg.judge, task)
     except (PrincipleNotFound, PromptError) as exc:
         raise ValueError(f"kindling.judge.principles: {exc}") from exc
     llm = kcfg.judge.llm
@@ -153,7 +158,9 @@ def prepare_grpo(
     peft_config = lora_config(kcfg.lora)
     model, tokenizer = chat_policy(kcfg.model, model, tokenizer, "the conversational prompts")
     check_prompt_lengths(tokenizer, dataset, kcfg.max_prompt_length)
+    task = resolve_task(kcfg.task)
     context = RewardContext(rm_batch_size=kcfg.rm_batch_size, length_tolerance=kcfg.length_tolerance,
+                            language=task.language, length_unit=task.length_unit,
                             device=trl_cfg.device,  # the RM scores where the policy trains
                             reward_options=kcfg.reward_options,
                             max_completion_length=trl_cfg.max_completion_length)
@@ -161,19 +168,22 @@ def prepare_grpo(
         soft_overlong_arguments(kcfg.reward_options, trl_cfg.max_completion_length)
     if "length_control" in kcfg.rewards:
         context.reference_lengths = (
-            _policy_lengths(model, tokenizer, dataset, kcfg.length_reference_prompts, trl_cfg)
+            _policy_lengths(model, tokenizer, dataset, kcfg.length_reference_prompts, trl_cfg,
+                            task.length_unit)
             if kcfg.length_reference == "policy"
-            else _reference_lengths(store, kcfg.length_dataset))
+            else _reference_lengths(store, kcfg.length_dataset or task.spec.exemplars,
+                                    task.length_unit))
     if "rm" in kcfg.rewards:
         assert kcfg.rm_model is not None  # KindlingGRPO requires it
         context.rm_model, context.rm_tokenizer = _load_reward_model(kcfg.rm_model)
-    principles = _check_judge(store, kcfg) if "judge" in kcfg.rewards else None
+    principles = _check_judge(store, kcfg, task) if "judge" in kcfg.rewards else None
     weights = [float(w) for w in kcfg.rewards.values()]
     if trl_cfg.reward_weights is not None and list(trl_cfg.reward_weights) != weights:
         raise ValueError("trl.reward_weights: give the weights in kindling.rewards (name: weight) "
                          "and leave trl.reward_weights unset")
     trl_cfg.reward_weights = weights
-    return GRPOSetup(kcfg, trl_cfg, model, tokenizer, dataset, peft_config, context, principles)
+    return GRPOSetup(kcfg, trl_cfg, model, tokenizer, dataset, peft_config, context, principles,
+                     task)
 
 
 def _close_judge(service: Any, trainer: Any) -> None:
@@ -205,11 +215,13 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
 
             assert kcfg.judge is not None
             judge_cfg = kcfg.judge.model_copy(update={"principles": setup.judge_principles})
-            setup.context.judge = build_judge_service(store, judge_cfg, callback.run_id)
+            setup.context.judge = build_judge_service(store, judge_cfg, callback.run_id,
+                                                      task=setup.task)
         funcs, weights = build_rewards(kcfg.rewards, setup.context)
         assert list(weights) == list(setup.trl_cfg.reward_weights)
         callback.static |= length_band_of(funcs)
-        tapped = watch_rewards(kcfg, funcs, callback, setup.context.reference_lengths)
+        tapped = watch_rewards(kcfg, funcs, callback, setup.context.reference_lengths,
+                               setup.context.language, setup.context.length_unit)
         trainer = GRPOTrainer(model=setup.model, reward_funcs=tapped, args=setup.trl_cfg,
                               train_dataset=setup.dataset, processing_class=setup.tokenizer,
                               peft_config=setup.peft_config, callbacks=[callback])

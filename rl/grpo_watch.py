@@ -68,7 +68,8 @@ def length_band_of(funcs: list[Any]) -> dict[str, Any]:
 
 
 def watch_rewards(kcfg: KindlingGRPO, funcs: list[Any], callback: Any,
-                  reference_lengths: Any = None) -> list[Any]:
+                  reference_lengths: Any = None, language: str = "zh",
+                  length_unit: str = "chars") -> list[Any]:
     """The reward functions TRL gets: tapped for the watch/* signals when `kindling.watch` is on,
     the rules armed. Length drift is measured against the mean of length_control's reference
     lengths (like against like: a mean), else against the first batch's mean."""
@@ -78,7 +79,8 @@ def watch_rewards(kcfg: KindlingGRPO, funcs: list[Any], callback: Any,
     reference = (LengthReference(statistics.fmean(reference_lengths), "length_control",
                                  (band[0], band[1]))
                  if band and reference_lengths else None)
-    tap = SignalTap(dict(kcfg.rewards), reference, kcfg.watch.self_bleu_texts)
+    tap = SignalTap(dict(kcfg.rewards), reference, kcfg.watch.self_bleu_texts,
+                    language=language, length_unit=length_unit)
     callback.watcher = RuleWatcher(kcfg.watch.rules)
     callback.static["watch"] = {"rules": [r.describe() + f" → {r.action}" for r in kcfg.watch.rules],
                                 "reference": reference.as_dict() if reference else

@@ -39,6 +39,7 @@ from kindling.agents.config import (
 )
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.paths import ModelRef, config_base
+from kindling.agents.task_ref import TASK_KEY, TaskRef, task_field, task_record
 from kindling.rl.rewards.trl_helpers import RewardOptions, RewardOptionsField
 from kindling.rl.run_paths import absolute_output_dir, resolve_override, resolve_sections
 from kindling.rl.trl_config import build_trl_config, trl_config_class
@@ -89,6 +90,7 @@ class KindlingGRPO(Strict):
     """`kindling train grpo`: GRPO of a policy on an imported dataset's prompts, with named rewards."""
 
     name: str | None = Field(None, min_length=1, max_length=200, description="The run's name in `kindling runs` and the studio (None: sft, rm, or grpo- and the rewards, e.g. grpo-rm+length).")
+    task: TaskRef = task_field()
     model: ModelRef = Field(..., description="Policy to train: a hub id or a local folder (model + tokenizer with a chat_template), e.g. an SFT output dir.")
     dataset: str = Field("grpo_train", description="Imported dataset whose queries are the prompts.")
     limit: int | None = Field(None, ge=1, description="Use at most this many prompts (file order).")
@@ -99,7 +101,7 @@ class KindlingGRPO(Strict):
     rm_batch_size: int = Field(16, ge=1, description="Completions scored per reward-model forward pass.")
     judge: JudgeConfig | None = Field(None, validate_default=True, description="The principle-guided judge (principles = a version id, name or YAML path); required iff rewards include judge.")
     length_reference: Literal["dataset", "policy"] = Field("dataset", description="length_control's reference lengths: the responses of length_dataset, or completions the starting policy samples on the first length_reference_prompts prompts before training (holds the policy's own length).")
-    length_dataset: str = Field("sft", description="Imported dataset whose responses give length_control its reference lengths (length_reference: dataset).")
+    length_dataset: str | None = Field(None, description="Imported dataset whose responses give length_control its reference lengths (length_reference: dataset; None: the task's exemplars dataset, sft for greetings-zh).")
     length_reference_prompts: int = Field(64, ge=1, description="Prompts the starting policy is sampled on for its reference lengths (length_reference: policy).")
     length_tolerance: float = Field(0.15, ge=0, lt=1, description="length_control's band half-width, relative to the median reference length.")
     max_prompt_length: int | None = Field(None, ge=1, description="Longest prompt in tokens (chat template applied); longer ones are an error before training. TRL 1.16's GRPOConfig has no such field, so it lives here. None: no check.")
@@ -272,5 +274,9 @@ def config_dicts(kindling_part: BaseModel, trl_config: Any) -> dict[str, Any]:
     """Both parts as JSON-ready dicts, for the run row (TRL masks its token fields itself)."""
     import json
 
+    from kindling.agents.task import resolve_task
+
+    task = getattr(kindling_part, "task", None)
     return {"kindling": kindling_part.model_dump(mode="json"),
-            "trl": json.loads(trl_config.to_json_string())}
+            "trl": json.loads(trl_config.to_json_string()),
+            **({TASK_KEY: task_record(resolve_task(task))} if task is not None else {})}

@@ -22,7 +22,7 @@ from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close
 from kindling.agents.llm.http_client import ReplyTooLarge, bounded_async_client, sdk_httpx
 from kindling.agents.llm.redaction import redact, register_key
 from kindling.agents.llm.retries import describe, within_deadline
-from kindling.agents.task import task_prompts
+from kindling.agents.task import Task
 from kindling.store.calls import CallLog
 from kindling.store.principle_io import load_principles
 
@@ -83,10 +83,17 @@ async def list_models(cfg: LLMConfig, key: str) -> tuple[list[str] | None, str |
 class EndpointProbe:
     """Probes one endpoint; every request is an attempt of run `run_id`."""
 
-    def __init__(self, cfg: LLMConfig, calls: CallLog) -> None:
+    def __init__(self, cfg: LLMConfig, calls: CallLog, task: Task | None = None) -> None:
+        """The probe is the Detector's prompt: greetings-zh's with a fixed greeting, or `task`'s
+        with its judge's worked example, under the task's starting detector set."""
+        from kindling.agents.task import resolve_task
+
         self.cfg, self.calls = cfg, calls
-        rules = list(load_principles("detector_initial").rules)
-        self.prompt = DetectPrompt(task_prompts(), rules).render(PROBE_QUERY, PROBE_RESPONSE)
+        item = (PROBE_QUERY, PROBE_RESPONSE) if task is None else (
+            task.spec.judge.example.query, task.spec.judge.example.response)
+        task = task or resolve_task()
+        rules = list(load_principles(task.principles_ref("detector")).rules)
+        self.prompt = DetectPrompt(task.prompts(), rules).render(*item)
         self._count = 0
 
     def _llm(self, mode: str) -> AgentLLM:
@@ -145,12 +152,12 @@ class EndpointProbe:
 
 
 async def check_endpoint(cfg: LLMConfig, key: str, calls: CallLog, *, samples: int = 3,
-                         max_in_flight: int = 16) -> CheckReport:
+                         max_in_flight: int = 16, task: Task | None = None) -> CheckReport:
     """Models, every mode, latencies and the 429 concurrency of one endpoint."""
     register_key(cfg.api_key_env, key)
     report = CheckReport()
     report.models, report.models_error = await list_models(cfg, key)
-    probe = EndpointProbe(cfg, calls)
+    probe = EndpointProbe(cfg, calls, task)
     for mode in MODES:
         report.modes.append(await probe.mode(mode))
     best = report.best_mode

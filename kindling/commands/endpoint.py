@@ -11,6 +11,7 @@ import yaml
 from rich.table import Table
 
 from kindling.context import console, fail
+from kindling.options import TASK_OPTION
 
 if TYPE_CHECKING:
     from kindling.agents.llm.config import LLMConfig
@@ -28,6 +29,7 @@ def check(
     samples: int = typer.Option(3, "--samples", min=1, max=20, help="Sequential requests whose latency is measured."),
     max_in_flight: int = typer.Option(16, "--max-in-flight", min=1, max=256, help="Most requests at once when looking for the 429 point (levels 1, 2, 4, ...; stops at the first 429)."),
     max_tokens: int = typer.Option(256, "--max-tokens", min=16, help="Budget of each probe's answer."),
+    task: str = TASK_OPTION,
 ) -> None:
     """List the models, try each structured-output mode on the Detector prompt, measure latency
     and the concurrency where the endpoint starts answering 429; print a config snippet. The
@@ -35,6 +37,8 @@ def check(
     from kindling.agents.config import load_config
     from kindling.agents.llm.config import LLMConfig
     from kindling.agents.llm.endpoint_check import check_endpoint
+    from kindling.agents.task import resolve_task
+    from kindling.agents.task_ref import TASK_KEY, task_record
     from kindling.store import work
     from kindling.store.calls import CallLog
     from kindling.store.version import code_version
@@ -49,11 +53,14 @@ def check(
              "API key (any non-empty value for servers without auth)")
     store = ctx.obj.open_store()
     run, _ = work.get_or_create_run(store, kind="endpoint", run_key=None,
-                                    code_version=code_version(), config=cfg.model_dump())
+                                    code_version=code_version(),
+                                    config={**cfg.model_dump(),
+                                            TASK_KEY: task_record(resolve_task(task))})
     calls = CallLog(store, run.id)
     try:
         report = asyncio.run(check_endpoint(cfg, key, calls, samples=samples,
-                                            max_in_flight=max_in_flight))
+                                            max_in_flight=max_in_flight,
+                                            task=resolve_task(task) if task else None))
     except BaseException:
         work.finish_run(store, run.id, "failed", {})
         raise
