@@ -22,6 +22,7 @@ def init(
     hidden: int = typer.Option(256, "--hidden", help="Hidden size."),
     layers: int = typer.Option(4, "--layers", help="Decoder layers."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random initialisation."),
+    dataset: str = typer.Option("sft", "--dataset", help="The SFT dataset whose texts (with any imported preference pairs) train the tokenizer: the paper's is `sft`; your task's is the name you imported it under."),
 ) -> None:
     """Train a tokenizer on the store's corpus and save a randomly initialised tiny model."""
     from kindling.services.training import build_tiny_model, corpus_texts
@@ -32,9 +33,10 @@ def init(
         fail(f"--vocab-size {vocab_size}: must be at least 300 (bytes and special tokens)")
     check_claimable(out, overwrite=overwrite)
     store = ctx.obj.open_store(writes=False)
-    texts = corpus_texts(store)
+    texts = corpus_texts(store, dataset)
     if not texts:
-        fail("the store has no corpus: run kindling data import first")
+        fail(f"the store has no corpus (no texts in dataset {dataset!r}, no preference pairs): "
+             "import an SFT dataset first (kindling data import), or name yours with --dataset")
     from kindling.rl.models import describe_model
 
     folder = build_tiny_model(texts, out, vocab_size=vocab_size, seed=seed, hidden_size=hidden,

@@ -20,10 +20,11 @@ from kindling.store.pairs import iter_pair_texts
 from kindling.store.queries import corpus_pairs, import_run_ids, latest_import_run
 
 
-def corpus_texts(store: Store) -> list[str]:
-    """Distinct texts to train a tokenizer on: SFT queries and responses, imported RM pairs."""
+def corpus_texts(store: Store, dataset: str = "sft") -> list[str]:
+    """Distinct texts to train a tokenizer on: the SFT dataset's queries and responses (`sft`, the
+    paper's; a task of your own imports its own, e.g. `slogans-en-sft`), imported RM pairs."""
     texts: dict[str, None] = {}
-    for query, response in corpus_pairs(store, "sft"):
+    for query, response in corpus_pairs(store, dataset):
         texts.update({query: None, response: None})
     for run_id in import_run_ids(store):
         for prompt, chosen, rejected in iter_pair_texts(store, run_id):

@@ -70,3 +70,23 @@ def test_init_needs_tiny(sqlite_url: str, tmp_path: Path) -> None:
 def test_info_of_a_missing_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["model", "info", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "does not exist" in " ".join(result.output.split())
+
+
+def test_init_on_a_task_of_your_own(sqlite_url: str, tmp_path: Path) -> None:
+    """A store holding only the English slogans task: the tokenizer trains on its SFT dataset."""
+    sft = Path(__file__).resolve().parents[2] / "prompts/tasks/slogans-en/data/sft.jsonl"
+    cli = CliRunner()
+    imported = cli.invoke(app, ["--db-url", sqlite_url, "data", "import", "--file", str(sft),
+                                "--as", "sft", "--dataset", "slogans-en-sft"])
+    assert imported.exit_code == 0, imported.output
+    missing = cli.invoke(app, ["--db-url", sqlite_url, "model", "init", "--tiny", "--out",
+                               str(tmp_path / "none")])
+    assert missing.exit_code == 2 and "--dataset" in " ".join(missing.output.split())
+    out = tmp_path / "tiny"
+    built = cli.invoke(app, ["--db-url", sqlite_url, "model", "init", "--tiny", "--out", str(out),
+                             "--dataset", "slogans-en-sft", "--vocab-size", "400", "--hidden",
+                             "32", "--layers", "1"])
+    assert built.exit_code == 0, built.output
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    text = "Light the way home. Every ride."
+    assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
