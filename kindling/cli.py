@@ -29,6 +29,7 @@ from kindling.commands import (
     quickstart,
     runs,
     studio,
+    task,
     train,
 )
 from kindling.context import AppState, fail, set_current_state
@@ -174,6 +175,7 @@ app.add_typer(train.app, name="train")
 app.add_typer(graph.app, name="graph")
 app.command("studio")(studio.studio)
 app.add_typer(endpoint.app, name="endpoint")
+app.add_typer(task.app, name="task")
 
 
 @app.callback()

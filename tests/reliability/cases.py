@@ -450,8 +450,50 @@ def precondition_cases() -> list[Case]:
     ]
 
 
+BAD_TASK = "{root}/tasks/badtask"
+"""greetings-zh with `length_unit: syllables` (tests/reliability/world.py)."""
+
+
+def task_cases() -> list[Case]:
+    """`kindling task ...`, and --task on every command that takes it: an unknown name lists
+    the built-in tasks; a bad field names task.yaml's file:line and the field."""
+    unknown, listed = "no such built-in task", "greetings-zh"
+    bad = ("badtask/task.yaml:", "field length_unit")
+    key = {"KINDLING_REL_KEY": "k"}
+    return [
+        case("task-list-project", "task list --project {root}/no_project", "no_project",
+             "no such project folder"),
+        case("task-new-project", "task new other --project {root}/no_project",
+             "no such project folder"),
+        case("task-show-unknown", "task show greetngs-zh", unknown, "did you mean greetings-zh"),
+        case("task-show-bad-field", f"task show {BAD_TASK}", *bad),
+        case("task-show-role", "task show greetings-zh --role boss", "no such role", "advocate"),
+        case("task-show-no-folder", "task show {root}/no_task", unknown),
+        case("task-new-exists", "task new mine", "tasks/mine: already exists"),
+        case("task-new-bad-name", "task new Bad_Name", "task name 'Bad_Name'"),
+        case("task-new-unknown-from", "task new other --from nope", unknown, listed),
+        case("task-new-bad-from", f"task new other --from {BAD_TASK}", *bad),
+        case("task-new-language", "task new other --language English", "ISO 639"),
+        case("curate-task-unknown", "curate --task nope", unknown, listed),
+        case("curate-task-bad-field", f"curate --task {BAD_TASK}", *bad),
+        case("curate-config-task", "curate -c {root}/cfg_task.yaml", "cfg_task.yaml: field task",
+             *bad),
+        case("judge-task-unknown", "judge --dataset evaluation_set --task nope", unknown, listed),
+        case("adversarial-task-bad-field", ["adversarial", *OPENAI, "--task", BAD_TASK], *bad,
+             **key),
+        case("graph-step-task", "graph step judge --query q --response r --task nope", unknown),
+        case("eval-judge-task", "eval judge --principles {sd} --task nope", unknown),
+        case("train-grpo-task", f"train grpo -c {{configs}}/grpo_tiny.yaml --task {BAD_TASK}",
+             *bad),
+        case("endpoint-check-task", ["endpoint", "check", "--base-url", "http://127.0.0.1:9/v1",
+                                     "--model", "m", "--api-key-env", "KINDLING_REL_KEY",
+                                     "--task", "nope"], unknown, **key),
+    ]
+
+
 def all_cases() -> list[Case]:
     from tests.reliability.cases_files import file_cases  # devices, sizes, invalid Unicode
 
     return [*store_cases(), *config_cases(), *id_cases(), *run_ref_cases(), *version_ref_cases(), *output_cases(),
-            *data_cases(), *experiment_cases(), *precondition_cases(), *file_cases()]
+            *data_cases(), *experiment_cases(), *precondition_cases(), *task_cases(),
+            *file_cases()]

@@ -103,6 +103,7 @@ def write_user_files(root: Path) -> None:
         "items_utf16.jsonl": '{"query": "q", "response": "r"}\n'.encode("utf-16"),
         "items_empty.jsonl": "\n\n",
         "p_good.yaml": "name: mine\nkind: detector\nrules: [规则一, 规则二]\n",
+        "cfg_task.yaml": "task: ./tasks/badtask\n",
         "p_many.yaml": "kind: detector\nrules:\n" + "".join(f"  - rule {i}\n" for i in range(50)),
         "p_huge.yaml": "kind: detector\nrules:\n  - " + "x" * 1_000_000 + "\n",
         "p_utf16.yaml": "kind: detector\nrules: [a]\n".encode("utf-16"),
@@ -114,12 +115,26 @@ def write_user_files(root: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
     write_bound_files(root)
+    write_tasks(root)
     layout = root / "data_folder_for_file"  # the paper layout with one data file a folder
     for sub in ("sft", "reward_model", "grpo_data", "evaluation_set"):
         for src in (paper_data() / sub).iterdir():
             (layout / sub).mkdir(parents=True, exist_ok=True)
             (layout / sub / src.name).symlink_to(src)
     (layout / "random_query.txt").mkdir()
+
+
+def write_tasks(root: Path) -> None:
+    """./tasks/mine (greetings-zh as `mine`) and ./tasks/badtask (a bad length_unit)."""
+    import shutil
+
+    from kindling.agents.task import TASKS_DIR
+
+    for name, old, new in (("mine", "name: greetings-zh", "name: mine"),
+                           ("badtask", "length_unit: chars", "length_unit: syllables")):
+        folder = Path(shutil.copytree(TASKS_DIR / "greetings-zh", root / "tasks" / name))
+        text = (folder / "task.yaml").read_text("utf-8")
+        (folder / "task.yaml").write_text(text.replace(old, new), encoding="utf-8")
 
 
 _digests: dict[tuple[str, int, int, int], str] = {}
