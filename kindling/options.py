@@ -49,6 +49,12 @@ TASK_OPTION = typer.Option(
     help="The task: a built-in task's name, a task under ./tasks/ or a task folder (default: the "
          "config's task:, else greetings-zh; see kindling task list).")
 
+BANDS_OPTION = typer.Option(
+    None, "--bands", metavar="EDGES",
+    help="Length band edges in the task's unit, inclusive upper bounds (25,39,59 → ≤25, 26–39, "
+         "40–59, ≥60: the default for a task counted in characters; for a task counted in words "
+         "the default is the quartiles of the labelled lengths).")
+
 
 # Choices the CLI shows as choices (`<local|openai>`); tests/unit/test_cli_options.py checks each
 # against the config, registry or table that owns it.

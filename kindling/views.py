@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from rich import box
 from rich.table import Table
 
+from kindling.agents.language import unit_name
 from kindling.context import console
 from kindling.store.readers import LAYOUT
 
@@ -75,8 +76,9 @@ def print_rm_report(model: str, metrics: dict[str, Any]) -> None:
                   f"{st['fit_length_accuracy']:.3f}); evaluated on {st['evaluated_items']} items "
                   f"of other queries ({cov['labelled']} labelled in all)", highlight=False)
     table = Table(title="reward model vs labels", box=box.SIMPLE_HEAD, collapse_padding=True,
-                  pad_edge=False, caption=f"{base}: length-only baseline; unseen: not in RM "
-                                          "training pairs")
+                  pad_edge=False, caption=f"{base}: length-only baseline (good iff longer than "
+                  f"{agree['threshold']} {unit_name(agree.get('length_unit', 'chars'))}); unseen: "
+                  "not in RM training pairs")
     for col in ("subset", "predictor", "n", "pos", "acc", "prec", "rec", "F1",
                 "tp", "fp", "tn", "fn"):
         table.add_column(col, justify="left" if col in ("subset", "predictor") else "right",
@@ -90,11 +92,15 @@ def print_rm_report(model: str, metrics: dict[str, Any]) -> None:
 
 
 def print_policy_table(report: dict[str, dict[str, Any]], length_threshold: int,
-                       rm_fit: dict[str, Any] | None, judge_run: int | None) -> None:
-    """One column per policy, one row per figure: excellence rates beside the length rule."""
+                       rm_fit: dict[str, Any] | None, judge_run: int | None,
+                       length_unit: str = "chars") -> None:
+    """One column per policy, one row per figure: excellence rates beside the length rule
+    (lengths in `length_unit`)."""
+    unit = unit_name(length_unit)
     table = Table(title="policies on held-out prompts", box=box.SIMPLE_HEAD, collapse_padding=True,
                   pad_edge=False, caption=f"len>{length_threshold}: share longer than "
-                  f"{length_threshold} characters (the length-only rule the labels track)")
+                  f"{length_threshold} {unit} (the length-only rule the labels track); lengths "
+                  f"in {unit}")
     table.add_column("figure", no_wrap=True)
     for label in report:
         table.add_column(label, justify="right", no_wrap=True)
@@ -123,6 +129,19 @@ def print_policy_table(report: dict[str, dict[str, Any]], length_threshold: int,
                       f"RM excellence: score > {rm_fit['threshold']:.4f} (given)", highlight=False)
     if judge_run is not None:
         console.print(f"judge run {judge_run}", highlight=False)
+
+
+def print_length_rule(task: str, rule: dict[str, Any]) -> None:
+    """Where the length rule's threshold came from (a fitted one with its accuracy)."""
+    unit = unit_name(rule.get("unit", "chars"))
+    if rule.get("source") == "fitted":
+        console.print(f"length rule for task {task}: longer than {rule['threshold']} {unit}, "
+                      f"fitted on {rule['items']} labelled responses of {rule['fitted_on']} "
+                      f"(accuracy there {rule['accuracy']:.3f})", highlight=False)
+    else:
+        how = "given" if rule.get("source") == "given" else "the paper's rule"
+        console.print(f"length rule for task {task}: longer than {rule['threshold']} {unit} "
+                      f"({how})", highlight=False)
 
 
 def print_eval_stored(run_id: int) -> None:

@@ -10,6 +10,7 @@ import typer
 
 from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.context import console, fail
+from kindling.options import TASK_OPTION
 from kindling.outputs import check_output_file, write_file
 
 if TYPE_CHECKING:
@@ -60,13 +61,15 @@ def policy(
     principles: str = typer.Option(None, "--principles", help="Judge the samples with this detector principle version (id, name or YAML path)."),
     judge_config: Path = typer.Option(None, "--judge-config", "--config", "-c", help="YAML with JudgeConfig fields (the judge's model, samples, ...); enables the judge."),
     sets: list[str] = typer.Option([], "--set", help="Any JudgeConfig field as dotted key=value, e.g. --set llm.backend=openai."),
-    length_threshold: int = typer.Option(DEFAULT_THRESHOLD, "--length-threshold", help="The length rule beside every excellence rate: longer than N characters."),
+    length_threshold: int = typer.Option(None, "--length-threshold", help=f"The length rule beside every excellence rate: longer than N, in the task's length unit (default {DEFAULT_THRESHOLD} for greetings-zh, else fitted on the --labels dataset)."),
     out: Path = typer.Option(None, "--out", help="Also write every sample (policy, prompt, text, scores) to this JSONL file."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --out file if it exists."),
+    task: str = TASK_OPTION,
 ) -> None:
     """Sample each policy on held-out prompts; report excellence under a reward model and/or a
     judge beside the length rule, mean length, distinct-1/2 and self-BLEU, side by side (stored as
-    an `eval` run)."""
+    an `eval` run). Lengths, distinct-n and self-BLEU follow the task: --task, else the judge
+    config's task:, else greetings-zh."""
     if out is not None:
         check_output_file(out, overwrite=overwrite)
     store = ctx.obj.open_store()  # before the training libraries load: a wrong store fails fast
@@ -75,13 +78,17 @@ def policy(
     from kindling.agents.templates import PromptError
     from kindling.rl.evaluate.policy import SamplingConfig, held_out_prompts
     from kindling.rl.models import describe_model
+    from kindling.agents.task import resolve_task
     from kindling.services.evaluation import compare_policies, load_judge_config
+    from kindling.services.task_measures import length_rule
     from kindling.store.principles import PrincipleNotFound
-    from kindling.views import print_eval_stored, print_policy_table
+    from kindling.views import print_eval_stored, print_length_rule, print_policy_table
 
     sampling = SamplingConfig(samples, max_new_tokens, temperature, top_p, batch_size, seed)
     try:
-        judge_cfg = load_judge_config(store, principles, judge_config, sets)
+        judge_cfg = load_judge_config(store, principles, judge_config, sets, task)
+        measured = resolve_task(task if judge_cfg is None else judge_cfg.task)
+        rule = length_rule(store, measured, length_threshold, labels)
         policies = resolve_policies(store, models)
         prompts = held_out_prompts(store, prompts_dataset, limit)
         for _label, path in policies:
@@ -93,12 +100,13 @@ def policy(
         comparison = compare_policies(
             store, policies, prompts, sampling, prompts_dataset=prompts_dataset, rm=rm,
             rm_threshold=rm_threshold, labels=labels, judge_cfg=judge_cfg,
-            length_threshold=length_threshold)
+            length_threshold=rule["threshold"], task=measured)
     except (ValueError, PromptError, PrincipleNotFound, LLMConfigError) as exc:
         fail(str(exc))
         return
-    print_policy_table(comparison.report, length_threshold, comparison.rm_fit,
-                       comparison.judge_run_id)
+    print_policy_table(comparison.report, rule["threshold"], comparison.rm_fit,
+                       comparison.judge_run_id, measured.length_unit)
+    print_length_rule(measured.name, rule)
     if out is not None:
         _write_samples(out, comparison)
     print_eval_stored(comparison.eval_run_id)

@@ -10,9 +10,9 @@ from rich import box
 from rich.table import Table
 
 from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.agents.language import unit_name
 from kindling.context import console, fail
-from kindling.options import TASK_OPTION, parse_edges, parse_run
-from kindling.rl.evaluate.metrics import DEFAULT_BAND_EDGES
+from kindling.options import BANDS_OPTION, TASK_OPTION, parse_edges, parse_run
 from kindling.views import add_metric_rows
 
 app = typer.Typer(help="Evaluate judges, reward models and policies (the length-only baseline beside every figure).", no_args_is_help=True)
@@ -29,7 +29,7 @@ def judge(
     limit: int = typer.Option(None, min=1, help="--principles: judge at most this many labelled responses."),
     dataset: str = typer.Option("evaluation_set", help="The labelled dataset to evaluate against."),
     length_threshold: int = typer.Option(None, "--length-threshold", help=f"Length baseline: predict good iff a response is longer than N (in the task's length unit; default {DEFAULT_THRESHOLD} for greetings-zh, else fitted on the labels)."),
-    bands: str = typer.Option(",".join(map(str, DEFAULT_BAND_EDGES)), help="Length band edges, inclusive upper bounds (25,39,59 → ≤25, 26–39, 40–59, ≥60)."),
+    bands: str = BANDS_OPTION,
     task: str = TASK_OPTION,
 ) -> None:
     """Accuracy, precision, recall and F1 of a judge, beside the length-only baseline,
@@ -40,7 +40,9 @@ def judge(
     sources = [s for s in (curate_run, judge_run, principles) if s is not None]
     if len(sources) != 1:
         fail("give exactly one of --curate-run, --judge-run, --principles")
-    edges = parse_edges(bands)
+    from kindling.services.task_measures import default_bands, default_threshold, measured_task
+
+    edges = parse_edges(bands) if bands is not None else None
     store = ctx.obj.open_store()
     if principles is not None:
         judge_run = _judge_with(store, principles, judge_config, sets, dataset, limit, task)
@@ -49,44 +51,12 @@ def judge(
     measured = measured_task(store, run_id, task)
     evaluation = evaluate_judge_run(store, source, run_id, dataset=dataset,
                                     threshold=default_threshold(length_threshold, measured),
-                                    edges=edges, length_unit=measured.length_unit)
+                                    edges=edges or default_bands(store, measured, dataset),
+                                    task=measured)
     if evaluation.note:
         console.print(evaluation.note, highlight=False)
     print_report(source, run_id, dataset, evaluation.metrics)
     console.print(f"eval run {evaluation.eval_run_id} stored")
-
-
-def measured_task(store: Any, run_id: int, task: str | None) -> Any:
-    """The task whose length unit the figures use: --task, else the one the run recorded, else
-    greetings-zh."""
-    from kindling.agents.task import resolve_task
-    from kindling.agents.task_ref import recorded_task
-    from kindling.store.reports import get_run
-
-    if task is None:
-        run = get_run(store, run_id)
-        found = recorded_task(run.config if run is not None else None)
-        task = found["name"] if found is not None and _loads(found["name"]) else None
-    return resolve_task(task)
-
-
-def _loads(name: str) -> bool:
-    from kindling.agents.task import TaskError, resolve_task
-
-    try:
-        resolve_task(name)
-    except TaskError:
-        return False
-    return True
-
-
-def default_threshold(given: int | None, task: Any) -> int | None:
-    """--length-threshold, else 39 for the paper's task, else None (fitted on the labels)."""
-    from kindling.agents.task import DEFAULT_TASK
-
-    if given is not None:
-        return given
-    return DEFAULT_THRESHOLD if task.name == DEFAULT_TASK else None
 
 
 def _judge_with(store: Any, principles: str, config: Path | None, sets: list[str],
@@ -123,7 +93,8 @@ def print_report(source: str, run_id: int, dataset: str, metrics: dict[str, Any]
     table = Table(title=f"{source} run {run_id} vs labels", box=box.SIMPLE_HEAD,
                   collapse_padding=True, pad_edge=False,
                   caption=f"{base}: length-only baseline (good iff longer than "
-                          f"{metrics['threshold']} characters); unseen: not in RM training pairs")
+                          f"{metrics['threshold']} {unit_name(metrics.get('length_unit', 'chars'))}); "
+                          "unseen: not in RM training pairs")
     for col in ("subset", "predictor", "n", "pos", "acc", "prec", "rec", "F1",
                 "tp", "fp", "tn", "fn"):
         table.add_column(col, justify="left" if col in ("subset", "predictor") else "right",

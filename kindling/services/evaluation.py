@@ -17,9 +17,11 @@ from typing import Any
 from kindling.agents.config import ConfigError, load_config, parse_sets
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
-from kindling.agents.judge.service import DEFAULT_PRINCIPLES, DETECTOR_KIND
+from kindling.agents.judge.service import detector_version
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.paths import stored_model
+from kindling.agents.task import Task, resolve_task
+from kindling.agents.task_ref import TASK_KEY, task_record
 from kindling.agents.templates import PromptError
 from kindling.context import console
 from kindling.rl.evaluate.metrics import DEFAULT_BAND_EDGES
@@ -27,7 +29,7 @@ from kindling.rl.evaluate.policy import SamplingConfig
 from kindling.services.judge import execute_judge
 from kindling.store import work
 from kindling.store.db import Store
-from kindling.store.principles import PrincipleNotFound, resolve_version
+from kindling.store.principles import PrincipleNotFound
 from kindling.store.version import code_version
 
 EXAMPLES_STORED = 5
@@ -52,10 +54,13 @@ class PolicyComparison:
 def evaluate_and_store_rm(
     store: Store, model: str, *, pairs_run: int, pairs_dataset: str | None = "rm_test",
     dataset: str = "evaluation_set", threshold_split: float = 0.3, limit: int | None = None,
-    length_threshold: int = DEFAULT_THRESHOLD, edges: tuple[int, ...] = DEFAULT_BAND_EDGES,
-    batch_size: int = 32, max_length: int = 512,
+    length_threshold: int | None = DEFAULT_THRESHOLD, edges: tuple[int, ...] = DEFAULT_BAND_EDGES,
+    batch_size: int = 32, max_length: int = 512, task: Task | None = None,
 ) -> tuple[dict[str, Any], int]:
     """A reward model's pairwise accuracy and agreement with labels, stored as an `eval` run.
+
+    Lengths are in the task's unit (greetings-zh's characters by default); `length_threshold`
+    None fits the length baseline on the threshold split.
 
     Returns:
         (the figures, the eval run's id).
@@ -66,22 +71,28 @@ def evaluate_and_store_rm(
     from kindling.rl.evaluate.reward_model import evaluate_reward_model
     from kindling.rl.reward_model import load_reward_model
 
+    task = task if task is not None else resolve_task(None)
     rm_model, tokenizer = load_reward_model(model)
     metrics = evaluate_reward_model(
         store, rm_model, tokenizer, pairs_run=pairs_run, pairs_dataset=pairs_dataset,
         dataset=dataset, threshold_split=threshold_split, limit=limit,
         length_threshold=length_threshold, edges=edges, batch_size=batch_size,
-        max_length=max_length)
+        max_length=max_length, length_unit=task.length_unit)
     config = {"source": "rm", "model": stored_model(model), "pairs_run": pairs_run,
               "pairs_dataset": pairs_dataset, "dataset": dataset,
-              "threshold_split": threshold_split, "limit": limit, "threshold": length_threshold,
-              "band_edges": list(edges)}
+              "threshold_split": threshold_split, "limit": limit,
+              "threshold": metrics["agreement"]["threshold"],
+              "threshold_fitted": length_threshold is None, "band_edges": list(edges),
+              TASK_KEY: task_record(task)}
     return metrics, _store_eval(store, config, metrics)
 
 
 def load_judge_config(store: Store, principles: str | None, config: Path | None,
-                      sets: list[str]) -> JudgeConfig | None:
+                      sets: list[str], task: str | None = None) -> JudgeConfig | None:
     """The judge's config when --principles or --judge-config is given (else None), checked.
+
+    `task` (--task) wins over the config's `task:`; the principle version is checked as the
+    judge will resolve it: the one named, else the task's active or starting detector set.
 
     Raises:
         ValueError: a bad config, an unknown principle version, or an unset API key variable.
@@ -93,9 +104,11 @@ def load_judge_config(store: Store, principles: str | None, config: Path | None,
     overrides = parse_sets(sets)
     if principles is not None:
         overrides["principles"] = principles
+    if task is not None:
+        overrides["task"] = task
     try:
         cfg = load_config(JudgeConfig, config, overrides)
-        resolve_version(store, cfg.principles, DETECTOR_KIND, DEFAULT_PRINCIPLES)
+        detector_version(store, cfg, resolve_task(cfg.task))
     except (ConfigError, PromptError, PrincipleNotFound) as exc:
         raise ValueError(str(exc)) from exc
     if cfg.llm.backend == "openai" and not os.environ.get(cfg.llm.api_key_env):
@@ -108,21 +121,29 @@ def compare_policies(
     store: Store, policies: list[tuple[str, str]], prompts: list[str], sampling: SamplingConfig,
     *, prompts_dataset: str, rm: str | None = None, rm_threshold: float | None = None,
     labels: str = "evaluation_set", judge_cfg: JudgeConfig | None = None,
-    length_threshold: int = DEFAULT_THRESHOLD, endpoints: dict[str, LLMConfig] | None = None,
-    labels_limit: int | None = None,
+    length_threshold: int | None = DEFAULT_THRESHOLD,
+    endpoints: dict[str, LLMConfig] | None = None, labels_limit: int | None = None,
+    task: Task | None = None,
 ) -> PolicyComparison:
     """Sample each policy on `prompts`, score (RM and/or judge) and measure, store an `eval` run.
 
     `policies` are (label, folder or hub id); `endpoints` (label → chat model) are sampled
     through the OpenAI-compatible path with the same prompts and sampling, as baselines. The RM's
     threshold, unless given, is fitted on the first `labels_limit` labelled items (default all).
+    Lengths, distinct-n and self-BLEU follow the task (greetings-zh by default); a
+    `length_threshold` of None is the task's default (39 characters for greetings-zh, else fitted
+    on the first `labels_limit` items of `labels`).
 
     Raises:
         ValueError: a reward model that cannot be loaded or scored.
         PrincipleNotFound, PromptError, LLMConfigError: the judge cannot start.
     """
     from kindling.rl.evaluate.policy import policy_metrics
+    from kindling.services.task_measures import length_rule
 
+    task = task if task is not None else resolve_task(None)
+    rule = length_rule(store, task, length_threshold, labels, labels_limit)
+    length_threshold = rule["threshold"]
     generated = {label: _sample(path, prompts, sampling) for label, path in policies}
     failed: dict[str, int] = {}
     for label, llm in (endpoints or {}).items():
@@ -136,14 +157,16 @@ def compare_policies(
     threshold = rm_fit["threshold"] if rm_fit else None
     report = {label: policy_metrics([s for _, s in items], rm_scores=rm_scores.get(label),
                                     rm_threshold=threshold, judge_verdicts=verdicts.get(label),
-                                    length_threshold=length_threshold)
+                                    length_threshold=length_threshold,
+                                    language=task.language, length_unit=task.length_unit)
               for label, items in flat.items()}
     for label, count in failed.items():
         report[label]["failed_samples"] = count
     config = {"source": "policy", "policies": {k: stored_model(v) for k, v in policies},
               "endpoints": {k: v.model_dump() for k, v in (endpoints or {}).items()}, "prompts": prompts_dataset,
               "limit": len(prompts), "sampling": sampling.__dict__, "rm": stored_model(rm), "rm_fit": rm_fit,
-              "judge_run": judge_run, "length_threshold": length_threshold}
+              "judge_run": judge_run, "length_threshold": length_threshold, "length_rule": rule,
+              TASK_KEY: task_record(task)}
     metrics = {"policies": report, "examples": {label: items[:EXAMPLES_STORED]
                                                 for label, items in flat.items()}}
     return PolicyComparison(report, _store_eval(store, config, metrics), flat, rm_scores, rm_fit,

@@ -15,6 +15,8 @@ from typing import Any
 
 from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.agents.language import DEFAULT_UNIT
+from kindling.agents.task import Task
+from kindling.agents.task_ref import TASK_KEY, task_record
 from kindling.rl.evaluate.metrics import DEFAULT_BAND_EDGES
 from kindling.rl.evaluate.protocol import evaluate_predictions
 from kindling.store import work
@@ -47,11 +49,13 @@ class JudgeEvaluation:
 def evaluate_judge_run(store: Store, source: str, run_id: int, *,
                        dataset: str = "evaluation_set", threshold: int | None = DEFAULT_THRESHOLD,
                        edges: Sequence[int] = DEFAULT_BAND_EDGES,
-                       length_unit: str = DEFAULT_UNIT) -> JudgeEvaluation:
+                       length_unit: str = DEFAULT_UNIT,
+                       task: Task | None = None) -> JudgeEvaluation:
     """A `curate` or `judge` run's predictions against `dataset`'s labels, stored as `eval`.
 
     The length baseline's `threshold` is in `length_unit` (39 characters: the paper data's
-    rule); None fits it on the dataset's labels (rl/evaluate/protocol.py).
+    rule); None fits it on the dataset's labels (rl/evaluate/protocol.py). A `task` sets the
+    unit (over `length_unit`) and is recorded with the eval run (`task_used`).
 
     Raises:
         UserError: no such run, a run of another kind, no labelled items, no usable predictions.
@@ -71,11 +75,14 @@ def evaluate_judge_run(store: Store, source: str, run_id: int, *,
     if not preds.predicted:
         raise UserError(f"{source} run {run_id} has no usable predictions for the labelled items "
                         f"of {dataset!r} ({len(preds.failed)} failed, {preds.outside} outside it)")
+    if task is not None:
+        length_unit = task.length_unit
     metrics = evaluate_predictions(items, preds, threshold=threshold, edges=edges,
                                    length_unit=length_unit)
     config = {"source": source, "ids": [run_id], "threshold": metrics["threshold"],
               "dataset": dataset, "band_edges": list(edges),
-              "scope": asdict(scope) if scope is not None else None}
+              "scope": asdict(scope) if scope is not None else None,
+              **({TASK_KEY: task_record(task)} if task is not None else {})}
     eval_run, _ = work.get_or_create_run(store, kind="eval", run_key=None, config=config,
                                          code_version=code_version())
     work.finish_run(store, eval_run.id, "finished", metrics)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kindling.agents.language import unit_name
 from kindling.store.models import Run
 
 FIGURES = (("accuracy", "acc"), ("precision", "prec"), ("recall", "rec"), ("f1", "F1"))
@@ -37,12 +38,25 @@ def eval_tables(run: Run) -> list[dict[str, Any]]:
         return [pairwise_table(metrics["pairwise"]),
                 versus_table("rm", agreement, agreement.get("threshold"))]
     if source == "policy" and "policies" in metrics:
-        return [policy_table(metrics["policies"], config.get("length_threshold"))]
+        return [policy_table(metrics["policies"], config.get("length_threshold"),
+                             _policy_unit(config))]
     return []
 
 
+def _unit(value: Any) -> str:
+    """A stored length unit in words for a caption (characters when unknown or unrecorded)."""
+    return unit_name(value) if value in ("chars", "words") else "characters"
+
+
+def _policy_unit(config: dict[str, Any]) -> Any:
+    """A policy eval's length unit: its length rule's, else its task's (else characters)."""
+    return (_dig(config, "length_rule", "unit") or _dig(config, "task_used", "length_unit")
+            or "chars")
+
+
 def versus_table(predictor: str, metrics: dict[str, Any], threshold: Any) -> dict[str, Any]:
-    """Accuracy, precision, recall and F1 of a predictor, each beside the length rule's."""
+    """Accuracy, precision, recall and F1 of a predictor, each beside the length rule's (in the
+    unit the metrics record)."""
     base = f"len>{threshold}"
     columns = ["subset", "n"]
     for _key, short in FIGURES:
@@ -61,7 +75,8 @@ def versus_table(predictor: str, metrics: dict[str, Any], threshold: Any) -> dic
             row += [_num(mine.get(key)), _num(theirs.get(key))]
         rows.append(row)
     fitted = metrics.get("fitted")
-    caption = (f"{base}: the length-only baseline (good iff longer than {threshold} characters), "
+    caption = (f"{base}: the length-only baseline (good iff longer than {threshold} "
+               f"{_unit(metrics.get('length_unit', 'chars'))}), "
                "in the column beside each figure; unseen: not in RM training pairs")
     if isinstance(fitted, dict):
         caption += (f"; a threshold fitted on {fitted.get('fit_items')} held-out items "
@@ -84,8 +99,9 @@ def pairwise_table(pairwise: dict[str, Any]) -> dict[str, Any]:
             "columns": ["subset", "n", "rm", "longer", "rm ties", "length ties"], "rows": rows}
 
 
-def policy_table(policies: dict[str, Any], threshold: Any) -> dict[str, Any]:
-    """One row per policy: excellence rates beside the length rule, length and diversity."""
+def policy_table(policies: dict[str, Any], threshold: Any, unit: Any = "chars") -> dict[str, Any]:
+    """One row per policy: excellence rates beside the length rule, length and diversity
+    (lengths in `unit`)."""
     base = f"len>{threshold}"
     rows = []
     for label, m in policies.items():
@@ -94,7 +110,8 @@ def policy_table(policies: dict[str, Any], threshold: Any) -> dict[str, Any]:
                      _num(m.get("mean_length"), 1), _num(m.get("distinct_1")),
                      _num(m.get("distinct_2")), _num(m.get("self_bleu"), 1)])
     return {"title": "policies on held-out prompts",
-            "caption": f"{base}: share of samples longer than {threshold} characters (the "
-                       "length-only rule the labels track), beside each excellence rate",
+            "caption": f"{base}: share of samples longer than {threshold} {_unit(unit)} (the "
+                       "length-only rule the labels track), beside each excellence rate; mean "
+                       f"length in {_unit(unit)}",
             "columns": ["policy", "samples", "RM excellence", "judge excellence", base,
                         "mean length", "distinct-1", "distinct-2", "self-BLEU"], "rows": rows}
