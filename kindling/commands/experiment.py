@@ -11,7 +11,9 @@ from rich.rule import Rule
 from rich.table import Table
 
 from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.agents.language import unit_name
 from kindling.context import console, fail
+from kindling.options import TASK_OPTION
 
 app = typer.Typer(help="Whole studies in one command: `experiment paper` runs the paper's comparison.",
                   no_args_is_help=True)
@@ -34,13 +36,18 @@ def paper(
     sets: list[str] = typer.Option([], "--set", help="Override a field, dotted: --set path_a.queries=4 --set 'grpo_rm.set={trl.max_steps: 4}' (value parsed as YAML)."),
     fresh: bool = typer.Option(False, "--fresh", help="Forget the finished steps recorded in the workdir and run every step again: models are rebuilt and retrained in the folders Kindling made there (nothing else is touched); Path A and B find their stored runs of the same config, as their own commands do."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Live training lines and Path A's progress bar."),
+    task: str = TASK_OPTION,
 ) -> None:
-    """SFT → Path A → pairs → RM → GRPO-RM; Path B → best S_D → GRPO-judge; then the table."""
+    """SFT → Path A → pairs → RM → GRPO-RM; Path B → best S_D → GRPO-judge; then the table.
+
+    --task (the experiment file's task:) is every step's task; for a task other than
+    greetings-zh, import its data first and name its datasets in the steps."""
     from kindling.agents.config import ConfigError, parse_sets
     from kindling.services.experiment import Experiment, load_experiment
 
     try:
-        cfg, plan = load_experiment(config, parse_sets(sets))
+        cfg, plan = load_experiment(config, {**parse_sets(sets),
+                                             **({"task": task} if task is not None else {})})
     except ConfigError as exc:
         fail(str(exc))
         return
@@ -67,8 +74,9 @@ def print_report(results: dict[str, Any]) -> None:
     print_path_b(results["path_b"])
     print_agreement(results["agreement"])
     compared = results["compare"]
-    print_policy_table(compared["policies"], DEFAULT_THRESHOLD, compared.get("rm_fit"),
-                       compared.get("judge_run"))
+    print_policy_table(compared["policies"], compared.get("length_threshold") or DEFAULT_THRESHOLD,
+                       compared.get("rm_fit"), compared.get("judge_run"),
+                       compared.get("length_unit", "chars"))
     console.print("RM excellence's threshold was fitted on labelled responses outside the "
                   "agreement items; grpo-rm is GRPO with the RM, grpo-judge with the LLM judge",
                   highlight=False)
@@ -111,10 +119,12 @@ def print_path_b(result: dict[str, Any]) -> None:
 
 def print_agreement(agreement: dict[str, Any]) -> None:
     """Each evaluator's verdicts against labels, beside the length rule on the same items."""
+    rule = agreement.get("length_rule") or {"threshold": DEFAULT_THRESHOLD, "unit": "chars"}
     table = Table(title="evaluators vs labels they never saw", box=box.SIMPLE_HEAD,
-                  pad_edge=False, caption="len: the length-only rule on the same items (the "
-                  "labels track length); seen: items whose text the evaluator met in training "
-                  "(a seen figure measures memory)")
+                  pad_edge=False, caption=f"len: the length-only rule on the same items (longer "
+                  f"than {rule['threshold']} {unit_name(rule['unit'])}; the labels track length); "
+                  "seen: items whose text the evaluator met in training (a seen figure measures "
+                  "memory)")
     for column in ("evaluator", "n", "good", "seen", "acc", "F1", "len acc", "len F1", "failed"):
         table.add_column(column, justify="left" if column == "evaluator" else "right",
                          no_wrap=True)

@@ -49,6 +49,7 @@ class PolicyComparison:
     rm_fit: dict[str, Any] | None = None
     verdicts: dict[str, list[int | None]] = field(default_factory=dict)
     judge_run_id: int | None = None
+    length_rule: dict[str, Any] = field(default_factory=dict)
 
 
 def evaluate_and_store_rm(
@@ -170,7 +171,7 @@ def compare_policies(
     metrics = {"policies": report, "examples": {label: items[:EXAMPLES_STORED]
                                                 for label, items in flat.items()}}
     return PolicyComparison(report, _store_eval(store, config, metrics), flat, rm_scores, rm_fit,
-                            verdicts, judge_run)
+                            verdicts, judge_run, rule)
 
 
 def score_with_rm(store: Store, path: str, samples: Samples, labels: str,

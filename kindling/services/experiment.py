@@ -88,7 +88,7 @@ class Experiment:
 
         self.check_workdir()
         done = self._read_state()
-        fingerprint = ""
+        fingerprint = self._task_fingerprint()
         for name in STEPS:
             fingerprint = _fingerprint(fingerprint, name, self.plan.section(name))
             record = done.get(name)
@@ -103,6 +103,16 @@ class Experiment:
             self._write_state(done)
             self.on_step(name, "finished")
         return self.results
+
+    def _task_fingerprint(self) -> str:
+        """"" without `task:` (each step's config says, and is fingerprinted); else the task's
+        name and content hash, so another task, or an edited one, redoes every step."""
+        if self.cfg.task is None:
+            return ""
+        from kindling.agents.task import resolve_task
+
+        task = resolve_task(self.cfg.task)
+        return f"{task.name}:{task.content_hash}"
 
     def _read_state(self) -> dict[str, Any]:
         if not self.state_path.exists():

@@ -3,7 +3,7 @@
 The items are labelled responses Path B never saw: its split puts validation queries first, the
 loop validates on the first `validation_size` of them and reflects on the other side, so the
 validation side past `validation_size` is untouched. Each figure stands beside the length rule on
-the same items and says how many of the items' texts the evaluator met in training (the RM's
+the same items (in the task's unit: 39 characters for greetings-zh, else fitted on the fit items) and says how many of the items' texts the evaluator met in training (the RM's
 pairs): "seen" figures measure memory, not judgment.
 """
 
@@ -14,13 +14,19 @@ from typing import Any
 
 from kindling.agents.adversarial.config import AdversarialConfig
 from kindling.agents.judge.config import JudgeConfig
-from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
+from kindling.agents.judge.metrics import DEFAULT_THRESHOLD, fit_length_threshold
+from kindling.agents.language import text_length
+from kindling.agents.task import Task
 from kindling.rl.evaluate.metrics import with_baseline
 from kindling.services.judge import execute_judge
+from kindling.services.task_measures import default_threshold
 from kindling.store.db import Store
 from kindling.store.errors import UserError
 from kindling.store.eval_data import LabelledItem, labelled_items, split
 from kindling.store.pairs import iter_pair_texts
+
+PAPER_RULE = {"threshold": DEFAULT_THRESHOLD, "unit": "chars", "source": "paper"}
+"""The length rule on the paper's data: longer than 39 characters."""
 
 FIT_ITEMS = 256
 """Most labelled items (outside the measured ones) the RM's score threshold is fitted on."""
@@ -42,13 +48,26 @@ def clean_items(store: Store, path_b: AdversarialConfig,
     return untouched[:n], (reflection + validation[:path_b.validation_size])[:FIT_ITEMS]
 
 
+def length_rule_on(task: Task, fit: list[LabelledItem]) -> dict[str, Any]:
+    """The length rule the figures stand beside, in the task's unit: 39 characters for
+    greetings-zh, else fitted on `fit` (never on the measured items)."""
+    threshold = default_threshold(None, task)
+    if threshold is not None:
+        return {"threshold": threshold, "unit": task.length_unit, "source": "paper"}
+    if not fit:
+        raise UserError("no labelled items to fit the length rule's threshold on")
+    got = fit_length_threshold([(i.response, i.label) for i in fit], task.length_unit)
+    return {**got.as_dict(), "source": "fitted"}
+
+
 def _figures(items: list[LabelledItem], predicted: list[int | None],
-             seen_texts: set[str]) -> dict[str, Any]:
+             seen_texts: set[str], rule: dict[str, Any]) -> dict[str, Any]:
     scored = [(i, p) for i, p in zip(items, predicted, strict=True) if p is not None]
     if not scored:
         return {"n": 0, "failed": len(items)}
     figures = with_baseline([i.label for i, _ in scored], [int(p) for _, p in scored],
-                            [i.length for i, _ in scored], DEFAULT_THRESHOLD)
+                            [text_length(i.response, rule["unit"]) for i, _ in scored],
+                            rule["threshold"])
     return {"n": len(scored), "failed": len(items) - len(scored),
             "positives": sum(i.label for i, _ in scored),
             "seen": sum(1 for i, _ in scored if i.response in seen_texts),
@@ -57,11 +76,12 @@ def _figures(items: list[LabelledItem], predicted: list[int | None],
             "length_f1": figures["baseline"]["f1"]}
 
 
-def judge_agreement(store: Store, cfg: JudgeConfig, items: list[LabelledItem]) -> dict[str, Any]:
+def judge_agreement(store: Store, cfg: JudgeConfig, items: list[LabelledItem],
+                    rule: dict[str, Any] | None = None) -> dict[str, Any]:
     """The judge's verdicts on `items` (a `judge` run) against their labels."""
     outcome = execute_judge(store, cfg, [(i.query, i.response) for i in items],
                             {"experiment": "agreement", "items": len(items)}, progress=False)
-    figures = _figures(items, [r.verdict for r in outcome.results], set())
+    figures = _figures(items, [r.verdict for r in outcome.results], set(), rule or PAPER_RULE)
     return {**figures, "judge_run": outcome.run_id}
 
 
@@ -72,7 +92,8 @@ def pair_texts(store: Store, pairs_runs: Iterable[int]) -> set[str]:
 
 
 def rm_agreement(rm_path: str, items: list[LabelledItem], fit: list[LabelledItem],
-                 seen_texts: set[str], batch_size: int = 32) -> dict[str, Any]:
+                 seen_texts: set[str], rule: dict[str, Any] | None = None,
+                 batch_size: int = 32) -> dict[str, Any]:
     """The RM's "good iff score > t" (t fitted on `fit`, never on `items`) against the labels."""
     from kindling.rl.evaluate.reward_model import (
         best_score_threshold,
@@ -90,4 +111,4 @@ def rm_agreement(rm_path: str, items: list[LabelledItem], fit: list[LabelledItem
     scores = score_texts(model, tokenizer, [i.query for i in items],
                          [i.response for i in items], batch_size=batch_size)
     predicted: list[int | None] = list(score_predictions(scores, threshold))
-    return {**_figures(items, predicted, seen_texts), "threshold": threshold}
+    return {**_figures(items, predicted, seen_texts, rule or PAPER_RULE), "threshold": threshold}

@@ -14,6 +14,7 @@ from pydantic import Field
 from kindling.agents.config import Strict
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.paths import ModelRef, PathStr
+from kindling.agents.task_ref import TaskRef
 
 
 class Step(Strict):
@@ -53,6 +54,7 @@ class CompareStep(Strict):
 class ExperimentConfig(Strict):
     """SFT → Path A → pairs → RM → GRPO-RM; Path B → best S_D → GRPO-judge; the comparison."""
 
+    task: TaskRef | None = Field(None, description="The task of every step (Path A's and Path B's task:, GRPO's kindling.task and its judge's task), and whose language and length unit the agreement and comparison measure in. null: each step's own config says (greetings-zh by default); the import step imports the paper's data only for greetings-zh or when data: is set.")
     workdir: PathStr = Field("experiment", description="Where models, runs and the report go (in the file: relative to it; the default: the current folder).")
     data: PathStr | None = Field(None, description="The paper's dataset/ layout, imported first (null: found as the quickstart finds it: the store, $KINDLING_PAPER_DATA, the download cache).")
     base: BaseStep = Field(default_factory=lambda: BaseStep())

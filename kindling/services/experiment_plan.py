@@ -11,6 +11,7 @@ from kindling.agents.adversarial.config import AdversarialConfig
 from kindling.agents.config import ConfigError, load_config
 from kindling.agents.curate.config import CurateConfig
 from kindling.agents.judge.config import JudgeConfig
+from kindling.agents.task import Task, resolve_task
 from kindling.services.experiment_config import ExperimentConfig, Step
 from kindling.store.yaml_io import read_yaml_text
 
@@ -72,16 +73,27 @@ class Plan:
 
         return {k: resolve_dotted(model, k, v, self._paths_base()) for k, v in step.set.items()}
 
+    def _task(self) -> dict[str, Any]:
+        """The experiment's `task:` as a step's override (none when unset)."""
+        return {} if self.cfg.task is None else {"task": self.cfg.task}
+
+    def task(self) -> Task:
+        """The task the agreement and comparison measure in: the experiment's `task:`, else
+        Path B's (whose principles become the judge)."""
+        return resolve_task(self.cfg.task if self.cfg.task is not None
+                            else self.adversarial_config().task)
+
     def curate_config(self, policy: str) -> CurateConfig:
         """Path A: the SFT policy writes `samples_per_query` candidates for `queries` queries."""
         a = self.cfg.path_a
         links = {"source": "generate", "dataset": a.dataset, "limit": a.queries,
-                 "samples_per_query": a.samples_per_query, "policy.model": policy}
+                 "samples_per_query": a.samples_per_query, "policy.model": policy, **self._task()}
         return load_config(CurateConfig, self.config_path(a), {**links, **self._sets(CurateConfig, a)})
 
     def adversarial_config(self) -> AdversarialConfig:
         b = self.cfg.path_b
-        return load_config(AdversarialConfig, self.config_path(b), self._sets(AdversarialConfig, b))
+        return load_config(AdversarialConfig, self.config_path(b),
+                           {**self._task(), **self._sets(AdversarialConfig, b)})
 
     def judge_config(self, principles: str) -> JudgeConfig:
         """The judge GRPO trains with (grpo_judge's kindling.judge) under `principles`: the same
@@ -94,7 +106,7 @@ class Plan:
                                     self.train_overrides("grpo_judge", links))
         if kcfg.judge is None:
             raise ConfigError("grpo_judge: its config has no kindling.judge")
-        return kcfg.judge
+        return kcfg.judge.model_copy(update={"task": kcfg.task})  # GRPO judges in its task
 
 
 def make_plan(cfg: ExperimentConfig, base_dir: Path, paths_base: Path | None = None) -> Plan:
@@ -133,13 +145,14 @@ def link_overrides(plan: Plan, workdir: Path, *, pairs_run: int,
     """What each training step takes from the steps before it."""
     folders = {**{n: workdir / rel for n, rel in FOLDERS.items()}, **plan.folders(workdir)}
     base = folders["base"] if plan.cfg.base.model == "tiny" else plan.cfg.base.model
+    task = {} if plan.cfg.task is None else {"kindling.task": plan.cfg.task}
     return {
         "sft": {"kindling.model": base, "trl.output_dir": folders["sft"]},
         "rm": {"kindling.model": folders["sft"], "kindling.pairs_run": pairs_run,
                "kindling.pairs_dataset": "null",  # a pairs run: every pair (YAML null unsets)
                "trl.output_dir": folders["rm"]},
         "grpo_rm": {"kindling.model": folders["sft"], "kindling.rm_model": folders["rm"],
-                    "trl.output_dir": folders["grpo_rm"]},
+                    "trl.output_dir": folders["grpo_rm"], **task},
         "grpo_judge": {"kindling.model": folders["sft"], "kindling.judge.principles": principles,
-                       "trl.output_dir": folders["grpo_judge"]},
+                       "trl.output_dir": folders["grpo_judge"], **task},
     }

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from kindling.agents.task import DEFAULT_TASK
 from kindling.outputs import remove_owned_dir
 from kindling.services.experiment_config import ExperimentConfig
 from kindling.services.experiment_plan import FOLDERS, TRAIN_KINDS, Plan, link_overrides
@@ -34,12 +35,16 @@ class Experiment(Protocol):
 
 def import_data(exp: Experiment) -> dict[str, Any]:
     """The paper's data (idempotent: nothing new, no new run) from `data:`, or when that is null,
-    found as the quickstart finds it: the store, $KINDLING_PAPER_DATA, the download cache."""
+    found as the quickstart finds it: the store, $KINDLING_PAPER_DATA, the download cache. For a
+    task other than greetings-zh with `data: null`, nothing: its data was imported beforehand
+    (`kindling data import --file`)."""
     from kindling.services.paper_data import find_paper_data
     from kindling.store.importers import DataImportError, import_paper_data
     from kindling.store.queries import latest_import_run
 
     given = Path(exp.cfg.data) if exp.cfg.data is not None else None
+    if given is None and exp.plan.task().name != DEFAULT_TASK:  # your task: data imported first
+        return {"import_run": latest_import_run(exp.store), "added": 0}
     folder = given if given is not None else find_paper_data(lambda: exp.store, None).folder
     if folder is None:  # already in the store
         return {"import_run": latest_import_run(exp.store), "added": 0}
@@ -157,24 +162,29 @@ def measure_agreement(exp: Experiment) -> dict[str, Any]:
     from kindling.services.experiment_agreement import (
         clean_items,
         judge_agreement,
+        length_rule_on,
         pair_texts,
         rm_agreement,
     )
 
     items, fit = clean_items(exp.store, exp.plan.adversarial_config(),
                              exp.cfg.compare.labelled_items)
+    rule = length_rule_on(exp.plan.task(), fit)
     judge_cfg = exp.plan.judge_config(str(exp.results["path_b"]["sd_id"]))
     seen = pair_texts(exp.store, [exp.results["pairs"]["run"]])
-    return {"judge": judge_agreement(exp.store, judge_cfg, items),
-            "rm": rm_agreement(exp.results["rm"]["model"], items, fit, seen)}
+    return {"judge": judge_agreement(exp.store, judge_cfg, items, rule),
+            "rm": rm_agreement(exp.results["rm"]["model"], items, fit, seen, rule),
+            "length_rule": rule}
 
 
 def compare(exp: Experiment) -> dict[str, Any]:
     """Every policy and endpoint model sampled on the same held-out prompts, scored by both."""
+    from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
     from kindling.rl.evaluate.policy import SamplingConfig, held_out_prompts
     from kindling.services.evaluation import compare_policies
 
     c, r = exp.cfg.compare, exp.results
+    task = exp.plan.task()
     policies = [(name, r[step]["model"]) for name, step in
                 (("base", "base"), ("sft", "sft"), ("grpo-rm", "grpo_rm"),
                  ("grpo-judge", "grpo_judge"))]
@@ -189,12 +199,15 @@ def compare(exp: Experiment) -> dict[str, Any]:
         prompts_dataset=c.dataset, rm=r["rm"]["model"],
         rm_threshold=r["agreement"]["rm"]["threshold"],
         judge_cfg=exp.plan.judge_config(str(r["path_b"]["sd_id"])),
-        endpoints={e.label: e.llm for e in c.endpoints})
+        endpoints={e.label: e.llm for e in c.endpoints}, task=task,
+        length_threshold=(r["agreement"].get("length_rule") or {}).get("threshold",
+                                                                       DEFAULT_THRESHOLD))
     examples = {label: [text for _, text in items[:c.examples]]
                 for label, items in comparison.samples.items()}
     return {"policies": comparison.report, "eval_run": comparison.eval_run_id,
             "rm_fit": comparison.rm_fit, "judge_run": comparison.judge_run_id,
-            "examples": examples}
+            "examples": examples, "length_threshold": comparison.length_rule.get("threshold"),
+            "length_unit": task.length_unit}
 
 
 STEP_FUNCTIONS: dict[str, Callable[[Experiment], dict[str, Any]]] = {
