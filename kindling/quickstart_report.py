@@ -14,7 +14,7 @@ from rich.cells import cell_len
 from rich.table import Table
 
 from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
-from kindling.agents.language import DEFAULT_UNIT, unit_name
+from kindling.agents.language import DEFAULT_UNIT, text_length, unit_name
 from kindling.context import console
 
 if TYPE_CHECKING:
@@ -36,8 +36,15 @@ LEGEND = ("chars: characters. ↑: higher is better, ↓: lower is better, by wh
           "(↓ less looping).")
 
 
-def _rows(report: Mapping[str, dict[str, Any]]) -> list[Row]:
-    rows: list[Row] = [("mean length, chars", lambda m: m["mean_length"])]
+def legend(length_unit: str = DEFAULT_UNIT) -> str:
+    """LEGEND in the task's unit: characters, or words (whose pairs and 3-grams are counted)."""
+    if length_unit == "chars":
+        return LEGEND
+    return LEGEND.replace("chars: characters.", "words: words.").replace("character ", "word ")
+
+
+def _rows(report: Mapping[str, dict[str, Any]], length_unit: str = DEFAULT_UNIT) -> list[Row]:
+    rows: list[Row] = [(f"mean length, {length_unit}", lambda m: m["mean_length"])]
     if all("rm" in m for m in report.values()):
         rows += [("RM excellence ↑", lambda m: m["rm"]["excellence"]["rate"]),
                  ("RM mean score ↑", lambda m: m["rm"]["mean"])]
@@ -50,21 +57,22 @@ def _rows(report: Mapping[str, dict[str, Any]]) -> list[Row]:
 
 
 def print_policy_figures(report: Mapping[str, dict[str, Any]], prompts: int,
-                         data_length: float | None) -> None:
-    """One column per policy; each row says its unit or which way is better, a legend below."""
+                         data_length: float | None, length_unit: str = DEFAULT_UNIT) -> None:
+    """One column per policy; each row says its unit (the task's: chars or words) or which way
+    is better, a legend below."""
     per = next(iter(report.values()))["samples"] // max(prompts, 1) if report else 0
     table = Table(title=f"What each policy writes ({prompts} held-out prompts × {per} samples)",
                   box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("figure", no_wrap=True)
     for label in report:
         table.add_column(label, justify="right", no_wrap=True)
-    for name, cell in _rows(report):
+    for name, cell in _rows(report, length_unit):
         table.add_row(name, *(_cell(cell(m), name) for m in report.values()))
     console.print(table)
-    console.print(LEGEND, highlight=False, style="dim")
+    console.print(legend(length_unit), highlight=False, style="dim")
     if data_length is not None:
-        console.print(f"For scale: the SFT data's greetings average {data_length:.0f} characters.",
-                      highlight=False)
+        console.print(f"For scale: the SFT data's texts average {data_length:.0f} "
+                      f"{unit_name(length_unit)}.", highlight=False)
 
 
 def _cell(value: float | None, name: str) -> str:
@@ -124,7 +132,8 @@ def rm_findings(rm: Mapping[str, Any] | None) -> list[str]:
     return [line]
 
 
-def base_finding(report: Mapping[str, dict[str, Any]]) -> list[str]:
+def base_finding(report: Mapping[str, dict[str, Any]],
+                 length_unit: str = DEFAULT_UNIT) -> list[str]:
     """Whether the RM rates the untrained model's random text highly."""
     base, sft = report.get("base"), report.get("sft")
     if not base or not sft or "rm" not in base:
@@ -132,19 +141,20 @@ def base_finding(report: Mapping[str, dict[str, Any]]) -> list[str]:
     b, s = base["rm"]["excellence"]["rate"], sft["rm"]["excellence"]["rate"]
     if b >= s:
         return [f"The RM calls the untrained model's random text (base, {base['mean_length']:.0f} "
-                f"characters of gibberish on average) excellent {b:.0%} of the time, as often as "
+                f"{unit_name(length_unit)} of gibberish on average) excellent {b:.0%} of the time, as often as "
                 f"or more than the SFT model's real greetings ({s:.0%}): a high RM score alone "
                 "does not mean good writing."]
     return [f"The RM rates the untrained model's random text (base) below SFT's greetings "
             f"({b:.0%} vs {s:.0%} excellent)."]
 
 
-def policy_findings(label: str, m: Mapping[str, Any], sft: Mapping[str, Any]) -> list[str]:
-    """How a GRPO policy moved from SFT: length, RM score, repetition."""
+def policy_findings(label: str, m: Mapping[str, Any], sft: Mapping[str, Any],
+                    length_unit: str = DEFAULT_UNIT) -> list[str]:
+    """How a GRPO policy moved from SFT: length (in `length_unit`), RM score, repetition."""
     if not sft["mean_length"]:
         return []
     drift = m["mean_length"] / sft["mean_length"] - 1
-    lengths = f"{m['mean_length']:.0f} vs {sft['mean_length']:.0f} characters"
+    lengths = f"{m['mean_length']:.0f} vs {sft['mean_length']:.0f} {unit_name(length_unit)}"
     score = (f"{sft['rm']['mean']:.2f} → {m['rm']['mean']:.2f}" if "rm" in m and "rm" in sft
              else None)
     if drift > DRIFT_HACKING:
@@ -184,7 +194,8 @@ def signal_findings(label: str, signals: Mapping[str, Any]) -> list[str]:
         return []
     n = signals["steps"]
     line = (f"While {label} trained ({n} logged step{'' if n == 1 else 's'}), its completions went from "
-            f"{signals['first_chars']:.0f} to {signals['last_chars']:.0f} characters")
+            f"{signals['first_chars']:.0f} to {signals['last_chars']:.0f} "
+            f"{unit_name(signals.get('unit', DEFAULT_UNIT))}")
     band = signals.get("band")
     if band:
         line += f" (length_control's band: {band[0]:.0f}–{band[1]:.0f})"
@@ -198,13 +209,14 @@ def signal_findings(label: str, signals: Mapping[str, Any]) -> list[str]:
 
 
 def findings(rm: Mapping[str, Any] | None, report: Mapping[str, dict[str, Any]],
-             signals: Mapping[str, Mapping[str, Any]], judge_note: str | None = None) -> list[str]:
+             signals: Mapping[str, Mapping[str, Any]], judge_note: str | None = None,
+             length_unit: str = DEFAULT_UNIT) -> list[str]:
     """Every finding, in order: the RM, random text, each GRPO policy, training signals."""
-    out = rm_findings(rm) + base_finding(report)
+    out = rm_findings(rm) + base_finding(report, length_unit)
     sft = report.get("sft")
     for label, m in report.items():
         if label.startswith("grpo") and sft is not None:
-            out += policy_findings(label, m, sft)
+            out += policy_findings(label, m, sft, length_unit)
             out += signal_findings(label, signals.get(label, {}))
     if judge_note:
         out.append(judge_note)
@@ -251,9 +263,10 @@ def print_report(store: Store, grpo_dirs: Mapping[str, str], rm_figures: dict[st
     from kindling.rl.watch import summarize_signals
     from kindling.store.queries import corpus_pairs, finished_run_metrics
 
-    lengths = [len(text) for _, text in corpus_pairs(store, "sft")]
+    unit = comparison.length_rule.get("unit", DEFAULT_UNIT)
+    lengths = [text_length(text, unit) for _, text in corpus_pairs(store, "sft")]
     print_policy_figures(comparison.report, prompts,
-                         sum(lengths) / len(lengths) if lengths else None)
+                         sum(lengths) / len(lengths) if lengths else None, unit)
     rm = comparison.rm_fit
     if rm and "items" in rm:
         console.print(f"RM excellence: score above {rm['threshold']:.2f}, the threshold most "
@@ -261,6 +274,6 @@ def print_report(store: Store, grpo_dirs: Mapping[str, str], rm_figures: dict[st
                       highlight=False)
     print_samples(comparison.samples, comparison.rm_scores)
     runs = {label: finished_run_metrics(store, "grpo", folder) for label, folder in grpo_dirs.items()}
-    signals = {label: summarize_signals(m or {}) for label, m in runs.items()}
+    signals = {label: summarize_signals(m or {}, unit) for label, m in runs.items()}
     note = judge_note("grpo-judge", runs.get("grpo-judge"))
-    print_findings(findings(rm_figures, comparison.report, signals, note))
+    print_findings(findings(rm_figures, comparison.report, signals, note, unit))

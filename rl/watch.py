@@ -193,16 +193,19 @@ class _TappedAsync(_Tapped):
         return values
 
 
-def summarize_signals(metrics: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored GRPO run's watch signals in brief: steps, first and last mean length (characters),
-    the mean reward-length correlation, the alerts raised."""
+def summarize_signals(metrics: Mapping[str, Any], length_unit: str = DEFAULT_UNIT) -> dict[str, Any]:
+    """A stored GRPO run's watch signals in brief: steps, first and last mean length (in the
+    run's task's `length_unit`: `watch/length_chars` holds lengths in that unit despite its
+    name; "first_chars"/"last_chars" keep the key names), the unit, the mean reward-length
+    correlation, the alerts raised."""
     steps = [e for e in metrics.get("steps", []) if isinstance(e.get(PREFIX + "length_chars"),
                                                                  int | float)]
     if not steps:
         return {"steps": 0}
     corrs = [e[PREFIX + "reward_length_corr"] for e in steps
              if isinstance(e.get(PREFIX + "reward_length_corr"), int | float)]
-    return {"steps": len(steps), "first_chars": steps[0][PREFIX + "length_chars"],
+    return {"steps": len(steps), "unit": length_unit,
+            "first_chars": steps[0][PREFIX + "length_chars"],
             "last_chars": steps[-1][PREFIX + "length_chars"],
             "corr": statistics.fmean(corrs) if corrs else None,
             "band": metrics.get("length_band"),
