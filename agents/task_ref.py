@@ -38,7 +38,29 @@ def task_field() -> Any:
     return Field(DEFAULT_TASK, description=TASK_HELP)
 
 
-__all__ = ["TASK_HELP", "TASK_KEY", "TaskRef", "recorded_task", "task_field", "task_record"]
+FORCE_TASK_HELP = ("Use a principle version made under another task than this run's (refused "
+                   "otherwise); the run config records force_task and which version was forced.")
+FORCED_KEY = "task_forced"
+"""Where a run config records a principle version of another task it was forced to use."""
+
+
+def forced_config(task: Task, *versions: Any) -> dict[str, Any]:
+    """`{task_forced: [...]}` for the principle versions among `versions` made under another task
+    than `task` (used because force_task was given), else `{}`: merged into a run's config."""
+    from kindling.store.principle_tasks import forced_record, version_task
+
+    forced = [forced_record(v, task.name) for v in versions
+              if v is not None and version_task(v) != task.name]
+    return {FORCED_KEY: forced} if forced else {}
+
+
+def force_task_field() -> Any:
+    """The `force_task:` field of a run config that picks principle versions (default false)."""
+    return Field(False, description=FORCE_TASK_HELP)
+
+
+__all__ = ["FORCED_KEY", "FORCE_TASK_HELP", "TASK_HELP", "TASK_KEY", "TaskRef",
+           "force_task_field", "forced_config", "recorded_task", "task_field", "task_record"]
 
 
 def task_record(task: Task) -> dict[str, str]:

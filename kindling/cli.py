@@ -25,6 +25,7 @@ from kindling.commands import (
     judge,
     model,
     pairs,
+    principle_files,
     principles,
     quickstart,
     runs,
@@ -166,6 +167,9 @@ app.command("quickstart")(quickstart.quickstart)
 app.add_typer(experiment.app, name="experiment")
 app.add_typer(pairs.app, name="pairs")
 app.add_typer(runs.app, name="runs")
+principles.app.command("export")(principle_files.export)
+principles.app.command("import")(principle_files.import_cmd)
+principles.app.command("edit")(principle_files.edit)
 app.add_typer(principles.app, name="principles")
 evaluate.app.command("rm")(eval_rm.rm)
 evaluate.app.command("policy")(eval_policy.policy)

@@ -56,6 +56,17 @@ BANDS_OPTION = typer.Option(
          "the default is the quartiles of the labelled lengths).")
 
 
+FORCE_TASK_OPTION = typer.Option(
+    None, "--force-task", show_default=False,
+    help="Use a principle version made under another task than the run's (refused otherwise); "
+         "the run config records that it was forced. Sets force_task in the config.")
+
+
+def force_task_override(given: bool | None) -> bool | None:
+    """--force-task as a config override: True when given, else None (the config's value)."""
+    return True if given else None
+
+
 # Choices the CLI shows as choices (`<local|openai>`); tests/unit/test_cli_options.py checks each
 # against the config, registry or table that owns it.
 Backend = Literal["local", "openai"]

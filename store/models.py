@@ -104,9 +104,13 @@ class PrincipleVersion(Base):
     """An immutable set of principles (detector S_D, generator S_G, or a judge's rules)."""
 
     __tablename__ = "principle_versions"
-    __table_args__ = (UniqueConstraint("kind", "text_hash", name="uq_principle_versions_kind_hash"),)
+    __table_args__ = (UniqueConstraint("kind", "task", "text_hash",
+                                       name="uq_principle_versions_kind_task_hash"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
+    # the task's name it was made under; NULL (before migration 0004) is read as greetings-zh
+    task: Mapped[str | None] = mapped_column(String(200), index=True)
+    task_hash: Mapped[str | None] = mapped_column(String(64))  # the task's content hash then
     name: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     text_hash: Mapped[str] = mapped_column(String(64))

@@ -2,7 +2,8 @@
 
 The YAML layout is the one of `prompts/principles/*.yaml` (name, kind, language, rules), so an
 exported file loads with `load_principles`, and `kindling principles import` reads the starting
-sets as well as exported ones. `version`, `parent` and `origin` are informational. This is the one
+sets as well as exported ones. An exported version also names its `task` (and its language is
+that task's); `version`, `parent` and `origin` are informational. This is the one
 reader of principle files: `curate --principles`, the judge, Path B's starting sets and `principles
 import` all go through `load_principles` / `from_yaml_text`, with the same checks.
 """
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 KINDS = ("detector", "generator", "judge")
 MAX_RULES = 10  # the adversarial loop's own bound on a rewritten set
 MAX_RULE_CHARS = 300
-KNOWN_FIELDS = ("name", "kind", "language", "rules", "version", "parent", "origin")
+KNOWN_FIELDS = ("name", "kind", "language", "task", "rules", "version", "parent", "origin")
 
 
 class PrincipleFormatError(UserError):
@@ -40,6 +41,8 @@ class PrincipleSet:
     kind: str
     rules: tuple[str, ...]
     source: str = ""
+    task: str | None = None  # the task the set was made under (an exported version names it)
+    language: str | None = None
 
     @property
     def text(self) -> str:
@@ -47,19 +50,23 @@ class PrincipleSet:
         return "\n".join(self.rules)
 
 
-def to_yaml(version: PrincipleVersion) -> str:
-    """A version as YAML: name, kind, language, rules, and its id, parent and origin.
+def to_yaml(version: PrincipleVersion, language: str | None = None) -> str:
+    """A version as YAML: name, kind, language, task, rules, and its id, parent and origin.
 
     Args:
         version: the stored version.
+        language: its task's language (left out when None: a task that cannot be loaded here).
 
     Returns:
         YAML text that `from_yaml_text` and `load_principles` read back to the same rules.
     """
-    data = {
-        "name": version.name,
-        "kind": version.kind,
-        "language": "zh",
+    from kindling.store.principle_tasks import version_task
+
+    data: dict[str, Any] = {"name": version.name, "kind": version.kind}
+    if language is not None:
+        data["language"] = language
+    data |= {
+        "task": version_task(version),
         "rules": [line.strip() for line in version.text.splitlines() if line.strip()],
         "version": version.id,
         "parent": version.parent_id,
@@ -167,7 +174,8 @@ def principle_set_from(data: dict[str, Any], source: str, *, name: str | None = 
     if len(final_name) > 200:
         raise PrincipleFormatError(f"{source}: field name: longer than 200 characters")
     return PrincipleSet(name=final_name, kind=kind, rules=validate_rules(data.get("rules"), source),
-                        source=source)
+                        source=source, task=_field_str(data, "task", source),
+                        language=_field_str(data, "language", source))
 
 
 def read_principle_file(path: Path) -> str:

@@ -7,27 +7,32 @@ import math
 from typing import Any
 
 from kindling.store.db import Store, id_fits
-from kindling.store.errors import UserError
 from kindling.store.models import PrincipleVersion, text_hash
 from kindling.store.principle_io import PrincipleSet, load_principles
+from kindling.store.principle_tasks import (
+    FORCE_HINT,
+    LEGACY_TASK,
+    PrincipleNotFound,
+    PrincipleTaskMismatch,
+    check_task,
+    of_task,
+    version_task,
+)
 from kindling.store.refs import no_version_message
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
-
-
-class PrincipleNotFound(UserError, LookupError):
-    """No principle version matches the reference given."""
 
 
 def register_version(
     store: Store, *, kind: str, name: str, text: str, origin: str,
     parent_id: int | None = None, run_id: int | None = None, iteration: int | None = None,
     feedback: str | None = None, metrics: dict | None = None,
+    task: str = LEGACY_TASK, task_hash: str | None = None,
 ) -> int:
-    """The id of the version of `kind` with this text; created (immutable) if it is new."""
+    """The id of the version of `kind` with this text under `task`; created (immutable) if new."""
     vid, _ = add_version(store, kind=kind, name=name, text=text, origin=origin,
                          parent_id=parent_id, run_id=run_id, iteration=iteration,
-                         feedback=feedback, metrics=metrics)
+                         feedback=feedback, metrics=metrics, task=task, task_hash=task_hash)
     return vid
 
 
@@ -35,73 +40,94 @@ def add_version(
     store: Store, *, kind: str, name: str, text: str, origin: str,
     parent_id: int | None = None, run_id: int | None = None, iteration: int | None = None,
     feedback: str | None = None, metrics: dict | None = None,
+    task: str = LEGACY_TASK, task_hash: str | None = None,
 ) -> tuple[int, bool]:
     """Like `register_version`, and also says whether the row was created now.
 
     Returns:
         (id, created): `created` is False when a version of `kind` with this exact text already
-        existed; that row is returned unchanged (versions are immutable).
+        existed under `task` (a version from before tasks were recorded counts as greetings-zh's);
+        that row is returned unchanged (versions are immutable).
     """
     digest = text_hash(text)
     row = {
         "kind": kind, "name": name, "text": text, "text_hash": digest, "origin": origin,
         "parent_id": parent_id, "run_id": run_id, "iteration": iteration,
-        "feedback": feedback, "metrics": metrics or {},
+        "feedback": feedback, "metrics": metrics or {}, "task": task, "task_hash": task_hash,
     }
+    existing = (select(PrincipleVersion.id).where(
+        PrincipleVersion.kind == kind, PrincipleVersion.text_hash == digest, of_task(task))
+        .order_by(PrincipleVersion.id))
     with store.session() as s:
+        if (found := s.scalars(existing).first()) is not None:
+            return found, False
         dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
         stmt = (dialect.insert(PrincipleVersion).values(**row)
                 .on_conflict_do_nothing().returning(PrincipleVersion.id))
         created = s.scalars(stmt).first()
         if created is not None:
             return created, True
-        return s.scalars(select(PrincipleVersion.id).where(
-            PrincipleVersion.kind == kind, PrincipleVersion.text_hash == digest)).one(), False
+        return s.scalars(existing).first(), False
 
 
-def register_file(store: Store, name_or_path: str) -> tuple[int, PrincipleSet]:
-    """Register a principle set from `prompts/principles/<name>.yaml` or a YAML path (origin file)."""
+def register_file(store: Store, name_or_path: str, task: str = LEGACY_TASK,
+                  task_hash: str | None = None) -> tuple[int, PrincipleSet]:
+    """Register a principle set from `prompts/principles/<name>.yaml` or a YAML path (origin
+    file) under the file's `task:` if it names one (an exported version), else under `task`."""
     pset = load_principles(name_or_path)
-    vid = register_version(store, kind=pset.kind, name=pset.name, text=pset.text, origin="file")
+    under = pset.task or task
+    vid = register_version(store, kind=pset.kind, name=pset.name, text=pset.text, origin="file",
+                           task=under, task_hash=task_hash if under == task else None)
     return vid, pset
 
 
-def resolve_version(store: Store, ref: str | None, kind: str, default: str) -> PrincipleVersion:
-    """A version by id ("12"), by principle-set name or YAML path (registered from the file), or,
-    when `ref` is None, the active version of `kind`, else the registered file `default`.
+def resolve_version(store: Store, ref: str | None, kind: str, default: str, *,
+                    task: str = LEGACY_TASK, task_hash: str | None = None,
+                    force: bool = False) -> PrincipleVersion:
+    """A version by id ("12"), by principle-set name or YAML path (registered from the file under
+    `task`), or, when `ref` is None, the active version of `kind` for `task`, else the registered
+    file `default`.
 
     Raises:
         PrincipleNotFound: an id that does not exist, or a version of another kind.
+        PrincipleTaskMismatch: a version made under another task than `task`, unless `force`.
     """
     if ref is None:
-        active = active_version(store, kind)
+        active = active_version(store, kind, task)
         if active is not None:
             return active
         ref = default
     if ref.isdigit():
         found = get_version(store, int(ref))
     else:
-        found = get_version(store, register_file(store, ref)[0])
+        found = get_version(store, register_file(store, ref, task, task_hash)[0])
     if found.kind != kind:
         raise PrincipleNotFound(f"principle version {found.id} is a {found.kind} set, not {kind}")
+    check_task(found, task, force)
     return found
 
 
-def principle_set(store: Store, ref: str, kind: str) -> PrincipleSet:
-    """A principle set by version id ("12"), by name under prompts/principles/ or by YAML path.
+def principle_set(store: Store, ref: str, kind: str, *, task: str = LEGACY_TASK,
+                  force: bool = False) -> PrincipleSet:
+    """A principle set by version id ("12"), by name under prompts/principles/ or by YAML path;
+    its `task` is the version's task (a file's `task:`, else `task`).
 
     Raises:
         PrincipleNotFound: an id that does not exist, or a set of another kind.
+        PrincipleTaskMismatch: a version (or a file naming a task) of another task, unless `force`.
         PrincipleFormatError: no such name or file, or a bad file.
     """
     if ref.isdigit():
         version = get_version(store, int(ref))
         found = PrincipleSet(version.name, version.kind, tuple(rules_of(version)),
-                             source=f"principle version {version.id}")
+                             source=f"principle version {version.id}", task=version_task(version))
     else:
         found = load_principles(ref)
     if found.kind != kind:
         raise PrincipleNotFound(f"{found.source or ref}: a {found.kind} set, not {kind}")
+    if not force and found.task is not None and found.task != task:
+        raise PrincipleTaskMismatch(f"{found.source or ref}: made under task {found.task}, but "
+                                    f"this run's task is {task}; {FORCE_HINT}")
     return found
 
 
@@ -110,10 +136,12 @@ def rules_of(version: PrincipleVersion) -> list[str]:
     return [line for line in version.text.splitlines() if line.strip()]
 
 
-def list_versions(store: Store, kind: str | None = None,
-                  run_id: int | None = None) -> list[PrincipleVersion]:
-    """Versions, oldest first, optionally only of one kind and/or one run."""
+def list_versions(store: Store, kind: str | None = None, run_id: int | None = None,
+                  task: str | None = None) -> list[PrincipleVersion]:
+    """Versions, oldest first, optionally only of one kind, one run and/or one task."""
     stmt = select(PrincipleVersion).order_by(PrincipleVersion.id)
+    if task is not None:
+        stmt = stmt.where(of_task(task))
     if kind is not None:
         stmt = stmt.where(PrincipleVersion.kind == kind)
     if run_id is not None:
@@ -170,7 +198,8 @@ def lineage(store: Store, version_id: int) -> list[PrincipleVersion]:
 
 
 def activate(store: Store, version_id: int) -> PrincipleVersion:
-    """Make this version the one active version of its kind, in one transaction.
+    """Make this version the one active version of its kind for its task, in one transaction
+    (the versions of that kind under other tasks keep their own active version).
 
     The kind's rows are locked first (FOR UPDATE on PostgreSQL), so concurrent activations of the
     same kind serialize and exactly one version stays active.
@@ -187,7 +216,8 @@ def activate(store: Store, version_id: int) -> PrincipleVersion:
         s.scalars(select(PrincipleVersion.id).where(PrincipleVersion.kind == target.kind)
                   .order_by(PrincipleVersion.id).with_for_update()).all()
         s.execute(update(PrincipleVersion)
-                  .where(PrincipleVersion.kind == target.kind, PrincipleVersion.id != version_id)
+                  .where(PrincipleVersion.kind == target.kind, PrincipleVersion.id != version_id,
+                         of_task(version_task(target)))
                   .values(active=False))
         s.execute(update(PrincipleVersion).where(PrincipleVersion.id == version_id)
                   .values(active=True))
@@ -210,11 +240,12 @@ def set_metrics(store: Store, version_id: int, metrics: dict[str, Any]) -> None:
                   .values(metrics=metrics))
 
 
-def active_version(store: Store, kind: str) -> PrincipleVersion | None:
-    """The active version of `kind`, if any."""
+def active_version(store: Store, kind: str, task: str = LEGACY_TASK) -> PrincipleVersion | None:
+    """The active version of `kind` for `task`, if any."""
     with store.session() as s:
         return s.scalars(select(PrincipleVersion).where(
-            PrincipleVersion.kind == kind, PrincipleVersion.active.is_(True))).first()
+            PrincipleVersion.kind == kind, PrincipleVersion.active.is_(True), of_task(task))
+            .order_by(PrincipleVersion.id.desc())).first()
 
 
 def metric(version: PrincipleVersion, name: str) -> float | None:
@@ -225,14 +256,14 @@ def metric(version: PrincipleVersion, name: str) -> float | None:
     return float(value)
 
 
-def best_version(store: Store, kind: str = "detector",
-                 run_id: int | None = None) -> PrincipleVersion | None:
-    """The version of `kind` (optionally of one run) with the highest validation F1.
+def best_version(store: Store, kind: str = "detector", run_id: int | None = None,
+                 task: str | None = None) -> PrincipleVersion | None:
+    """The version of `kind` (optionally of one run, one task) with the highest validation F1.
 
     Ties go to the higher accuracy, then to the earliest version (it reached the score first).
     Versions without a numeric `f1` metric are not candidates; None when none has one.
     """
-    scored = [(f1, v) for v in list_versions(store, kind, run_id)
+    scored = [(f1, v) for v in list_versions(store, kind, run_id, task)
               if (f1 := metric(v, "f1")) is not None]
     if not scored:
         return None

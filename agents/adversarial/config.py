@@ -7,7 +7,7 @@ from typing import Literal
 from kindling.agents.config import Strict
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.paths import PrincipleRef
-from kindling.agents.task_ref import TaskRef, task_field
+from kindling.agents.task_ref import TaskRef, force_task_field, task_field
 from pydantic import Field
 
 
@@ -15,6 +15,7 @@ class AdversarialConfig(Strict):
     """Path B: the Generator-vs-Detector loop with reflection that rewrites the Detector's principles."""
 
     task: TaskRef = task_field()
+    force_task: bool = force_task_field()
     iterations: int = Field(3, ge=1, le=200, description="Most iterations (adversarial phase, reflection phase, validation).")
     batch_size: int = Field(4, ge=1, le=256, description="Queries per adversarial phase (one flawed greeting each).")
     labelled_batch_size: int = Field(8, ge=1, le=512, description="Labelled examples the Detector judges per reflection phase.")

@@ -59,10 +59,13 @@ class AdversarialContext:
     rewrites: str = "sequential"  # one Optimizer rewrite per feedback item, or one per phase
     length_unit: str = "chars"  # the task's length unit, for the length-only baseline
     language: str = "zh"  # the task's language, for the judge's guard
+    task: str = "greetings-zh"  # the task's name, recorded with every version the loop stores
+    task_hash: str | None = None
 
     def new_version(self, *, kind: str, rules: list[str], parent_id: int, iteration: int,
                     feedback: str) -> int:
         """Store a rewritten S_D or S_G as a new principle version of this run (origin optimizer)."""
         return register_version(self.store, kind=kind, name=f"run{self.run_id}-it{iteration}",
                                 text="\n".join(rules), origin="optimizer", parent_id=parent_id,
-                                run_id=self.run_id, iteration=iteration, feedback=feedback)
+                                run_id=self.run_id, iteration=iteration, feedback=feedback,
+                                task=self.task, task_hash=self.task_hash)

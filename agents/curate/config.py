@@ -7,7 +7,7 @@ from typing import Literal
 from kindling.agents.config import Strict
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.paths import ModelRef, PrincipleRef
-from kindling.agents.task_ref import TaskRef, task_field
+from kindling.agents.task_ref import TaskRef, force_task_field, task_field
 from pydantic import Field, model_validator
 
 
@@ -38,6 +38,7 @@ class CurateConfig(Strict):
     """Path A: multi-agent rejection sampling over a set of items."""
 
     task: TaskRef = task_field()
+    force_task: bool = force_task_field()
     source: Literal["dataset", "generate"] = Field("dataset", description="dataset: judge existing responses; generate: sample candidates per query.")
     dataset: str = Field("evaluation_set", description="Which imported dataset to take items (responses or queries) from.")
     limit: int | None = Field(None, ge=1, description="Take at most this many items (queries when generating).")

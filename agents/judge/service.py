@@ -186,6 +186,8 @@ def detector_version(store: Store, cfg: JudgeConfig, task: Task) -> PrincipleVer
 
     Raises:
         PrincipleNotFound: the reference names no detector version.
+        PrincipleTaskMismatch: a version of another task, unless `cfg.force_task`.
     """
     return resolve_version(store, cfg.principles, DETECTOR_KIND,
-                           task.principles_ref(DETECTOR_KIND))
+                           task.principles_ref(DETECTOR_KIND), task=task.name,
+                           task_hash=task.content_hash, force=cfg.force_task)

@@ -12,7 +12,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kindling.context import console, fail
-from kindling.options import RUN_NAME_OPTION, TASK_OPTION, Backend
+from kindling.options import (
+    FORCE_TASK_OPTION,
+    RUN_NAME_OPTION,
+    TASK_OPTION,
+    Backend,
+    force_task_override,
+)
 
 
 def adversarial(
@@ -32,6 +38,7 @@ def adversarial(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar (the per-iteration lines are printed either way)."),
     name: str = RUN_NAME_OPTION,
     task_ref: str = TASK_OPTION,
+    force_task: bool = FORCE_TASK_OPTION,
 ) -> None:
     """Optimize the Detector's principles S_D against a Generator following strategies S_G."""
     from kindling.agents.adversarial.config import AdversarialConfig
@@ -46,7 +53,7 @@ def adversarial(
         get_version,
     )
 
-    overrides = {"task": task_ref, "iterations": iterations, "batch_size": batch_size, "call_budget": budget,
+    overrides = {"task": task_ref, "force_task": force_task_override(force_task), "iterations": iterations, "batch_size": batch_size, "call_budget": budget,
                  "patience": patience, "llm.backend": backend, "llm.model": model,
                  "llm.base_url": base_url, "llm.api_key_env": api_key_env}
     try:

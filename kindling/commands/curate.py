@@ -10,7 +10,15 @@ import typer
 from rich.table import Table
 
 from kindling.context import console, fail
-from kindling.options import RUN_NAME_OPTION, TASK_OPTION, Backend, CurateSource, PromptSet
+from kindling.options import (
+    FORCE_TASK_OPTION,
+    RUN_NAME_OPTION,
+    TASK_OPTION,
+    Backend,
+    CurateSource,
+    PromptSet,
+    force_task_override,
+)
 
 
 def curate(
@@ -36,6 +44,7 @@ def curate(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar."),
     name: str = RUN_NAME_OPTION,
     task: str = TASK_OPTION,
+    force_task: bool = FORCE_TASK_OPTION,
 ) -> None:
     """Judge items with retrieve → advocate ∥ critic → judge → reflect → persist; resumable."""
     from kindling.agents.config import ConfigError, load_config, parse_sets
@@ -43,7 +52,7 @@ def curate(
     from kindling.store.reports import first_verdict_error
 
     overrides = {
-        "task": task, "source": source, "dataset": dataset, "limit": limit, "offset": offset,
+        "task": task, "force_task": force_task_override(force_task), "source": source, "dataset": dataset, "limit": limit, "offset": offset,
         "samples_per_query": samples, "principles": principles, "concurrency": concurrency,
         "prompt_set": prompt_set,
         "llm.backend": backend, "llm.model": model, "llm.base_url": base_url,

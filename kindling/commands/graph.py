@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 import typer
 
 from kindling.context import console, fail
-from kindling.options import RUN_NAME_OPTION, TASK_OPTION, GraphFormat, GraphName, parse_run
+from kindling.options import (
+    FORCE_TASK_OPTION,
+    RUN_NAME_OPTION,
+    TASK_OPTION,
+    GraphFormat,
+    GraphName,
+    parse_run,
+)
 
 if TYPE_CHECKING:
     from kindling.debugger.session import Stop
@@ -59,6 +66,7 @@ def step(
     break_after: list[str] = typer.Option([], "--break-after", help="Pause after this node (repeatable; * = every node)."),
     run_name: str = RUN_NAME_OPTION,
     task: str = TASK_OPTION,
+    force_task: bool = FORCE_TASK_OPTION,
 ) -> None:
     """Run one item through a graph, pausing at breakpoints: see each node's input, state changes
     and agent calls; continue, step, edit a state field, quit. The run is stored like any other."""
@@ -73,7 +81,8 @@ def step(
             raise ValueError(f"unknown graph {name!r}: curate, adversarial or judge")
         check_breakpoints(compile_graph(name, None), name, [*break_before, *break_after])
         store = ctx.obj.open_store()
-        overrides = {**({"task": task} if task is not None else {}), **parse_sets(sets)}
+        overrides = {**({"task": task} if task is not None else {}),
+                     **({"force_task": True} if force_task else {}), **parse_sets(sets)}
         target = step_target(store, name, config, overrides, item_key=item, query=query,
                              response=response)
         if run_name:

@@ -10,7 +10,7 @@ from typing import IO, TYPE_CHECKING
 import typer
 
 from kindling.context import fail
-from kindling.options import TASK_OPTION, Backend
+from kindling.options import FORCE_TASK_OPTION, TASK_OPTION, Backend, force_task_override
 from kindling.outputs import check_output_file, write_file
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ def judge(
     graph: bool = typer.Option(False, "--graph", help="Run each item through the `judge` graph one at a time (slow; for single items and debugging)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar."),
     task: str = TASK_OPTION,
+    force_task: bool = FORCE_TASK_OPTION,
 ) -> None:
     """Judge items Good (1) / Bad (0) with a score and a reason; cached, so nothing is judged twice."""
     from kindling.agents.config import ConfigError, load_config, parse_sets
@@ -57,7 +58,8 @@ def judge(
     from kindling.store.principles import PrincipleNotFound
     from kindling.views import print_judge_summary
 
-    overrides = {"task": task, "principles": principles, "samples": samples, "concurrency": concurrency,
+    overrides = {"task": task, "force_task": force_task_override(force_task),
+                 "principles": principles, "samples": samples, "concurrency": concurrency,
                  "llm.backend": backend, "llm.model": model, "llm.base_url": base_url,
                  "llm.api_key_env": api_key_env}
     try:

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -15,15 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kindling.context import console, fail
-from kindling.options import PrincipleKind, parse_run
-from kindling.outputs import check_output_file, write_text
-from kindling.store.principle_io import (
-    PrincipleFormatError,
-    PrincipleSet,
-    from_yaml_text,
-    read_principle_file,
-    to_yaml,
-)
+from kindling.options import PrincipleKind, check_task, parse_run
 
 if TYPE_CHECKING:
     from kindling.store.db import Store
@@ -31,10 +18,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Principle versions (Path B's S_D and S_G, and judge rules).", no_args_is_help=True)
 
-EDIT_HEADER = (
-    "# Edit the rules (one list item per rule) and save; quit without saving to cancel.\n"
-    "# Saving a change stores a new version whose parent is version {id}; kind cannot change.\n"
-)
+TASK_FILTER = ("Only versions made under this task (a name, ./tasks/NAME or a folder; versions "
+               "from before tasks were recorded count as greetings-zh).")
 
 
 def _version(store: Store, version_id: int) -> PrincipleVersion:
@@ -45,6 +30,13 @@ def _version(store: Store, version_id: int) -> PrincipleVersion:
     except PrincipleNotFound as exc:
         fail(str(exc))
         raise  # unreachable: fail exits
+
+
+def _task_name(task: str | None) -> str | None:
+    """--task as the task's name (the option has checked that it loads)."""
+    from kindling.agents.task import resolve_task
+
+    return None if task is None else resolve_task(task).name
 
 
 def _with_baseline(version: PrincipleVersion, name: str) -> str:
@@ -67,18 +59,21 @@ def list_cmd(
     ctx: typer.Context,
     kind: PrincipleKind = typer.Option(None, help="Only versions of this kind."),
     run: int = typer.Option(None, "--run", parser=parse_run, metavar="RUN", help="Only versions made by this run."),
+    task: str = typer.Option(None, "--task", callback=check_task, metavar="NAME|DIR", help=TASK_FILTER),
 ) -> None:
-    """Versions with lineage, origin, run/iteration, active flag and validation metrics."""
+    """Versions with task, lineage, origin, run/iteration, active flag and validation metrics."""
+    from kindling.store.principle_tasks import version_task
     from kindling.store.principles import list_versions
 
     table = Table(title="principle versions",
                   caption="accuracy, F1: validation; (in brackets) the length-only baseline")
-    for col in ("id", "kind", "name", "origin", "parent", "run", "iter", "active",
+    for col in ("id", "kind", "task", "name", "origin", "parent", "run", "iter", "active",
                 "accuracy", "F1", "created"):
         table.add_column(col, overflow="fold")
-    for v in list_versions(ctx.obj.open_store(writes=False), kind, run):
+    for v in list_versions(ctx.obj.open_store(writes=False), kind, run, _task_name(task)):
         table.add_row(
-            str(v.id), v.kind, v.name, v.origin, str(v.parent_id or "-"), str(v.run_id or "-"),
+            str(v.id), v.kind, version_task(v), v.name, v.origin, str(v.parent_id or "-"),
+            str(v.run_id or "-"),
             "-" if v.iteration is None else str(v.iteration), "*" if v.active else "",
             _with_baseline(v, "accuracy"), _with_baseline(v, "f1"),
             f"{v.created_at:%m-%d %H:%M}")
@@ -88,13 +83,15 @@ def list_cmd(
 @app.command("show")
 def show(ctx: typer.Context, version_id: int = typer.Argument(..., help="Version id.")) -> None:
     """The rules, numbered, with lineage, origin, run/iteration, feedback and metrics."""
+    from kindling.store.principle_tasks import version_task
     from kindling.store.principles import lineage, rules_of
 
     store = ctx.obj.open_store(writes=False)
     v = _version(store, version_id)
     chain = " ← ".join(f"{a.id} ({a.origin})" for a in lineage(store, version_id))
-    console.print(f"[bold]principle version {v.id}[/] kind={v.kind} name={v.name} "
-                  f"origin={v.origin} active={'yes' if v.active else 'no'}", highlight=False)
+    console.print(f"[bold]principle version {v.id}[/] kind={v.kind} task={version_task(v)} "
+                  f"name={v.name} origin={v.origin} active={'yes' if v.active else 'no'}",
+                  highlight=False)
     console.print(f"lineage: {chain}", highlight=False)
     console.print(f"run: {v.run_id or '-'}  iteration: {'-' if v.iteration is None else v.iteration}"
                   f"  created: {v.created_at:%Y-%m-%d %H:%M:%S}", highlight=False)
@@ -171,11 +168,15 @@ def activate_cmd(
     kind: PrincipleKind = typer.Option(None, help="With --best: the kind to choose from (default detector)."),
     run: int = typer.Option(None, "--run", parser=parse_run, metavar="RUN", help="With --best: only versions made by this run."),
     force: bool = typer.Option(False, "--force", help="With --best: activate even a version no better than its starting version or the length-only rule."),
+    task: str = typer.Option(None, "--task", callback=check_task, metavar="NAME|DIR", help="With --best: choose among this task's versions only."),
 ) -> None:
-    """Make one version the active version of its kind (the others of that kind become inactive).
+    """Make one version the active version of its kind for its task (each task has its own).
+
+    The other versions of that kind and task become inactive.
 
     `--best` refuses, without --force, a version that is no better on validation than the version
     Path B started from, or than the length-only rule on the same items."""
+    from kindling.store.principle_tasks import version_task
     from kindling.store.principles import (
         PrincipleNotFound,
         activate,
@@ -187,12 +188,13 @@ def activate_cmd(
     store = ctx.obj.open_store()
     if best == (version_id is not None):
         fail("give either a version id or --best")
-    if not best and (kind is not None or run is not None):
-        fail("--kind and --run only go with --best")
+    if not best and (kind is not None or run is not None or task is not None):
+        fail("--kind, --run and --task only go with --best")
     if best:
-        chosen = best_version(store, kind or "detector", run)
+        chosen = best_version(store, kind or "detector", run, _task_name(task))
         if chosen is None:
-            where = f" in run {run}" if run is not None else ""
+            where = (f" in run {run}" if run is not None else "") + (
+                f" of task {_task_name(task)}" if task is not None else "")
             fail(f"no {kind or 'detector'} version{where} has a validation F1 metric")
             return
         version_id = chosen.id
@@ -210,103 +212,9 @@ def activate_cmd(
         fail(str(exc))
         return
     f1 = metric(v, "f1")
-    console.print(f"activated {v.kind} version {v.id} ({v.name})"
+    console.print(f"activated {v.kind} version {v.id} ({v.name}) for task {version_task(v)}"
                   + (f", validation F1 {f1:.3f}" if f1 is not None else ""), highlight=False)
 
 
-@app.command("export")
-def export(
-    ctx: typer.Context,
-    version_id: int = typer.Argument(..., help="Version id."),
-    out: Path = typer.Option(..., "--out", help="YAML file to write."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the file if it exists."),
-) -> None:
-    """Write a version as YAML (loadable by `import` and by `--principles PATH`)."""
-    from kindling.store.principles import rules_of
 
-    check_output_file(out, overwrite=overwrite)
-    v = _version(ctx.obj.open_store(writes=False), version_id)
-    write_text(out, to_yaml(v))
-    console.print(f"wrote version {v.id} ({len(rules_of(v))} rules) to {out}", highlight=False)
-
-
-def _store_draft(store: Store, draft: PrincipleSet, parent_id: int | None,
-                 feedback: str) -> tuple[int, bool]:
-    from kindling.store.principles import add_version
-
-    vid, created = add_version(store, kind=draft.kind, name=draft.name, text=draft.text,
-                               origin="manual", parent_id=parent_id, feedback=feedback)
-    if created:
-        console.print(f"created {draft.kind} version {vid} ({len(draft.rules)} rules)",
-                      highlight=False)
-    else:
-        console.print(f"these rules already exist as {draft.kind} version {vid}; nothing written",
-                      highlight=False)
-    return vid, created
-
-
-@app.command("import")
-def import_cmd(
-    ctx: typer.Context,
-    path: Path = typer.Argument(..., help="YAML file with name, kind and rules."),
-    name: str = typer.Option(None, help="Name of the new version (default: the file's name field)."),
-    parent: int = typer.Option(None, help="Record this version as the parent (same kind)."),
-) -> None:
-    """Store a principle set from YAML as a new version (origin manual)."""
-    try:
-        text = read_principle_file(path)
-        draft = from_yaml_text(text, str(path), name=name, default_name=path.stem)
-    except PrincipleFormatError as exc:
-        fail(str(exc))
-        return
-    store = ctx.obj.open_store()
-    if parent is not None and _version(store, parent).kind != draft.kind:
-        fail(f"--parent {parent} is not a {draft.kind} version")
-    _store_draft(store, draft, parent, feedback=f"imported from {path.name}")
-
-
-def _editor_command() -> list[str]:
-    editor = os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi"
-    return shlex.split(editor)
-
-
-@app.command("edit")
-def edit(
-    ctx: typer.Context,
-    version_id: int = typer.Argument(..., help="Version to start from (the new version's parent)."),
-    activate_new: bool = typer.Option(False, "--activate", help="Also make the new version active."),
-) -> None:
-    """Edit a version in $EDITOR (or $VISUAL, else vi); a change is stored as a new version."""
-    from kindling.store.principles import activate, rules_of
-
-    store = ctx.obj.open_store()
-    v = _version(store, version_id)
-    handle, name = tempfile.mkstemp(prefix=f"kindling-principles-{v.id}-", suffix=".yaml")
-    tmp = Path(name)
-    with os.fdopen(handle, "w", encoding="utf-8") as f:
-        f.write(EDIT_HEADER.format(id=v.id) + to_yaml(v))
-    try:
-        code = subprocess.call([*_editor_command(), str(tmp)])
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        fail(f"cannot start the editor ({exc}); set EDITOR")
-        return
-    if code != 0:
-        tmp.unlink(missing_ok=True)
-        fail(f"the editor exited with status {code}; nothing written")
-    try:
-        draft = from_yaml_text(read_principle_file(tmp), str(tmp), default_name=v.name)
-    except PrincipleFormatError as exc:
-        fail(f"{exc}\nnothing written; your edit is kept in {tmp}")
-        return
-    if draft.kind != v.kind:
-        fail(f"{tmp}: field kind: cannot change from {v.kind} to {draft.kind} in edit "
-             f"(use import); nothing written; your edit is kept in {tmp}")
-    tmp.unlink(missing_ok=True)
-    if draft.text == "\n".join(rule.strip() for rule in rules_of(v)):
-        console.print(f"no change to version {v.id}; nothing written", highlight=False)
-        return
-    new_id, _ = _store_draft(store, draft, v.id, feedback=f"edited from version {v.id}")
-    if activate_new:
-        activate(store, new_id)
-        console.print(f"activated {v.kind} version {new_id}", highlight=False)
+# export, import and edit live in principle_files.py; cli.py registers them on this app.

@@ -9,7 +9,7 @@ import typer
 
 from kindling.context import console, fail
 from kindling.launcher import Launcher, TrainArgs, accelerate_command, check_accelerate_config
-from kindling.options import TASK_OPTION
+from kindling.options import FORCE_TASK_OPTION, TASK_OPTION
 from kindling.signals import run_child
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ FLAG_KEYS = {
     "logging_steps": "trl.logging_steps", "save_steps": "trl.save_steps",
     "report_to": "trl.report_to", "num_generations": "trl.num_generations",
     "max_completion_length": "trl.max_completion_length", "beta": "trl.beta",
-    "task": "kindling.task",
+    "task": "kindling.task", "force_task": "kindling.judge.force_task",
 }
 
 
@@ -230,6 +230,7 @@ def grpo(
     max_completion_length: int = COMPLETION_FLAG,
     beta: float = BETA_FLAG,
     task: str = TASK_OPTION,
+    force_task: bool = FORCE_TASK_OPTION,
     live: bool = typer.Option(True, "--progress/--no-progress", help="Show a live line per logging step (reward, kl, length, loss)."),
     launcher: Launcher = LAUNCHER_OPTION,
     accelerate_config: Path | None = ACCELERATE_CONFIG_OPTION,

@@ -19,7 +19,7 @@ from kindling.agents.config import load_config
 from kindling.agents.curate.config import CurateConfig
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.task import resolve_task
-from kindling.agents.task_ref import TASK_KEY, task_record
+from kindling.agents.task_ref import TASK_KEY, forced_config, task_record
 from kindling.services.adversarial import AdversarialRunner
 from kindling.services.curate import CurateRunner, select_items
 from kindling.services.curate_driver import item_inputs
@@ -81,7 +81,8 @@ def curate_target(store: Store, cfg: CurateConfig, item_key: str | None = None, 
     run, _ = work.get_or_create_run(
         store, kind="curate", run_key=None, code_version=code_version(),
         config={**cfg.model_dump(), "principles_text": _rules_text(runner),
-                TASK_KEY: task_record(runner.task), **(debug or {"stepped": True})})
+                TASK_KEY: task_record(runner.task), **runner.forced(),
+                **(debug or {"stepped": True})})
     work.add_items(store, run.id, [chosen])
     claimed = work.claim_items(store, run.id, runner.worker, 1, cfg.lease_s)
     start = item_inputs(store, claimed)[0]
@@ -122,13 +123,14 @@ def judge_target(store: Store, cfg: JudgeConfig, query: str, response: str, *,
     from kindling.agents.llm.endpoints import build_chat_model
 
     task = resolve_task(cfg.task)
-    detector_version(store, cfg, task)  # before the run row
+    version = detector_version(store, cfg, task)  # before the run row
     built = chat_model is None
     chat = build_chat_model(cfg.llm) if chat_model is None else chat_model
     run, _ = work.get_or_create_run(
         store, kind="judge", run_key=None, code_version=code_version(),
         config={**cfg.model_dump(), "item": {"query": query, "response": response},
-                TASK_KEY: task_record(task), **(debug or {"stepped": True})})
+                TASK_KEY: task_record(task), **forced_config(task, version),
+                **(debug or {"stepped": True})})
     service = build_judge_service(store, cfg, run.id, chat_model=chat, close_chat=built, task=task)
     calls = service.context.calls or CallLog(store, run.id)
 

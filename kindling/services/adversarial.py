@@ -18,7 +18,7 @@ from kindling.agents.llm.caller import AgentLLM
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
 from kindling.agents.task import Task, resolve_task
-from kindling.agents.task_ref import TASK_KEY, task_record
+from kindling.agents.task_ref import TASK_KEY, forced_config, task_record
 from kindling.checkpoints import open_checkpointer, unfinished
 from kindling.graphs.adversarial import STEPS, build_adversarial_graph
 from kindling.store import queries, work
@@ -26,6 +26,7 @@ from kindling.store.calls import CallLog
 from kindling.store.db import Store
 from kindling.store.errors import UserError
 from kindling.store.eval_data import labelled_items, split
+from kindling.store.models import PrincipleVersion
 from kindling.store.principles import (
     resolve_version,
     rules_of,
@@ -118,14 +119,21 @@ class AdversarialRunner:
             length_threshold=validation_length_threshold(self.cfg.length_threshold, pools[1],
                                                          self.length_unit),
             length_unit=self.length_unit, language=self.task.language,
+            task=self.task.name, task_hash=self.task.content_hash,
             calls_used=lambda: calls.stored_before + calls.calls_made,
         )
 
+    def starting_versions(self) -> tuple[PrincipleVersion, PrincipleVersion]:
+        """S_D and S_G to start from (the task's, unless force_task lets another task's in)."""
+        where = {"task": self.task.name, "task_hash": self.task.content_hash,
+                 "force": self.cfg.force_task}
+        return (resolve_version(self.store, self.cfg.detector_principles, "detector",
+                                self.task.principles_ref("detector"), **where),
+                resolve_version(self.store, self.cfg.generator_strategies, "generator",
+                                self.task.principles_ref("generator"), **where))
+
     def initial_state(self) -> AdversarialState:
-        sd = resolve_version(self.store, self.cfg.detector_principles, "detector",
-                             self.task.principles_ref("detector"))
-        sg = resolve_version(self.store, self.cfg.generator_strategies, "generator",
-                             self.task.principles_ref("generator"))
+        sd, sg = self.starting_versions()
         return {"iteration": 0, "sd_id": sd.id, "sd_rules": rules_of(sd), "sg_id": sg.id,
                 "sg_rules": rules_of(sg), "best_f1": None, "best_sd_id": None,
                 "best_sd_rules": rules_of(sd), "start_f1": None, "refused": [], "stale": 0,
@@ -140,11 +148,11 @@ class AdversarialRunner:
         """
         query_pool, reflection_pool, held_out = self._pools()
         self._check_models()
-        self.initial_state()
+        starting = self.starting_versions()
         run, created = work.get_or_create_run(
             self.store, kind="adversarial", run_key=self._run_key(),
             config={**self.cfg.model_dump(), TASK_KEY: task_record(self.task),
-                    **(extra_config or {})},
+                    **forced_config(self.task, *starting), **(extra_config or {})},
             code_version=code_version(), name=self.name)
         if not created:
             work.reopen_run(self.store, run.id)  # a run stopped earlier is running again

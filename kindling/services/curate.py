@@ -18,7 +18,7 @@ from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
 from kindling.agents.retrieval import BM25Retriever, EmbeddingRetriever, Exemplar, Retriever
 from kindling.agents.task import Task, resolve_task
-from kindling.agents.task_ref import TASK_KEY, task_record
+from kindling.agents.task_ref import FORCED_KEY, TASK_KEY, task_record
 from kindling.checkpoints import open_checkpointer
 from kindling.graphs.curate import build_curate_graph
 from kindling.progress import RunProgress
@@ -96,7 +96,8 @@ class CurateRunner:
         self.store, self.cfg, self.name = store, cfg, name
         self.task = task if task is not None else resolve_task(cfg.task)
         source = cfg.principle_source(self.task.principles_ref("judge"))
-        self.principles = None if source is None else principle_set(store, source, PATH_A_KIND)
+        self.principles = None if source is None else principle_set(
+            store, source, PATH_A_KIND, task=self.task.name, force=cfg.force_task)
         self.new_run, self.retry_failed, self.show_progress = new_run, retry_failed, show_progress
         self._chat_models = chat_models or {}
         self._built: list[BaseChatModel] = []
@@ -113,7 +114,7 @@ class CurateRunner:
         run, created = work.get_or_create_run(
             self.store, kind="curate", run_key=key, code_version=code_version(), name=self.name,
             config={**self.cfg.model_dump(), "principles_text": text,
-                    TASK_KEY: task_record(self.task),
+                    TASK_KEY: task_record(self.task), **self.forced(),
                     **({"policy_path": self._policy[0]} if self._policy else {})},
         )
         if not created:
@@ -122,6 +123,14 @@ class CurateRunner:
         if self.retry_failed:
             work.reopen_failed_items(self.store, run.id)
         return run.id
+
+    def forced(self) -> dict:
+        """`{task_forced: [...]}` when the judge's principle set is of another task (force_task)."""
+        made = self.principles.task if self.principles is not None else None
+        if made is None or made == self.task.name:
+            return {}
+        return {FORCED_KEY: [{"principles": self.principles.source, "kind": PATH_A_KIND,
+                              "version_task": made, "run_task": self.task.name}]}
 
     def check(self) -> list[dict]:
         """Everything that can fail before a run exists: the items, the chat models (an unset key
@@ -161,9 +170,11 @@ class CurateRunner:
             generator = AgentLLM(self._chat("generator", gen_cfg), gen_cfg, calls)
         self.llms = {"agents": agents_llm, "generator": generator}
         self.sampler = self._sampler(calls)
+        under = self.principles.task if self.principles is not None else None
         pv_id = None if self.principles is None else register_version(
             self.store, kind=self.principles.kind, name=self.principles.name,
-            text=self.principles.text, origin="file",
+            text=self.principles.text, origin="file", task=under or self.task.name,
+            task_hash=self.task.content_hash if under in (None, self.task.name) else None,
         )
         return CurateContext(
             run_id=run_id, agents=agents_llm, generator=generator, prompts=self.task.prompts(),

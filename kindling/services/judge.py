@@ -22,9 +22,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.judge.nodes import JudgeResult, JudgeState, state_result
 from kindling.agents.judge.service import JudgeService, build_judge_service, detector_version
-from kindling.agents.task import resolve_task
-from kindling.agents.task_ref import TASK_KEY, task_record
 from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
+from kindling.agents.task import resolve_task
+from kindling.agents.task_ref import TASK_KEY, forced_config, task_record
 from kindling.context import console
 from kindling.graphs.judge import build_judge_graph
 from kindling.store import queries, work
@@ -121,7 +121,8 @@ def execute_judge(store: Store, cfg: JudgeConfig, items: list[tuple[str, str]],
     """Judge `items` as a new `judge` run (config, input source and counts stored).
 
     Raises:
-        PrincipleNotFound, PromptError, LLMConfigError: before any run is created.
+        PrincipleNotFound, PromptError, LLMConfigError: before any run is created (a principle
+            version of another task than the run's, unless force_task, is a PrincipleNotFound).
     """
     task = resolve_task(cfg.task)
     version = detector_version(store, cfg, task)
@@ -129,7 +130,8 @@ def execute_judge(store: Store, cfg: JudgeConfig, items: list[tuple[str, str]],
     cfg = cfg.model_copy(update={"principles": str(version.id)})
     run, _ = work.get_or_create_run(store, kind="judge", run_key=None, code_version=code_version(),
                                     config={**cfg.model_dump(), "input": source,
-                                            TASK_KEY: task_record(task)})
+                                            TASK_KEY: task_record(task),
+                                            **forced_config(task, version)})
     started = time.perf_counter()
     service = build_judge_service(store, cfg, run.id, chat_model=chat, task=task)
     try:

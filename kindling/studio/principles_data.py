@@ -8,6 +8,7 @@ from typing import Any
 from kindling.store import principles as pv
 from kindling.store.db import Store
 from kindling.store.models import PrincipleVersion
+from kindling.store.principle_tasks import version_task
 
 MAX_TEXT = 50_000
 """Longest principle text the editor saves (characters)."""
@@ -74,8 +75,9 @@ def save_edit(store: Store, parent_id: int, text: str, name: str | None,
     """Save edited rules as a new manual version whose parent is the edited one.
 
     Returns:
-        (the version, created): `created` is False when a version of that kind already holds
-        exactly this text (versions are immutable and unique per kind and text).
+        (the version, created): `created` is False when a version of that kind and task
+        already holds exactly this text (versions are immutable and unique per kind, task and
+        text). The new version keeps the edited one's task.
 
     Raises:
         PrincipleNotFound: the parent does not exist.
@@ -83,5 +85,6 @@ def save_edit(store: Store, parent_id: int, text: str, name: str | None,
     parent = pv.get_version(store, parent_id)
     vid, created = pv.add_version(store, kind=parent.kind, name=name or f"{parent.name[:191]} (edited)",
                                   text=text, origin="manual", parent_id=parent.id,
-                                  feedback=feedback)
+                                  feedback=feedback, task=version_task(parent),
+                                  task_hash=parent.task_hash)
     return pv.get_version(store, vid), created

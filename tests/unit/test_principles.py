@@ -50,13 +50,14 @@ def test_yaml_round_trip_through_import_and_load_principles(sqlite_store: Store,
                                                             tmp_path: Path) -> None:
     vid = _add(sqlite_store, ["贴合场景：符合 query", "有新意: 避免套话"], name="sd")
     v = get_version(sqlite_store, vid)
-    text = to_yaml(v)
+    text = to_yaml(v, "zh")
     data = yaml.safe_load(text)
-    assert data == {"name": "sd", "kind": "detector", "language": "zh",
+    assert data == {"name": "sd", "kind": "detector", "language": "zh", "task": "greetings-zh",
                     "rules": ["贴合场景：符合 query", "有新意: 避免套话"],
                     "version": vid, "parent": None, "origin": "optimizer"}
     draft = from_yaml_text(text, "x.yaml")
     assert (draft.name, draft.kind, draft.text) == ("sd", "detector", v.text)
+    assert (draft.task, draft.language) == ("greetings-zh", "zh")
     path = tmp_path / "sd.yaml"
     path.write_text(text, encoding="utf-8")
     loaded = load_principles(str(path))
