@@ -100,7 +100,7 @@ def policy(
         comparison = compare_policies(
             store, policies, prompts, sampling, prompts_dataset=prompts_dataset, rm=rm,
             rm_threshold=rm_threshold, labels=labels, judge_cfg=judge_cfg,
-            length_threshold=rule["threshold"], task=measured)
+            length_rule=rule, task=measured)
     except (ValueError, PromptError, PrincipleNotFound, LLMConfigError) as exc:
         fail(str(exc))
         return

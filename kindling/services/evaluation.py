@@ -124,7 +124,7 @@ def compare_policies(
     labels: str = "evaluation_set", judge_cfg: JudgeConfig | None = None,
     length_threshold: int | None = DEFAULT_THRESHOLD,
     endpoints: dict[str, LLMConfig] | None = None, labels_limit: int | None = None,
-    task: Task | None = None,
+    task: Task | None = None, length_rule: dict[str, Any] | None = None,
 ) -> PolicyComparison:
     """Sample each policy on `prompts`, score (RM and/or judge) and measure, store an `eval` run.
 
@@ -133,17 +133,18 @@ def compare_policies(
     threshold, unless given, is fitted on the first `labels_limit` labelled items (default all).
     Lengths, distinct-n and self-BLEU follow the task (greetings-zh by default); a
     `length_threshold` of None is the task's default (39 characters for greetings-zh, else fitted
-    on the first `labels_limit` items of `labels`).
+    on the first `labels_limit` items of `labels`); a `length_rule` already made
+    (`task_measures.length_rule`) is used as it is.
 
     Raises:
         ValueError: a reward model that cannot be loaded or scored.
         PrincipleNotFound, PromptError, LLMConfigError: the judge cannot start.
     """
     from kindling.rl.evaluate.policy import policy_metrics
-    from kindling.services.task_measures import length_rule
+    from kindling.services.task_measures import length_rule as make_rule
 
     task = task if task is not None else resolve_task(None)
-    rule = length_rule(store, task, length_threshold, labels, labels_limit)
+    rule = length_rule or make_rule(store, task, length_threshold, labels, labels_limit)
     length_threshold = rule["threshold"]
     generated = {label: _sample(path, prompts, sampling) for label, path in policies}
     failed: dict[str, int] = {}
