@@ -501,9 +501,41 @@ def task_cases() -> list[Case]:
     ]
 
 
+def principle_task_cases() -> list[Case]:
+    """A principle version of another task than the run's (slogans-en's, under greetings-zh) is
+    refused before any run, naming both tasks and --force-task; principles' --task options."""
+    other = ("made under task slogans-en", "this run's task is greetings-zh", "--force-task")
+    key = {"KINDLING_REL_KEY": "k"}
+    return [
+        case("judge-principles-other-task",
+             "judge --dataset evaluation_set --limit 1 --principles {sd_en}", *other),
+        case("adversarial-principles-other-task",
+             ["adversarial", *OPENAI, "--set", "detector_principles={sd_en}"], *other, **key),
+        case("curate-principles-other-task",
+             "curate --limit 1 --prompt-set kindling --principles {pj_en}", *other),
+        case("graph-step-principles-other-task",
+             "graph step judge --query q --response r --set principles={sd_en}", *other),
+        case("eval-judge-principles-other-task", "eval judge --principles {sd_en}", *other),
+        case("train-grpo-force-task-no-judge", "train grpo -c {configs}/grpo_tiny.yaml --force-task",
+             "kindling.judge", "rewards do not include 'judge'"),
+        case("force-task-bad-input", "judge --file {root}/items_badjson.jsonl --force-task",
+             "items_badjson.jsonl"),
+        case("principles-list-task-unknown", "principles list --task nope",
+             "no such built-in task", "greetings-zh"),
+        case("principles-activate-task-without-best", "principles activate {sd} --task slogans-en",
+             "only go with --best"),
+        case("principles-import-language-not-tasks", "principles import {root}/p_en.yaml",
+             "field language: en", "task greetings-zh is written in zh"),
+        case("principles-import-task-not-files",
+             "principles import {root}/p_en_task.yaml --task greetings-zh",
+             "field task: slogans-en", "--task is greetings-zh"),
+    ]
+
+
 def all_cases() -> list[Case]:
     from tests.reliability.cases_files import file_cases  # devices, sizes, invalid Unicode
 
     return [*store_cases(), *config_cases(), *id_cases(), *run_ref_cases(), *version_ref_cases(), *output_cases(),
             *data_cases(), *experiment_cases(), *precondition_cases(), *task_cases(),
+            *principle_task_cases(),
             *file_cases()]

@@ -73,6 +73,9 @@ def build_world(root: Path, paper_db: PaperDB | None = None) -> World:
     sd = resolve_version(store, None, "detector", "detector_initial").id
     sg = resolve_version(store, None, "generator", "generator_initial").id
     resolve_version(store, "path_a_judge", "judge", "path_a_judge")
+    en = {"task": "slogans-en"}  # versions of another task than the cases' greetings-zh
+    sd_en = resolve_version(store, "detector_slogans_en", "detector", "", **en).id
+    pj_en = resolve_version(store, "path_a_judge_slogans_en", "judge", "", **en).id
     runs = {}
     for kind, name in (("curate", None), ("judge", None), ("sft", None), ("grpo", "grpo-rm")):
         run, _ = work.get_or_create_run(store, kind=kind, run_key=None, config={},
@@ -80,7 +83,8 @@ def build_world(root: Path, paper_db: PaperDB | None = None) -> World:
         work.finish_run(store, run.id, "finished", {})
         runs[f"{kind}_run"] = run.id
     write_user_files(root)
-    return World(root, store, {"import_run": import_run, "sd": sd, "sg": sg, **runs})
+    return World(root, store, {"import_run": import_run, "sd": sd, "sg": sg, "sd_en": sd_en,
+                               "pj_en": pj_en, **runs})
 
 
 def write_user_files(root: Path) -> None:
@@ -104,6 +108,8 @@ def write_user_files(root: Path) -> None:
         "items_empty.jsonl": "\n\n",
         "p_good.yaml": "name: mine\nkind: detector\nrules: [规则一, 规则二]\n",
         "cfg_task.yaml": "task: ./tasks/badtask\n",
+        "p_en.yaml": "kind: detector\nlanguage: en\nrules: [Be specific]\n",
+        "p_en_task.yaml": "kind: detector\nlanguage: en\ntask: slogans-en\nrules: [Be clear]\n",
         "p_many.yaml": "kind: detector\nrules:\n" + "".join(f"  - rule {i}\n" for i in range(50)),
         "p_huge.yaml": "kind: detector\nrules:\n  - " + "x" * 1_000_000 + "\n",
         "p_utf16.yaml": "kind: detector\nrules: [a]\n".encode("utf-16"),
