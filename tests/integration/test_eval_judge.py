@@ -136,6 +136,7 @@ def test_judge_run_that_is_the_length_rule_reproduces_the_baseline(
     code, output = eval_judge(url, "--judge-run", str(run_id))
     assert code == 0, output
     metrics = eval_run_metrics(store, output)
+    assert metrics["config"].pop("task_used")["name"] == "greetings-zh"  # eval runs record it
     assert metrics["config"] == {"source": "judge", "ids": [run_id], "threshold": 39,
                                  "dataset": "evaluation_set", "band_edges": [25, 39, 59],
                                  "scope": None}
