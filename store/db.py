@@ -172,10 +172,12 @@ def schema_lock(engine: Engine) -> Iterator[Connection]:
         return
     ddl_engine = make_engine(engine.url)
     event.listen(ddl_engine, "connect", _driver_autocommit)
+    event.listen(ddl_engine, "connect", _foreign_keys_off)
     event.listen(ddl_engine, "begin", _begin_immediate)
     try:
         with ddl_engine.begin() as conn:
             yield conn
+            _check_foreign_keys(conn)
     finally:
         ddl_engine.dispose()
 
@@ -186,6 +188,27 @@ def _driver_autocommit(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-
 
 def _begin_immediate(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _foreign_keys_off(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    """SQLite changes a table by copying it into a new one and dropping the old (Alembic's batch
+    mode); with foreign keys on, dropping a table other rows point at fails. Off for the
+    migration's connection only (a pragma that must be set outside a transaction), checked
+    before the commit by `_check_foreign_keys`."""
+    dbapi_conn.execute("PRAGMA foreign_keys=OFF")
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    """Refuse to commit a migration that left a row pointing at nothing (rolled back whole).
+
+    Raises:
+        StoreError: the first broken reference, by table and row.
+    """
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        table, rowid, parent, _ = broken[0]
+        raise StoreError(f"migration left {len(broken)} broken reference(s), e.g. {table} row "
+                         f"{rowid} → {parent}; nothing was changed")
 
 
 def _build_new_store(url: URL) -> None:

@@ -65,6 +65,31 @@ def test_migration_adds_task_and_reads_old_versions_as_greetings_zh(backend: str
         store.close()
 
 
+def test_migration_keeps_rows_that_point_at_a_version(sqlite_url: str) -> None:
+    """SQLite rebuilds principle_versions to add its columns; a judgment pointing at a version
+    must not stop it (foreign keys are off for the migration only, and checked before commit)."""
+    from kindling.store.models import Judgment, text_hash
+    from sqlalchemy import create_engine
+
+    upgrade_to(sqlite_url, "0003")
+    engine = create_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text(OLD_ROW), {"text": "切题", "hash": text_hash("切题"), "active": True})
+        conn.execute(text(
+            "INSERT INTO judgments (principle_version_id, model, query_hash, response_hash, "
+            "samples, query, response, verdict, flagged, created_at) VALUES (1, 'm', 'q', 'r', 1, "
+            "'q', 'r', 1, 0, CURRENT_TIMESTAMP)"))
+    engine.dispose()
+    store = Store(sqlite_url)
+    try:
+        (old,) = list_versions(store)
+        with store.session() as s:
+            assert s.scalar(select(Judgment.principle_version_id)) == old.id
+            assert s.execute(text("PRAGMA foreign_keys")).scalar() == 1  # on again for work
+    finally:
+        store.close()
+
+
 def test_active_is_per_kind_and_task(sqlite_store: Store) -> None:
     zh = register_version(sqlite_store, kind="detector", name="zh", text="切题", origin="file")
     en = register_version(sqlite_store, kind="detector", name="en", text="On point",
