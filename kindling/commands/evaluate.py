@@ -27,7 +27,7 @@ def judge(
     judge_config: Path = typer.Option(None, "--judge-config", "--config", "-c", help="--principles: YAML with JudgeConfig fields (the judge's model, samples, ...)."),
     sets: list[str] = typer.Option([], "--set", help="--principles: any JudgeConfig field as dotted key=value, e.g. --set llm.backend=openai."),
     limit: int = typer.Option(None, min=1, help="--principles: judge at most this many labelled responses."),
-    dataset: str = typer.Option("evaluation_set", help="The labelled dataset to evaluate against."),
+    dataset: str = typer.Option(None, help="The labelled dataset to evaluate against (default: the one a --judge-run judged, else evaluation_set, the paper's)."),
     length_threshold: int = typer.Option(None, "--length-threshold", help=f"Length baseline: predict good iff a response is longer than N (in the task's length unit; default {DEFAULT_THRESHOLD} for greetings-zh, else fitted on the labels)."),
     bands: str = BANDS_OPTION,
     task: str = TASK_OPTION,
@@ -44,6 +44,11 @@ def judge(
 
     edges = parse_edges(bands) if bands is not None else None
     store = ctx.obj.open_store()
+    if dataset is None:
+        from kindling.services.judge_eval import judged_dataset
+
+        dataset = (judged_dataset(store, judge_run) if judge_run is not None else None
+                   ) or "evaluation_set"
     if principles is not None:
         judge_run = _judge_with(store, principles, judge_config, sets, dataset, limit, task)
     source, run_id = ("curate", curate_run) if curate_run is not None else ("judge", judge_run)

@@ -98,6 +98,15 @@ def _checked_run(store: Store, run_id: int, kind: str) -> Run:
     return run
 
 
+def judged_dataset(store: Store, run_id: int) -> str | None:
+    """The dataset a judge run judged (`--dataset`), None for a file, a curate run or no run."""
+    from kindling.store.reports import get_run
+
+    run = get_run(store, run_id)
+    source = (run.config.get("input") or {}) if run is not None and run.kind == "judge" else {}
+    return source.get("dataset")
+
+
 def _judge_scope(store: Store, run: Run, dataset: str
                  ) -> tuple[JudgeScope | None, set[int] | None, str | None]:
     """How to find a judge run's predictions: (scope, the response ids it judged, a note).

@@ -167,6 +167,10 @@ def test_slogans_en_end_to_end(tmp_path: Path, sqlite_url: str, sqlite_store: St
     evaluation = runs(sqlite_store, "eval")[-1]  # its judge run records the task
     assert evaluation.config["threshold"] == 5 and evaluation.config["ids"] == [runs(
         sqlite_store, "judge")[-1].id]
+    # the first judge run, evaluated with no --dataset or --task: its own dataset and task
+    first = runs(sqlite_store, "judge")[0].id
+    again = flat(cli(sqlite_url, "eval", "judge", "--judge-run", str(first)).output)
+    assert "on slogans-en-labelled:" in again and "len>5 " in again, again
 
 
 SLOGAN_TEXTS = ["Still ice-cold at the summit.", "Rent, ramen, and a little left over."]
