@@ -30,7 +30,7 @@ class AdversarialConfig(Strict):
     call_budget: int | None = Field(None, ge=1, description="Stop after the iteration in which this many LLM attempts (all roles) were reached.")
     patience: int = Field(2, ge=1, description="Stop after this many iterations without a gain in validation F1.")
     seed: int = Field(0, description="Seeds query and example sampling and the validation split (a resumed run draws the same).")
-    length_threshold: int | None = Field(39, ge=0, description="Length-only baseline shown beside every validation figure: good iff longer than this (in the task's length unit; 39 characters is the paper data's rule). null: fitted on the reflection split's labels (never on the validation split).")
+    length_threshold: int | None = Field(None, ge=0, description="Length-only baseline shown beside every validation figure: good iff longer than this, in the task's length unit. null: 39 characters for greetings-zh (the paper data's rule), for any other task fitted on the reflection split's labels (never on the validation split).")
     llm: LLMConfig = Field(default_factory=lambda: LLMConfig(), description="Chat model of every role unless generator/optimizer are set (the Detector always uses it).")
     generator: LLMConfig | None = Field(None, description="Chat model of the Generator (defaults to llm).")
     optimizer: LLMConfig | None = Field(None, description="Chat model of the Optimizer and Reflector (defaults to llm).")

@@ -12,12 +12,12 @@ from langchain_core.runnables import RunnableConfig
 
 from kindling.agents.adversarial.config import AdversarialConfig
 from kindling.agents.adversarial.state import AdversarialContext, AdversarialState
-from kindling.agents.judge.metrics import fit_length_threshold
+from kindling.agents.judge.metrics import DEFAULT_THRESHOLD, fit_length_threshold
 from kindling.agents.language import DEFAULT_UNIT
 from kindling.agents.llm.caller import AgentLLM
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
-from kindling.agents.task import Task, resolve_task
+from kindling.agents.task import DEFAULT_TASK, Task, resolve_task
 from kindling.agents.task_ref import TASK_KEY, forced_config, task_record
 from kindling.checkpoints import open_checkpointer, unfinished
 from kindling.graphs.adversarial import STEPS, build_adversarial_graph
@@ -117,7 +117,7 @@ class AdversarialRunner:
             call_budget=self.cfg.call_budget, patience=self.cfg.patience, seed=self.cfg.seed,
             store=self.store, held_out=held_out,
             length_threshold=validation_length_threshold(self.cfg.length_threshold, pools[1],
-                                                         self.length_unit),
+                                                         self.length_unit, self.task.name),
             length_unit=self.length_unit, language=self.task.language,
             task=self.task.name, task_hash=self.task.content_hash,
             calls_used=lambda: calls.stored_before + calls.calls_made,
@@ -213,9 +213,12 @@ class AdversarialRunner:
 
 
 def validation_length_threshold(given: int | None, reflection: list[dict],
-                                unit: str = DEFAULT_UNIT) -> int:
-    """The threshold of the length baseline beside Path B's validation figures: `given`, or when
-    None, the most accurate one on the reflection split's labels (never the validation split's)."""
+                                unit: str = DEFAULT_UNIT, task: str = DEFAULT_TASK) -> int:
+    """The threshold of the length baseline beside Path B's validation figures: `given`; when
+    None, the paper's 39 characters for greetings-zh, else the most accurate one on the reflection
+    split's labels (never the validation split's)."""
     if given is not None:
         return given
+    if task == DEFAULT_TASK:
+        return DEFAULT_THRESHOLD
     return fit_length_threshold([(x["response"], x["label"]) for x in reflection], unit).threshold

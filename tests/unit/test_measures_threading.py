@@ -59,7 +59,9 @@ def test_path_b_baseline_threshold_is_given_or_fitted_on_the_reflection_split() 
     reflection = [{"response": "a b c", "label": 0}, {"response": "a b c d e", "label": 1},
                   {"response": "a", "label": 0}, {"response": "a b c d e f", "label": 1}]
     assert validation_length_threshold(39, reflection) == 39
-    assert validation_length_threshold(None, reflection, "words") == 3
+    assert validation_length_threshold(7, reflection, "words", "slogans-en") == 7
+    assert validation_length_threshold(None, reflection) == 39  # the paper's rule, greetings-zh
+    assert validation_length_threshold(None, reflection, "words", "slogans-en") == 3  # fitted
 
 
 def _item(i: int, response: str, label: int) -> LabelledItem:
