@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import types
-import typing
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
-from kindling.agents.paths import config_base, resolve_dotted, resolve_paths
+from kindling.agents.paths import config_base, model_in, resolve_dotted, resolve_paths
 from kindling.store import yaml_io
 from kindling.store.errors import UserError
 from kindling.store.text_checks import find_invalid_text
@@ -164,20 +162,11 @@ def fields_at(model: type[BaseModel], path: tuple[str, ...]) -> list[str]:
     """The field names of the (nested) model at `path`; [] where the path leaves the models."""
     for key in path:
         field = model.model_fields.get(key)
-        sub = _model_in(field.annotation) if field is not None else None
+        sub = model_in(field.annotation) if field is not None else None
         if sub is None:
             return []
         model = sub
     return list(model.model_fields)
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model in `M`, `M | None` or `Optional[M]` (else None)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return next((m for a in typing.get_args(annotation) if (m := _model_in(a))), None)
-    return None
 
 
 def field_of(loc: tuple[Any, ...]) -> str:

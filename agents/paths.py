@@ -112,7 +112,7 @@ def resolve_dotted(model: type[BaseModel], dotted: str, value: Any, base: Path) 
     *parents, last = dotted.split(".")
     for key in parents:
         field = model.model_fields.get(key)
-        sub = _model_in(field.annotation) if field is not None else None
+        sub = model_in(field.annotation) if field is not None else None
         if sub is None:
             return value
         model = sub
@@ -129,7 +129,7 @@ def _resolve_field(annotation: Any, metadata: list[Any], value: Any, base: Path,
         return value
     if rule is not None:
         return resolve_value(rule, value, base)
-    sub = _model_in(annotation)
+    sub = model_in(annotation)
     if sub is not None:
         return resolve_paths(sub, value, base)
     item = _list_item_model(annotation)
@@ -150,16 +150,17 @@ def rule_of(annotation: Any, metadata: list[Any] | tuple[Any, ...] = ()) -> Path
     return None
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
+def model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model in `M`, `M | None` or `Optional[M]` (else None)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return next((m for a in typing.get_args(annotation) if (m := _model_in(a))), None)
+        return next((m for a in typing.get_args(annotation) if (m := model_in(a))), None)
     return None
 
 
 def _list_item_model(annotation: Any) -> type[BaseModel] | None:
     if typing.get_origin(annotation) is list:
         args = typing.get_args(annotation)
-        return _model_in(args[0]) if args else None
+        return model_in(args[0]) if args else None
     return None
