@@ -14,19 +14,51 @@ from kindling.store.readers import LAYOUT
 if TYPE_CHECKING:
     from kindling.agents.judge.metrics import Metrics
     from kindling.services.judge import JudgeOutcome
+    from kindling.store.costs import RunCost
     from kindling.store.importers import ImportReport
 
 
-def call_table(stats: list[dict[str, Any]]) -> Table:
-    """Per-role agent-call statistics as a rich table."""
+def call_table(stats: list[dict[str, Any]], cost: RunCost | None = None) -> Table:
+    """Per-role agent-call statistics as a rich table (with each role's cost when given)."""
     roles = Table(title="agent calls (all sessions)")
-    for col in ("role", "attempts", "errors", "mean latency ms", "prompt tok", "completion tok"):
+    cols = ["role", "attempts", "errors", "mean latency ms", "prompt tok", "completion tok"]
+    for col in cols:
         roles.add_column(col, justify="right" if col != "role" else "left")
+    if cost is not None:  # one currency: named in the header, the cells stay narrow
+        roles.add_column(f"cost {cost.currency or ''}".rstrip(), justify="right", no_wrap=True)
+    by_role = {r.role: r for r in cost.roles} if cost is not None else {}
+    shown = "" if cost is not None and cost.currency else None  # "": no currency in cells
     for r in stats:
+        extra = [] if cost is None else [
+            money(by_role[r["role"]].cost, shown if shown is not None else by_role[r["role"]].currency)
+            if r["role"] in by_role else "unknown"]
         roles.add_row(r["role"], str(r["attempts"]), str(r["errors"]),
                       f"{r['mean_latency_ms']:.0f}", str(r["prompt_tokens"]),
-                      str(r["completion_tokens"]))
+                      str(r["completion_tokens"]), *extra)
     return roles
+
+
+def money(value: float | None, currency: str | None) -> str:
+    """A cost for a table cell: `0.1234 USD`, or `unknown` (a model with no price)."""
+    return "unknown" if value is None else f"{value:.4f} {currency or ''}".rstrip()
+
+
+def cost_table(cost: RunCost, run_id: int) -> Table:
+    """A run's cost per role: calls, input / cached / output tokens, cost (unknown when a model
+    has no price; cached tokens shown as '-' where not recorded)."""
+    table = Table(title=f"cost of run {run_id} (prices: configs/prices.yaml, check them)")
+    for col in ("role", "calls", "input tok", "cached tok", "output tok", "cost"):
+        table.add_column(col, justify="right" if col != "role" else "left")
+    for r in cost.roles:
+        table.add_row(r.role, str(r.calls), str(r.prompt_tokens),
+                      "-" if r.cached_tokens is None else str(r.cached_tokens),
+                      str(r.completion_tokens), money(r.cost, r.currency))
+    table.add_section()
+    table.add_row("total", str(sum(r.calls for r in cost.roles)),
+                  str(sum(r.prompt_tokens for r in cost.roles)), "-",
+                  str(sum(r.completion_tokens for r in cost.roles)),
+                  money(cost.total, cost.currency))
+    return table
 
 
 def add_metric_rows(table: Table, subset: str, rows: list[tuple[str, Metrics]]) -> None:

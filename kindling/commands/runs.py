@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 import yaml
 from rich.markup import escape
@@ -9,6 +12,11 @@ from rich.table import Table
 
 from kindling.context import console, fail
 from kindling.options import RunKind, parse_run
+
+if TYPE_CHECKING:
+    from kindling.store.costs import RunCost
+    from kindling.store.db import Store
+    from kindling.store.models import Run
 
 app = typer.Typer(help="List runs, or show one run.", invoke_without_command=True)
 
@@ -46,14 +54,15 @@ def runs(
 
 @app.command("show")
 def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run, metavar="RUN", help="The run (`kindling runs` lists them)."),
-         full: bool = typer.Option(False, "--full", help="Print the whole stored config and metrics (every TRL setting, every logged step) as YAML.")) -> None:
+         full: bool = typer.Option(False, "--full", help="Print the whole stored config and metrics (every TRL setting, every logged step) as YAML."),
+         prices: Path | None = typer.Option(None, "--prices", metavar="FILE", help="A prices.yaml merged over the shipped one (default: ./configs/prices.yaml if there is one).")) -> None:
     """A run's summary (what ran, on what, key figures, outputs), item counts, verdicts and
     agent-call statistics; --full for the whole stored config and metrics."""
     from kindling.store.refs import no_run_message
     from kindling.store.reports import call_stats, get_run, verdict_stats
     from kindling.store.run_summary import run_summary
     from kindling.store.work import item_counts
-    from kindling.views import call_table
+    from kindling.views import call_table, cost_table
 
     store = ctx.obj.open_store(writes=False)
     run = get_run(store, run_id)
@@ -79,4 +88,39 @@ def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run,
         for label, value in counts.items():
             table.add_row(label, str(value))
         console.print(table)
-        console.print(call_table(call_stats(store, run_id)))
+    cost = _run_cost(store, run, prices)
+    if run.kind == "curate":
+        console.print(call_table(call_stats(store, run_id), cost))
+    elif cost is not None:
+        console.print(cost_table(cost, run_id))
+    if cost is not None:
+        _print_cost_notes(cost)
+
+
+def _run_cost(store: Store, run: Run, prices: Path | None) -> RunCost | None:
+    """The run's cost per role (None when it has no agent calls), priced with the shipped table
+    and the user's over it (`--prices FILE`, else ./configs/prices.yaml if there is one)."""
+    from kindling.configs import shipped_configs
+    from kindling.store.costs import run_cost
+    from kindling.store.prices import PRICES_FILE, PriceError, load_prices, local_models_in
+
+    user = prices if prices is not None else Path("configs") / PRICES_FILE
+    try:
+        table = load_prices(shipped_configs() / PRICES_FILE,
+                            user if prices is not None or user.is_file() else None,
+                            local_models=local_models_in(run.config or {}))
+    except PriceError as exc:
+        fail(str(exc))
+    cost = run_cost(store, run.id, table)
+    return cost if cost.roles else None
+
+
+def _print_cost_notes(cost: RunCost) -> None:
+    from kindling.views import money
+
+    total = ("no total (prices in more than one currency)" if cost.mixed_currencies
+             else money(cost.total, cost.currency))
+    bound = " [dim](an upper bound: cached input is not recorded)[/]" if cost.total else ""
+    console.print(f"cost in all: {total}{bound}")
+    for model in sorted(cost.unpriced):
+        console.print(f"no price for model {model} (add it to prices.yaml)", markup=False)
