@@ -84,6 +84,7 @@ class ConfigGate:
         overrides = {k: v for k, v in parse_sets(sets).items() if v is not None}
         if not overrides:
             return base
+        check_task_overrides(overrides)
         for key, value in overrides.items():
             set_dotted(data, key, value)
         try:
@@ -95,6 +96,24 @@ class ConfigGate:
         check_overrides(base, changed, allow_endpoints=self.allow_endpoint_overrides,
                         key_variables=keys)
         return changed
+
+
+def check_task_overrides(overrides: dict[str, Any]) -> None:
+    """A task may change from the browser only to a built-in task's name: a task folder is read
+    from disk (task.yaml, its templates), so it is refused before the config is validated.
+
+    Raises:
+        OverrideRefused: naming the field (never its value).
+    """
+    from kindling.agents.task import builtin_tasks
+
+    moved = [key for key, value in overrides.items() if key.rsplit(".", 1)[-1] == "task"
+             and value not in builtin_tasks()]
+    if moved:
+        raise OverrideRefused(
+            f"overrides may set {', '.join(moved)} only to a built-in task "
+            f"({', '.join(builtin_tasks())}) from the browser: a task folder of your own goes in "
+            "a project config's task: field")
 
 
 def check_overrides(base: BaseModel, changed: BaseModel, *, allow_endpoints: bool,

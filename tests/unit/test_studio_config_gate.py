@@ -76,3 +76,16 @@ def test_names_are_looked_up_never_opened(gate: ConfigGate, tmp_path: Path) -> N
     for name in ("judge.yaml/", "./judge.yaml", str(tmp_path / "judge.yaml"), "../judge.yaml"):
         with pytest.raises(ConfigRefused, match="not one of the project's configs"):
             gate.config_for("judge", name, [])
+
+
+def test_a_task_moves_only_to_a_built_in_one(gate: ConfigGate, tmp_path: Path) -> None:
+    """A task folder is read from disk: from the browser only a built-in task's name is taken,
+    and a folder is refused before anything in it is read."""
+    elsewhere = tmp_path.parent / "elsewhere_task"
+    elsewhere.mkdir(exist_ok=True)
+    (elsewhere / "task.yaml").write_text("secret_field: 1\n", encoding="utf-8")
+    assert gate.config_for("judge", "judge.yaml", ["task=slogans-en"]).task == "slogans-en"
+    for value in (str(elsewhere), "../elsewhere_task", "./tasks/mine"):
+        with pytest.raises(OverrideRefused, match="only to a built-in task") as refused:
+            gate.config_for("judge", "judge.yaml", [f"task={value}"])
+        assert "secret_field" not in str(refused.value) and value not in str(refused.value)
