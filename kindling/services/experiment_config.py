@@ -22,6 +22,28 @@ class Step(Strict):
     set: dict[str, Any] = Field(default_factory=dict, description="Dotted overrides on top of config, e.g. {trl.max_steps: 20}.")
 
 
+class Launch(Strict):
+    """How a training step's process is started (every step runs in a process of its own)."""
+
+    processes: int = Field(1, ge=1, le=64, description="Training processes, one per GPU; more than 1 starts the step under `accelerate launch` (gloo on the CPU).")
+    accelerate_config: PathStr | None = Field(None, description="An accelerate config (accelerate/fsdp.yaml, zero3.yaml, ddp.yaml; relative to the experiment file); set, the step runs under `accelerate launch` with it and `processes` as --num_processes.")
+
+    @property
+    def accelerated(self) -> bool:
+        return self.processes > 1 or self.accelerate_config is not None
+
+
+class Devices(Strict):
+    """The GPUs the plan checks memory against when it sees none (planning on a laptop)."""
+
+    count: int = Field(1, ge=1, le=64, description="GPUs on the machine the study will run on.")
+    memory_gib: float = Field(80.0, gt=0, le=4096, description="Memory of each, in GiB (an A100/H100 80GB: 80).")
+
+
+class TrainStep(Step):
+    launch: Launch | None = Field(None, description="This step's launcher settings (null: the experiment's launch:).")
+
+
 class BaseStep(Strict):
     model: ModelRef = Field("tiny", description="The base policy: tiny (a small Qwen2 built from config on the imported texts, for CPUs), a hub id or a folder.")
     vocab_size: int = Field(4000, ge=300, description="tiny: the tokenizer's vocabulary.")
@@ -57,11 +79,13 @@ class ExperimentConfig(Strict):
     task: TaskRef | None = Field(None, description="The task of every step (Path A's and Path B's task:, GRPO's kindling.task and its judge's task), and whose language and length unit the agreement and comparison measure in. null: each step's own config says (greetings-zh by default); the import step imports the paper's data only for greetings-zh or when data: is set.")
     workdir: PathStr = Field("experiment", description="Where models, runs and the report go (in the file: relative to it; the default: the current folder).")
     data: PathStr | None = Field(None, description="The paper's dataset/ layout, imported first (null: found as the quickstart finds it: the store, $KINDLING_PAPER_DATA, the download cache).")
+    launch: Launch = Field(default_factory=lambda: Launch(), description="How training steps start (a step's own launch: wins): processes and an accelerate config.")
+    devices: Devices | None = Field(None, description="The GPUs the plan checks memory against when this machine has none (null: the ones it sees; none seen, memory is estimated but not checked).")
     base: BaseStep = Field(default_factory=lambda: BaseStep())
-    sft: Step = Field(default_factory=lambda: Step(config="sft_tiny.yaml"))
+    sft: TrainStep = Field(default_factory=lambda: TrainStep(config="sft_tiny.yaml"))
     path_a: PathAStep = Field(default_factory=lambda: PathAStep(config="curate_local.yaml"))
-    rm: Step = Field(default_factory=lambda: Step(config="rm_tiny.yaml"))
-    grpo_rm: Step = Field(default_factory=lambda: Step(config="grpo_tiny.yaml"))
+    rm: TrainStep = Field(default_factory=lambda: TrainStep(config="rm_tiny.yaml"))
+    grpo_rm: TrainStep = Field(default_factory=lambda: TrainStep(config="grpo_tiny.yaml"))
     path_b: Step = Field(default_factory=lambda: Step(config="adversarial_local.yaml"))
-    grpo_judge: Step = Field(default_factory=lambda: Step(config="grpo_tiny.yaml"))
+    grpo_judge: TrainStep = Field(default_factory=lambda: TrainStep(config="grpo_tiny.yaml"))
     compare: CompareStep = Field(default_factory=lambda: CompareStep())

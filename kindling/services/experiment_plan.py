@@ -47,7 +47,8 @@ class Plan:
             return self.cfg.data
         if name == "agreement":
             return [self.cfg.compare.labelled_items, self.cfg.path_b.model_dump()]
-        dump = step.model_dump() if step is not None else None
+        dump = step.model_dump(exclude={"launch"}) if step is not None else None  # how a step
+        # is launched does not change what it makes
         path = self.config_path(step) if isinstance(step, Step) else None
         text = (read_yaml_text(path, "config", ConfigError)
                 if path is not None and path.exists() else None)
