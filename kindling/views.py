@@ -22,6 +22,8 @@ def call_table(stats: list[dict[str, Any]], cost: RunCost | None = None) -> Tabl
     """Per-role agent-call statistics as a rich table (with each role's cost when given)."""
     roles = Table(title="agent calls (all sessions)")
     cols = ["role", "attempts", "errors", "mean latency ms", "prompt tok", "completion tok"]
+    if cost is not None:
+        cols.insert(5, "cached tok")
     for col in cols:
         roles.add_column(col, justify="right" if col != "role" else "left")
     if cost is not None:  # one currency: named in the header, the cells stay narrow
@@ -32,10 +34,16 @@ def call_table(stats: list[dict[str, Any]], cost: RunCost | None = None) -> Tabl
         extra = [] if cost is None else [
             money(by_role[r["role"]].cost, shown if shown is not None else by_role[r["role"]].currency)
             if r["role"] in by_role else "unknown"]
+        cached = [] if cost is None else [cached_cell(by_role.get(r["role"]))]
         roles.add_row(r["role"], str(r["attempts"]), str(r["errors"]),
-                      f"{r['mean_latency_ms']:.0f}", str(r["prompt_tokens"]),
+                      f"{r['mean_latency_ms']:.0f}", str(r["prompt_tokens"]), *cached,
                       str(r["completion_tokens"]), *extra)
     return roles
+
+
+def cached_cell(role: Any) -> str:
+    """A role's cached input tokens for a table cell ('-': the endpoint reported none)."""
+    return "-" if role is None or role.cached_tokens is None else str(role.cached_tokens)
 
 
 def money(value: float | None, currency: str | None) -> str:
@@ -51,11 +59,12 @@ def cost_table(cost: RunCost, run_id: int) -> Table:
         table.add_column(col, justify="right" if col != "role" else "left")
     for r in cost.roles:
         table.add_row(r.role, str(r.calls), str(r.prompt_tokens),
-                      "-" if r.cached_tokens is None else str(r.cached_tokens),
+                      cached_cell(r),
                       str(r.completion_tokens), money(r.cost, r.currency))
     table.add_section()
     table.add_row("total", str(sum(r.calls for r in cost.roles)),
-                  str(sum(r.prompt_tokens for r in cost.roles)), "-",
+                  str(sum(r.prompt_tokens for r in cost.roles)),
+                  str(sum(r.cached_tokens or 0 for r in cost.roles)),
                   str(sum(r.completion_tokens for r in cost.roles)),
                   money(cost.total, cost.currency))
     return table

@@ -112,7 +112,7 @@ def call_record(call: AgentCall) -> dict[str, Any]:
             "raw_output": call.raw_output, "reasoning": call.reasoning,
             "parsed_output": call.parsed_output,
             "latency_ms": round(call.latency_ms, 1), "prompt_tokens": call.prompt_tokens,
-            "completion_tokens": call.completion_tokens, "error": call.error,
+            "cached_tokens": call.cached_tokens, "completion_tokens": call.completion_tokens, "error": call.error,
             "created_at": call.created_at.isoformat(timespec="seconds")}
 
 

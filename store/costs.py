@@ -18,7 +18,7 @@ class RoleCost:
     role: str
     calls: int = 0
     prompt_tokens: int = 0
-    cached_tokens: int | None = None  # None: not recorded (the store keeps no cached count yet)
+    cached_tokens: int | None = None  # of prompt_tokens; None: no call of the role recorded it
     completion_tokens: int = 0
     cost: float | None = 0.0
     currency: str | None = None
@@ -36,28 +36,38 @@ class RunCost:
     mixed_currencies: bool = False
 
 
-def call_tokens(store: Store, run_id: int) -> list[tuple[str, str, int, int | None, int | None]]:
-    """(role, model, calls, prompt tokens, completion tokens) summed over a run's agent calls
-    (every attempt: a failed attempt that was billed counts)."""
+TokenSums = tuple[str, str, int, int | None, int | None, int | None]
+"""(role, model, calls, prompt tokens, cached prompt tokens, completion tokens)."""
+
+
+def call_tokens(store: Store, run_ids: int | list[int]) -> list[TokenSums]:
+    """(role, model, calls, prompt, cached, completion tokens) summed over the agent calls of a
+    run (or of several) (every attempt: a failed attempt that was billed counts; cached is None
+    where no call recorded it)."""
+    ids = [run_ids] if isinstance(run_ids, int) else list(run_ids)
     stmt = (select(AgentCall.role, AgentCall.model, func.count(),
-                   func.sum(AgentCall.prompt_tokens), func.sum(AgentCall.completion_tokens))
-            .where(AgentCall.run_id == run_id)
+                   func.sum(AgentCall.prompt_tokens), func.sum(AgentCall.cached_tokens),
+                   func.sum(AgentCall.completion_tokens))
+            .where(AgentCall.run_id.in_(ids))
             .group_by(AgentCall.role, AgentCall.model).order_by(AgentCall.role, AgentCall.model))
     with store.session() as s:
-        return [(r, m, n, pt, ct) for r, m, n, pt, ct in s.execute(stmt).all()]
+        return [(r, m, n, pt, cached, ct) for r, m, n, pt, cached, ct in s.execute(stmt).all()]
 
 
-def run_cost(store: Store, run_id: int, prices: PriceTable) -> RunCost:
-    """Cost per role and in total for one run (roles in name order)."""
+def run_cost(store: Store, run_id: int | list[int], prices: PriceTable) -> RunCost:
+    """Cost per role and in total for one run, or several together (roles in name order);
+    cached input at the model's cached rate."""
     roles: dict[str, RoleCost] = {}
     currencies: set[str] = set()
-    for role, model, n, pt, ct in call_tokens(store, run_id):
+    for role, model, n, pt, cached, ct in call_tokens(store, run_id):
         rc = roles.setdefault(role, RoleCost(role))
         rc.calls += n
         rc.prompt_tokens += pt or 0
         rc.completion_tokens += ct or 0
+        if cached is not None:
+            rc.cached_tokens = (rc.cached_tokens or 0) + cached
         price = prices.price_of(model)
-        cost = call_cost(price, pt, ct)
+        cost = call_cost(price, pt, ct, cached)
         if price is None:
             rc.unpriced.add(model)
         if cost is None or rc.cost is None:
@@ -75,3 +85,9 @@ def run_cost(store: Store, run_id: int, prices: PriceTable) -> RunCost:
     total = None if mixed or any(c is None for c in costs) else sum(c or 0.0 for c in costs)
     return RunCost(list(roles.values()), total, next(iter(currencies), None) if not mixed else None,
                    unpriced, mixed)
+
+
+def spent_cost(store: Store, run_ids: int | list[int], prices: PriceTable) -> float | None:
+    """What the runs' agent calls cost in all (None: a model has no price, or two currencies);
+    the figure budgets (`budget.max_cost`) are checked against."""
+    return run_cost(store, run_ids, prices).total

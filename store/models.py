@@ -161,6 +161,7 @@ class AgentCall(Base):
     parsed_output: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     latency_ms: Mapped[float]
     prompt_tokens: Mapped[int | None]
+    cached_tokens: Mapped[int | None]  # of prompt_tokens, served from the provider's cache
     completion_tokens: Mapped[int | None]
     attempt: Mapped[int]
     error: Mapped[str | None] = mapped_column(Text)

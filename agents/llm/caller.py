@@ -40,6 +40,7 @@ from kindling.agents.llm.retries import (
 )
 from kindling.agents.llm.role_output import response_format
 from kindling.agents.llm.schema_bounds import clamp_schema
+from kindling.agents.llm.usage import usage_columns
 from kindling.agents.task import task_prompts
 from kindling.agents.templates import PromptLibrary, RenderedPrompt
 from langchain_core.language_models import BaseChatModel
@@ -249,7 +250,6 @@ class AgentLLM:
         error: str | None = None, latency_s: float | None = None,
     ) -> dict[str, Any]:
         """One attempt as an `agent_calls` row."""
-        usage: dict[str, Any] = dict(reply.usage_metadata or {}) if reply is not None else {}
         if latency_s is None and reply is not None:
             latency_s = reply.response_metadata.get("kindling_latency_s", 0.0)
         reasoning = reply.additional_kwargs.get("reasoning_content") if reply is not None else None
@@ -261,9 +261,7 @@ class AgentLLM:
             "input": [{"role": m.type, "content": m.content} for m in messages],
             "raw_output": raw, "reasoning": None if reasoning is None else str(reasoning),
             "parsed_output": parsed, "latency_ms": round((latency_s or 0.0) * 1000, 2),
-            "prompt_tokens": usage.get("input_tokens"),
-            "completion_tokens": usage.get("output_tokens"),
-            "attempt": attempt, "error": error,
+            **usage_columns(reply), "attempt": attempt, "error": error,
         }
 
 

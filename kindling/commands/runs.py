@@ -120,7 +120,9 @@ def _print_cost_notes(cost: RunCost) -> None:
 
     total = ("no total (prices in more than one currency)" if cost.mixed_currencies
              else money(cost.total, cost.currency))
-    bound = " [dim](an upper bound: cached input is not recorded)[/]" if cost.total else ""
+    unreported = any(r.cached_tokens is None and r.cost for r in cost.roles)
+    bound = (" [dim](an upper bound: cached input was not reported for every role, and is "
+             "priced as input there)[/]" if cost.total and unreported else "")
     console.print(f"cost in all: {total}{bound}")
     for model in sorted(cost.unpriced):
         console.print(f"no price for model {model} (add it to prices.yaml)", markup=False)

@@ -67,13 +67,22 @@ def completion_payload(state: StandinState, body: dict[str, Any], contents: list
         "created": int(time.time()),
         "model": body.get("model") or state.config.model,
         "choices": choices,
-        "usage": {
-            "prompt_tokens": prompt_chars // 4 + 1,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_chars // 4 + 1 + completion_tokens,
-        },
+        "usage": usage(state, prompt_chars // 4 + 1, completion_tokens),
         "system_fingerprint": "standin",
     }
+
+
+def usage(state: StandinState, prompt: int, completion: int) -> dict[str, Any]:
+    """The answer's usage; with `cached_tokens` set, the cache hits as the dialect reports them."""
+    out: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                           "total_tokens": prompt + completion}
+    if state.config.cached_tokens is not None:
+        hit = min(state.config.cached_tokens, prompt)
+        if state.config.dialect == "deepseek":
+            out |= {"prompt_cache_hit_tokens": hit, "prompt_cache_miss_tokens": prompt - hit}
+        else:
+            out["prompt_tokens_details"] = {"cached_tokens": hit}
+    return out
 
 
 def shape_choice(state: StandinState, body: dict[str, Any], index: int, content: str) -> Any:

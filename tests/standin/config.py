@@ -50,6 +50,9 @@ class StandinConfig:
     seed: int = 0  # seeds the fault draws
     api_key: str | None = None  # when set, /v1 requires "Authorization: Bearer <api_key>"
     model: str = "standin"  # the model id reported by /v1/models and in completions
+    cached_tokens: int | None = None  # prompt tokens reported as cache hits (at most the prompt's):
+    # openai/llamacpp as usage.prompt_tokens_details.cached_tokens, deepseek as
+    # usage.prompt_cache_hit_tokens and prompt_cache_miss_tokens (None: no cache fields)
     record_bodies: bool = False  # keep request bodies in the /_requests log
     host: str = "127.0.0.1"
     port: int = 0  # 0 picks a free port
