@@ -46,6 +46,12 @@ def cached_cell(role: Any) -> str:
     return "-" if role is None or role.cached_tokens is None else str(role.cached_tokens)
 
 
+def total_cached(roles: list[Any]) -> str:
+    """The cached input tokens of all roles ('-': no role's endpoint reported any)."""
+    known = [r.cached_tokens for r in roles if r.cached_tokens is not None]
+    return str(sum(known)) if known else "-"
+
+
 def money(value: float | None, currency: str | None) -> str:
     """A cost for a table cell: `0.1234 USD`, or `unknown` (a model with no price)."""
     return "unknown" if value is None else f"{value:.4f} {currency or ''}".rstrip()
@@ -64,7 +70,7 @@ def cost_table(cost: RunCost, run_id: int) -> Table:
     table.add_section()
     table.add_row("total", str(sum(r.calls for r in cost.roles)),
                   str(sum(r.prompt_tokens for r in cost.roles)),
-                  str(sum(r.cached_tokens or 0 for r in cost.roles)),
+                  total_cached(cost.roles),
                   str(sum(r.completion_tokens for r in cost.roles)),
                   money(cost.total, cost.currency))
     return table

@@ -55,7 +55,7 @@ def runs(
 @app.command("show")
 def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run, metavar="RUN", help="The run (`kindling runs` lists them)."),
          full: bool = typer.Option(False, "--full", help="Print the whole stored config and metrics (every TRL setting, every logged step) as YAML."),
-         prices: Path | None = typer.Option(None, "--prices", metavar="FILE", help="A prices.yaml merged over the shipped one (default: ./configs/prices.yaml if there is one).")) -> None:
+         prices: Path | None = typer.Option(None, "--prices", metavar="FILE", help="A prices.yaml merged over the shipped one, ./configs/prices.yaml (if there is one) and the run's budget.prices.")) -> None:
     """A run's summary (what ran, on what, key figures, outputs), item counts, verdicts and
     agent-call statistics; --full for the whole stored config and metrics."""
     from kindling.store.refs import no_run_message
@@ -98,17 +98,15 @@ def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run,
 
 
 def _run_cost(store: Store, run: Run, prices: Path | None) -> RunCost | None:
-    """The run's cost per role (None when it has no agent calls), priced with the shipped table
-    and the user's over it (`--prices FILE`, else ./configs/prices.yaml if there is one)."""
+    """The run's cost per role (None when it has no agent calls), priced with the shipped table,
+    ./configs/prices.yaml if there is one, the run's budget.prices, and `--prices FILE` over them."""
     from kindling.configs import shipped_configs
     from kindling.store.costs import run_cost
-    from kindling.store.prices import PRICES_FILE, PriceError, load_prices, local_models_in
+    from kindling.store.prices import PRICES_FILE, PriceError, prices_for_run
 
-    user = prices if prices is not None else Path("configs") / PRICES_FILE
     try:
-        table = load_prices(shipped_configs() / PRICES_FILE,
-                            user if prices is not None or user.is_file() else None,
-                            local_models=local_models_in(run.config or {}))
+        table = prices_for_run(shipped_configs() / PRICES_FILE, run.config or {},
+                               Path("configs") / PRICES_FILE, prices)
     except PriceError as exc:
         fail(str(exc))
     cost = run_cost(store, run.id, table)

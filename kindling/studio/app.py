@@ -51,7 +51,7 @@ def create_app(store_url: str | Store | None, token: str | None = None, *,
 
     app = FastAPI(title="kindling studio", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
-    app.state.store, app.state.debug = store, debug
+    app.state.store, app.state.debug, app.state.project = store, debug, gate.project
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (routes_runs, routes_items, routes_principles, routes_live, routes_debug):
         app.include_router(module.router)

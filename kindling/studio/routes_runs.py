@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,7 @@ from kindling.store.models import RUN_KINDS
 from kindling.store.run_summary import run_summary
 from kindling.store.work import item_counts
 from kindling.studio import runs_data
+from kindling.studio.costs_view import cost_view
 from kindling.studio.deps import ItemQuery, Page, RowId, graph_svg, page, store_of
 from kindling.studio.eval_view import eval_tables
 from kindling.studio.items import list_items
@@ -81,7 +83,9 @@ def run_page(request: Request, run_id: RowId, paging: Page = Depends(),
              if graph or detail["agent_calls"] else None)
     counts = item_counts(store, run_id) if run.kind == "curate" else None
     query = urlencode({k: v for k, v in where.raw.items() if v})
+    cost = cost_view(store, run, getattr(request.app.state, "project", Path.cwd()))
     return page(request, "run.html", run=detail, charts=run_charts(run), tables=eval_tables(run),
+                cost=cost,
                 graph=graph_svg(graph) if graph else None, items=items,
                 summary=run_summary(run, counts), filters=where.raw,
                 filter_query=query + "&" if query else "", title=f"run {run_id}")
