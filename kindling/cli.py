@@ -20,6 +20,7 @@ from kindling.commands import (
     eval_rm,
     evaluate,
     experiment,
+    experiment_step,
     graph,
     init,
     judge,
@@ -164,6 +165,7 @@ app.command("curate")(curate.curate)
 app.command("judge")(judge.judge)
 app.command("adversarial")(adversarial.adversarial)
 app.command("quickstart")(quickstart.quickstart)
+experiment.app.command("step", hidden=True)(experiment_step.step)
 app.add_typer(experiment.app, name="experiment")
 app.add_typer(pairs.app, name="pairs")
 app.add_typer(runs.app, name="runs")

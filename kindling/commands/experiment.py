@@ -46,14 +46,15 @@ def paper(
     from kindling.services.experiment import Experiment, load_experiment
 
     try:
-        cfg, plan = load_experiment(config, {**parse_sets(sets),
-                                             **({"task": task} if task is not None else {})})
+        overrides = {**parse_sets(sets), **({"task": task} if task is not None else {})}
+        cfg, plan = load_experiment(config, overrides)
     except ConfigError as exc:
         fail(str(exc))
         return
     store = ctx.obj.open_store()
-    experiment = Experiment(store, cfg, plan, live=progress, progress=progress,
-                            on_step=_print_step)
+    experiment = Experiment(store, cfg, plan, config_file=config, overrides=overrides,
+                            live=progress, progress=progress, on_step=_print_step,
+                            echo=_echo_child)
     if fresh:
         experiment.forget_steps()
     results = experiment.run()
@@ -65,6 +66,13 @@ def _print_step(name: str, status: str) -> None:
         console.print(Rule(f"{name}: {STEP_TITLES[name]}"))
     elif status == "done before":
         console.print(f"[dim]{name}: done before (same settings), skipped[/]")
+    elif status.startswith(("process: ", "log: ")):
+        console.print(status, style="dim", highlight=False, markup=False, soft_wrap=True)
+
+
+def _echo_child(line: str) -> None:
+    """A step process's output line, as it came (its log keeps it too)."""
+    console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def print_report(results: dict[str, Any]) -> None:

@@ -4,12 +4,15 @@ SFT → Path A (the SFT policy's samples judged by the agents) → pairs → RM 
 Path B → its best validated S_D → GRPO with that judge; then every policy (and any endpoint
 model) sampled on held-out prompts and scored by both evaluators, each evaluator's agreement with
 labels it never saw beside the length rule. Each step is the code path of its own command and
-lands in the store; `experiment.json` in the workdir records what each finished step produced,
+lands in the store; every step that loads a model runs in a process of its own (training ones as
+`kindling train`, under `accelerate launch` when `launch:` asks: experiment_launch.py), so each
+starts with all GPU memory free, its output kept in `<workdir>/logs/`. `experiment.json` in the workdir records what each finished step produced,
 under a fingerprint of its settings and of the steps before it, so a rerun skips finished steps
 and redoes a step (and all after it) whose settings changed.
 
     from kindling.services.experiment import Experiment, load_experiment
-    experiment = Experiment(store, *load_experiment(Path("configs/experiment_tiny.yaml")))
+    path = Path("configs/experiment_tiny.yaml")
+    experiment = Experiment(store, *load_experiment(path), config_file=path)
     report = experiment.run()
 """
 
@@ -24,7 +27,16 @@ from typing import Any
 from kindling.agents.config import ConfigError, load_config
 from kindling.outputs import check_claimable, write_text
 from kindling.services.experiment_config import ExperimentConfig
-from kindling.services.experiment_plan import Plan, make_plan
+from kindling.services.experiment_launch import (
+    CHILD_STEPS,
+    LOG_FOLDER,
+    StepFailed,
+    StepProcess,
+    read_result,
+    run_process,
+    step_process,
+)
+from kindling.services.experiment_plan import TRAIN_KINDS, Plan, make_plan
 from kindling.store.bounded import MAX_STATE_BYTES, read_bounded
 from kindling.store.db import Store
 from kindling.store.errors import UserError
@@ -51,11 +63,15 @@ def load_experiment(path: Path, overrides: dict[str, Any] | None = None
 class Experiment:
     """Runs the steps in order, skipping those `experiment.json` records as done."""
 
-    def __init__(self, store: Store, cfg: ExperimentConfig, plan: Plan, *, live: bool = False,
-                 progress: bool = False, on_step: Callable[[str, str], None] | None = None) -> None:
+    def __init__(self, store: Store, cfg: ExperimentConfig, plan: Plan, *, config_file: Path,
+                 overrides: dict[str, Any] | None = None, live: bool = False,
+                 progress: bool = False, on_step: Callable[[str, str], None] | None = None,
+                 echo: Callable[[str], None] | None = None) -> None:
         self.store, self.cfg, self.plan = store, cfg, plan
+        self.config_file, self.overrides = config_file, overrides or {}
         self.live, self.progress = live, progress
         self.on_step = on_step or (lambda step, status: None)
+        self.echo = echo  # where a step process's output lines go besides its log
         self.workdir = Path(cfg.workdir)
         self.state_path = self.workdir / STATE_FILE
         self.results: dict[str, Any] = {}
@@ -97,12 +113,44 @@ class Experiment:
                 self.on_step(name, "done before")
                 continue
             self.on_step(name, "running")
-            self.results[name] = STEP_FUNCTIONS[name](self)
+            self.results[name] = (self._run_in_process(name) if name in CHILD_STEPS
+                                  else STEP_FUNCTIONS[name](self))
             done[name] = {"fingerprint": fingerprint, "result": self.results[name]}
             done = {k: v for k, v in done.items() if STEPS.index(k) <= STEPS.index(name)}
             self._write_state(done)
             self.on_step(name, "finished")
         return self.results
+
+    def step_process(self, name: str) -> StepProcess:
+        """The process that runs step `name`, with the results so far."""
+        sets = [f"{key}={json.dumps(value, ensure_ascii=False, default=str)}"
+                for key, value in self.overrides.items()]
+        return step_process(self.plan, name, results=self.results, config=self.config_file,
+                            sets=sets, progress=self.progress, result_file=self._result_file(name))
+
+    def _run_in_process(self, name: str) -> dict[str, Any]:
+        """Step `name` in a process of its own; what it made, read back."""
+        from kindling.services.experiment_steps import train_result
+
+        result_file = self._result_file(name)
+        result_file.unlink(missing_ok=True)
+        process = self.step_process(name)
+        self.on_step(name, f"process: {process.shown()}")
+        self.on_step(name, f"log: {process.log}")
+        try:
+            run_process(process, db_url=self.store.url, echo=self.echo)
+        except StepFailed as exc:
+            raise StepFailed(f"step {name}: {exc}") from exc
+        if name in TRAIN_KINDS:
+            return train_result(self, name)
+        return read_result(result_file)
+
+    def _result_file(self, name: str) -> Path:
+        return self.workdir / LOG_FOLDER / f"{name}.result.json"
+
+    def recorded_results(self) -> dict[str, Any]:
+        """The results experiment.json holds (what a step's own process starts from)."""
+        return {name: record["result"] for name, record in self._read_state().items()}
 
     def _task_fingerprint(self) -> str:
         """"" without `task:` (each step's config says, and is fingerprinted); else the task's

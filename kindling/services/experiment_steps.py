@@ -1,8 +1,10 @@
 """The experiment's steps, each the code path of its own command, each returning what later
 steps and the report need (JSON-ready: it is kept in the workdir's experiment.json).
 
-A step reads earlier steps' results from `exp.results`; a step that is redone finds its own
-output folder (Kindling's, checked up front) and trains into it again.
+A step reads earlier steps' results from `exp.results` (in a step's own process: as
+experiment.json recorded them). Training steps are `kindling train` processes
+(experiment_launch.py); `train_result` reads back the run each stored. A step that is redone
+finds its own output folder (Kindling's, checked up front) and trains into it again.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Protocol
 from kindling.agents.task import DEFAULT_TASK
 from kindling.outputs import remove_owned_dir
 from kindling.services.experiment_config import ExperimentConfig
-from kindling.services.experiment_plan import FOLDERS, TRAIN_KINDS, Plan, link_overrides
+from kindling.services.experiment_plan import FOLDERS, TRAIN_KINDS, Plan
 from kindling.store.db import Store
 from kindling.store.errors import UserError
 from kindling.store.version import code_version
@@ -68,18 +70,24 @@ def build_base(exp: Experiment) -> dict[str, Any]:
     return {"model": str(out)}
 
 
-def _train(exp: Experiment, name: str, *, pairs_run: int = 0,
-           principles: str = "") -> dict[str, Any]:
-    from kindling.services.training import train_from_config
+def train_result(exp: Experiment, name: str) -> dict[str, Any]:
+    """What training step `name`'s process made: the newest run of its kind trained into the
+    step's folder (the experiment owns that folder, so no other run writes there).
 
-    links = link_overrides(exp.plan, exp.workdir, pairs_run=pairs_run,
-                           principles=principles or "detector_initial")[name]
-    if exp.cfg.base.model != "tiny" and name == "sft":
-        links["kindling.model"] = exp.results["base"]["model"]
-    run_id, output = train_from_config(
-        exp.store, TRAIN_KINDS[name], exp.plan.config_path(getattr(exp.cfg, name)),
-        exp.plan.train_overrides(name, links), live=exp.live, overwrite=True)
-    result: dict[str, Any] = {"run": run_id, "model": output}
+    Raises:
+        UserError: no such run (the process ended without storing one).
+    """
+    from kindling.store.models import Run
+
+    folder = str(exp.workdir / FOLDERS[name])
+    with exp.store.session() as s:
+        runs = s.query(Run).filter_by(kind=TRAIN_KINDS[name]).order_by(Run.id.desc()).limit(50)
+        run_id = next((r.id for r in runs
+                       if str((r.config or {}).get("trl", {}).get("output_dir")) == folder), None)
+    if run_id is None:
+        raise UserError(f"step {name}: its process stored no {TRAIN_KINDS[name]} run training "
+                        f"into {folder}")
+    result: dict[str, Any] = {"run": run_id, "model": folder}
     if TRAIN_KINDS[name] == "grpo":
         result["flat_steps"], result["steps"] = _flat_steps(exp.store, run_id)
     return result
@@ -94,10 +102,6 @@ def _flat_steps(store: Store, run_id: int) -> tuple[int, int]:
     steps = [s for s in ((run.metrics or {}).get("steps") or []) if "reward_std" in s] \
         if run is not None else []
     return sum(1 for s in steps if float(s["reward_std"]) == 0.0), len(steps)
-
-
-def train_sft(exp: Experiment) -> dict[str, Any]:
-    return _train(exp, "sft")
 
 
 def curate_candidates(exp: Experiment) -> dict[str, Any]:
@@ -129,14 +133,6 @@ def make_pairs(exp: Experiment) -> dict[str, Any]:
     return {"run": built.run_id, "pairs": built.pairs, "judged": built.judged}
 
 
-def train_rm(exp: Experiment) -> dict[str, Any]:
-    return _train(exp, "rm", pairs_run=exp.results["pairs"]["run"])
-
-
-def train_grpo_rm(exp: Experiment) -> dict[str, Any]:
-    return _train(exp, "grpo_rm")
-
-
 def refine_principles(exp: Experiment) -> dict[str, Any]:
     """Path B; its best validated S_D (the starting one when no revision did better)."""
     from kindling.services.adversarial import AdversarialRunner
@@ -151,10 +147,6 @@ def refine_principles(exp: Experiment) -> dict[str, Any]:
     return {"run": outcome.run_id, "sd_id": chosen, "start_sd_id": start,
             "f1": (version.metrics or {}).get("f1"),
             "doubts": activation_doubts(exp.store, version), "stop": outcome.stop}
-
-
-def train_grpo_judge(exp: Experiment) -> dict[str, Any]:
-    return _train(exp, "grpo_judge", principles=str(exp.results["path_b"]["sd_id"]))
 
 
 def measure_agreement(exp: Experiment) -> dict[str, Any]:
@@ -211,7 +203,6 @@ def compare(exp: Experiment) -> dict[str, Any]:
 
 
 STEP_FUNCTIONS: dict[str, Callable[[Experiment], dict[str, Any]]] = {
-    "import": import_data, "base": build_base, "sft": train_sft, "path_a": curate_candidates,
-    "pairs": make_pairs, "rm": train_rm, "grpo_rm": train_grpo_rm, "path_b": refine_principles,
-    "grpo_judge": train_grpo_judge, "agreement": measure_agreement, "compare": compare,
+    "import": import_data, "base": build_base, "path_a": curate_candidates, "pairs": make_pairs,
+    "path_b": refine_principles, "agreement": measure_agreement, "compare": compare,
 }

@@ -1,6 +1,9 @@
 """`kindling experiment paper` at reduced size, end to end over real HTTP (the stand-in server
-plays every agent), with real TRL steps: every step's run lands in the store, the comparison
-table prints, a rerun skips every step and a changed comparison redoes only that step."""
+plays every agent), with real TRL steps, each step in a process of its own and every training
+step under `accelerate launch` with two processes (DDP over gloo on the CPU): every step's run
+lands in the store once, the comparison table prints, a rerun skips every step and a changed
+comparison redoes only that step. A step whose process fails stops the study with its log's
+last lines, and the finished steps before it stay recorded."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from kindling.store.models import Run
 from typer.testing import CliRunner
 
 from kindling.cli import app
+from tests.integration.test_accelerate_launch import CPU_CONFIG
 from tests.standin import StandinConfig, StandinServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,8 +30,11 @@ def experiment_yaml(tmp_path: Path, paper: Path, base_url: str) -> Path:
     small_grpo = {"trl.max_steps": 1, "trl.per_device_train_batch_size": 4,
                   "trl.max_completion_length": 16, "kindling.length_reference_prompts": 4,
                   "kindling.limit": 16, "kindling.max_prompt_length": 160}
+    accelerate_cfg = tmp_path / "cpu2.yaml"
+    accelerate_cfg.write_text(CPU_CONFIG, encoding="utf-8")
     cfg = {
         "workdir": str(tmp_path / "exp"), "data": str(paper),
+        "launch": {"processes": 2, "accelerate_config": str(accelerate_cfg)},
         "base": {"model": "tiny", "vocab_size": 300},
         "sft": {"config": str(CONFIGS / "sft_tiny.yaml"),
                 "set": {"trl.max_steps": 2, "kindling.limit": 64}},
@@ -64,6 +71,7 @@ def run_kinds(url: str) -> list[Run]:
 def test_experiment_end_to_end_then_resume(tmp_path: Path, paper_data: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # two ranks on two cores
     url = f"sqlite:///{tmp_path / 'kindling.db'}"
     script = StandinConfig(script="experiment", script_modules=["tests.standin.experiment_scripts"])
     with StandinServer(script) as server:
@@ -91,6 +99,16 @@ def test_experiment_end_to_end_then_resume(tmp_path: Path, paper_data: Path,
     assert agreement["judge"]["n"] == 6 and agreement["rm"]["n"] == 6
     assert agreement["rm"]["seen"] == 0  # Path A's pairs are policy samples, not labelled texts
 
+    logs = tmp_path / "exp" / "logs"
+    for step in ("sft", "rm", "grpo_rm", "grpo_judge"):  # both ranks trained, rank 0 stored
+        log = (logs / f"{step}.log").read_text(encoding="utf-8")
+        run = steps[step]["result"]["run"]
+        assert log.count(f"run {run} finished") == 2, log[-3000:]
+    assert "accelerate launch --config_file" in out and "--num_processes 2" in out
+    assert {p.name for p in logs.glob("*.log")} == {
+        f"{s}.log" for s in ("sft", "path_a", "rm", "grpo_rm", "path_b", "grpo_judge",
+                             "agreement", "compare")}
+
     runs = run_kinds(url)
     by_kind: dict[str, list[Run]] = {}
     for run in runs:
@@ -114,3 +132,23 @@ def test_experiment_end_to_end_then_resume(tmp_path: Path, paper_data: Path,
     assert changed.exit_code == 0, changed_out
     assert changed_out.count("done before") == 10 and "compare: compare the policies" in changed_out
     assert len([r for r in run_kinds(url) if r.kind == "grpo"]) == 2  # nothing retrained
+
+
+def test_a_failing_step_stops_with_its_log_and_keeps_what_finished(
+        tmp_path: Path, paper_data: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kindling.db'}"
+    path = experiment_yaml(tmp_path, paper_data, "http://127.0.0.1:9/v1")  # never reached
+    cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+    cfg.pop("launch")  # one process: the failure, not the launcher, is under test
+    cfg["sft"]["set"]["kindling.dataset"] = "no_such_dataset"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    result = CliRunner().invoke(app, ["--db-url", url, "experiment", "paper", "-c", str(path),
+                                      "--no-progress"])
+    out = " ".join(result.output.split())
+    assert result.exit_code != 0, out
+    assert "step sft: the step's process ended with status" in out
+    assert "no_such_dataset" in out  # the log's last lines name the cause
+    assert str(tmp_path / "exp" / "logs" / "sft.log") in out and "resume" in out
+    state = json.loads((tmp_path / "exp" / "experiment.json").read_text(encoding="utf-8"))
+    assert list(state["steps"]) == ["import", "base"]
+    assert not [r for r in run_kinds(url) if r.kind == "sft" and r.status == "finished"]

@@ -1,0 +1,43 @@
+"""`kindling experiment step NAME` (hidden): one step of `experiment paper`, in a fresh process.
+
+The experiment starts it; it reads the earlier steps' results from the workdir's experiment.json,
+runs the step and writes what it produced to --result-file (JSON) for the experiment to record.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from kindling.context import fail
+
+
+def step(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The step (path_a, path_b, agreement, compare)."),
+    config: Path = typer.Option(..., "--config", "-c", exists=True, dir_okay=False, help="The experiment YAML."),
+    sets: list[str] = typer.Option([], "--set", help="The experiment's overrides, as it was given them."),
+    result_file: Path = typer.Option(..., "--result-file", help="Where the step's result (JSON) goes."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars."),
+) -> None:
+    """Run one step of an experiment in this process (the experiment starts this itself)."""
+    from kindling.agents.config import ConfigError, parse_sets
+    from kindling.outputs import write_text
+    from kindling.services.experiment import Experiment, load_experiment
+    from kindling.services.experiment_steps import STEP_FUNCTIONS
+
+    if name not in STEP_FUNCTIONS:
+        fail(f"no experiment step {name!r} (steps: {', '.join(STEP_FUNCTIONS)})")
+    try:
+        overrides = parse_sets(sets)
+        cfg, plan = load_experiment(config, overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+        return
+    experiment = Experiment(ctx.obj.open_store(), cfg, plan, config_file=config,
+                            overrides=overrides, live=progress, progress=progress)
+    experiment.results = experiment.recorded_results()
+    result = STEP_FUNCTIONS[name](experiment)
+    write_text(result_file, json.dumps(result, ensure_ascii=False))

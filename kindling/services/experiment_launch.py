@@ -1,0 +1,178 @@
+"""Each experiment step in a process of its own, so every step starts with all GPU memory free.
+
+Training steps run as the `kindling train <kind>` command a user would type (its config, the
+links to earlier steps and the step's `set` as `--set`), under `accelerate launch` when the step's
+launch settings ask for more than one process or name an accelerate config. Path A, Path B, the
+agreement and the comparison run as `kindling experiment step <name>` in a fresh interpreter,
+which reads the earlier steps' results from the workdir's experiment.json. Importing the data,
+building a tiny base and forming pairs load no model and run in the experiment's own process.
+
+Each child's output goes to `<workdir>/logs/<step>.log` (and to the terminal, when progress is
+shown); the store is handed over in KINDLING_DB_URL, never on a command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kindling.services.experiment_config import Launch
+from kindling.services.experiment_plan import TRAIN_KINDS, Plan, link_overrides
+from kindling.store.errors import UserError
+
+CHILD_STEPS = ("sft", "path_a", "rm", "grpo_rm", "path_b", "grpo_judge", "agreement", "compare")
+LOG_FOLDER = "logs"
+LOG_TAIL_LINES = 30
+PLACEHOLDERS = {"pairs_run": "<pairs step's run>", "principles": "<path_b step's S_D version>"}
+
+
+class StepFailed(UserError):
+    """A step's process ended with a non-zero status (its log's last lines in the message)."""
+
+
+@dataclass(frozen=True)
+class StepProcess:
+    """What runs a step: its argv, how many processes and the log it writes."""
+
+    argv: list[str]
+    processes: int
+    log: Path
+
+    def shown(self) -> str:
+        """The command as a user would type it (`python -m kindling` as `kindling`)."""
+        args = self.argv[1:] if self.argv and self.argv[0] == sys.executable else self.argv
+        if args[:2] == ["-m", "accelerate.commands.launch"]:
+            args = ["accelerate", "launch", *args[2:]]
+        text = " ".join(_quote(a) for a in args)
+        return text.replace("-m kindling ", "kindling ", 1) if not text.startswith("accelerate") \
+            else text
+
+
+def step_launch(plan: Plan, name: str) -> Launch:
+    """A training step's own `launch:`, else the experiment's."""
+    own = getattr(getattr(plan.cfg, name), "launch", None)
+    return own if own is not None else plan.cfg.launch
+
+
+def accelerate_config_path(plan: Plan, launch: Launch) -> Path | None:
+    """The accelerate config, relative to the experiment file as every path in it."""
+    if launch.accelerate_config is None:
+        return None
+    path = Path(launch.accelerate_config)
+    return path if path.is_absolute() else (plan.paths_base or plan.base_dir) / path
+
+
+def train_links(plan: Plan, name: str, results: dict[str, Any] | None) -> dict[str, Any]:
+    """The overrides a training step gets from the steps before it (placeholders in a plan
+    drawn before they ran)."""
+    results = results or {}
+    pairs = (results.get("pairs") or {}).get("run", PLACEHOLDERS["pairs_run"])
+    principles = str((results.get("path_b") or {}).get("sd_id", PLACEHOLDERS["principles"]))
+    links = link_overrides(plan, Path(plan.cfg.workdir), pairs_run=pairs, principles=principles)[name]
+    if plan.cfg.base.model != "tiny" and name == "sft":
+        links["kindling.model"] = (results.get("base") or {}).get("model", plan.cfg.base.model)
+    return plan.train_overrides(name, links)
+
+
+def step_process(plan: Plan, name: str, *, results: dict[str, Any] | None, config: Path,
+                 sets: list[str], progress: bool, result_file: Path) -> StepProcess:
+    """The process that runs step `name` (one of CHILD_STEPS)."""
+    log = Path(plan.cfg.workdir) / LOG_FOLDER / f"{name}.log"
+    show = "--progress" if progress else "--no-progress"
+    if name not in TRAIN_KINDS:
+        argv = [sys.executable, "-m", "kindling", "experiment", "step", name, "--config",
+                str(config), *_repeat("--set", sets), "--result-file", str(result_file), show]
+        return StepProcess(argv, 1, log)
+    launch = step_launch(plan, name)
+    train = ["train", TRAIN_KINDS[name], "--config", str(plan.config_path(getattr(plan.cfg, name))),
+             *_repeat("--set", [f"{k}={_yaml(v)}" for k, v in
+                                train_links(plan, name, results).items()]),
+             show, "--launcher", "none", "--overwrite"]
+    if not launch.accelerated:
+        return StepProcess([sys.executable, "-m", "kindling", *train], 1, log)
+    accelerate = [sys.executable, "-m", "accelerate.commands.launch"]
+    cfg_path = accelerate_config_path(plan, launch)
+    if cfg_path is not None:
+        accelerate += ["--config_file", str(cfg_path)]
+    accelerate += ["--num_processes", str(launch.processes), "-m", "kindling", *train]
+    return StepProcess(accelerate, launch.processes, log)
+
+
+def run_process(step: StepProcess, *, db_url: str, echo: Callable[[str], None] | None) -> None:
+    """Run `step`, its output into its log (and to `echo`); interrupted, the child is stopped
+    first so it can mark its run.
+
+    Raises:
+        StepFailed: a non-zero exit, with the log's last lines.
+    """
+    from kindling.signals import CHILD_GRACE_S, stop_child, terminated
+
+    step.log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "KINDLING_DB_URL": db_url, "PYTHONUNBUFFERED": "1"}
+    with step.log.open("w", encoding="utf-8") as log:
+        child = subprocess.Popen(step.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 env=env, text=True, encoding="utf-8", errors="replace")
+        try:
+            assert child.stdout is not None
+            for line in child.stdout:
+                log.write(line)
+                log.flush()
+                if echo is not None:
+                    echo(line.rstrip("\n"))
+            code = child.wait()
+        except KeyboardInterrupt:
+            stop_child(child, forward=terminated(), grace_s=CHILD_GRACE_S)  # type: ignore[arg-type]
+            raise
+    if code != 0:
+        raise StepFailed(f"the step's process ended with status {code}; its log's last lines "
+                         f"({step.log}):\n{log_tail(step.log)}\nrerun the same command to "
+                         "resume from this step")
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last `lines` lines of a log (what a failure shows)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join("  " + line for line in text.splitlines()[-lines:])
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    """A child step's result, as it wrote it.
+
+    Raises:
+        StepFailed: missing or not a JSON object (the child ended without one).
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StepFailed(f"{path}: the step's process wrote no result ({exc})") from exc
+    if not isinstance(data, dict):
+        raise StepFailed(f"{path}: the step's result is not a JSON object")
+    return data
+
+
+def _repeat(flag: str, values: list[str]) -> list[str]:
+    return [part for value in values for part in (flag, value)]
+
+
+def _yaml(value: Any) -> str:
+    """A --set value: text that parses back (as YAML) to `value` (JSON is YAML)."""
+    if isinstance(value, str) and yaml.safe_load(value) == value:
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)
