@@ -31,7 +31,7 @@ from kindling.store.errors import UserError
 CHILD_STEPS = ("sft", "path_a", "rm", "grpo_rm", "path_b", "grpo_judge", "agreement", "compare")
 LOG_FOLDER = "logs"
 LOG_TAIL_LINES = 30
-PLACEHOLDERS = {"pairs_run": "<pairs step's run>", "principles": "<path_b step's S_D version>"}
+PLACEHOLDERS = {"pairs_run": "<pairs run from step pairs>", "principles": "<S_D version from step path_b>"}
 
 
 class StepFailed(UserError):

@@ -189,3 +189,27 @@ def test_an_interrupted_launcher_passes_sigterm_to_its_child(tmp_path: Path) -> 
     _out, err = proc.communicate(timeout=PATIENCE_S)
     assert proc.returncode == 143, err
     assert marker.read_text() == "yes"  # the child was told, and ended by itself
+
+
+def test_an_interrupted_experiment_step_passes_sigterm_to_its_process(tmp_path: Path) -> None:
+    """An experiment step runs in a process of its own: SIGTERM to the experiment reaches it
+    (so its run is marked) and the step's log keeps what the process wrote."""
+    marker, log = tmp_path / "step-got-sigterm", tmp_path / "logs" / "sft.log"
+    child = (f"import signal, sys, time, pathlib\n"
+             f"def bye(*_):\n    pathlib.Path({str(marker)!r}).write_text('yes'); sys.exit(3)\n"
+             f"signal.signal(signal.SIGTERM, bye)\nprint('ready', flush=True)\ntime.sleep(600)\n")
+    parent = (f"import sys, typer\nfrom pathlib import Path\n"
+              f"from kindling.signals import sigterm_as_interrupt\n"
+              f"from kindling.services.experiment_launch import StepProcess, run_process\n"
+              f"step = StepProcess([sys.executable, '-c', {child!r}], 1, Path({str(log)!r}))\n"
+              f"try:\n    with sigterm_as_interrupt():\n"
+              f"        run_process(step, db_url='sqlite://', echo=lambda l: print(l, flush=True))\n"
+              f"except typer.Exit as stop:\n    sys.exit(stop.exit_code)\n")
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"  # the step runs
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=PATIENCE_S)
+    assert proc.returncode == 143, err
+    assert marker.read_text() == "yes"  # the step's process was told, and ended by itself
+    assert log.read_text(encoding="utf-8") == "ready\n"
