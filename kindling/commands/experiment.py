@@ -14,8 +14,9 @@ from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.agents.language import unit_name
 from kindling.context import console, fail
 from kindling.options import TASK_OPTION
+from kindling.store.errors import UserError
 
-app = typer.Typer(help="Whole studies in one command: `experiment paper` runs the paper's comparison.",
+app = typer.Typer(help="Whole studies in one command: `experiment paper` runs the paper's comparison; `experiment plan` shows what it will take first.",
                   no_args_is_help=True)
 
 STEP_TITLES = {
@@ -51,6 +52,7 @@ def paper(
     except ConfigError as exc:
         fail(str(exc))
         return
+    study = check_plan(cfg, plan, config, overrides, None)
     store = ctx.obj.open_store()
     experiment = Experiment(store, cfg, plan, config_file=config, overrides=overrides,
                             live=progress, progress=progress, on_step=_print_step,
@@ -59,6 +61,85 @@ def paper(
         experiment.forget_steps()
     results = experiment.run()
     print_report(results)
+    if study is not None:
+        print_planned_and_spent(store, study, results)
+
+
+@app.command("plan")
+def plan_command(
+    ctx: typer.Context,
+    config: Path = typer.Option(..., "--config", "-c", exists=True, dir_okay=False, help="Experiment YAML, as `experiment paper` takes it."),
+    sets: list[str] = typer.Option([], "--set", help="Override a field, dotted, as for `experiment paper`: --set launch.processes=1 --set devices.count=1."),
+    task: str = TASK_OPTION,
+    prices: Path | None = typer.Option(None, "--prices", exists=True, dir_okay=False, help="A prices.yaml merged over the shipped table and ./configs/prices.yaml."),
+) -> None:
+    """The study before anything starts: each step's command, processes and devices, GPU memory
+    per device of each training step, LLM calls, tokens and money per role, wall time where an
+    endpoint was measured, and the totals. Nothing is downloaded, created or trained; a plan
+    that cannot fit its devices exits with status 1, naming the step and what would fit."""
+    from kindling.agents.config import ConfigError, parse_sets
+    from kindling.plan_views import print_plan
+    from kindling.services.plan_study import build_study, load_for_plan
+    from kindling.store.errors import UserError
+
+    try:
+        overrides = {**parse_sets(sets), **({"task": task} if task is not None else {})}
+        cfg, plan, cpu = load_for_plan(config, overrides)
+        study = build_study(cfg, plan, config_file=config, overrides=overrides,
+                            store=_existing_store(ctx), prices=prices, cpu=cpu)
+    except (ConfigError, UserError) as exc:
+        fail(str(exc))
+        return
+    print_plan(study)
+    if study.refused:
+        fail(f"the plan does not fit: {', '.join(s.name for s in study.refused)} (see above); nothing was started")
+
+
+def _existing_store(ctx: typer.Context) -> Any | None:
+    """The store when it exists (dataset sizes, measured latencies); never created here."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return ctx.obj.open_store(writes=False)
+    except (UserError, SQLAlchemyError, OSError):  # no store yet: the plan goes on without it
+        return None
+
+
+def check_plan(cfg: Any, plan: Any, config: Path, overrides: dict[str, Any],
+               store: Any | None) -> Any | None:
+    """`experiment paper`'s start: the plan's short summary; a plan that cannot fit stops here,
+    before anything is downloaded or created. None when the plan cannot be drawn (a price
+    file or template that cannot be read: said, and the run goes on)."""
+    from kindling.agents.config import ConfigError
+    from kindling.plan_views import print_refusal, print_summary
+    from kindling.services.plan_study import build_study
+    from kindling.store.errors import UserError
+
+    try:
+        study = build_study(cfg, plan, config_file=config, overrides=overrides, store=store)
+    except (ConfigError, UserError) as exc:
+        console.print(f"[yellow]plan: not drawn ({exc})[/]", highlight=False)
+        return None
+    print_summary(study)
+    if study.refused:
+        print_refusal(study)
+        fail("the plan does not fit its devices; nothing was started")
+    return study
+
+
+def print_planned_and_spent(store: Any, study: Any, results: dict[str, Any]) -> None:
+    """The plan's money beside what each LLM step's runs spent."""
+    from kindling.plan_views import print_spent
+    from kindling.services.plan_costs import price_table, spent, step_run_ids
+
+    llms = [m.calls.llm for s in study.steps for m in s.money]
+    try:
+        table = price_table(None, llms)
+    except UserError as exc:
+        console.print(f"[yellow]money spent: not priced ({exc})[/]", highlight=False)
+        return
+    print_spent(study, {step: spent(store, ids, table)
+                        for step, ids in step_run_ids(results).items()})
 
 
 def _print_step(name: str, status: str) -> None:

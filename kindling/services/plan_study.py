@@ -1,0 +1,265 @@
+"""`kindling experiment plan`: the whole study before anything starts.
+
+Per step, in the order `experiment paper` runs them: the exact command, its processes and devices;
+for a training step the GPU memory per device against the devices (and what would fit when it does
+not); for an agent step the LLM calls, tokens and money per role and the wall time where an
+endpoint's latency was measured; then the totals. Nothing is downloaded, created or trained.
+
+    cfg, plan, note = load_for_plan(path, overrides)
+    study = build_study(cfg, plan, config_file=path, overrides=overrides)
+    study.refused        # training steps that cannot fit their devices
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kindling.services.experiment_config import ExperimentConfig
+from kindling.services.experiment_plan import (
+    PLACEHOLDER_RUN,
+    TRAIN_KINDS,
+    Plan,
+    link_overrides,
+    make_plan,
+)
+from kindling.services.plan_calls import RoleCalls
+from kindling.services.plan_costs import RoleMoney, Totals
+from kindling.services.plan_memory import Devices, StepMemory
+
+STEPS = ("import", "base", "sft", "path_a", "pairs", "rm", "grpo_rm", "path_b", "grpo_judge",
+         "agreement", "compare")
+IN_PROCESS = "runs inside `kindling experiment paper` (loads no model)"
+TRAINING_WALL = "unmeasured: no training throughput per GPU is measured yet"
+
+
+@dataclass
+class StepPlan:
+    name: str
+    command: str
+    processes: int
+    devices: str
+    memory: StepMemory | None = None
+    memory_note: str | None = None  # the model config's source, or why there is no estimate
+    suggestions: list[str] = field(default_factory=list)
+    money: list[RoleMoney] = field(default_factory=list)
+    wall: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return self.memory is not None and self.memory.fits is False
+
+
+@dataclass
+class StudyPlan:
+    steps: list[StepPlan]
+    devices: Devices | None
+    token_counter: str
+    totals: Totals
+    validated_on_cpu: bool
+
+    @property
+    def refused(self) -> list[StepPlan]:
+        return [s for s in self.steps if s.refused]
+
+    def step(self, name: str) -> StepPlan:
+        return next(s for s in self.steps if s.name == name)
+
+
+def has_cuda() -> bool:
+    from kindling.services.plan_memory import seen_devices
+
+    return seen_devices() is not None
+
+
+def load_for_plan(path: Path, overrides: dict[str, Any] | None = None
+                  ) -> tuple[ExperimentConfig, Plan, bool]:
+    """The experiment and every step's config validated as `experiment paper` does; on a machine
+    without a GPU the training configs are validated with trl.use_cpu (TRL refuses bf16 there),
+    which changes nothing the plan shows. Returns (config, plan, validated on CPU).
+
+    Raises:
+        ConfigError: the experiment file or a step's config is invalid.
+    """
+    from kindling.agents.config import load_config
+    from kindling.agents.paths import config_base
+
+    cfg = load_config(ExperimentConfig, path, overrides or {})
+    cpu = not has_cuda()
+    check = _cpu_copy(cfg) if cpu else cfg
+    make_plan(check, path.parent, config_base(path))
+    return cfg, Plan(cfg, path.parent, config_base(path)), cpu
+
+
+def _cpu_copy(cfg: ExperimentConfig) -> ExperimentConfig:
+    update = {name: getattr(cfg, name).model_copy(
+        update={"set": {**getattr(cfg, name).set, "trl.use_cpu": True}}) for name in TRAIN_KINDS}
+    return cfg.model_copy(update=update)
+
+
+def train_config(plan: Plan, name: str, cpu: bool) -> tuple[Any, Any, bool]:
+    """A training step's (Kindling part, TRL config, trains on the CPU) with stand-ins for
+    earlier steps' outputs; on a machine without a GPU a config TRL refuses there (bf16) is read
+    again with trl.use_cpu, which changes nothing the plan shows."""
+    from kindling.agents.config import ConfigError
+    from kindling.rl.train_config import load_train_config
+
+    links = link_overrides(plan, Path(plan.cfg.workdir), pairs_run=PLACEHOLDER_RUN,
+                           principles="detector_initial")[name]
+    values = plan.train_overrides(name, links)
+    path = plan.config_path(getattr(plan.cfg, name))
+    try:
+        kcfg, trl = load_train_config(TRAIN_KINDS[name], path, values)
+        return kcfg, trl, bool(trl.use_cpu)
+    except ConfigError:
+        if not cpu:
+            raise
+    kcfg, trl = load_train_config(TRAIN_KINDS[name], path, values | {"trl.use_cpu": True})
+    return kcfg, trl, False
+
+
+def command(plan: Plan, name: str, config_file: Path, overrides: dict[str, Any]) -> tuple[str, int]:
+    """The step's command as a user would type it, and its process count."""
+    from kindling.services.experiment_launch import CHILD_STEPS, LOG_FOLDER, step_process
+
+    if name not in CHILD_STEPS:
+        return IN_PROCESS, 1
+    sets = [f"{k}={json.dumps(v, ensure_ascii=False, default=str)}" for k, v in overrides.items()]
+    result = Path(plan.cfg.workdir) / LOG_FOLDER / f"{name}.result.json"
+    process = step_process(plan, name, results=None, config=config_file, sets=sets,
+                           progress=True, result_file=result)
+    return process.shown(), process.processes
+
+
+def dataset_rows(store: Any | None, dataset: str, task_name: str) -> tuple[int | None, str]:
+    """A dataset's rows: the store's count, else the paper's for its own task."""
+    from kindling.services.plan_calls import PAPER_ROWS
+
+    if store is not None:
+        from sqlalchemy import func, select
+
+        from kindling.store.models import DatasetRecord
+
+        with store.session() as s:
+            n = s.scalar(select(func.count()).select_from(DatasetRecord)
+                         .where(DatasetRecord.dataset == dataset)) or 0
+        if n:
+            return n, f"{n} rows of {dataset} in the store"
+    if task_name == "greetings-zh" and dataset in PAPER_ROWS:
+        return PAPER_ROWS[dataset], f"the paper's {PAPER_ROWS[dataset]} rows of {dataset}"
+    return None, f"{dataset} is not in the store yet"
+
+
+def build_study(cfg: ExperimentConfig, plan: Plan, *, config_file: Path,
+                overrides: dict[str, Any] | None = None, store: Any | None = None,
+                prices: Path | None = None, cpu: bool | None = None) -> StudyPlan:
+    """Every step's plan (see the module's doc).
+
+    Raises:
+        ConfigError, PriceError, PromptError: a config, price file or template that cannot be read.
+    """
+    from kindling.services import plan_calls, plan_costs
+    from kindling.services.plan_memory import plan_devices
+
+    cpu = (not has_cuda()) if cpu is None else cpu
+    devices = plan_devices(cfg.devices)
+    steps = {name: StepPlan(name, *command(plan, name, config_file, overrides or {}), devices="none")
+             for name in STEPS}
+    calls: dict[str, list[RoleCalls]] = {}
+    loaded = {name: train_config(plan, name, cpu) for name in TRAIN_KINDS}
+    for name in TRAIN_KINDS:
+        _plan_training(plan, steps[name], *loaded[name], devices)
+    task = plan.task()
+    calls["path_a"] = plan_calls.path_a_calls(
+        plan.curate_config(str(Path(cfg.workdir) / "runs/sft")), task, cfg.path_a.queries,
+        cfg.path_a.samples_per_query)
+    calls["path_b"] = plan_calls.path_b_calls(plan.adversarial_config(), task)
+    kcfg, trl, _ = loaded["grpo_judge"]
+    judge = kcfg.judge.model_copy(update={"task": kcfg.task})  # as Plan.judge_config gives it
+    rows, where = dataset_rows(store, kcfg.dataset, task.name)
+    launch = getattr(cfg.grpo_judge, "launch", None) or cfg.launch
+    completions = plan_calls.grpo_completions(kcfg, trl, launch.processes, rows)
+    if completions is None:
+        steps["grpo_judge"].notes.append(f"judge calls unknown: {where} (import it, or set "
+                                         "trl.max_steps)")
+    else:
+        calls["grpo_judge"] = [plan_calls.judge_calls("grpo_judge", judge, task, completions)]
+        steps["grpo_judge"].notes.append(f"{completions} completions judged ({where})")
+    calls["agreement"] = [plan_calls.judge_calls("agreement", judge, task,
+                                                 cfg.compare.labelled_items)]
+    calls["compare"] = plan_calls.compare_calls(cfg.compare, judge, task, policies=4)
+    llms = [c.llm for roles in calls.values() for c in roles]
+    table = plan_costs.price_table(prices, llms)
+    for name, roles in calls.items():
+        step = steps[name]
+        step.money = [plan_costs.role_money(c, table) for c in roles]
+        step.wall = _llm_wall(store, roles)
+    for name in ("path_a", "compare", "agreement"):
+        steps[name].devices = "1 device (a trained model samples or scores)"
+    everything = [m for s in steps.values() for m in s.money]
+    return StudyPlan(list(steps.values()), devices, plan_calls.token_counter(),
+                     plan_costs.totals(everything), cpu)
+
+
+def _plan_training(plan: Plan, step: StepPlan, kcfg: Any, trl: Any, on_cpu: bool,
+                   devices: Devices | None) -> None:
+    from kindling.services.experiment_launch import accelerate_config_path, step_launch
+    from kindling.services.plan_memory import base_config, fit_suggestions, step_memory
+
+    launch = step_launch(plan, step.name)
+    config, source = base_config(plan.cfg.base.model, plan.cfg.base.vocab_size)
+    step.wall = TRAINING_WALL
+    if config is None:
+        step.memory_note = f"no memory estimate: {source}"
+        step.devices = f"{launch.processes} GPU(s)"
+        return
+    memory = step_memory(TRAIN_KINDS[step.name], kcfg, trl, launch,
+                         accelerate_config_path(plan, launch), config, None if on_cpu else devices)
+    step.memory, step.memory_note = memory, f"model shape: {plan.cfg.base.model} ({source})"
+    step.devices = (f"CPU (trl.use_cpu), {launch.processes} process(es)" if on_cpu else
+                    f"{launch.processes} GPU(s), {memory.sharding_words}")
+    if memory.fits is False:
+        step.suggestions = fit_suggestions(step.name, memory, config,
+                                           step_set=dict(getattr(plan.cfg, step.name).set),
+                                           fsdp_config=fsdp_config_arg(plan))
+
+
+def fsdp_config_arg(plan: Plan) -> str:
+    """An FSDP accelerate config as `--set launch.accelerate_config=` takes it (a --set path is
+    relative to the current folder): the experiment folder's accelerate/fsdp.yaml, else the
+    shipped one."""
+    from kindling.configs import shipped_configs
+
+    found = plan.base_dir / "accelerate" / "fsdp.yaml"
+    path = found if found.is_file() else shipped_configs() / "accelerate" / "fsdp.yaml"
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _llm_wall(store: Any | None, roles: list[RoleCalls]) -> str:
+    """The step's wall time from measured latencies, or which endpoints are unmeasured."""
+    from kindling.services.plan_costs import measured_latency, wall_seconds
+
+    seconds, unmeasured, local = 0.0, set(), False
+    for c in roles:
+        if c.llm.backend == "local":
+            local = True
+            continue
+        took = wall_seconds(c, measured_latency(store, c.llm.base_url, c.llm.model))
+        if took is None:
+            unmeasured.add(f"{c.llm.base_url} {c.llm.model}")
+        else:
+            seconds += took
+    parts = []
+    if seconds:
+        parts.append(f"about {seconds / 3600:.1f} h from measured latency")
+    if unmeasured:
+        parts.append("unmeasured: run kindling endpoint check for " + ", ".join(sorted(unmeasured)))
+    if local:
+        parts.append("local model: unmeasured")
+    return "; ".join(parts)
