@@ -26,6 +26,11 @@ def check_run_name(value: str | None) -> str | None:
     return value.strip()
 
 
+MAX_COST_OPTION = typer.Option(
+    None, "--max-cost", min=0.0, metavar="MONEY",
+    help="budget.max_cost: stop the run (resumable) once its LLM calls cost this much, in the "
+         "price table's currency (USD for the shipped prices); every model needs a price.")
+
 RUN_NAME_OPTION = typer.Option(
     None, "--name", callback=check_run_name,
     help="The run's name in `kindling runs` and the studio (a resumed run takes the new name).")

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from kindling.agents.budget import BudgetSpent, check_budget, llm_models
 from kindling.agents.language import text_length
 from kindling.agents.task import Task, resolve_task
 from kindling.rl.data import EmptyDataError, prompt_dataset
@@ -26,6 +27,7 @@ from kindling.rl.sft import (
     fit,
     lora_config,
     record_failure,
+    record_stopped,
     record_success,
     start_run,
 )
@@ -137,6 +139,10 @@ def _check_judge(store: Store, kcfg: KindlingGRPO, task: Task) -> str:
     except (PrincipleNotFound, PromptError) as exc:
         raise ValueError(f"kindling.judge.principles: {exc}") from exc
     llm = kcfg.judge.llm
+    try:  # budget.max_cost: every model priced, before the run exists
+        check_budget(kcfg.judge.budget, *llm_models(llm))
+    except UserError as exc:
+        raise ValueError(str(exc).replace("field budget.", "kindling.judge.budget.", 1)) from exc
     if llm.backend == "openai" and not os.environ.get(llm.api_key_env):
         raise ValueError(f"kindling.judge.llm.api_key_env: environment variable {llm.api_key_env} "
                          "is not set (any non-empty value for servers without auth)")
@@ -217,6 +223,8 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
             judge_cfg = kcfg.judge.model_copy(update={"principles": setup.judge_principles})
             setup.context.judge = build_judge_service(store, judge_cfg, callback.run_id,
                                                       task=setup.task)
+            meter = check_budget(judge_cfg.budget, *llm_models(judge_cfg.llm))
+            setup.context.judge.context.llm.meter = meter  # checked before each judge call
         funcs, weights = build_rewards(kcfg.rewards, setup.context)
         assert list(weights) == list(setup.trl_cfg.reward_weights)
         callback.static |= length_band_of(funcs)
@@ -232,7 +240,10 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
         try:
             _close_judge(setup.context.judge, trainer)
         finally:
-            record_failure(callback, exc)
+            if isinstance(exc, BudgetSpent):  # training stops: no step is scored without the judge
+                record_stopped(callback, str(exc))
+            else:
+                record_failure(callback, exc)
         raise
     reward_stats = {f"{name}_stats": dict(stats)
                     for name, func in zip(kcfg.rewards, funcs, strict=True)

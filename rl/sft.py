@@ -174,6 +174,13 @@ def record_failure(callback: StoreMetricsCallback, exc: BaseException) -> None:
                         {**callback.metrics(), "error": repr(exc)[:2000]})
 
 
+def record_stopped(callback: StoreMetricsCallback, reason: str) -> None:
+    """Close the live view and mark the run stopped with the reason and the steps so far."""
+    callback.close()
+    if callback.store is not None:
+        work.stop_run(callback.store, callback.run_id, reason, callback.metrics())
+
+
 def record_success(callback: StoreMetricsCallback, output: Any, output_dir: str, **extra: Any) -> None:
     """Close the live view and mark the run finished: steps, TRL's final metrics, checkpoints."""
     callback.close()

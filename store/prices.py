@@ -142,27 +142,38 @@ def load_prices(shipped: Path, user: Path | dict[str, Any] | None = None, *,
     return PriceTable(prices)
 
 
+def merged_prices(shipped: Path, files: list[Path | None],
+                  local_models: set[str] | frozenset[str] = frozenset()) -> PriceTable:
+    """The shipped table with each of `files` (None skipped) merged over it in turn, model by
+    model; `local_models` cost 0.
+
+    Raises:
+        PriceError: a file is missing or invalid (file, line and field named).
+    """
+    prices = read_prices(shipped)
+    for path in files:
+        if path is not None:
+            prices |= read_prices(path)
+    for name in local_models:
+        prices[name] = Price(name, 0.0, 0.0, 0.0, "USD", "local", dt.date(2026, 12, 6))
+    return PriceTable(prices)
+
+
 def prices_for_run(shipped: Path, config: dict[str, Any], project_file: Path | None = None,
                    override: Path | None = None) -> PriceTable:
-    """The table a run is priced with, wherever its cost is shown or checked: the shipped table,
-    then the project's (`project_file`, e.g. ./configs/prices.yaml, when it is a file), then the
-    run's own `budget.prices` (the file its config names, when it is still there), then
-    `override` (`--prices FILE`); the models the config serves with `backend: local` cost 0.
+    """The table a run is priced with, wherever its cost is shown: the shipped table, then the
+    project's (`project_file`, e.g. ./configs/prices.yaml, when it is a file), then the run's own
+    `budget.prices` (the file its config names, when it is still there), then `override`
+    (`--prices FILE`); the models the config serves with `backend: local` cost 0.
 
     Raises:
         PriceError: one of the files is invalid (file, line and field named).
     """
-    prices = read_prices(shipped)
     budget = config.get("budget") if isinstance(config, dict) else None
     own = budget.get("prices") if isinstance(budget, dict) else None
     files = [project_file if project_file is not None and project_file.is_file() else None,
              Path(own) if isinstance(own, str) and Path(own).is_file() else None, override]
-    for path in files:
-        if path is not None:
-            prices |= read_prices(path)
-    for name in local_models_in(config):
-        prices[name] = Price(name, 0.0, 0.0, 0.0, "USD", "local", dt.date(2026, 12, 6))
-    return PriceTable(prices)
+    return merged_prices(shipped, files, local_models_in(config))
 
 
 def call_cost(price: Price | None, prompt_tokens: int | None, completion_tokens: int | None,

@@ -230,6 +230,18 @@ def stop_run(store: Store, run_id: int, reason: str, metrics: dict[str, Any]) ->
     finish_run(store, run_id, "stopped", {**metrics, "stopped": reason})
 
 
+def set_run_key(store: Store, run_id: int, run_key: str | None) -> None:
+    """Give the run this key (a run found again by it is resumed), or take its key away."""
+    with store.session() as s:
+        s.execute(update(Run).where(Run.id == run_id).values(run_key=run_key))
+
+
+def stopped_run_by_key(store: Store, run_key: str) -> Run | None:
+    """The stopped run holding `run_key`, if any (a run that is resumed only while stopped)."""
+    run = find_run_by_key(store, run_key)
+    return run if run is not None and run.status == "stopped" else None
+
+
 def reopen_run(store: Store, run_id: int) -> None:
     """A stopped or failed run being resumed is running again."""
     with store.session() as s:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from kindling.agents.budget import BudgetConfig, budget_field
 from kindling.agents.config import Strict
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.paths import PrincipleRef
@@ -28,6 +29,7 @@ class AdversarialConfig(Strict):
     rewrites: Literal["sequential", "batched"] = Field("sequential", description="sequential: one Optimizer rewrite per feedback item (a caught greeting, a fooled one, a reflected mistake), in order, as the seed's adversarial/main.py; batched: one rewrite per phase from all its feedback (fewer calls; Kindling's earlier default).")
     max_rules: int = Field(10, ge=1, le=10, description="Most rules an optimized S_D or S_G may hold.")
     call_budget: int | None = Field(None, ge=1, description="Stop after the iteration in which this many LLM attempts (all roles) were reached.")
+    budget: BudgetConfig = budget_field()
     patience: int = Field(2, ge=1, description="Stop after this many iterations without a gain in validation F1.")
     seed: int = Field(0, description="Seeds query and example sampling and the validation split (a resumed run draws the same).")
     length_threshold: int | None = Field(None, ge=0, description="Length-only baseline shown beside every validation figure: good iff longer than this, in the task's length unit. null: 39 characters for greetings-zh (the paper data's rule), for any other task fitted on the reflection split's labels (never on the validation split).")

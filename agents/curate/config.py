@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from kindling.agents.budget import BudgetConfig, budget_field
 from kindling.agents.config import Strict
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.paths import ModelRef, PrincipleRef
@@ -50,6 +51,7 @@ class CurateConfig(Strict):
     checkpoint_durability: Literal["sync", "async", "exit"] = Field("async", description="LangGraph checkpoint writes: after every step (sync/async, steppable) or only when an item ends (exit, fastest; resume then relies on the stored agent calls).")
     lease_s: float = Field(300.0, gt=0, description="How long a claimed item stays reserved for a worker without heartbeat.")
     llm: LLMConfig = Field(default_factory=lambda: LLMConfig(), description="Chat model for advocate, critic, judge, reflect.")
+    budget: BudgetConfig = budget_field()
     generator: LLMConfig | None = Field(None, description="Chat model that writes candidates (defaults to llm).")
     policy: PolicyConfig | None = Field(None, description="generate: sample candidates from this policy model in batches instead of asking the generator chat model.")
     retrieval: RetrievalConfig = Field(default_factory=lambda: RetrievalConfig(), description="How exemplars are found for each query.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kindling.agents.budget import BudgetConfig, budget_field
 from kindling.agents.config import Strict
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.paths import PrincipleRef
@@ -18,3 +19,4 @@ class JudgeConfig(Strict):
     samples: int = Field(1, ge=1, le=32, description="Self-consistency: samples per item (distinct seeds, at llm.temperature); the verdict is the majority, the score the fraction judged Good.")
     concurrency: int = Field(64, ge=1, description="Items judged at once; their calls are further bounded by llm.max_concurrency.")
     llm: LLMConfig = Field(default_factory=lambda: LLMConfig(), description="Chat model that judges (the Detector).")
+    budget: BudgetConfig = budget_field()

@@ -89,6 +89,8 @@ class JudgeService:
         that still fails after the bounded retries and re-asks gives verdict None (not cached).
         """
         ctx = self.context
+        if ctx.llm.meter is not None:  # what every worker of the run spent, as stored now
+            ctx.llm.meter.start_from(ctx.store, ctx.run_id)
         results: list[JudgeResult | None] = [None] * len(items)
         keys = [judgments.text_key(q, r) for q, r in items]
         rows: list[dict[str, Any]] = []

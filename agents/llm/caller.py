@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from aiolimiter import AsyncLimiter
+from kindling.agents.budget import BudgetSpent, CostMeter
 from kindling.agents.llm.answer_bounds import ANSWER_CHARS, MAX_ANSWER_CHARS, excerpt, received
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.dialects import (
@@ -102,6 +103,7 @@ class AgentLLM:
         clock: Callable[[], float] = time.perf_counter, prompts: PromptLibrary | None = None,
     ) -> None:
         self.chat, self.cfg, self.recorder, self._clock = chat, cfg, recorder, clock
+        self.meter: CostMeter | None = None  # a money budget: checked before each request
         self.prompts = prompts or task_prompts()
         # llama-cpp-python's server answers one request at a time: more in flight only queue
         # there, where the client's timeout runs out and an abandoned request still costs compute
@@ -187,6 +189,8 @@ class AgentLLM:
                 started = self._clock()
                 try:
                     message = await self._invoke_once(messages, key.role, schema, kwargs)
+                except BudgetSpent:
+                    raise  # never sent: nothing to record
                 except asyncio.CancelledError as exc:  # the run stopped with this call sent
                     if getattr(exc, "kindling_in_flight", False):
                         self.recorder.record(self._row(
@@ -212,6 +216,8 @@ class AgentLLM:
         async with self._slots:
             if self._limiter is not None:
                 await self._limiter.acquire()
+            if self.meter is not None:  # with a slot: no new request once the budget is spent
+                self.meter.check()
             mode = self.mode  # read once a slot is free: a call that waited sees a step down
             if self.http:  # plain create(): the SDK's parse() path costs ~1 ms
                 shape = response_format(role, schema)["json_schema"]["schema"]  # type: ignore[index]
@@ -254,7 +260,7 @@ class AgentLLM:
             latency_s = reply.response_metadata.get("kindling_latency_s", 0.0)
         reasoning = reply.additional_kwargs.get("reasoning_content") if reply is not None else None
         raw = None if reply is None else answer_text(reply.content, reply.tool_calls)
-        return {
+        row = {
             "item_key": key.item_key, "role": key.role, "template": prompt.template,
             "template_hash": prompt.template_hash,
             "principle_version_id": key.principle_version_id, "model": self.cfg.model,
@@ -263,6 +269,9 @@ class AgentLLM:
             "parsed_output": parsed, "latency_ms": round((latency_s or 0.0) * 1000, 2),
             **usage_columns(reply), "attempt": attempt, "error": error,
         }
+        if self.meter is not None:
+            self.meter.add(row)
+        return row
 
 
 def parse_answer(reply: Reply, schema: type[T], max_tokens: int) -> T:

@@ -20,7 +20,8 @@ def _count(value: Any) -> int | None:
 
 def cached_tokens(message: AIMessage) -> int | None:
     """The prompt tokens the provider served from its cache, or None when it did not say."""
-    details = (message.usage_metadata or {}).get("input_token_details") or {}
+    usage: dict[str, Any] = dict(message.usage_metadata or {})
+    details: dict[str, Any] = dict(usage.get("input_token_details") or {})
     found = _count(details.get("cache_read"))
     if found is not None:
         return found

@@ -14,6 +14,7 @@ from rich.table import Table
 from kindling.context import console, fail
 from kindling.options import (
     FORCE_TASK_OPTION,
+    MAX_COST_OPTION,
     RUN_NAME_OPTION,
     TASK_OPTION,
     Backend,
@@ -27,6 +28,7 @@ def adversarial(
     iterations: int = typer.Option(None, help="Most iterations (adversarial + reflection + validation each)."),
     batch_size: int = typer.Option(None, help="Queries per adversarial phase."),
     budget: int = typer.Option(None, "--budget", help="Stop once this many LLM attempts were made (all roles)."),
+    max_cost: float = MAX_COST_OPTION,
     patience: int = typer.Option(None, help="Stop after this many iterations without a validation F1 gain."),
     backend: Backend = typer.Option(None, help="Backend of all roles: local (in-process model) or openai (any OpenAI-compatible endpoint)."),
     model: str = typer.Option(None, help="Model of all roles (endpoint model name, hub id, path, or 'smollm2')."),
@@ -53,7 +55,7 @@ def adversarial(
         get_version,
     )
 
-    overrides = {"task": task_ref, "force_task": force_task_override(force_task), "iterations": iterations, "batch_size": batch_size, "call_budget": budget,
+    overrides = {"task": task_ref, "force_task": force_task_override(force_task), "iterations": iterations, "batch_size": batch_size, "call_budget": budget, "budget.max_cost": max_cost,
                  "patience": patience, "llm.backend": backend, "llm.model": model,
                  "llm.base_url": base_url, "llm.api_key_env": api_key_env}
     try:

@@ -12,6 +12,7 @@ from rich.table import Table
 from kindling.context import console, fail
 from kindling.options import (
     FORCE_TASK_OPTION,
+    MAX_COST_OPTION,
     RUN_NAME_OPTION,
     TASK_OPTION,
     Backend,
@@ -34,6 +35,7 @@ def curate(
     prompt_set: PromptSet = typer.Option(None, "--prompt-set", help="paper (default): the seed's prompts, a judge that weighs only the two analyses; kindling: shorter prompts whose judge also reads --principles."),
     principles: str = typer.Option(None, help="--prompt-set kindling: judge principles (kind judge): a version id, a name under prompts/principles/ or a YAML path."),
     concurrency: int = typer.Option(None, help="Items in flight at once in this worker."),
+    max_cost: float = MAX_COST_OPTION,
     backend: Backend = typer.Option(None, help="Agents' backend: local (in-process model) or openai (any OpenAI-compatible endpoint)."),
     model: str = typer.Option(None, help="Agents' model (endpoint model name, hub id, path, or 'smollm2')."),
     base_url: str = typer.Option(None, help="OpenAI-compatible base URL for the agents."),
@@ -54,7 +56,7 @@ def curate(
     overrides = {
         "task": task, "force_task": force_task_override(force_task), "source": source, "dataset": dataset, "limit": limit, "offset": offset,
         "samples_per_query": samples, "principles": principles, "concurrency": concurrency,
-        "prompt_set": prompt_set,
+        "prompt_set": prompt_set, "budget.max_cost": max_cost,
         "llm.backend": backend, "llm.model": model, "llm.base_url": base_url,
         "llm.api_key_env": api_key_env, "policy.model": policy,
     }

@@ -10,7 +10,13 @@ from typing import IO, TYPE_CHECKING
 import typer
 
 from kindling.context import fail
-from kindling.options import FORCE_TASK_OPTION, TASK_OPTION, Backend, force_task_override
+from kindling.options import (
+    FORCE_TASK_OPTION,
+    MAX_COST_OPTION,
+    TASK_OPTION,
+    Backend,
+    force_task_override,
+)
 from kindling.outputs import check_output_file, write_file
 
 if TYPE_CHECKING:
@@ -36,6 +42,7 @@ def judge(
     principles: str = typer.Option(None, help="Detector principles: a version id, a name under prompts/principles/, or a YAML path (default: the active detector version, else detector_initial)."),
     samples: int = typer.Option(None, help="Self-consistency samples per item (majority verdict; score = fraction Good)."),
     concurrency: int = typer.Option(None, help="Items judged at once."),
+    max_cost: float = MAX_COST_OPTION,
     config: Path = typer.Option(None, "--config", "-c", help="YAML file with JudgeConfig fields."),
     backend: Backend = typer.Option(None, help="Judge backend: local (in-process model) or openai (any OpenAI-compatible endpoint)."),
     model: str = typer.Option(None, help="Judge model (endpoint model name, hub id, path, or 'smollm2')."),
@@ -59,7 +66,7 @@ def judge(
     from kindling.views import print_judge_summary
 
     overrides = {"task": task, "force_task": force_task_override(force_task),
-                 "principles": principles, "samples": samples, "concurrency": concurrency,
+                 "principles": principles, "samples": samples, "concurrency": concurrency, "budget.max_cost": max_cost,
                  "llm.backend": backend, "llm.model": model, "llm.base_url": base_url,
                  "llm.api_key_env": api_key_env}
     try:

@@ -12,6 +12,7 @@ from langchain_core.runnables import RunnableConfig
 
 from kindling.agents.adversarial.config import AdversarialConfig
 from kindling.agents.adversarial.state import AdversarialContext, AdversarialState
+from kindling.agents.budget import BUDGET_KEY, CostMeter, check_budget, llm_models
 from kindling.agents.judge.metrics import DEFAULT_THRESHOLD, fit_length_threshold
 from kindling.agents.language import DEFAULT_UNIT
 from kindling.agents.llm.caller import AgentLLM
@@ -58,11 +59,13 @@ class AdversarialRunner:
         self._built: list[BaseChatModel] = []
         self.on_iteration = on_iteration
         self.llms: dict[str, AgentLLM] = {}  # the roles' callers, once a context is built
+        self.meter: CostMeter | None = None  # budget.max_cost, once checked
 
     def _run_key(self) -> str | None:
         if self.new_run:
             return None
-        blob = json.dumps({**self.cfg.model_dump(), "task_hash": self.task.content_hash},
+        blob = json.dumps({**self.cfg.model_dump(exclude={BUDGET_KEY}),
+                           "task_hash": self.task.content_hash},
                           sort_keys=True)
         return "adversarial:" + hashlib.sha256(blob.encode()).hexdigest()[:40]
 
@@ -82,6 +85,8 @@ class AdversarialRunner:
             role_cfg = getattr(self.cfg, role)
             if role_cfg is not None:
                 self._chat(role, role_cfg)
+        self.meter = check_budget(self.cfg.budget, *llm_models(
+            self.cfg.llm, self.cfg.generator, self.cfg.optimizer))
 
     def _pools(self) -> tuple[list[str], list[dict], list[dict]]:
         items = queries.dataset_query_items(self.store, self.cfg.query_dataset, 0, None, 1)
@@ -107,6 +112,10 @@ class AdversarialRunner:
         optimizer = self._llm("optimizer", self.cfg.optimizer, calls) if self.cfg.optimizer \
             else detector
         self.llms = {"detector": detector, "generator": generator, "optimizer": optimizer}
+        if self.meter is not None:
+            self.meter.start_from(self.store, run_id)
+            for llm in self.llms.values():
+                llm.meter = self.meter
         prompts = self.task.prompts()
         return AdversarialContext(
             run_id=run_id, generator=generator, detector=detector, optimizer=optimizer,
@@ -156,6 +165,7 @@ class AdversarialRunner:
             code_version=code_version(), name=self.name)
         if not created:
             work.reopen_run(self.store, run.id)  # a run stopped earlier is running again
+            work.merge_config(self.store, run.id, {BUDGET_KEY: self.cfg.budget.model_dump()})
         calls = CallLog(self.store, run.id)
         calls.prefetch_run()
         context = self._context(run.id, calls, held_out, (query_pool, reflection_pool))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 
+from kindling.agents.budget import BUDGET_KEY, CostMeter, check_budget, llm_models
 from kindling.agents.curate.config import CurateConfig, RetrievalConfig
 from kindling.agents.curate.context import CurateContext
 from kindling.agents.curate.policy_backends import PolicyBackend
@@ -48,8 +49,9 @@ class CurateOutcome:
 
 
 def run_key_for(cfg: CurateConfig, principles_text: str, task_hash: str = "") -> str:
-    """Same config, principles and task files → same run, so re-running a command resumes it."""
-    blob = json.dumps({"cfg": cfg.model_dump(), "principles": principles_text,
+    """Same config, principles and task files → same run, so re-running a command resumes it
+    (the budget is left out: a raised budget resumes the run it stopped)."""
+    blob = json.dumps({"cfg": cfg.model_dump(exclude={BUDGET_KEY}), "principles": principles_text,
                        **({"task": task_hash} if task_hash else {})}, sort_keys=True)
     return "curate:" + hashlib.sha256(blob.encode()).hexdigest()[:40]
 
@@ -105,6 +107,7 @@ class CurateRunner:
         self._policy: tuple[str, PolicyBackend] | None = None  # (path, backend) when cfg.policy
         self.sampler: PolicySampler | None = None
         self.llms: dict[str, AgentLLM] = {}  # the roles' callers, once a context is built
+        self.meter: CostMeter | None = None  # budget.max_cost, once checked
         self.worker = work.worker_id()
 
     def prepare_run(self, items: list[dict]) -> int:
@@ -119,6 +122,7 @@ class CurateRunner:
         )
         if not created:
             work.reopen_run(self.store, run.id)  # a run stopped earlier is running again
+            work.merge_config(self.store, run.id, {BUDGET_KEY: self.cfg.budget.model_dump()})
         work.add_items(self.store, run.id, items)
         if self.retry_failed:
             work.reopen_failed_items(self.store, run.id)
@@ -151,6 +155,9 @@ class CurateRunner:
             self._chat("generator", self.cfg.generator)
         if self._retriever is None:
             self._retriever = self._build_retriever()
+        models, local = llm_models(self.cfg.llm, self.cfg.generator)
+        policy = {self._policy[0]} if self._policy else set()  # sampled here: no bill
+        self.meter = check_budget(self.cfg.budget, models, local | policy)
         return items
 
     def _build_retriever(self) -> Retriever:
@@ -169,6 +176,10 @@ class CurateRunner:
         if gen_cfg is not None and gen_cfg != self.cfg.llm:
             generator = AgentLLM(self._chat("generator", gen_cfg), gen_cfg, calls)
         self.llms = {"agents": agents_llm, "generator": generator}
+        if self.meter is not None:
+            self.meter.start_from(self.store, run_id)
+            for llm in self.llms.values():
+                llm.meter = self.meter
         self.sampler = self._sampler(calls)
         under = self.principles.task if self.principles is not None else None
         pv_id = None if self.principles is None else register_version(

@@ -10,6 +10,7 @@ call; a notebook calls them too:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -19,6 +20,7 @@ from typing import Any, cast
 from langchain_core.language_models import BaseChatModel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from kindling.agents.budget import BUDGET_KEY, BudgetSpent, check_budget, llm_models
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.judge.nodes import JudgeResult, JudgeState, state_result
 from kindling.agents.judge.service import JudgeService, build_judge_service, detector_version
@@ -126,27 +128,49 @@ def execute_judge(store: Store, cfg: JudgeConfig, items: list[tuple[str, str]],
     """
     task = resolve_task(cfg.task)
     version = detector_version(store, cfg, task)
+    meter = check_budget(cfg.budget, *llm_models(cfg.llm))
     chat = build_chat_model(cfg.llm)
     cfg = cfg.model_copy(update={"principles": str(version.id)})
-    run, _ = work.get_or_create_run(store, kind="judge", run_key=None, code_version=code_version(),
-                                    config={**cfg.model_dump(), "input": source,
-                                            TASK_KEY: task_record(task),
-                                            **forced_config(task, version)})
+    key = judge_run_key(cfg, source, items)
+    run = work.stopped_run_by_key(store, key)  # stopped by its budget: resumed
+    if run is not None:
+        work.reopen_run(store, run.id)
+        work.merge_config(store, run.id, {BUDGET_KEY: cfg.budget.model_dump()})
+    else:
+        run, _ = work.get_or_create_run(
+            store, kind="judge", run_key=None, code_version=code_version(),
+            config={**cfg.model_dump(), "input": source, TASK_KEY: task_record(task),
+                    **forced_config(task, version)})
     started = time.perf_counter()
     service = build_judge_service(store, cfg, run.id, chat_model=chat, task=task)
+    service.context.llm.meter = meter.start_from(store, run.id) if meter is not None else None
     try:
         results = asyncio.run(_run(service, chat, items, graph=graph, show_progress=progress))
     except BaseException as exc:  # interrupted, refused or a bug: the run says so; stored
         failed = run_metrics(service, len(items), started)  # judgments are kept
+        if isinstance(exc, BudgetSpent):  # the same command with a raised budget resumes it
+            work.stop_run(store, run.id, str(exc), failed)
+            work.set_run_key(store, run.id, key)
+            raise
         if isinstance(exc, EndpointError):
             failed["stopped"] = str(exc)
         work.finish_run(store, run.id, "failed", failed)
         raise
     metrics = run_metrics(service, len(items), started)
     work.finish_run(store, run.id, "finished", metrics)
+    work.set_run_key(store, run.id, None)
     work.record_modes(store, run.id, {"judge": service.context.llm.mode})
     return JudgeOutcome(run.id, results, metrics, f"{version.id} ({version.name})",
                        cfg.samples)
+
+
+def judge_run_key(cfg: JudgeConfig, source: dict[str, Any], items: list[tuple[str, str]]) -> str:
+    """The key a judge run stopped by its budget holds (the same config but the budget, input
+    and items find it again)."""
+    texts = hashlib.sha256(json.dumps(items, ensure_ascii=False).encode()).hexdigest()
+    blob = json.dumps({"cfg": cfg.model_dump(exclude={BUDGET_KEY}), "input": source,
+                       "items": texts}, sort_keys=True, default=str)
+    return "judge:" + hashlib.sha256(blob.encode()).hexdigest()[:40]
 
 
 async def judge_items(service: JudgeService, items: list[tuple[str, str]], *, graph: bool,
