@@ -38,7 +38,7 @@ class Devices:
     source: str  # "this machine: 4 × NVIDIA H100 80GB HBM3" or "devices: in the experiment file"
 
     def describe(self) -> str:
-        return f"{self.count} × {self.memory / GiB:.0f} GiB ({self.source})"
+        return f"{self.count} × {round(self.memory / GiB, 1):g} GiB ({self.source})"
 
 
 def seen_devices() -> Devices | None:
@@ -60,10 +60,8 @@ def seen_devices() -> Devices | None:
 def plan_devices(configured: Any) -> Devices | None:
     """The devices this machine sees, else the experiment's `devices:` (None: neither)."""
     seen = seen_devices()
-    if seen is not None:
+    if seen is not None or configured is None:
         return seen
-    if configured is None:
-        return None
     return Devices(configured.count, int(configured.memory_gib * GiB), "devices: in the experiment file")
 
 
