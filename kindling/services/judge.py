@@ -125,6 +125,9 @@ def execute_judge(store: Store, cfg: JudgeConfig, items: list[tuple[str, str]],
     Raises:
         PrincipleNotFound, PromptError, LLMConfigError: before any run is created (a principle
             version of another task than the run's, unless force_task, is a PrincipleNotFound).
+        BudgetError, PriceError: budget.max_cost set and a model with no price (before any run).
+        BudgetSpent: the calls cost budget.max_cost; the run is stopped, and the same call with
+            a raised budget resumes it.
     """
     task = resolve_task(cfg.task)
     version = detector_version(store, cfg, task)
