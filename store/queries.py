@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from kindling.store.db import Store
 from kindling.store.models import DatasetRecord, Query, Response, Run
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 
 def dataset_response_items(store: Store, dataset: str, offset: int, limit: int | None) -> list[dict]:
@@ -106,3 +107,34 @@ def finished_run_metrics(store: Store, kind: str, output_dir: str) -> dict | Non
         return next((m for m in s.scalars(stmt)
                      if (out := (m or {}).get("output_dir")) and os.path.abspath(out) == wanted),
                     None)
+
+
+def newest_run_into(store: Store, kind: str, output_dir: str) -> int | None:
+    """The newest `kind` run (any status) whose config trains into `output_dir`, or None."""
+    stmt = select(Run.id, Run.config).where(Run.kind == kind).order_by(Run.id.desc()).limit(50)
+    wanted = os.path.abspath(output_dir)
+    with store.session() as s:
+        return next((run_id for run_id, config in s.execute(stmt)
+                     if (out := ((config or {}).get("trl") or {}).get("output_dir"))
+                     and os.path.abspath(str(out)) == wanted), None)
+
+
+def newest_endpoint_check(store: Store, base_url: str, model: str
+                          ) -> tuple[int, dict[str, Any]] | None:
+    """(run id, metrics) of the newest finished `endpoint check` of `model` at `base_url`
+    that measured latencies, or None."""
+    stmt = (select(Run.id, Run.config, Run.metrics).where(Run.kind == "endpoint",
+                                                          Run.status == "finished")
+            .order_by(Run.id.desc()).limit(200))
+    with store.session() as s:
+        return next(((run_id, metrics or {}) for run_id, config, metrics in s.execute(stmt)
+                     if (config or {}).get("base_url") == base_url
+                     and (config or {}).get("model") == model
+                     and (metrics or {}).get("latencies_ms")), None)
+
+
+def dataset_row_count(store: Store, dataset: str) -> int:
+    """How many records the store holds of `dataset`."""
+    with store.session() as s:
+        return s.scalar(select(func.count()).select_from(DatasetRecord)
+                        .where(DatasetRecord.dataset == dataset)) or 0

@@ -77,13 +77,10 @@ def train_result(exp: Experiment, name: str) -> dict[str, Any]:
     Raises:
         UserError: no such run (the process ended without storing one).
     """
-    from kindling.store.models import Run
+    from kindling.store.queries import newest_run_into
 
     folder = str(exp.workdir / FOLDERS[name])
-    with exp.store.session() as s:
-        runs = s.query(Run).filter_by(kind=TRAIN_KINDS[name]).order_by(Run.id.desc()).limit(50)
-        run_id = next((r.id for r in runs
-                       if str((r.config or {}).get("trl", {}).get("output_dir")) == folder), None)
+    run_id = newest_run_into(exp.store, TRAIN_KINDS[name], folder)
     if run_id is None:
         raise UserError(f"step {name}: its process stored no {TRAIN_KINDS[name]} run training "
                         f"into {folder}")

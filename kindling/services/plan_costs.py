@@ -85,20 +85,14 @@ def measured_latency(store: Any | None, base_url: str | None, model: str) -> dic
     {latency_ms (median), safe_concurrency, run}; None when none was stored."""
     if store is None or base_url is None:
         return None
-    from kindling.store.models import Run
+    from kindling.store.queries import newest_endpoint_check
 
-    with store.session() as s:
-        runs = (s.query(Run).filter_by(kind="endpoint", status="finished")
-                .order_by(Run.id.desc()).limit(200).all())
-        for run in runs:
-            config, metrics = run.config or {}, run.metrics or {}
-            if config.get("base_url") != base_url or config.get("model") != model:
-                continue
-            latencies = metrics.get("latencies_ms") or []
-            if latencies:
-                return {"latency_ms": statistics.median(latencies), "run": run.id,
-                        "safe_concurrency": metrics.get("safe_concurrency")}
-    return None
+    found = newest_endpoint_check(store, base_url, model)
+    if found is None:
+        return None
+    run_id, metrics = found
+    return {"latency_ms": statistics.median(metrics["latencies_ms"]), "run": run_id,
+            "safe_concurrency": metrics.get("safe_concurrency")}
 
 
 def wall_seconds(calls: RoleCalls, measured: dict[str, Any] | None) -> float | None:

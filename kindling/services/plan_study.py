@@ -139,13 +139,9 @@ def dataset_rows(store: Any | None, dataset: str, task_name: str) -> tuple[int |
     from kindling.services.plan_calls import PAPER_ROWS
 
     if store is not None:
-        from sqlalchemy import func, select
+        from kindling.store.queries import dataset_row_count
 
-        from kindling.store.models import DatasetRecord
-
-        with store.session() as s:
-            n = s.scalar(select(func.count()).select_from(DatasetRecord)
-                         .where(DatasetRecord.dataset == dataset)) or 0
+        n = dataset_row_count(store, dataset)
         if n:
             return n, f"{n} rows of {dataset} in the store"
     if task_name == "greetings-zh" and dataset in PAPER_ROWS:
