@@ -12,53 +12,85 @@ from kindling.rl.memory_estimate import GiB
 from kindling.services.plan_study import StepPlan, StudyPlan
 from kindling.views import money
 
-PARTS = ("weights", "gradients", "optimizer", "activations", "logits", "vllm", "reference",
-         "reward model", "overhead")
+PARTS = {"weights": "weights", "gradients": "gradients", "optimizer": "optimizer state",
+         "activations": "activations", "logits": "logits", "vllm": "vLLM's share",
+         "reference": "reference policy", "reward model": "reward model",
+         "overhead": "CUDA context etc."}
 
 
 def gib(value: int) -> str:
     return f"{value / GiB:.1f}"
 
 
+def plan_money(value: float | None) -> str:
+    """A planned amount: cents, or three decimals below one unit (0.002)."""
+    if value is None:
+        return "unknown"
+    if value == 0:
+        return "0"
+    return f"{value:,.2f}" if value >= 1 else f"{value:.3f}"
+
+
 def memory_cell(step: StepPlan) -> str:
     if step.memory is None:
-        return step.memory_note or ""
-    fits = {True: "fits", False: "DOES NOT FIT", None: "not checked"}[step.memory.fits]
-    return f"{gib(step.memory.total)} GiB ({fits})"
+        return "" if step.memory_note is None or not step.name.startswith(("sft", "rm", "grpo")) \
+            else "no estimate"
+    fits = {True: "fits", False: "TOO BIG", None: "unchecked"}[step.memory.fits]
+    return f"{gib(step.memory.total)} GiB {fits}"
 
 
 def step_money(step: StepPlan) -> str:
     if not step.money:
         return ""
     if any(m.typical is None for m in step.money):
-        return "unknown (no price)"
-    currency = next((m.price.currency for m in step.money if m.price is not None), "USD")
-    return money(sum(m.typical or 0.0 for m in step.money), currency)
+        return "no price"
+    return plan_money(sum(m.typical or 0.0 for m in step.money))
+
+
+def currency_of(study: StudyPlan) -> str:
+    return study.totals.currency or "USD"
 
 
 def print_plan(study: StudyPlan) -> None:
     """Every step, the memory breakdown, the LLM calls per role, the totals and any refusal."""
     devices = study.devices.describe() if study.devices else \
-        "none seen and no devices: in the file (memory estimated, not checked)"
-    console.print(f"devices: {devices}", highlight=False)
+        "none seen, none in the file (memory estimated, not checked)"
+    console.print(f"devices: {devices}", highlight=False, markup=False)
     if study.validated_on_cpu:
-        console.print("[dim]this machine sees no GPU: the training configs were checked with "
-                      "trl.use_cpu (TRL refuses bf16 without one); the commands are as they run[/]")
-    table = Table(title="the plan, step by step", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("step", "processes", "devices", "GPU memory per device", "LLM calls", "money",
-                   "wall time"):
-        table.add_column(column, overflow="fold")
+        console.print("[dim]no GPU here: the training configs were checked with trl.use_cpu "
+                      "(TRL refuses bf16 without a GPU); the commands are as they will run[/]",
+                      highlight=False)
+    table = Table(title="the plan, step by step", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
+    for column in ("step", "process", "GPU memory/device", "LLM calls",
+                   f"money ({currency_of(study)})"):
+        table.add_column(column, justify="left" if column in ("step", "process") else "right",
+                         overflow="fold")
     for step in study.steps:
         calls = sum(m.calls.calls for m in step.money)
         bound = "≤ " if any(m.calls.at_most for m in step.money) else ""
-        table.add_row(step.name, str(step.processes), step.devices, memory_cell(step),
-                      f"{bound}{calls:,}" if step.money else "", step_money(step), step.wall)
+        table.add_row(step.name, step.devices, memory_cell(step),
+                      f"{bound}{calls:,}" if step.money else "", step_money(step))
     console.print(table)
-    print_commands(study)
+    print_wall(study)
     print_memory(study)
     print_calls(study)
+    print_commands(study)
     print_totals(study)
     print_refusal(study)
+
+
+def print_wall(study: StudyPlan) -> None:
+    """Wall time, one line per distinct estimate (the steps it covers first)."""
+    groups: dict[str, list[str]] = {}
+    for step in study.steps:
+        if step.wall:
+            groups.setdefault(step.wall, []).append(step.name)
+    if groups:
+        console.print("[bold]wall time[/]")
+    for wall, names in groups.items():
+        console.print(f"  {', '.join(names)}: {wall}", highlight=False, markup=False,
+                      soft_wrap=False)
 
 
 def print_commands(study: StudyPlan) -> None:
@@ -69,49 +101,66 @@ def print_commands(study: StudyPlan) -> None:
 
 
 def print_memory(study: StudyPlan) -> None:
-    table = Table(title="GPU memory per device (GiB), training steps", box=box.SIMPLE_HEAD,
-                  pad_edge=False, caption="rl/memory_estimate.py; reference: GRPO's reference "
-                  "policy (beta > 0, not LoRA); reward model: GRPO's RM, a whole copy")
-    table.add_column("step")
-    table.add_column("setup", overflow="fold")
-    for part in (*PARTS, "total", "device"):
-        table.add_column(part, justify="right")
-    for step in study.steps:
-        if step.memory is None:
-            continue
-        parts = step.memory.breakdown()
-        device = gib(step.memory.devices.memory) if step.memory.devices else "–"
-        table.add_row(step.name, step.memory.estimate.setup.describe(),
-                      *[gib(parts[p]) if p in parts else "–" for p in PARTS],
-                      gib(step.memory.total), device)
+    """GPU memory per device, a column per training step (rl/memory_estimate.py)."""
+    steps = [s for s in study.steps if s.memory is not None]
+    if not steps:
+        return
+    table = Table(title="GPU memory per device (GiB)", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
+    table.add_column("")
+    for step in steps:
+        table.add_column(step.name, justify="right")
+    breakdowns = [s.memory.breakdown() for s in steps if s.memory is not None]
+    for part, label in PARTS.items():
+        if any(part in b and b[part] for b in breakdowns):
+            table.add_row(label, *[gib(b[part]) if part in b else "–" for b in breakdowns])
+    table.add_section()
+    table.add_row("total", *[gib(s.memory.total) for s in steps if s.memory is not None])
+    table.add_row("each device has", *[gib(s.memory.devices.memory)
+                                       if s.memory is not None and s.memory.devices else "–"
+                                       for s in steps])
     console.print(table)
-    for step in study.steps:
-        if step.memory_note:
-            console.print(f"  {step.name}: {step.memory_note}", highlight=False, markup=False)
+    for step in steps:
+        assert step.memory is not None
+        console.print(f"  {step.name}: {step.memory.estimate.setup.describe()}; "
+                      f"{step.memory_note}", highlight=False, markup=False)
 
 
 def print_calls(study: StudyPlan) -> None:
     table = Table(title="LLM calls per role", box=box.SIMPLE_HEAD, pad_edge=False,
-                  caption=f"tokens counted with {study.token_counter} on the role's prompt with "
-                  "the task's worked example; output: a typical answer (at most: every answer at "
-                  "max_tokens); ≤: depends on the answers (an upper bound)")
-    for column in ("step", "role", "model", "calls", "input tokens", "output tokens", "money",
+                  collapse_padding=True)
+    for column in ("step", "role", "calls", "tokens in/out", f"money ({currency_of(study)})",
                    "at most"):
-        table.add_column(column, justify="left" if column in ("step", "role", "model")
-                         else "right", overflow="fold")
+        table.add_column(column, justify="left" if column in ("step", "role") else "right",
+                         overflow="fold")
+    models = [m.calls.llm.model for step in study.steps for m in step.money]
+    main = max(set(models), key=models.count) if models else ""
     for step in study.steps:
         for m in step.money:
             c = m.calls
-            currency = m.price.currency if m.price else None
-            table.add_row(step.name, c.role, c.llm.model,
-                          ("≤ " if c.at_most else "") + f"{c.calls:,}", f"{c.total_input:,}",
-                          f"{c.total_output:,}",
-                          money(m.typical, currency) if m.price else f"no price for {c.llm.model}",
-                          money(m.at_most, currency) if m.price else "–")
+            role = c.role.split(" (")[0]
+            table.add_row(step.name, role if c.llm.model == main else f"{role} ({c.llm.model})",
+                          ("≤ " if c.at_most else "") + f"{c.calls:,}",
+                          f"{tokens(c.total_input)}/{tokens(c.total_output)}",
+                          plan_money(m.typical) if m.price else "no price",
+                          plan_money(m.at_most) if m.price else "–")
     console.print(table)
+    console.print(f"  model: {main} unless named; tokens: {study.token_counter}, on each role's "
+                  "prompt with the task's worked example; output: a typical answer (at most: "
+                  "every answer at max_tokens); ≤: depends on the answers (an upper bound)",
+                  highlight=False, markup=False)
     for step in study.steps:
         for note in step.notes:
             console.print(f"  {step.name}: {note}", highlight=False, markup=False)
+
+
+def tokens(n: int) -> str:
+    """3,736,000 as 3.7M; 7,168 as 7.2k."""
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 100_000:
+        return f"{n / 1000:.0f}k"
+    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
 
 
 def print_totals(study: StudyPlan) -> None:
@@ -122,7 +171,8 @@ def print_totals(study: StudyPlan) -> None:
     elif t.typical is None:
         line = "money: no total (prices in more than one currency)"
     else:
-        line = f"money: {money(t.typical, t.currency)} typical, at most {money(t.at_most, t.currency)}"
+        line = (f"money: {plan_money(t.typical)} {t.currency} typical, at most "
+                f"{plan_money(t.at_most)} {t.currency} (prices: configs/prices.yaml, check them)")
     console.print(f"[bold]total[/] {line}; GPU-hours: unknown (no training throughput per GPU "
                   "is measured yet)", highlight=False)
 

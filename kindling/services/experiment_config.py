@@ -26,7 +26,7 @@ class Launch(Strict):
     """How a training step's process is started (every step runs in a process of its own)."""
 
     processes: int = Field(1, ge=1, le=64, description="Training processes, one per GPU; more than 1 starts the step under `accelerate launch` (gloo on the CPU).")
-    accelerate_config: PathStr | None = Field(None, description="An accelerate config (accelerate/fsdp.yaml, zero3.yaml, ddp.yaml; relative to the experiment file); set, the step runs under `accelerate launch` with it and `processes` as --num_processes.")
+    accelerate_config: str | None = Field(None, description="An accelerate config (accelerate/fsdp.yaml, zero3.yaml, ddp.yaml), relative to the experiment file as a step's config: is; set, the step runs under `accelerate launch` with it and `processes` as --num_processes.")
 
     @property
     def accelerated(self) -> bool:

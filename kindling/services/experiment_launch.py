@@ -63,11 +63,12 @@ def step_launch(plan: Plan, name: str) -> Launch:
 
 
 def accelerate_config_path(plan: Plan, launch: Launch) -> Path | None:
-    """The accelerate config, relative to the experiment file as every path in it."""
+    """The accelerate config, relative to the experiment file's folder as a step's `config:`
+    (a shipped experiment file finds the shipped accelerate configs beside it)."""
     if launch.accelerate_config is None:
         return None
-    path = Path(launch.accelerate_config)
-    return path if path.is_absolute() else (plan.paths_base or plan.base_dir) / path
+    path = Path(launch.accelerate_config).expanduser()
+    return path if path.is_absolute() else plan.base_dir / path
 
 
 def train_links(plan: Plan, name: str, results: dict[str, Any] | None) -> dict[str, Any]:

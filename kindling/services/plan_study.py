@@ -162,7 +162,7 @@ def build_study(cfg: ExperimentConfig, plan: Plan, *, config_file: Path,
 
     cpu = (not has_cuda()) if cpu is None else cpu
     devices = plan_devices(cfg.devices)
-    steps = {name: StepPlan(name, *command(plan, name, config_file, overrides or {}), devices="none")
+    steps = {name: StepPlan(name, *command(plan, name, config_file, overrides or {}), devices="the experiment's")
              for name in STEPS}
     calls: dict[str, list[RoleCalls]] = {}
     loaded = {name: train_config(plan, name, cpu) for name in TRAIN_KINDS}
@@ -193,8 +193,9 @@ def build_study(cfg: ExperimentConfig, plan: Plan, *, config_file: Path,
         step = steps[name]
         step.money = [plan_costs.role_money(c, table) for c in roles]
         step.wall = _llm_wall(store, roles)
-    for name in ("path_a", "compare", "agreement"):
-        steps[name].devices = "1 device (a trained model samples or scores)"
+    one = "1 GPU" if devices is not None or not cpu else "CPU"
+    for name in ("path_a", "compare", "agreement", "path_b"):  # a model samples or scores
+        steps[name].devices = f"own, {one}" if name != "path_b" else "own"
     everything = [m for s in steps.values() for m in s.money]
     return StudyPlan(list(steps.values()), devices, plan_calls.token_counter(),
                      plan_costs.totals(everything), cpu)
@@ -210,31 +211,31 @@ def _plan_training(plan: Plan, step: StepPlan, kcfg: Any, trl: Any, on_cpu: bool
     step.wall = TRAINING_WALL
     if config is None:
         step.memory_note = f"no memory estimate: {source}"
-        step.devices = f"{launch.processes} GPU(s)"
+        step.devices = gpus(launch.processes)
         return
     memory = step_memory(TRAIN_KINDS[step.name], kcfg, trl, launch,
                          accelerate_config_path(plan, launch), config, None if on_cpu else devices)
     step.memory, step.memory_note = memory, f"model shape: {plan.cfg.base.model} ({source})"
-    step.devices = (f"CPU (trl.use_cpu), {launch.processes} process(es)" if on_cpu else
-                    f"{launch.processes} GPU(s), {memory.sharding_words}")
+    where = gpus(launch.processes) if devices is not None or not on_cpu else "CPU"
+    step.devices = f"{where}, {memory.sharding_words}"
     if memory.fits is False:
         step.suggestions = fit_suggestions(step.name, memory, config,
                                            step_set=dict(getattr(plan.cfg, step.name).set),
                                            fsdp_config=fsdp_config_arg(plan))
 
 
+def gpus(n: int) -> str:
+    return f"{n} GPU" + ("s" if n > 1 else "")
+
+
 def fsdp_config_arg(plan: Plan) -> str:
-    """An FSDP accelerate config as `--set launch.accelerate_config=` takes it (a --set path is
-    relative to the current folder): the experiment folder's accelerate/fsdp.yaml, else the
-    shipped one."""
+    """An FSDP accelerate config as `--set launch.accelerate_config=` takes it (relative to the
+    experiment file's folder): accelerate/fsdp.yaml beside it, else the shipped one."""
     from kindling.configs import shipped_configs
 
-    found = plan.base_dir / "accelerate" / "fsdp.yaml"
-    path = found if found.is_file() else shipped_configs() / "accelerate" / "fsdp.yaml"
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path.resolve())
+    if (plan.base_dir / "accelerate" / "fsdp.yaml").is_file():
+        return "accelerate/fsdp.yaml"
+    return str((shipped_configs() / "accelerate" / "fsdp.yaml").resolve())
 
 
 def _llm_wall(store: Any | None, roles: list[RoleCalls]) -> str:
