@@ -7,6 +7,8 @@
 #   bash benchmarks/gpu_check.sh
 # Writes $OUT/gpu_check.log, $OUT/gpu_train.json and $OUT/gpu_paper_arms.json (OUT defaults to
 # /tmp/gpu_check). Exit status: 0 when both parts succeeded, else the first failing part's.
+# Each part's table ends with the measured peak memory beside the memory estimator's figure per
+# phase or arm (benchmarks/gpu/estimate.py); the dry run prints "no GPU: not measured" there.
 # A CPU dry run of the script itself (no wheels installed, tiny models):
 #   SMOKE=1 INSTALL=0 PYTHON=.venv/bin/python DATA=../shared/data/igniting bash benchmarks/gpu_check.sh
 set -uo pipefail

@@ -16,7 +16,8 @@ kindling.limit (prompts / pairs), save_strategy no, disable_tqdm; use_vllm false
 importable (the reason is recorded); in --smoke also bf16 false, use_cpu true and a short
 max_completion_length. Every other field is the config's. Per arm: step times (TRL's step_time
 from the run's stored metrics), completion tokens/s (mean completion length x completions per
-generation over the step times), peak GPU memory, wall time with loading. On one GPU a step is
+generation over the step times), peak GPU memory beside the memory estimator's figure for the
+loaded config (benchmarks/gpu/estimate.py), wall time with loading. On one GPU a step is
 a quarter of the paper's update (its per-device sizes assume 4 GPUs).
 
     python3 benchmarks/gpu_paper_arms.py --data benchmarks/wheels/paper_data [--steps 4] [--out PATH]
@@ -132,7 +133,8 @@ def run(args: argparse.Namespace, scale: Scale, work: Path, report: dict[str, An
     rm_dir = work / "rm"
     if "rm" in args.arms:
         report["rm_train"] = train_measured(store, "rm", configs["paper"],
-                                            rm_overrides(scale, policy, rm_dir), scale)
+                                            rm_overrides(scale, policy, rm_dir), scale,
+                                            name="rm_train")
         save()
     for arm in args.arms:
         if arm == "judge" and not args.judge_base_url:
@@ -142,7 +144,8 @@ def run(args: argparse.Namespace, scale: Scale, work: Path, report: dict[str, An
             report["arms"][arm] = {"skipped": "the reward model did not train (rm_train's error)"}
         else:
             overrides = arm_overrides(scale, args, arm, policy, rm_dir, work / f"grpo_{arm}")
-            report["arms"][arm] = train_measured(store, "grpo", configs[arm], overrides, scale)
+            report["arms"][arm] = train_measured(store, "grpo", configs[arm], overrides, scale,
+                                                 name=f"grpo {arm}")
         save()
     store.close()
 

@@ -10,7 +10,9 @@ sft, rm, grpo (Kindling's GPU GRPO settings), grpo_trl (GRPOConfig's defaults), 
 completions per generation) and grpo_vllm (as grpo, generating with vLLM colocated; recorded as
 skipped, with the reason, when vllm is not importable or there is no CUDA device). The table gives,
 per phase, step time, tokens/s and peak memory, and per Kindling GRPO phase its ratio of completion
-tokens/s to grpo_trl's with the verdict against the target (>= 5x). The JSON (--out) is rewritten
+tokens/s to grpo_trl's with the verdict against the target (>= 5x). Beneath it, per phase, the
+memory estimator's figure for the same model and setup beside the measured peak, with the relative
+error (benchmarks/gpu/estimate.py; "no GPU: not measured" on CPU). The JSON (--out) is rewritten
 after every phase, so a timeout keeps what was measured.
 
 TRL and datasets may come as wheels (benchmarks/gpu_wheels.sh downloads them): when `trl` is not
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.gpu.build import build_data, build_model_folder, build_tokenizer
+from benchmarks.gpu.estimate import card_bytes, train_phase_estimate
 from benchmarks.gpu.measure import clear_memory, memory
 from benchmarks.gpu.phases import PHASE_FUNCS, Context, PhaseSkipped
 from benchmarks.gpu.report import best, fmt, print_table, ratios
@@ -128,6 +131,25 @@ def run_phase(ctx: Context, name: str) -> dict[str, Any]:
     return res
 
 
+def prompt_tokens(tokenizer: Any, prompts: list[str]) -> int:
+    """The longest prompt as GRPO feeds it (chat template, generation prompt), in tokens."""
+    texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True,
+                                           tokenize=False) for p in prompts]
+    return max(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
+
+
+def with_estimate(res: dict[str, Any], mode: Mode, name: str, est: dict[str, Any]) -> dict[str, Any]:
+    """The phase's result with the memory estimator's figure beside its measured peak (none for a
+    skipped phase); an estimator failure is recorded, never raised."""
+    if "skipped" in res:
+        return res
+    try:
+        res["memory_estimate"] = train_phase_estimate(mode, name, res, **est)
+    except Exception as exc:  # noqa: BLE001 - the measurement matters more than the estimate
+        res["memory_estimate"] = {"label": name, "error": f"{type(exc).__name__}: {exc}"}
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the phases; write the JSON after each; print the table.
 
@@ -169,8 +191,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(tokenizer)} tokens, {len(data.prompts)} prompts", flush=True)
         ctx = Context(mode=mode, tokenizer=tokenizer, data=data, model_dir=work / "model", work=work,
                       warmup=mode.warmup, steps=mode.steps, seed=args.seed)
+        from transformers import AutoConfig
+
+        est = {"config": AutoConfig.from_pretrained(work / "model"), "device_bytes": card_bytes(mode.device),
+               "prompt_tokens": prompt_tokens(tokenizer, data.prompts)}
         for name in args.phases:
-            report["phases"][name] = run_phase(ctx, name)
+            report["phases"][name] = with_estimate(run_phase(ctx, name), mode, name, est)
             report["ratios"] = ratios(report["phases"])
             report["ratio"] = report["ratios"].get("grpo", {}).get("tokens_per_s_ratio")
             report["best"] = best(report["ratios"])

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from benchmarks.gpu.estimate import card_bytes, compare, run_estimate
 from benchmarks.gpu.measure import clear_memory
-from benchmarks.gpu.report import fmt
+from benchmarks.gpu.report import fmt, memory_lines
 from benchmarks.gpu.settings import GIB
 
 ARMS = {"rm": "configs/paper.yaml", "judge": "configs/paper_grpo_judge.yaml"}
@@ -185,13 +186,35 @@ def step_figures(metrics: dict[str, Any], trl_config: dict[str, Any]) -> dict[st
     return out
 
 
-def train_measured(store: Any, kind: str, config: Path, overrides: dict[str, Any], scale: Scale) -> dict[str, Any]:
-    """`train_from_config` (what `kindling train <kind>` calls), timed, its peak memory and figures.
+def arm_estimate(kind: str, name: str, config: Path, overrides: dict[str, Any], measured: dict[str, Any],
+                 scale: Scale) -> dict[str, Any]:
+    """The memory estimator's figure for the run's loaded config, beside its measured peak; an
+    estimator failure is recorded, never raised."""
+    try:
+        from kindling.rl.train_config import load_train_config
+        from transformers import AutoConfig
+
+        sets = {"kindling.pairs_run": 1, **overrides} if kind == "rm" else overrides  # pairs: no memory
+        kcfg, trl_cfg = load_train_config(kind, config, sets)
+        entry = run_estimate(kind, name, kcfg.model_dump(mode="json"), trl_cfg.to_dict(),
+                             AutoConfig.from_pretrained(overrides["kindling.model"]), card_bytes(scale.device))
+        return compare(entry, measured, failed="error" in measured)
+    except Exception as exc:  # noqa: BLE001 - the measurement matters more than the estimate
+        return {"label": name, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def train_measured(store: Any, kind: str, config: Path, overrides: dict[str, Any], scale: Scale,
+                   name: str | None = None) -> dict[str, Any]:
+    """`train_from_config` (what `kindling train <kind>` calls), timed, its peak memory and figures,
+    and the memory estimator's figure for the same config (`memory_estimate`).
+
+    Args:
+        name: What the memory comparison calls it (default: kind).
 
     Returns:
-        The run's id, status, wall time, peak memory and `step_figures`; or {"error": ...}.
+        The run's id, status, wall time, peak memory, `step_figures` and `memory_estimate`; or
+        {"error": ...} with the peak up to the failure and the estimate.
     """
-    import torch
     from kindling.store.reports import get_run
 
     from kindling.services.training import train_from_config
@@ -203,13 +226,14 @@ def train_measured(store: Any, kind: str, config: Path, overrides: dict[str, Any
         run_id, _ = train_from_config(store, kind, config, overrides, live=False)
     except Exception as exc:  # noqa: BLE001 - one failed part must not lose the others
         traceback.print_exc()
-        return {"error": f"{type(exc).__name__}: {exc}", "wall_s": time.perf_counter() - t0,
-                "overrides": overrides}
+        failed = {"error": f"{type(exc).__name__}: {exc}", "wall_s": time.perf_counter() - t0,
+                  "overrides": overrides, **peaks(scale)}
+        failed["memory_estimate"] = arm_estimate(kind, name or kind, config, overrides, failed, scale)
+        clear_memory(scale.device)
+        return failed
     wall = time.perf_counter() - t0
-    cuda = scale.device == "cuda"
-    res: dict[str, Any] = {"wall_s": wall, "overrides": overrides,
-                           "peak_gib": torch.cuda.max_memory_allocated() / GIB if cuda else None,
-                           "peak_reserved_gib": torch.cuda.max_memory_reserved() / GIB if cuda else None}
+    res: dict[str, Any] = {"wall_s": wall, "overrides": overrides, **peaks(scale)}
+    res["memory_estimate"] = arm_estimate(kind, name or kind, config, overrides, res, scale)
     run = get_run(store, run_id)
     assert run is not None
     res.update(run_id=run_id, status=run.status, **step_figures(run.metrics or {}, (run.config or {}).get("trl", {})))
@@ -217,6 +241,15 @@ def train_measured(store: Any, kind: str, config: Path, overrides: dict[str, Any
     print(f"{kind}: run {run_id} {run.status}, step {fmt(res.get('step_s'), '.3f')} s, peak "
           f"{fmt(res['peak_gib'], '.2f')} GiB, {wall:.1f} s with loading", flush=True)
     return res
+
+
+def peaks(scale: Scale) -> dict[str, float | None]:
+    """Peak allocated and reserved GPU memory since the last reset, in GiB (None off CUDA)."""
+    import torch
+
+    cuda = scale.device == "cuda"
+    return {"peak_gib": torch.cuda.max_memory_allocated() / GIB if cuda else None,
+            "peak_reserved_gib": torch.cuda.max_memory_reserved() / GIB if cuda else None}
 
 
 def table_lines(report: dict[str, Any]) -> list[str]:
@@ -238,7 +271,7 @@ def table_lines(report: dict[str, Any]) -> list[str]:
                  "left out when two ran; wall s: with loading and saving")
     if "error" in report:
         lines.append(f"ERROR: {report['error']}")
-    return lines
+    return lines + memory_lines(parts)
 
 
 def print_table(report: dict[str, Any]) -> None:

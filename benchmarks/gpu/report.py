@@ -93,6 +93,56 @@ def table_lines(report: dict[str, Any]) -> list[str]:
         b = report["best"]
         lines.append(f"best Kindling GRPO phase: {b['phase']} {b['ratio']:.2f}x  target >= "
                      f"{TARGET_RATIO:g}x: {verdict(b['ratio'])}")
+    return lines + memory_lines(report["phases"])
+
+
+def pct(v: float | None) -> str:
+    """A relative error as '+5.1%' (a dash when None)."""
+    return "-" if v is None else f"{v:+.1%}"
+
+
+def memory_line(name: str, m: dict[str, Any]) -> str:
+    """One phase's or arm's memory: measured peak beside the estimator's figure.
+
+    Args:
+        name: The phase or arm, as the table names it.
+        m: Its `memory_estimate` entry (benchmarks/gpu/estimate.py: estimate, then compare).
+
+    Returns:
+        e.g. "sft full bf16, batch 16×512: measured 9.80 GiB, estimated 10.30 GiB (+5.1%); reserved
+        10.40 GiB (-1.0%)"; without a GPU "...: estimated 1.03 GiB; no GPU: not measured".
+    """
+    head = m.get("label", name)
+    if "error" in m:
+        return f"{head}: no estimate ({m['error'].splitlines()[0][:90]})"
+    est = m.get("estimated_gib")
+    est_words = f"estimated {est:.2f} GiB" if est is not None else "no estimate"
+    if m.get("other_models_gib"):
+        est_words += " (with " + ", ".join(f"{k} {v:.2f}" for k, v in m["other_models_gib"].items()) + ")"
+    if m.get("measured_gib") is None:
+        return f"{head}: {est_words}; {m['status']}"
+    line = f"{head}: measured {m['measured_gib']:.2f} GiB, {est_words}"
+    if m["status"] != "compared":
+        return f"{line}; {m['status']}"
+    line += f" ({pct(m['relative_error'])})"
+    if m.get("measured_reserved_gib") is not None:
+        line += f"; reserved {m['measured_reserved_gib']:.2f} GiB ({pct(m['relative_error_reserved'])})"
+    return line
+
+
+def memory_lines(parts: dict[str, Any]) -> list[str]:
+    """The memory comparison of every part that has one, each note beneath its line."""
+    lines = []
+    for name, r in parts.items():
+        m = (r or {}).get("memory_estimate")
+        if m is None:
+            continue
+        lines.append(memory_line(name, m))
+        lines.extend(f"    note: {n}" for n in m.get("notes", []))
+    if lines:
+        lines.insert(0, "memory per device, measured (torch.cuda.max_memory_allocated; max_memory_reserved "
+                        "beside) vs the estimator (kindling.rl.memory_estimate; error = (estimated - "
+                        "measured) / measured):")
     return lines
 
 

@@ -83,6 +83,13 @@ def test_smoke_runs_both_arms_through_kindling(tmp_path: Path, subset: Path) -> 
     assert report["arms"]["rm"]["overrides"]["kindling.rm_model"].endswith("/rm")
     assert report["arms"]["judge"]["judge_failed"] == 0  # every judge call answered
     assert "grpo judge   finished" in proc.stdout and "grpo rm      finished" in proc.stdout
+    for part in (report["rm_train"], *report["arms"].values()):  # estimated; on CPU never measured
+        m = part["memory_estimate"]
+        assert m["estimated_gib"] > 0 and m["measured_gib"] is None and m["status"] == "no GPU: not measured"
+        assert f"{m['label']}: estimated" in proc.stdout
+    assert report["rm_train"]["memory_estimate"]["label"].startswith("rm_train LoRA r=16 fp32, batch 16×")
+    assert set(report["arms"]["rm"]["memory_estimate"]["other_models_gib"]) == {"reference model", "reward model"}
+    assert set(report["arms"]["judge"]["memory_estimate"]["other_models_gib"]) == {"reference model"}
 
 
 @pytest.mark.slow

@@ -51,6 +51,16 @@ def test_smoke_run_writes_every_phase_and_skips_vllm_with_a_reason(tmp_path: Pat
     assert "ratio (Kindling grpo / TRL defaults)" in proc.stdout
     assert "target >= 5x" in proc.stdout
     assert "grpo_vllm    skipped: vllm" in proc.stdout
+    # the memory estimator beside each phase; no GPU here, so nothing measured and no error made up
+    for name in MEASURED:
+        m = report["phases"][name]["memory_estimate"]
+        assert m["estimated_gib"] > 0 and m["measured_gib"] is None and m["relative_error"] is None, (name, m)
+        assert m["status"] == "no GPU: not measured"
+        line = next(x for x in proc.stdout.splitlines() if x.startswith(f"{m['label']}: "))
+        assert line.startswith(f"{m['label']}: estimated {m['estimated_gib']:.2f} GiB")
+        assert line.endswith("; no GPU: not measured") and "measured " not in line.replace("not measured", "")
+    assert "memory_estimate" not in report["phases"]["grpo_vllm"]
+    assert report["phases"]["sft"]["memory_estimate"]["label"] == "sft full fp32, batch 4×64"
 
 
 def test_phases_flag_rejects_unknown_names() -> None:
