@@ -175,6 +175,23 @@ def print_totals(study: StudyPlan) -> None:
                 f"{plan_money(t.at_most)} {t.currency} (prices: configs/prices.yaml, check them)")
     console.print(f"[bold]total[/] {line}; GPU-hours: unknown (no training throughput per GPU "
                   "is measured yet)", highlight=False)
+    budget = budget_line(study)
+    if budget:
+        console.print(budget, highlight=False, markup=False)
+
+
+def budget_line(study: StudyPlan) -> str:
+    """The study's budget.max_cost against the plan's money ("" without a budget)."""
+    t = study.totals
+    if study.max_cost is None:
+        return ""
+    line = f"budget: {study.max_cost:g} {t.currency or 'USD'} (budget.max_cost) for every agent step"
+    if t.typical is not None and t.typical > study.max_cost:
+        return line + (f"; the plan's typical {plan_money(t.typical)} is more: the study will "
+                       "stop when it is spent, resumable with a raised budget")
+    if t.at_most is not None and t.at_most > study.max_cost:
+        return line + f"; enough for the typical plan, not for the most ({plan_money(t.at_most)})"
+    return line
 
 
 def refusal_lines(study: StudyPlan) -> list[str]:
@@ -212,6 +229,8 @@ def print_summary(study: StudyPlan) -> None:
     console.print(f"plan: devices {devices}; GPU memory per device: " + "; ".join(parts)
                   + f"; LLM money: {cost}  (kindling experiment plan shows it all)",
                   highlight=False, markup=False, soft_wrap=True)
+    if study.max_cost is not None:
+        console.print(budget_line(study), highlight=False, markup=False, soft_wrap=True)
 
 
 def spent_table(study: StudyPlan, spent: dict[str, tuple[float | None, str | None]]) -> Table:

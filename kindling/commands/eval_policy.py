@@ -75,10 +75,10 @@ def policy(
     store = ctx.obj.open_store()  # before the training libraries load: a wrong store fails fast
 
     from kindling.agents.llm.endpoints import LLMConfigError
+    from kindling.agents.task import resolve_task
     from kindling.agents.templates import PromptError
     from kindling.rl.evaluate.policy import SamplingConfig, held_out_prompts
     from kindling.rl.models import describe_model
-    from kindling.agents.task import resolve_task
     from kindling.services.evaluation import compare_policies, load_judge_config
     from kindling.services.task_measures import length_rule
     from kindling.store.principles import PrincipleNotFound

@@ -39,5 +39,6 @@ def step(
     experiment = Experiment(ctx.obj.open_store(), cfg, plan, config_file=config,
                             overrides=overrides, live=progress, progress=progress)
     experiment.results = experiment.recorded_results()
+    experiment.attempt_runs = experiment.recorded_attempts()
     result = STEP_FUNCTIONS[name](experiment)
     write_text(result_file, json.dumps(result, ensure_ascii=False))

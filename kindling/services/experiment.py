@@ -75,6 +75,7 @@ class Experiment:
         self.workdir = Path(cfg.workdir)
         self.state_path = self.workdir / STATE_FILE
         self.results: dict[str, Any] = {}
+        self.attempt_runs: list[int] = []  # runs of training attempts that stopped (billed)
 
     def check_workdir(self) -> None:
         """Refuse a workdir whose step folders or state file Kindling did not make.
@@ -104,6 +105,7 @@ class Experiment:
 
         self.check_workdir()
         done = self._read_state()
+        self.attempt_runs = self.recorded_attempts()
         fingerprint = self._task_fingerprint()
         for name in STEPS:
             fingerprint = _fingerprint(fingerprint, name, self.plan.section(name))
@@ -122,11 +124,17 @@ class Experiment:
         return self.results
 
     def step_process(self, name: str) -> StepProcess:
-        """The process that runs step `name`, with the results so far."""
+        """The process that runs step `name`, with the results so far (and for GRPO with the
+        judge, its share of the study's budget)."""
+        from kindling.services.experiment_budget import budget_sets, step_budget
+
         sets = [f"{key}={json.dumps(value, ensure_ascii=False, default=str)}"
                 for key, value in self.overrides.items()]
+        train_sets = (budget_sets(step_budget(self, name), "kindling.judge.budget")
+                      if name == "grpo_judge" else None)
         return step_process(self.plan, name, results=self.results, config=self.config_file,
-                            sets=sets, progress=self.progress, result_file=self._result_file(name))
+                            sets=sets, progress=self.progress, result_file=self._result_file(name),
+                            train_sets=train_sets)
 
     def _run_in_process(self, name: str) -> dict[str, Any]:
         """Step `name` in a process of its own; what it made, read back."""
@@ -137,13 +145,34 @@ class Experiment:
         process = self.step_process(name)
         self.on_step(name, f"process: {process.shown()}")
         self.on_step(name, f"log: {process.log}")
+        before = self._newest_training_run(name)
+        # no SQLite connection stays open here while the step's process writes (a process that
+        # holds one while another ends the WAL reads a stale file: "disk I/O error")
+        self.store.close()
         try:
             run_process(process, db_url=self.store.url, echo=self.echo)
         except StepFailed as exc:
+            self._keep_attempt(name, before)
             raise StepFailed(f"step {name}: {exc}") from exc
         if name in TRAIN_KINDS:
             return train_result(self, name)
         return read_result(result_file)
+
+    def _newest_training_run(self, name: str) -> int | None:
+        from kindling.services.experiment_plan import FOLDERS
+        from kindling.store.queries import newest_run_into
+
+        if name not in TRAIN_KINDS:
+            return None
+        return newest_run_into(self.store, TRAIN_KINDS[name], str(self.workdir / FOLDERS[name]))
+
+    def _keep_attempt(self, name: str, before: int | None) -> None:
+        """A training step's run that stopped (its judge calls were paid for) counts against
+        the study's budget when the step is trained again."""
+        run = self._newest_training_run(name)
+        if run is not None and run != before and run not in self.attempt_runs:
+            self.attempt_runs.append(run)
+            self._write_state(self._read_state())
 
     def _result_file(self, name: str) -> Path:
         return self.workdir / LOG_FOLDER / f"{name}.result.json"
@@ -151,6 +180,13 @@ class Experiment:
     def recorded_results(self) -> dict[str, Any]:
         """The results experiment.json holds (what a step's own process starts from)."""
         return {name: record["result"] for name, record in self._read_state().items()}
+
+    def recorded_attempts(self) -> list[int]:
+        """Runs of stopped training attempts experiment.json holds (billed to the budget)."""
+        if not self.state_path.exists():
+            return []
+        runs = self._state_file().get("attempt_runs") or []
+        return [r for r in runs if isinstance(r, int)]
 
     def _task_fingerprint(self) -> str:
         """"" without `task:` (each step's config says, and is fingerprinted); else the task's
@@ -181,7 +217,8 @@ class Experiment:
 
     def _write_state(self, steps: dict[str, Any]) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        write_text(self.state_path, json.dumps({"made_by": STATE_MARK, "steps": steps},
+        write_text(self.state_path, json.dumps({"made_by": STATE_MARK, "steps": steps,
+                                                "attempt_runs": self.attempt_runs},
                                                ensure_ascii=False, indent=1))
 
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from kindling.agents.budget import BudgetConfig
 from kindling.agents.config import Strict
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.paths import ModelRef, PathStr
@@ -79,6 +80,7 @@ class ExperimentConfig(Strict):
     task: TaskRef | None = Field(None, description="The task of every step (Path A's and Path B's task:, GRPO's kindling.task and its judge's task), and whose language and length unit the agreement and comparison measure in. null: each step's own config says (greetings-zh by default); the import step imports the paper's data only for greetings-zh or when data: is set.")
     workdir: PathStr = Field("experiment", description="Where models, runs and the report go (in the file: relative to it; the default: the current folder).")
     data: PathStr | None = Field(None, description="The paper's dataset/ layout, imported first (null: found as the quickstart finds it: the store, $KINDLING_PAPER_DATA, the download cache).")
+    budget: BudgetConfig = Field(default_factory=lambda: BudgetConfig(), description="The whole study's money: max_cost for every agent step together (each step gets what is left; the study stops between calls when it is spent and resumes with a raised budget), prices as a run config's budget.prices. null max_cost: no limit.")
     launch: Launch = Field(default_factory=lambda: Launch(), description="How training steps start (a step's own launch: wins): processes and an accelerate config.")
     devices: Devices | None = Field(None, description="The GPUs the plan checks memory against when this machine has none (null: the ones it sees; none seen, memory is estimated but not checked).")
     base: BaseStep = Field(default_factory=lambda: BaseStep())

@@ -35,7 +35,8 @@ PLACEHOLDERS = {"pairs_run": "<pairs run from step pairs>", "principles": "<S_D 
 
 
 class StepFailed(UserError):
-    """A step's process ended with a non-zero status (its log's last lines in the message)."""
+    """A step's process ended with a non-zero status (its log named; its last lines in the
+    message when its output was not shown as it ran)."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,10 @@ def train_links(plan: Plan, name: str, results: dict[str, Any] | None) -> dict[s
 
 
 def step_process(plan: Plan, name: str, *, results: dict[str, Any] | None, config: Path,
-                 sets: list[str], progress: bool, result_file: Path) -> StepProcess:
-    """The process that runs step `name` (one of CHILD_STEPS)."""
+                 sets: list[str], progress: bool, result_file: Path,
+                 train_sets: dict[str, Any] | None = None) -> StepProcess:
+    """The process that runs step `name` (one of CHILD_STEPS); a training step's `train_sets`
+    go on top of its links and `set:` (its judge's share of the study's budget)."""
     log = Path(plan.cfg.workdir) / LOG_FOLDER / f"{name}.log"
     show = "--progress" if progress else "--no-progress"
     if name not in TRAIN_KINDS:
@@ -95,7 +98,8 @@ def step_process(plan: Plan, name: str, *, results: dict[str, Any] | None, confi
     launch = step_launch(plan, name)
     train = ["train", TRAIN_KINDS[name], "--config", str(plan.config_path(getattr(plan.cfg, name))),
              *_repeat("--set", [f"{k}={_yaml(v)}" for k, v in
-                                train_links(plan, name, results).items()]),
+                                {**train_links(plan, name, results),
+                                 **(train_sets or {})}.items()]),
              show, "--launcher", "none", "--overwrite"]
     if not launch.accelerated:
         return StepProcess([sys.executable, "-m", "kindling", *train], 1, log)
@@ -112,7 +116,7 @@ def run_process(step: StepProcess, *, db_url: str, echo: Callable[[str], None] |
     first so it can mark its run.
 
     Raises:
-        StepFailed: a non-zero exit, with the log's last lines.
+        StepFailed: a non-zero exit, naming the log (with its last lines when `echo` is None).
     """
     from kindling.signals import CHILD_GRACE_S, stop_child, terminated
 
@@ -133,9 +137,10 @@ def run_process(step: StepProcess, *, db_url: str, echo: Callable[[str], None] |
             stop_child(child, forward=terminated(), grace_s=CHILD_GRACE_S)  # type: ignore[arg-type]
             raise
     if code != 0:
-        raise StepFailed(f"the step's process ended with status {code}; its log's last lines "
-                         f"({step.log}):\n{log_tail(step.log)}\nrerun the same command to "
-                         "resume from this step")
+        shown = ("its output is above" if echo is not None else
+                 f"its last lines:\n{log_tail(step.log)}\n")
+        raise StepFailed(f"the step's process ended with status {code} (log: {step.log}); "
+                         f"{shown}; rerun the same command to resume from this step")
 
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:

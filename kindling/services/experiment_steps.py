@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from kindling.agents.task import DEFAULT_TASK
 from kindling.outputs import remove_owned_dir
+from kindling.services.experiment_budget import step_budget, with_budget
 from kindling.services.experiment_config import ExperimentConfig
 from kindling.services.experiment_plan import FOLDERS, TRAIN_KINDS, Plan
 from kindling.store.db import Store
@@ -31,6 +32,7 @@ class Experiment(Protocol):
     plan: Plan
     workdir: Path
     results: dict[str, Any]
+    attempt_runs: list[int]
     live: bool
     progress: bool
 
@@ -105,7 +107,8 @@ def curate_candidates(exp: Experiment) -> dict[str, Any]:
     """Path A: the SFT policy's candidates, each judged by advocate, critic, judge, reflector."""
     from kindling.services.curate import CurateRunner
 
-    cfg = exp.plan.curate_config(exp.results["sft"]["model"])
+    cfg = with_budget(exp.plan.curate_config(exp.results["sft"]["model"]),
+                      step_budget(exp, "path_a"))
     outcome = asyncio.run(CurateRunner(exp.store, cfg, show_progress=exp.progress).run())
     return {"run": outcome.run_id, "counts": outcome.counts}
 
@@ -135,7 +138,8 @@ def refine_principles(exp: Experiment) -> dict[str, Any]:
     from kindling.services.adversarial import AdversarialRunner
     from kindling.store.principles import activation_doubts, get_version
 
-    outcome = asyncio.run(AdversarialRunner(exp.store, exp.plan.adversarial_config()).run())
+    cfg = with_budget(exp.plan.adversarial_config(), step_budget(exp, "path_b"))
+    outcome = asyncio.run(AdversarialRunner(exp.store, cfg).run())
     start = outcome.history[0]["sd_id"] if outcome.history else None
     chosen = outcome.best_sd_id or start
     if chosen is None:
@@ -159,7 +163,8 @@ def measure_agreement(exp: Experiment) -> dict[str, Any]:
     items, fit = clean_items(exp.store, exp.plan.adversarial_config(),
                              exp.cfg.compare.labelled_items)
     rule = length_rule_on(exp.plan.task(), fit)
-    judge_cfg = exp.plan.judge_config(str(exp.results["path_b"]["sd_id"]))
+    judge_cfg = with_budget(exp.plan.judge_config(str(exp.results["path_b"]["sd_id"])),
+                            step_budget(exp, "agreement"))
     seen = pair_texts(exp.store, [exp.results["pairs"]["run"]])
     return {"judge": judge_agreement(exp.store, judge_cfg, items, rule),
             "rm": rm_agreement(exp.results["rm"]["model"], items, fit, seen, rule),
@@ -187,7 +192,8 @@ def compare(exp: Experiment) -> dict[str, Any]:
                        temperature=c.temperature),
         prompts_dataset=c.dataset, rm=r["rm"]["model"],
         rm_threshold=r["agreement"]["rm"]["threshold"],
-        judge_cfg=exp.plan.judge_config(str(r["path_b"]["sd_id"])),
+        judge_cfg=with_budget(exp.plan.judge_config(str(r["path_b"]["sd_id"])),
+                              step_budget(exp, "compare")),
         endpoints={e.label: e.llm for e in c.endpoints}, task=task,
         length_threshold=(r["agreement"].get("length_rule") or {}).get("threshold",
                                                                        DEFAULT_THRESHOLD))

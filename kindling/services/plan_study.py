@@ -60,6 +60,7 @@ class StudyPlan:
     token_counter: str
     totals: Totals
     validated_on_cpu: bool
+    max_cost: float | None = None  # the study's budget.max_cost
 
     @property
     def refused(self) -> list[StepPlan]:
@@ -188,6 +189,8 @@ def build_study(cfg: ExperimentConfig, plan: Plan, *, config_file: Path,
                                                  cfg.compare.labelled_items)]
     calls["compare"] = plan_calls.compare_calls(cfg.compare, judge, task, policies=4)
     llms = [c.llm for roles in calls.values() for c in roles]
+    if prices is None and cfg.budget.prices is not None:  # the study's own price file
+        prices = Path(cfg.budget.prices)
     table = plan_costs.price_table(prices, llms)
     for name, roles in calls.items():
         step = steps[name]
@@ -198,7 +201,7 @@ def build_study(cfg: ExperimentConfig, plan: Plan, *, config_file: Path,
         steps[name].devices = f"own, {one}" if name != "path_b" else "own"
     everything = [m for s in steps.values() for m in s.money]
     return StudyPlan(list(steps.values()), devices, plan_calls.token_counter(),
-                     plan_costs.totals(everything), cpu)
+                     plan_costs.totals(everything), cpu, cfg.budget.max_cost)
 
 
 def _plan_training(plan: Plan, step: StepPlan, kcfg: Any, trl: Any, on_cpu: bool,

@@ -2,8 +2,8 @@
 plays every agent), with real TRL steps, each step in a process of its own and every training
 step under `accelerate launch` with two processes (DDP over gloo on the CPU): every step's run
 lands in the store once, the comparison table prints, a rerun skips every step and a changed
-comparison redoes only that step. A step whose process fails stops the study with its log's
-last lines, and the finished steps before it stay recorded."""
+comparison redoes only that step. A step whose process fails stops the study naming its log,
+and the finished steps before it stay recorded."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from kindling.cli import app
 from tests.integration.test_accelerate_launch import CPU_CONFIG
+from tests.integration.test_budget_http import PRICES
 from tests.standin import StandinConfig, StandinServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -147,8 +148,44 @@ def test_a_failing_step_stops_with_its_log_and_keeps_what_finished(
     out = " ".join(result.output.split())
     assert result.exit_code != 0, out
     assert "step sft: the step's process ended with status" in out
-    assert "no_such_dataset" in out  # the log's last lines name the cause
+    assert "no_such_dataset" in out  # the step's output, shown as it ran, names the cause
+    assert "its output is above" in out
     assert str(tmp_path / "exp" / "logs" / "sft.log") in out and "resume" in out
     state = json.loads((tmp_path / "exp" / "experiment.json").read_text(encoding="utf-8"))
     assert list(state["steps"]) == ["import", "base"]
     assert not [r for r in run_kinds(url) if r.kind == "sft" and r.status == "finished"]
+
+
+def test_the_studys_budget_stops_path_a_and_a_raised_one_resumes_it(
+        tmp_path: Path, paper_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """budget.max_cost is the whole study's: Path A gets what is left and stops between calls
+    when it is spent; the same command with a raised budget resumes the same curate run."""
+    monkeypatch.setenv("KINDLING_TEST_KEY", "k")
+    url = f"sqlite:///{tmp_path / 'kindling.db'}"
+    (tmp_path / "prices.yaml").write_text(PRICES, encoding="utf-8")
+    script = StandinConfig(script="experiment", script_modules=["tests.standin.experiment_scripts"])
+    with StandinServer(script) as server:
+        path = experiment_yaml(tmp_path, paper_data, server.base_url)
+        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+        cfg.pop("launch")
+        cfg["budget"] = {"max_cost": 0.5, "prices": "prices.yaml"}  # a few calls' worth
+        path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+        args = ["--db-url", url, "experiment", "paper", "-c", str(path), "--no-progress"]
+        stopped = CliRunner().invoke(app, args)
+        out = " ".join(stopped.output.split())
+        assert stopped.exit_code != 0, out
+        assert "budget: 0.5 USD (budget.max_cost)" in out  # the plan's summary says it first
+        assert "step path_a" in out and "budget spent" in out, out
+        [curate] = [r for r in run_kinds(url) if r.kind == "curate"]
+        assert curate.status == "stopped"
+        state = json.loads((tmp_path / "exp" / "experiment.json").read_text(encoding="utf-8"))
+        assert list(state["steps"]) == ["import", "base", "sft"]
+        # raised, and a pairs minimum no study this small meets: the run stops right after Path A
+        resumed = CliRunner().invoke(app, [*args, "--set", "budget.max_cost=1000",
+                                           "--set", "path_a.min_pairs=100000"])
+
+    resumed_out = " ".join(resumed.output.split())
+    assert resumed.exit_code != 0 and "path_a.min_pairs 100000" in resumed_out, resumed_out
+    [curate] = [r for r in run_kinds(url) if r.kind == "curate"]  # the same run, finished
+    assert curate.status == "finished"
+    assert [r.kind for r in run_kinds(url)].count("sft") == 1  # nothing before it redone
