@@ -19,6 +19,7 @@ from kindling.agents.language import text_length
 from kindling.agents.task import Task, resolve_task
 from kindling.rl.data import EmptyDataError, prompt_dataset
 from kindling.rl.grpo_watch import GRPOMetricsCallback, length_band_of, watch_rewards
+from kindling.rl.precision import weight_dtype
 from kindling.rl.rewards.registry import RewardContext, build_rewards
 from kindling.rl.rewards.trl_helpers import soft_overlong_arguments
 from kindling.rl.sft import (
@@ -162,7 +163,8 @@ def prepare_grpo(
     check_vllm(trl_cfg)
     dataset = prompt_dataset(store, kcfg.dataset, kcfg.limit)
     peft_config = lora_config(kcfg.lora)
-    model, tokenizer = chat_policy(kcfg.model, model, tokenizer, "the conversational prompts")
+    model, tokenizer = chat_policy(kcfg.model, model, tokenizer, "the conversational prompts",
+                                   weight_dtype(kcfg.lora, trl_cfg))
     check_prompt_lengths(tokenizer, dataset, kcfg.max_prompt_length)
     task = resolve_task(kcfg.task)
     context = RewardContext(rm_batch_size=kcfg.rm_batch_size, length_tolerance=kcfg.length_tolerance,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kindling.rl.data import preference_dataset
+from kindling.rl.precision import weight_dtype
 from kindling.rl.sft import (
     MODEL_HINT,
     ModelLoadError,
@@ -41,7 +42,7 @@ class RMSetup:
     peft_config: Any | None
 
 
-def sequence_classifier(source: str) -> Any:
+def sequence_classifier(source: str, dtype: Any = None) -> Any:
     """The one-output sequence classifier in `source`, a full model or a LoRA adapter folder.
 
     A folder with `adapter_config.json` (a `kindling.lora` run's output) is loaded onto the base
@@ -57,7 +58,8 @@ def sequence_classifier(source: str) -> Any:
     from transformers import AutoModelForSequenceClassification
 
     if not (Path(source) / "adapter_config.json").is_file():
-        return AutoModelForSequenceClassification.from_pretrained(source, num_labels=1)
+        return AutoModelForSequenceClassification.from_pretrained(
+            source, num_labels=1, **({} if dtype is None else {"dtype": dtype}))
     try:
         from peft import PeftConfig, PeftModel
     except ImportError as exc:
@@ -65,7 +67,7 @@ def sequence_classifier(source: str) -> Any:
                              "(pip install 'kindling[lora]')") from exc
     config = PeftConfig.from_pretrained(source)
     try:
-        base = sequence_classifier(config.base_model_name_or_path)
+        base = sequence_classifier(config.base_model_name_or_path, dtype)
     except (OSError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [repr(exc)])[0]
         raise ModelLoadError(f"LoRA adapter {source}: its base model "
@@ -78,7 +80,7 @@ def sequence_classifier(source: str) -> Any:
     return model
 
 
-def load_reward_model(name: str) -> tuple[Any, Any]:
+def load_reward_model(name: str, dtype: Any = None) -> tuple[Any, Any]:
     """A sequence classifier with one output (the reward) and its tokenizer, pad token set.
 
     Args:
@@ -97,7 +99,7 @@ def load_reward_model(name: str) -> tuple[Any, Any]:
     source = str(local) if path_like else name
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = sequence_classifier(source)
+        model = sequence_classifier(source, dtype)
     except ModelLoadError:
         raise  # already names the adapter and its base model
     except (OSError, ValueError) as exc:
@@ -132,7 +134,7 @@ def prepare_rm(store: Store, kcfg: KindlingRM, trl_cfg: Any) -> RMSetup:
         raise ValueError(f"kindling.pairs_run: {no_run_message(store, kcfg.pairs_run)}")
     dataset = preference_dataset(store, kcfg.pairs_run, kcfg.pairs_dataset, kcfg.limit)
     peft_config = lora_config(kcfg.lora, task_type="SEQ_CLS")
-    model, tokenizer = load_reward_model(kcfg.model)
+    model, tokenizer = load_reward_model(kcfg.model, weight_dtype(kcfg.lora, trl_cfg))
     if getattr(tokenizer, "chat_template", None):
         dataset = conversational(dataset)
     return RMSetup(kcfg, trl_cfg, model, tokenizer, dataset, peft_config)

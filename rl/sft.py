@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kindling.rl.data import sft_dataset
+from kindling.rl.precision import weight_dtype
 from kindling.rl.train_config import KindlingSFT, LoraSpec, config_dicts, run_name
 from kindling.store import work
 from kindling.store.db import Store
@@ -190,8 +191,9 @@ def record_success(callback: StoreMetricsCallback, output: Any, output_dir: str,
             "checkpoints": checkpoint_paths(output_dir), **extra})
 
 
-def load_model_and_tokenizer(name: str) -> tuple[Any, Any]:
-    """A causal LM and its tokenizer from a hub id, a folder or a LoRA adapter folder (merged).
+def load_model_and_tokenizer(name: str, dtype: Any = None) -> tuple[Any, Any]:
+    """A causal LM and its tokenizer from a hub id, a folder or a LoRA adapter folder (merged),
+    in `dtype` (rl/precision.py; None: the checkpoint's own).
 
     Raises:
         ModelLoadError: the folder, model weights or tokenizer are missing, unreadable or mismatched.
@@ -199,7 +201,7 @@ def load_model_and_tokenizer(name: str) -> tuple[Any, Any]:
     from kindling.rl.models import load_policy
 
     try:
-        return load_policy(name)
+        return load_policy(name, dtype=dtype)
     except ValueError as exc:
         raise ModelLoadError(f"{exc} ({MODEL_HINT})") from exc
 
@@ -238,18 +240,21 @@ def prepare_sft(
     """
     dataset = sft_dataset(store, kcfg.dataset, kcfg.limit)
     peft_config = lora_config(kcfg.lora)
-    model, tokenizer = chat_policy(kcfg.model, model, tokenizer, "the SFT messages")
+    model, tokenizer = chat_policy(kcfg.model, model, tokenizer, "the SFT messages",
+                                   weight_dtype(kcfg.lora, trl_cfg))
     return SFTSetup(kcfg, trl_cfg, model, tokenizer, dataset, peft_config)
 
 
-def chat_policy(name: str, model: Any, tokenizer: Any, purpose: str) -> tuple[Any, Any]:
-    """The given model/tokenizer, or those loaded from `name`; the tokenizer needs a chat template.
+def chat_policy(name: str, model: Any, tokenizer: Any, purpose: str,
+                dtype: Any = None) -> tuple[Any, Any]:
+    """The given model/tokenizer, or those loaded from `name` in `dtype`; the tokenizer needs a
+    chat template.
 
     Raises:
         ModelLoadError: the model cannot be loaded, or its tokenizer has no chat_template.
     """
     if model is None or tokenizer is None:
-        loaded_model, loaded_tokenizer = load_model_and_tokenizer(name)
+        loaded_model, loaded_tokenizer = load_model_and_tokenizer(name, dtype)
         model, tokenizer = model or loaded_model, tokenizer or loaded_tokenizer
     if getattr(tokenizer, "chat_template", None) is None:
         raise ModelLoadError(f"the tokenizer of {name} has no chat_template "

@@ -59,8 +59,11 @@ def card_bytes(device: str) -> int | None:
 
 
 def estimate(config: Any, setup: TrainingSetup, label: str, *, other_models: dict[str, int] | None = None,
-             device_bytes: int | None = None, kind: str = "causal_lm") -> dict[str, Any]:
-    """The estimator's figure for one phase or arm, before anything is measured.
+             device_bytes: int | None = None, kind: str = "causal_lm",
+             fp32_master: bool = False) -> dict[str, Any]:
+    """The estimator's figure for one phase or arm, before anything is measured
+    (`fp32_master`: the weights train in fp32 under 16-bit autocast, as Kindling's runs load a
+    full fine-tune: rl/precision.py).
 
     Args:
         config: The model's transformers config.
@@ -91,7 +94,7 @@ def estimate(config: Any, setup: TrainingSetup, label: str, *, other_models: dic
         lm_head = est.logits + tokens * 4 * shape.vocab  # the logits, and the log-softmax saved for backward
         entry["notes"].append(f"a one-output score head, no LM head: the estimator's logits "
                               f"({lm_head / GiB:.2f} GiB) are not held here")
-    if not setup.lora_r and setup.dtype != "fp32":
+    if not setup.lora_r and setup.dtype != "fp32" and not fp32_master:
         entry["notes"].append(f"weights loaded in {setup.dtype}: the trainer keeps no fp32 master copy and "
                               f"AdamW's moments in {setup.dtype} ({shape.params * 8 / GiB:.2f} GiB less than "
                               "the estimator's 12 bytes a parameter for them)")
@@ -186,7 +189,7 @@ def run_estimate(kind: str, name: str, kindling: dict[str, Any], trl: dict[str, 
                         vllm_gpu_memory_utilization=float(trl.get("vllm_gpu_memory_utilization") or 0) if vllm else 0.0)
         others = grpo_others(config, setup, float(trl.get("beta") or 0), "rm" in (kindling.get("rewards") or {}))
     entry = estimate(config, setup, label_of(name, setup), other_models=others, device_bytes=device_bytes,
-                     kind="classifier" if kind == "rm" else "causal_lm")
+                     kind="classifier" if kind == "rm" else "causal_lm", fp32_master=True)
     entry["notes"].append("sequence length: the config's cap (" + ("max_prompt_length, 512 unset, + "
                           "max_completion_length" if kind == "grpo" else "max_length") + "); shorter batches hold less")
     if kind == "grpo" and setup.vllm_gpu_memory_utilization and trl.get("vllm_enable_sleep_mode"):
