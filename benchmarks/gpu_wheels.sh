@@ -3,7 +3,8 @@
 # git-ignored benchmarks/wheels/ (carry it: run's carry ["benchmarks/wheels"]):
 #   - wheels (py3.12 manylinux, --no-deps, at the versions installed here) of
 #       TRAIN: TRL and datasets with datasets' pure-Python needs (benchmarks/gpu_train.py), and
-#       KINDLING: what Kindling imports on the paper-arms path (store, rl, the judge's LLM client)
+#       KINDLING: Kindling's own wheel and what it imports on the paper-arms path (store, rl, the
+#       judge's LLM client)
 #       and the image has not (its list: .library/device/KINDS.md, "Python packages already there";
 #       found by running gpu_paper_arms.py --smoke with only those packages and these wheels);
 #   - paper_data/: the first ROWS rows of every file of the paper's data (DATA), since ../shared
@@ -40,6 +41,9 @@ rm -f "$DEST"/*.whl  # one version of each: two stop the install
     --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
     --platform manylinux2014_x86_64 --platform manylinux1_x86_64 --platform any -d "$DEST" $PKGS ${EXTRA:-}
 if [ "${KINDLING:-1}" != 0 ]; then
+    # Kindling itself: the checkout's folders install as kindling.agents, kindling.rl, ... only
+    # through the package (setup.py's package_dir), so the device machine gets its wheel too
+    "$PYTHON" -m pip wheel -q --no-deps --no-build-isolation -w "$DEST" .
     "$PYTHON" -m benchmarks.gpu.paper_subset "$DATA" "$DEST/paper_data" --rows "$ROWS"
 fi
 ls -l "$DEST"
