@@ -21,6 +21,8 @@ Assumptions (bytes per parameter P, trainable parameters T):
   checkpointing each layer keeps its input (`e·h`) and one layer is recomputed in full during
   backward. Outside the layers: the embedding output, the final norm and the fp32 log-softmax of the
   logits (4V per token) are saved; `logits` counts the transient logits and their fp32 gradient.
+  A reward model (`head="score"`) has a one-output score head instead of the LM head: no
+  vocabulary-sized logits, and the LM head's parameters (when not tied) are not held.
 - Measured on CPU (tests/unit/test_memory_estimate.py, Qwen2 config h=256, 4 layers, vocab 4000,
   fp32): weights, gradients and AdamW state match the tensors' bytes to < 0.1%; the tensors saved
   for backward (torch.autograd.graph.saved_tensors_hooks, unique storages) match to about 1%.
@@ -54,6 +56,7 @@ class ModelShape:
     heads: int
     kv_heads: int
     vocab: int
+    lm_head_params: int = 0  # the output head's own parameters (0 when tied to the embedding)
 
     def lora_params(self, r: int, target_modules: str | tuple[str, ...] = "all-linear") -> int:
         """Trainable LoRA parameters: r·(in + out) for each targeted linear layer.
@@ -93,12 +96,15 @@ def _build_shape(config: Any) -> ModelShape:
                     if isinstance(mod, torch.nn.Linear))
     layer0 = model.get_decoder().layers[0]
     heads = config.num_attention_heads
+    out, emb = model.get_output_embeddings(), model.get_input_embeddings()
+    own_head = out is not None and out.weight is not emb.weight
     return ModelShape(
         params=sum(p.numel() for p in model.parameters()),
         layer_params=sum(p.numel() for p in layer0.parameters()),
         linears=linears, hidden=config.hidden_size, layers=config.num_hidden_layers,
         intermediate=config.intermediate_size, heads=heads,
-        kv_heads=getattr(config, "num_key_value_heads", None) or heads, vocab=config.vocab_size)
+        kv_heads=getattr(config, "num_key_value_heads", None) or heads, vocab=config.vocab_size,
+        lm_head_params=out.weight.numel() if own_head else 0)
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,11 @@ class TrainingSetup:
     num_devices: int = 1
     vllm_gpu_memory_utilization: float = 0.0  # colocated vLLM's share of each card
     attention: Literal["sdpa", "flash", "eager"] = "sdpa"
+    head: Literal["lm", "score"] = "lm"  # score: a reward model's one-output head, no LM logits
+
+    def outputs(self, shape: ModelShape) -> int:
+        """Values the head gives per token: the vocabulary, or a reward model's one score."""
+        return shape.vocab if self.head == "lm" else 1
 
     def describe(self) -> str:
         """One line: what this setup is."""
@@ -127,6 +138,8 @@ class TrainingSetup:
             parts.append("gradient checkpointing")
         if self.vllm_gpu_memory_utilization:
             parts.append(f"vLLM {self.vllm_gpu_memory_utilization:.0%}")
+        if self.head == "score":
+            parts.append("score head")
         return ", ".join(parts)
 
 
@@ -178,12 +191,14 @@ def estimate_memory(config: Any, setup: TrainingSetup, device_bytes: int | None 
     if setup.vllm_gpu_memory_utilization and device_bytes is None:
         raise ValueError("a vLLM share needs device_bytes (the card's memory)")
     e = DTYPE_BYTES[setup.dtype]
+    params = shape.params if setup.head == "lm" else \
+        shape.params - shape.lm_head_params + shape.hidden  # the LM head swapped for a score
     if setup.lora_r:
         trainable = shape.lora_params(setup.lora_r, setup.lora_target_modules)
-        weights, grads, optim = shape.params * e + trainable * 4, trainable * 4, trainable * 8
+        weights, grads, optim = params * e + trainable * 4, trainable * 4, trainable * 8
     else:
         master = 4 if e < 4 else 0
-        weights, grads, optim = shape.params * e, shape.params * e, shape.params * (8 + master)
+        weights, grads, optim = params * e, params * e, params * (8 + master)
     if setup.sharding in SHARDED and setup.num_devices > 1:
         n = setup.num_devices
         gathered = 2 * shape.layer_params * e
@@ -192,7 +207,7 @@ def estimate_memory(config: Any, setup: TrainingSetup, device_bytes: int | None 
     tokens = setup.micro_batch_size * setup.seq_len
     return MemoryEstimate(weights=weights, gradients=grads, optimizer=optim,
                           activations=activation_bytes(shape, setup),
-                          logits=tokens * shape.vocab * (e + 4), vllm=vllm,
+                          logits=tokens * setup.outputs(shape) * (e + 4), vllm=vllm,
                           overhead=OVERHEAD_BYTES, setup=setup)
 
 
@@ -216,7 +231,8 @@ def activation_bytes(shape: ModelShape, setup: TrainingSetup) -> int:
         layers = shape.layers * e * shape.hidden * tokens + layer  # inputs kept, one recomputed
     else:
         layers = shape.layers * layer
-    outside = tokens * (e * shape.hidden + 4 * shape.hidden + 2 * e * shape.hidden + 4 * shape.vocab)
+    outside = tokens * (e * shape.hidden + 4 * shape.hidden + 2 * e * shape.hidden
+                        + 4 * setup.outputs(shape))
     return layers + outside
 
 

@@ -71,13 +71,15 @@ def estimate(config: Any, setup: TrainingSetup, label: str, *, other_models: dic
         label: What the report calls it ("sft full bf16").
         other_models: GRPO's other models on the card, bytes each (reference, reward model).
         device_bytes: The card's memory (needed only for a vLLM share).
-        kind: "causal_lm", or "classifier" for a reward model (a one-output score head: the
-            estimator's LM-head logits are not there, which a note says with their size).
+        kind: "causal_lm", or "classifier" for a reward model (estimated with a one-output
+            score head: no LM-head logits).
 
     Returns:
         label, setup, estimator_gib, breakdown_gib, other_models_gib, estimated_gib, notes; or,
         when it cannot be estimated, label, setup and `not_comparable` (why).
     """
+    if kind == "classifier":
+        setup = replace(setup, head="score")
     entry: dict[str, Any] = {"label": label, "setup": setup.describe(), "notes": []}
     if setup.vllm_gpu_memory_utilization and device_bytes is None:
         entry["not_comparable"] = "vLLM's share of the card needs the card's memory (no CUDA device)"
@@ -89,11 +91,6 @@ def estimate(config: Any, setup: TrainingSetup, label: str, *, other_models: dic
     entry.update(estimator_gib=est.total / GiB,
                  breakdown_gib={k: v / GiB for k, v in est.breakdown().items()},
                  other_models_gib={k: v / GiB for k, v in others.items()}, estimated_gib=total / GiB)
-    tokens = setup.micro_batch_size * setup.seq_len
-    if kind == "classifier":
-        lm_head = est.logits + tokens * 4 * shape.vocab  # the logits, and the log-softmax saved for backward
-        entry["notes"].append(f"a one-output score head, no LM head: the estimator's logits "
-                              f"({lm_head / GiB:.2f} GiB) are not held here")
     if not setup.lora_r and setup.dtype != "fp32" and not fp32_master:
         entry["notes"].append(f"weights loaded in {setup.dtype}: the trainer keeps no fp32 master copy and "
                               f"AdamW's moments in {setup.dtype} ({shape.params * 8 / GiB:.2f} GiB less than "

@@ -162,7 +162,8 @@ def training_setup(kind: str, kcfg: Any, trl: Any, launch: Launch, sharding: str
         gradient_checkpointing=_checkpointing(trl),
         micro_batch_size=int(trl.per_device_train_batch_size) * (2 if kind == "rm" else 1),
         seq_len=seq_len(kind, kcfg, trl), sharding=sharding,  # type: ignore[arg-type]
-        num_devices=launch.processes, vllm_gpu_memory_utilization=vllm)
+        num_devices=launch.processes, vllm_gpu_memory_utilization=vllm,
+        head="score" if kind == "rm" else "lm")
 
 
 @dataclass(frozen=True)
@@ -189,19 +190,27 @@ class StepMemory:
 
 
 def grpo_extras(kind: str, kcfg: Any, trl: Any, setup: TrainingSetup, shape: Any) -> dict[str, int]:
-    """GRPO's other models on each device: the reference policy when beta > 0 and the policy is
-    not LoRA (sharded like the policy), and the reward model for an rm reward (a whole copy in
-    the training dtype, counted with the base model's shape)."""
+    """GRPO's other models on each device (`other_models`): the reference policy when beta > 0,
+    and the reward model for an rm reward."""
     if kind != "grpo":
         return {}
+    return other_models(shape, setup, reference=float(getattr(trl, "beta", 0.0) or 0.0) > 0,
+                        reward_model="rm" in (kcfg.rewards or {}))
+
+
+def other_models(shape: Any, setup: TrainingSetup, *, reference: bool,
+                 reward_model: bool) -> dict[str, int]:
+    """Bytes per device of GRPO's reference policy (not needed with LoRA; sharded like the
+    policy) and of its reward model (a whole copy in the training dtype: the base model's shape
+    with a score head in place of the LM head)."""
     e = DTYPE_BYTES[setup.dtype]
     out: dict[str, int] = {}
-    if float(getattr(trl, "beta", 0.0) or 0.0) > 0 and not setup.lora_r:
+    if reference and not setup.lora_r:
         whole = shape.params * e
         out["reference"] = -(-whole // setup.num_devices) + 2 * shape.layer_params * e \
             if setup.sharding in SHARDED and setup.num_devices > 1 else whole
-    if "rm" in (kcfg.rewards or {}):
-        out["reward model"] = shape.params * e
+    if reward_model:
+        out["reward model"] = (shape.params - shape.lm_head_params + shape.hidden) * e
     return out
 
 
@@ -273,16 +282,9 @@ def _flow(value: dict[str, Any]) -> str:
 
 
 def extras_for(memory: StepMemory, setup: TrainingSetup, shape: Any) -> int:
-    """GRPO's other models again, under another setup or model (the reference shards with the
-    policy and is not needed with LoRA; the reward model has the base model's shape)."""
-    e = DTYPE_BYTES[setup.dtype]
-    out = 0
-    if "reference" in memory.extras and not setup.lora_r:
-        out += (-(-shape.params * e // setup.num_devices) + 2 * shape.layer_params * e
-                if setup.sharding in SHARDED and setup.num_devices > 1 else shape.params * e)
-    if "reward model" in memory.extras:
-        out += shape.params * e
-    return out
+    """GRPO's other models again, under another setup or model."""
+    return sum(other_models(shape, setup, reference="reference" in memory.extras,
+                            reward_model="reward model" in memory.extras).values())
 
 
 def smaller_shapes(params: int) -> list[tuple[str, Any]]:

@@ -103,7 +103,7 @@ def test_the_gpu_phases_estimate_what_they_run() -> None:
 
     rm = train_phase_estimate(GPU, "rm", {"peak_gib": None}, config, 40, None)
     assert rm["label"] == "rm full bf16, batch 32×512"  # chosen and rejected in one batch
-    assert any("score head" in n for n in rm["notes"]) and rm["status"] == "no GPU: not measured"
+    assert "score head" in rm["setup"] and rm["status"] == "no GPU: not measured"
 
     # grpo_vllm: vLLM's share of the card as the estimator adds it; without the card's size, no figure
     vllm_settings = {**settings, "use_vllm": True, "vllm_gpu_memory_utilization": 0.3}

@@ -155,3 +155,21 @@ def test_checkpointed_activations_measured_on_cpu() -> None:
     estimate = estimate_memory(config, setup).activations - recomputed
     activations = _saved_for_backward_bytes(model, batch)
     assert abs(estimate - activations) / activations < 0.15
+
+
+def test_a_reward_model_is_estimated_with_its_score_head() -> None:
+    """A classifier holds a one-output score head instead of the LM head: its weights as the
+    model built on CPU holds them, and no vocabulary-sized logits."""
+    from transformers import AutoModelForSequenceClassification
+
+    torch.manual_seed(0)
+    config = small_config()
+    config.num_labels, config.pad_token_id = 1, 0
+    model = AutoModelForSequenceClassification.from_config(config).float().train()
+    setup = TrainingSetup(dtype="fp32", micro_batch_size=2, seq_len=128, head="score")
+    estimate = estimate_memory(config, setup)
+    params = sum(p.numel() * p.element_size() for p in model.parameters())
+    assert abs(estimate.weights - params) / params < 0.001
+    lm = estimate_memory(config, dataclasses.replace(setup, head="lm"))
+    assert estimate.logits == 2 * 128 * 1 * 8 and lm.logits == 2 * 128 * config.vocab_size * 8
+    assert estimate.weights < lm.weights and "score head" in setup.describe()
