@@ -43,12 +43,21 @@ def paper(
 
     --task (the experiment file's task:) is every step's task; for a task other than
     greetings-zh, import its data first and name its datasets in the steps."""
+    from kindling.services.gpus import gpus_hidden
+
+    with gpus_hidden():  # this process never holds a CUDA context: the steps' processes do
+        _run_paper(ctx, config, sets, fresh, progress, task)
+
+
+def _run_paper(ctx: typer.Context, config: Path, sets: list[str], fresh: bool,
+               progress: bool, task: str | None) -> None:
     from kindling.agents.config import ConfigError, parse_sets
-    from kindling.services.experiment import Experiment, load_experiment
+    from kindling.services.experiment import Experiment
+    from kindling.services.plan_study import load_for_plan
 
     try:
         overrides = {**parse_sets(sets), **({"task": task} if task is not None else {})}
-        cfg, plan = load_experiment(config, overrides)
+        cfg, plan, _ = load_for_plan(config, overrides)
     except ConfigError as exc:
         fail(str(exc))
         return

@@ -26,6 +26,7 @@ import yaml
 
 from kindling.services.experiment_config import Launch
 from kindling.services.experiment_plan import TRAIN_KINDS, Plan, link_overrides
+from kindling.services.gpus import gpu_env
 from kindling.store.errors import UserError
 
 CHILD_STEPS = ("sft", "path_a", "rm", "grpo_rm", "path_b", "grpo_judge", "agreement", "compare")
@@ -121,7 +122,7 @@ def run_process(step: StepProcess, *, db_url: str, echo: Callable[[str], None] |
     from kindling.signals import CHILD_GRACE_S, stop_child, terminated
 
     step.log.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "KINDLING_DB_URL": db_url, "PYTHONUNBUFFERED": "1"}
+    env = gpu_env({**os.environ, "KINDLING_DB_URL": db_url, "PYTHONUNBUFFERED": "1"})
     with step.log.open("w", encoding="utf-8") as log:
         child = subprocess.Popen(step.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                  env=env, text=True, encoding="utf-8", errors="replace")

@@ -3,8 +3,7 @@
 The model's shape comes from its config alone (rl/memory_estimate.py counts it on the meta device):
 a folder's config.json, the Hugging Face cache (no network), or configs/model_shapes.yaml. How a
 step trains (full or LoRA, dtype, checkpointing, batch × length, sharding, colocated vLLM) comes
-from its loaded train config and its launch settings; the devices from torch (count and memory,
-read without allocating) or, none seen, the experiment's `devices:`.
+from its loaded train config and its launch settings; the devices from kindling/services/gpus.py.
 """
 
 from __future__ import annotations
@@ -25,44 +24,9 @@ from kindling.rl.memory_estimate import (
     what_would_fit,
 )
 from kindling.services.experiment_config import Launch
+from kindling.services.gpus import Devices
 
 SHAPES_FILE = "model_shapes.yaml"
-
-
-@dataclass(frozen=True)
-class Devices:
-    """The GPUs a plan is checked against: how many, each one's bytes, and where that came from."""
-
-    count: int
-    memory: int
-    source: str  # "this machine: 4 × NVIDIA H100 80GB HBM3" or "devices: in the experiment file"
-
-    def describe(self) -> str:
-        return f"{self.count} × {round(self.memory / GiB, 1):g} GiB ({self.source})"
-
-
-def seen_devices() -> Devices | None:
-    """The CUDA devices this machine has (properties only: no tensor is allocated); None: none."""
-    try:
-        import torch
-
-        if not torch.cuda.is_available():
-            return None
-        props = [torch.cuda.get_device_properties(i) for i in range(torch.cuda.device_count())]
-    except (ImportError, RuntimeError, AssertionError):  # a broken driver reads as no GPU
-        return None
-    if not props:
-        return None
-    return Devices(len(props), min(p.total_memory for p in props),
-                   f"this machine: {props[0].name}")
-
-
-def plan_devices(configured: Any) -> Devices | None:
-    """The devices this machine sees, else the experiment's `devices:` (None: neither)."""
-    seen = seen_devices()
-    if seen is not None or configured is None:
-        return seen
-    return Devices(configured.count, int(configured.memory_gib * GiB), "devices: in the experiment file")
 
 
 def shipped_shapes() -> dict[str, dict[str, Any]]:

@@ -25,9 +25,10 @@ from kindling.services.experiment_plan import (
     link_overrides,
     make_plan,
 )
+from kindling.services.gpus import Devices
 from kindling.services.plan_calls import RoleCalls
 from kindling.services.plan_costs import RoleMoney, Totals
-from kindling.services.plan_memory import Devices, StepMemory
+from kindling.services.plan_memory import StepMemory
 
 STEPS = ("import", "base", "sft", "path_a", "pairs", "rm", "grpo_rm", "path_b", "grpo_judge",
          "agreement", "compare")
@@ -71,9 +72,13 @@ class StudyPlan:
 
 
 def has_cuda() -> bool:
-    from kindling.services.plan_memory import seen_devices
+    """Whether this process may use CUDA (TRL checks bf16 against it); creates no context."""
+    try:
+        import torch
 
-    return seen_devices() is not None
+        return bool(torch.cuda.is_available())
+    except (ImportError, RuntimeError):
+        return False
 
 
 def load_for_plan(path: Path, overrides: dict[str, Any] | None = None
@@ -159,7 +164,7 @@ def build_study(cfg: ExperimentConfig, plan: Plan, *, config_file: Path,
         ConfigError, PriceError, PromptError: a config, price file or template that cannot be read.
     """
     from kindling.services import plan_calls, plan_costs
-    from kindling.services.plan_memory import plan_devices
+    from kindling.services.gpus import plan_devices
 
     cpu = (not has_cuda()) if cpu is None else cpu
     devices = plan_devices(cfg.devices)

@@ -12,7 +12,7 @@ from kindling.rl.memory_estimate import GiB, model_shape
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from kindling.services import plan_memory
+from kindling.services import gpus, plan_memory
 from kindling.services.plan_study import StudyPlan, build_study, load_for_plan
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -24,7 +24,7 @@ ONE_CARD = {"launch.processes": 1, "devices.count": 1}
 @pytest.fixture(autouse=True)
 def no_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     """Plan as on a laptop: the devices come from the experiment file."""
-    monkeypatch.setattr(plan_memory, "seen_devices", lambda: None)
+    monkeypatch.setattr(gpus, "seen_devices", lambda: None)
 
 
 def study(path: Path, overrides: dict[str, Any] | None = None, **kwargs: Any) -> StudyPlan:
@@ -35,7 +35,7 @@ def study(path: Path, overrides: dict[str, Any] | None = None, **kwargs: Any) ->
 @pytest.fixture(scope="module")
 def paper() -> StudyPlan:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(plan_memory, "seen_devices", lambda: None)
+        mp.setattr(gpus, "seen_devices", lambda: None)
         return study(PAPER)
 
 
@@ -168,7 +168,7 @@ def test_planned_beside_spent() -> None:
     assert step_run_ids(results) == {"path_a": [3], "path_b": [5], "grpo_judge": [7],
                                      "agreement": [8], "compare": [11]}
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(plan_memory, "seen_devices", lambda: None)
+        mp.setattr(gpus, "seen_devices", lambda: None)
         planned = study(TINY)
     table = spent_table(planned, {"path_a": (0.0, "USD")})
     assert [c.header for c in table.columns] == ["step", "planned", "at most", "spent"]
