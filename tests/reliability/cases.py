@@ -336,6 +336,13 @@ def experiment_cases() -> list[Case]:
              "step sft", "trl.nope"),
         case("experiment-bad-pairs-per-query", f"{EXP} --set path_a.pairs_per_query=some",
              "path_a.pairs_per_query"),
+        case("experiment-plan-missing-config", "experiment plan -c {root}/nope.yaml",
+             "nope.yaml", "does not exist"),
+        case("experiment-plan-bad-field",
+             "experiment plan -c {configs}/experiment_tiny.yaml --set launch.processes=0",
+             "launch.processes"),
+        case("experiment-step-unknown", "experiment step nope -c {configs}/experiment_tiny.yaml "
+             "--result-file {root}/r.json", "no experiment step 'nope'"),
     ]
 
 
