@@ -172,7 +172,8 @@ def print_totals(study: StudyPlan) -> None:
         line = "money: no total (prices in more than one currency)"
     else:
         line = (f"money: {plan_money(t.typical)} {t.currency} typical, at most "
-                f"{plan_money(t.at_most)} {t.currency} (prices: configs/prices.yaml, check them)")
+                f"{plan_money(t.at_most)} {t.currency} (prices: the shipped table, "
+                "./configs/prices.yaml, budget.prices, --prices; check them)")
     console.print(f"[bold]total[/] {line}; GPU-hours: unknown (no training throughput per GPU "
                   "is measured yet)", highlight=False)
     budget = budget_line(study)
@@ -185,7 +186,8 @@ def budget_line(study: StudyPlan) -> str:
     t = study.totals
     if study.max_cost is None:
         return ""
-    line = f"budget: {study.max_cost:g} {t.currency or 'USD'} (budget.max_cost) for every agent step"
+    line = (f"budget: {study.max_cost:g} {t.currency or 'USD'} (budget.max_cost) for every agent "
+            "step (the comparison's endpoint samples are outside it)")
     if t.typical is not None and t.typical > study.max_cost:
         return line + (f"; the plan's typical {plan_money(t.typical)} is more: the study will "
                        "stop when it is spent, resumable with a raised budget")
@@ -222,9 +224,13 @@ def print_summary(study: StudyPlan) -> None:
     """The short plan `experiment paper` prints before its first step."""
     parts = [f"{s.name} {memory_cell(s)}" for s in study.steps if s.memory is not None]
     t = study.totals
-    cost = (money(t.typical, t.currency) + f" (at most {money(t.at_most, t.currency)})"
-            if t.typical is not None else "unknown (" + ", ".join(
-                f"no price for {m}" for m in t.unpriced) + ")")
+    if t.typical is not None:
+        cost = (f"{plan_money(t.typical)} {t.currency} (at most {plan_money(t.at_most)} "
+                f"{t.currency})")
+    elif t.unpriced:
+        cost = "unknown (" + ", ".join(f"no price for {m}" for m in t.unpriced) + ")"
+    else:
+        cost = "no total (prices in more than one currency)"
     devices = study.devices.describe() if study.devices else "no GPU seen, none configured"
     console.print(f"plan: devices {devices}; GPU memory per device: " + "; ".join(parts)
                   + f"; LLM money: {cost}  (kindling experiment plan shows it all)",

@@ -19,7 +19,11 @@ from kindling.agents.language import text_length
 from kindling.agents.task import Task, resolve_task
 from kindling.rl.data import EmptyDataError, prompt_dataset
 from kindling.rl.grpo_watch import GRPOMetricsCallback, length_band_of, watch_rewards
-from kindling.rl.precision import weight_dtype
+from kindling.rl.precision import (
+    compute_dtype,
+    frozen_reference_in_compute_dtype,
+    weight_dtype,
+)
 from kindling.rl.rewards.registry import RewardContext, build_rewards
 from kindling.rl.rewards.trl_helpers import soft_overlong_arguments
 from kindling.rl.sft import (
@@ -111,14 +115,15 @@ def _policy_lengths(model: Any, tokenizer: Any, dataset: Any, prompts: int, trl_
     return [text_length(s, unit) for group in samples for s in group]
 
 
-def _load_reward_model(path: str) -> tuple[Any, Any]:
-    """The reward model (a full model or a LoRA adapter merged into its base) and its tokenizer."""
+def _load_reward_model(path: str, dtype: Any = None) -> tuple[Any, Any]:
+    """The reward model (a full model or a LoRA adapter merged into its base) and its tokenizer,
+    frozen, in `dtype` (None: its checkpoint's)."""
     from kindling.rl.reward_model import sequence_classifier
     from transformers import AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = sequence_classifier(path)
+        model = sequence_classifier(path, dtype)
     except (OSError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [repr(exc)])[0]
         raise ModelLoadError(f"kindling.rm_model {path!r}: cannot load a reward model ({first}); "
@@ -165,6 +170,7 @@ def prepare_grpo(
     peft_config = lora_config(kcfg.lora)
     model, tokenizer = chat_policy(kcfg.model, model, tokenizer, "the conversational prompts",
                                    weight_dtype(kcfg.lora, trl_cfg))
+    frozen_reference_in_compute_dtype(trl_cfg)
     check_prompt_lengths(tokenizer, dataset, kcfg.max_prompt_length)
     task = resolve_task(kcfg.task)
     context = RewardContext(rm_batch_size=kcfg.rm_batch_size, length_tolerance=kcfg.length_tolerance,
@@ -183,7 +189,8 @@ def prepare_grpo(
                                     task.length_unit))
     if "rm" in kcfg.rewards:
         assert kcfg.rm_model is not None  # KindlingGRPO requires it
-        context.rm_model, context.rm_tokenizer = _load_reward_model(kcfg.rm_model)
+        context.rm_model, context.rm_tokenizer = _load_reward_model(kcfg.rm_model,
+                                                                    compute_dtype(trl_cfg))
     principles = _check_judge(store, kcfg, task) if "judge" in kcfg.rewards else None
     weights = [float(w) for w in kcfg.rewards.values()]
     if trl_cfg.reward_weights is not None and list(trl_cfg.reward_weights) != weights:

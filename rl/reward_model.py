@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kindling.rl.data import preference_dataset
-from kindling.rl.precision import weight_dtype
+from kindling.rl.precision import trainable_head_in_fp32, weight_dtype
 from kindling.rl.sft import (
     MODEL_HINT,
     ModelLoadError,
@@ -135,6 +135,8 @@ def prepare_rm(store: Store, kcfg: KindlingRM, trl_cfg: Any) -> RMSetup:
     dataset = preference_dataset(store, kcfg.pairs_run, kcfg.pairs_dataset, kcfg.limit)
     peft_config = lora_config(kcfg.lora, task_type="SEQ_CLS")
     model, tokenizer = load_reward_model(kcfg.model, weight_dtype(kcfg.lora, trl_cfg))
+    if kcfg.lora is not None:
+        trainable_head_in_fp32(model)
     if getattr(tokenizer, "chat_template", None):
         dataset = conversational(dataset)
     return RMSetup(kcfg, trl_cfg, model, tokenizer, dataset, peft_config)

@@ -71,7 +71,7 @@ def _run_paper(ctx: typer.Context, config: Path, sets: list[str], fresh: bool,
     results = experiment.run()
     print_report(results)
     if study is not None:
-        print_planned_and_spent(store, study, results)
+        print_planned_and_spent(store, cfg, study, results)
 
 
 @app.command("plan")
@@ -136,19 +136,20 @@ def check_plan(cfg: Any, plan: Any, config: Path, overrides: dict[str, Any],
     return study
 
 
-def print_planned_and_spent(store: Any, study: Any, results: dict[str, Any]) -> None:
-    """The plan's money beside what each LLM step's runs spent."""
+def print_planned_and_spent(store: Any, cfg: Any, study: Any, results: dict[str, Any]) -> None:
+    """The plan's money beside what each LLM step's runs spent (priced as the study's budget
+    is: its own models and local ones free)."""
     from kindling.plan_views import print_spent
-    from kindling.services.plan_costs import price_table, spent, step_run_ids
+    from kindling.services.experiment_budget import study_prices
+    from kindling.services.plan_costs import spent, step_run_ids
 
-    llms = [m.calls.llm for s in study.steps for m in s.money]
+    runs = step_run_ids(results)
     try:
-        table = price_table(None, llms)
+        table = study_prices(store, cfg, results, [r for ids in runs.values() for r in ids])
     except UserError as exc:
         console.print(f"[yellow]money spent: not priced ({exc})[/]", highlight=False)
         return
-    print_spent(study, {step: spent(store, ids, table)
-                        for step, ids in step_run_ids(results).items()})
+    print_spent(study, {step: spent(store, ids, table) for step, ids in runs.items()})
 
 
 def _print_step(name: str, status: str) -> None:

@@ -25,7 +25,7 @@ def step(
     """Run one step of an experiment in this process (the experiment starts this itself)."""
     from kindling.agents.config import ConfigError, parse_sets
     from kindling.outputs import write_text
-    from kindling.services.experiment import Experiment, load_experiment
+    from kindling.services.experiment import STEPS, Experiment, load_experiment
     from kindling.services.experiment_steps import STEP_FUNCTIONS
 
     if name not in STEP_FUNCTIONS:
@@ -38,7 +38,8 @@ def step(
         return
     experiment = Experiment(ctx.obj.open_store(), cfg, plan, config_file=config,
                             overrides=overrides, live=progress, progress=progress)
-    experiment.results = experiment.recorded_results()
+    earlier = STEPS[:STEPS.index(name)]  # a step being redone never sees its own old result
+    experiment.results = {k: v for k, v in experiment.recorded_results().items() if k in earlier}
     experiment.attempt_runs = experiment.recorded_attempts()
     result = STEP_FUNCTIONS[name](experiment)
     write_text(result_file, json.dumps(result, ensure_ascii=False))

@@ -34,6 +34,7 @@ from kindling.services.experiment_launch import (
     StepProcess,
     read_result,
     run_process,
+    set_args,
     step_process,
 )
 from kindling.services.experiment_plan import TRAIN_KINDS, Plan, make_plan
@@ -128,8 +129,7 @@ class Experiment:
         judge, its share of the study's budget)."""
         from kindling.services.experiment_budget import budget_sets, step_budget
 
-        sets = [f"{key}={json.dumps(value, ensure_ascii=False, default=str)}"
-                for key, value in self.overrides.items()]
+        sets = set_args(self.overrides)
         train_sets = (budget_sets(step_budget(self, name), "kindling.judge.budget")
                       if name == "grpo_judge" else None)
         return step_process(self.plan, name, results=self.results, config=self.config_file,
@@ -154,8 +154,14 @@ class Experiment:
         except StepFailed as exc:
             self._keep_attempt(name, before)
             raise StepFailed(f"step {name}: {exc}") from exc
+        except BaseException:  # interrupted: what a stopped attempt spent still counts
+            self._keep_attempt(name, before)
+            raise
         if name in TRAIN_KINDS:
-            return train_result(self, name)
+            result = train_result(self, name)
+            if result["run"] == before:
+                raise StepFailed(f"step {name}: its process ended without storing a new run")
+            return result
         return read_result(result_file)
 
     def _newest_training_run(self, name: str) -> int | None:

@@ -17,6 +17,7 @@ from kindling.services.experiment_config import ExperimentConfig
 from kindling.store.costs import run_cost
 from kindling.store.db import Store
 from kindling.store.errors import UserError
+from kindling.store.prices import PriceTable
 
 LLM_STEPS = ("path_a", "path_b", "grpo_judge", "agreement", "compare")
 
@@ -50,7 +51,8 @@ def step_budget(exp: Experiment, name: str) -> BudgetConfig | None:
     budget = exp.cfg.budget
     if budget.max_cost is None or name not in LLM_STEPS:
         return None
-    cost = run_cost(exp.store, spent_runs(exp), budget_prices(budget))
+    runs = spent_runs(exp)
+    cost = run_cost(exp.store, runs, study_prices(exp.store, exp.cfg, exp.results, runs))
     if cost.total is None:
         raise BudgetError("budget.max_cost: cannot tell what the study spent: no price for "
                           f"model {', '.join(sorted(cost.unpriced))}: add it to a prices file "
@@ -62,6 +64,26 @@ def step_budget(exp: Experiment, name: str) -> BudgetConfig | None:
             f"{cost.total:.4f} of {budget.max_cost:g} {cost.currency or 'USD'} (budget.max_cost); "
             "raise it (--set budget.max_cost=N) and run the same command again to resume")
     return budget.model_copy(update={"max_cost": left})
+
+
+def study_prices(store: Store, cfg: ExperimentConfig, results: dict[str, Any],
+                 run_ids: list[int]) -> PriceTable:
+    """What the study's spending is priced with: the shipped table, ./configs/prices.yaml, the
+    study's budget.prices; free: the models it trained and samples from itself (Path A's policy
+    folder) and every `backend: local` model its runs used."""
+    from kindling.store.prices import local_models_in
+    from kindling.store.reports import get_run
+
+    free = {r["model"] for r in results.values()
+            if isinstance(r, dict) and isinstance(r.get("model"), str)}
+    for run_id in run_ids:
+        run = get_run(store, run_id)
+        config = (run.config or {}) if run is not None else {}
+        free |= local_models_in(config)
+        policy = config.get("policy")
+        if isinstance(policy, dict) and isinstance(policy.get("model"), str):
+            free.add(policy["model"])
+    return budget_prices(cfg.budget, free)
 
 
 def with_budget(config: Any, budget: BudgetConfig | None) -> Any:

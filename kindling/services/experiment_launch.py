@@ -97,10 +97,10 @@ def step_process(plan: Plan, name: str, *, results: dict[str, Any] | None, confi
                 str(config), *_repeat("--set", sets), "--result-file", str(result_file), show]
         return StepProcess(argv, 1, log)
     launch = step_launch(plan, name)
-    train = ["train", TRAIN_KINDS[name], "--config", str(plan.config_path(getattr(plan.cfg, name))),
-             *_repeat("--set", [f"{k}={_yaml(v)}" for k, v in
-                                {**train_links(plan, name, results),
-                                 **(train_sets or {})}.items()]),
+    config_file = plan.config_path(getattr(plan.cfg, name))
+    train = ["train", TRAIN_KINDS[name], "--config", str(config_file),
+             *_repeat("--set", set_args({**train_links(plan, name, results),
+                                         **(train_sets or {})})),
              show, "--launcher", "none", "--overwrite"]
     if not launch.accelerated:
         return StepProcess([sys.executable, "-m", "kindling", *train], 1, log)
@@ -136,6 +136,7 @@ def run_process(step: StepProcess, *, db_url: str, echo: Callable[[str], None] |
             code = child.wait()
         except KeyboardInterrupt:
             stop_child(child, forward=terminated(), grace_s=CHILD_GRACE_S)  # type: ignore[arg-type]
+            log.write(child.stdout.read() if child.stdout is not None else "")  # its last words
             raise
     if code != 0:
         shown = ("its output is above" if echo is not None else
@@ -172,11 +173,22 @@ def _repeat(flag: str, values: list[str]) -> list[str]:
     return [part for value in values for part in (flag, value)]
 
 
-def _yaml(value: Any) -> str:
-    """A --set value: text that parses back (as YAML) to `value` (JSON is YAML)."""
-    if isinstance(value, str) and yaml.safe_load(value) == value:
-        return value
-    return json.dumps(value, ensure_ascii=False)
+def set_value(value: Any) -> str:
+    """A --set value: YAML flow text that parses back to `value` (floats keep their dot:
+    1.0e-05, never JSON's 1e-05, which YAML reads as a string)."""
+    if isinstance(value, str):
+        try:
+            if yaml.safe_load(value) == value:
+                return value
+        except yaml.YAMLError:
+            pass
+    text = yaml.safe_dump([value], default_flow_style=True, allow_unicode=True, width=10**9)
+    return text.strip()[1:-1]  # the one item of a flow list: [item]
+
+
+def set_args(overrides: dict[str, Any]) -> list[str]:
+    """`key=value` for each override, as --set takes them."""
+    return [f"{key}={set_value(value)}" for key, value in overrides.items()]
 
 
 def _quote(arg: str) -> str:

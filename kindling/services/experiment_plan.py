@@ -122,16 +122,22 @@ def make_plan(cfg: ExperimentConfig, base_dir: Path, paths_base: Path | None = N
     plan = Plan(cfg, base_dir, paths_base)
     for name in ("sft", "path_a", "rm", "grpo_rm", "path_b", "grpo_judge"):
         path = plan.config_path(getattr(cfg, name))
+        if path is None and name in TRAIN_KINDS:
+            raise ConfigError(f"{name}.config: a training step needs its config file (the "
+                              "kindling train command it runs reads it)")
         if path is not None and not path.is_file():
             raise ConfigError(f"{name}.config: {path} does not exist")
     workdir = Path(cfg.workdir)
     stand_ins = link_overrides(plan, workdir, pairs_run=PLACEHOLDER_RUN, principles="detector_initial")
     for name, kind in TRAIN_KINDS.items():
         try:
-            load_train_config(kind, plan.config_path(getattr(cfg, name)),
-                              plan.train_overrides(name, stand_ins[name]))
+            kcfg, _ = load_train_config(kind, plan.config_path(getattr(cfg, name)),
+                                        plan.train_overrides(name, stand_ins[name]))
         except ConfigError as exc:
             raise ConfigError(f"step {name}: {exc}") from exc
+        if name == "grpo_judge" and getattr(kcfg, "judge", None) is None:
+            raise ConfigError("step grpo_judge: its config has no kindling.judge (the judge "
+                              "GRPO trains with)")
     for name, check in (("path_a", lambda: plan.curate_config(str(workdir / FOLDERS["sft"]))),
                         ("path_b", plan.adversarial_config)):
         try:

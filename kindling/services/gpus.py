@@ -19,6 +19,7 @@ from kindling.rl.memory_estimate import GiB
 VISIBLE = "CUDA_VISIBLE_DEVICES"
 VISIBLE_ORIGINAL = "KINDLING_CUDA_VISIBLE_DEVICES"  # the value before gpus_hidden
 UNSET = "unset"  # VISIBLE_ORIGINAL's value when CUDA_VISIBLE_DEVICES was not set
+_hiding = False  # gpus_hidden is active in this process
 
 
 @dataclass(frozen=True)
@@ -80,15 +81,18 @@ def plan_devices(configured: Any) -> Devices | None:
 def gpus_hidden() -> Iterator[None]:
     """While the block runs, this process sees no GPU (set before anything touches CUDA); the
     steps' processes get the original value back from `gpu_env`. Restored afterwards."""
-    if VISIBLE_ORIGINAL in os.environ:  # hidden already, further up
+    global _hiding
+    if _hiding:  # hidden already, further up
         yield
         return
+    _hiding = True
     before = os.environ.get(VISIBLE)
     os.environ[VISIBLE_ORIGINAL] = UNSET if before is None else before
     os.environ[VISIBLE] = ""
     try:
         yield
     finally:
+        _hiding = False
         del os.environ[VISIBLE_ORIGINAL]
         if before is None:
             os.environ.pop(VISIBLE, None)

@@ -12,7 +12,6 @@ endpoint's latency was measured; then the totals. Nothing is downloaded, created
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,11 +128,11 @@ def train_config(plan: Plan, name: str, cpu: bool) -> tuple[Any, Any, bool]:
 
 def command(plan: Plan, name: str, config_file: Path, overrides: dict[str, Any]) -> tuple[str, int]:
     """The step's command as a user would type it, and its process count."""
-    from kindling.services.experiment_launch import CHILD_STEPS, LOG_FOLDER, step_process
+    from kindling.services.experiment_launch import CHILD_STEPS, LOG_FOLDER, set_args, step_process
 
     if name not in CHILD_STEPS:
         return IN_PROCESS, 1
-    sets = [f"{k}={json.dumps(v, ensure_ascii=False, default=str)}" for k, v in overrides.items()]
+    sets = set_args(overrides)
     result = Path(plan.cfg.workdir) / LOG_FOLDER / f"{name}.result.json"
     process = step_process(plan, name, results=None, config=config_file, sets=sets,
                            progress=True, result_file=result)
@@ -215,14 +214,18 @@ def _plan_training(plan: Plan, step: StepPlan, kcfg: Any, trl: Any, on_cpu: bool
     from kindling.services.plan_memory import base_config, fit_suggestions, step_memory
 
     launch = step_launch(plan, step.name)
-    config, source = base_config(plan.cfg.base.model, plan.cfg.base.vocab_size)
     step.wall = TRAINING_WALL
-    if config is None:
+    try:
+        config, source = base_config(plan.cfg.base.model, plan.cfg.base.vocab_size)
+        memory = None if config is None else step_memory(
+            TRAIN_KINDS[step.name], kcfg, trl, launch, accelerate_config_path(plan, launch),
+            config, None if on_cpu else devices)
+    except (AttributeError, ValueError, TypeError, KeyError, OSError) as exc:  # an unknown shape
+        config, memory, source = None, None, f"{type(exc).__name__}: {exc}"
+    if config is None or memory is None:
         step.memory_note = f"no memory estimate: {source}"
         step.devices = gpus(launch.processes)
         return
-    memory = step_memory(TRAIN_KINDS[step.name], kcfg, trl, launch,
-                         accelerate_config_path(plan, launch), config, None if on_cpu else devices)
     step.memory, step.memory_note = memory, f"model shape: {plan.cfg.base.model} ({source})"
     where = gpus(launch.processes) if devices is not None or not on_cpu else "CPU"
     step.devices = f"{where}, {memory.sharding_words}"

@@ -75,14 +75,20 @@ def test_experiment_end_to_end_then_resume(tmp_path: Path, paper_data: Path,
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # two ranks on two cores
     url = f"sqlite:///{tmp_path / 'kindling.db'}"
     script = StandinConfig(script="experiment", script_modules=["tests.standin.experiment_scripts"])
+    (tmp_path / "prices.yaml").write_text(PRICES, encoding="utf-8")
     with StandinServer(script) as server:
         path = experiment_yaml(tmp_path, paper_data, server.base_url)
+        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+        cfg["budget"] = {"max_cost": 10**6, "prices": "prices.yaml"}  # priced at every step
+        path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
         args = ["--db-url", url, "experiment", "paper", "-c", str(path), "--no-progress"]
         result = CliRunner().invoke(app, args)
         out = " ".join(result.output.split())
         assert result.exit_code == 0, out
         again = CliRunner().invoke(app, args)
         changed = CliRunner().invoke(app, [*args, "--set", "compare.prompts=3"])
+    assert "LLM money: planned and spent" in out and "unknown" not in out.split(
+        "LLM money: planned and spent")[1]  # the policy's own samples cost nothing
     for title in ("path_a: Path A", "grpo_judge: GRPO with the refined judge",
                   "evaluators vs labels they never saw", "policies on held-out prompts",
                   "judge excellence", "RM excellence", "self-BLEU"):

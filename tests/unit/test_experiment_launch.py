@@ -11,7 +11,7 @@ import yaml
 from kindling.agents.config import parse_sets
 
 from kindling.services.experiment import load_experiment
-from kindling.services.experiment_launch import StepProcess, _yaml, log_tail, step_process
+from kindling.services.experiment_launch import StepProcess, log_tail, set_value, step_process
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -79,8 +79,9 @@ def test_other_steps_run_as_a_hidden_experiment_step(tmp_path: Path) -> None:
 
 
 def test_set_values_parse_back_as_they_were() -> None:
-    for value in (1, 0.5, None, True, "null", "3", "text", "a: b", {"rm": 1.0}, [1, "x"], "生日"):
-        assert yaml.safe_load(_yaml(value)) == value, value
+    for value in (1, 0.5, 1e-05, 3e20, None, True, "null", "3", "text", "a: b", "@x", "",
+                  {"rm": 1.0, "lr": 1e-06}, [1, "x"], "生日", "it's"):
+        assert yaml.safe_load(set_value(value)) == value, (value, set_value(value))
 
 
 def test_a_failure_shows_the_logs_last_lines(tmp_path: Path) -> None:

@@ -36,3 +36,27 @@ def test_a_bf16_checkpoint_trains_in_fp32(tmp_path) -> None:
     full, _ = load_model_and_tokenizer(str(tmp_path / "tiny"),
                                        weight_dtype(None, SimpleNamespace(bf16=True)))
     assert full.dtype is torch.float32
+
+
+def test_frozen_models_load_in_the_compute_dtype() -> None:
+    from kindling.rl.precision import frozen_reference_in_compute_dtype
+
+    bf16 = SimpleNamespace(bf16=True, fp16=False, model_init_kwargs=None)
+    frozen_reference_in_compute_dtype(bf16)  # TRL would build the reference in fp32 otherwise
+    assert bf16.model_init_kwargs == {"dtype": "bfloat16"}
+    own = SimpleNamespace(bf16=True, fp16=False, model_init_kwargs={"dtype": "float32"})
+    frozen_reference_in_compute_dtype(own)
+    assert own.model_init_kwargs == {"dtype": "float32"}  # the user's choice stays
+    fp32 = SimpleNamespace(bf16=False, fp16=False, model_init_kwargs=None)
+    frozen_reference_in_compute_dtype(fp32)
+    assert fp32.model_init_kwargs is None
+
+
+def test_a_lora_reward_models_score_head_keeps_fp32_master_weights() -> None:
+    from kindling.rl.precision import trainable_head_in_fp32
+
+    model = torch.nn.Module()
+    model.body = torch.nn.Linear(4, 4).to(torch.bfloat16)
+    model.score = torch.nn.Linear(4, 1).to(torch.bfloat16)
+    trainable_head_in_fp32(model)
+    assert model.score.weight.dtype is torch.float32 and model.body.weight.dtype is torch.bfloat16
