@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kindling.agents.config import Strict
-from kindling.agents.llm.endpoints import EndpointError
+from kindling.agents.llm.errors import EndpointError
 from kindling.agents.paths import PathStr
 from kindling.configs import shipped_configs
 from kindling.store.costs import run_cost

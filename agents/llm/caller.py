@@ -30,7 +30,8 @@ from kindling.agents.llm.dialects import (
     refuses_format,
     request_fields,
 )
-from kindling.agents.llm.endpoints import EndpointError, LlamaServerChat, refusal_message
+from kindling.agents.llm.endpoints import LlamaServerChat, refusal_message
+from kindling.agents.llm.errors import EndpointError
 from kindling.agents.llm.parsing import OutputParseError, parse_output
 from kindling.agents.llm.retries import (
     describe,

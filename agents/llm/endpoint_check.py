@@ -18,7 +18,8 @@ from kindling.agents.judge.schemas import DetectorVerdict
 from kindling.agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.dialects import MODES
-from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
+from kindling.agents.llm.endpoints import build_chat_model, close_chat_model
+from kindling.agents.llm.errors import EndpointError
 from kindling.agents.llm.http_client import ReplyTooLarge, bounded_async_client, sdk_httpx
 from kindling.agents.llm.redaction import redact, register_key
 from kindling.agents.llm.retries import describe, within_deadline

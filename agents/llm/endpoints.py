@@ -30,10 +30,6 @@ class LLMConfigError(UserError):
     """The backend cannot be built from this config (e.g. the key's variable is not set)."""
 
 
-class EndpointError(UserError):
-    """The endpoint refused the request itself (a structural error): the run stops, not retried."""
-
-
 class ReasoningChatOpenAI(ChatOpenAI):
     """`ChatOpenAI` keeping `reasoning_content` of each choice in `additional_kwargs`."""
 

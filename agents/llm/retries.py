@@ -22,7 +22,7 @@ from typing import TypeVar
 import openai
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.dialects import is_structural
-from kindling.agents.llm.endpoints import EndpointError
+from kindling.agents.llm.errors import EndpointError
 from kindling.agents.llm.http_client import MAX_REDIRECTS, ReplyTooLarge, sdk_httpx
 from kindling.agents.llm.redaction import redact
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt

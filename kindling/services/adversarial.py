@@ -17,7 +17,8 @@ from kindling.agents.judge.metrics import DEFAULT_THRESHOLD, fit_length_threshol
 from kindling.agents.language import DEFAULT_UNIT
 from kindling.agents.llm.caller import AgentLLM
 from kindling.agents.llm.config import LLMConfig
-from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
+from kindling.agents.llm.endpoints import build_chat_model, close_chat_model
+from kindling.agents.llm.errors import EndpointError
 from kindling.agents.task import DEFAULT_TASK, Task, resolve_task
 from kindling.agents.task_ref import TASK_KEY, forced_config, task_record
 from kindling.checkpoints import open_checkpointer, unfinished

@@ -16,7 +16,8 @@ from kindling.agents.curate.policy_backends import PolicyBackend
 from kindling.agents.curate.policy_sampler import PolicySampler
 from kindling.agents.llm.caller import AgentLLM
 from kindling.agents.llm.config import LLMConfig
-from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
+from kindling.agents.llm.endpoints import build_chat_model, close_chat_model
+from kindling.agents.llm.errors import EndpointError
 from kindling.agents.retrieval import BM25Retriever, EmbeddingRetriever, Exemplar, Retriever
 from kindling.agents.task import Task, resolve_task
 from kindling.agents.task_ref import FORCED_KEY, TASK_KEY, task_record

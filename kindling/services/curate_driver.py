@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from kindling.agents.curate.config import CurateConfig
 from kindling.agents.curate.context import CurateContext
-from kindling.agents.llm.endpoints import EndpointError
+from kindling.agents.llm.errors import EndpointError
 from kindling.checkpoints import unfinished
 from kindling.store import queries, work
 from kindling.store.calls import CallLog

@@ -24,7 +24,8 @@ from kindling.agents.budget import BUDGET_KEY, BudgetSpent, check_budget, llm_mo
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.judge.nodes import JudgeResult, JudgeState, state_result
 from kindling.agents.judge.service import JudgeService, build_judge_service, detector_version
-from kindling.agents.llm.endpoints import EndpointError, build_chat_model, close_chat_model
+from kindling.agents.llm.endpoints import build_chat_model, close_chat_model
+from kindling.agents.llm.errors import EndpointError
 from kindling.agents.task import resolve_task
 from kindling.agents.task_ref import TASK_KEY, forced_config, task_record
 from kindling.context import console

@@ -83,7 +83,7 @@ def count_tokens(text: str) -> int:
     encoding = _tiktoken()
     if encoding is not None:
         return len(encoding.encode(text))
-    cjk = sum(1 for c in text if "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff")
+    cjk = sum(1 for c in text if 0x3400 <= ord(c) <= 0x9FFF or 0xF900 <= ord(c) <= 0xFAFF)
     return round(0.6 * cjk + 0.3 * (len(text) - cjk))
 
 

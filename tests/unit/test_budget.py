@@ -16,7 +16,7 @@ from kindling.agents.curate.config import CurateConfig
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.llm.caller import AgentLLM, CallKey
 from kindling.agents.llm.config import LLMConfig
-from kindling.agents.llm.endpoints import EndpointError
+from kindling.agents.llm.errors import EndpointError
 from kindling.agents.templates import RenderedPrompt
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage

@@ -11,7 +11,7 @@ import httpx
 import openai
 import pytest
 from kindling.agents.llm.config import LLMConfig
-from kindling.agents.llm.endpoints import EndpointError
+from kindling.agents.llm.errors import EndpointError
 from kindling.agents.llm.http_client import sdk_httpx
 from kindling.agents.llm.retries import (
     DeadlineExceeded,

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 from kindling.agents.task import load_task, resolve_task
-from kindling.services.tasks import ROLES, list_tasks, new_task, render_roles
 from typer.testing import CliRunner
 
 from kindling.cli import app
+from kindling.services.tasks import ROLES, list_tasks, new_task, render_roles
 
 
 @pytest.fixture

@@ -3,9 +3,10 @@ studio's captions and the quickstart report's wording for a task counted in word
 
 from __future__ import annotations
 
-from kindling import quickstart_report as qr
 from kindling.agents.task import resolve_task
 from kindling.rl.watch import summarize_signals
+
+from kindling import quickstart_report as qr
 from kindling.services.task_measures import WORD_BAND_EDGES, default_threshold, word_bands
 from kindling.studio.eval_view import policy_table, versus_table
 
