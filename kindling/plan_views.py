@@ -15,7 +15,7 @@ from kindling.views import money
 PARTS = {"weights": "weights", "gradients": "gradients", "optimizer": "optimizer state",
          "activations": "activations", "logits": "logits", "vllm": "vLLM's share",
          "reference": "reference policy", "reward model": "reward model",
-         "overhead": "CUDA context etc."}
+         "overhead": "runtime overhead"}
 
 
 def gib(value: int) -> str:
@@ -57,14 +57,14 @@ def print_plan(study: StudyPlan) -> None:
         "none seen, none in the file (memory estimated, not checked)"
     console.print(f"devices: {devices}", highlight=False, markup=False)
     if study.validated_on_cpu:
-        console.print("[dim]no GPU here: the training configs were checked with trl.use_cpu "
-                      "(TRL refuses bf16 without a GPU); the commands are as they will run[/]",
+        console.print("[dim]no GPU here: training configs asking for bf16 were checked as on the "
+                      "CPU (TRL refuses bf16 without a GPU); the commands are as they will run[/]",
                       highlight=False)
     table = Table(title="the plan, step by step", box=box.SIMPLE_HEAD, pad_edge=False,
                   collapse_padding=True)
-    for column in ("step", "process", "GPU memory/device", "LLM calls",
+    for column in ("step", "runs in", "memory/device", "LLM calls",
                    f"money ({currency_of(study)})"):
-        table.add_column(column, justify="left" if column in ("step", "process") else "right",
+        table.add_column(column, justify="left" if column in ("step", "runs in") else "right",
                          overflow="fold")
     for step in study.steps:
         calls = sum(m.calls.calls for m in step.money)
@@ -77,7 +77,19 @@ def print_plan(study: StudyPlan) -> None:
     print_calls(study)
     print_commands(study)
     print_totals(study)
+    print_keys(study)
     print_refusal(study)
+
+
+def print_keys(study: StudyPlan) -> None:
+    """The API keys' variables the study reads, and whether each is set (never its value)."""
+    import os
+
+    names = sorted({m.calls.llm.api_key_env for s in study.steps for m in s.money
+                    if m.calls.llm.backend != "local" and m.calls.llm.api_key_env})
+    if names:
+        said = ", ".join(f"{n} ({'set' if os.environ.get(n) else 'NOT SET'})" for n in names)
+        console.print(f"API keys the agent steps read: {said}", highlight=False, markup=False)
 
 
 def print_wall(study: StudyPlan) -> None:
@@ -105,7 +117,7 @@ def print_memory(study: StudyPlan) -> None:
     steps = [s for s in study.steps if s.memory is not None]
     if not steps:
         return
-    table = Table(title="GPU memory per device (GiB)", box=box.SIMPLE_HEAD, pad_edge=False,
+    table = Table(title="memory per device (GiB)", box=box.SIMPLE_HEAD, pad_edge=False,
                   collapse_padding=True)
     table.add_column("")
     for step in steps:
@@ -182,17 +194,22 @@ def print_totals(study: StudyPlan) -> None:
 
 
 def budget_line(study: StudyPlan) -> str:
-    """The study's budget.max_cost against the plan's money ("" without a budget)."""
-    t = study.totals
+    """The study's budget.max_cost against the plan's money within it ("" without a budget):
+    the comparison's endpoint samples are not agent calls, so outside the budget."""
     if study.max_cost is None:
         return ""
-    line = (f"budget: {study.max_cost:g} {t.currency or 'USD'} (budget.max_cost) for every agent "
-            "step (the comparison's endpoint samples are outside it)")
-    if t.typical is not None and t.typical > study.max_cost:
-        return line + (f"; the plan's typical {plan_money(t.typical)} is more: the study will "
-                       "stop when it is spent, resumable with a raised budget")
-    if t.at_most is not None and t.at_most > study.max_cost:
-        return line + f"; enough for the typical plan, not for the most ({plan_money(t.at_most)})"
+    currency = study.totals.currency or "USD"
+    inside = [m for s in study.steps for m in s.money if not m.calls.role.startswith("sample")]
+    typical = None if any(m.typical is None for m in inside) else sum(m.typical or 0 for m in inside)
+    most = None if any(m.at_most is None for m in inside) else sum(m.at_most or 0 for m in inside)
+    line = (f"budget: {study.max_cost:g} {currency} (budget.max_cost), shared by every agent step "
+            "(the comparison's endpoint samples are outside it)")
+    if typical is not None and typical > study.max_cost:
+        return line + (f"; the plan's agent calls cost {plan_money(typical)} {currency}: the study "
+                       "will stop when the budget is spent, resumable with a raised one")
+    if most is not None and most > study.max_cost:
+        return line + (f"; enough for the typical {plan_money(typical)} {currency}, not for the "
+                       f"most ({plan_money(most)} {currency})")
     return line
 
 
@@ -202,11 +219,11 @@ def refusal_lines(study: StudyPlan) -> list[str]:
     for step in study.refused:
         assert step.memory is not None and step.memory.devices is not None
         lines.append(f"step {step.name}: {gib(step.memory.total)} GiB per device estimated "
-                     f"({step.memory.estimate.setup.describe()}), over the "
-                     f"{gib(step.memory.devices.memory)} GiB of each of "
-                     f"{step.memory.devices.describe()}")
+                     f"({step.memory.estimate.setup.describe()}), more than a card's "
+                     f"{gib(step.memory.devices.memory)} GiB ({step.memory.devices.describe()})")
         if step.suggestions:
-            lines.append("  what would fit (add to the command):")
+            lines.append("  what would fit (any one of these, added to the command; devices.count "
+                         "is the cards you will run on):")
             lines += [f"    {s}" for s in step.suggestions]
         else:
             lines.append("  nothing tried fits (sharding over up to 8 cards, LoRA, checkpointing, "

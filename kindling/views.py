@@ -60,7 +60,8 @@ def money(value: float | None, currency: str | None) -> str:
 def cost_table(cost: RunCost, run_id: int) -> Table:
     """A run's cost per role: calls, input / cached / output tokens, cost (unknown when a model
     has no price; cached tokens shown as '-' where not recorded)."""
-    table = Table(title=f"cost of run {run_id} (prices: configs/prices.yaml, check them)")
+    table = Table(title=f"cost of run {run_id} (prices: the shipped table and your price "
+                        "files; check them)")
     for col in ("role", "calls", "input tok", "cached tok", "output tok", "cost"):
         table.add_column(col, justify="right" if col != "role" else "left")
     for r in cost.roles:

@@ -82,10 +82,13 @@ def plan_command(
     task: str = TASK_OPTION,
     prices: Path | None = typer.Option(None, "--prices", exists=True, dir_okay=False, help="A prices.yaml merged over the shipped table and ./configs/prices.yaml."),
 ) -> None:
-    """The study before anything starts: each step's command, processes and devices, GPU memory
-    per device of each training step, LLM calls, tokens and money per role, wall time where an
-    endpoint was measured, and the totals. Nothing is downloaded, created or trained; a plan
-    that cannot fit its devices exits with status 1, naming the step and what would fit."""
+    """The study's plan: commands, GPU memory per device, LLM calls and money, before anything starts.
+
+    Per step: its command, processes and devices; each training step's memory per device against
+    the GPUs; each agent step's LLM calls, tokens and money per role; wall time where an endpoint
+    was measured; then the totals and the API keys it needs. Nothing is downloaded, created or
+    trained. A plan that cannot fit its devices exits with status 2, naming the step and what
+    would fit."""
     from kindling.agents.config import ConfigError, parse_sets
     from kindling.plan_views import print_plan
     from kindling.services.plan_study import build_study, load_for_plan

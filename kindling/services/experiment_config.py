@@ -26,12 +26,12 @@ class Step(Strict):
 class Launch(Strict):
     """How a training step's process is started (every step runs in a process of its own)."""
 
-    processes: int = Field(1, ge=1, le=64, description="Training processes, one per GPU; more than 1 starts the step under `accelerate launch` (gloo on the CPU).")
-    accelerate_config: str | None = Field(None, description="An accelerate config (accelerate/fsdp.yaml, zero3.yaml, ddp.yaml), relative to the experiment file as a step's config: is; set, the step runs under `accelerate launch` with it and `processes` as --num_processes.")
+    processes: int = Field(1, ge=1, le=64, description="Training processes, one per GPU; more than 1 starts the step under `accelerate launch` (gloo on the CPU), one process runs `kindling train` as it is.")
+    accelerate_config: str | None = Field(None, description="The accelerate config used with more than one process (accelerate/fsdp.yaml, zero3.yaml, ddp.yaml), relative to the experiment file as a step's config: is; null: accelerate's default config.")
 
     @property
     def accelerated(self) -> bool:
-        return self.processes > 1 or self.accelerate_config is not None
+        return self.processes > 1
 
 
 class Devices(Strict):

@@ -28,7 +28,7 @@ class Devices:
 
     count: int
     memory: int
-    source: str  # "this machine: 4 × NVIDIA H100 80GB HBM3" or "devices: in the experiment file"
+    source: str  # "this machine: NVIDIA H100 80GB HBM3" or "the experiment's devices: setting"
 
     def describe(self) -> str:
         return f"{self.count} × {round(self.memory / GiB, 1):g} GiB ({self.source})"
@@ -74,7 +74,8 @@ def plan_devices(configured: Any) -> Devices | None:
     seen = seen_devices()
     if seen is not None or configured is None:
         return seen
-    return Devices(configured.count, int(configured.memory_gib * GiB), "devices: in the experiment file")
+    return Devices(configured.count, int(configured.memory_gib * GiB),
+                   "the experiment's devices: setting")
 
 
 @contextmanager

@@ -183,6 +183,17 @@ def grpo_completions(kcfg: Any, trl: Any, processes: int, prompts: int | None) -
     return int(prompts * trl.num_generations * trl.num_train_epochs)
 
 
+def completions_words(kcfg: Any, trl: Any, where: str) -> str:
+    """How grpo_completions counted, in words."""
+    per_iteration = max(1, int(getattr(trl, "num_iterations", 1) or 1))
+    if (trl.max_steps or 0) > 0:
+        return (f"trl.max_steps {trl.max_steps} × the global batch"
+                + (f" ÷ {per_iteration} iterations" if per_iteration > 1 else ""))
+    limit = f", at most kindling.limit {kcfg.limit}" if kcfg.limit else ""
+    return (f"the prompts ({where}{limit}) × {trl.num_generations} generations × "
+            f"{trl.num_train_epochs:g} epochs")
+
+
 def compare_calls(compare: Any, judge: Any, task: Task, policies: int) -> list[RoleCalls]:
     """The comparison: every policy's samples judged, and each endpoint model sampled."""
     samples = compare.prompts * compare.samples_per_prompt

@@ -167,7 +167,7 @@ def build_study(cfg: ExperimentConfig, plan: Plan, *, config_file: Path,
 
     cpu = (not has_cuda()) if cpu is None else cpu
     devices = plan_devices(cfg.devices)
-    steps = {name: StepPlan(name, *command(plan, name, config_file, overrides or {}), devices="the experiment's")
+    steps = {name: StepPlan(name, *command(plan, name, config_file, overrides or {}), devices="the study's process")
              for name in STEPS}
     calls: dict[str, list[RoleCalls]] = {}
     loaded = {name: train_config(plan, name, cpu) for name in TRAIN_KINDS}
@@ -188,7 +188,8 @@ def build_study(cfg: ExperimentConfig, plan: Plan, *, config_file: Path,
                                          "trl.max_steps)")
     else:
         calls["grpo_judge"] = [plan_calls.judge_calls("grpo_judge", judge, task, completions)]
-        steps["grpo_judge"].notes.append(f"{completions} completions judged ({where})")
+        steps["grpo_judge"].notes.append(
+            f"{completions:,} completions judged: " + plan_calls.completions_words(kcfg, trl, where))
     calls["agreement"] = [plan_calls.judge_calls("agreement", judge, task,
                                                  cfg.compare.labelled_items)]
     calls["compare"] = plan_calls.compare_calls(cfg.compare, judge, task, policies=4)
@@ -199,10 +200,12 @@ def build_study(cfg: ExperimentConfig, plan: Plan, *, config_file: Path,
     for name, roles in calls.items():
         step = steps[name]
         step.money = [plan_costs.role_money(c, table) for c in roles]
-        step.wall = _llm_wall(store, roles)
+        llm_wall = _llm_wall(store, roles)
+        step.wall = (f"training {TRAINING_WALL}; judge calls {llm_wall}" if name in TRAIN_KINDS
+                     else llm_wall)
     one = "1 GPU" if devices is not None or not cpu else "CPU"
     for name in ("path_a", "compare", "agreement", "path_b"):  # a model samples or scores
-        steps[name].devices = f"own, {one}" if name != "path_b" else "own"
+        steps[name].devices = f"own process, {one}" if name != "path_b" else "own process"
     everything = [m for s in steps.values() for m in s.money]
     return StudyPlan(list(steps.values()), devices, plan_calls.token_counter(),
                      plan_costs.totals(everything), cpu, cfg.budget.max_cost)
@@ -260,14 +263,15 @@ def _llm_wall(store: Any | None, roles: list[RoleCalls]) -> str:
             continue
         took = wall_seconds(c, measured_latency(store, c.llm.base_url, c.llm.model))
         if took is None:
-            unmeasured.add(f"{c.llm.base_url} {c.llm.model}")
+            unmeasured.add(f"kindling endpoint check --base-url {c.llm.base_url} --model "
+                           f"{c.llm.model} --api-key-env {c.llm.api_key_env}")
         else:
             seconds += took
     parts = []
     if seconds:
         parts.append(f"about {seconds / 3600:.1f} h from measured latency")
     if unmeasured:
-        parts.append("unmeasured: run kindling endpoint check for " + ", ".join(sorted(unmeasured)))
+        parts.append("unmeasured: measure with " + "; ".join(sorted(unmeasured)))
     if local:
         parts.append("local model: unmeasured")
     return "; ".join(parts)

@@ -10,7 +10,7 @@ from kindling.configs import shipped_configs
 from kindling.store.costs import run_cost
 from kindling.store.db import Store
 from kindling.store.models import Run
-from kindling.store.prices import PRICES_FILE, PriceError, prices_for_run
+from kindling.store.prices import PRICES_FILE, PriceError, local_models_in, prices_for_run
 from kindling.views import cached_cell, money, total_cached
 
 
@@ -43,7 +43,8 @@ def cost_view(store: Store, run: Run, project: Path) -> dict[str, Any] | None:
             "completion_tokens": sum(r.completion_tokens for r in cost.roles),
             "unpriced": [f"no price for model {m} (add it to prices.yaml)"
                          for m in sorted(cost.unpriced)],
-            "budget": budget_line(run, cost.currency)}
+            "budget": budget_line(run, cost.currency),
+            "local": sorted(local_models_in(run.config or {})) if cost.total == 0 else []}
 
 
 def budget_line(run: Run, currency: str | None) -> str | None:

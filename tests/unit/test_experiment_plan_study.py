@@ -134,7 +134,7 @@ def test_cli_plan_prints_and_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyP
     db = f"sqlite:///{tmp_path / 'none.db'}"
     ok = CliRunner().invoke(app, ["--db-url", db, "experiment", "plan", "-c", str(TINY)])
     assert ok.exit_code == 0, ok.output
-    assert "GPU memory per device" in ok.output and "LLM calls per role" in ok.output
+    assert "memory per device (GiB)" in ok.output and "LLM calls per role" in ok.output
     refused = CliRunner().invoke(app, ["--db-url", db, "experiment", "plan", "-c", str(PAPER),
                                        "--set", "launch.processes=1", "--set", "devices.count=1"])
     text = " ".join(refused.output.split())

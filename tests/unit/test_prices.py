@@ -53,7 +53,7 @@ def test_the_shipped_table_prices_the_named_models_and_aliases() -> None:
     smol = table.price_of("smollm2")
     assert smol is not None and call_cost(smol, 10_000, 10_000) == 0.0
     header = SHIPPED.read_text(encoding="utf-8")
-    assert "TRANSCRIBED, NOT FETCHED" in header and "2026-12-06" in header
+    assert "NOT VERIFIED" in header and "2026-12-06" in header
 
 
 def test_local_backend_models_cost_zero() -> None:
