@@ -193,11 +193,15 @@ def call_cost(price: Price | None, prompt_tokens: int | None, completion_tokens:
 
 
 def local_models_in(config: Any) -> set[str]:
-    """Model names a run's config serves with `backend: local` (anywhere in it)."""
+    """Model names a run's config runs on this machine (anywhere in it): those served with
+    `backend: local`, and a policy it samples itself (curate's `policy.model`, a model folder)."""
     found: set[str] = set()
     if isinstance(config, dict):
         if config.get("backend") == "local" and isinstance(config.get("model"), str):
             found.add(config["model"])
+        policy = config.get("policy")
+        if isinstance(policy, dict) and isinstance(policy.get("model"), str):
+            found.add(policy["model"])
         for value in config.values():
             found |= local_models_in(value)
     elif isinstance(config, list):

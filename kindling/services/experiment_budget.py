@@ -80,9 +80,6 @@ def study_prices(store: Store, cfg: ExperimentConfig, results: dict[str, Any],
         run = get_run(store, run_id)
         config = (run.config or {}) if run is not None else {}
         free |= local_models_in(config)
-        policy = config.get("policy")
-        if isinstance(policy, dict) and isinstance(policy.get("model"), str):
-            free.add(policy["model"])
     return budget_prices(cfg.budget, free)
 
 

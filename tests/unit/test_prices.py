@@ -94,3 +94,12 @@ def test_a_bad_field_names_file_line_and_field(tmp_path: Path) -> None:
                        encoding="utf-8")
     with pytest.raises(PriceError, match=r"missing.yaml:2: field models.m.output: Field required"):
         read_prices(missing)
+
+
+def test_a_policy_the_run_samples_itself_costs_nothing() -> None:
+    """Path A's candidates come from the policy folder the curate run samples on this machine."""
+    from kindling.store.prices import local_models_in
+
+    config = {"llm": {"backend": "openai", "model": "deepseek-chat"},
+              "policy": {"model": "/work/exp/runs/sft", "max_new_tokens": 64}}
+    assert local_models_in(config) == {"/work/exp/runs/sft"}
