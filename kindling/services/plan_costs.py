@@ -126,14 +126,10 @@ def step_run_ids(results: dict[str, Any]) -> dict[str, list[int]]:
 
 
 def spent(store: Any, run_ids: list[int], prices: PriceTable) -> tuple[float | None, str | None]:
-    """What the runs' agent calls cost (None: some model has no price)."""
+    """What the runs' agent calls cost together (None: some model has no price)."""
     from kindling.store.costs import run_cost
 
-    total, currency = 0.0, None
-    for run_id in run_ids:
-        cost = run_cost(store, run_id, prices)
-        if cost.total is None and cost.roles:
-            return None, cost.currency
-        total += cost.total or 0.0
-        currency = currency or cost.currency
-    return total, currency
+    if not run_ids:
+        return 0.0, None
+    cost = run_cost(store, run_ids, prices)
+    return (cost.total if cost.roles else 0.0), cost.currency
