@@ -30,6 +30,8 @@ def step(
 
     if name not in STEP_FUNCTIONS:
         fail(f"no experiment step {name!r} (steps: {', '.join(STEP_FUNCTIONS)})")
+    if result_file.exists():  # the experiment removes its own before it starts a step
+        fail(f"--result-file {result_file}: exists; a step writes only a new file")
     try:
         overrides = parse_sets(sets)
         cfg, plan = load_experiment(config, overrides)

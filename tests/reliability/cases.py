@@ -343,6 +343,9 @@ def experiment_cases() -> list[Case]:
              "launch.processes"),
         case("experiment-step-unknown", "experiment step nope -c {configs}/experiment_tiny.yaml "
              "--result-file {root}/r.json", "no experiment step 'nope'"),
+        case("experiment-step-existing-result", "experiment step compare -c "
+             "{configs}/experiment_tiny.yaml --result-file {root}/p_good.yaml",
+             "exists; a step writes only a new file"),
     ]
 
 
