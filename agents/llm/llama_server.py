@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+from kindling.agents.llm.notices import notice
 from kindling.store.errors import UserError
 
 PORT_PREFIX = "KINDLING_LLAMA_PORT "
@@ -69,8 +70,9 @@ class LlamaServer:
                                       stderr=self._log)
         atexit.register(self.stop)
         try:
-            self.port = self._read_port()
-            self._wait_ready()
+            with notice(f"starting the local llama.cpp server ({self.model_path.name})"):
+                self.port = self._read_port()
+                self._wait_ready()
         except BaseException:
             self.stop()
             raise
