@@ -18,6 +18,12 @@ from kindling.agents.budget import BudgetSpent, check_budget, llm_models
 from kindling.agents.language import text_length
 from kindling.agents.task import Task, resolve_task
 from kindling.rl.data import EmptyDataError, prompt_dataset
+from kindling.rl.grpo_samples import (
+    CompletionSampler,
+    completion_log,
+    count_tokens,
+    stop_token_ids,
+)
 from kindling.rl.grpo_watch import GRPOMetricsCallback, length_band_of, watch_rewards
 from kindling.rl.precision import (
     compute_dtype,
@@ -239,9 +245,15 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
         callback.static |= length_band_of(funcs)
         tapped = watch_rewards(kcfg, funcs, callback, setup.context.reference_lengths,
                                setup.context.language, setup.context.length_unit)
-        trainer = GRPOTrainer(model=setup.model, reward_funcs=tapped, args=setup.trl_cfg,
+        counted = count_tokens(tapped, setup.trl_cfg.max_completion_length,
+                               stop_token_ids(setup.model, setup.tokenizer))
+        trainer = GRPOTrainer(model=setup.model, reward_funcs=counted, args=setup.trl_cfg,
                               train_dataset=setup.dataset, processing_class=setup.tokenizer,
                               peft_config=setup.peft_config, callbacks=[callback])
+        assert isinstance(callback, GRPOMetricsCallback)
+        callback.sampler = CompletionSampler(callback.store, callback.run_id, kcfg.samples,
+                                             kcfg.rewards)
+        callback.sampler.log = completion_log(trainer)
         output = fit(trainer, live=live)
         judge, setup.context.judge = setup.context.judge, None
         _close_judge(judge, trainer)

@@ -1,11 +1,12 @@
-"""GRPO's store callback and the reward-hacking watch: the live line, the watch/* signals' tap
-and the rules checked at each logging step."""
+"""GRPO's store callback and the reward-hacking watch: the live line, the watch/* signals' tap,
+the rules checked at each logging step and the completions kept per logged step."""
 
 from __future__ import annotations
 
 import statistics
 from typing import Any
 
+from kindling.rl.grpo_samples import CompletionSampler
 from kindling.rl.sft import StoreMetricsCallback, console
 from kindling.rl.train_config import KindlingGRPO
 from kindling.rl.watch import LengthReference, SignalTap
@@ -14,12 +15,13 @@ from rich.text import Text
 
 
 class GRPOMetricsCallback(StoreMetricsCallback):
-    """The store callback, with GRPO's figures on the live line (reward, kl, completion length)
-    and the watch rules checked at every logging step (alerts printed and stored with the run;
-    a `stop` rule ends training there)."""
+    """The store callback, with GRPO's figures on the live line (reward, kl, completion length),
+    the watch rules checked at every logging step (alerts printed and stored with the run;
+    a `stop` rule ends training there) and a few completions of each training step kept."""
 
     watcher: RuleWatcher | None = None
     tap: SignalTap | None = None
+    sampler: CompletionSampler | None = None
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
                **kwargs: Any) -> None:
@@ -33,6 +35,8 @@ class GRPOMetricsCallback(StoreMetricsCallback):
                 if self.store is not None:
                     self._record_alert(alert)
         super().on_log(args, state, control, logs, **kwargs)
+        if logs and "reward" in logs and self.sampler is not None:  # a training step's log
+            self.sampler.keep(state.global_step)
 
     def _record_alert(self, alert: dict[str, Any]) -> None:
         """Print an alert above the live line and keep it with the run (a stop: as stopped_by)."""

@@ -40,6 +40,7 @@ from kindling.agents.config import (
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.paths import ModelRef, config_base
 from kindling.agents.task_ref import TASK_KEY, TaskRef, task_field, task_record
+from kindling.rl.grpo_samples import SamplesConfig
 from kindling.rl.rewards.trl_helpers import RewardOptions, RewardOptionsField
 from kindling.rl.run_paths import absolute_output_dir, resolve_override, resolve_sections
 from kindling.rl.trl_config import build_trl_config, trl_config_class
@@ -106,6 +107,7 @@ class KindlingGRPO(Strict):
     length_tolerance: float = Field(0.15, ge=0, lt=1, description="length_control's band half-width, relative to the median reference length.")
     max_prompt_length: int | None = Field(None, ge=1, description="Longest prompt in tokens (chat template applied); longer ones are an error before training. TRL 1.16's GRPOConfig has no such field, so it lives here. None: no check.")
     watch: WatchConfig = Field(default_factory=WatchConfig, description="Reward-hacking signals logged every step (watch/length_drift, self_bleu, ...) and rules that warn or stop the run (rl/watch_rules.py).")
+    samples: SamplesConfig = Field(default_factory=SamplesConfig, description="Completions kept per logged step (prompt, completion, each reward, length, whether it hit the token cap), shown in the studio beside the step's figures: {per_step: 4, max_chars: 2000}.")
 
     @field_validator("rewards")
     @classmethod

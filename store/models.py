@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 typed models: the whole store (runs, data, agent calls, verdicts, pairs, principles)."""
+"""SQLAlchemy 2 typed models: the whole store (runs, data, agent calls, verdicts, pairs, principles,
+GRPO completion samples)."""
 
 from __future__ import annotations
 
@@ -226,4 +227,26 @@ class Judgment(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     flagged: Mapped[bool] = mapped_column(default=False)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CompletionSample(Base):
+    """One of the few completions a GRPO run keeps per logged step: what the policy wrote then,
+    each reward function's value and its length (texts cut to a bound; `chars` is the whole)."""
+
+    __tablename__ = "completion_samples"
+    __table_args__ = (UniqueConstraint("run_id", "step", "position",
+                                       name="uq_completion_samples_run_step_position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    step: Mapped[int]  # the logged step (TRL's global step)
+    position: Mapped[int]  # its place in that step's generation batch
+    prompt: Mapped[str] = mapped_column(Text)
+    completion: Mapped[str] = mapped_column(Text)
+    rewards: Mapped[dict[str, Any]] = mapped_column(default=dict)  # reward name -> value or null
+    reward: Mapped[float | None]  # the weighted total, as GRPO sums it (null: nothing scored)
+    advantage: Mapped[float | None]
+    chars: Mapped[int]  # the whole completion's length in characters
+    tokens: Mapped[int | None]  # its length in tokens (null: not counted)
+    hit_cap: Mapped[bool | None]  # cut at max_completion_length tokens (null: not known)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 from kindling.rl.data import prompt_dataset
+from kindling.store.completion_samples import sampled_steps, step_samples
 from kindling.store.db import Store
 from kindling.store.models import AgentCall, Run
 from sqlalchemy import func, select
@@ -85,6 +86,18 @@ def test_grpo_updates_the_policy_and_records_reward_metrics(
     assert run.metrics["watch"]["rules"][0] == "length_drift > 0.3 for 5 steps → warn"
     assert run.metrics["final"]["train_runtime"] > 0
     assert run.metrics["checkpoints"] == [str(tmp_path / "out")]
+    # what the policy wrote: the whole 4-completion batch of each step, as TRL's log held it
+    assert sampled_steps(sqlite_store, run.id) == [1, 2]
+    for entry in steps:
+        samples = step_samples(sqlite_store, run.id, entry["step"])
+        assert [s["position"] for s in samples] == [0, 1, 2, 3]
+        for s in samples:
+            assert set(s["rewards"]) == {"length_control", "guard"} and s["prompt"]
+            assert s["reward"] == pytest.approx(sum(s["rewards"].values()))
+            assert s["chars"] == len(s["completion"]) and 0 < s["tokens"] <= 16
+            assert not s["hit_cap"] or s["tokens"] == 16
+        assert sum(s["hit_cap"] for s in samples) / 4 == entry["completions/clipped_ratio"]
+        assert sum(s["tokens"] for s in samples) / 4 == entry["completions/mean_length"]
 
 
 def test_a_stop_rule_ends_the_run_and_says_why(
@@ -128,6 +141,9 @@ def test_grpo_with_the_judge_logs_judge_metrics_and_agent_calls(
     assert steps[0]["judge/failed"] == 0
     assert requests >= 1 and calls == requests == stats["judged"]
     assert stats["items"] == 4
+    samples = step_samples(sqlite_store, run.id, 1)  # the async judge also counts the tokens
+    assert len(samples) == 4 and all(set(x["rewards"]) == {"judge"} for x in samples)
+    assert all(x["tokens"] is not None and x["hit_cap"] is not None for x in samples)
 
 
 def test_errors_come_before_training(
