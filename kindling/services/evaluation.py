@@ -29,6 +29,7 @@ from kindling.rl.evaluate.policy import SamplingConfig
 from kindling.services.judge import execute_judge
 from kindling.store import work
 from kindling.store.db import Store
+from kindling.store.eval_names import eval_run_name
 from kindling.store.principles import PrincipleNotFound
 from kindling.store.version import code_version
 
@@ -255,6 +256,7 @@ def _sample_endpoint(llm: LLMConfig, prompts: list[str],
 
 def _store_eval(store: Store, config: dict[str, Any], metrics: dict[str, Any]) -> int:
     eval_run, _ = work.get_or_create_run(store, kind="eval", run_key=None, config=config,
-                                         code_version=code_version())
+                                         code_version=code_version(),
+                                         name=eval_run_name(config))
     work.finish_run(store, eval_run.id, "finished", metrics)
     return eval_run.id

@@ -29,6 +29,7 @@ from kindling.store.eval_data import (
     judge_run_scope,
     labelled_items,
 )
+from kindling.store.eval_names import eval_run_name
 from kindling.store.models import Run
 from kindling.store.queries import dataset_response_items
 from kindling.store.refs import no_run_message
@@ -84,7 +85,8 @@ def evaluate_judge_run(store: Store, source: str, run_id: int, *,
               "scope": asdict(scope) if scope is not None else None,
               **({TASK_KEY: task_record(task)} if task is not None else {})}
     eval_run, _ = work.get_or_create_run(store, kind="eval", run_key=None, config=config,
-                                         code_version=code_version())
+                                         code_version=code_version(),
+                                         name=eval_run_name(config))
     work.finish_run(store, eval_run.id, "finished", metrics)
     return JudgeEvaluation(metrics, eval_run.id, note)
 

@@ -1,74 +1,33 @@
-"""Training curves as inline SVG line charts, drawn on the server (no plotting library).
+"""The data the studio's charts draw: one chart per series (one line per run in an overlay).
 
-A chart holds one or more series (e.g. one per run for an overlay), "nice" ticks on both axes
-with light gridlines, the unit in the title and as the y-axis caption, an optional shaded band
-(e.g. the reference length band) and, for several series, a legend with each last value.
-Every piece of text that reaches the SVG goes through `html.escape`.
+Which series, in which unit, with which meaning and y range is planned in curve_plan.py; this
+module turns a plan into JSON-safe chart records that the page carries in a
+`<script type="application/json">` block, and that static/charts.js draws with the bundled uPlot
+(hover values, smoothing, zoom, a log scale, integer steps, the alert steps marked). The caption
+of each chart (name, unit, meaning, first/last/min/max) is rendered on the server as text.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from html import escape
+from typing import Any
 
-WIDTH, HEIGHT = 420.0, 220.0
-RIGHT, TOP, BOTTOM = 14.0, 26.0, 36.0
-CHAR_W, TITLE_CHAR_W, LEGEND_ROW = 6.2, 7.0, 15.0
-MIN_PLOT_W = 300.0
+from kindling.store.db import Store
+from kindling.studio import runs_data
+from kindling.studio.curve_plan import (
+    length_band,
+    meaning,
+    plan_charts,
+    unit_of,
+    y_policy,
+)
+
 # Okabe-Ito colours (colour-blind safe), the yellow left out: too pale on white.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
-NICE = (1.0, 2.0, 5.0)
+MAX_OVERLAY = 6
+"""Most runs one overlay draws."""
 Points = Sequence[tuple[float, float]]
-
-
-@dataclass(frozen=True)
-class _Axis:
-    """One axis: the value range, its ticks, and where the plot spans on screen."""
-
-    lo: float
-    hi: float
-    ticks: list[float]
-    start: float  # screen coordinate of `lo`
-    size: float  # screen length; negative for the (upward) y axis
-
-    def at(self, value: float) -> float:
-        """The screen coordinate of `value`."""
-        return self.start + (value - self.lo) / (self.hi - self.lo) * self.size
-
-
-def nice_ticks(lo: float, hi: float) -> list[float]:
-    """Round tick values (a 1, 2 or 5 × 10^k step) inside [lo, hi], 4 to 6 of them if possible.
-
-    Args:
-        lo: The low end of the range.
-        hi: The high end of the range (greater than `lo`).
-
-    Returns:
-        The ticks in increasing order; the step giving closest to 4–6 ticks wins, the finer one
-        on a tie.
-    """
-    span = hi - lo
-    if not span > 0 or not math.isfinite(span):
-        return [lo]
-    best: tuple[float, list[float]] | None = None
-    base = math.floor(math.log10(span)) - 2
-    for exp in range(base, base + 4):
-        for mult in NICE:
-            step = mult * 10.0**exp
-            first = math.ceil(lo / step - 1e-9)
-            ticks = [_clean((first + i) * step, step) for i in range(int(span / step) + 2)]
-            ticks = [t for t in ticks if lo - step * 1e-9 <= t <= hi + step * 1e-9]
-            miss = max(0, 4 - len(ticks), len(ticks) - 6)
-            if best is None or miss < best[0]:
-                best = (miss, ticks)
-    return best[1] if best else [lo]
-
-
-def _clean(value: float, step: float) -> float:
-    """`value` rounded to the step's precision, so 3 × 0.1 is 0.3 and not 0.30000000000000004."""
-    return round(value, max(0, 2 - math.floor(math.log10(step))))
 
 
 def compact(value: float, digits: int = 4) -> str:
@@ -90,143 +49,126 @@ def compact(value: float, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
-def _labels(ticks: Sequence[float]) -> list[str]:
-    """Compact tick labels with just enough digits that neighbouring ticks read differently."""
-    for digits in range(3, 11):
-        labels = [compact(t, digits) for t in ticks]
-        if len(set(labels)) == len(labels):
-            return labels
-    return labels
-
-
-def _range(values: Sequence[float], pad: float) -> tuple[float, float]:
-    """The span of `values`, widened by `pad` of it each side; an empty span is padded ±10%
-    of the value (±1 around zero) so a flat line sits mid-chart."""
-    lo, hi = min(values), max(values)
-    if hi - lo <= 1e-12 * max(1.0, abs(hi)):
-        half = abs(hi) * 0.1 or 1.0
-        return lo - half, hi + half
-    margin = (hi - lo) * pad
-    return lo - margin, hi + margin
-
-
 def _finite(points: Points) -> list[tuple[float, float]]:
     """The points whose step and value are both finite numbers."""
     return [(float(x), float(y)) for x, y in points if math.isfinite(x) and math.isfinite(y)]
 
 
-def _clean_band(band: tuple[float, float] | None) -> tuple[float, float] | None:
-    """The band as (lower, upper), or None when it is missing or not two finite numbers."""
-    if not band or len(band) != 2 or not all(math.isfinite(v) for v in band):
-        return None
-    return min(band), max(band)
+def _step(x: float) -> int | float:
+    """A step as an int when it is a whole number (every logged step is)."""
+    return int(x) if x.is_integer() else x
 
 
-def _series_svg(label: str, points: Points, colour: str, xa: _Axis, ya: _Axis) -> str:
-    """One series: a polyline, or a small circle when it has a single point."""
-    name = escape(label)
+def summary(points: Points) -> str:
+    """One line of a series' figures for its caption: first → last, min and max, steps."""
+    if not points:
+        return "no data"
+    values = [y for _, y in points]
     if len(points) == 1:
-        x, y = points[0]
-        return (f'<circle class="chart-point" data-label="{name}" cx="{xa.at(x):.1f}" '
-                f'cy="{ya.at(y):.1f}" r="3" fill="{colour}"><title>{name}</title></circle>')
-    coords = " ".join(f"{xa.at(x):.1f},{ya.at(y):.1f}" for x, y in points)
-    return (f'<polyline class="chart-line" data-label="{name}" points="{coords}" fill="none" '
-            f'stroke="{colour}" stroke-width="1.5"><title>{name}</title></polyline>')
+        return f"{compact(values[0])} at step {compact(points[0][0])}"
+    return (f"{compact(values[0])} → {compact(values[-1])} (min {compact(min(values))}, "
+            f"max {compact(max(values))}) over {len(points)} steps")
 
 
-def _grid_svg(xa: _Axis, ya: _Axis) -> list[str]:
-    """Gridlines with tick labels on both axes."""
-    x0, x1, y0, y1 = xa.start, xa.start + xa.size, ya.start, ya.start + ya.size
-    out = []
-    for tick, label in zip(ya.ticks, _labels(ya.ticks), strict=True):
-        y = ya.at(tick)
-        out.append(f'<line class="chart-grid" x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" '
-                   f'y2="{y:.1f}" stroke="#eee"/><text class="chart-axis" x="{x0 - 4:.1f}" '
-                   f'y="{y + 4:.1f}" text-anchor="end">{escape(label)}</text>')
-    for tick, label in zip(xa.ticks, _labels(xa.ticks), strict=True):
-        x = xa.at(tick)
-        out.append(f'<line class="chart-grid" x1="{x:.1f}" y1="{y1:.1f}" x2="{x:.1f}" '
-                   f'y2="{y0:.1f}" stroke="#eee"/><text class="chart-axis" x="{x:.1f}" '
-                   f'y="{y0 + 13:.1f}" text-anchor="middle">{escape(label)}</text>')
-    return out
-
-
-def _band_svg(band: tuple[float, float], xa: _Axis, ya: _Axis) -> str:
-    """The shaded horizontal band between two y values."""
-    top, bottom = ya.at(band[1]), ya.at(band[0])
-    return (f'<rect class="chart-band" x="{xa.start:.1f}" y="{top:.1f}" width="{xa.size:.1f}" '
-            f'height="{bottom - top:.1f}" fill="#009E73" fill-opacity="0.12"/>')
-
-
-def _legend_svg(entries: list[tuple[str, str]], x: float, y: float) -> str:
-    """A legend: one row per series, a colour swatch and "label (last V)"."""
-    rows = []
-    for i, (text, colour) in enumerate(entries):
-        row_y = y + i * LEGEND_ROW
-        rows.append(f'<line x1="{x:.1f}" y1="{row_y - 4:.1f}" x2="{x + 16:.1f}" '
-                    f'y2="{row_y - 4:.1f}" stroke="{colour}" stroke-width="3"/>'
-                    f'<text class="chart-axis" x="{x + 22:.1f}" y="{row_y:.1f}">'
-                    f"{escape(text)}</text>")
-    return f'<g class="chart-legend">{"".join(rows)}</g>'
-
-
-def line_chart(title: str, series: Mapping[str, Points], *, unit: str = "",
-               band: tuple[float, float] | None = None, x_label: str = "step") -> str:
-    """An SVG line chart of one or more (x, y) series with ticks, gridlines, captions, a legend.
+def line_chart(chart_id: str, name: str, series: Mapping[str, Points], *,
+               band: tuple[float, float] | None = None,
+               alerts: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """One chart's record: the series aligned on their common steps, and how to draw them.
 
     Args:
-        title: The chart's name (shown above the plot, as the SVG's title and `data-series`).
-        series: Label → (step, value) pairs in step order; non-finite points are left out.
-        unit: The y unit ("tokens"), added to the title and shown as the y-axis caption.
-        band: Two y values (any order) to shade between, e.g. a reference length band.
-        x_label: The x-axis caption.
+        chart_id: The chart's id on the page (unique there).
+        name: The logged series' name (its unit, meaning and y range follow from it).
+        series: Line label → (step, value) points; non-finite points are left out, and a run
+            without a point at some step has a gap there (drawn across). Each label keeps the
+            colour of its place in `series`, drawn or not (a run is one colour in every chart).
+        band: Two y values to shade between (the reference length band), or None.
+        alerts: Watch alerts ({"step", "action", ...}) to mark as vertical lines.
 
     Returns:
-        An `<svg class="chart">` element to embed in a page.
+        {"id", "name", "unit", "note", "summary", "x", "series": [{"label", "colour",
+        "values", "last"}], "band", "y", "log_ok", "alerts"}; every number is finite or None.
     """
+    colours = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(series)}
     drawn = {label: pts for label, pts in ((k, _finite(v)) for k, v in series.items()) if pts}
-    band = _clean_band(band)
-    ys = [y for pts in drawn.values() for _, y in pts] + list(band or ())
-    xs = [x for pts in drawn.values() for x, _ in pts]
-    y_lo, y_hi = _range(ys or [0.0], pad=0.04)
-    x_lo, x_hi = _range(xs or [0.0], pad=0.0)
-    y_ticks = nice_ticks(y_lo, y_hi)
-    left = 14.0 * bool(unit) + 12.0 + CHAR_W * max(len(t) for t in _labels(y_ticks))
-    plot_h = HEIGHT - TOP - BOTTOM
-    ya = _Axis(y_lo, y_hi, y_ticks, TOP + plot_h, -plot_h)
-    colours = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(drawn)}
-    entries = [(f"{label} (last {compact(pts[-1][1])})", colours[label])
-               for label, pts in drawn.items()] if len(drawn) > 1 else []
-    heading = title + (f" ({unit})" if unit else "")
-    if len(drawn) == 1:
-        heading += f" (last {compact(next(iter(drawn.values()))[-1][1])})"
-    elif not drawn:
-        heading += " (no data)"
-    width = max(WIDTH, 8.0 + TITLE_CHAR_W * len(heading) + RIGHT, left + MIN_PLOT_W + RIGHT,
-                left + 22.0 + CHAR_W * max([len(t) for t, _ in entries] or [0]) + RIGHT)
-    x_ticks = nice_ticks(x_lo, x_hi)
-    right = max(RIGHT, 4.0 + CHAR_W * len(_labels(x_ticks)[-1]) / 2)
-    xa = _Axis(x_lo, x_hi, x_ticks, left, width - left - right)
-    height = HEIGHT + LEGEND_ROW * len(entries)
-    name = escape(title)
-    parts = [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} '
-             f'{height:.0f}" width="{width:.0f}" height="{height:.0f}" data-series="{name}" '
-             f'role="img"><title>{escape(heading)}</title>',
-             f'<text class="chart-title" x="8" y="16">{escape(heading)}</text>']
-    if band:
-        parts.append(_band_svg(band, xa, ya))
-    parts += _grid_svg(xa, ya)
-    parts.append(f'<rect class="chart-frame" x="{left:.1f}" y="{TOP:.1f}" width="{xa.size:.1f}" '
-                 f'height="{plot_h:.1f}" fill="none" stroke="#bbb"/>')
-    if unit:
-        mid = TOP + plot_h / 2
-        parts.append(f'<text class="chart-axis chart-caption" x="12" y="{mid:.1f}" '
-                     f'text-anchor="middle" transform="rotate(-90 12 {mid:.1f})">'
-                     f"{escape(unit)}</text>")
-    parts.append(f'<text class="chart-axis chart-caption" x="{left + xa.size / 2:.1f}" '
-                 f'y="{TOP + plot_h + 28:.1f}" text-anchor="middle">{escape(x_label)}</text>')
-    parts += [_series_svg(label, pts, colours[label], xa, ya) for label, pts in drawn.items()]
-    if entries:
-        parts.append(_legend_svg(entries, left, HEIGHT + 4))
-    parts.append("</svg>")
-    return "".join(parts)
+    steps = sorted({x for pts in drawn.values() for x, _ in pts})
+    lines = []
+    for label, pts in drawn.items():
+        at = dict(pts)
+        lines.append({"label": label, "colour": colours[label],
+                      "values": [at.get(x) for x in steps], "last": compact(pts[-1][1])})
+    every = [p for pts in drawn.values() for p in pts]
+    return {
+        "id": chart_id, "name": name, "unit": unit_of(name), "note": meaning(name),
+        "summary": (summary(next(iter(drawn.values()))) if len(drawn) == 1 else
+                    "last: " + ", ".join(f"{line['label']} {line['last']}" for line in lines)
+                    if lines else "no data"),
+        "x": [_step(x) for x in steps], "series": lines,
+        "band": list(band) if band else None, "y": y_policy(name, every, band),
+        "log_ok": bool(every) and all(y > 0 for _, y in every),
+        "alerts": [{"step": a["step"], "action": str(a.get("action", "warn"))} for a in alerts
+                   if isinstance(a.get("step"), int | float) and not isinstance(a["step"], bool)],
+    }
+
+
+def run_charts(run: Any) -> dict[str, Any]:
+    """A run's charts as its plan orders them, and what is said rather than drawn.
+
+    Returns:
+        {"primary", "signals", "folded": chart records; "all": every record (the page's JSON);
+        "alerts", "rules", "reference": the watch's; "flat_rewards", "flat_signals",
+        "flat_others": constant series → value; "duplicates": series → the one it copies}.
+    """
+    curves = runs_data.curves(run)
+    plan = plan_charts(curves)
+    band = length_band(run.metrics or {})
+    metrics = run.metrics or {}
+    alerts = [a for a in metrics.get("watch_alerts") or [] if isinstance(a, dict)]
+    counter = iter(range(len(curves)))
+
+    def chart(name: str) -> dict[str, Any]:
+        return line_chart(f"run-{next(counter)}", name, {name: curves[name]}, alerts=alerts,
+                          band=band if unit_of(name) == "characters" else None)
+
+    primary, signals = [chart(n) for n in plan.primary], [chart(n) for n in plan.signals]
+    folded = [chart(n) for n in plan.folded]
+    watch = metrics["watch"] if isinstance(metrics.get("watch"), dict) else {}
+    return {"primary": primary, "signals": signals, "folded": folded,
+            "all": primary + signals + folded, "alerts": alerts,
+            "rules": watch.get("rules", []), "reference": watch.get("reference") or {},
+            "flat_rewards": plan.flat_rewards, "flat_signals": plan.flat_signals,
+            "flat_others": plan.flat_others, "duplicates": plan.duplicates}
+
+
+def overlay_charts(store: Store, run_ids: list[int], wanted: str = "") -> dict[str, Any]:
+    """Training runs' curves overlaid: one chart per series they all log that some run charts
+    up front or flags as flat (or the one named), one line per run, each run the same colour
+    in every chart.
+
+    Args:
+        store: The store.
+        run_ids: The runs, in the order their lines are drawn (at most MAX_OVERLAY are used).
+        wanted: One series to draw alone ("" for every shared one).
+
+    Returns:
+        {"charts": chart records, "series": the shared series' names, "runs": line labels}.
+
+    Raises:
+        NotFound: a run id names no run.
+    """
+    per_run = {}
+    for run_id in run_ids[:MAX_OVERLAY]:
+        run = runs_data.get_run(store, run_id)
+        per_run[f"run {run_id}" + (f" · {run.name}" if run.name else "")] = runs_data.curves(run)
+    if not per_run:
+        return {"charts": [], "series": [], "runs": []}
+    drawn: dict[str, None] = {}  # what any run's plan draws up front, or flags as flat
+    for curves in per_run.values():
+        plan = plan_charts(curves)
+        drawn |= dict.fromkeys(plan.primary + list(plan.flat_rewards) + plan.signals
+                               + list(plan.flat_signals))
+    shared = [n for n in drawn if all(n in c for c in per_run.values())]
+    names = [wanted] if wanted else shared
+    charts = [line_chart(f"overlay-{i}", name,
+                         {label: c.get(name, []) for label, c in per_run.items()})
+              for i, name in enumerate(names)]
+    return {"charts": charts, "series": shared, "runs": list(per_run)}

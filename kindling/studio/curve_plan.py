@@ -1,5 +1,7 @@
-"""Which training curves to chart, and in which unit: a run's ~30 logged series sorted into a
-few primary charts, the rest folded away, flat ones and exact copies only named."""
+"""Which training curves to chart, and how: a run's ~30 logged series sorted into a few primary
+charts, the reward-hacking signals, the rest folded away, flat ones and exact copies only named;
+each series' unit, its one-line meaning and the y range that reads honestly (charts.py turns the
+plan into the data the page's charts draw)."""
 
 from __future__ import annotations
 
@@ -31,12 +33,15 @@ UNITS: dict[str, str] = {
     "watch/guard_flagged": "fraction",
     "watch/judge_rm_discord": "fraction",
 }
-SIGNALS = ("watch/length_drift", "watch/reward_length_corr", "watch/out_of_band",
-           "watch/distinct_2", "watch/self_bleu", "watch/repetition", "watch/guard_flagged",
-           "watch/judge_rm_discord")
-"""The reward-hacking signals (rl/watch.py), charted in a section of their own, in this order."""
+SIGNALS = ("watch/length_drift", "completions/clipped_ratio", "watch/reward_length_corr",
+           "watch/out_of_band", "watch/distinct_2", "watch/self_bleu", "watch/repetition",
+           "watch/guard_flagged", "watch/judge_rm_discord")
+"""The reward-hacking signals (rl/watch.py, and TRL's share of completions cut at the length
+cap), charted in a section of their own, in this order."""
 SIGNAL_NOTES = {
     "watch/length_drift": "mean length vs the reference; +0.3 = 30% longer",
+    "completions/clipped_ratio": "share cut off at the length cap; 1.0 = every completion hits "
+                                 "the cap, so the cap, not the policy, bounds its length",
     "watch/reward_length_corr": "does reward follow length? near +1: it pays for length",
     "watch/out_of_band": "share outside length_control's band",
     "watch/distinct_2": "new character pairs; falling = texts more alike",
@@ -45,6 +50,24 @@ SIGNAL_NOTES = {
     "watch/guard_flagged": "text aimed at the judge",
     "watch/judge_rm_discord": "judge and RM rank a pair differently",
 }
+NOTES = {
+    "reward": "the mean reward of the step's completions: what GRPO pushes up",
+    "kl": "how far the policy has moved from where it started",
+    "loss": "the training loss",
+    "accuracy": "share of pairs the reward model ranks the right way",
+    "margin": "how far apart the reward model scores chosen and rejected",
+    "watch/length_chars": "mean completion length in characters",
+    "length_control/mean_length": "mean completion length in characters",
+    "completions/mean_length": "mean completion length in tokens",
+}
+"""One line on what a primary series means (the signals' lines are SIGNAL_NOTES)."""
+BOUNDS = {"r": (-1.0, 1.0), "BLEU 0–100": (0.0, 100.0)}
+"""Units with a fixed scale: the y axis always spans it, so a small move looks small."""
+FROM_ZERO = ("tokens", "characters", "fraction", "norm", "lr")
+"""Units whose y axis starts at zero (when every value is on one side of it)."""
+MIN_SPAN_SHARE = 0.2
+"""Other series: the y axis spans at least this share of the largest value, so a wobble of a
+few percent reads as a wobble, not as a climb."""
 MAX_PRIMARY = 8
 CONSTANT_TOL, DUPLICATE_TOL = 1e-12, 1e-9
 
@@ -95,6 +118,28 @@ class ChartPlan:
     constant: dict[str, float] = field(default_factory=dict)
     duplicates: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def flat_rewards(self) -> dict[str, float]:
+        """The reward series among the constants: a reward that never changes gave GRPO
+        nothing to learn from (every completion of a group scored alike)."""
+        return {n: v for n, v in self.constant.items() if _is_reward(n)}
+
+    @property
+    def flat_signals(self) -> dict[str, float]:
+        """The reward-hacking signals among the constants (said with the signals)."""
+        return {n: v for n, v in self.constant.items() if n in SIGNALS}
+
+    @property
+    def flat_others(self) -> dict[str, float]:
+        """The remaining constants (learning rate, clip ratios at 0, ...)."""
+        return {n: v for n, v in self.constant.items()
+                if n not in self.flat_rewards and n not in SIGNALS}
+
+
+def _is_reward(name: str) -> bool:
+    """Whether a series is the reward or one reward function's mean."""
+    return name == "reward" or (name.startswith("rewards/") and not name.endswith("/std"))
+
 
 def _is_length(name: str) -> bool:
     """Whether a series measures completion length (tokens or characters)."""
@@ -108,7 +153,7 @@ def _rank(name: str) -> tuple[int, int, str] | None:
                "completion_length")
     groups = (
         name == "reward",
-        name.startswith("rewards/") and not name.endswith("/std"),
+        _is_reward(name) and name != "reward",
         _is_length(name),
         name == "kl",
         name == "loss",
@@ -168,6 +213,44 @@ def plan_charts(curves: Curves) -> ChartPlan:
     plan.primary = primary[:MAX_PRIMARY]
     plan.folded = sorted(primary[MAX_PRIMARY:] + [n for n in kept if _rank(n) is None])
     return plan
+
+
+def meaning(name: str) -> str:
+    """One line on what a series means ("" when there is none to say)."""
+    if name in SIGNAL_NOTES:
+        return SIGNAL_NOTES[name]
+    if name in NOTES:
+        return NOTES[name]
+    if _is_reward(name):
+        return f"the mean score of the reward function {name.split('/')[1]}"
+    return ""
+
+
+def y_policy(name: str, points: list[tuple[float, float]],
+             band: tuple[float, float] | None = None) -> dict[str, Any]:
+    """How the y axis of a series' chart is ranged, so that noise does not read as change.
+
+    The page applies it to whatever part of the curve is on screen (zoomed or not): the axis
+    spans the values, `lo`/`hi` when given (a fixed scale, the reference band), zero when `zero`,
+    and at least `min_share` of the largest value.
+
+    Args:
+        name: The series' name.
+        points: Its (step, value) points.
+        band: A shaded band the axis must show, as (lower, upper).
+
+    Returns:
+        {"lo": float | None, "hi": float | None, "zero": bool, "min_share": float}.
+    """
+    unit = unit_of(name)
+    values = [y for _, y in points if math.isfinite(y)]
+    lo, hi = BOUNDS.get(unit, (None, None))
+    if unit == "fraction" and values and 0.0 <= min(values) and max(values) <= 1.0:
+        lo, hi = 0.0, 1.0
+    if band is not None:
+        lo = band[0] if lo is None else min(lo, band[0])
+        hi = band[1] if hi is None else max(hi, band[1])
+    return {"lo": lo, "hi": hi, "zero": unit in FROM_ZERO, "min_share": MIN_SPAN_SHARE}
 
 
 def length_band(metrics: dict[str, Any] | None) -> tuple[float, float] | None:

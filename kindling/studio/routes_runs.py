@@ -1,4 +1,5 @@
-"""Runs: the list, one run (status, counts, metrics, training curves, eval tables)."""
+"""Runs: the list, one run (status, counts, metrics, training curves, eval tables), and runs
+side by side (two curate runs item by item, training runs' curves overlaid)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from kindling.store import run_compare
+from kindling.store.errors import NotFound
 from kindling.store.models import RUN_KINDS
 from kindling.store.run_summary import run_summary
 from kindling.store.work import item_counts
 from kindling.studio import runs_data
+from kindling.studio.charts import MAX_OVERLAY, overlay_charts, run_charts
 from kindling.studio.costs_view import cost_view
-from kindling.studio.deps import ItemQuery, Page, RowId, graph_svg, page, store_of
+from kindling.studio.deps import MAX_ID, ItemQuery, Page, QueryId, RowId, graph_svg, page, store_of
 from kindling.studio.eval_view import eval_tables
 from kindling.studio.items import list_items
-from kindling.studio.routes_live import run_charts
 
 router = APIRouter()
 
@@ -58,7 +61,7 @@ def runs_page(request: Request, kind: str | None = Query(None, max_length=32),
     listing = runs_data.list_runs(store_of(request), kind=kind or None, offset=paging.offset,
                                   limit=paging.limit)
     return page(request, "runs.html", listing=listing, kind=kind or "", kinds=RUN_KINDS,
-                title="runs")
+                columns=runs_data.columns_of(kind or None), overlaid=OVERLAID, title="runs")
 
 
 @router.get("/eval")
@@ -89,3 +92,36 @@ def run_page(request: Request, run_id: RowId, paging: Page = Depends(),
                 graph=graph_svg(graph) if graph else None, items=items,
                 summary=run_summary(run, counts), filters=where.raw,
                 filter_query=query + "&" if query else "", title=f"run {run_id}")
+
+
+OVERLAID = ("sft", "rm", "grpo")
+"""Kinds of run whose training curves can be overlaid."""
+MAX_PICKED = 100
+"""Most run ids one overlay request may carry (the first MAX_OVERLAY are drawn)."""
+
+
+@router.get("/compare")
+def compare_page(request: Request, a: QueryId | None = None, b: QueryId | None = None,
+                 runs: list[str] = Query([], max_length=MAX_PICKED),
+                 series: str = Query("", max_length=100),
+                 changed: bool = Query(False), paging: Page = Depends()) -> Response:
+    """Two curate runs item by item (?a=&b=), or training runs' curves overlaid (?runs=1,2 or
+    ?runs=1&runs=2, as the runs list's checkboxes send them)."""
+    store = store_of(request)
+    picked = [int(x) for part in runs for x in part.split(",")[:MAX_PICKED]
+              if x.strip().isdigit() and int(x) <= MAX_ID]  # a larger number names no run
+    picked = list(dict.fromkeys(picked))
+    overlay = overlay_charts(store, picked, series) if picked else None
+    items = None
+    if a is not None and b is not None:
+        for run_id in (a, b):
+            if runs_data.get_run(store, run_id).kind != "curate":
+                raise NotFound(f"run {run_id} is not a curate run: items compare curate runs")
+        items = run_compare.compare_runs(store, a, b, changed_only=changed, offset=paging.offset,
+                                         limit=paging.limit)
+    listing = runs_data.list_runs(store, kind=None, offset=0, limit=100)["runs"]
+    names = {r["id"]: f"run {r['id']}" + (f" · {r['name']}" if r["name"] else "")
+             for r in listing}
+    return page(request, "compare.html", a=a, b=b, items=items, overlay=overlay, picked=picked,
+                dropped=picked[MAX_OVERLAY:], changed=changed, series=series, runs=listing,
+                names=names, overlaid=OVERLAID, title="compare")

@@ -9,10 +9,13 @@ from kindling.graphs.registry import graph_of_run
 from kindling.store import reports
 from kindling.store.db import Store
 from kindling.store.errors import NotFound
+from kindling.store.eval_names import eval_run_name
+from kindling.store.label_agreement import label_agreement
 from kindling.store.models import Run
 from kindling.store.refs import no_run_message
 from kindling.store.reports import call_stats, runs_page, verdict_stats
 from kindling.store.run_summary import debug_marks
+from kindling.studio.run_figures import COLUMNS, run_figures
 
 CURVE_ORDER = ("reward", "loss", "completions/mean_length", "completion_length", "accuracy",
                "margin", "kl", "entropy", "grad_norm", "learning_rate")
@@ -29,31 +32,34 @@ def run_row(run: Run) -> dict[str, Any]:
 
 
 def list_runs(store: Store, *, kind: str | None, offset: int, limit: int) -> dict[str, Any]:
-    """One page of runs, newest first, with item and pair counts, and the total."""
+    """One page of runs, newest first, and the total.
+
+    Each row: the run's header (`run_row`), `label` (its name, or for an older unnamed eval run
+    what it evaluated), its work-item counts (`items`, `done`, `failed`, `pairs`), `figures`
+    (label → text, by kind: `run_figures`) and `headline` (the figures in one line).
+    """
     total, rows = runs_page(store, kind=kind, offset=offset, limit=limit)
-    runs = [{**run_row(r["run"]), **{k: r[k] for k in ("items", "done", "failed", "pairs")},
-             "headline": headline(r["run"])} for r in rows]
+    agreement = label_agreement(store, [r["run"].id for r in rows if r["run"].kind == "curate"])
+    runs = []
+    for r in rows:
+        run, counts = r["run"], {k: r[k] for k in ("items", "done", "failed", "pairs")}
+        figures = run_figures(run, counts, agreement.get(run.id))
+        runs.append({**run_row(run), **counts, "label": run_label(run), "figures": figures,
+                     "headline": "; ".join(f"{k} {v}" for k, v in figures.items())})
     return {"total": total, "offset": offset, "limit": limit, "runs": runs}
 
 
-def headline(run: Run) -> str:
-    """A one-line summary of a run's metrics (last training step, eval source, ...)."""
-    metrics = run.metrics or {}
-    steps = metrics.get("steps")
-    if isinstance(steps, list) and steps:
-        last = steps[-1]
-        shown = [f"{k} {_short(v)}" for k, v in last.items()
-                 if k in ("step", "loss", "reward", "train_loss") and isinstance(v, int | float)]
-        return ", ".join(shown)
-    if run.kind == "eval":
-        return f"source: {(run.config or {}).get('source', '?')}"
-    scalars = [f"{k} {_short(v)}" for k, v in metrics.items()
-               if isinstance(v, int | float) and not isinstance(v, bool)]
-    return ", ".join(scalars[:4])
+def run_label(run: Run) -> str | None:
+    """The run's name; for an unnamed eval run (stored before eval runs had names), what it
+    evaluated ("eval policy: sft, grpo"); None for any other unnamed run."""
+    if run.name:
+        return run.name
+    return eval_run_name(run.config, run.metrics) if run.kind == "eval" else None
 
 
-def _short(value: float) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+def columns_of(kind: str | None) -> tuple[str, ...] | None:
+    """The figure columns of a runs list filtered to `kind` (None: one figures column)."""
+    return COLUMNS.get(kind) if kind else None
 
 
 def get_run(store: Store, run_id: int) -> Run:
@@ -64,7 +70,7 @@ def get_run(store: Store, run_id: int) -> Run:
     """
     run = reports.get_run(store, run_id)
     if run is None:
-        raise NotFound(no_run_message(store, run_id))
+        raise NotFound(no_run_message(store, run_id, cli=False))
     return run
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,8 +57,25 @@ def test_runs_list_pages_and_filters(client: TestClient, built: StudioStore) -> 
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert f'href="/runs/{built.runs["grpo"]}"' in page.text
-    curate_row = page.text.split(f'<tr data-run="{built.runs["curate"]}">', 1)[1].split("</tr>", 1)[0]
-    assert '<td class="num">3</td>' in curate_row and "built-in" not in page.text
+    def row_of(html: str, run: int) -> str:
+        return html.split(f'<tr data-run="{run}">', 1)[1].split("</tr>", 1)[0]
+
+    curate_row = row_of(page.text, built.runs["curate"])
+    assert "3 done of 3" in curate_row and "3 of 3 (100%)" in curate_row
+    assert "built-in" not in page.text
+    # training runs show their own figures, never item counts of 0
+    grpo_row = row_of(page.text, built.runs["grpo"])
+    assert "last reward</span> 0.8" in grpo_row and "88 characters" in grpo_row
+    assert "+110%" in grpo_row and "1 (first at step 5)" in grpo_row
+    assert "items" not in grpo_row and "train_loss" not in grpo_row
+    assert 'type="checkbox" name="runs"' in grpo_row
+    assert 'type="checkbox"' not in row_of(page.text, built.runs["eval_rm"])
+    # eval runs stored without a name are described by what they evaluated
+    assert "eval policy: sft, grpo" in row_of(page.text, built.runs["eval_policy"])
+    assert "judge accuracy 0.83 (length-only 0.83)" in row_of(page.text, built.runs["eval_judge"])
+    # one kind: its figures as columns
+    grpo_only = client.get("/", params={"kind": "grpo"}).text
+    assert "<th>last reward</th><th>length</th><th>length drift</th><th>alerts</th>" in grpo_only
 
 
 def test_run_detail_and_training_curves(client: TestClient, built: StudioStore) -> None:
@@ -69,8 +87,15 @@ def test_run_detail_and_training_curves(client: TestClient, built: StudioStore) 
     assert curves["reward"][0] == [1.0, pytest.approx(0.1)] and len(curves["loss"]) == 8
     page = client.get(f"/runs/{built.runs['grpo']}").text
     # learning_rate is the same at every step: listed, not drawn
-    assert page.count('<svg class="chart"') == len(curves) - 1 and 'data-series="reward"' in page
+    assert page.count('<figure class="chart"') == len(curves) - 1
+    assert 'data-series="reward"' in page and 'data-series="learning_rate"' not in page
     assert "learning_rate = 0.0001 at every step" in page
+    # the charts' data: one JSON block, inert (not run), with every drawn chart
+    data = page.split('<script type="application/json" class="chart-data">', 1)[1]
+    records = json.loads(data.split("</script>", 1)[0])
+    assert [r["name"] for r in records][:2] == ["reward", "watch/length_chars"]
+    assert len(records) == len(curves) - 1 and records[0]["x"] == list(range(1, 9))
+    assert all(r["alerts"] == [{"step": 5, "action": "warn"}] for r in records)
     # the reward-hacking signals: a section of their own, the alert escaped
     signals = page.split('id="charts-signals"', 1)[1].split("</section>", 1)[0]
     assert 'data-series="watch/length_drift"' in signals and "rising = more alike" in signals
@@ -341,7 +366,11 @@ def test_pyproject_ships_templates_and_static() -> None:
     studio = root / "kindling" / "studio"
     for pattern in shipped:
         assert list(studio.glob(pattern)), pattern
-    assert {p.name for p in (studio / "static").iterdir()} == {"studio.css", "studio.js"}
+    static = {p for p in (studio / "static").rglob("*") if p.is_file()}
+    assert static == {p for pattern in shipped for p in studio.glob(pattern)
+                      if p.is_relative_to(studio / "static")}  # every static file ships
+    assert {"charts.js", "uPlot-1.6.32.iife.min.js", "uPlot-1.6.32.min.css",
+            "LICENSE"} <= {p.name for p in static}
 
 
 def test_items_filter_by_verdict_label_and_agreement(client: TestClient,

@@ -23,7 +23,7 @@ def test_runs_page_lists_every_kind(page: Page, base_url: str, built: StudioStor
         expect(page.locator("#runs td", has_text=kind).first).to_be_visible()
     _shot(page, shots, "runs")
     page.click(f'a[href="/runs/{built.runs["grpo"]}"]')
-    expect(page.locator('svg.chart[data-series="reward"]')).to_be_visible()
+    expect(page.locator('figure.chart[data-series="reward"] canvas').first).to_be_visible()
 
 
 def test_select_an_item_lights_its_nodes_and_shows_transcripts(page: Page, base_url: str,

@@ -101,18 +101,21 @@ def test_filter_items_by_agreement_and_compare_two_runs(page: Page, base_url: st
 
 def test_overlay_two_training_runs(page: Page, base_url: str, built: StudioStore,
                                    shots: Path) -> None:
+    sft, grpo = built.runs["sft"], built.runs["grpo"]
     page.goto(f"{base_url}/compare")
-    page.select_option("#overlay-runs", [str(built.runs["sft"]), str(built.runs["grpo"])])
+    page.check(f"#pick-{sft}")
+    page.check(f"#pick-{grpo}")
     page.click("#overlay-go")
-    chart = page.locator('#overlay svg.chart[data-series="loss"]')
-    expect(chart.locator("polyline.chart-line")).to_have_count(2)
-    expect(chart.locator(".chart-legend")).to_contain_text(f"run {built.runs['sft']}")
-    page.goto(f"{base_url}/runs/{built.runs['grpo']}")
-    expect(page.locator('#charts-primary svg[data-series="reward"] .chart-axis')).not_to_have_count(0)
+    chart = page.locator('#overlay figure.chart[data-series="loss"]')
+    expect(chart).to_have_attribute("data-drawn", "true")
+    expect(chart.locator(".u-legend")).to_contain_text(f"run {sft}")
+    expect(chart.locator(".u-legend")).to_contain_text(f"run {grpo}")
+    page.goto(f"{base_url}/runs/{grpo}")
+    expect(page.locator('#charts-primary figure[data-series="reward"] canvas').first).to_be_visible()
     expect(page.locator("#charts-constant")).to_contain_text("learning_rate = 0.0001")
     expect(page.locator("#charts-signals")).to_contain_text("Reward-hacking signals")
     expect(page.locator("#watch-alerts li")).to_contain_text("length_drift > 0.3 for 3 steps")
-    expect(page.locator('#charts-signals svg[data-series="watch/self_bleu"]')).to_have_count(1)
+    expect(page.locator('#charts-signals figure[data-series="watch/self_bleu"]')).to_have_count(1)
     assert page.evaluate("document.querySelectorAll('#charts-signals script').length") == 0
     shot(page, shots, "curves")
 

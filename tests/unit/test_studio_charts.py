@@ -1,65 +1,29 @@
-"""The studio's SVG line charts (ticks, labels, escaping, overlays, bands) and the curve plan."""
+"""The studio's chart records (what static/charts.js draws with uPlot) and the curve plan:
+which series, units, meanings, y ranges, constants and copies."""
 
 from __future__ import annotations
 
-import itertools
+import json
 import math
-import xml.etree.ElementTree as ET
 
 import pytest
 
-from kindling.studio.charts import PALETTE, compact, line_chart, nice_ticks
-from kindling.studio.curve_plan import length_band, plan_charts, unit_of
-
-NS = "{http://www.w3.org/2000/svg}"
-
-
-def _parse(svg: str) -> ET.Element:
-    """The chart parsed as XML (fails on anything not well-formed)."""
-    root = ET.fromstring(svg)
-    assert root.tag == f"{NS}svg" and root.get("class") == "chart"
-    return root
-
-
-def _all(root: ET.Element, tag: str, cls: str | None = None) -> list[ET.Element]:
-    """Elements of a tag (and class, when given) anywhere in the chart."""
-    return [e for e in root.iter(f"{NS}{tag}")
-            if cls is None or cls in (e.get("class") or "").split()]
-
-
-def _texts(root: ET.Element, cls: str) -> list[str]:
-    """The text of every `<text>` carrying a class."""
-    return ["".join(e.itertext()) for e in _all(root, "text", cls)]
-
-
-def _box(root: ET.Element) -> tuple[float, float, float, float]:
-    """The viewBox as (x, y, width, height)."""
-    x, y, w, h = (float(v) for v in root.get("viewBox", "").split())
-    return x, y, w, h
+from kindling.studio.charts import PALETTE, compact, line_chart
+from kindling.studio.curve_plan import (
+    MIN_SPAN_SHARE,
+    SIGNALS,
+    length_band,
+    meaning,
+    plan_charts,
+    unit_of,
+    y_policy,
+)
+from kindling.studio.deps import templates
 
 
 def _ramp(n: int, lo: float = 0.0, hi: float = 1.0) -> list[tuple[float, float]]:
     """n points rising evenly from lo to hi over steps 1..n."""
     return [(float(i + 1), lo + (hi - lo) * i / (n - 1)) for i in range(n)]
-
-
-@pytest.mark.parametrize(("lo", "hi"), [(0, 0.37), (0, 1), (-3, 17), (0.05, 0.95), (1, 9999),
-                                        (1e-7, 5e-7), (100.0, 100.3), (-0.002, 0.0)])
-def test_nice_ticks_are_round_steps_inside_the_range(lo: float, hi: float) -> None:
-    ticks = nice_ticks(lo, hi)
-    assert 3 <= len(ticks) <= 7 and ticks == sorted(ticks)
-    assert all(lo - 1e-12 <= t <= hi + 1e-12 for t in ticks)
-    steps = {round(b - a, 12) for a, b in itertools.pairwise(ticks)}
-    assert len(steps) == 1
-    step = steps.pop()
-    mantissa = step / 10 ** math.floor(math.log10(step))
-    assert any(math.isclose(mantissa, m) for m in (1, 2, 5))
-
-
-def test_nice_ticks_for_zero_to_point_37() -> None:
-    assert nice_ticks(0, 0.37) == [0, 0.1, 0.2, 0.3]
-    assert nice_ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
-    assert nice_ticks(5, 5) == [5]
 
 
 @pytest.mark.parametrize(("value", "label"), [
@@ -71,86 +35,89 @@ def test_compact_labels(value: float, label: str) -> None:
     assert compact(value) == label
 
 
-def test_single_series_has_unit_last_value_ticks_and_captions() -> None:
-    points = _ramp(12, 120, 480)
-    root = _parse(line_chart("completions/mean_length", {"completions/mean_length": points},
-                             unit="tokens"))
-    assert root.get("data-series") == "completions/mean_length" and root.get("role") == "img"
-    title = _texts(root, "chart-title")[0]
-    assert title == "completions/mean_length (tokens) (last 480)"
-    assert root.find(f"{NS}title") is not None
-    captions = _texts(root, "chart-caption")
-    assert "tokens" in captions and "step" in captions
-    axis = _texts(root, "chart-axis")
-    assert {"200", "300", "400"} <= set(axis)
-    assert len(_all(root, "line", "chart-grid")) >= 8
-    assert len(_all(root, "polyline", "chart-line")) == 1 and not _all(root, "g", "chart-legend")
-    assert _all(root, "rect", "chart-frame")
+def test_one_series_record_has_whole_steps_unit_meaning_and_figures() -> None:
+    chart = line_chart("run-0", "completions/mean_length", {"completions/mean_length":
+                                                            _ramp(12, 120, 480)})
+    assert chart["id"] == "run-0" and chart["name"] == "completions/mean_length"
+    assert chart["unit"] == "tokens" and chart["note"] == "mean completion length in tokens"
+    assert chart["x"] == list(range(1, 13)) and all(type(x) is int for x in chart["x"])
+    (line,) = chart["series"]
+    assert line["label"] == "completions/mean_length" and line["colour"] == PALETTE[0]
+    assert line["values"][0] == 120 and line["values"][-1] == 480 and line["last"] == "480"
+    assert chart["summary"] == "120 → 480 (min 120, max 480) over 12 steps"
+    assert chart["y"] == {"lo": None, "hi": None, "zero": True, "min_share": MIN_SPAN_SHARE}
+    assert chart["log_ok"] is True and chart["band"] is None and chart["alerts"] == []
+    json.dumps(chart, allow_nan=False)  # what reaches the page is plain JSON
 
 
-def test_left_margin_fits_the_longest_tick_label() -> None:
-    root = _parse(line_chart("lr", {"lr": _ramp(5, 1.000001, 1.000009)}, unit="lr"))
-    frame = _all(root, "rect", "chart-frame")[0]
-    labels = [t for t in _all(root, "text", "chart-axis") if t.get("text-anchor") == "end"]
-    longest = max(len("".join(t.itertext())) for t in labels)
-    assert len({"".join(t.itertext()) for t in labels}) == len(labels)  # distinct labels
-    assert float(frame.get("x", 0)) >= longest * 6 + 4
-    _, _, width, _ = _box(root)
-    assert float(frame.get("x", 0)) + float(frame.get("width", 0)) <= width
+def test_non_finite_points_are_left_out_and_zero_rules_out_a_log_scale() -> None:
+    chart = line_chart("c", "kl", {"kl": [(1.0, 0.0), (2.0, math.nan), (3.0, math.inf),
+                                          (4.0, 0.02)]})
+    assert chart["x"] == [1, 4] and chart["series"][0]["values"] == [0.0, 0.02]
+    assert chart["log_ok"] is False
+    json.dumps(chart, allow_nan=False)
+    empty = line_chart("e", "loss", {"loss": [(1.0, math.nan)]})
+    assert empty["series"] == [] and empty["x"] == [] and empty["summary"] == "no data"
+    assert empty["log_ok"] is False
 
 
-def test_title_and_labels_are_escaped() -> None:
-    evil = "<script>alert(1)</script>"
-    svg = line_chart(evil, {evil: _ramp(3), 'a"b': _ramp(3, 1, 2)}, unit=evil, x_label=evil)
-    assert "<script" not in svg
-    root = _parse(svg)
-    assert root.get("data-series") == evil
-    assert {p.get("data-label") for p in _all(root, "polyline", "chart-line")} == {evil, 'a"b'}
+def test_overlay_aligns_runs_on_their_steps_and_keeps_each_run_its_colour() -> None:
+    series = {"run 3 · grpo-rm": [(1.0, 0.1), (2.0, 0.2), (4.0, 0.4)],
+              "run 4": [],  # does not log this series: drawn nowhere, keeps its colour slot
+              "run 5 · grpo-judge": [(2.0, 1.0), (3.0, 1.5)]}
+    chart = line_chart("overlay-0", "reward", series)
+    assert chart["x"] == [1, 2, 3, 4]
+    lines = {line["label"]: line for line in chart["series"]}
+    assert list(lines) == ["run 3 · grpo-rm", "run 5 · grpo-judge"]
+    assert lines["run 3 · grpo-rm"]["values"] == [0.1, 0.2, None, 0.4]
+    assert lines["run 5 · grpo-judge"]["values"] == [None, 1.0, 1.5, None]
+    assert lines["run 3 · grpo-rm"]["colour"] == PALETTE[0]
+    assert lines["run 5 · grpo-judge"]["colour"] == PALETTE[2]
+    assert chart["summary"] == "last: run 3 · grpo-rm 0.4, run 5 · grpo-judge 1.5"
 
 
-def test_overlay_draws_a_line_per_series_and_a_legend() -> None:
-    series = {"run 3 · grpo-rm": _ramp(10, 0, 1), "run 4 · grpo-judge": _ramp(10, 0.5, 0.25)}
-    root = _parse(line_chart("reward", series))
-    lines = _all(root, "polyline", "chart-line")
-    assert [p.get("data-label") for p in lines] == list(series)
-    assert [p.get("stroke") for p in lines] == list(PALETTE[:2])
-    legend = _all(root, "g", "chart-legend")
-    assert len(legend) == 1
-    text = " ".join(legend[0].itertext())
-    assert "run 3 · grpo-rm (last 1)" in text and "run 4 · grpo-judge (last 0.25)" in text
-    assert "(last" not in _texts(root, "chart-title")[0]
+def test_alert_steps_and_the_band_travel_with_the_chart() -> None:
+    alerts = [{"step": 5, "action": "warn", "rule": "length_drift > 0.3", "value": 0.6},
+              {"step": "x", "action": "stop"}, {"step": True, "action": "stop"}]
+    chart = line_chart("c", "watch/length_chars", {"watch/length_chars": _ramp(6, 40, 90)},
+                       band=(30.0, 120.0), alerts=alerts)
+    assert chart["alerts"] == [{"step": 5, "action": "warn"}]  # the rule's text stays server-side
+    assert chart["band"] == [30.0, 120.0]
+    assert chart["y"]["lo"] == 30.0 and chart["y"]["hi"] == 120.0 and chart["y"]["zero"]
 
 
-def test_band_is_shaded_inside_the_viewbox_and_widens_the_range() -> None:
-    root = _parse(line_chart("chars", {"chars": _ramp(6, 400, 500)}, unit="characters",
-                             band=(900.0, 600.0)))
-    band = _all(root, "rect", "chart-band")
-    assert len(band) == 1
-    x0, y0, width, height = _box(root)
-    y, h = float(band[0].get("y", -1)), float(band[0].get("height", -1))
-    assert h > 0 and y0 <= y and y + h <= y0 + height
-    frame = _all(root, "rect", "chart-frame")[0]
-    top, bottom = float(frame.get("y", 0)), float(frame.get("y", 0)) + float(frame.get("height", 0))
-    assert top <= y and y + h <= bottom
-    assert "900" in _texts(root, "chart-axis")  # the y range reaches the band's upper edge
-    assert x0 == 0 and width >= 400
+def test_labels_reach_the_page_as_inert_json() -> None:
+    evil = "</script><script>alert(1)</script>"
+    chart = line_chart("c", evil, {evil: _ramp(3)})
+    html = templates.env.from_string(
+        '<script type="application/json">{{ charts|tojson }}</script>').render(charts=[chart])
+    assert html.count("</script>") == 1 and "<script>alert" not in html
+    body = html.removeprefix('<script type="application/json">').removesuffix("</script>")
+    assert json.loads(body)[0]["series"][0]["label"] == evil
 
 
-def test_constant_series_is_padded_to_mid_chart() -> None:
-    for value in (0.0, 7.5):
-        root = _parse(line_chart("flat", {"flat": [(1.0, value), (2.0, value), (3.0, value)]}))
-        frame = _all(root, "rect", "chart-frame")[0]
-        mid = float(frame.get("y", 0)) + float(frame.get("height", 0)) / 2
-        coords = _all(root, "polyline", "chart-line")[0].get("points", "").split()
-        assert all(abs(float(c.split(",")[1]) - mid) < 1.0 for c in coords)
+@pytest.mark.parametrize(("name", "values", "lo", "hi", "zero"), [
+    ("watch/reward_length_corr", [0.2, 0.3], -1.0, 1.0, False),
+    ("watch/self_bleu", [30.0, 80.0], 0.0, 100.0, False),
+    ("completions/clipped_ratio", [0.0, 1.0], 0.0, 1.0, True),
+    ("watch/distinct_2", [0.7, 0.3], 0.0, 1.0, True),
+    ("watch/length_drift", [-0.1, 1.2], None, None, True),  # a fraction past 1: zero, no cap
+    ("completions/mean_length", [40.0, 48.0], None, None, True),
+    ("watch/length_chars", [40.0, 48.0], None, None, True),
+    ("reward", [0.45, 0.47], None, None, False),
+    ("loss", [2.0, 0.25], None, None, False),
+])
+def test_y_policy_by_unit(name: str, values: list[float], lo: float | None, hi: float | None,
+                          zero: bool) -> None:
+    policy = y_policy(name, [(float(i), v) for i, v in enumerate(values, 1)])
+    assert (policy["lo"], policy["hi"], policy["zero"]) == (lo, hi, zero)
+    assert policy["min_share"] == MIN_SPAN_SHARE
 
 
-def test_single_point_is_a_circle_and_nan_points_are_dropped() -> None:
-    root = _parse(line_chart("once", {"once": [(4.0, 0.5), (5.0, math.nan)]}))
-    assert len(_all(root, "circle", "chart-point")) == 1
-    assert not _all(root, "polyline")
-    empty = _parse(line_chart("none", {"none": []}))
-    assert "(no data)" in _texts(empty, "chart-title")[0]
+def test_meanings() -> None:
+    assert "length cap" in meaning("completions/clipped_ratio")
+    assert meaning("rewards/judge/mean") == "the mean score of the reward function judge"
+    assert "GRPO" in meaning("reward") and meaning("step_time") == ""
 
 
 def _grpo_log(n: int = 10) -> dict[str, list[tuple[float, float]]]:
@@ -168,7 +135,7 @@ def _grpo_log(n: int = 10) -> dict[str, list[tuple[float, float]]]:
         "loss": rising(0.02, -0.01), "grad_norm": rising(3, 1), "learning_rate": rising(1e-6, 0),
         "num_tokens": rising(1e4, 1e5), "completions/mean_length": rising(120, 260),
         "completions/min_length": min_length, "completions/max_length": list(min_length),
-        "completions/clipped_ratio": flat(0.0), "completions/mean_terminated_length":
+        "completions/clipped_ratio": rising(0.0, 1.0), "completions/mean_terminated_length":
         rising(110, 250), "rewards/rm/mean": rising(0.1, 0.8), "rewards/rm/std": rising(0.3, 0.1),
         "reward": rising(0.05, 0.7), "reward_std": rising(0.35, 0.12), "frac_reward_zero_std":
         rising(0, 0.4), "kl": rising(0, 0.03), "entropy": rising(1.2, 0.9),
@@ -184,10 +151,14 @@ def test_plan_charts_on_a_grpo_log() -> None:
     plan = plan_charts(curves)
     assert plan.primary == ["reward", "rewards/rm/mean", "watch/length_chars",
                             "completions/mean_length", "kl", "loss"]
-    # the hacking signals get a section of their own, in a fixed order
-    assert plan.signals == ["watch/length_drift", "watch/reward_length_corr", "watch/self_bleu"]
-    assert plan.constant == {"completions/clipped_ratio": 0.0, "clip_ratio/region_mean": 0.0,
-                             "clip_ratio/low_mean": 0.0, "watch/guard_flagged": 0.0}
+    # the hacking signals get a section of their own, in a fixed order; the share of
+    # completions cut at the length cap is one of them, never folded away
+    assert plan.signals == ["watch/length_drift", "completions/clipped_ratio",
+                            "watch/reward_length_corr", "watch/self_bleu"]
+    assert plan.constant == {"clip_ratio/region_mean": 0.0, "clip_ratio/low_mean": 0.0,
+                             "watch/guard_flagged": 0.0}
+    assert plan.flat_signals == {"watch/guard_flagged": 0.0} and plan.flat_rewards == {}
+    assert plan.flat_others == {"clip_ratio/region_mean": 0.0, "clip_ratio/low_mean": 0.0}
     assert plan.duplicates == {"completions/max_length": "completions/min_length"}
     assert plan.folded == sorted(["grad_norm", "learning_rate", "num_tokens",
                                   "completions/min_length", "completions/mean_terminated_length",
@@ -207,6 +178,23 @@ def test_plan_charts_attributes_copies_to_the_primary_series_and_caps_primary() 
     assert plan.duplicates["rewards/rm/mean"] == "reward"
     assert len(plan.primary) == 8 and plan.primary[0] == "reward"
     assert "rewards/r7/mean" in plan.folded and "kl" in plan.folded
+
+
+def test_a_reward_that_never_moves_is_said_apart_from_other_constants() -> None:
+    curves = _grpo_log()
+    curves["reward"] = [(s, 1.0) for s, _ in curves["reward"]]  # a judge that passes everything
+    curves["rewards/judge/mean"] = list(curves["reward"])
+    curves["completions/clipped_ratio"] = [(s, 1.0) for s, _ in curves["reward"]]
+    plan = plan_charts(curves)
+    assert plan.flat_rewards == {"reward": 1.0, "rewards/judge/mean": 1.0}
+    assert plan.flat_signals == {"completions/clipped_ratio": 1.0, "watch/guard_flagged": 0.0}
+    assert "reward" not in plan.flat_others and "reward" not in plan.primary
+    assert set(plan.flat_rewards) | set(plan.flat_signals) | set(plan.flat_others) == set(
+        plan.constant)
+
+
+def test_every_signal_has_a_meaning() -> None:
+    assert all(meaning(name) for name in SIGNALS)
 
 
 def test_plan_charts_for_reward_model_training() -> None:
