@@ -16,6 +16,7 @@ from typing import Any
 from kindling.store.db import Store
 from kindling.studio import runs_data
 from kindling.studio.curve_plan import (
+    display_order,
     length_band,
     meaning,
     plan_charts,
@@ -166,7 +167,8 @@ def overlay_charts(store: Store, run_ids: list[int], wanted: str = "") -> dict[s
         plan = plan_charts(curves)
         drawn |= dict.fromkeys(plan.primary + list(plan.flat_rewards) + plan.signals
                                + list(plan.flat_signals))
-    shared = [n for n in drawn if all(n in c for c in per_run.values())]
+    shared = sorted((n for n in drawn if all(n in c for c in per_run.values())),
+                    key=display_order)
     names = [wanted] if wanted else shared
     charts = [line_chart(f"overlay-{i}", name,
                          {label: c.get(name, []) for label, c in per_run.items()})

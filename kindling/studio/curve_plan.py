@@ -65,9 +65,11 @@ BOUNDS = {"r": (-1.0, 1.0), "BLEU 0–100": (0.0, 100.0)}
 """Units with a fixed scale: the y axis always spans it, so a small move looks small."""
 FROM_ZERO = ("tokens", "characters", "fraction", "norm", "lr")
 """Units whose y axis starts at zero (when every value is on one side of it)."""
-MIN_SPAN_SHARE = 0.2
+MIN_SPAN_SHARE = 0.5
 """Other series: the y axis spans at least this share of the largest value, so a wobble of a
 few percent reads as a wobble, not as a climb."""
+NOT_SHARES = ("watch/length_drift",)
+"""Fractions that are not a share of a whole (a drift of +1.2 is 120% longer): no 0..1 scale."""
 MAX_PRIMARY = 8
 CONSTANT_TOL, DUPLICATE_TOL = 1e-12, 1e-9
 
@@ -178,6 +180,14 @@ def _same(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> bool:
         for (xa, ya), (xb, yb) in zip(a, b, strict=True))
 
 
+def display_order(name: str) -> tuple[int, int, str]:
+    """Where a series is shown: the primary ones in their order, then the signals in theirs,
+    then the rest (a stable sort keeps those in log order)."""
+    if name in SIGNALS:
+        return (90, SIGNALS.index(name), "")
+    return _rank(name) or (99, 0, "")
+
+
 def plan_charts(curves: Curves) -> ChartPlan:
     """Sort a run's curves into primary charts, folded charts, constants and duplicates.
 
@@ -190,12 +200,7 @@ def plan_charts(curves: Curves) -> ChartPlan:
     Returns:
         The plan; every series with points lands in exactly one of its four parts.
     """
-    def key(name: str) -> tuple[int, int, str]:  # primary, then signals, then the rest in log order
-        if name in SIGNALS:
-            return (90, SIGNALS.index(name), "")
-        return _rank(name) or (99, 0, "")
-
-    order = sorted((n for n in curves if curves[n]), key=key)
+    order = sorted((n for n in curves if curves[n]), key=display_order)
     plan, kept = ChartPlan(), list[str]()
     for name in order:
         points = [(float(x), float(y)) for x, y in curves[name]]
@@ -245,7 +250,8 @@ def y_policy(name: str, points: list[tuple[float, float]],
     unit = unit_of(name)
     values = [y for _, y in points if math.isfinite(y)]
     lo, hi = BOUNDS.get(unit, (None, None))
-    if unit == "fraction" and values and 0.0 <= min(values) and max(values) <= 1.0:
+    if (unit == "fraction" and name not in NOT_SHARES and values and 0.0 <= min(values)
+            and max(values) <= 1.0):
         lo, hi = 0.0, 1.0
     if band is not None:
         lo = band[0] if lo is None else min(lo, band[0])

@@ -70,7 +70,7 @@ def eval_run_metrics(store: Store, output: str) -> dict:
     with store.session() as s:
         run = s.get(Run, run_id)
         assert run is not None and (run.kind, run.status) == ("eval", "finished")
-        return {"config": run.config, **run.metrics}
+        return {"config": run.config, "name": run.name, **run.metrics}
 
 
 def add_run(store: Store, kind: str, config: dict | None = None,
@@ -136,6 +136,7 @@ def test_judge_run_that_is_the_length_rule_reproduces_the_baseline(
     code, output = eval_judge(url, "--judge-run", str(run_id))
     assert code == 0, output
     metrics = eval_run_metrics(store, output)
+    assert metrics.pop("name") == f"eval judge: run {run_id}"  # the runs list's name for it
     assert metrics["config"].pop("task_used")["name"] == "greetings-zh"  # eval runs record it
     assert metrics["config"] == {"source": "judge", "ids": [run_id], "threshold": 39,
                                  "dataset": "evaluation_set", "band_edges": [25, 39, 59],

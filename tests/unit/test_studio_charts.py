@@ -102,6 +102,7 @@ def test_labels_reach_the_page_as_inert_json() -> None:
     ("completions/clipped_ratio", [0.0, 1.0], 0.0, 1.0, True),
     ("watch/distinct_2", [0.7, 0.3], 0.0, 1.0, True),
     ("watch/length_drift", [-0.1, 1.2], None, None, True),  # a fraction past 1: zero, no cap
+    ("watch/length_drift", [0.0, 0.02], None, None, True),  # a drift, not a share: no 0..1
     ("completions/mean_length", [40.0, 48.0], None, None, True),
     ("watch/length_chars", [40.0, 48.0], None, None, True),
     ("reward", [0.45, 0.47], None, None, False),

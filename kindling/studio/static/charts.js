@@ -96,7 +96,7 @@
 
   function faint(colour) {
     const n = parseInt(colour.slice(1), 16);
-    return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, 0.3)`;
+    return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, 0.35)`;
   }
 
   // The legend says the values under the cursor; with the cursor off the chart, the last ones.
