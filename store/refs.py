@@ -73,11 +73,13 @@ def count_runs(store: Store, kinds: Sequence[str] = ()) -> int:
         return s.scalar(stmt) or 0
 
 
-def no_run_message(store: Store | str | None, ref: object, *, kinds: Sequence[str] = ()) -> str:
+def no_run_message(store: Store | str | None, ref: object, *, kinds: Sequence[str] = (),
+                   cli: bool = True) -> str:
     """'No such run' for a run given by id or name: the store looked in and, given an open
     store, the nearest run names there (of `kinds`, when given) or that it holds none yet.
 
-    A URL instead of a store names the store only (nothing is read from it).
+    A URL instead of a store names the store only (nothing is read from it). `cli` False leaves
+    out the command that lists runs (a web page links its runs list instead).
     """
     asked = f"no run with id {ref}" if is_id(ref) else f"no run named {str(ref)!r}"
     if store is None:
@@ -86,17 +88,19 @@ def no_run_message(store: Store | str | None, ref: object, *, kinds: Sequence[st
     message = f"{asked} in the store {store_place(url)}"
     if isinstance(store, str):
         return f"{message} (`kindling runs` lists its runs)"
-    return message + _run_hint(store, ref, kinds)
+    return message + _run_hint(store, ref, kinds, cli)
 
 
-def _run_hint(store: Store, ref: object, kinds: Sequence[str]) -> str:
-    """'; did you mean X?', '; the store holds no runs yet', or where runs are listed."""
+def _run_hint(store: Store, ref: object, kinds: Sequence[str], cli: bool) -> str:
+    """'; did you mean X?', '; the store holds no runs yet', or (`cli`) where runs are listed."""
     what = f"{' or '.join(kinds)} runs" if kinds else "runs"
     if count_runs(store, kinds) == 0:
         return f"; the store holds no {what} yet"
     close = [] if is_id(ref) else nearest(str(ref), run_names(store, kinds))
     if close:
         return f"; did you mean {' or '.join(close)}?"
+    if not cli:
+        return ""
     listing = f"kindling runs --kind {kinds[0]}" if len(kinds) == 1 else "kindling runs"
     return f" (`{listing}` lists its {what})"
 

@@ -111,6 +111,37 @@ def judgment_item(store: Store, run_id: int, key: str) -> tuple[dict[str, Any], 
         return _judgment_item(s, run_id, key)
 
 
+def has_judgments(store: Store, run_id: int) -> bool:
+    """Whether the run stored any judgment (a judge run, or GRPO with the judge as its reward)."""
+    with store.session() as s:
+        return s.scalar(select(Judgment.id).where(Judgment.run_id == run_id).limit(1)) is not None
+
+
+def first_judgment(store: Store, run_id: int) -> dict[str, Any] | None:
+    """The run's first stored judgment as a listed item, or None."""
+    with store.session() as s:
+        items = _judgment_items(s, run_id, 0, 1)[1]
+    return items[0] if items else None
+
+
+def text_labels(store: Store, query: str, response: str) -> dict[str, int]:
+    """Every dataset's label of the stored response with this text under this query."""
+    with store.session() as s:
+        return labels_of(s, _response_id(s, query, response))
+
+
+def judgment_of_texts(store: Store, query: str, response: str,
+                      samples: int) -> dict[str, Any] | None:
+    """The first stored judgment of these texts with this sample count, whichever run made it
+    (where a cached verdict came from): {id, run_id, principle_version_id, model}."""
+    with store.session() as s:
+        j = s.scalars(select(Judgment).where(
+            Judgment.query_hash == text_hash(query), Judgment.response_hash == text_hash(response),
+            Judgment.samples == samples).order_by(Judgment.id).limit(1)).first()
+        return None if j is None else {"id": j.id, "run_id": j.run_id, "model": j.model,
+                                       "principle_version_id": j.principle_version_id}
+
+
 def item_calls(store: Store, run_id: int, keys: list[str]) -> list[dict[str, Any]]:
     """The run's agent calls under these item keys, oldest first, as transcripts."""
     with store.session() as s:
@@ -146,8 +177,9 @@ def _judgment_items(s: Any, run_id: int, offset: int, limit: int) -> tuple[int, 
     stmt = select(Judgment).where(Judgment.run_id == run_id).order_by(Judgment.id)
     total, rows = _page(s, stmt, offset, limit)
     return total, [{"key": str(j.id), "status": "flagged" if j.flagged else "done",
-                    "verdict": j.verdict, "score": j.score, "query": j.query,
-                    "response": j.response} for (j,) in rows]
+                    "verdict": j.verdict, "score": j.score, "reason": j.reason,
+                    "flagged": j.flagged, "query": j.query, "response": j.response}
+                   for (j,) in rows]
 
 
 def _call_items(s: Any, run_id: int, offset: int, limit: int) -> tuple[int, list[dict]]:

@@ -122,7 +122,7 @@ def _figures(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     if "error" in metrics:
         out.append(("error", short(metrics["error"])))
     if nested:
-        out.append(("more", ", ".join(nested[:8]) + " (--full)"))
+        out.append(("more", ", ".join(nested[:8])))  # the CLI and the studio each say where
     return out
 
 

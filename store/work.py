@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from kindling.store.db import Store
@@ -30,11 +30,12 @@ def worker_id() -> str:
 
 def get_or_create_run(
     store: Store, *, kind: str, run_key: str | None, config: dict[str, Any],
-    code_version: str, name: str | None = None,
+    code_version: str, name: str | None = None, started_at: datetime | None = None,
 ) -> tuple[Run, bool]:
     """Find the run with `run_key` or create it (race-safe across processes). Returns (run, created).
 
-    A `name` given for a run that already exists (a resumed run) renames it.
+    A `name` given for a run that already exists (a resumed run) renames it. `started_at` is
+    when the work began, for a run stored once its work is done (an evaluation); default now.
     """
     if run_key is not None:
         existing = find_run_by_key(store, run_key)
@@ -46,7 +47,7 @@ def get_or_create_run(
     try:
         with store.session() as s:
             run = Run(kind=kind, run_key=run_key, config=config, code_version=code_version,
-                      name=name, status="running")
+                      name=name, status="running", started_at=started_at or utcnow())
             s.add(run)
             s.flush()
             return run, True

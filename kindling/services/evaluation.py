@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from kindling.services.judge import execute_judge
 from kindling.store import work
 from kindling.store.db import Store
 from kindling.store.eval_names import eval_run_name
+from kindling.store.models import utcnow
 from kindling.store.principles import PrincipleNotFound
 from kindling.store.version import code_version
 
@@ -73,6 +75,7 @@ def evaluate_and_store_rm(
     from kindling.rl.evaluate.reward_model import evaluate_reward_model
     from kindling.rl.reward_model import load_reward_model
 
+    started = utcnow()
     task = task if task is not None else resolve_task(None)
     rm_model, tokenizer = load_reward_model(model)
     metrics = evaluate_reward_model(
@@ -86,7 +89,7 @@ def evaluate_and_store_rm(
               "threshold": metrics["agreement"]["threshold"],
               "threshold_fitted": length_threshold is None, "band_edges": list(edges),
               TASK_KEY: task_record(task)}
-    return metrics, _store_eval(store, config, metrics)
+    return metrics, _store_eval(store, config, metrics, started)
 
 
 def load_judge_config(store: Store, principles: str | None, config: Path | None,
@@ -144,6 +147,7 @@ def compare_policies(
     from kindling.rl.evaluate.policy import policy_metrics
     from kindling.services.task_measures import length_rule as make_rule
 
+    started = utcnow()
     task = task if task is not None else resolve_task(None)
     rule = length_rule or make_rule(store, task, length_threshold, labels, labels_limit)
     length_threshold = rule["threshold"]
@@ -172,8 +176,8 @@ def compare_policies(
               TASK_KEY: task_record(task)}
     metrics = {"policies": report, "examples": {label: items[:EXAMPLES_STORED]
                                                 for label, items in flat.items()}}
-    return PolicyComparison(report, _store_eval(store, config, metrics), flat, rm_scores, rm_fit,
-                            verdicts, judge_run, rule)
+    return PolicyComparison(report, _store_eval(store, config, metrics, started), flat, rm_scores,
+                            rm_fit, verdicts, judge_run, rule)
 
 
 def score_with_rm(store: Store, path: str, samples: Samples, labels: str,
@@ -254,9 +258,11 @@ def _sample_endpoint(llm: LLMConfig, prompts: list[str],
         return asyncio.run(run())
 
 
-def _store_eval(store: Store, config: dict[str, Any], metrics: dict[str, Any]) -> int:
+def _store_eval(store: Store, config: dict[str, Any], metrics: dict[str, Any],
+                started: datetime) -> int:
+    """The evaluation as a finished `eval` run, started when its work began."""
     eval_run, _ = work.get_or_create_run(store, kind="eval", run_key=None, config=config,
                                          code_version=code_version(),
-                                         name=eval_run_name(config))
+                                         name=eval_run_name(config), started_at=started)
     work.finish_run(store, eval_run.id, "finished", metrics)
     return eval_run.id

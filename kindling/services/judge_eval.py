@@ -30,7 +30,7 @@ from kindling.store.eval_data import (
     labelled_items,
 )
 from kindling.store.eval_names import eval_run_name
-from kindling.store.models import Run
+from kindling.store.models import Run, utcnow
 from kindling.store.queries import dataset_response_items
 from kindling.store.refs import no_run_message
 from kindling.store.reports import get_run
@@ -61,6 +61,7 @@ def evaluate_judge_run(store: Store, source: str, run_id: int, *,
     Raises:
         UserError: no such run, a run of another kind, no labelled items, no usable predictions.
     """
+    started = utcnow()
     run = _checked_run(store, run_id, source)
     items = labelled_items(store, dataset)
     if not items:
@@ -86,7 +87,7 @@ def evaluate_judge_run(store: Store, source: str, run_id: int, *,
               **({TASK_KEY: task_record(task)} if task is not None else {})}
     eval_run, _ = work.get_or_create_run(store, kind="eval", run_key=None, config=config,
                                          code_version=code_version(),
-                                         name=eval_run_name(config))
+                                         name=eval_run_name(config), started_at=started)
     work.finish_run(store, eval_run.id, "finished", metrics)
     return JudgeEvaluation(metrics, eval_run.id, note)
 

@@ -40,16 +40,17 @@ def item_warnings(item: dict[str, Any], calls: list[dict[str, Any]],
     verdict = item.get("verdict")
     initial = verdict.get("initial") if isinstance(verdict, dict) else None
     judged = f"{item.get('query') or ''}\n{item.get('response') or ''}"
-    out = _verdict_warnings(verdict)
+    out = _verdict_warnings(item)
     for call in calls:
         out += _call_warnings(call, initial, judged)
     out += _edit_warnings(history, run_config)
     return list(dict.fromkeys(out))
 
 
-def _verdict_warnings(verdict: Any) -> list[str]:
-    if not isinstance(verdict, dict):
-        return []
+def _verdict_warnings(item: dict[str, Any]) -> list[str]:
+    verdict = item.get("verdict")
+    if not isinstance(verdict, dict):  # a judgment: its verdict is a number, or it failed
+        return [f"the judge failed: {item['error']}"] if item.get("error") else []
     out = []
     if verdict.get("error"):
         out.append(f"the item failed: {verdict['error']}")
@@ -101,8 +102,10 @@ def _overturn_warning(parsed: dict[str, Any], initial: int) -> list[str]:
 
 def _answers(parsed: dict[str, Any]) -> list[tuple[str, str]]:
     """The free-text parts of an agent's answer: reasons, explanations, each point."""
-    out = [(k, str(v).strip()) for k, v in parsed.items()
+    out = [(k, "" if v is None else v.strip()) for k, v in parsed.items()
            if k in ("reason", "explanation") and isinstance(v, str | type(None))]
+    if isinstance(parsed.get("suggestion"), str) and parsed["suggestion"].strip():
+        out.append(("suggestion", parsed["suggestion"].strip()))  # optional: checked if given
     for key in ("points", "pros", "cons"):
         for i, point in enumerate(parsed.get(key) or []):
             text = point.get("point", "") if isinstance(point, dict) else str(point)
@@ -117,7 +120,8 @@ def _prompt_text(messages: Any) -> str:
 
 
 def _edit_warnings(history: list[dict[str, Any]], run_config: dict[str, Any]) -> list[str]:
-    out, ran = [], []
+    out: list[str] = []
+    ran: list[str] = []
     for step in history:
         if "(edit)" in step["ran"]:
             fields = list(step["changed"])

@@ -13,7 +13,7 @@ from kindling.studio import runs_data
 from kindling.studio.deps import ItemQuery, Page, RowId, graph_svg, page, store_of
 from kindling.studio.history_view import item_history, path_of
 from kindling.studio.item_checks import item_warnings, label_view
-from kindling.studio.items import item_detail, list_items, trace
+from kindling.studio.items import final_state, item_detail, list_items, trace
 
 router = APIRouter()
 
@@ -31,9 +31,9 @@ def api_items(request: Request, run_id: RowId, paging: Page = Depends(),
 async def _item(request: Request, run_id: int, key: str) -> dict[str, Any]:
     store = store_of(request)
     run = await run_in_threadpool(runs_data.get_run, store, run_id)
-    detail = await run_in_threadpool(item_detail, store, run, key)
     graph = graph_of_run(run.kind)
     history = await item_history(store, run, key) if graph else []
+    detail = await run_in_threadpool(item_detail, store, run, key, final_state(history))
     path = path_of(history)
     # an item without checkpoints (adversarial, batch judge) lights the nodes that made its calls
     lit = path or detail["call_nodes"]
@@ -59,7 +59,8 @@ async def item_page(request: Request, run_id: RowId, key: str) -> Response:
     item = await _item(request, run_id, key)
     graph = graph_svg(item["graph"], frozenset(item["lit"]),
                       frozenset(item["current"])) if item["graph"] else None
-    return page(request, "item.html", item=item, graph=graph, title=f"run {run_id} · {key}")
+    return page(request, "item.html", item=item, graph=graph,
+                title=f"run {run_id} · {item['heading']}")
 
 
 @router.get("/api/graphs/{name}.svg")

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kindling.agents.curate.config import CurateConfig
 from kindling.agents.judge.config import JudgeConfig
@@ -180,3 +182,69 @@ def add_big_run(store: Store, n: int = 10_000) -> int:
         qid = query.id
     work.add_items(store, run.id, [{"item_key": f"r{i}", "query_id": qid} for i in range(n)])
     return run.id
+
+
+# --- judged items: GRPO with the judge as its reward, and a judge run stepped in the debugger ---
+
+COPIED_REASON = "依据上述原则的简要理由"
+"""The Detector template's own placeholder for its explanation: what the offline 135M model
+writes back instead of a reason."""
+GRPO_JUDGED = [("写一条生日祝福", "生日快乐，愿你天天开心，万事如意，心想事成，岁岁平安，前程似锦，幸福美满。"),
+               ("写一条新年祝福", "新年快乐")]
+STEPPED_TEXT = ("康复祝福", "祝你早日康复，身体健健康康，我们都等你回来一起爬山。")
+SAMPLE_SLEEPS = (0.09, 0.03, 0.01)
+"""Seconds each of a text's three Detector samples takes (in turn), so its latency bars differ."""
+
+
+def _copying_detector() -> ScriptedChatModel:
+    """A Detector that calls long texts good, copies its template's placeholder as the reason,
+    and takes a different time for each sample."""
+    calls = iter(range(10_000))
+
+    def detect(prompt: str) -> str:
+        time.sleep(SAMPLE_SLEEPS[next(calls) % len(SAMPLE_SLEEPS)])
+        text = prompt.split("<<<RESPONSE>>>", 1)[1].split("<<<END>>>", 1)[0].strip()
+        return json.dumps({"verdict": "Good" if len(text) >= 20 else "Bad",
+                           "explanation": COPIED_REASON}, ensure_ascii=False)
+
+    return ScriptedChatModel(scripts={"detect": detect})
+
+
+def add_grpo_judge_run(store: Store) -> int:
+    """A GRPO run whose reward is the LLM judge, as rl/grpo.py makes it: the judge service
+    records its judgments and Detector calls (three samples a text, one at a time) under the
+    training run."""
+    run_id = _finished(store, "grpo", {"kindling": {"rewards": ["judge"]},
+                                       "trl": {"max_steps": 2}}, {"steps": _training_steps(2)})
+    work.rename_run(store, run_id, "grpo-judge")
+    service = build_judge_service(store, JudgeConfig(samples=3, concurrency=1), run_id,
+                                  chat_model=_copying_detector())
+    asyncio.run(_judge_and_close(service, GRPO_JUDGED))
+    return run_id
+
+
+async def _judge_and_close(service: Any, items: list[tuple[str, str]]) -> None:
+    await service.judge_many(items)
+    await service.aclose()
+
+
+def add_stepped_judge_run(store: Store) -> int:
+    """A judge run of one text stepped node by node to its end, as the studio's debugger does."""
+    from kindling.graphs.registry import compile_graph
+
+    from kindling.checkpoints import open_checkpointer
+    from kindling.debugger.session import StepSession
+    from kindling.debugger.targets import judge_target
+
+    async def step() -> int:
+        target = judge_target(store, JudgeConfig(), *STEPPED_TEXT,
+                              chat_model=_copying_detector())
+        async with open_checkpointer(store.url) as saver:
+            session = StepSession(compile_graph("judge", saver), target)
+            stop = await session.begin()
+            while not stop.finished:
+                stop = await session.advance(step=True)
+        await target.close()
+        return target.run_id
+
+    return asyncio.run(step())

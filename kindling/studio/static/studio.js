@@ -59,7 +59,7 @@ function renderItem(runId, data) {
   const panel = document.getElementById("item-panel");
   panel.hidden = false;
   document.getElementById("item-title").replaceChildren(
-    el("a", { href: `/runs/${runId}/items/${encodeURIComponent(data.item.key)}` }, `item ${data.item.key}`));
+    el("a", { href: `/runs/${runId}/items/${encodeURIComponent(data.item.key)}`, title: data.about }, data.heading));
   document.getElementById("item-fields").replaceChildren(el("pre", { class: "fields" }, pretty(data.item)));
   const path = document.getElementById("item-path");
   const steps = data.path.length ? data.path : data.call_nodes;
