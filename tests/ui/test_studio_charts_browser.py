@@ -12,7 +12,6 @@ from kindling.store import work
 from playwright.sync_api import Page, expect
 
 from tests.integration.studio_store import StudioStore
-from tests.ui.conftest import shot
 
 
 def _judge_arm_steps() -> list[dict]:
@@ -75,6 +74,7 @@ def test_hover_smoothing_zoom_and_log_scale(page: Page, base_url: str, built: St
     expect(page.locator("#chart-controls")).to_be_visible()
     # off the chart the legend gives the last values; hovering gives the step under the cursor
     assert _legend(page, "reward")["step"] == "8 (last)"
+    reward.scroll_into_view_if_needed()
     box = reward.locator(".u-over").bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] * 0.43, box["y"] + box["height"] / 2)
@@ -83,6 +83,7 @@ def test_hover_smoothing_zoom_and_log_scale(page: Page, base_url: str, built: St
     assert 2 <= step <= 6 and float(legend["reward (raw)"]) == pytest.approx(0.1 * step)
     smoothed = float(legend["reward"])
     assert smoothed < 0.1 * step  # smoothing of a rising line lags it
+    reward.screenshot(path=str(shots / "studio-charts.png"))  # the legend at the cursor
     # smoothing off: one line, the raw values, and a different drawing
     before = _canvas(page, "reward")
     _smoothing(page, 0)
@@ -117,7 +118,6 @@ def test_hover_smoothing_zoom_and_log_scale(page: Page, base_url: str, built: St
     expect(loss).to_have_attribute("data-scale", "linear")
     # the alert's step is marked on every chart
     assert reward.get_attribute("data-alerts") == "5"
-    shot(page, shots, "charts")
 
 
 def test_two_step_run_flat_reward_and_clipped_ratio(page: Page, base_url: str, two_steps: int,
