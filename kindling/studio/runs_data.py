@@ -15,7 +15,7 @@ from kindling.store.models import Run
 from kindling.store.refs import no_run_message
 from kindling.store.reports import call_stats, runs_page, verdict_stats
 from kindling.store.run_summary import debug_marks
-from kindling.studio.run_figures import COLUMNS, run_figures
+from kindling.studio.run_figures import COLUMNS, NONE, run_figures
 
 CURVE_ORDER = ("reward", "loss", "completions/mean_length", "completion_length", "accuracy",
                "margin", "kl", "entropy", "grad_norm", "learning_rate")
@@ -36,7 +36,7 @@ def list_runs(store: Store, *, kind: str | None, offset: int, limit: int) -> dic
 
     Each row: the run's header (`run_row`), `label` (its name, or for an older unnamed eval run
     what it evaluated), its work-item counts (`items`, `done`, `failed`, `pairs`), `figures`
-    (label → text, by kind: `run_figures`) and `headline` (the figures in one line).
+    (label → text, by kind: `run_figures`) and `headline` (them in one line: `headline`).
     """
     total, rows = runs_page(store, kind=kind, offset=offset, limit=limit)
     agreement = label_agreement(store, [r["run"].id for r in rows if r["run"].kind == "curate"])
@@ -45,8 +45,17 @@ def list_runs(store: Store, *, kind: str | None, offset: int, limit: int) -> dic
         run, counts = r["run"], {k: r[k] for k in ("items", "done", "failed", "pairs")}
         figures = run_figures(run, counts, agreement.get(run.id))
         runs.append({**run_row(run), **counts, "label": run_label(run), "figures": figures,
-                     "headline": "; ".join(f"{k} {v}" for k, v in figures.items())})
+                     "headline": headline(figures)})
     return {"total": total, "offset": offset, "limit": limit, "runs": runs}
+
+
+def headline(figures: dict[str, str]) -> str:
+    """A run's figures in one line: the value alone when there is one ("judge accuracy 0.83
+    (length-only 0.90)"), else "label value" pairs; figures it does not have are left out."""
+    shown = {k: v for k, v in figures.items() if v != NONE}
+    if len(figures) == 1:
+        return next(iter(shown.values()), "")
+    return "; ".join(f"{k} {v}" for k, v in shown.items())
 
 
 def run_label(run: Run) -> str | None:
