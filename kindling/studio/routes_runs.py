@@ -20,6 +20,7 @@ from kindling.studio.charts import MAX_OVERLAY, overlay_charts, run_charts
 from kindling.studio.costs_view import cost_view
 from kindling.studio.deps import MAX_ID, ItemQuery, Page, QueryId, RowId, graph_svg, page, store_of
 from kindling.studio.eval_view import eval_tables
+from kindling.studio.grpo_view import grpo_view
 from kindling.studio.items import list_items
 
 router = APIRouter()
@@ -75,8 +76,10 @@ def eval_page(request: Request, paging: Page = Depends()) -> Response:
 
 @router.get("/runs/{run_id}")
 def run_page(request: Request, run_id: RowId, paging: Page = Depends(),
-             where: ItemQuery = Depends()) -> Response:
-    """One run: summary, curves or tables, and for a graph run the graph and (filtered) items."""
+             where: ItemQuery = Depends(),
+             step: int | None = Query(None, ge=0, le=MAX_ID)) -> Response:
+    """One run: summary, curves or tables, and for a graph run the graph and (filtered) items;
+    a GRPO run opens with its verdict and shows one logged step's samples (?step=)."""
     store = store_of(request)
     detail = runs_data.run_detail(store, run_id)
     run = runs_data.get_run(store, run_id)
@@ -88,7 +91,7 @@ def run_page(request: Request, run_id: RowId, paging: Page = Depends(),
     query = urlencode({k: v for k, v in where.raw.items() if v})
     cost = cost_view(store, run, getattr(request.app.state, "project", Path.cwd()))
     return page(request, "run.html", run=detail, charts=run_charts(run), tables=eval_tables(run),
-                cost=cost,
+                cost=cost, grpo=grpo_view(store, run, step),
                 graph=graph_svg(graph) if graph else None, items=items,
                 summary=run_summary(run, counts), filters=where.raw,
                 filter_query=query + "&" if query else "", title=f"run {run_id}")
