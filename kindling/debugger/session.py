@@ -95,6 +95,13 @@ class StepSession:
         self._state: dict[str, Any] = {}
         self._last_call_id = 0
         self._ran_so_far: list[str] = []  # nodes run in this session, in order
+        self._running: dict[str, str] = {}  # LangGraph task id -> node, while a run goes on
+
+    @property
+    def running(self) -> list[str]:
+        """The nodes running now (several for parallel branches, such as advocate ∥ critic), in
+        the order they started; [] between runs."""
+        return list(dict.fromkeys(self._running.values()))
 
     async def begin(self) -> Stop:
         """Take the input and pause before the first node (its input can be edited there)."""
@@ -153,13 +160,27 @@ class StepSession:
     async def _run(self, start: dict[str, Any] | None, *, before: list[str], after: list[str],
                    mode: str) -> Stop:
         ran: list[str] = []
-        async for chunk in self.graph.astream(
-                start, self.config, context=self.target.context,
-                stream_mode="updates", interrupt_before=_breakpoints(before),
-                interrupt_after=_breakpoints(after), durability="sync"):
-            ran += [node for node in chunk if node != "__interrupt__"]
+        try:
+            async for kind, chunk in self.graph.astream(
+                    start, self.config, context=self.target.context,
+                    stream_mode=["updates", "tasks"], interrupt_before=_breakpoints(before),
+                    interrupt_after=_breakpoints(after), durability="sync"):
+                if kind == "tasks":
+                    self._track(typing.cast(dict[str, Any], chunk))
+                else:
+                    ran += [node for node in chunk if node != "__interrupt__"]
+        finally:
+            self._running.clear()
         self._ran_so_far += ran
         return await self._stop(ran, mode=mode, before=before)
+
+    def _track(self, event: dict[str, Any]) -> None:
+        """LangGraph's task events: a task starts (it names its triggers) or ends (its result)."""
+        if "triggers" in event:
+            if event["name"] not in INTERNAL:
+                self._running[event["id"]] = event["name"]
+        else:
+            self._running.pop(event["id"], None)
 
     async def _stop(self, ran: list[str], *, mode: str, before: list[str]) -> Stop:
         snapshot = await self.graph.aget_state(self.config)

@@ -7,7 +7,8 @@ anywhere in the config, including one the overrides create) keeps its backend, b
 api_key_env, local_runtime and gguf_file unless the studio was started with
 `--allow-endpoint-overrides`, and even then a changed endpoint may only use a key variable that
 one of the project's configs names. Path-valued fields (a principle set given as a path, the
-embedding model, the policy model) never change from the browser.
+embedding model, the policy model, a prices file) never change from the browser. Paths resolve as
+the CLI resolves them run in the project folder (agents/paths.py).
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ from pydantic import BaseModel, ValidationError
 
 from kindling.agents.config import ConfigError, error_line, parse_sets, set_dotted
 from kindling.agents.llm.config import LLMConfig
+from kindling.agents.paths import config_base, resolve_dotted, resolve_paths
 from kindling.studio.project_configs import Listing, pick, scan
 
 ENDPOINT_FIELDS = ("backend", "base_url", "model", "api_key_env", "local_runtime", "gguf_file")
 """The fields of a chat-model section that say where calls go, with which key, to which model."""
 PRINCIPLE_FIELDS = ("principles", "detector_principles", "generator_strategies")
 """Principle references: a version id or a built-in set's name may change, a path may not."""
-PATH_FIELDS = ("retrieval.embedding_model", "policy.model")
-"""Fields naming a model by hub id or path: they never change from the browser."""
+PATH_FIELDS = ("retrieval.embedding_model", "policy.model", "budget.prices")
+"""Fields naming a model by hub id or path, or a file the run reads: they never change from the
+browser."""
 DEFAULTS = "the built-in defaults"
 _ABSENT = object()
 
@@ -66,9 +69,17 @@ class ConfigGate:
                           if s is not None and s.backend == "openai"}
         return frozenset(names)
 
+    def config_file(self, name: str) -> Path:
+        """The file of the project config listed as `name` (a name `pick` accepted)."""
+        return self.project / name
+
     def config_for(self, graph: str, name: str | None, sets: list[str]) -> Any:
         """The validated config of `graph`: the project config `name` (None: the defaults) with
         the overrides `sets` (`key=value`, as `--set`) applied.
+
+        Paths resolve as `kindling graph step GRAPH -c NAME --set ...` run in the project folder
+        resolves them: the file's against the file's folder, the overrides' against the project
+        folder (never the studio's working folder).
 
         Raises:
             ConfigError: an unknown graph, a name the project does not list for the graph, a bad
@@ -78,15 +89,18 @@ class ConfigGate:
             raise ConfigError(f"unknown graph {graph!r}: {', '.join(self.models)}")
         model = self.models[graph]
         listing = self.listing()
-        data = {} if name is None else copy.deepcopy(pick(listing, graph, name).data or {})
+        data: dict[str, Any] = {}
+        if name is not None:  # its paths resolve against its own folder, as the CLI reads it
+            found = copy.deepcopy(pick(listing, graph, name).data or {})
+            data = resolve_paths(model, found, config_base(self.config_file(name)))
         where = DEFAULTS if name is None else name
         base = model.model_validate(copy.deepcopy(data))
         overrides = {k: v for k, v in parse_sets(sets).items() if v is not None}
         if not overrides:
             return base
         check_task_overrides(overrides)
-        for key, value in overrides.items():
-            set_dotted(data, key, value)
+        for key, value in overrides.items():  # as `--set` in the project folder
+            set_dotted(data, key, resolve_dotted(model, key, value, self.project))
         try:
             changed = model.model_validate(data)
         except ValidationError as exc:

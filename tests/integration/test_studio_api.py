@@ -460,16 +460,21 @@ def test_debug_start_offers_the_project_configs(client: TestClient, project: Pat
     assert listing["allow_endpoint_overrides"] is False and "key_variables" not in listing
     page = client.get("/debug").text
     assert f'<code id="debug-project">{project.resolve()}</code>' in page
-    assert '<option value="configs/curate_small.yaml" data-graphs="curate">' in page
-    assert '<option value="judge_http.yaml" data-graphs="curate adversarial judge">' in page
+    root = project.resolve()
+    assert ('<option value="configs/curate_small.yaml" data-graphs="curate" '
+            f'data-file="{root / "configs" / "curate_small.yaml"}">') in page
+    assert ('<option value="judge_http.yaml" data-graphs="curate adversarial judge" '
+            f'data-file="{root / "judge_http.yaml"}">') in page
     assert "<code>mkdocs.yml</code>: not a run config" in page
     monkeypatch.setenv("KINDLING_STUDIO_API_KEY", "k")
     started = client.post("/api/debug/sessions", headers=JSON_POST, json={
         "graph": "judge", "config": "judge_http.yaml", "query": "生日祝福", "response": "生日快乐",
         "sets": ["samples=2", "llm.temperature=0.2"]})
     assert started.status_code == 201, started.text
-    assert started.json()["next"] == ["guard_response"]
-    run = client.get(f"/api/runs/{started.json()['run_id']}").json()
+    view = client.get(f"/api/debug/sessions/{started.json()['id']}", params={"wait": 30}).json()
+    assert view["next"] == ["guard_response"] and view["error"] is None
+    assert view["config"]["file"] == str(root / "judge_http.yaml")
+    run = client.get(f"/api/runs/{view['run_id']}").json()
     assert run["config"]["samples"] == 2 and run["config"]["llm"]["temperature"] == 0.2
     quit_ = client.post(f"/api/debug/sessions/{started.json()['id']}", json={"action": "quit"},
                         headers=JSON_POST)

@@ -67,14 +67,16 @@ class Probe:
         return answer
 
     def start_and_continue(self, body: dict[str, Any]) -> Any:
-        """Start a debug session; when it starts, drive it as an attacker would (continue)."""
+        """Start a debug session; when it starts, drive it as an attacker would (continue),
+        waiting for each action, which runs in the background, to end."""
         started = self.post("/api/debug/sessions", body)
         if started.status_code == 201:
             session = started.json()["id"]
-            for _ in range(4):
-                view = self.post(f"/api/debug/sessions/{session}", {"action": "continue"})
+            for _ in range(5):
+                view = self.get(f"/api/debug/sessions/{session}?wait=30")
                 if view.status_code != 200 or view.json()["ended"]:
                     break
+                self.post(f"/api/debug/sessions/{session}", {"action": "continue"})
             self.get(f"/debug/{session}")
         return started
 

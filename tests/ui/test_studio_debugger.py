@@ -9,6 +9,7 @@ pictures on docs/studio.md).
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +28,11 @@ from tests.standin.process import StandinServer
 from tests.ui.conftest import shot
 
 EDITED = "亲爱的你，新年快乐！愿你在新的一年里被温柔以待，所行皆坦途，所愿皆成真。"
+DEGENERATE = {  # what the offline 135M model does: no strengths, a copied placeholder, and a
+    "advocate": {"points": []},  # reflector whose `overturned` contradicts its verdict
+    "judge": {"verdict": 1, "reason": "好"},
+    "reflect": {"verdict": 1, "reason": "最终理由", "overturned": True},
+}
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +50,19 @@ def standin_config(standin: str, project: Path) -> Path:
     path.write_text(http_config(standin, key_env="KINDLING_UI_KEY").model_dump_json(),
                     encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="module")
+def slow_config(project: Path) -> Iterator[Path]:
+    """A curate config (in configs/, listed after curate_standin.yaml) at a stand-in answering
+    each call after 0.8 s as the offline 135M model does: an action long enough to watch."""
+    with StandinServer(StandinConfig(latency_s=0.8, role_responses=DEGENERATE)) as server:
+        path = project / "configs" / "slow_standin.yaml"
+        cfg = http_config(server.base_url, key_env="KINDLING_UI_KEY", limit=1)
+        cfg.llm.timeout_s = 10.0
+        path.write_text(cfg.model_dump_json(), encoding="utf-8")
+        yield path.resolve()
+        path.unlink()
 
 
 @pytest.fixture(autouse=True)
@@ -204,9 +223,44 @@ def test_fork_a_stored_run_at_a_checkpoint_from_its_item_page(page: Page, base_u
     expect(page.locator("#item-text")).to_contain_text(XSS)  # stored markup, as text
     assert page.evaluate("document.querySelectorAll('#why script').length") == 0
     page.locator("#steps button.fork").first.click()  # builds the run's local model: give it time
+    expect(page.locator("#activity-what")).to_contain_text(  # the page says what it waits for
+        "starting the local llama.cpp server", timeout=30_000)
     expect(page.locator("#stop-reason")).to_contain_text("paused before", timeout=60_000)
     expect(page.locator("#state")).to_contain_text(XSS)
     assert page.evaluate("document.querySelectorAll('#state script').length") == 0
+    page.click("#do-quit")
+    expect(page.locator("#debug-controls")).to_contain_text("This session has ended",
+                                                            timeout=30_000)
+
+
+def test_the_page_shows_what_runs_and_the_warnings_at_a_stop(page: Page, base_url: str,
+                                                              slow_config: Path,
+                                                              shots: Path) -> None:
+    page.goto(f"{base_url}/debug")
+    page.select_option("#debug-config", "configs/slow_standin.yaml")
+    expect(page.locator("#debug-config-file")).to_have_text(str(slow_config))
+    page.check('fieldset[data-graph="curate"] input[name="after"][value="reflect"]')
+    page.click("#debug-go")
+    expect(page.locator("#stop-reason")).to_contain_text("paused before", timeout=30_000)
+    expect(page.locator("#debug-config-used")).to_contain_text(str(slow_config))
+    page.click("#do-continue")  # the debate, the judge, the reflector: 0.8 s each
+    expect(page.locator("#activity-what")).to_have_text(
+        re.compile("running (advocate ∥ critic|critic ∥ advocate)"))
+    expect(page.locator('#graph g.node.running[data-node="critic"]')).to_have_count(1)
+    expect(page.locator("#do-step")).to_be_disabled()
+    session = page.url.rsplit("/", 1)[1]
+    second = page.request.post(f"{base_url}/api/debug/sessions/{session}",
+                               data={"action": "step"}, headers={"Origin": base_url})
+    assert second.status == 409 and "still running continue" in second.json()["detail"]
+    expect(page.locator("#activity-elapsed")).to_have_text(re.compile(r"^[1-9][0-9]* s$"))
+    shot(page, shots, "debug-running")
+    expect(page.locator("#stop-reason")).to_contain_text("breakpoint after reflect",
+                                                         timeout=30_000)
+    expect(page.locator("#debug-activity")).to_be_hidden()
+    warnings = page.locator("#stop-warnings li")
+    expect(warnings.filter(has_text="'最终理由' is copied word for word")).to_have_count(1)
+    expect(warnings.filter(has_text="says overturned true but its verdict 1 keeps")).to_have_count(1)
+    shot(page, shots, "debug-warnings")
     page.click("#do-quit")
     expect(page.locator("#debug-controls")).to_contain_text("This session has ended",
                                                             timeout=30_000)

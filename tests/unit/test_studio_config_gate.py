@@ -53,7 +53,7 @@ def test_overrides_that_keep_the_endpoint_pass(gate: ConfigGate) -> None:
 
 @pytest.mark.parametrize("sets", [["llm.model=other"], ["llm.api_key_env=HOME"],
                                   ["llm={backend: local}"], ["principles=/etc/hosts"],
-                                  ["principles=../judge.yaml"]])
+                                  ["principles=../judge.yaml"], ["budget.prices=/etc/hosts"]])
 def test_overrides_that_move_the_endpoint_or_a_path_are_refused(gate: ConfigGate,
                                                                 sets: list[str]) -> None:
     with pytest.raises(OverrideRefused):
@@ -89,3 +89,26 @@ def test_a_task_moves_only_to_a_built_in_one(gate: ConfigGate, tmp_path: Path) -
         with pytest.raises(OverrideRefused, match="only to a built-in task") as refused:
             gate.config_for("judge", "judge.yaml", [f"task={value}"])
         assert "secret_field" not in str(refused.value) and value not in str(refused.value)
+
+
+def test_paths_resolve_as_the_cli_resolves_them(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project config's relative paths resolve against its own folder, as `kindling graph
+    step -c FILE` reads them, never against the studio's working folder."""
+    from kindling.agents.config import load_config
+    from kindling.agents.judge.config import JudgeConfig
+
+    project = tmp_path.resolve()
+    (project / "configs").mkdir()
+    path = project / "configs" / "judge_rules.yaml"
+    path.write_text("principles: ../rules/mine.yaml\nbudget:\n  prices: prices.yaml\n",
+                    encoding="utf-8")
+    elsewhere = project / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the studio started from another folder
+    gate = ConfigGate(project, config_models())
+    cfg = gate.config_for("judge", "configs/judge_rules.yaml", ["samples=2"])
+    assert cfg.principles == str(project / "rules" / "mine.yaml")
+    assert cfg.budget.prices == str(project / "configs" / "prices.yaml")
+    assert cfg == load_config(JudgeConfig, path, {"samples": 2})
+    assert gate.config_file("configs/judge_rules.yaml") == path
