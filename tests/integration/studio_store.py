@@ -228,8 +228,9 @@ async def _judge_and_close(service: Any, items: list[tuple[str, str]]) -> None:
     await service.aclose()
 
 
-def add_stepped_judge_run(store: Store) -> int:
-    """A judge run of one text stepped node by node to its end, as the studio's debugger does."""
+def add_stepped_judge_run(store: Store, text: tuple[str, str] = STEPPED_TEXT) -> int:
+    """A judge run of one (query, response) stepped node by node to its end, as the studio's
+    debugger does (a text judged before under the same settings reuses that judgment)."""
     from kindling.graphs.registry import compile_graph
 
     from kindling.checkpoints import open_checkpointer
@@ -237,8 +238,7 @@ def add_stepped_judge_run(store: Store) -> int:
     from kindling.debugger.targets import judge_target
 
     async def step() -> int:
-        target = judge_target(store, JudgeConfig(), *STEPPED_TEXT,
-                              chat_model=_copying_detector())
+        target = judge_target(store, JudgeConfig(), *text, chat_model=_copying_detector())
         async with open_checkpointer(store.url) as saver:
             session = StepSession(compile_graph("judge", saver), target)
             stop = await session.begin()

@@ -23,6 +23,7 @@ from kindling.services import judge_eval
 from tests.integration.studio_store import (
     COPIED_REASON,
     GRPO_JUDGED,
+    ITEMS,
     STEPPED_TEXT,
     StudioStore,
     add_grpo_judge_run,
@@ -32,6 +33,9 @@ from tests.integration.studio_store import (
 
 EVAL_SECONDS = 21
 CSP = "Content Security Policy"
+SWEPT_RUNS = ("import", "curate", "judge", "judge_stepped", "adversarial", "sft", "rm", "grpo",
+              "grpo_judge", "eval_rm", "eval_policy", "eval_timed")
+"""A run page of each kind and shape (eval_rm's summary has nested figures, once "(--full)")."""
 CLI_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
 """A command-line option (`--full`) in a page's text: a terminal hint on a web page."""
 
@@ -42,6 +46,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> StudioStore:
     built = build_studio_store(tmp_path_factory.mktemp("studio-bugs"))
     built.runs["grpo_judge"] = add_grpo_judge_run(built.store)
     built.runs["judge_stepped"] = add_stepped_judge_run(built.store)
+    built.runs["judge_reused"] = add_stepped_judge_run(built.store, ITEMS[1][:2])  # judged before
     with pytest.MonkeyPatch.context() as patch:  # the evaluation's clock began 21 s earlier
         patch.setattr(judge_eval, "utcnow", lambda: utcnow() - timedelta(seconds=EVAL_SECONDS))
         built.runs["eval_timed"] = judge_eval.evaluate_judge_run(
@@ -93,6 +98,12 @@ def test_a_judge_item_shows_its_text_verdict_and_warning(page: Page, base_url: s
     expect(page.locator("#warnings li", has_text=f"'{COPIED_REASON}' is copied word for word")
            ).to_have_count(1)
     expect(page.locator("#trace tbody tr")).to_have_count(1)
+    page.goto(f"{base_url}/runs/{built.runs['judge_reused']}/items/item")  # a reused verdict
+    expect(page.locator("#item-text")).to_have_text(ITEMS[1][1])
+    expect(page.locator("#verdict")).to_contain_text("good (1)")
+    expect(page.locator("#label .badge-ok")).to_have_text("verdict agrees")
+    expect(page.locator("#judged-by a")).to_have_text(re.compile(f"^run {built.runs['judge']}, "))
+    expect(page.locator("#trace tbody tr")).to_have_count(1)  # the calls of the run that judged
 
 
 def test_grpo_judge_items_show_text_verdict_and_readable_keys(page: Page, base_url: str,
@@ -137,7 +148,7 @@ def test_pages_say_no_terminal_hints_and_keep_the_csp(page: Page, base_url: str,
     urls = ["/", "/eval", "/principles", f"/principles/{built.versions[1]}",
             f"/runs/{built.runs['curate']}/items/{curate_key}",
             f"/runs/{built.runs['judge_stepped']}/items/item",
-            *(f"/runs/{run}" for run in built.runs.values())]
+            *(f"/runs/{built.runs[name]}" for name in SWEPT_RUNS)]
     for url in urls:
         page.goto(base_url + url)
         text = page.locator("main").inner_text()
