@@ -84,6 +84,9 @@ def test_alert_steps_and_the_band_travel_with_the_chart() -> None:
     assert chart["alerts"] == [{"step": 5, "action": "warn"}]  # the rule's text stays server-side
     assert chart["band"] == [30.0, 120.0]
     assert chart["y"]["lo"] == 30.0 and chart["y"]["hi"] == 120.0 and chart["y"]["zero"]
+    caption = templates.env.from_string('{% from "_chart.html" import figure %}{{ figure(c) }}'
+                                        ).render(c=chart)
+    assert "shaded: the length band 30–120" in caption and 'data-chart="c"' in caption
 
 
 def test_labels_reach_the_page_as_inert_json() -> None:
