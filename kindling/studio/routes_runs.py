@@ -24,6 +24,10 @@ from kindling.studio.grpo_view import grpo_view
 from kindling.studio.items import list_items
 
 router = APIRouter()
+OVERLAID = ("sft", "rm", "grpo")
+"""Kinds of run whose training curves can be overlaid."""
+MAX_PICKED = 100
+"""Most run ids one overlay request may carry (the first MAX_OVERLAY are drawn)."""
 
 
 @router.get("/api/runs")
@@ -96,11 +100,6 @@ def run_page(request: Request, run_id: RowId, paging: Page = Depends(),
                 summary=run_summary(run, counts), filters=where.raw,
                 filter_query=query + "&" if query else "", title=f"run {run_id}")
 
-
-OVERLAID = ("sft", "rm", "grpo")
-"""Kinds of run whose training curves can be overlaid."""
-MAX_PICKED = 100
-"""Most run ids one overlay request may carry (the first MAX_OVERLAY are drawn)."""
 
 
 @router.get("/compare")
