@@ -24,6 +24,7 @@ from kindling.rl.evaluate.reward_model import pairwise_report
 from kindling.store import principles as pv
 from kindling.store import work
 from kindling.store.calls import CallLog
+from kindling.store.completion_samples import SampleRow, write_step_samples
 from kindling.store.db import Store
 from kindling.store.models import Query, Run, text_hash
 from sqlalchemy import select
@@ -99,6 +100,55 @@ GRPO_ALERT = {"step": 5, "metric": "length_drift", "value": 0.65, "action": "war
               "rule": f"length_drift > 0.3 for 3 steps {XSS}"}
 
 
+def _sample(position: int, prompt: str, text: str, reward: float, tokens: int,
+            cap: int = 64) -> SampleRow:
+    return SampleRow(position=position, prompt=prompt, completion=text,
+                     rewards={"rm": reward, "length_control": 0.0}, reward=reward,
+                     advantage=round(reward - 0.5, 3), chars=len(text), tokens=tokens,
+                     hit_cap=tokens >= cap)
+
+
+def _add_samples(store: Store, run_id: int, steps: int, cap: int = 64) -> None:
+    """Two completions per logged step, as the GRPO callback keeps them: longer at each step
+    (the last step's second one carries markup, kept as text)."""
+    for i in range(1, steps + 1):
+        tail = XSS if i == steps else ""
+        write_step_samples(store, run_id, i, [
+            _sample(0, "写一条生日祝福", "祝你生日快乐" + "，万事如意" * i, 0.1 * i,
+                    min(8 * i, cap), cap),
+            _sample(4, "写一条新年祝福", "新年快乐" * i + tail, 0.05 * i, min(6 * i, cap), cap)])
+
+
+def _capped_run(store: Store) -> int:
+    """An RM-only GRPO run that ran into its 16-token cap: from step 4 on every completion is
+    cut there, and the length stops growing."""
+    steps = [{"step": i, "epoch": i / 6, "reward": 1.0 + 0.4 * i, "reward_std": 0.2,
+              "frac_reward_zero_std": 0.0, "rewards/rm/mean": 1.0 + 0.4 * i,
+              "completions/mean_length": min(4.0 * i, 16.0),
+              "completions/clipped_ratio": min(0.3 * i, 1.0) if i < 4 else 1.0,
+              "watch/length_chars": 20.0 + 20 * min(i, 4), "watch/distinct_2": 0.8,
+              "watch/self_bleu": 20.0} for i in range(1, 7)]
+    run_id = _finished(store, "grpo", {"kindling": {"rewards": {"rm": 1.0}},
+                                       "trl": {"max_steps": 6, "max_completion_length": 16}},
+                       {"steps": steps})
+    work.rename_run(store, run_id, "grpo-rm capped")
+    _add_samples(store, run_id, 6, cap=16)
+    return run_id
+
+
+def _flat_run(store: Store) -> int:
+    """A GRPO run whose reward was 0 at every step (a judge that calls everything bad)."""
+    steps = [{"step": i, "epoch": i / 3, "reward": 0.0, "reward_std": 0.0,
+              "frac_reward_zero_std": 1.0, "rewards/judge/mean": 0.0,
+              "completions/mean_length": 10.0, "completions/clipped_ratio": 0.0,
+              "watch/length_chars": 30.0} for i in range(1, 4)]
+    run_id = _finished(store, "grpo", {"kindling": {"rewards": {"judge": 1.0}},
+                                       "trl": {"max_steps": 3, "max_completion_length": 64}},
+                       {"steps": steps})
+    work.rename_run(store, run_id, "grpo-judge flat")
+    return run_id
+
+
 def _eval_runs(store: Store) -> dict[str, int]:
     y_true, y_pred, lengths = [1, 0, 1, 0, 1, 1], [1, 0, 0, 0, 1, 1], [50, 10, 45, 20, 70, 30]
     judge = judge_report(y_true, y_pred, lengths, [True, False, True, True, False, True])
@@ -167,6 +217,8 @@ def build_studio_store(folder: Path) -> StudioStore:
         "steps": _grpo_steps(8), "watch_alerts": [GRPO_ALERT],
         "watch": {"rules": ["length_drift > 0.3 for 3 steps → warn"],
                   "reference": {"chars": 46.0, "source": "first batch", "band": None}}})
+    _add_samples(store, runs["grpo"], 8)
+    runs["grpo_capped"], runs["grpo_flat"] = _capped_run(store), _flat_run(store)
     runs |= _eval_runs(store)
     return StudioStore(url, store, runs, [root, *children])
 

@@ -8,6 +8,7 @@ fonts-wqy-zenhei first, or the Chinese text shows as boxes).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -82,3 +83,34 @@ def test_eval_page_shows_the_baseline_beside_each_figure(page: Page, base_url: s
     expect(page.locator("th", has_text="acc len>39").first).to_be_visible()
     expect(page.locator("caption", has_text="reward model: pairwise accuracy")).to_be_visible()
     _shot(page, shots, "eval")
+
+
+def test_a_grpo_run_opens_with_its_verdict_and_a_step_shows_its_samples(
+        page: Page, base_url: str, built: StudioStore, shots: Path) -> None:
+    page.goto(f"{base_url}/runs/{built.runs['grpo_capped']}")
+    verdict = page.locator("#verdict")
+    expect(verdict).to_be_in_viewport()  # the first screen, above the run's metadata
+    assert page.evaluate("document.querySelector('#verdict').compareDocumentPosition("
+                         "document.querySelector('#summary')) & Node.DOCUMENT_POSITION_FOLLOWING")
+    expect(page.locator("#verdict-headline")).to_contain_text("Length ×2.5; cut at the token cap")
+    expect(verdict).to_contain_text("all completions hit the 16-token cap from step 4 on: "
+                                    "the cap, not the model, stops them")
+    _shot(page, shots, "grpo")
+    verdict.locator("a.step-link", has_text="step 4").first.click()
+    expect(page).to_have_url(re.compile(r"\?step=4#step-4$"))
+    expect(page.locator("#step-4")).to_be_in_viewport()
+    expect(page.locator("#step-figures")).to_contain_text("cut at the token cap100%")
+    expect(page.locator("#step-samples article.sample")).to_have_count(2)
+    expect(page.locator("#step-samples .badge").first).to_have_text("hit the token cap")
+    page.select_option("#step-select", "6")  # the picker: a plain form, no script
+    page.click("#step-go")
+    expect(page.locator("article.grpo-step")).to_have_attribute("data-step", "6")
+    expect(page.locator("#step-samples")).to_contain_text(XSS)  # a completion's markup, as text
+    assert page.evaluate("document.querySelectorAll('#samples script').length") == 0
+    page.click("#step-prev")
+    expect(page.locator("article.grpo-step h3")).to_have_text("Step 5")
+    page.goto(f"{base_url}/runs/{built.runs['grpo_flat']}")
+    expect(page.locator("#verdict-lines li").first).to_have_text(
+        "The reward was 0.00 at every step: the policy got no signal.")
+    expect(page.locator("#no-samples")).to_contain_text("this run kept none")
+
