@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from kindling.agents.language import unit_name
-from kindling.services.grpo_verdict import grpo_verdict, headline, training_steps, verdict_lines
+from kindling.services.grpo_verdict import grpo_verdict, training_steps
+from kindling.services.grpo_verdict_text import headline, verdict_lines
 from kindling.store.completion_samples import SampleRow, sampled_steps, step_samples
 from kindling.store.db import Store
 from kindling.store.models import Run

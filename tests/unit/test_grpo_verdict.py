@@ -1,10 +1,11 @@
-"""A GRPO run's verdict (kindling/services/grpo_verdict.py) from stored metrics: the length ×N,
-the texts' sameness, the share cut at the token cap and since when, a reward that never moved,
-and the alerts, each pointing at its step."""
+"""A GRPO run's verdict (kindling/services/grpo_verdict.py, in words by grpo_verdict_text.py)
+from stored metrics: the length ×N, the texts' sameness, the share cut at the token cap and
+since when, a reward that never moved, and the alerts, each pointing at its step."""
 
 from __future__ import annotations
 
-from kindling.services.grpo_verdict import cap_share, grpo_verdict, headline, verdict_lines
+from kindling.services.grpo_verdict import cap_share, grpo_verdict
+from kindling.services.grpo_verdict_text import headline, verdict_lines
 
 CONFIG = {"trl": {"max_completion_length": 64}, "task_used": {"length_unit": "chars"}}
 ALERT = {"step": 8, "metric": "length_drift", "value": 0.65, "action": "warn",
