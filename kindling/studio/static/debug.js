@@ -2,10 +2,11 @@
 // Uses el(), getJSON(), postJSON() and lightNodes() from studio.js, loaded before this file.
 // Store text only ever goes into the page as text nodes (textContent), never as markup.
 // Actions run in the studio's background: a request returns at once, and the session's page
-// polls what runs (the action, the nodes, the elapsed time, a backend starting) until it stops.
+// asks what runs (the action, the nodes, the elapsed time, a backend starting) until it stops.
 "use strict";
 
-const DEBUG_POLL_MS = 500;
+const DEBUG_WAIT_S = 0.5;
+const DEBUG_RETRY_MS = 2000;
 
 function initDebugStart() {
   const form = document.getElementById("debug-start");
@@ -87,17 +88,21 @@ function setBusy(busy, starting) {
 }
 
 function watchSession(id) {
+  // each request answers when the action ends, or after DEBUG_WAIT_S: the page shows the stop
+  // at once and what runs twice a second
   const status = document.getElementById("debug-status");
   const tick = async () => {
+    let pause = 0;
     try {
-      const view = await getJSON(`/api/debug/sessions/${id}`);
+      const view = await getJSON(`/api/debug/sessions/${id}?wait=${DEBUG_WAIT_S}`);
       if (!view.busy) { window.location.reload(); return; }
       status.textContent = "";
       renderActivity(view);
     } catch (error) {
       status.textContent = `not updated: ${error.message}`;
+      pause = DEBUG_RETRY_MS;
     }
-    setTimeout(tick, DEBUG_POLL_MS);
+    setTimeout(tick, pause);
   };
   tick();
 }
