@@ -57,7 +57,8 @@ def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run,
          full: bool = typer.Option(False, "--full", help="Print the whole stored config and metrics (every TRL setting, every logged step) as YAML."),
          prices: Path | None = typer.Option(None, "--prices", metavar="FILE", help="A prices.yaml merged over the shipped one, ./configs/prices.yaml (if there is one) and the run's budget.prices.")) -> None:
     """A run's summary (what ran, on what, key figures, outputs), item counts, verdicts and
-    agent-call statistics; --full for the whole stored config and metrics."""
+    agent-call statistics (a GRPO run's verdict first); --full for the whole stored config and
+    metrics."""
     from kindling.store.refs import no_run_message
     from kindling.store.reports import call_stats, get_run, verdict_stats
     from kindling.store.run_summary import run_summary
@@ -75,6 +76,8 @@ def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run,
         console.print(yaml.safe_dump({"config": run.config, "metrics": run.metrics},
                                      allow_unicode=True, sort_keys=False), markup=False)
         return
+    if run.kind == "grpo":
+        _print_verdict(run)
     counts = item_counts(store, run_id) if run.kind == "curate" else None
     summary = Table(show_header=False, box=None)
     for label, value in run_summary(run, counts):
@@ -95,6 +98,20 @@ def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run,
         console.print(cost_table(cost, run_id))
     if cost is not None:
         _print_cost_notes(cost)
+
+
+def _print_verdict(run: Run) -> None:
+    """A GRPO run's verdict first: what happened, trouble in red (the studio shows the same,
+    with the completions kept at each step)."""
+    from kindling.services.grpo_verdict import grpo_verdict
+    from kindling.services.grpo_verdict_text import headline, verdict_lines
+
+    verdict = grpo_verdict(run.metrics or {}, run.config or {})
+    console.print(f"[bold]What happened:[/] {escape(headline(verdict))}", highlight=False)
+    for line in verdict_lines(verdict):
+        console.print(f"{'[red]' if line.bad else ''}• {escape(line.text)}"
+                      f"{'[/]' if line.bad else ''}", highlight=False)
+    console.print("[dim]kindling studio: what the policy wrote at each logged step[/]")
 
 
 def _run_cost(store: Store, run: Run, prices: Path | None) -> RunCost | None:

@@ -108,3 +108,21 @@ def test_a_run_with_a_held_length_and_no_watch_signals() -> None:
     assert not any(line.bad for line in lines.values())
     assert headline(v) == "Nothing alarming in the logged signals over 2 logged steps."
     assert verdict_lines(grpo_verdict({"steps": []}, {})) == []
+
+
+def test_runs_show_prints_a_grpo_runs_verdict_first(sqlite_url: str) -> None:
+    from kindling.store.db import Store
+    from kindling.store.work import finish_run, get_or_create_run
+    from typer.testing import CliRunner
+
+    from kindling.cli import app
+
+    store = Store(sqlite_url)
+    run, _ = get_or_create_run(store, kind="grpo", run_key=None, config=CONFIG, code_version="t")
+    finish_run(store, run.id, "finished", judge_arm())
+    store.close()
+    result = CliRunner().invoke(app, ["--db-url", sqlite_url, "runs", "show", str(run.id)])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert out.startswith("What happened: No learning signal over 3 logged steps. • The reward "
+                          "was 0.00 at every step: the policy got no signal.")
