@@ -19,7 +19,7 @@ import yaml
 from kindling.agents.config import did_you_mean, error_line
 from kindling.agents.task_spec import TaskSpec
 from kindling.agents.task_templates import check_templates
-from kindling.agents.templates import PromptError, PromptLibrary
+from kindling.agents.templates import PromptError, PromptLibrary, PromptOrder
 from kindling.prompts import PROMPTS_DIR
 from kindling.store.bounded import MAX_CONFIG_BYTES, named, read_bounded
 from kindling.store.errors import UserError
@@ -70,13 +70,13 @@ class Task:
     def file(self) -> Path:
         return self.folder / TASK_FILE
 
-    def prompts(self, root: Path = PROMPTS_DIR) -> PromptLibrary:
+    def prompts(self, root: Path = PROMPTS_DIR, order: PromptOrder = "paper") -> PromptLibrary:
         """The prompt library of this task: `<folder>/templates/<name>.jinja` where it exists,
-        else the built-in `<root>/<name>.<language>.jinja`, each with the task's fields as
-        `task`."""
+        else the built-in `<root>/<name>.<language>.jinja` (its sections in `order`), each with
+        the task's fields as `task`."""
         return PromptLibrary(root, self.language, overrides=self.folder / OVERRIDES,
                              override_prefix=f"tasks/{self.name}/{OVERRIDES}/",
-                             variables={"task": self.spec})
+                             variables={"task": self.spec}, order=order)
 
     def principles_ref(self, kind: Literal["generator", "detector", "judge"]) -> str:
         """The starting principle set of `kind` as `load_principles` takes it: a path when the

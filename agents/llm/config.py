@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 from kindling.agents.config import Strict
@@ -45,6 +45,13 @@ class LLMConfig(Strict):
     max_string_chars: int = Field(60, ge=8, description="local: bound on every string in a structured answer, so constrained output closes within the token budget.")
     local_runtime: Literal["auto", "llamacpp", "transformers"] = Field("auto", description="local: how a GGUF model runs: llama.cpp's server, started by Kindling on a loopback port (auto, llamacpp), or in this process with transformers (transformers; always for Hugging Face folders).")
     n_ctx: int = Field(4096, ge=256, description="local llama.cpp server: context size in tokens.")
+    prompt_cache: bool = Field(True, description="local llama.cpp server: keep the evaluated state of recent prompts in RAM (llama.cpp's prompt cache), so a prompt that starts like an earlier one is evaluated only from where they differ (an agent role's fixed instructions once per run, not once per item). false: every prompt is evaluated from the start but for what it shares with the one just before. Not part of a run's identity.")
+    prompt_cache_mib: int = Field(512, ge=16, le=1 << 20, description="local llama.cpp server: most RAM the prompt cache keeps, in MiB; the least recently used prompt goes first. A SmolLM2 prompt of Path A takes about 35 MiB. Not part of a run's identity.")
+
+    RUN_KEY_OMITS: ClassVar[frozenset[str]] = frozenset({"prompt_cache", "prompt_cache_mib"})
+    """Fields that change how fast the same prompts are answered, not what is asked: left out of
+    run keys (`agents.run_key`), so a run started before they existed, or with other values,
+    resumes."""
 
     @field_validator("api_key_env")
     @classmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import openai
 from kindling.agents.llm.config import LLMConfig
@@ -22,6 +22,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatResult
 from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr, SecretStr
+
+if TYPE_CHECKING:
+    from kindling.agents.llm.llama_server import LlamaServer
 
 REASONING_FIELDS = ("reasoning_content", "reasoning")
 
@@ -119,11 +122,18 @@ def gguf_path(cfg: LLMConfig) -> Path | None:
     return None
 
 
-def start_llama_server(cfg: LLMConfig, gguf: Path) -> LlamaServerChat:
-    """Start llama.cpp's server for `gguf` and a chat model talking to it."""
+def llama_server_for(cfg: LLMConfig, gguf: Path) -> LlamaServer:
+    """The llama.cpp server a local config runs `gguf` on (not started): its context size, and
+    its prompt cache unless `prompt_cache` is off."""
     from kindling.agents.llm.llama_server import LlamaServer
 
-    server = LlamaServer(gguf, alias=cfg.model, n_ctx=cfg.n_ctx).start()
+    return LlamaServer(gguf, alias=cfg.model, n_ctx=cfg.n_ctx,
+                       prompt_cache_mib=cfg.prompt_cache_mib if cfg.prompt_cache else 0)
+
+
+def start_llama_server(cfg: LLMConfig, gguf: Path) -> LlamaServerChat:
+    """Start llama.cpp's server for `gguf` and a chat model talking to it."""
+    server = llama_server_for(cfg, gguf).start()
     chat = LlamaServerChat(
         model=cfg.model, base_url=server.base_url, api_key=SecretStr("local"),
         timeout=openai.Timeout(cfg.timeout_s), max_retries=0, temperature=cfg.temperature,

@@ -6,6 +6,10 @@ FastAPI app and serves it with uvicorn. The parent waits until `/v1/models` answ
 child's output in a log file, and stops it when told, at exit, or by dying: the child watches its
 stdin (a pipe the parent holds) and exits when it closes, which a kill -9 of the parent does too,
 so no server outlives the command that started it.
+
+The server keeps recent prompts' evaluated state in RAM (llama.cpp's prompt cache, see
+`prompt_cache`) unless told `--prompt-cache-mib 0`: agents send one call at a time, each role's
+prompt starting with the same instructions, and the cache evaluates those once, not per item.
 """
 
 from __future__ import annotations
@@ -40,8 +44,9 @@ class LlamaServer:
     """One llama.cpp server on 127.0.0.1 for one GGUF file; `base_url` once started."""
 
     def __init__(self, model_path: Path, *, alias: str, n_ctx: int = 4096, n_threads: int = 0,
-                 port: int = 0, log_path: Path | None = None) -> None:
+                 port: int = 0, log_path: Path | None = None, prompt_cache_mib: int = 0) -> None:
         self.model_path, self.alias, self.n_ctx, self.n_threads = model_path, alias, n_ctx, n_threads
+        self.prompt_cache_mib = prompt_cache_mib  # 0: no prompt cache
         self.requested_port = port
         self.port: int | None = None
         self.log_path = log_path or Path(tempfile.gettempdir()) / f"kindling-llama-{os.getpid()}.log"
@@ -63,11 +68,8 @@ class LlamaServer:
         """
         check_gguf(self.model_path)
         self._log = self.log_path.open("ab")
-        cmd = [sys.executable, "-m", "kindling.agents.llm.llama_server", "--model", str(self.model_path),
-               "--alias", self.alias, "--n-ctx", str(self.n_ctx), "--n-threads",
-               str(self.n_threads), "--port", str(self.requested_port)]
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=self._log)
+        self._proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=self._log)
         atexit.register(self.stop)
         try:
             with notice(f"starting the local llama.cpp server ({self.model_path.name})"):
@@ -77,6 +79,13 @@ class LlamaServer:
             self.stop()
             raise
         return self
+
+    def command(self) -> list[str]:
+        """The child's command line."""
+        return [sys.executable, "-m", "kindling.agents.llm.llama_server",
+                "--model", str(self.model_path), "--alias", self.alias, "--n-ctx", str(self.n_ctx),
+                "--n-threads", str(self.n_threads), "--port", str(self.requested_port),
+                "--prompt-cache-mib", str(self.prompt_cache_mib)]
 
     def _read_port(self) -> int:
         assert self._proc is not None and self._proc.stdout is not None
@@ -166,11 +175,41 @@ def _exit_on_stdin_eof() -> None:
     os._exit(0)
 
 
+def model_settings(args: argparse.Namespace) -> Any:
+    """llama-cpp-python's `ModelSettings` for the child's arguments."""
+    from llama_cpp.server.settings import ModelSettings
+
+    # logits_all off: llama-cpp-python's server defaults it on, which computes and keeps the
+    # vocabulary's logits for every prompt token (an n_ctx x n_vocab array; only `logprobs`
+    # needs them and Kindling never asks): a fifth of SmolLM2's prompt evaluation on 2 cores
+    return ModelSettings(model=args.model, model_alias=args.alias, n_ctx=args.n_ctx,
+                         n_threads=args.n_threads or max(1, os.cpu_count() or 1),
+                         logits_all=False, verbose=False, cache=args.prompt_cache_mib > 0,
+                         cache_type="ram", cache_size=args.prompt_cache_mib << 20)
+
+
+def keep_prompts(settings: Any) -> str:
+    """Put Kindling's `KeptPromptCache` in place of the cache llama-cpp-python's server built
+    for `settings` (see `prompt_cache`); what is kept, for the log."""
+    if not settings.cache:
+        return "prompt cache: off"
+    from kindling.agents.llm.prompt_cache import KeptPromptCache
+    from llama_cpp.server import app as server_app
+
+    # the server's one model holder, which create_app fills; it has no public getter outside
+    # a request, and without it the server keeps its own cache (logits copies uncounted)
+    proxy = getattr(server_app, "_llama_proxy", None)
+    if proxy is None:
+        return f"prompt cache: llama-cpp-python's own, {settings.cache_size >> 20} MiB of state"
+    proxy(settings.model_alias).set_cache(KeptPromptCache(capacity_bytes=settings.cache_size))
+    return f"prompt cache: {settings.cache_size >> 20} MiB in RAM"
+
+
 def serve(args: argparse.Namespace) -> None:
     """The child: bind, report the port, load the model, serve until stdin closes."""
     import uvicorn
     from llama_cpp.server.app import create_app
-    from llama_cpp.server.settings import ModelSettings, ServerSettings
+    from llama_cpp.server.settings import ServerSettings
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -181,25 +220,28 @@ def serve(args: argparse.Namespace) -> None:
     sock.listen(128)
     threading.Thread(target=_exit_on_stdin_eof, daemon=True).start()
     print(f"{PORT_PREFIX}{sock.getsockname()[1]}", flush=True)
-    # logits_all off: llama-cpp-python's server defaults it on, which computes and keeps the
-    # vocabulary's logits for every prompt token (an n_ctx x n_vocab array; only `logprobs`
-    # needs them and Kindling never asks): a fifth of SmolLM2's prompt evaluation on 2 cores
-    model = ModelSettings(model=args.model, model_alias=args.alias, n_ctx=args.n_ctx,
-                          n_threads=args.n_threads or max(1, os.cpu_count() or 1),
-                          logits_all=False, verbose=False)
+    model = model_settings(args)
     app = create_app(server_settings=ServerSettings(host="127.0.0.1", port=0),
                      model_settings=[model])
+    print(keep_prompts(model), file=sys.stderr, flush=True)
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The child's arguments (`LlamaServer.command` writes them)."""
     parser = argparse.ArgumentParser(description="Serve a GGUF with llama.cpp (for Kindling).")
     parser.add_argument("--model", required=True)
     parser.add_argument("--alias", required=True)
     parser.add_argument("--n-ctx", type=int, default=4096)
     parser.add_argument("--n-threads", type=int, default=0)
     parser.add_argument("--port", type=int, default=0)
-    serve(parser.parse_args())
+    parser.add_argument("--prompt-cache-mib", type=int, default=0,
+                        help="RAM for llama.cpp's prompt cache in MiB (0: no cache)")
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    serve(parse_args())
 
 
 if __name__ == "__main__":

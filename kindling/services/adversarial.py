@@ -19,6 +19,7 @@ from kindling.agents.llm.caller import AgentLLM
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.endpoints import build_chat_model, close_chat_model
 from kindling.agents.llm.errors import EndpointError
+from kindling.agents.run_key import key_fields
 from kindling.agents.task import DEFAULT_TASK, Task, resolve_task
 from kindling.agents.task_ref import TASK_KEY, forced_config, task_record
 from kindling.checkpoints import open_checkpointer, unfinished
@@ -63,12 +64,7 @@ class AdversarialRunner:
         self.meter: CostMeter | None = None  # budget.max_cost, once checked
 
     def _run_key(self) -> str | None:
-        if self.new_run:
-            return None
-        blob = json.dumps({**self.cfg.model_dump(exclude={BUDGET_KEY}),
-                           "task_hash": self.task.content_hash},
-                          sort_keys=True)
-        return "adversarial:" + hashlib.sha256(blob.encode()).hexdigest()[:40]
+        return None if self.new_run else adversarial_run_key(self.cfg, self.task.content_hash)
 
     def _chat(self, role: str, cfg: LLMConfig) -> BaseChatModel:
         if role not in self._chat_models:
@@ -117,7 +113,7 @@ class AdversarialRunner:
             self.meter.start_from(self.store, run_id)
             for llm in self.llms.values():
                 llm.meter = self.meter
-        prompts = self.task.prompts()
+        prompts = self.task.prompts(order=self.cfg.prompt_order)
         return AdversarialContext(
             run_id=run_id, generator=generator, detector=detector, optimizer=optimizer,
             prompts=prompts, query_pool=pools[0], reflection_pool=pools[1],
@@ -221,6 +217,14 @@ class AdversarialRunner:
                          "start_sd_id": history[0]["sd_id"] if history else None,
                          "refused_rules": refused, "stop": state.get("stop")})
         return AdversarialOutcome(run_id, history, state.get("best_sd_id"), state.get("stop"))
+
+
+def adversarial_run_key(cfg: AdversarialConfig, task_hash: str) -> str:
+    """Same config (but the budget, and what only changes how fast prompts are answered) and
+    task files → same run, so re-running the command resumes it."""
+    blob = json.dumps({**key_fields(cfg, exclude={BUDGET_KEY}), "task_hash": task_hash},
+                      sort_keys=True)
+    return "adversarial:" + hashlib.sha256(blob.encode()).hexdigest()[:40]
 
 
 def validation_length_threshold(given: int | None, reflection: list[dict],

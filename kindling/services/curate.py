@@ -19,6 +19,7 @@ from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.endpoints import build_chat_model, close_chat_model
 from kindling.agents.llm.errors import EndpointError
 from kindling.agents.retrieval import BM25Retriever, EmbeddingRetriever, Exemplar, Retriever
+from kindling.agents.run_key import key_fields
 from kindling.agents.task import Task, resolve_task
 from kindling.agents.task_ref import FORCED_KEY, TASK_KEY, task_record
 from kindling.checkpoints import open_checkpointer
@@ -51,9 +52,11 @@ class CurateOutcome:
 
 def run_key_for(cfg: CurateConfig, principles_text: str, task_hash: str = "") -> str:
     """Same config, principles and task files → same run, so re-running a command resumes it
-    (the budget is left out: a raised budget resumes the run it stopped)."""
-    blob = json.dumps({"cfg": cfg.model_dump(exclude={BUDGET_KEY}), "principles": principles_text,
-                       **({"task": task_hash} if task_hash else {})}, sort_keys=True)
+    (the budget is left out: a raised budget resumes the run it stopped; so is what only changes
+    how fast prompts are answered, see `agents.run_key`)."""
+    blob = json.dumps({"cfg": key_fields(cfg, exclude={BUDGET_KEY}),
+                       "principles": principles_text, **({"task": task_hash} if task_hash else {})},
+                      sort_keys=True)
     return "curate:" + hashlib.sha256(blob.encode()).hexdigest()[:40]
 
 
@@ -189,7 +192,8 @@ class CurateRunner:
             task_hash=self.task.content_hash if under in (None, self.task.name) else None,
         )
         return CurateContext(
-            run_id=run_id, agents=agents_llm, generator=generator, prompts=self.task.prompts(),
+            run_id=run_id, agents=agents_llm, generator=generator,
+            prompts=self.task.prompts(order=self.cfg.prompt_order),
             principles=self.principles, principle_version_id=pv_id,
             retriever=self._retriever or self._build_retriever(),
             exemplars_k=self.cfg.retrieval.k,

@@ -26,6 +26,7 @@ from kindling.agents.judge.nodes import JudgeResult, JudgeState, state_result
 from kindling.agents.judge.service import JudgeService, build_judge_service, detector_version
 from kindling.agents.llm.endpoints import build_chat_model, close_chat_model
 from kindling.agents.llm.errors import EndpointError
+from kindling.agents.run_key import key_fields
 from kindling.agents.task import resolve_task
 from kindling.agents.task_ref import TASK_KEY, forced_config, task_record
 from kindling.context import console
@@ -172,7 +173,7 @@ def judge_run_key(cfg: JudgeConfig, source: dict[str, Any], items: list[tuple[st
     """The key a judge run stopped by its budget holds (the same config but the budget, input
     and items find it again)."""
     texts = hashlib.sha256(json.dumps(items, ensure_ascii=False).encode()).hexdigest()
-    blob = json.dumps({"cfg": cfg.model_dump(exclude={BUDGET_KEY}), "input": source,
+    blob = json.dumps({"cfg": key_fields(cfg, exclude={BUDGET_KEY}), "input": source,
                        "items": texts}, sort_keys=True, default=str)
     return "judge:" + hashlib.sha256(blob.encode()).hexdigest()[:40]
 

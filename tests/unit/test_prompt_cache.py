@@ -1,0 +1,68 @@
+"""The offline llama.cpp server's prompt cache: on by default for the local backend, off when
+`prompt_cache: false`, down from the config to llama-cpp-python's settings in the child; and
+`KeptPromptCache` keeps one logits row per state and counts all it keeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from kindling.agents.llm.config import LLMConfig
+from kindling.agents.llm.endpoints import llama_server_for
+from kindling.agents.llm.llama_server import keep_prompts, model_settings, parse_args
+from kindling.agents.llm.prompt_cache import KeptPromptCache, state_bytes
+from llama_cpp import LlamaState
+
+GGUF = Path("/models/smollm2.gguf")  # never opened: the server is built, not started
+
+
+def child_settings(cfg: LLMConfig):  # llama-cpp-python's ModelSettings
+    command = llama_server_for(cfg, GGUF).command()
+    return model_settings(parse_args(command[command.index("--model"):]))
+
+
+def test_the_local_server_keeps_prompts_by_default() -> None:
+    settings = child_settings(LLMConfig(backend="local", model="smollm2"))
+    assert settings.cache is True and settings.cache_type == "ram"
+    assert settings.cache_size == 512 << 20
+    assert settings.model == str(GGUF) and settings.model_alias == "smollm2"
+    assert settings.logits_all is False
+
+
+def test_prompt_cache_false_starts_the_server_without_it() -> None:
+    settings = child_settings(LLMConfig(backend="local", prompt_cache=False))
+    assert settings.cache is False
+    assert keep_prompts(settings) == "prompt cache: off"
+
+
+def test_prompt_cache_mib_sizes_it() -> None:
+    assert child_settings(LLMConfig(backend="local", prompt_cache_mib=64)).cache_size == 64 << 20
+
+
+def state(tokens: list[int], kv_bytes: int, rows: int = 512, vocab: int = 1000) -> LlamaState:
+    ids = np.zeros(4096, dtype=np.intc)
+    ids[: len(tokens)] = tokens
+    return LlamaState(input_ids=ids, scores=np.ones((rows, vocab), dtype=np.single),
+                      n_tokens=len(tokens), llama_state=b"\0" * kv_bytes,
+                      llama_state_size=kv_bytes, seed=1)
+
+
+def test_a_kept_state_holds_one_logits_row_and_counts_it() -> None:
+    cache = KeptPromptCache(capacity_bytes=1 << 30)
+    cache[(1, 2, 3)] = state([1, 2, 3], kv_bytes=10_000)
+    kept = cache[(1, 2, 3, 4)]
+    assert kept.scores.shape == (1, 1000)
+    assert cache.cache_size == 10_000 + 4096 * 4 + 1000 * 4 == state_bytes(kept)
+
+
+def test_the_longest_shared_start_wins_and_the_oldest_goes_first() -> None:
+    kept = 100_000 + 4096 * 4 + 1000 * 4  # one state as kept
+    cache = KeptPromptCache(capacity_bytes=2 * kept + kept // 2)
+    cache[(1, 2, 3)] = state([1, 2, 3], kv_bytes=100_000)
+    cache[(1, 2, 9)] = state([1, 2, 9], kv_bytes=100_000)
+    assert cache[(1, 2, 9, 9)].n_tokens == 3 and list(cache[(1, 2, 9, 9)].input_ids[:3]) == [1, 2, 9]
+    cache[(7, 7)] = state([7, 7], kv_bytes=100_000)  # over the capacity: (1, 2, 3) is the LRU
+    assert list(cache.cache_state) == [(1, 2, 9), (7, 7)]
+    with pytest.raises(KeyError):
+        cache[(5,)]
