@@ -1,5 +1,6 @@
 """Kindling's own llama.cpp server (llama-cpp-python's, serving the SmolLM2 GGUF): start,
-readiness, stop, a port already taken, and no orphan after the parent is killed."""
+readiness, stop, a port already taken, no orphan after the parent is killed, and its prompt
+cache."""
 
 from __future__ import annotations
 
@@ -49,6 +50,33 @@ def test_start_answer_stop(tmp_path: Path) -> None:
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2)
     server.stop()  # twice is fine
+    assert "prompt cache: off" in (tmp_path / "llama.log").read_text()
+
+
+RULES = "\n".join(f"{i}. A good slogan names rule number {i} of the brand's promise, plainly."
+                  for i in range(1, 25))
+
+
+def asked(server: LlamaServer, role: str, item: str) -> float:
+    """Seconds to answer one token to a long fixed `role` text followed by `item`."""
+    started = time.perf_counter()
+    reply = httpx.post(f"{server.base_url}/chat/completions", timeout=300, json={
+        "model": "smollm2", "max_tokens": 1, "temperature": 0, "messages": [
+            {"role": "user", "content": f"You are the {role}.\n{RULES}\nSlogan: {item}"}]})
+    assert reply.status_code == 200, reply.text
+    return time.perf_counter() - started
+
+
+def test_the_prompt_cache_evaluates_a_shared_start_once(tmp_path: Path) -> None:
+    """A prompt that starts like one answered two requests back (another role's in between, so
+    llama.cpp's reuse of the last prompt alone would not help) is evaluated from the item on."""
+    log = tmp_path / "llama.log"
+    with LlamaServer(smollm2(), alias="smollm2", log_path=log, prompt_cache_mib=256) as server:
+        cold = asked(server, "advocate", "Light that lasts.")
+        asked(server, "critic", "Light that lasts.")
+        warm = asked(server, "advocate", "Ride on, all week.")
+    assert "prompt cache: 256 MiB in RAM" in log.read_text()
+    assert warm < cold / 2, (cold, warm)
 
 
 def test_a_port_already_taken_is_a_clear_error(tmp_path: Path) -> None:
