@@ -6,9 +6,10 @@ reach verdicts. SmolLM2 is weak: these prove compatibility, not judgment, so the
 Kindling's shorter prompts (`prompt_set: kindling`; the paper's prompts run on SmolLM2 in
 test_curate_local.py, with the server Kindling starts itself for `backend: local`).
 
-One server for the module; each test has its own copy of one imported store. The server keeps the
-last prompt's KV cache, so the tests whose prompts share the Detector's opening (endpoint check,
-judge, GRPO judge reward, adversarial) run one after another."""
+One server for the module, with its prompt cache on as Kindling starts it for `backend: local`;
+each test has its own copy of one imported store. The cache keeps recent prompts, so the tests
+whose prompts share the Detector's opening (endpoint check, judge, GRPO judge reward,
+adversarial) evaluate it once."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     gguf = gguf_path(LLMConfig(backend="local", model="smollm2"))
     assert gguf is not None
     log = tmp_path_factory.mktemp("llama") / "llama.log"
-    with LlamaServer(gguf, alias="smollm2", log_path=log) as running:
+    with LlamaServer(gguf, alias="smollm2", log_path=log,
+                     prompt_cache_mib=LLMConfig().prompt_cache_mib) as running:
         yield running
 
 
