@@ -1,7 +1,8 @@
 """The quickstart's closing report: what each policy writes, sample texts, and the findings in words.
 
 Everything printed is computed from this run's figures (the policy comparison, the reward
-model's evaluation, the GRPO runs' watch signals); the wording only picks which sentence fits.
+model's evaluation, the GRPO runs' watch signals and verdicts: services/grpo_verdict.py); the
+wording only picks which sentence fits.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from rich.table import Table
 from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.agents.language import DEFAULT_UNIT, text_length, unit_name
 from kindling.context import console
+from kindling.services.grpo_verdict import Verdict
+from kindling.services.grpo_verdict_text import cap_clause, reward_lines
 
 if TYPE_CHECKING:
     from kindling.services.evaluation import PolicyComparison
@@ -149,8 +152,9 @@ def base_finding(report: Mapping[str, dict[str, Any]],
 
 
 def policy_findings(label: str, m: Mapping[str, Any], sft: Mapping[str, Any],
-                    length_unit: str = DEFAULT_UNIT) -> list[str]:
-    """How a GRPO policy moved from SFT: length (in `length_unit`), RM score, repetition."""
+                    length_unit: str = DEFAULT_UNIT, verdict: Verdict | None = None) -> list[str]:
+    """How a GRPO policy moved from SFT: length (in `length_unit`; whether the token cap bounded
+    it while it trained, from its run's `verdict`), RM score, repetition."""
     if not sft["mean_length"]:
         return []
     drift = m["mean_length"] / sft["mean_length"] - 1
@@ -158,8 +162,13 @@ def policy_findings(label: str, m: Mapping[str, Any], sft: Mapping[str, Any],
     score = (f"{sft['rm']['mean']:.2f} → {m['rm']['mean']:.2f}" if "rm" in m and "rm" in sft
              else None)
     if drift > DRIFT_HACKING:
-        line = f"{label} writes {drift:+.0%} longer than SFT ({lengths})"
-        line += (f" and its RM score went {score}: GRPO found that the RM pays for length "
+        line, joint = f"{label} writes {drift:+.0%} longer than SFT ({lengths})", " and its"
+        if verdict is not None and verdict.capped:
+            assert verdict.cap is not None
+            line += (f", and {cap_clause(verdict.cap)} while it trained: the cap, not the "
+                     "model, stops it")
+            joint = "; its"
+        line += (f"{joint} RM score went {score}: GRPO found that the RM pays for length "
                  "(reward hacking)." if score else ".")
     elif abs(drift) <= DRIFT_HELD:
         line = f"{label} kept SFT's length ({drift:+.0%}, {lengths})"
@@ -188,10 +197,15 @@ def _sameness(label: str, m: Mapping[str, Any], sft: Mapping[str, Any]) -> list[
     return out
 
 
-def signal_findings(label: str, signals: Mapping[str, Any]) -> list[str]:
-    """What the GRPO run's watch signals showed while it trained."""
+def signal_findings(label: str, signals: Mapping[str, Any], verdict: Verdict | None = None,
+                    cap_said: bool = False) -> list[str]:
+    """What the GRPO run's watch signals showed while it trained; from its `verdict`, a reward
+    that gave no signal, and the token cap when it bounded the length (unless `cap_said`)."""
+    said = [f"While {label} trained, {line.text[0].lower()}{line.text[1:]}"
+            for line in (reward_lines(verdict) if verdict is not None else [])
+            if line.bad]
     if not signals.get("steps"):
-        return []
+        return said
     n = signals["steps"]
     line = (f"While {label} trained ({n} logged step{'' if n == 1 else 's'}), its completions went from "
             f"{signals['first_chars']:.0f} to {signals['last_chars']:.0f} "
@@ -205,19 +219,27 @@ def signal_findings(label: str, signals: Mapping[str, Any]) -> list[str]:
     if alerts:
         first = alerts[0]
         line += f"; the watch rule '{first['rule']}' fired at step {first['step']}"
-    return [line + "."]
+    if verdict is not None and verdict.capped and not cap_said:
+        assert verdict.cap is not None
+        line += f"; {cap_clause(verdict.cap)}: the cap, not the model, stops the length"
+    return [line + ".", *said]
 
 
 def findings(rm: Mapping[str, Any] | None, report: Mapping[str, dict[str, Any]],
              signals: Mapping[str, Mapping[str, Any]], judge_note: str | None = None,
-             length_unit: str = DEFAULT_UNIT) -> list[str]:
-    """Every finding, in order: the RM, random text, each GRPO policy, training signals."""
+             length_unit: str = DEFAULT_UNIT,
+             verdicts: Mapping[str, Verdict] | None = None) -> list[str]:
+    """Every finding, in order: the RM, random text, each GRPO policy, training signals (with
+    each GRPO run's `verdicts`: the token cap, a reward that gave no signal)."""
     out = rm_findings(rm) + base_finding(report, length_unit)
     sft = report.get("sft")
     for label, m in report.items():
         if label.startswith("grpo") and sft is not None:
-            out += policy_findings(label, m, sft, length_unit)
-            out += signal_findings(label, signals.get(label, {}))
+            verdict = (verdicts or {}).get(label)
+            policy = policy_findings(label, m, sft, length_unit, verdict)
+            out += policy
+            out += signal_findings(label, signals.get(label, {}), verdict,
+                                   cap_said=any("the cap, not the model" in x for x in policy))
     if judge_note:
         out.append(judge_note)
     return out
@@ -239,14 +261,12 @@ def judge_note(label: str, metrics: Mapping[str, Any] | None) -> str | None:
     stats = metrics.get("judge_stats") or {}
     items = stats.get("items", 0)
     good = f", {stats.get('good', 0) / items:.0%} judged good" if items else ""
-    flat = " Every completion got the same reward, so GRPO had nothing to learn from." if (
-        items and stats.get("good", 0) in (0, items)) else ""
     return (f"{label} used the LLM judge as its reward: {items} completions judged "
             f"({stats.get('failed', 0)} failed{good}). The judge here is SmolLM2-135M served "
             "offline by llama.cpp, a stand-in so the arm runs with no key: it shows the "
             "machinery (Path B's principles as the judge's prompt, every call stored), not what a "
             "real judge (DeepSeek, GPT-4o, a vLLM server: configs/paper_grpo_judge.yaml) would "
-            "teach." + flat)
+            "teach.")
 
 
 def print_report(store: Store, grpo_dirs: Mapping[str, str], rm_figures: dict[str, Any] | None,
@@ -261,7 +281,8 @@ def print_report(store: Store, grpo_dirs: Mapping[str, str], rm_figures: dict[st
         prompts: how many held-out prompts they were sampled on.
     """
     from kindling.rl.watch import summarize_signals
-    from kindling.store.queries import corpus_pairs, finished_run_metrics
+    from kindling.services.grpo_verdict import grpo_verdict
+    from kindling.store.queries import corpus_pairs, finished_run
 
     unit = comparison.length_rule.get("unit", DEFAULT_UNIT)
     lengths = [text_length(text, unit) for _, text in corpus_pairs(store, "sft")]
@@ -273,7 +294,11 @@ def print_report(store: Store, grpo_dirs: Mapping[str, str], rm_figures: dict[st
                       f"accurate on {rm['items']} labelled responses of {rm['fitted_on']}.",
                       highlight=False)
     print_samples(comparison.samples, comparison.rm_scores)
-    runs = {label: finished_run_metrics(store, "grpo", folder) for label, folder in grpo_dirs.items()}
-    signals = {label: summarize_signals(m or {}, unit) for label, m in runs.items()}
-    note = judge_note("grpo-judge", runs.get("grpo-judge"))
-    print_findings(findings(rm_figures, comparison.report, signals, note, unit))
+    runs = {label: finished_run(store, "grpo", folder) for label, folder in grpo_dirs.items()}
+    signals = {label: summarize_signals(run.metrics if run else {}, unit)
+               for label, run in runs.items()}
+    verdicts = {label: grpo_verdict(run.metrics or {}, run.config or {})
+                for label, run in runs.items() if run is not None}
+    judge = runs.get("grpo-judge")
+    note = judge_note("grpo-judge", judge.metrics if judge else None)
+    print_findings(findings(rm_figures, comparison.report, signals, note, unit, verdicts))

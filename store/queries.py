@@ -97,16 +97,15 @@ def latest_import_run(store: Store) -> int | None:
                      if "file" not in (config or {})), None)
 
 
-def finished_run_metrics(store: Store, kind: str, output_dir: str) -> dict | None:
-    """The metrics of the newest finished `kind` run that wrote `output_dir`, or None (folders
-    compared as absolute paths: runs record absolute ones, older runs relative ones)."""
-    stmt = (select(Run.metrics).where(Run.kind == kind, Run.status == "finished")
-            .order_by(Run.id.desc()))
+def finished_run(store: Store, kind: str, output_dir: str) -> Run | None:
+    """The newest finished `kind` run that wrote `output_dir`, or None (folders compared as
+    absolute paths: runs record absolute ones, older runs relative ones)."""
+    stmt = select(Run).where(Run.kind == kind, Run.status == "finished").order_by(Run.id.desc())
     wanted = os.path.abspath(output_dir)
     with store.session() as s:
-        return next((m for m in s.scalars(stmt)
-                     if (out := (m or {}).get("output_dir")) and os.path.abspath(out) == wanted),
-                    None)
+        return next((run for run in s.scalars(stmt)
+                     if (out := (run.metrics or {}).get("output_dir"))
+                     and os.path.abspath(out) == wanted), None)
 
 
 def newest_run_into(store: Store, kind: str, output_dir: str) -> int | None:

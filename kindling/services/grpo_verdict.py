@@ -102,9 +102,18 @@ def finite_number(value: Any) -> float | None:
 
 def training_steps(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The logged training steps (TRL's closing summary, which has no reward, left out)."""
-    steps = metrics.get("steps") or []
-    return [e for e in steps if isinstance(e, dict) and isinstance(e.get("step"), int)
-            and "reward" in e]
+    return [e for e in _listed(metrics, "steps") if isinstance(e, dict) and "reward" in e
+            and isinstance(e.get("step"), int) and not isinstance(e.get("step"), bool)]
+
+
+def _listed(metrics: Mapping[str, Any], key: str) -> list[Any]:
+    found = metrics.get(key)
+    return found if isinstance(found, list) else []
+
+
+def _section(config: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    found = config.get(key)
+    return found if isinstance(found, Mapping) else {}
 
 
 def series(steps: Sequence[Mapping[str, Any]], key: str) -> list[tuple[int, float]]:
@@ -144,7 +153,8 @@ def cap_share(points: Sequence[tuple[int, float]], cap: int | None) -> CapShare 
 def grpo_verdict(metrics: Mapping[str, Any], config: Mapping[str, Any]) -> Verdict:
     """The facts of a GRPO run's verdict from its stored metrics and config."""
     steps = training_steps(metrics)
-    unit = str(((config.get("task_used") or {}).get("length_unit")) or "chars")
+    unit = _section(config, "task_used").get("length_unit")
+    unit = unit if unit in ("chars", "words") else "chars"
     verdict = Verdict(steps=len(steps), unit=unit)
     if not steps:
         return verdict
@@ -163,7 +173,7 @@ def grpo_verdict(metrics: Mapping[str, Any], config: Mapping[str, Any]) -> Verdi
     if len(names) > 1:
         verdict.flat_rewards = {n: c for n in names
                                 if (c := constant(series(steps, f"rewards/{n}/mean"))) is not None}
-    cap = finite_number((config.get("trl") or {}).get("max_completion_length"))
+    cap = finite_number(_section(config, "trl").get("max_completion_length"))
     verdict.cap = cap_share(series(steps, "completions/clipped_ratio"),
                             int(cap) if cap is not None else None)
     corrs = [v for _, v in series(steps, "watch/reward_length_corr")]
@@ -171,7 +181,7 @@ def grpo_verdict(metrics: Mapping[str, Any], config: Mapping[str, Any]) -> Verdi
     band = metrics.get("length_band")
     if isinstance(band, list | tuple) and len(band) == 2 and all(finite_number(b) is not None for b in band):
         verdict.band = (float(band[0]), float(band[1]))
-    verdict.alerts = [a for a in metrics.get("watch_alerts") or [] if isinstance(a, dict)]
+    verdict.alerts = [a for a in _listed(metrics, "watch_alerts") if isinstance(a, dict)]
     stopped = metrics.get("stopped_by")
     verdict.stopped_by = stopped if isinstance(stopped, dict) else None
     return verdict

@@ -108,6 +108,8 @@ def test_a_run_with_a_held_length_and_no_watch_signals() -> None:
     assert not any(line.bad for line in lines.values())
     assert headline(v) == "Nothing alarming in the logged signals over 2 logged steps."
     assert verdict_lines(grpo_verdict({"steps": []}, {})) == []
+    odd = grpo_verdict({"steps": 5, "watch_alerts": "x"}, {"task_used": "zh", "trl": [1]})
+    assert odd.steps == 0 and headline(odd) == "No training step logged yet."
 
 
 def test_runs_show_prints_a_grpo_runs_verdict_first(sqlite_url: str) -> None:
