@@ -52,6 +52,19 @@ def _legend(page: Page, series: str) -> dict[str, str]:
             for r in rows.all()}
 
 
+def _hover(page: Page, series: str, x: float, y: float, raw: bool) -> dict[str, str]:
+    """Move the mouse to (x, y) and wait until the chart's legend gives the step under the cursor
+    (uPlot redraws its legend on the next animation frame), with or without a raw row."""
+    page.mouse.move(x, y)
+    selector = f'figure[data-series="{series}"] .u-legend tr.u-series'
+    page.wait_for_function(
+        """([sel, raw]) => { const rows = [...document.querySelectorAll(sel)];
+             const step = rows.length ? rows[0].querySelector("td").textContent.trim() : "";
+             const hasRaw = rows.some(r => r.querySelector("th").textContent.includes("(raw)"));
+             return /^[0-9]+$/.test(step) && hasRaw === raw; }""", arg=[selector, raw])
+    return _legend(page, series)
+
+
 def _y_ticks(page: Page, series: str) -> list[str]:
     return (page.locator(f'figure[data-series="{series}"]').get_attribute("data-y-ticks")
             or "").split()
@@ -77,8 +90,8 @@ def test_hover_smoothing_zoom_and_log_scale(page: Page, base_url: str, built: St
     reward.scroll_into_view_if_needed()
     box = reward.locator(".u-over").bounding_box()
     assert box is not None
-    page.mouse.move(box["x"] + box["width"] * 0.43, box["y"] + box["height"] / 2)
-    legend = _legend(page, "reward")
+    legend = _hover(page, "reward", box["x"] + box["width"] * 0.43,
+                    box["y"] + box["height"] / 2, raw=True)
     step = int(legend["step"])
     assert 2 <= step <= 6 and float(legend["reward (raw)"]) == pytest.approx(0.1 * step)
     smoothed = float(legend["reward"])
@@ -88,8 +101,9 @@ def test_hover_smoothing_zoom_and_log_scale(page: Page, base_url: str, built: St
     before = _canvas(page, "reward")
     _smoothing(page, 0)
     expect(page.locator("#chart-smoothing-value")).to_have_text("0.00")
-    page.mouse.move(box["x"] + box["width"] * 0.43, box["y"] + box["height"] / 2)
-    legend = _legend(page, "reward")
+    page.mouse.move(box["x"] + 5, box["y"] + 5)  # away and back: the legend redraws
+    legend = _hover(page, "reward", box["x"] + box["width"] * 0.43,
+                    box["y"] + box["height"] / 2, raw=False)
     assert "reward (raw)" not in legend and float(legend["reward"]) == pytest.approx(0.1 * step)
     assert _canvas(page, "reward") != before
     _smoothing(page, 0.6)
