@@ -70,3 +70,10 @@ def random_length_policy(store: Store, folder: Path) -> Path:
         model.lm_head.weight[model.config.eos_token_id] *= 6
     model.save_pretrained(folder)
     return folder
+
+
+DEGENERATE = {  # curate answers as the offline 135M model gives them: no strengths, a copied
+    "advocate": {"points": []},  # placeholder, a reflector whose `overturned` contradicts its verdict
+    "judge": {"verdict": 1, "reason": "好"},
+    "reflect": {"verdict": 1, "reason": "最终理由", "overturned": True},
+}

@@ -17,7 +17,7 @@ from kindling.store.reports import get_run
 from kindling.studio import debug_sessions
 from kindling.studio.app import create_app
 from tests.fakes import seed_tiny_data
-from tests.integration.helpers import http_config
+from tests.integration.helpers import DEGENERATE, http_config
 from tests.standin.config import StandinConfig
 from tests.standin.process import StandinServer
 
@@ -25,11 +25,6 @@ BASE = "http://127.0.0.1:8765"
 POST = {"Origin": BASE}
 KEY_ENV = "KINDLING_DEBUG_API_KEY"
 CONFIG = "configs/curate_slow.yaml"
-DEGENERATE = {  # what the offline 135M model does: no strengths, a copied placeholder, and a
-    "advocate": {"points": []},  # reflector whose `overturned` contradicts its verdict
-    "judge": {"verdict": 1, "reason": "好"},
-    "reflect": {"verdict": 1, "reason": "最终理由", "overturned": True},
-}
 
 
 @pytest.fixture(scope="module")

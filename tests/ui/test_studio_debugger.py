@@ -21,18 +21,13 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from kindling.services.curate import CurateRunner
-from tests.integration.helpers import http_config
+from tests.integration.helpers import DEGENERATE, http_config
 from tests.integration.studio_store import XSS, StudioStore
 from tests.standin.config import StandinConfig
 from tests.standin.process import StandinServer
 from tests.ui.conftest import shot
 
 EDITED = "亲爱的你，新年快乐！愿你在新的一年里被温柔以待，所行皆坦途，所愿皆成真。"
-DEGENERATE = {  # what the offline 135M model does: no strengths, a copied placeholder, and a
-    "advocate": {"points": []},  # reflector whose `overturned` contradicts its verdict
-    "judge": {"verdict": 1, "reason": "好"},
-    "reflect": {"verdict": 1, "reason": "最终理由", "overturned": True},
-}
 
 
 @pytest.fixture(scope="module")
