@@ -109,7 +109,6 @@ class PromptLibrary:
                  variables: Mapping[str, Any] | None = None, order: PromptOrder = "paper") -> None:
         self.root = root
         self.language = language
-        self.order = order
         self.overrides = overrides
         self._loader = BoundedLoader(root, overrides, override_prefix)
         self._env = jinja2.Environment(

@@ -5,7 +5,8 @@ configs/adversarial_local.yaml` (SmolLM2-135M-Instruct, the GGUF from llm-smollm
 variant, each in a fresh store with the paper data, and prints wall time (model start included),
 LLM attempts, seconds per attempt and items done/failed; then each variant's speedup against the
 uncached server, in wall time and in seconds per attempt (Path B samples at temperature 0.7, so
-its variants need not make the same number of calls).
+its variants need not make the same number of calls). Each attempt may take up to 10 minutes, so
+a slow call on a loaded machine is waited for, not cut off and asked again.
 
 Variants (`--variants`, default the first three):
   uncached           llama.cpp's server without its prompt cache, the paper's prompt order
@@ -36,12 +37,15 @@ from kindling.store.importers import import_paper_data
 from kindling.store.reports import status_counts
 
 JOBS = {"curate": "configs/curate_local.yaml", "adversarial": "configs/adversarial_local.yaml"}
-LLAMACPP = ["llm.local_runtime=llamacpp"]
+# a 10 min attempt deadline: on a loaded machine a slow uncached call would otherwise time out
+# and be asked again, and the variants would no longer do the same work
+LLAMACPP = ["llm.local_runtime=llamacpp", "llm.timeout_s=600"]
 VARIANTS: dict[str, list[str]] = {
     "uncached": [*LLAMACPP, "llm.prompt_cache=false", "prompt_order=paper"],
     "cached": [*LLAMACPP, "llm.prompt_cache=true", "prompt_order=paper"],
     "cached+reordered": [*LLAMACPP, "llm.prompt_cache=true", "prompt_order=cache_friendly"],
-    "transformers": ["llm.local_runtime=transformers", "prompt_order=cache_friendly"],
+    "transformers": ["llm.local_runtime=transformers", "llm.timeout_s=600",
+                     "prompt_order=cache_friendly"],
 }
 BASELINE = "uncached"
 
