@@ -101,6 +101,14 @@ def run_page(request: Request, run_id: RowId, paging: Page = Depends(),
                 filter_query=query + "&" if query else "", title=f"run {run_id}")
 
 
+def picked_ids(runs: list[str]) -> list[int]:
+    """The run ids a ?runs= list names (comma-separated or repeated), first MAX_PICKED of each,
+    in order, once each: ASCII digits only, a larger number than any id names no run."""
+    ids = (x.strip() for part in runs for x in part.split(",")[:MAX_PICKED])
+    picked = [int(x) for x in ids if x.isascii() and x.isdigit() and len(x) <= 19
+              and int(x) <= MAX_ID]
+    return list(dict.fromkeys(picked))
+
 
 @router.get("/compare")
 def compare_page(request: Request, a: QueryId | None = None, b: QueryId | None = None,
@@ -110,9 +118,7 @@ def compare_page(request: Request, a: QueryId | None = None, b: QueryId | None =
     """Two curate runs item by item (?a=&b=), or training runs' curves overlaid (?runs=1,2 or
     ?runs=1&runs=2, as the runs list's checkboxes send them)."""
     store = store_of(request)
-    picked = [int(x) for part in runs for x in part.split(",")[:MAX_PICKED]
-              if x.strip().isdigit() and int(x) <= MAX_ID]  # a larger number names no run
-    picked = list(dict.fromkeys(picked))
+    picked = picked_ids(runs)
     overlay = overlay_charts(store, picked, series) if picked else None
     items = None
     if a is not None and b is not None:

@@ -350,7 +350,8 @@ def test_every_id_path_parameter_out_of_range_is_404(project: Project, number: s
 def test_ids_and_offsets_out_of_range_elsewhere_are_refused_not_500(project: Project) -> None:
     big = str(MAX_ID + 1)
     with studio(project) as probe:
-        gets = [f"/compare?a={big}&b=1", f"/compare?runs={big}", f"/principles/diff?a={big}&b=1",
+        gets = [f"/compare?a={big}&b=1", f"/compare?runs={big}", "/compare?runs=²,1",
+                "/compare?runs=" + "9" * 5000, f"/principles/diff?a={big}&b=1",
                 f"/api/principles/diff?a=1&b={big}", f"/api/runs?offset={big}", f"/?offset={big}",
                 f"/api/runs?offset={MAX_ID}"]
         answers = {path: probe.get(path).status_code for path in gets}
