@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 from kindling.store.db import Store
 from kindling.store.models import CompletionSample
 from kindling.store.upsert import insert_ignore
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 MAX_PROMPT_CHARS = 2_000
 """A stored prompt's bound, in characters."""
@@ -66,13 +66,6 @@ def sampled_steps(store: Store, run_id: int) -> list[int]:
     with store.session() as s:
         return list(s.scalars(select(CompletionSample.step).where(CompletionSample.run_id == run_id)
                               .group_by(CompletionSample.step).order_by(CompletionSample.step)))
-
-
-def sample_count(store: Store, run_id: int) -> int:
-    """How many samples a run holds."""
-    with store.session() as s:
-        return s.scalar(select(func.count()).select_from(CompletionSample)
-                        .where(CompletionSample.run_id == run_id)) or 0
 
 
 def step_samples(store: Store, run_id: int, step: int) -> list[SampleRow]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any
 
+MAX_NAME = 200
+"""runs.name's length: a longer name is cut, ending in "…"."""
+
 
 def eval_run_name(config: dict[str, Any] | None, metrics: dict[str, Any] | None = None) -> str:
     """What an `eval` run evaluated, in a few words: "eval policy: base, sft, grpo-rm",
@@ -15,8 +18,13 @@ def eval_run_name(config: dict[str, Any] | None, metrics: dict[str, Any] | None 
         metrics: Its metrics, for a policy eval whose config does not list the policies.
 
     Returns:
-        The name; "eval" alone when the config says nothing usable.
+        The name, at most MAX_NAME characters; "eval" alone when the config says nothing usable.
     """
+    name = _described(config, metrics)
+    return name if len(name) <= MAX_NAME else name[:MAX_NAME - 1] + "…"
+
+
+def _described(config: dict[str, Any] | None, metrics: dict[str, Any] | None) -> str:
     config = config if isinstance(config, dict) else {}
     source = config.get("source")
     if not isinstance(source, str) or not source:

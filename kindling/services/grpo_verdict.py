@@ -128,12 +128,16 @@ def change(points: Sequence[tuple[int, float]]) -> Change | None:
     return Change(points[0][1], points[-1][1], points[0][0], points[-1][0])
 
 
+def flat(values: Sequence[float]) -> bool:
+    """Whether values are all the same, within a billionth of their size (at least of 1): the
+    one rule for "never changed" (the verdict's and the charts')."""
+    return bool(values) and max(values) - min(values) <= 1e-9 * max(1.0, abs(values[0]))
+
+
 def constant(points: Sequence[tuple[int, float]]) -> float | None:
     """The value of a series logged the same at two steps or more (None: it moved, or too few)."""
     values = [v for _, v in points]
-    if len(values) < 2 or max(values) - min(values) > 1e-9 * max(1.0, abs(values[0])):
-        return None
-    return values[0]
+    return values[0] if len(values) >= 2 and flat(values) else None
 
 
 def cap_share(points: Sequence[tuple[int, float]], cap: int | None) -> CapShare | None:

@@ -155,4 +155,5 @@ def headline(v: Verdict) -> str:
     n = f"over {v.steps} logged step{'s' if v.steps > 1 else ''}"
     if not signs:
         return f"Nothing alarming in the logged signals {n}."
-    return f"{'; '.join(signs).capitalize()} {n}."
+    said = "; ".join(signs)
+    return f"{said[:1].upper()}{said[1:]} {n}."

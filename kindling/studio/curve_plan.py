@@ -9,6 +9,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from kindling.services.grpo_verdict import flat
+
 Curves = dict[str, list[tuple[float, float]]]
 
 UNITS: dict[str, str] = {
@@ -71,7 +73,7 @@ few percent reads as a wobble, not as a climb."""
 NOT_SHARES = ("watch/length_drift",)
 """Fractions that are not a share of a whole (a drift of +1.2 is 120% longer): no 0..1 scale."""
 MAX_PRIMARY = 8
-CONSTANT_TOL, DUPLICATE_TOL = 1e-12, 1e-9
+DUPLICATE_TOL = 1e-9
 
 
 def unit_of(name: str) -> str:
@@ -170,7 +172,7 @@ def _rank(name: str) -> tuple[int, int, str] | None:
 def _constant(points: list[tuple[float, float]]) -> float | None:
     """The value of a series that never changes, else None."""
     values = [y for _, y in points]
-    return values[0] if max(values) - min(values) <= CONSTANT_TOL else None
+    return values[0] if flat(values) else None
 
 
 def _same(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> bool:

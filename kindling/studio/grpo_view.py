@@ -86,8 +86,7 @@ def grpo_view(store: Store, run: Run, wanted: int | None = None) -> dict[str, An
     quotes = [q for s in dict.fromkeys(sampled[:1] + sampled[-1:])
               if (q := _quote(store, run.id, s)) is not None]
     return {"headline": headline(verdict), "lines": verdict_lines(verdict), "quotes": quotes,
-            "unit": unit_name(verdict.unit), "steps": choices, "sampled": set(sampled),
-            "step": step,
+            "steps": choices, "sampled": set(sampled), "step": step,
             "prev": choices[at - 1] if at else None,
             "next": choices[at + 1] if at is not None and at + 1 < len(choices) else None,
             "figures": step_figures(entries.get(step, {}), verdict.unit) if step is not None else [],

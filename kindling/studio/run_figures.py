@@ -66,8 +66,12 @@ def _last(metrics: dict[str, Any], *keys: str) -> tuple[str, float] | None:
 
 
 def _steps(metrics: dict[str, Any]) -> str | None:
+    """How many training steps were logged (TRL's closing summary, with its train_runtime, is not
+    one)."""
     steps = metrics.get("steps")
-    return str(len(steps)) if isinstance(steps, list) and steps else None
+    logged = [e for e in steps if isinstance(e, dict) and "train_runtime" not in e] if isinstance(
+        steps, list) else []
+    return str(len(logged)) if logged else None
 
 
 def _grpo(run: Run, metrics: dict[str, Any], *_: Any) -> dict[str, str | None]:

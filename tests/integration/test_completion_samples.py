@@ -34,7 +34,7 @@ def test_migration_adds_the_table_and_keeps_old_runs(backend: str, request) -> N
     store = Store(url)
     try:
         assert "completion_samples" in inspect(store.engine).get_table_names()
-        assert cs.sampled_steps(store, run_id) == [] and cs.sample_count(store, run_id) == 0
+        assert cs.sampled_steps(store, run_id) == []
     finally:
         store.close()
 
@@ -49,7 +49,8 @@ def test_samples_round_trip_one_step_at_a_time(backend: str, request) -> None:
                                              row(0, "生日快乐 <b>!</b>")], max_chars=100)
     cs.write_step_samples(store, run.id, 1, [row(0, "你好")])
     cs.write_step_samples(store, run.id, 3, [row(0, "written again")])  # kept as it was
-    assert cs.sampled_steps(store, run.id) == [1, 3] and cs.sample_count(store, run.id) == 3
+    assert cs.sampled_steps(store, run.id) == [1, 3]
+    assert sum(len(cs.step_samples(store, run.id, step)) for step in (1, 3)) == 3
     first, second = cs.step_samples(store, run.id, 3)
     assert first["position"] == 0 and first["completion"] == "生日快乐 <b>!</b>"
     assert first["rewards"] == {"rm": 1.5, "judge": None} and first["advantage"] == -0.25

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kindling import quickstart_findings as qf
 from kindling import quickstart_report as qr
 from kindling.services.grpo_verdict import grpo_verdict
 
@@ -27,7 +28,7 @@ def test_the_findings_say_what_the_figures_show() -> None:
                            "alerts": [{"rule": "length_drift > 0.3 for 5 steps", "step": 8}]},
                "grpo-rm+length": {"steps": 60, "first_chars": 54.0, "last_chars": 58.0,
                                   "corr": 0.13, "alerts": [], "band": [48.6, 59.4]}}
-    lines = qr.findings(RM, REPORT, signals)
+    lines = qf.findings(RM, REPORT, signals)
     text = "\n".join(lines)
     assert "98.7% of the time; always picking the longer text gets 95.3%" in text
     assert "mostly learns length" in text
@@ -56,27 +57,27 @@ def test_a_length_the_token_cap_bounds_is_said_with_the_growth() -> None:
     hacked = grpo_verdict(_steps(60, reward=lambda i: i / 10, watch__length_chars=lambda i: 54 + i,
                                  completions__clipped_ratio=lambda i: 1.0 if i >= 27 else 0.2),
                           CAP)
-    text = "\n".join(qr.findings(RM, REPORT, {}, verdicts={"grpo-rm": hacked}))
+    text = "\n".join(qf.findings(RM, REPORT, {}, verdicts={"grpo-rm": hacked}))
     assert ("grpo-rm writes +409% longer than SFT (234 vs 46 characters), and all completions "
             "hit the 64-token cap from step 27 on while it trained: the cap, not the model, stops "
             "it; its RM score went 4.60 → 8.70: GRPO found that the RM pays for length (reward "
             "hacking).") in text
     signals = {"steps": 60, "first_chars": 55.0, "last_chars": 114.0, "corr": None}
-    held = qr.signal_findings("grpo-rm+length", signals, hacked)  # a length that held: said here
+    held = qf.signal_findings("grpo-rm+length", signals, hacked)  # a length that held: said here
     assert held[0].endswith("; all completions hit the 64-token cap from step 27 on: the cap, "
                             "not the model, stops the length.")
-    assert "64-token" not in "\n".join(qr.findings(RM, REPORT, {}))  # no verdict, no cap said
+    assert "64-token" not in "\n".join(qf.findings(RM, REPORT, {}))  # no verdict, no cap said
 
 
 def test_a_constant_reward_is_said_plainly() -> None:
     flat = grpo_verdict(_steps(3, reward=lambda i: 0.0, frac_reward_zero_std=lambda i: 1.0), CAP)
     report = dict(REPORT, **{"grpo-judge": policy(47.0, 0.8, 4.5)})
-    lines = qr.findings(RM, report, {}, verdicts={"grpo-judge": flat})
+    lines = qf.findings(RM, report, {}, verdicts={"grpo-judge": flat})
     assert "While grpo-judge trained, the reward was 0.00 at every step: the policy got no " \
         "signal." in lines
     moving = grpo_verdict(_steps(3, reward=lambda i: i / 4, frac_reward_zero_std=lambda i: 1.0),
                           CAP)
-    said = qr.signal_findings("grpo-judge", {}, moving)
+    said = qf.signal_findings("grpo-judge", {}, moving)
     assert said == ["While grpo-judge trained, every prompt's completions got the same reward at "
                     "every step: the policy got no signal (GRPO learns from differences within a "
                     "prompt's completions)."]
@@ -84,18 +85,18 @@ def test_a_constant_reward_is_said_plainly() -> None:
 
 def test_a_reward_model_that_ranks_random_text_low_is_said_so() -> None:
     report = dict(REPORT, base=policy(149.0, 0.10, 1.0))
-    assert "below SFT's greetings (10% vs 82% excellent)" in qr.base_finding(report)[0]
+    assert "below SFT's greetings (10% vs 82% excellent)" in qf.base_finding(report)[0]
     better = {"pairwise": {"overall": {"rm": 0.99, "length": 0.80}},
               "agreement": {"overall": {"accuracy": 0.95}, "baseline": {"accuracy": 0.9}}}
-    assert "mostly learns length" not in qr.rm_findings(better)[0]
+    assert "mostly learns length" not in qf.rm_findings(better)[0]
 
 
 def test_the_judge_note_says_the_judge_is_a_stand_in() -> None:
-    note = qr.judge_note("grpo-judge", {"judge_stats": {"items": 16, "failed": 1, "good": 16}})
+    note = qf.judge_note("grpo-judge", {"judge_stats": {"items": 16, "failed": 1, "good": 16}})
     assert note is not None
     assert "16 completions judged (1 failed, 100% judged good)" in note
     assert "SmolLM2-135M" in note and "stand-in" in note
-    assert qr.judge_note("grpo-judge", None) is None
+    assert qf.judge_note("grpo-judge", None) is None
 
 
 def test_the_figures_table_and_samples_print(capsys: pytest.CaptureFixture[str]) -> None:

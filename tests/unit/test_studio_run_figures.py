@@ -22,11 +22,11 @@ def test_grpo_reward_length_drift_and_alerts() -> None:
     steps = [{"step": 1, "reward": 0.1, "watch/length_chars": 40.0, "watch/length_drift": 0.0,
               "completions/mean_length": 30.0},
              {"step": 2, "reward": 0.7, "watch/length_chars": 95.4, "watch/length_drift": 1.38},
-             {"step": 2, "train_loss": 0.02}]  # TRL's summary line has no reward: looked past
+             {"step": 2, "train_loss": 0.02, "train_runtime": 9.5}]  # TRL's summary: not a step
     run = _run("grpo", {"steps": steps, "watch_alerts": [{"step": 2, "rule": "r"}],
                         "watch": {"rules": []}})
     assert run_figures(run, NO_ITEMS, None) == {
-        "steps": "3", "last reward": "0.7", "length": "95 characters", "length drift": "+138%",
+        "steps": "2", "last reward": "0.7", "length": "95 characters", "length drift": "+138%",
         "alerts": "1 (first at step 2)"}
 
 
@@ -93,6 +93,12 @@ def test_eval_headline_per_source() -> None:
     assert eval_headline({"source": "what"}, {}) is None
     assert run_figures(_run("eval", {}, {"source": "judge"}), NO_ITEMS, None) == {
         "headline figure": NONE}
+
+
+def test_a_long_eval_name_is_cut_to_what_the_store_holds() -> None:
+    config = {"source": "policy", "endpoints": {f"endpoint-{i:03d}": {} for i in range(40)}}
+    name = eval_run_name(config)
+    assert len(name) == 200 and name.startswith("eval policy: endpoint-000") and name[-1] == "…"
 
 
 @pytest.mark.parametrize(("config", "metrics", "name"), [

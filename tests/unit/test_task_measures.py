@@ -6,6 +6,7 @@ from __future__ import annotations
 from kindling.agents.task import resolve_task
 from kindling.rl.watch import summarize_signals
 
+from kindling import quickstart_findings as qf
 from kindling import quickstart_report as qr
 from kindling.services.task_measures import WORD_BAND_EDGES, default_threshold, word_bands
 from kindling.studio.eval_view import policy_table, versus_table
@@ -38,9 +39,9 @@ def test_quickstart_report_in_words() -> None:
     assert "word 3-grams" in qr.legend("words") and "character" not in qr.legend("words")
     assert qr.legend("chars") == qr.LEGEND
     grpo = {**policy, "mean_length": 24.0}
-    text = " ".join(qr.policy_findings("grpo-rm", grpo, policy, "words"))
+    text = " ".join(qf.policy_findings("grpo-rm", grpo, policy, "words"))
     assert "24 vs 12 words" in text
     signals = summarize_signals({"steps": [{"watch/length_chars": 6.0},
                                            {"watch/length_chars": 9.0}]}, "words")
     assert signals["unit"] == "words"
-    assert "from 6 to 9 words" in qr.signal_findings("grpo-rm", signals)[0]
+    assert "from 6 to 9 words" in qf.signal_findings("grpo-rm", signals)[0]
