@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kindling.agents.language import unit_name
 from kindling.store.models import Run
 from kindling.store.run_summary import short
 
@@ -78,7 +79,10 @@ def _grpo(run: Run, metrics: dict[str, Any], *_: Any) -> dict[str, str | None]:
     reward = _last(metrics, "reward")
     chars = _last(metrics, "watch/length_chars", "length_control/mean_length")
     tokens = _last(metrics, "completions/mean_length", "completion_length")
-    length = (f"{chars[1]:.0f} characters" if chars else
+    task = run.config.get("task_used") if isinstance(run.config, dict) else None
+    unit = task.get("length_unit") if isinstance(task, dict) else None
+    length = (f"{chars[1]:.0f} {unit_name(unit if unit in ('chars', 'words') else 'chars')}"
+              if chars else
               f"{tokens[1]:.0f} tokens" if tokens else None)
     drift = _last(metrics, "watch/length_drift")
     alerts = [a for a in metrics.get("watch_alerts") or [] if isinstance(a, dict)]

@@ -30,6 +30,12 @@ def test_grpo_reward_length_drift_and_alerts() -> None:
         "alerts": "1 (first at step 2)"}
 
 
+def test_grpo_length_in_the_tasks_unit() -> None:
+    steps = [{"step": 1, "reward": 0.5, "watch/length_chars": 12.0}]
+    run = _run("grpo", {"steps": steps}, {"task_used": {"length_unit": "words"}})
+    assert run_figures(run, NO_ITEMS, None)["length"] == "12 words"
+
+
 def test_grpo_without_watch_gives_tokens_and_dashes_never_zero() -> None:
     run = _run("grpo", {"steps": [{"step": 1, "loss": 0.1, "completions/mean_length": 61.6}]})
     figures = run_figures(run, NO_ITEMS, None)
