@@ -17,7 +17,7 @@ Variants (`--variants`, default the first three):
 `--items N` sizes the jobs: Path A judges N evaluation items; Path B writes N flawed texts, judges
 N labelled ones and validates on N (at least 2). On 2 cores SmolLM2 takes about a minute per item.
 
-    python benchmarks/local_backends.py --items 3 [--data ../shared/data/igniting]
+    python benchmarks/local_backends.py --items 3 [--threads 1] [--data ../shared/data/igniting]
 """
 
 from __future__ import annotations
@@ -90,12 +90,16 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS),
                         default=["uncached", "cached", "cached+reordered"])
     parser.add_argument("--jobs", nargs="+", choices=list(JOBS), default=list(JOBS))
+    parser.add_argument("--threads", type=int, default=0,
+                        help="llama.cpp threads (llm.n_threads; 0: one per core); 1 keeps the "
+                        "comparison steady on a machine other work shares")
     args = parser.parse_args()
+    common = [f"llm.n_threads={args.threads}"]
     results: dict[tuple[str, str], dict[str, float]] = {}
     for job in args.jobs:
         for variant in args.variants:
-            r = results[(job, variant)] = run_job(job, VARIANTS[variant] + sized(job, args.items),
-                                                  args.data)
+            sets = VARIANTS[variant] + sized(job, args.items) + common
+            r = results[(job, variant)] = run_job(job, sets, args.data)
             print(f"{job:12s} {variant:17s} wall {r['wall_s']:6.1f} s  attempts {r['calls']:4.0f}"
                   f"  {r['s_per_call']:5.2f} s each  items done {r['done']:.0f} failed "
                   f"{r['failed']:.0f}", flush=True)

@@ -36,8 +36,9 @@ def test_prompt_cache_false_starts_the_server_without_it() -> None:
     assert keep_prompts(settings) == "prompt cache: off"
 
 
-def test_prompt_cache_mib_sizes_it() -> None:
+def test_prompt_cache_mib_sizes_it_and_n_threads_reaches_the_child() -> None:
     assert child_settings(LLMConfig(backend="local", prompt_cache_mib=64)).cache_size == 64 << 20
+    assert child_settings(LLMConfig(backend="local", n_threads=1)).n_threads == 1
 
 
 def state(tokens: list[int], kv_bytes: int, rows: int = 512, vocab: int = 1000) -> LlamaState:

@@ -1,5 +1,5 @@
-"""Run keys (what a rerun resumes by) stay as runs stored them: the prompt cache settings are no
-part of them, and `prompt_order` only when it is not the paper's order, which every run before
+"""Run keys (what a rerun resumes by) stay as runs stored them: the prompt cache settings and the
+local server's threads are no part of them, and `prompt_order` only when it is not the paper's order, which every run before
 it used. The pinned keys are what these configs hashed to before either field existed."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ CURATE_LOCAL = {"source": "dataset", "dataset": "evaluation_set", "limit": 4, "c
 ADVERSARIAL_LOCAL = {"iterations": 1, "batch_size": 2, "labelled_batch_size": 2,
                      "validation_size": 4, "llm": {**LOCAL_LLM, "temperature": 0.7,
                                                    "max_tokens": 200}}
-CACHE_OFF = {"prompt_cache": False, "prompt_cache_mib": 64}
+CACHE_OFF = {"prompt_cache": False, "prompt_cache_mib": 64, "n_threads": 1}
 
 
 def curate_key(cfg: dict[str, Any]) -> str:
@@ -44,14 +44,14 @@ def test_keys_of_runs_stored_before_are_unchanged() -> None:
         "judge:05891d1a5571054358234cf63f29b2e8175d00f1")
 
 
-def test_the_prompt_cache_settings_are_no_part_of_a_curate_key() -> None:
+def test_the_local_server_settings_are_no_part_of_a_curate_key() -> None:
     llm, uncached = CURATE_LOCAL["llm"], {**CURATE_LOCAL["llm"], **CACHE_OFF}
     assert curate_key({**CURATE_LOCAL, "llm": uncached}) == curate_key(CURATE_LOCAL)
     assert curate_key({**CURATE_LOCAL, "llm": uncached, "generator": uncached}) == curate_key(
         {**CURATE_LOCAL, "generator": llm})
 
 
-def test_the_prompt_cache_settings_are_no_part_of_other_keys() -> None:
+def test_the_local_server_settings_are_no_part_of_other_keys() -> None:
     adversarial = {**ADVERSARIAL_LOCAL, "llm": {**ADVERSARIAL_LOCAL["llm"], **CACHE_OFF},
                    "optimizer": {**LOCAL_LLM, **CACHE_OFF}}
     assert adversarial_key(adversarial) == adversarial_key(
