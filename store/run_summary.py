@@ -109,7 +109,9 @@ def _figures(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     if isinstance(steps, list) and steps:
         last = {k: v for entry in steps if isinstance(entry, dict) for k, v in entry.items()}
         shown = [f"{k} {short(last[k])}" for k in FIGURE_KEYS if _number(last.get(k))]
-        out = [("logged steps", str(len(steps))), ("last values", ", ".join(shown) or "-")]
+        logged = [e for e in steps if isinstance(e, dict) and "train_runtime" not in e]
+        out = [("logged steps", str(len(logged))),  # TRL's closing summary is not a step
+               ("last values", ", ".join(shown) or "-")]
         alerts = [a for a in metrics.get("watch_alerts") or [] if isinstance(a, dict)]
         if alerts:
             out.append(("watch alerts", "; ".join(f"step {a.get('step')}: {a.get('rule')} → "

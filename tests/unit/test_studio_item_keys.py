@@ -90,3 +90,11 @@ def test_an_evaluation_stored_at_its_end_keeps_when_it_began(tmp_path) -> None:
     assert lines["finished"].endswith("(21 s)")
     assert lines["more"] == "pairwise, agreement"  # where to read them is the caller's to say
     store.close()
+
+
+def test_a_runs_summary_counts_logged_steps_without_trls_closing_summary() -> None:
+    steps = [{"step": 1, "loss": 0.5}, {"step": 2, "loss": 0.4},
+             {"step": 2, "train_loss": 0.45, "train_runtime": 9.0}]
+    run = Run(id=1, kind="sft", metrics={"steps": steps}, config={}, status="finished",
+              started_at=utcnow())
+    assert dict(run_summary(run))["logged steps"] == "2"
