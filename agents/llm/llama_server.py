@@ -193,7 +193,7 @@ def keep_prompts(settings: Any) -> str:
     for `settings` (see `prompt_cache`); what is kept, for the log."""
     if not settings.cache:
         return "prompt cache: off"
-    from kindling.agents.llm.prompt_cache import KeptPromptCache
+    from kindling.agents.llm.prompt_cache import KeptPromptCache, keep_logits_row
     from llama_cpp.server import app as server_app
 
     # the server's one model holder, which create_app fills; it has no public getter outside
@@ -201,7 +201,10 @@ def keep_prompts(settings: Any) -> str:
     proxy = getattr(server_app, "_llama_proxy", None)
     if proxy is None:
         return f"prompt cache: llama-cpp-python's own, {settings.cache_size >> 20} MiB of state"
-    proxy(settings.model_alias).set_cache(KeptPromptCache(capacity_bytes=settings.cache_size))
+    llama = proxy(settings.model_alias)
+    if not settings.logits_all:  # with logits kept per token, `logprobs` reads the buffer
+        keep_logits_row(llama)
+    llama.set_cache(KeptPromptCache(capacity_bytes=settings.cache_size))
     return f"prompt cache: {settings.cache_size >> 20} MiB in RAM"
 
 

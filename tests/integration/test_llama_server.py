@@ -17,6 +17,8 @@ import pytest
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.endpoints import gguf_path
 from kindling.agents.llm.llama_server import LlamaServer, LlamaServerError
+from kindling.agents.llm.prompt_cache import KeptPromptCache, keep_logits_row
+from llama_cpp import Llama
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -112,3 +114,21 @@ def test_no_orphan_after_the_parent_is_killed(tmp_path: Path) -> None:
     assert not alive(child_pid), "the llama.cpp server outlived its parent"
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+
+
+def test_a_state_kept_with_one_logits_row_answers_as_a_fresh_evaluation() -> None:
+    """The cache as the server runs it (one logits row, Kindling's cache) gives a prompt whose
+    start it kept the tokens a model evaluating it from scratch gives."""
+    prompts = [f"You are the {role}.\n{RULES[:600]}\nSlogan: {item}" for role, item in (
+        ("advocate", "Light that lasts."), ("critic", "Light that lasts."),
+        ("advocate", "Ride on, all week."))]
+    cached = Llama(str(smollm2()), n_ctx=512, logits_all=False, verbose=False)
+    keep_logits_row(cached)
+    cached.set_cache(KeptPromptCache(capacity_bytes=64 << 20))
+    answers = [cached.create_completion(p, max_tokens=6, temperature=0)["choices"][0]["text"]
+               for p in prompts]
+    fresh = Llama(str(smollm2()), n_ctx=512, logits_all=False, verbose=False)
+    assert answers[-1] == fresh.create_completion(prompts[-1], max_tokens=6,
+                                                  temperature=0)["choices"][0]["text"]
+    kept = list(cached.cache.cache_state.values())  # type: ignore[union-attr]
+    assert len(kept) == 3 and {state.scores.shape[0] for state in kept} == {1}

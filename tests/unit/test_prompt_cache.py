@@ -1,6 +1,6 @@
 """The offline llama.cpp server's prompt cache: on by default for the local backend, off when
 `prompt_cache: false`, down from the config to llama-cpp-python's settings in the child; and
-`KeptPromptCache` keeps one logits row per state and counts all it keeps."""
+`KeptPromptCache` counts all a state holds and drops the least recently used."""
 
 from __future__ import annotations
 
@@ -49,21 +49,20 @@ def state(tokens: list[int], kv_bytes: int, rows: int = 512, vocab: int = 1000) 
                       llama_state_size=kv_bytes, seed=1)
 
 
-def test_a_kept_state_holds_one_logits_row_and_counts_it() -> None:
+def test_a_kept_state_counts_all_it_holds() -> None:
     cache = KeptPromptCache(capacity_bytes=1 << 30)
     cache[(1, 2, 3)] = state([1, 2, 3], kv_bytes=10_000)
     kept = cache[(1, 2, 3, 4)]
-    assert kept.scores.shape == (1, 1000)
-    assert cache.cache_size == 10_000 + 4096 * 4 + 1000 * 4 == state_bytes(kept)
+    assert cache.cache_size == 10_000 + 4096 * 4 + 512 * 1000 * 4 == state_bytes(kept)
 
 
 def test_the_longest_shared_start_wins_and_the_oldest_goes_first() -> None:
-    kept = 100_000 + 4096 * 4 + 1000 * 4  # one state as kept
+    kept = 100_000 + 4096 * 4 + 1000 * 4  # one state with one logits row
     cache = KeptPromptCache(capacity_bytes=2 * kept + kept // 2)
-    cache[(1, 2, 3)] = state([1, 2, 3], kv_bytes=100_000)
-    cache[(1, 2, 9)] = state([1, 2, 9], kv_bytes=100_000)
+    cache[(1, 2, 3)] = state([1, 2, 3], kv_bytes=100_000, rows=1)
+    cache[(1, 2, 9)] = state([1, 2, 9], kv_bytes=100_000, rows=1)
     assert cache[(1, 2, 9, 9)].n_tokens == 3 and list(cache[(1, 2, 9, 9)].input_ids[:3]) == [1, 2, 9]
-    cache[(7, 7)] = state([7, 7], kv_bytes=100_000)  # over the capacity: (1, 2, 3) is the LRU
+    cache[(7, 7)] = state([7, 7], kv_bytes=100_000, rows=1)  # over: (1, 2, 3) is the LRU
     assert list(cache.cache_state) == [(1, 2, 9), (7, 7)]
     with pytest.raises(KeyError):
         cache[(5,)]
