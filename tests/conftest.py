@@ -18,6 +18,17 @@ PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PAPER_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "igniting"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def session_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Kindling's caches (the offline server's kept prompt states) go to a folder of the test
+    session's own, shared by its tests, never the user's ~/.cache."""
+    folder = tmp_path_factory.mktemp("xdg-cache")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(folder))
+    yield folder
+    patch.undo()
+
+
 @pytest.fixture
 def paper_data() -> Path:
     assert PAPER_DATA.is_dir(), f"paper data not found at {PAPER_DATA}"

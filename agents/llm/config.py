@@ -47,10 +47,12 @@ class LLMConfig(Strict):
     n_ctx: int = Field(4096, ge=256, description="local llama.cpp server: context size in tokens.")
     n_threads: int = Field(0, ge=0, le=1024, description="local llama.cpp server: CPU threads it computes with (0: one per core). Fewer than the cores free keeps it steady on a machine other work shares. Not part of a run's identity.")
     prompt_cache: bool = Field(True, description="local llama.cpp server: keep the evaluated state of recent prompts in RAM (llama.cpp's prompt cache), so a prompt that starts like an earlier one is evaluated only from where they differ (an agent role's fixed instructions once per run, not once per item). false: every prompt is evaluated from the start but for what it shares with the one just before. Not part of a run's identity.")
-    prompt_cache_mib: int = Field(512, ge=16, le=1 << 20, description="local llama.cpp server: most RAM the prompt cache keeps, in MiB; the least recently used prompt goes first. A SmolLM2 prompt of Path A takes about 35 MiB. Not part of a run's identity.")
+    prompt_cache_mib: int = Field(512, ge=16, le=1 << 16, description="local llama.cpp server: most RAM the prompt cache keeps, in MiB; the least recently used prompt goes first. A SmolLM2 prompt of Path A takes about 35 MiB. Not part of a run's identity.")
+    prompt_cache_disk_mib: int = Field(1024, ge=0, le=1 << 16, description="local llama.cpp server, with prompt_cache on: most disk the prompt states kept between commands take, in MiB (0: none). The first time a prompt start is seen (an agent role's instructions), its evaluated state is kept in ~/.cache/kindling/llama-prompts/ (under XDG_CACHE_HOME where set), so the next command on the same model starts from it; the least recently used goes first. Not part of a run's identity.")
 
     RUN_KEY_OMITS: ClassVar[frozenset[str]] = frozenset({"n_threads", "prompt_cache",
-                                                         "prompt_cache_mib"})
+                                                         "prompt_cache_mib",
+                                                         "prompt_cache_disk_mib"})
     """Fields that change how fast the same prompts are answered, not what is asked: left out of
     run keys (`agents.run_key`), so a run started before they existed, or with other values,
     resumes."""

@@ -122,11 +122,12 @@ def gguf_path(cfg: LLMConfig) -> Path | None:
 
 def llama_server_for(cfg: LLMConfig, gguf: Path) -> LlamaServer:
     """The llama.cpp server a local config runs `gguf` on (not started): its context size and
-    threads, and its prompt cache unless `prompt_cache` is off."""
+    threads, and its prompt cache (in RAM and on disk) unless `prompt_cache` is off."""
     from kindling.agents.llm.llama_server import LlamaServer
 
     return LlamaServer(gguf, alias=cfg.model, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads,
-                       prompt_cache_mib=cfg.prompt_cache_mib if cfg.prompt_cache else 0)
+                       prompt_cache_mib=cfg.prompt_cache_mib if cfg.prompt_cache else 0,
+                       prompt_disk_mib=cfg.prompt_cache_disk_mib if cfg.prompt_cache else 0)
 
 
 def start_llama_server(cfg: LLMConfig, gguf: Path) -> LlamaServerChat:

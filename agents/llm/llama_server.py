@@ -10,6 +10,8 @@ so no server outlives the command that started it.
 The server keeps recent prompts' evaluated state in RAM (llama.cpp's prompt cache, see
 `prompt_cache`) unless told `--prompt-cache-mib 0`: agents send one call at a time, each role's
 prompt starting with the same instructions, and the cache evaluates those once, not per item.
+With `--prompt-disk-mib N` it also keeps the first evaluation of each new prompt start on disk
+(`prompt_disk`), so the next command on the same model does not evaluate them again.
 """
 
 from __future__ import annotations
@@ -44,9 +46,11 @@ class LlamaServer:
     """One llama.cpp server on 127.0.0.1 for one GGUF file; `base_url` once started."""
 
     def __init__(self, model_path: Path, *, alias: str, n_ctx: int = 4096, n_threads: int = 0,
-                 port: int = 0, log_path: Path | None = None, prompt_cache_mib: int = 0) -> None:
+                 port: int = 0, log_path: Path | None = None, prompt_cache_mib: int = 0,
+                 prompt_disk_mib: int = 0) -> None:
         self.model_path, self.alias, self.n_ctx, self.n_threads = model_path, alias, n_ctx, n_threads
         self.prompt_cache_mib = prompt_cache_mib  # 0: no prompt cache
+        self.prompt_disk_mib = prompt_disk_mib  # 0: nothing kept on disk between commands
         self.requested_port = port
         self.port: int | None = None
         self.log_path = log_path or Path(tempfile.gettempdir()) / f"kindling-llama-{os.getpid()}.log"
@@ -85,7 +89,8 @@ class LlamaServer:
         return [sys.executable, "-m", "kindling.agents.llm.llama_server",
                 "--model", str(self.model_path), "--alias", self.alias, "--n-ctx", str(self.n_ctx),
                 "--n-threads", str(self.n_threads), "--port", str(self.requested_port),
-                "--prompt-cache-mib", str(self.prompt_cache_mib)]
+                "--prompt-cache-mib", str(self.prompt_cache_mib),
+                "--prompt-disk-mib", str(self.prompt_disk_mib)]
 
     def _read_port(self) -> int:
         assert self._proc is not None and self._proc.stdout is not None
@@ -188,12 +193,14 @@ def model_settings(args: argparse.Namespace) -> Any:
                          cache_type="ram", cache_size=args.prompt_cache_mib << 20)
 
 
-def keep_prompts(settings: Any) -> str:
+def keep_prompts(settings: Any, disk_mib: int = 0) -> str:
     """Put Kindling's `KeptPromptCache` in place of the cache llama-cpp-python's server built
-    for `settings` (see `prompt_cache`); what is kept, for the log."""
+    for `settings` (see `prompt_cache`), keeping new prompt starts on disk too with `disk_mib`;
+    what is kept, for the log."""
     if not settings.cache:
         return "prompt cache: off"
     from kindling.agents.llm.prompt_cache import KeptPromptCache, keep_logits_row
+    from kindling.agents.llm.prompt_disk import DiskPromptStates, prompt_states_folder
     from llama_cpp.server import app as server_app
 
     # the server's one model holder, which create_app fills; it has no public getter outside
@@ -204,8 +211,17 @@ def keep_prompts(settings: Any) -> str:
     llama = proxy(settings.model_alias)
     if not settings.logits_all:  # with logits kept per token, `logprobs` reads the buffer
         keep_logits_row(llama)
-    llama.set_cache(KeptPromptCache(capacity_bytes=settings.cache_size))
-    return f"prompt cache: {settings.cache_size >> 20} MiB in RAM"
+    disk = None
+    if disk_mib > 0:
+        folder = prompt_states_folder(Path(settings.model), settings.n_ctx)
+        try:
+            disk = DiskPromptStates(folder, capacity_bytes=disk_mib << 20)
+        except OSError as exc:  # a read-only home: the RAM cache still works
+            print(f"prompt states not kept on disk: {folder}: {exc.strerror or exc}",
+                  file=sys.stderr)
+    llama.set_cache(KeptPromptCache(settings.cache_size, disk=disk, llama=llama))
+    kept = f"prompt cache: {settings.cache_size >> 20} MiB in RAM"
+    return kept if disk is None else f"{kept}, new prompt starts kept in {disk.folder}"
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -226,7 +242,7 @@ def serve(args: argparse.Namespace) -> None:
     model = model_settings(args)
     app = create_app(server_settings=ServerSettings(host="127.0.0.1", port=0),
                      model_settings=[model])
-    print(keep_prompts(model), file=sys.stderr, flush=True)
+    print(keep_prompts(model, args.prompt_disk_mib), file=sys.stderr, flush=True)
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
 
 
@@ -240,6 +256,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--prompt-cache-mib", type=int, default=0,
                         help="RAM for llama.cpp's prompt cache in MiB (0: no cache)")
+    parser.add_argument("--prompt-disk-mib", type=int, default=0,
+                        help="disk for prompt states kept between commands in MiB (0: none)")
     return parser.parse_args(argv)
 
 

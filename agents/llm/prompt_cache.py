@@ -14,10 +14,19 @@ its capacity, so its 2 GiB default could hold some 8 GB. With `logits_all` off, 
 it, nothing reads that buffer (sampling reads llama.cpp's own logits, and a loaded state is always
 evaluated again from at least its last token before sampling), so `keep_logits_row` cuts it to
 one row, and `KeptPromptCache` counts all a state holds against its capacity.
+
+Given a `DiskPromptStates`, `KeptPromptCache` also keeps on disk the state of each prompt whose
+start it had not seen (an agent role's first item), and loads a kept one when it shares a longer
+start with a prompt than anything in RAM: the next command skips those first evaluations too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from kindling.agents.llm.prompt_disk import DiskPromptStates
 from llama_cpp import Llama, LlamaRAMCache, LlamaState
 
 
@@ -33,8 +42,51 @@ def keep_logits_row(llama: Llama) -> None:
 
 
 class KeptPromptCache(LlamaRAMCache):
-    """An LRU `LlamaRAMCache` that counts everything a state holds against its capacity."""
+    """An LRU `LlamaRAMCache` that counts everything a state holds against its capacity, and with
+    `disk` (and the `llama` it serves) keeps the states of new prompt starts there too."""
+
+    def __init__(self, capacity_bytes: int, disk: DiskPromptStates | None = None,
+                 llama: Llama | None = None) -> None:
+        super().__init__(capacity_bytes)
+        self.disk, self.llama = disk, llama
+        self._new_start = False  # the prompt looked up last shared less than half with any kept
 
     @property
     def cache_size(self) -> int:
         return sum(state_bytes(state) for state in self.cache_state.values())
+
+    def __getitem__(self, key: Sequence[int]) -> LlamaState:
+        key = tuple(key)
+        in_ram = self._find_longest_prefix_key(key)
+        ram_len = Llama.longest_token_prefix(in_ram, key) if in_ram is not None else 0
+        disk_len, path = (0, None)
+        if self.disk is not None:
+            disk_len, path = self.disk.best(np.asarray(key, dtype=np.intc))
+        self._new_start = max(ram_len, disk_len) < len(key) // 2
+        if path is not None and disk_len > ram_len:
+            state = self._from_disk(path)
+            if state is not None:
+                return state
+        return super().__getitem__(key)
+
+    def __setitem__(self, key: Sequence[int], value: LlamaState) -> None:
+        super().__setitem__(key, value)
+        if self.disk is not None and self._new_start:
+            self.disk.save(value)
+        self._new_start = False
+
+    def _from_disk(self, path: Path) -> LlamaState | None:
+        """A kept state, loaded into the model to prove it fits (then also kept in RAM); None
+        when it does not (the file is forgotten)."""
+        assert self.disk is not None
+        state = self.disk.load(path)
+        if state is None:
+            return None
+        if self.llama is not None:
+            try:
+                self.llama.load_state(state)
+            except (RuntimeError, ValueError):
+                self.disk.forget(path)
+                return None
+        super().__setitem__(tuple(state.input_ids[: state.n_tokens].tolist()), state)
+        return state

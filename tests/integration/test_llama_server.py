@@ -81,6 +81,23 @@ def test_the_prompt_cache_evaluates_a_shared_start_once(tmp_path: Path) -> None:
     assert warm < cold / 2, (cold, warm)
 
 
+def test_the_next_server_starts_from_the_prompt_start_kept_on_disk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A role's instructions evaluated by one command's server are not evaluated again by the
+    next command's: its first call loads them from ~/.cache (here a temp XDG_CACHE_HOME)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    log = tmp_path / "llama.log"
+    kept = {"alias": "smollm2", "log_path": log, "prompt_cache_mib": 256, "prompt_disk_mib": 64}
+    with LlamaServer(smollm2(), **kept) as server:
+        cold = asked(server, "advocate", "Light that lasts.")
+    files = list((tmp_path / "cache" / "kindling" / "llama-prompts").glob("*/*.npz"))
+    assert len(files) == 1
+    with LlamaServer(smollm2(), **kept) as server:
+        warm = asked(server, "advocate", "Ride on, all week.")
+    assert "new prompt starts kept in" in log.read_text()
+    assert warm < cold / 2, (cold, warm)
+
+
 def test_a_port_already_taken_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

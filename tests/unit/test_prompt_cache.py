@@ -1,9 +1,11 @@
 """The offline llama.cpp server's prompt cache: on by default for the local backend, off when
 `prompt_cache: false`, down from the config to llama-cpp-python's settings in the child; and
-`KeptPromptCache` counts all a state holds and drops the least recently used."""
+`KeptPromptCache` counts all a state holds and drops the least recently used; new prompt starts
+are kept on disk for the next command (`DiskPromptStates`)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.endpoints import llama_server_for
 from kindling.agents.llm.llama_server import keep_prompts, model_settings, parse_args
 from kindling.agents.llm.prompt_cache import KeptPromptCache, state_bytes
+from kindling.agents.llm.prompt_disk import DiskPromptStates
 from llama_cpp import LlamaState
 
 GGUF = Path("/models/smollm2.gguf")  # never opened: the server is built, not started
@@ -66,3 +69,67 @@ def test_the_longest_shared_start_wins_and_the_oldest_goes_first() -> None:
     assert list(cache.cache_state) == [(1, 2, 9), (7, 7)]
     with pytest.raises(KeyError):
         cache[(5,)]
+
+
+def test_kept_on_disk_by_default_and_off_with_the_cache() -> None:
+    command = llama_server_for(LLMConfig(backend="local"), GGUF).command()
+    assert parse_args(command[command.index("--model"):]).prompt_disk_mib == 1024
+    off = llama_server_for(LLMConfig(backend="local", prompt_cache=False), GGUF).command()
+    assert parse_args(off[off.index("--model"):]).prompt_disk_mib == 0
+
+
+def test_a_state_kept_on_disk_comes_back_whole(tmp_path: Path) -> None:
+    disk = DiskPromptStates(tmp_path / "states", capacity_bytes=1 << 30)
+    disk.save(state([5, 6, 7], kv_bytes=1000, rows=1))
+    again = DiskPromptStates(tmp_path / "states", capacity_bytes=1 << 30)  # the next command
+    shared, path = again.best(np.array([5, 6, 8], dtype=np.intc))
+    assert shared == 2 and path is not None
+    kept = again.load(path)
+    assert kept is not None and kept.n_tokens == 3 and kept.llama_state == b"\0" * 1000
+    assert list(kept.input_ids[:3]) == [5, 6, 7] and kept.scores.shape == (1, 1000)
+    assert again.best(np.array([9], dtype=np.intc)) == (0, None)
+
+
+def test_the_least_recently_used_file_goes_first(tmp_path: Path) -> None:
+    disk = DiskPromptStates(tmp_path, capacity_bytes=1 << 30)
+    disk.save(state([1, 1], kv_bytes=50_000, rows=1))
+    size = next(tmp_path.glob("*.npz")).stat().st_size
+    disk.capacity_bytes = 2 * size + size // 2
+    disk.save(state([2, 2], kv_bytes=50_000, rows=1))
+    old = disk.best(np.array([1, 1], dtype=np.intc))[1]
+    assert old is not None
+    os.utime(old, ns=(1, 1))  # long unused
+    disk.save(state([3, 3], kv_bytes=50_000, rows=1))
+    assert disk.best(np.array([1, 1], dtype=np.intc)) == (0, None) and not old.exists()
+    assert len(list(tmp_path.glob("*.npz"))) == 2
+
+
+def test_a_file_that_is_not_a_state_is_removed_never_unpickled(tmp_path: Path) -> None:
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    np.savez(tmp_path / "pickled.npz", input_ids=np.array([{"x": 1}], dtype=object),
+             meta=np.array([1, 0]))
+    disk = DiskPromptStates(tmp_path, capacity_bytes=1 << 30)
+    assert disk.best(np.array([1], dtype=np.intc)) == (0, None)
+    assert list(tmp_path.glob("*.npz")) == []
+
+
+def test_only_a_new_prompt_start_is_written_to_disk(tmp_path: Path) -> None:
+    disk = DiskPromptStates(tmp_path, capacity_bytes=1 << 30)
+    cache = KeptPromptCache(1 << 30, disk=disk)
+    with pytest.raises(KeyError):
+        cache[(1, 2, 3, 4)]  # never seen: evaluated whole, then kept
+    cache[(1, 2, 3, 4, 9)] = state([1, 2, 3, 4, 9], kv_bytes=1000, rows=1)
+    cache[(1, 2, 3, 5)]  # shares most of its start: evaluated from the RAM state
+    cache[(1, 2, 3, 5, 9)] = state([1, 2, 3, 5, 9], kv_bytes=1000, rows=1)
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+
+
+def test_the_next_command_starts_from_the_state_on_disk(tmp_path: Path) -> None:
+    first = KeptPromptCache(1 << 30, disk=DiskPromptStates(tmp_path, capacity_bytes=1 << 30))
+    with pytest.raises(KeyError):
+        first[(1, 2, 3, 4)]
+    first[(1, 2, 3, 4, 9)] = state([1, 2, 3, 4, 9], kv_bytes=1000, rows=1)
+    second = KeptPromptCache(1 << 30, disk=DiskPromptStates(tmp_path, capacity_bytes=1 << 30))
+    kept = second[(1, 2, 3, 4, 7)]
+    assert list(kept.input_ids[: kept.n_tokens]) == [1, 2, 3, 4, 9]
+    assert list(second.cache_state) == [(1, 2, 3, 4, 9)]  # now in RAM too
