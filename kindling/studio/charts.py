@@ -151,7 +151,8 @@ def overlay_charts(store: Store, run_ids: list[int], wanted: str = "") -> dict[s
         wanted: One series to draw alone ("" for every shared one).
 
     Returns:
-        {"charts": chart records, "series": the shared series' names, "runs": line labels}.
+        {"charts": chart records, "series": the shared series' names, "runs": line labels,
+        "same": series with one value in every run at every step (said, not drawn) → value}.
 
     Raises:
         NotFound: a run id names no run.
@@ -162,15 +163,29 @@ def overlay_charts(store: Store, run_ids: list[int], wanted: str = "") -> dict[s
         per_run[f"run {run_id}" + (f" · {run.name}" if run.name else "")] = runs_data.curves(run)
     if not per_run:
         return {"charts": [], "series": [], "runs": []}
-    drawn: dict[str, None] = {}  # what any run's plan draws up front, or flags as flat
+    shared, same = overlay_series(per_run)
+    names = [wanted] if wanted else [n for n in shared if n not in same]
+    charts = [line_chart(f"overlay-{i}", name,
+                         {label: c.get(name, []) for label, c in per_run.items()})
+              for i, name in enumerate(names)]
+    return {"charts": charts, "series": shared, "runs": list(per_run), "same": same}
+
+
+def overlay_series(per_run: dict[str, dict[str, Any]]) -> tuple[list[str], dict[str, float]]:
+    """The series every run logs that some run charts up front or flags as flat, in display
+    order, and those of them with one value in every run at every step (→ that value)."""
+    drawn: dict[str, None] = {}
     for curves in per_run.values():
         plan = plan_charts(curves)
         drawn |= dict.fromkeys(plan.primary + list(plan.flat_rewards) + plan.signals
                                + list(plan.flat_signals))
     shared = sorted((n for n in drawn if all(n in c for c in per_run.values())),
                     key=display_order)
-    names = [wanted] if wanted else shared
-    charts = [line_chart(f"overlay-{i}", name,
-                         {label: c.get(name, []) for label, c in per_run.items()})
-              for i, name in enumerate(names)]
-    return {"charts": charts, "series": shared, "runs": list(per_run)}
+    same = {n: v for n in shared if (v := one_value(c[n] for c in per_run.values())) is not None}
+    return shared, same
+
+
+def one_value(curves: Any) -> float | None:
+    """The one value every point of these curves has, or None when they differ."""
+    values = {y for points in curves for _, y in points}
+    return values.pop() if len(values) == 1 else None

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from kindling.studio.charts import PALETTE, compact, line_chart
+from kindling.studio.charts import PALETTE, compact, line_chart, overlay_series
 from kindling.studio.curve_plan import (
     MIN_SPAN_SHARE,
     SIGNALS,
@@ -74,6 +74,17 @@ def test_overlay_aligns_runs_on_their_steps_and_keeps_each_run_its_colour() -> N
     assert lines["run 3 · grpo-rm"]["colour"] == PALETTE[0]
     assert lines["run 5 · grpo-judge"]["colour"] == PALETTE[2]
     assert chart["summary"] == "last: run 3 · grpo-rm 0.4, run 5 · grpo-judge 1.5"
+
+
+def test_an_overlay_says_a_series_with_one_value_everywhere_instead_of_drawing_it() -> None:
+    flat = [(float(i), 0.0) for i in range(1, 9)]
+    per_run = {"run 1": {"reward": _ramp(8), "watch/guard_flagged": flat},
+               "run 2": {"reward": _ramp(8, 0.5, 2.0), "watch/guard_flagged": flat}}
+    shared, same = overlay_series(per_run)
+    assert {"reward", "watch/guard_flagged"} <= set(shared)
+    assert same == {"watch/guard_flagged": 0.0}
+    per_run["run 2"]["watch/guard_flagged"] = [(1.0, 0.0), (2.0, 0.5)]  # it moves in one run
+    assert overlay_series(per_run)[1] == {}
 
 
 def test_alert_steps_and_the_band_travel_with_the_chart() -> None:
