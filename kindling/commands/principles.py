@@ -13,23 +13,12 @@ from kindling.context import console, fail
 from kindling.options import PrincipleKind, check_task, parse_run
 
 if TYPE_CHECKING:
-    from kindling.store.db import Store
     from kindling.store.models import PrincipleVersion
 
 app = typer.Typer(help="Principle versions (Path B's S_D and S_G, and judge rules).", no_args_is_help=True)
 
 TASK_FILTER = ("Only versions made under this task (a name, ./tasks/NAME or a folder; versions "
                "from before tasks were recorded count as greetings-zh).")
-
-
-def _version(store: Store, version_id: int) -> PrincipleVersion:
-    from kindling.store.principles import PrincipleNotFound, get_version
-
-    try:
-        return get_version(store, version_id)
-    except PrincipleNotFound as exc:
-        fail(str(exc))
-        raise  # unreachable: fail exits
 
 
 def _task_name(task: str | None) -> str | None:
@@ -84,10 +73,10 @@ def list_cmd(
 def show(ctx: typer.Context, version_id: int = typer.Argument(..., help="Version id.")) -> None:
     """The rules, numbered, with lineage, origin, run/iteration, feedback and metrics."""
     from kindling.store.principle_tasks import version_task
-    from kindling.store.principles import lineage, rules_of
+    from kindling.store.principles import get_version, lineage, rules_of
 
     store = ctx.obj.open_store(writes=False)
-    v = _version(store, version_id)
+    v = get_version(store, version_id)
     chain = " ← ".join(f"{a.id} ({a.origin})" for a in lineage(store, version_id))
     console.print(f"[bold]principle version {v.id}[/] kind={v.kind} task={version_task(v)} "
                   f"name={v.name} origin={v.origin} active={'yes' if v.active else 'no'}",
@@ -118,7 +107,8 @@ def diff(
 ) -> None:
     """Unified diff of two versions' rules (added green, removed red); --best: what the
     adversarial loop changed in its best version."""
-    from kindling.store.principles import best_version, lineage, versions_diff
+    from kindling.services.principles import best_against_start
+    from kindling.store.principles import get_version, versions_diff
 
     store = ctx.obj.open_store(writes=False)
     if best == (a is not None or b is not None) or (not best and b is None):
@@ -126,19 +116,14 @@ def diff(
     if not best and (kind is not None or run is not None):
         fail("--kind and --run only go with --best")
     if best:
-        chosen = best_version(store, kind or "detector", run)
-        if chosen is None:
-            fail(f"no {kind or 'detector'} version has validation metrics"
-                 + (f" in run {run}" if run is not None else ""))
-            return
-        first, second = lineage(store, chosen.id)[-1], chosen
-        a, b = first.id, chosen.id
+        first, second = best_against_start(store, kind or "detector", run)
+        a, b = first.id, second.id
         if a == b:
-            console.print(f"the best {chosen.kind} version is {a}, a starting version: no "
+            console.print(f"the best {second.kind} version is {a}, a starting version: no "
                           "revision of it validated better")
             return
     else:
-        first, second = _version(store, a), _version(store, b)
+        first, second = get_version(store, a), get_version(store, b)
     if first.kind != second.kind:
         fail(f"version {a} is a {first.kind} set and {b} a {second.kind} set: diff two "
              "versions of one kind (`kindling principles list --kind K`)")
@@ -176,41 +161,24 @@ def activate_cmd(
 
     `--best` refuses, without --force, a version that is no better on validation than the version
     Path B started from, or than the length-only rule on the same items."""
+    from kindling.services.principles import activate_best
     from kindling.store.principle_tasks import version_task
-    from kindling.store.principles import (
-        PrincipleNotFound,
-        activate,
-        activation_doubts,
-        best_version,
-        metric,
-    )
+    from kindling.store.principles import activate, metric
 
     store = ctx.obj.open_store()
     if best == (version_id is not None):
         fail("give either a version id or --best")
     if not best and (kind is not None or run is not None or task is not None):
         fail("--kind, --run and --task only go with --best")
-    if best:
-        chosen = best_version(store, kind or "detector", run, _task_name(task))
-        if chosen is None:
-            where = (f" in run {run}" if run is not None else "") + (
-                f" of task {_task_name(task)}" if task is not None else "")
-            fail(f"no {kind or 'detector'} version{where} has a validation F1 metric")
-            return
-        version_id = chosen.id
-        doubts = activation_doubts(store, chosen)
-        if doubts and not force:
-            fail(f"not activated: the best {chosen.kind} version is {chosen.id}, but "
-                 + "; ".join(doubts) + " (give --force to activate it anyway)")
-        for doubt in doubts:
-            console.print(f"[yellow]warning:[/] {doubt}", highlight=False)
-    elif force:
+    if not best and force:
         fail("--force only goes with --best")
-    try:
+    if best:
+        chosen = activate_best(store, kind or "detector", run, _task_name(task), force=force)
+        for doubt in chosen.doubts:
+            console.print(f"[yellow]warning:[/] {doubt}", highlight=False)
+        v = chosen.version
+    else:
         v = activate(store, version_id)
-    except PrincipleNotFound as exc:
-        fail(str(exc))
-        return
     f1 = metric(v, "f1")
     console.print(f"activated {v.kind} version {v.id} ({v.name}) for task {version_task(v)}"
                   + (f", validation F1 {f1:.3f}" if f1 is not None else ""), highlight=False)
