@@ -32,16 +32,14 @@ from kindling.rl.precision import (
 )
 from kindling.rl.rewards.registry import RewardContext, build_rewards
 from kindling.rl.rewards.trl_helpers import soft_overlong_arguments
-from kindling.rl.sft import (
-    ModelLoadError,
-    chat_policy,
+from kindling.rl.run_lifecycle import (
     fit,
-    lora_config,
     record_failure,
     record_stopped,
     record_success,
     start_run,
 )
+from kindling.rl.sft import ModelLoadError, chat_policy, lora_config
 from kindling.rl.train_config import KindlingGRPO
 from kindling.store.db import Store
 from kindling.store.errors import UserError

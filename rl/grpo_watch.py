@@ -7,7 +7,7 @@ import statistics
 from typing import Any
 
 from kindling.rl.grpo_samples import CompletionSampler
-from kindling.rl.sft import StoreMetricsCallback, console
+from kindling.rl.run_lifecycle import StoreMetricsCallback, console
 from kindling.rl.train_config import KindlingGRPO
 from kindling.rl.watch import LengthReference, SignalTap
 from kindling.rl.watch_rules import RuleWatcher
