@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import openai
 from kindling.agents.judge.config import JudgeConfig
-from kindling.agents.judge.nodes import ROLE, TEMPLATE
+from kindling.agents.judge.prompt import ROLE, TEMPLATE
 from kindling.agents.judge.schemas import DetectorVerdict
 from kindling.agents.judge.service import JudgeService, build_judge_service
 from kindling.agents.llm.config import LLMConfig

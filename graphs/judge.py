@@ -1,14 +1,17 @@
 """The principle-guided judge's graph: guard_response → (flagged → record) else detect → record.
 
-One (query, response) per run; the nodes are the same functions `JudgeService` calls for batches
-(agents/judge/nodes.py). The graph is for rendering, stepping and single-item judging.
+One (query, response) per run; the nodes (agents/judge/nodes.py) run the same steps `JudgeService`
+runs for batches (agents/judge/steps.py). The graph is for rendering, stepping and single-item
+judging.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from kindling.agents.judge.nodes import JudgeContext, JudgeState, detect, guard_response, record
+from kindling.agents.judge.context import JudgeContext
+from kindling.agents.judge.nodes import detect, guard_response, record
+from kindling.agents.judge.state import JudgeState
 from langgraph.graph import END, START, StateGraph
 
 

@@ -43,7 +43,7 @@ GRAPHS: dict[str, GraphEntry] = {entry.name: entry for entry in (
                "agents.adversarial.state.AdversarialContext",
                "Path B, one run: Generator vs Detector, reflection, validation, until a stop rule"),
     GraphEntry("judge", "kindling.graphs.judge:build_judge_graph", "judge",
-               "agents.judge.nodes.JudgeContext",
+               "agents.judge.context.JudgeContext",
                "the principle-guided judge, one (query, response): guard → detect → record"),
 )}
 

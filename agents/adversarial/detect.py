@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kindling.agents.judge.nodes import DetectPrompt
+from kindling.agents.judge.prompt import DetectPrompt
 from kindling.agents.judge.schemas import DetectorVerdict
 from kindling.agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
 

@@ -10,7 +10,7 @@ from kindling.agents.adversarial.detect import ask_detector
 from kindling.agents.adversarial.logic import is_chinese, screen_rules
 from kindling.agents.adversarial.schemas import FlawedGreeting, RuleSet
 from kindling.agents.adversarial.state import AdversarialContext, AdversarialState
-from kindling.agents.judge.nodes import DetectPrompt
+from kindling.agents.judge.prompt import DetectPrompt
 from kindling.agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
 from kindling.agents.templates import PromptLibrary
 from langgraph.runtime import Runtime

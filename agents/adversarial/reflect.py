@@ -16,7 +16,7 @@ from kindling.agents.adversarial.play import revise, sample_batch
 from kindling.agents.adversarial.schemas import ErrorReflection
 from kindling.agents.adversarial.state import AdversarialContext, AdversarialState
 from kindling.agents.judge.metrics import binary_metrics, length_baseline
-from kindling.agents.judge.nodes import DetectPrompt
+from kindling.agents.judge.prompt import DetectPrompt
 from kindling.agents.judge.service import JudgeService
 from kindling.agents.language import text_length
 from kindling.agents.llm.caller import AgentCallFailed, CallKey

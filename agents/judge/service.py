@@ -1,9 +1,9 @@
 """The judge as a batch service: what `kindling judge` and GRPO's judge reward call.
 
 `JudgeService.judge_many` answers a batch of (query, response) items with the same steps as the
-`judge` graph (agents/judge/nodes.py), without a graph run per item: guard every response,
-one SELECT for the cached judgments, Detector calls for the misses (concurrent, bounded by the
-item concurrency and by the AgentLLM's max_concurrency), results written in batches.
+`judge` graph's nodes (agents/judge/steps.py), without a graph run per item: guard every
+response, one SELECT for the cached judgments, Detector calls for the misses (concurrent, bounded
+by the item concurrency and by the AgentLLM's max_concurrency), results written in batches.
 """
 
 from __future__ import annotations
@@ -13,18 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from kindling.agents.judge.config import JudgeConfig
-from kindling.agents.judge.nodes import (
-    DetectPrompt,
-    JudgeContext,
-    JudgeResult,
-    JudgeStats,
-    detect_item,
-    from_cache,
-    row_for,
-    screen,
-    storable,
-    write_rows,
-)
+from kindling.agents.judge.context import JudgeContext
+from kindling.agents.judge.prompt import DetectPrompt
+from kindling.agents.judge.results import JudgeResult, JudgeStats, from_cache, screen, storable
+from kindling.agents.judge.steps import detect_item, row_for, write_rows
 from kindling.agents.llm.caller import AgentLLM
 from kindling.agents.llm.endpoints import build_chat_model, close_chat_model
 from kindling.agents.task import Task, resolve_task, task_prompts

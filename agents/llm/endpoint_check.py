@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kindling.agents.judge.nodes import DetectPrompt
+from kindling.agents.judge.prompt import DetectPrompt
 from kindling.agents.judge.schemas import DetectorVerdict
 from kindling.agents.llm.caller import AgentCallFailed, AgentLLM, CallKey
 from kindling.agents.llm.config import LLMConfig

@@ -22,8 +22,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from kindling.agents.budget import BUDGET_KEY, BudgetSpent, check_budget, llm_models
 from kindling.agents.judge.config import JudgeConfig
-from kindling.agents.judge.nodes import JudgeResult, JudgeState, state_result
+from kindling.agents.judge.results import JudgeResult
 from kindling.agents.judge.service import JudgeService, build_judge_service, detector_version
+from kindling.agents.judge.state import JudgeState, state_result
 from kindling.agents.llm.endpoints import build_chat_model, close_chat_model
 from kindling.agents.llm.errors import EndpointError
 from kindling.agents.run_key import key_fields

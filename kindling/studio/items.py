@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kindling.agents.judge.nodes import sample_key
+from kindling.agents.judge.steps import sample_key
 from kindling.store import run_items
 from kindling.store.db import Store
 from kindling.store.errors import NotFound

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from kindling.agents.judge.nodes import JudgeResult
+from kindling.agents.judge.results import JudgeResult
 from kindling.rl.rewards.core import (
     Completion,
     LogExtra,

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from kindling.agents.judge.nodes import (
-    JudgeResult,
-    JudgeStats,
-    aggregate,
-    sample_key,
-    screen,
-    storable,
-)
+from kindling.agents.judge.results import JudgeResult, JudgeStats, aggregate, screen, storable
 from kindling.agents.judge.schemas import DetectorVerdict
+from kindling.agents.judge.steps import sample_key
 from kindling.graphs.judge import build_judge_graph, route_after_guard
 from kindling.store import judgments
 from kindling.store.db import Store
@@ -101,7 +95,7 @@ def test_cache_key_scope_and_insert_ignore(sqlite_store: Store) -> None:
 
 
 def test_detect_prompt_equals_a_full_render() -> None:
-    from kindling.agents.judge.nodes import TEMPLATE, DetectPrompt
+    from kindling.agents.judge.prompt import TEMPLATE, DetectPrompt
     from kindling.agents.task import task_prompts
     from kindling.store.principle_io import load_principles
 

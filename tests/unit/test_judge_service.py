@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from kindling.agents.judge.config import JudgeConfig
-from kindling.agents.judge.nodes import JudgeResult, state_result
+from kindling.agents.judge.results import JudgeResult
 from kindling.agents.judge.service import JudgeService, build_judge_service
+from kindling.agents.judge.state import state_result
 from kindling.graphs.judge import build_judge_graph
 from kindling.store.db import Store
 from kindling.store.models import AgentCall, Judgment

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import torch
-from kindling.agents.judge.nodes import JudgeResult
+from kindling.agents.judge.results import JudgeResult
 from kindling.rl.rewards.builtin import GuardReward, LengthControlReward, RMReward
 from kindling.rl.rewards.core import RewardConfigError, completion_text, prompt_text
 from kindling.rl.rewards.judge import JudgeReward

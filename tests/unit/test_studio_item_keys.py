@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from kindling.agents.judge.nodes import sample_key
+from kindling.agents.judge.steps import sample_key
 from kindling.store import work
 from kindling.store.db import Store
 from kindling.store.models import Run, utcnow
