@@ -1,6 +1,7 @@
-"""Choosing and activating principle versions: the best-validated version of a kind, the doubts
-that gate its activation, and the versions `diff --best` compares. `kindling principles`, the
-adversarial command and the experiment's Path B step call these, so the rule is written once."""
+"""Choosing, activating, importing and editing principle versions: the best-validated version of
+a kind, the doubts that gate its activation, the versions `diff --best` compares, and the checks
+an imported or edited YAML file passes before it is stored. `kindling principles` and the
+adversarial command call these; the commands only parse, run the editor and print."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ from typing import TYPE_CHECKING
 from kindling.store.errors import UserError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from kindling.agents.task import Task
     from kindling.store.db import Store
     from kindling.store.models import PrincipleVersion
+    from kindling.store.principle_io import PrincipleSet
 
 
 class NoValidatedVersion(UserError):
@@ -94,3 +99,125 @@ def best_against_start(store: Store, kind: str = "detector", run: int | None = N
 
     chosen = best_validated(store, kind, run, wanted="validation metrics")
     return lineage(store, chosen.id)[-1], chosen
+
+
+class EditRefused(UserError):
+    """An edited principle file that cannot become a new version (the edit is kept)."""
+
+
+def loaded_task(name: str) -> Task | None:
+    """The task of this name if it loads here (a built-in one, ./tasks/NAME), else None."""
+    from kindling.agents.task import TaskError, resolve_task
+
+    try:
+        return resolve_task(name)
+    except TaskError:
+        return None
+
+
+def version_yaml(version: PrincipleVersion) -> str:
+    """A version as YAML, with its task's language (left out when the task does not load here)."""
+    from kindling.store.principle_io import to_yaml
+    from kindling.store.principle_tasks import version_task
+
+    task = loaded_task(version_task(version))
+    return to_yaml(version, task.language if task is not None else None)
+
+
+def import_task(draft: PrincipleSet, given: str | None) -> tuple[str, str | None]:
+    """The task a file is imported under (--task, else the file's task:, else greetings-zh) and
+    that task's hash when it loads here.
+
+    Raises:
+        PrincipleFormatError: the file names another task than --task, or its language is not
+            the task's.
+    """
+    from kindling.store.principle_io import PrincipleFormatError
+    from kindling.store.principle_tasks import LEGACY_TASK
+
+    task = loaded_task(given) if given is not None else None
+    name = task.name if task is not None else (draft.task or LEGACY_TASK)
+    if task is not None and draft.task is not None and draft.task != task.name:
+        raise PrincipleFormatError(
+            f"{draft.source}: field task: {draft.task}, but --task is {task.name} (drop --task "
+            "to import it under the file's task, or change the file's task field)")
+    task = task or loaded_task(name)
+    if task is not None and draft.language is not None and draft.language != task.language:
+        raise PrincipleFormatError(
+            f"{draft.source}: field language: {draft.language}, but task {task.name} is written "
+            f"in {task.language} (import it under a task in {draft.language} with --task)")
+    return name, task.content_hash if task is not None else None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A principle set stored as a version of `task` (or found already stored)."""
+
+    draft: PrincipleSet
+    version_id: int
+    created: bool
+    task: str
+
+
+def store_draft(store: Store, draft: PrincipleSet, parent_id: int | None, feedback: str,
+                task: str, task_hash: str | None) -> Stored:
+    """Store `draft` as a manual version (the same rules of the same task are stored once)."""
+    from kindling.store.principles import add_version
+
+    vid, created = add_version(store, kind=draft.kind, name=draft.name, text=draft.text,
+                               origin="manual", parent_id=parent_id, feedback=feedback,
+                               task=task, task_hash=task_hash)
+    return Stored(draft, vid, created, task)
+
+
+def import_principles(store: Store, path: Path, name: str | None, parent: int | None,
+                      task: str | None) -> Stored:
+    """Store a principle YAML file as a new version (see `import_task` for its task).
+
+    Raises:
+        PrincipleFormatError: the file is not a principle set, or its task or language do not fit.
+        PrincipleNotFound: `parent` names no version.
+        EditRefused: `parent` is of another kind.
+    """
+    from kindling.store.principle_io import from_yaml_text, read_principle_file
+    from kindling.store.principles import get_version
+
+    draft = from_yaml_text(read_principle_file(path), str(path), name=name,
+                           default_name=path.stem)
+    under, task_hash = import_task(draft, task)
+    if parent is not None and get_version(store, parent).kind != draft.kind:
+        raise EditRefused(f"--parent {parent} is not a {draft.kind} version")
+    return store_draft(store, draft, parent, feedback=f"imported from {path.name}", task=under,
+                       task_hash=task_hash)
+
+
+def edited_draft(version: PrincipleVersion, edited: Path) -> PrincipleSet | None:
+    """The principle set in `edited`, an edit of `version`; None when its rules did not change.
+
+    Raises:
+        EditRefused: the file does not parse, or changes the version's kind or task (the
+            message says the edit is kept in `edited`).
+    """
+    from kindling.store.principle_io import (
+        PrincipleFormatError,
+        from_yaml_text,
+        read_principle_file,
+    )
+    from kindling.store.principle_tasks import version_task
+    from kindling.store.principles import rules_of
+
+    kept = f"nothing written; your edit is kept in {edited}"
+    try:
+        draft = from_yaml_text(read_principle_file(edited), str(edited), default_name=version.name)
+    except PrincipleFormatError as exc:
+        raise EditRefused(f"{exc}\n{kept}") from exc
+    if draft.kind != version.kind:
+        raise EditRefused(f"{edited}: field kind: cannot change from {version.kind} to "
+                          f"{draft.kind} in edit (use import); {kept}")
+    task = version_task(version)
+    if draft.task is not None and draft.task != task:
+        raise EditRefused(f"{edited}: field task: cannot change from {task} to {draft.task} in "
+                          f"edit (export it and import it with --task); {kept}")
+    if draft.text == "\n".join(rule.strip() for rule in rules_of(version)):
+        return None
+    return draft
