@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 from kindling.agents.curate.config import PolicyConfig
 from kindling.agents.curate.policy_backends import TransformersPolicy
 from kindling.agents.curate.policy_sampler import PolicySampler
-from kindling.rl.models import init_tiny_model, load_policy
+from kindling.rl.policy_loading import load_policy
+from kindling.rl.tiny_model import init_tiny_model
 from kindling.store import work
 from kindling.store.calls import CallLog
 from kindling.store.db import Store

@@ -39,8 +39,8 @@ from kindling.rl.run_lifecycle import (
     record_success,
     start_run,
 )
-from kindling.rl.sft import ModelLoadError, chat_policy, lora_config
 from kindling.rl.train_config import KindlingGRPO
+from kindling.rl.training_model import ModelLoadError, chat_policy, lora_config
 from kindling.store.db import Store
 from kindling.store.errors import UserError
 from kindling.store.queries import corpus_pairs

@@ -16,8 +16,8 @@ from typing import Any
 from kindling.rl.data import preference_dataset
 from kindling.rl.precision import trainable_head_in_fp32, weight_dtype
 from kindling.rl.run_lifecycle import fit, record_failure, record_success, start_run
-from kindling.rl.sft import MODEL_HINT, ModelLoadError, lora_config
 from kindling.rl.train_config import KindlingRM
+from kindling.rl.training_model import MODEL_HINT, ModelLoadError, lora_config
 from kindling.store.db import Store
 from kindling.store.refs import no_run_message
 from kindling.store.reports import get_run

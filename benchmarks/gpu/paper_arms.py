@@ -28,7 +28,7 @@ class Scale:
 
     name: str
     device: str
-    shape: dict[str, int]  # rl.models.tiny_qwen2_config's keyword arguments
+    shape: dict[str, int]  # rl.tiny_model.tiny_qwen2_config's keyword arguments
     vocab_size: int  # the corpus tokenizer's target size
     bf16: bool  # save the policy in bf16 (as a hub Qwen2.5 loads); False: fp32, trl.bf16 false
     grpo_steps: int

@@ -78,7 +78,7 @@ def policy(
     from kindling.agents.task import resolve_task
     from kindling.agents.templates import PromptError
     from kindling.rl.evaluate.policy import SamplingConfig, held_out_prompts
-    from kindling.rl.models import describe_model
+    from kindling.rl.policy_loading import describe_model
     from kindling.services.evaluation import compare_policies, load_judge_config
     from kindling.services.task_measures import length_rule
     from kindling.store.principles import PrincipleNotFound

@@ -37,7 +37,7 @@ def init(
     if not texts:
         fail(f"the store has no corpus (no texts in dataset {dataset!r}, no preference pairs): "
              "import an SFT dataset first (kindling data import), or name yours with --dataset")
-    from kindling.rl.models import describe_model
+    from kindling.rl.policy_loading import describe_model
 
     folder = build_tiny_model(texts, out, vocab_size=vocab_size, seed=seed, hidden_size=hidden,
                               layers=layers)
@@ -53,7 +53,7 @@ def info(
     path: str = typer.Argument(..., help="A local model folder or a hub id."),
 ) -> None:
     """Show a model's parameter count, vocabulary and shape (weights are not loaded)."""
-    from kindling.rl.models import describe_model
+    from kindling.rl.policy_loading import describe_model
 
     try:
         details = describe_model(path)

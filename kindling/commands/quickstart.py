@@ -218,7 +218,7 @@ def _import_run(store: Store) -> int:
 
 
 def _tiny(store: Store, out: Path, vocab_size: int) -> None:
-    from kindling.rl.models import describe_model
+    from kindling.rl.policy_loading import describe_model
     from kindling.services.training import build_tiny_model, corpus_texts
 
     build_tiny_model(corpus_texts(store), out, vocab_size=vocab_size)

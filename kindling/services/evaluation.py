@@ -224,7 +224,7 @@ def judge_samples(store: Store, cfg: JudgeConfig,
 
 def _sample(path: str, prompts: list[str], sampling: SamplingConfig) -> list[list[str]]:
     from kindling.rl.evaluate.policy import sample_policy
-    from kindling.rl.models import load_policy
+    from kindling.rl.policy_loading import load_policy
 
     with console.status(f"sampling {path} on {len(prompts)} prompts"):
         model, tokenizer = load_policy(path)

@@ -64,7 +64,7 @@ def base_config(base_model: str, vocab_size: int) -> tuple[Any | None, str]:
     """The config of the experiment's base model: a tiny Qwen2 built here, or a hub id/folder.
     Models made by earlier steps (SFT, GRPO) have the base model's shape."""
     if base_model == "tiny":
-        from kindling.rl.models import tiny_qwen2_config
+        from kindling.rl.tiny_model import tiny_qwen2_config
 
         return tiny_qwen2_config(vocab_size), f"tiny Qwen2 (vocab {vocab_size})"
     return model_config(base_model)

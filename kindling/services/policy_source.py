@@ -49,7 +49,7 @@ def open_policy(path: str, cfg: PolicyConfig) -> PolicyBackend:
 def _transformers_policy(path: str, cfg: PolicyConfig) -> TransformersPolicy:
     import torch
 
-    from kindling.rl.models import load_policy
+    from kindling.rl.policy_loading import load_policy
 
     dtype = None if cfg.dtype == "auto" else getattr(torch, cfg.dtype)
     model, tokenizer = load_policy(path, dtype=dtype)

@@ -33,9 +33,9 @@ def corpus_texts(store: Store, dataset: str = "sft") -> list[str]:
 
 
 def build_tiny_model(texts: list[str], out: Path, **options: Any) -> Path:
-    """`rl.models.init_tiny_model` written beside `out` and moved in once complete (never a
+    """`rl.tiny_model.init_tiny_model` written beside `out` and moved in once complete (never a
     half-written model folder; the caller has checked `out` with `check_claimable`)."""
-    from kindling.rl.models import init_tiny_model
+    from kindling.rl.tiny_model import init_tiny_model
 
     with staged_dir(out) as tmp:
         init_tiny_model(texts, tmp, **options)

@@ -210,8 +210,8 @@ def test_lora_adapter_without_its_base_model_is_a_clear_error(
 
 def test_lora_policy_output_loads_merged_for_eval_and_further_training(
         db: tuple[str, Store, Path], lora_sft: Path) -> None:
-    from kindling.rl.models import load_policy
-    from kindling.rl.sft import load_model_and_tokenizer
+    from kindling.rl.policy_loading import load_policy
+    from kindling.rl.training_model import load_model_and_tokenizer
 
     _url, _store, folder = db
     merged, tokenizer = load_policy(lora_sft)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from kindling.rl.models import load_policy
+from kindling.rl.policy_loading import load_policy
 from kindling.store.db import Store
 from kindling.store.importers import import_paper_data
 from transformers import AutoModelForCausalLM, AutoTokenizer

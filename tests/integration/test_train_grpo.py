@@ -182,8 +182,8 @@ def test_length_reference_policy_samples_the_starting_policy(
 ) -> None:
     from kindling.rl.evaluate.policy import SamplingConfig, sample_policy
     from kindling.rl.grpo import prepare_grpo
-    from kindling.rl.sft import load_model_and_tokenizer
     from kindling.rl.train_config import load_train_config
+    from kindling.rl.training_model import load_model_and_tokenizer
 
     cfg = write_config(tmp_path, policy_dir, "{length_control: 1.0}",
                        extra="  length_reference: policy\n  length_reference_prompts: 5\n")

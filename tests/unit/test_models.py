@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from kindling.rl.models import count_parameters, describe_model, load_policy, tiny_qwen2_config
+from kindling.rl.policy_loading import count_parameters, describe_model, load_policy
+from kindling.rl.tiny_model import tiny_qwen2_config
 from kindling.rl.tokenizer import ENDOFTEXT, IM_END, IM_START, train_tokenizer
 from tokenizers import Tokenizer
 from transformers import (

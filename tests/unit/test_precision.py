@@ -23,7 +23,7 @@ def test_lora_loads_its_frozen_base_in_the_compute_dtype() -> None:
 
 def test_a_bf16_checkpoint_trains_in_fp32(tmp_path) -> None:
     """A policy saved in bf16 (as a Qwen2.5 checkpoint is) loads for a full fine-tune in fp32."""
-    from kindling.rl.sft import load_model_and_tokenizer
+    from kindling.rl.training_model import load_model_and_tokenizer
 
     from kindling.services.training import build_tiny_model
 
