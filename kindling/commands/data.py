@@ -58,7 +58,7 @@ def import_command(
     )] = None,
 ) -> None:
     """Import the paper's data set (re-running adds nothing), or a file of your own."""
-    from kindling.store.importers import DataImportError, import_paper_data, import_user_file
+    from kindling.store.importers import import_paper_data, import_user_file
     from kindling.store.version import code_version
     from kindling.views import print_import_report
 
@@ -71,9 +71,6 @@ def import_command(
         try:
             report = import_user_file(store, file, shape, dataset,
                                       code_version=code_version())
-        except DataImportError as exc:
-            fail(str(exc))
-            return
         finally:
             store.close()
         print_import_report(report, str(file))
@@ -83,21 +80,17 @@ def import_command(
     if source is not None and not source.is_dir():
         fail(f"--from {source}: folder does not exist (the paper's dataset/ layout: "
              f"{', '.join(rel for _n, rel, _k in LAYOUT)})")
+    folder = source if source is not None else download_upstream(
+        cache_dir or default_cache_dir(), base_url=upstream_base_url(), timeout_s=timeout_s,
+        warn=lambda msg: console.print(f"[yellow]warning:[/] {msg}", highlight=False),
+        on_file=lambda rel, size: console.print(f"downloaded {rel} ({size / 1e6:.1f} MB)",
+                                                highlight=False),
+    )
+    store = ctx.obj.open_store()
     try:
-        folder = source if source is not None else download_upstream(
-            cache_dir or default_cache_dir(), base_url=upstream_base_url(), timeout_s=timeout_s,
-            warn=lambda msg: console.print(f"[yellow]warning:[/] {msg}", highlight=False),
-            on_file=lambda rel, size: console.print(f"downloaded {rel} ({size / 1e6:.1f} MB)",
-                                                    highlight=False),
-        )
-        store = ctx.obj.open_store()
-        try:
-            report = import_paper_data(store, folder, code_version=code_version())
-        finally:
-            store.close()
-    except DataImportError as exc:
-        fail(str(exc))
-        return
+        report = import_paper_data(store, folder, code_version=code_version())
+    finally:
+        store.close()
     print_import_report(report)
 
 

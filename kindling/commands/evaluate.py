@@ -67,22 +67,16 @@ def judge(
 def _judge_with(store: Any, principles: str, config: Path | None, sets: list[str],
                 dataset: str, limit: int | None, task: str | None = None) -> int:
     """Judge the dataset's labelled responses under a principle version; the new judge run's id."""
-    from kindling.agents.config import ConfigError, load_config, parse_sets
+    from kindling.agents.config import load_config, parse_sets
     from kindling.agents.judge.config import JudgeConfig
-    from kindling.agents.llm.endpoints import LLMConfigError
-    from kindling.agents.templates import PromptError
     from kindling.services.judge import dataset_items, execute_judge
-    from kindling.store.principles import PrincipleNotFound
     from kindling.views import print_judge_summary
 
-    try:
-        cfg = load_config(JudgeConfig, config, {"principles": principles, "task": task,
-                                                **parse_sets(sets)})
-        items = dataset_items(store, dataset, 0, limit)
-        source = {"dataset": dataset, "offset": 0, "limit": limit}
-        outcome = execute_judge(store, cfg, items, source)
-    except (ConfigError, PromptError, PrincipleNotFound, LLMConfigError) as exc:
-        fail(str(exc))
+    cfg = load_config(JudgeConfig, config, {"principles": principles, "task": task,
+                                            **parse_sets(sets)})
+    items = dataset_items(store, dataset, 0, limit)
+    source = {"dataset": dataset, "offset": 0, "limit": limit}
+    outcome = execute_judge(store, cfg, items, source)
     print_judge_summary(outcome)
     return outcome.run_id
 

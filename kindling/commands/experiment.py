@@ -51,16 +51,12 @@ def paper(
 
 def _run_paper(ctx: typer.Context, config: Path, sets: list[str], fresh: bool,
                progress: bool, task: str | None) -> None:
-    from kindling.agents.config import ConfigError, parse_sets
+    from kindling.agents.config import parse_sets
     from kindling.services.experiment import Experiment
     from kindling.services.plan_study import load_for_plan
 
-    try:
-        overrides = {**parse_sets(sets), **({"task": task} if task is not None else {})}
-        cfg, plan, _ = load_for_plan(config, overrides)
-    except ConfigError as exc:
-        fail(str(exc))
-        return
+    overrides = {**parse_sets(sets), **({"task": task} if task is not None else {})}
+    cfg, plan, _ = load_for_plan(config, overrides)
     study = check_plan(cfg, plan, config, overrides, None)
     store = ctx.obj.open_store()
     experiment = Experiment(store, cfg, plan, config_file=config, overrides=overrides,
@@ -89,19 +85,14 @@ def plan_command(
     was measured; then the totals and the API keys it needs. Nothing is downloaded, created or
     trained. A plan that cannot fit its devices exits with status 2, naming the step and what
     would fit."""
-    from kindling.agents.config import ConfigError, parse_sets
+    from kindling.agents.config import parse_sets
     from kindling.plan_views import print_plan
     from kindling.services.plan_study import build_study, load_for_plan
-    from kindling.store.errors import UserError
 
-    try:
-        overrides = {**parse_sets(sets), **({"task": task} if task is not None else {})}
-        cfg, plan, cpu = load_for_plan(config, overrides)
-        study = build_study(cfg, plan, config_file=config, overrides=overrides,
-                            store=_existing_store(ctx), prices=prices, cpu=cpu)
-    except (ConfigError, UserError) as exc:
-        fail(str(exc))
-        return
+    overrides = {**parse_sets(sets), **({"task": task} if task is not None else {})}
+    cfg, plan, cpu = load_for_plan(config, overrides)
+    study = build_study(cfg, plan, config_file=config, overrides=overrides,
+                        store=_existing_store(ctx), prices=prices, cpu=cpu)
     print_plan(study)
     if study.refused:
         fail(f"the plan does not fit: {', '.join(s.name for s in study.refused)} (see above); nothing was started")

@@ -23,7 +23,7 @@ def step(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars."),
 ) -> None:
     """Run one step of an experiment in this process (the experiment starts this itself)."""
-    from kindling.agents.config import ConfigError, parse_sets
+    from kindling.agents.config import parse_sets
     from kindling.outputs import write_text
     from kindling.services.experiment import STEPS, Experiment, load_experiment
     from kindling.services.experiment_steps import STEP_FUNCTIONS
@@ -32,12 +32,8 @@ def step(
         fail(f"no experiment step {name!r} (steps: {', '.join(STEP_FUNCTIONS)})")
     if result_file.exists():  # the experiment removes its own before it starts a step
         fail(f"--result-file {result_file}: exists; a step writes only a new file")
-    try:
-        overrides = parse_sets(sets)
-        cfg, plan = load_experiment(config, overrides)
-    except ConfigError as exc:
-        fail(str(exc))
-        return
+    overrides = parse_sets(sets)
+    cfg, plan = load_experiment(config, overrides)
     experiment = Experiment(ctx.obj.open_store(), cfg, plan, config_file=config,
                             overrides=overrides, live=progress, progress=progress)
     earlier = STEPS[:STEPS.index(name)]  # a step being redone never sees its own old result

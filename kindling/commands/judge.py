@@ -57,35 +57,28 @@ def judge(
     force_task: bool = FORCE_TASK_OPTION,
 ) -> None:
     """Judge items Good (1) / Bad (0) with a score and a reason; cached, so nothing is judged twice."""
-    from kindling.agents.config import ConfigError, load_config, parse_sets
+    from kindling.agents.config import load_config, parse_sets
     from kindling.agents.judge.config import JudgeConfig
-    from kindling.agents.llm.endpoints import LLMConfigError
-    from kindling.agents.templates import PromptError
     from kindling.services.judge import InputError, dataset_items, execute_judge, read_items_file
-    from kindling.store.principles import PrincipleNotFound
     from kindling.views import print_judge_summary
 
     overrides = {"task": task, "force_task": force_task_override(force_task),
                  "principles": principles, "samples": samples, "concurrency": concurrency, "budget.max_cost": max_cost,
                  "llm.backend": backend, "llm.model": model, "llm.base_url": base_url,
                  "llm.api_key_env": api_key_env}
-    try:
-        if (dataset is None) == (file is None):
-            raise InputError("give exactly one of --dataset NAME or --file items.jsonl")
-        if file is not None and (limit is not None or offset):
-            raise InputError("--limit and --offset select dataset items; use them with --dataset")
-        if out is not None:
-            check_output_file(out, overwrite=overwrite)
-        cfg = load_config(JudgeConfig, config, {**overrides, **parse_sets(sets)})
-        store = ctx.obj.open_store()
-        items = (read_items_file(file) if file is not None
-                 else dataset_items(store, dataset, offset, limit))
-        source = {"file": str(file.resolve())} if file is not None else {
-            "dataset": dataset, "offset": offset, "limit": limit}
-        outcome = execute_judge(store, cfg, items, source, graph=graph, progress=progress)
-    except (ConfigError, InputError, PromptError, PrincipleNotFound, LLMConfigError) as exc:
-        fail(str(exc))
-        return
+    if (dataset is None) == (file is None):
+        raise InputError("give exactly one of --dataset NAME or --file items.jsonl")
+    if file is not None and (limit is not None or offset):
+        raise InputError("--limit and --offset select dataset items; use them with --dataset")
+    if out is not None:
+        check_output_file(out, overwrite=overwrite)
+    cfg = load_config(JudgeConfig, config, {**overrides, **parse_sets(sets)})
+    store = ctx.obj.open_store()
+    items = (read_items_file(file) if file is not None
+             else dataset_items(store, dataset, offset, limit))
+    source = {"file": str(file.resolve())} if file is not None else {
+        "dataset": dataset, "offset": offset, "limit": limit}
+    outcome = execute_judge(store, cfg, items, source, graph=graph, progress=progress)
     print_judge_summary(outcome)
     results = outcome.results
     if out is not None:

@@ -34,14 +34,8 @@ def build(
 ) -> None:
     """Pair judged-good with judged-bad candidates of the same query (a new `pairs` run)."""
     from kindling.services.pairs import build_pairs
-    from kindling.store.errors import UserError
 
-    try:
-        built = build_pairs(ctx.obj.open_store(), run,
-                            None if per_query == "all" else int(per_query))
-    except UserError as exc:
-        fail(str(exc))
-        return
+    built = build_pairs(ctx.obj.open_store(), run, None if per_query == "all" else int(per_query))
     console.print(f"pairs run {built.run_id}: {built.pairs} pairs from {built.judged} judged "
                   f"candidates of curate run {run}")
 

@@ -119,13 +119,10 @@ def _run_cost(store: Store, run: Run, prices: Path | None) -> RunCost | None:
     ./configs/prices.yaml if there is one, the run's budget.prices, and `--prices FILE` over them."""
     from kindling.configs import shipped_configs
     from kindling.store.costs import run_cost
-    from kindling.store.prices import PRICES_FILE, PriceError, prices_for_run
+    from kindling.store.prices import PRICES_FILE, prices_for_run
 
-    try:
-        table = prices_for_run(shipped_configs() / PRICES_FILE, run.config or {},
-                               Path("configs") / PRICES_FILE, prices)
-    except PriceError as exc:
-        fail(str(exc))
+    table = prices_for_run(shipped_configs() / PRICES_FILE, run.config or {},
+                           Path("configs") / PRICES_FILE, prices)
     cost = run_cost(store, run.id, table)
     return cost if cost.roles else None
 

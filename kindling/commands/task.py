@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from kindling.context import console, fail
+from kindling.context import console
 
 app = typer.Typer(help="Tasks: what is written and how it is judged (see docs/tasks.md).",
                   no_args_is_help=True)
@@ -21,14 +21,9 @@ PROJECT_OPTION = typer.Option(None, "--project", help="The project folder whose 
 @app.command("list")
 def list_(project: Path = PROJECT_OPTION) -> None:
     """Built-in tasks and the project's own (./tasks/): name, language, summary."""
-    from kindling.agents.task import TaskError
     from kindling.services.tasks import list_tasks
 
-    try:
-        rows = list_tasks(project)
-    except TaskError as exc:
-        fail(str(exc))
-        return
+    rows = list_tasks(project)
     table = Table(title="tasks")
     for col in ("name", "language", "summary", "where"):
         table.add_column(col)
@@ -44,15 +39,11 @@ def show(
 ) -> None:
     """The task's fields in brief, then each role's prompt rendered for the task's worked
     example: what the agents will read."""
-    from kindling.agents.task import TaskError, resolve_task
+    from kindling.agents.task import resolve_task
     from kindling.services.tasks import render_roles
 
-    try:
-        task = resolve_task(name)
-        rendered = render_roles(task, role)
-    except TaskError as exc:
-        fail(str(exc))
-        return
+    task = resolve_task(name)
+    rendered = render_roles(task, role)
     console.print(f"[bold]{escape(task.name)}[/] ({task.language}, lengths in "
                   f"{task.length_unit}) {escape(task.spec.summary)}", highlight=False)
     console.print(f"folder {task.folder}\nhash {task.content_hash}", highlight=False)
@@ -69,14 +60,9 @@ def new(
     project: Path = PROJECT_OPTION,
 ) -> None:
     """Copy a task into ./tasks/NAME to edit (never over an existing folder)."""
-    from kindling.agents.task import TaskError
     from kindling.services.tasks import new_task
 
-    try:
-        folder, languages = new_task(name, source, language, project)
-    except TaskError as exc:
-        fail(str(exc))
-        return
+    folder, languages = new_task(name, source, language, project)
     console.print(f"wrote {folder} (from {source}); edit task.yaml, then "
                   f"`kindling task show {name}`", highlight=False)
     if language is not None:
