@@ -159,7 +159,7 @@ def overlay_charts(store: Store, run_ids: list[int], wanted: str = "") -> dict[s
     """
     per_run = {}
     for run_id in run_ids[:MAX_OVERLAY]:
-        run = runs_data.get_run(store, run_id)
+        run = runs_data.require_run(store, run_id)
         per_run[f"run {run_id}" + (f" · {run.name}" if run.name else "")] = runs_data.curves(run)
     if not per_run:
         return {"charts": [], "series": [], "runs": []}

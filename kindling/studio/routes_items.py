@@ -24,13 +24,13 @@ def api_items(request: Request, run_id: RowId, paging: Page = Depends(),
     """One page of a run's items with their verdicts (a curate run's also with their labels,
     filtered by ?verdict=&label=&agreement=&status=): {total, offset, limit, items}."""
     store = store_of(request)
-    return list_items(store, runs_data.get_run(store, run_id), offset=paging.offset,
+    return list_items(store, runs_data.require_run(store, run_id), offset=paging.offset,
                       limit=paging.limit, where=where.filter())
 
 
 async def _item(request: Request, run_id: int, key: str) -> dict[str, Any]:
     store = store_of(request)
-    run = await run_in_threadpool(runs_data.get_run, store, run_id)
+    run = await run_in_threadpool(runs_data.require_run, store, run_id)
     graph = graph_of_run(run.kind)
     history = await item_history(store, run, key) if graph else []
     detail = await run_in_threadpool(item_detail, store, run, key, final_state(history))

@@ -23,7 +23,7 @@ async def api_live(request: Request, run_id: RowId) -> dict[str, Any]:
     """What a run is doing now: status, item counts, the items in flight with the node each
     stands before, the newest verdicts, how many training steps are logged and the last one."""
     store = store_of(request)
-    run = runs_data.get_run(store, run_id)
+    run = runs_data.require_run(store, run_id)
     steps = (run.metrics or {}).get("steps") or []
     flying = []
     for key in run_compare.items_in_flight(store, run_id):
@@ -37,5 +37,5 @@ async def api_live(request: Request, run_id: RowId) -> dict[str, Any]:
 @router.get("/runs/{run_id}/charts")
 def charts_fragment(request: Request, run_id: RowId) -> Response:
     """The run's training charts as an HTML fragment (the run page swaps it in while live)."""
-    run = runs_data.get_run(store_of(request), run_id)
+    run = runs_data.require_run(store_of(request), run_id)
     return page(request, "_charts.html", charts=run_charts(run))

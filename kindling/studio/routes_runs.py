@@ -47,14 +47,14 @@ def api_run(request: Request, run_id: RowId) -> dict[str, Any]:
 @router.get("/api/runs/{run_id}/curves")
 def api_curves(request: Request, run_id: RowId) -> dict[str, Any]:
     """A training run's curves: {series name: [[step, value], ...]}."""
-    run = runs_data.get_run(store_of(request), run_id)
+    run = runs_data.require_run(store_of(request), run_id)
     return {"run_id": run_id, "curves": runs_data.curves(run)}
 
 
 @router.get("/api/runs/{run_id}/eval")
 def api_eval(request: Request, run_id: RowId) -> dict[str, Any]:
     """An eval run's tables (each figure beside the length-only baseline)."""
-    run = runs_data.get_run(store_of(request), run_id)
+    run = runs_data.require_run(store_of(request), run_id)
     return {"run_id": run_id, "source": (run.config or {}).get("source"),
             "tables": eval_tables(run)}
 
@@ -74,7 +74,7 @@ def eval_page(request: Request, paging: Page = Depends()) -> Response:
     """Evaluation runs, each as its tables."""
     store = store_of(request)
     listing = runs_data.list_runs(store, kind="eval", offset=paging.offset, limit=paging.limit)
-    runs = [(row, eval_tables(runs_data.get_run(store, row["id"]))) for row in listing["runs"]]
+    runs = [(row, eval_tables(runs_data.require_run(store, row["id"]))) for row in listing["runs"]]
     return page(request, "eval.html", listing=listing, runs=runs, title="evaluations")
 
 
@@ -86,7 +86,7 @@ def run_page(request: Request, run_id: RowId, paging: Page = Depends(),
     a GRPO run opens with its verdict and shows one logged step's samples (?step=)."""
     store = store_of(request)
     detail = runs_data.run_detail(store, run_id)
-    run = runs_data.get_run(store, run_id)
+    run = runs_data.require_run(store, run_id)
     graph = detail["graph"]
     items = (list_items(store, run, offset=paging.offset, limit=paging.limit,
                         where=where.filter())
@@ -123,7 +123,7 @@ def compare_page(request: Request, a: QueryId | None = None, b: QueryId | None =
     items = None
     if a is not None and b is not None:
         for run_id in (a, b):
-            if runs_data.get_run(store, run_id).kind != "curate":
+            if runs_data.require_run(store, run_id).kind != "curate":
                 raise NotFound(f"run {run_id} is not a curate run: items compare curate runs")
         items = run_compare.compare_runs(store, a, b, changed_only=changed, offset=paging.offset,
                                          limit=paging.limit)

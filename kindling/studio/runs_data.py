@@ -71,8 +71,8 @@ def columns_of(kind: str | None) -> tuple[str, ...] | None:
     return COLUMNS.get(kind) if kind else None
 
 
-def get_run(store: Store, run_id: int) -> Run:
-    """The run with this id.
+def require_run(store: Store, run_id: int) -> Run:
+    """The run with this id, which must exist (`store.reports.get_run` gives None instead).
 
     Raises:
         NotFound: no such run.
@@ -85,7 +85,7 @@ def get_run(store: Store, run_id: int) -> Run:
 
 def run_detail(store: Store, run_id: int) -> dict[str, Any]:
     """A run's header, config, metrics (training steps left out: see `curves`) and counts."""
-    run = get_run(store, run_id)
+    run = require_run(store, run_id)
     metrics = {k: v for k, v in (run.metrics or {}).items() if k != "steps"}
     calls, judgments = reports.run_row_counts(store, run_id)
     return {**run_row(run), "config": run.config or {}, "metrics": metrics,

@@ -100,10 +100,10 @@ def test_the_cli_says_an_empty_store_holds_no_runs(empty: Store) -> None:
 
 
 def test_the_studio_api_names_the_store_and_suggests_nothing_for_an_id(named: Store) -> None:
-    from kindling.studio.runs_data import get_run
+    from kindling.studio.runs_data import require_run
 
     with pytest.raises(NotFound, match=r"no run with id 99 in the store /.*kindling\.db"):
-        get_run(named, 99)
+        require_run(named, 99)
 
 
 def test_a_missing_store_says_where_the_quickstart_keeps_its_store(
