@@ -11,9 +11,9 @@ from typing import Any
 
 from kindling.agents.judge.context import JudgeContext
 from kindling.agents.judge.guard import check_response
-from kindling.agents.judge.results import flagged_result, from_cache, storable
+from kindling.agents.judge.results import flagged_result
 from kindling.agents.judge.state import JudgeState, result_state, state_result
-from kindling.agents.judge.steps import detect_item, row_for, write_rows
+from kindling.agents.judge.steps import cached_or_detect, new_row, record_results, stored_results
 from kindling.store import judgments
 from langgraph.runtime import Runtime
 
@@ -28,20 +28,16 @@ async def guard_response(state: JudgeState, runtime: Runtime[JudgeContext]) -> d
 
 async def detect(state: JudgeState, runtime: Runtime[JudgeContext]) -> dict[str, Any]:
     """Node: a stored judgment under the same settings, else k Detector samples and their vote."""
-    ctx = runtime.context
-    key = judgments.text_key(state["query"], state["response"])
-    found = judgments.lookup(ctx.store, ctx.scope, [key]).get(key)
-    if found is not None:
-        return result_state(from_cache(found))
-    return result_state(await detect_item(ctx, state["query"], state["response"]))
+    ctx, query, response = runtime.context, state["query"], state["response"]
+    key = judgments.text_key(query, response)
+    cached = stored_results(ctx, [key]).get(key)
+    return result_state(await cached_or_detect(ctx, query, response, cached))
 
 
 async def record(state: JudgeState, runtime: Runtime[JudgeContext]) -> dict[str, Any]:
     """Node: store a new judgment (not a failure) with its agent calls; count the item."""
-    ctx = runtime.context
+    ctx, query, response = runtime.context, state["query"], state["response"]
     result = state_result(state)
-    key = judgments.text_key(state["query"], state["response"])
-    rows = [row_for(ctx, state["query"], state["response"], key, result)] if storable(result) else []
-    write_rows(ctx, rows)
-    ctx.stats.add(result)
+    row = new_row(ctx, query, response, judgments.text_key(query, response), result)
+    record_results(ctx, [row] if row is not None else [], [result])
     return {}

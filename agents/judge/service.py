@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.judge.context import JudgeContext
 from kindling.agents.judge.prompt import DetectPrompt
-from kindling.agents.judge.results import JudgeResult, JudgeStats, from_cache, screen, storable
-from kindling.agents.judge.steps import detect_item, row_for, write_rows
+from kindling.agents.judge.results import JudgeResult, JudgeStats, screen
+from kindling.agents.judge.steps import (
+    cached_or_detect,
+    new_row,
+    record_results,
+    stored_results,
+    write_rows,
+)
 from kindling.agents.llm.caller import AgentLLM
 from kindling.agents.llm.endpoints import build_chat_model, close_chat_model
 from kindling.agents.task import Task, resolve_task, task_prompts
@@ -89,45 +96,37 @@ class JudgeService:
         pending: dict[TextKey, list[int]] = {}
         for i, (query, response) in enumerate(items):
             flagged = screen(response, ctx.language)
-            if flagged is not None:
-                results[i] = flagged
-                rows.append(row_for(ctx, query, response, keys[i], flagged))
-            else:
+            if flagged is None:
                 pending.setdefault(keys[i], []).append(i)
-        found = judgments.lookup(ctx.store, ctx.scope, pending) if pending else {}
-        for key, stored in found.items():
-            for i in pending.pop(key):
-                results[i] = from_cache(stored)
+                continue
+            results[i] = flagged
+            if (row := new_row(ctx, query, response, keys[i], flagged)) is not None:
+                rows.append(row)
         if pending:
-            rows = await self._judge_misses(items, pending, results, rows)
-        write_rows(ctx, rows)
+            rows = await self._judge_pending(items, pending, results, rows)
         done = [r for r in results if r is not None]
         assert len(done) == len(items)
-        for result in done:
-            ctx.stats.add(result)
+        record_results(ctx, rows, done)
         return done
 
-    async def judge_one(self, query: str, response: str) -> JudgeResult:
-        """Judge one item (a batch of one)."""
-        return (await self.judge_many([(query, response)]))[0]
-
-    async def _judge_misses(
+    async def _judge_pending(
         self, items: Sequence[tuple[str, str]], pending: dict[TextKey, list[int]],
         results: list[JudgeResult | None], rows: list[dict[str, Any]],
     ) -> list[dict[str, Any]]:
-        """Detector calls for the items not cached; rows written every `write_batch` results."""
+        """The items the guard let through: one SELECT for their stored judgments, Detector calls
+        for the rest (each text once); rows written every `write_batch` results."""
         ctx, slots = self.context, asyncio.Semaphore(self.concurrency)
+        cached = stored_results(ctx, pending)
 
         async def one(key: TextKey, indices: list[int]) -> None:
             query, response = items[indices[0]]
             async with slots:
-                result = await detect_item(ctx, query, response)
+                result = await cached_or_detect(ctx, query, response, cached.get(key))
             results[indices[0]] = result
             for i in indices[1:]:  # the same text again in this batch: judged once
-                results[i] = JudgeResult(result.verdict, result.score, result.reason,
-                                         cached=True, error=result.error)
-            if storable(result):
-                rows.append(row_for(ctx, query, response, key, result))
+                results[i] = replace(result, cached=True)
+            if (row := new_row(ctx, query, response, key, result)) is not None:
+                rows.append(row)
             if len(rows) >= self.write_batch:
                 batch = rows[:]
                 rows.clear()

@@ -1,26 +1,29 @@
-"""The judge's steps that touch the model or the store: Detector samples and their vote, and the
-rows new judgments write.
+"""The judge's steps that touch the model or the store, one implementation for the `judge` graph's
+nodes (agents/judge/nodes.py, one item) and `JudgeService.judge_many` (agents/judge/service.py, a
+batch).
 
-One item is judged as: guard (pure; a flagged response gets verdict 0, score 0.0 and no LLM call)
-→ cache (a stored judgment under the same principle version, model and sample count) → k Detector
-samples (distinct seeds, concurrent) → majority vote (score = fraction of samples judged Good)
-→ recorded in the store. `JudgeService` (agents/judge/service.py) runs these steps over batches;
-the `judge` graph (graphs/judge.py, nodes in agents/judge/nodes.py) one item at a time.
+One item is judged as: guard (pure, `results.screen`; a flagged response gets verdict 0, score 0.0
+and no LLM call) → cache (`stored_results`: a stored judgment under the same principle version,
+model and sample count; one SELECT for a batch) → `cached_or_detect`: that judgment, else k
+Detector samples (distinct seeds, concurrent) and their majority vote (score = fraction of samples
+judged Good) → `new_row`: the row a new judgment writes → `record_results`: rows and agent calls
+written in one transaction, the results counted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Collection
 from typing import Any
 
 from kindling.agents.judge.context import JudgeContext
 from kindling.agents.judge.prompt import ROLE
-from kindling.agents.judge.results import JudgeResult, aggregate
+from kindling.agents.judge.results import JudgeResult, aggregate, from_cache, storable
 from kindling.agents.judge.schemas import DetectorVerdict
 from kindling.agents.llm.caller import AgentCallFailed, CallKey
 from kindling.store import judgments
-from kindling.store.judgments import CachedJudgment
+from kindling.store.judgments import CachedJudgment, TextKey
 
 
 def sample_key(query: str, response: str, sample: int) -> str:
@@ -55,9 +58,25 @@ async def detect_item(ctx: JudgeContext, query: str, response: str) -> JudgeResu
     return aggregate([o for o in outcomes if not isinstance(o, str)])
 
 
-def row_for(ctx: JudgeContext, query: str, response: str, key: judgments.TextKey,
-            result: JudgeResult) -> dict[str, Any]:
-    """The `judgments` row of a result under the context's scope."""
+def stored_results(ctx: JudgeContext, keys: Collection[TextKey]) -> dict[TextKey, JudgeResult]:
+    """The judgments stored for these texts under the context's scope, as results: one SELECT."""
+    found = judgments.lookup(ctx.store, ctx.scope, keys) if keys else {}
+    return {key: from_cache(stored) for key, stored in found.items()}
+
+
+async def cached_or_detect(ctx: JudgeContext, query: str, response: str,
+                           cached: JudgeResult | None) -> JudgeResult:
+    """An item the guard let through: its stored judgment (`cached`, from `stored_results`), else
+    the Detector's samples and their vote."""
+    return cached if cached is not None else await detect_item(ctx, query, response)
+
+
+def new_row(ctx: JudgeContext, query: str, response: str, key: TextKey,
+            result: JudgeResult) -> dict[str, Any] | None:
+    """The `judgments` row a result writes under the context's scope; None for a result that is
+    not stored (cached, or failed)."""
+    if not storable(result):
+        return None
     stored = CachedJudgment(result.verdict, result.score, result.reason, result.flagged)
     return judgments.judgment_row(ctx.scope, query, response, key, stored, ctx.run_id)
 
@@ -68,3 +87,11 @@ def write_rows(ctx: JudgeContext, rows: list[dict[str, Any]]) -> None:
         judgments.write(ctx.store, rows, also=ctx.calls.flush if ctx.calls is not None else None)
     elif ctx.calls is not None:
         ctx.calls.flush()
+
+
+def record_results(ctx: JudgeContext, rows: list[dict[str, Any]],
+                   results: list[JudgeResult]) -> None:
+    """Write the rows not yet written (with the pending agent calls) and count the results."""
+    write_rows(ctx, rows)
+    for result in results:
+        ctx.stats.add(result)

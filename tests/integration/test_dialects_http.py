@@ -118,7 +118,7 @@ async def test_a_budget_spent_on_thinking_is_said_plainly(sqlite_store: Store,
                         api_key_env="KINDLING_TEST_KEY", max_tokens=64, parse_attempts=2)
         run = sqlite_store_run(sqlite_store)
         service = build_judge_service(sqlite_store, JudgeConfig(llm=llm), run)
-        result = await service.judge_one("生日祝福", "祝你生日快乐！")
+        (result,) = await service.judge_many([("生日祝福", "祝你生日快乐！")])
         await service.aclose()
     assert result.verdict is None
     assert "max_tokens (64) was spent on thinking" in (result.error or "")

@@ -91,7 +91,7 @@ async def test_self_consistency_uses_distinct_seeded_calls(sqlite_store: Store) 
         samples = db.scalars(select(Judgment.samples)).all()
     assert len(set(keys)) == 3 and samples == [3]
     one = service(sqlite_store, chat, samples=1)  # k is part of the cache key
-    assert (await one.judge_one("q", LONG)).cached is False
+    assert (await one.judge_many([("q", LONG)]))[0].cached is False
 
 
 async def test_failed_call_gives_none_is_counted_and_not_cached(sqlite_store: Store) -> None:
