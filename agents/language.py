@@ -102,6 +102,22 @@ def measure_tokens(text: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
     return [w.lower() for w in words(text)]
 
 
+def char_ngrams(text: str, n: int, *, short_as_one: bool = False) -> list[str]:
+    """Overlapping character n-grams of `text`, whitespace removed (Chinese has no spaces; n-grams
+    work without a segmenter).
+
+    Args:
+        text: The text.
+        n: The n-gram order.
+        short_as_one: A text shorter than n is its own one n-gram (retrieval: a one-character
+            query still matches), instead of having none (diversity metrics).
+    """
+    chars = "".join(text.split())
+    if short_as_one and 0 < len(chars) < n:
+        return [chars]
+    return [chars[i:i + n] for i in range(len(chars) - n + 1)]
+
+
 def token_ngrams(text: str, n: int, language: str = DEFAULT_LANGUAGE) -> list[str]:
     """The n-grams of `measure_tokens(text, language)`, each as one string (characters joined
     as they are for zh, words joined by a space for en); none when there are fewer than n."""

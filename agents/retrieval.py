@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 import bm25s
 import numpy as np
+from kindling.agents.language import char_ngrams
+from kindling.store.errors import EmptyDataError
 
 
 @dataclass(frozen=True)
@@ -20,28 +22,20 @@ class Retriever(Protocol):
     def search(self, query: str, k: int, exclude: str | None = None) -> list[Exemplar]: ...
 
 
-def char_ngrams(text: str, n: int) -> list[str]:
-    """Overlapping character n-grams (Chinese has no spaces; n-grams work without a segmenter)."""
-    chars = "".join(text.split())
-    if len(chars) <= n:
-        return [chars] if chars else []
-    return [chars[i : i + n] for i in range(len(chars) - n + 1)]
-
-
 class BM25Retriever:
     """BM25 (bm25s) over the corpus' queries; returns the matching corpus responses."""
 
     def __init__(self, corpus: Sequence[Exemplar], ngram: int = 2) -> None:
         if not corpus:
-            raise ValueError("retrieval corpus is empty: import the data first (kindling data import)")
+            raise EmptyDataError("retrieval corpus is empty: import the data first (kindling data import)")
         self.corpus, self.ngram = list(corpus), ngram
         self._index = bm25s.BM25()
-        self._index.index([char_ngrams(e.query, ngram) or ["∅"] for e in self.corpus],
-                          show_progress=False)
+        self._index.index([char_ngrams(e.query, ngram, short_as_one=True) or ["∅"]
+                           for e in self.corpus], show_progress=False)
         self._vocab: dict[str, Any] = self._index.vocab_dict
 
     def search(self, query: str, k: int, exclude: str | None = None) -> list[Exemplar]:
-        tokens = [t for t in char_ngrams(query, self.ngram) if t in self._vocab]
+        tokens = [t for t in char_ngrams(query, self.ngram, short_as_one=True) if t in self._vocab]
         if not tokens or k == 0:
             return []
         want = min(k + 1, len(self.corpus))
@@ -57,7 +51,7 @@ class EmbeddingRetriever:
         from sentence_transformers import SentenceTransformer  # optional extra [embeddings]
 
         if not corpus:
-            raise ValueError("retrieval corpus is empty: import the data first (kindling data import)")
+            raise EmptyDataError("retrieval corpus is empty: import the data first (kindling data import)")
         self.corpus = list(corpus)
         self._model = SentenceTransformer(model_name)
         self._vectors = self._encode([e.query for e in self.corpus])

@@ -14,12 +14,7 @@ import random
 from collections.abc import Sequence
 
 from kindling.agents.language import DEFAULT_LANGUAGE, bleu_tokenizer, check_language, token_ngrams
-
-
-def char_ngrams(text: str, n: int) -> list[str]:
-    """The character n-grams of `text`, whitespace removed (none when shorter than n)."""
-    chars = "".join(text.split())
-    return [chars[i:i + n] for i in range(len(chars) - n + 1)]
+from kindling.agents.language import char_ngrams as char_ngrams  # re-exported
 
 
 def distinct_n(texts: Sequence[str], n: int, *, language: str = DEFAULT_LANGUAGE) -> float:
