@@ -13,20 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kindling.rl.tokenizer import CHAT_TEMPLATE
+
 from benchmarks.gpu.settings import Mode
 
-CHAT_TEMPLATE = (
-    "{%- for message in messages %}"
-    "{%- if message['role'] == 'assistant' %}"
-    "{{- '<|im_start|>assistant\\n' }}"
-    "{%- generation %}{{- message['content'] + '<|im_end|>' }}{%- endgeneration %}"
-    "{{- '\\n' }}"
-    "{%- else %}"
-    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
-    "{%- endif %}"
-    "{%- endfor %}"
-    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
-)
 ASCII_WORDS = ("the", "model", "reward", "policy", "token", "step", "batch", "greeting", "hello", "world",
                "kind", "warm", "answer", "question", "please", "thank", "you", "today", "good", "morning")
 
