@@ -26,7 +26,7 @@ class RewardContext:
     """What the named rewards are built from; a reward asked for needs its ingredients.
 
     Attributes:
-        judge: the judge service (agents.judge_service.JudgeService) for `judge`.
+        judge: the judge service (agents/judge/service.py: JudgeService) for `judge`.
         rm_model, rm_tokenizer: the reward model and its tokenizer for `rm`.
         rm_batch_size, device: RMReward's batch size and device.
         reference_lengths: reference response lengths (in `length_unit`) for `length_control`.
