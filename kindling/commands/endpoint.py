@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import TYPE_CHECKING
 
@@ -36,12 +35,8 @@ def check(
     probes are stored as an `endpoint` run (about 5 + samples + 2 × max-in-flight requests)."""
     from kindling.agents.config import load_config
     from kindling.agents.llm.config import LLMConfig
-    from kindling.agents.llm.endpoint_check import check_endpoint
     from kindling.agents.task import resolve_task
-    from kindling.agents.task_ref import TASK_KEY, task_record
-    from kindling.store import work
-    from kindling.store.calls import CallLog
-    from kindling.store.version import code_version
+    from kindling.services.endpoint_check import run_endpoint_check
 
     cfg = load_config(LLMConfig, None, {"backend": "openai", "base_url": base_url,
                                         "model": model, "api_key_env": api_key_env,
@@ -51,23 +46,10 @@ def check(
     if not key:
         fail(f"environment variable {cfg.api_key_env} (--api-key-env) is not set; set it to your "
              "API key (any non-empty value for servers without auth)")
-    store = ctx.obj.open_store()
-    run, _ = work.get_or_create_run(store, kind="endpoint", run_key=None,
-                                    code_version=code_version(),
-                                    config={**cfg.model_dump(),
-                                            TASK_KEY: task_record(resolve_task(task))})
-    calls = CallLog(store, run.id)
-    try:
-        report = asyncio.run(check_endpoint(cfg, key, calls, samples=samples,
-                                            max_in_flight=max_in_flight,
-                                            task=resolve_task(task) if task else None))
-    except BaseException:
-        work.finish_run(store, run.id, "failed", {})
-        raise
-    finally:
-        calls.flush()
-    work.finish_run(store, run.id, "finished", report.as_metrics())
-    print_report(run.id, cfg, report)
+    run_id, report = run_endpoint_check(ctx.obj.open_store(), cfg, key, samples=samples,
+                                        max_in_flight=max_in_flight,
+                                        task=resolve_task(task) if task else None)
+    print_report(run_id, cfg, report)
     if report.best_mode is None:
         fail(f"{base_url} (model {model}) answered no structured-output mode; see the table "
              "above for each one's error", code=1)
