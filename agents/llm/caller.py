@@ -31,7 +31,7 @@ from kindling.agents.llm.dialects import (
     request_fields,
 )
 from kindling.agents.llm.endpoints import LlamaServerChat, refusal_message
-from kindling.agents.llm.errors import EndpointError
+from kindling.agents.llm.errors import CallAttemptError, EndpointError
 from kindling.agents.llm.parsing import OutputParseError, parse_output
 from kindling.agents.llm.retries import (
     describe,
@@ -81,6 +81,14 @@ class CallKey:
     item_key: str
     role: str
     principle_version_id: int | None = None
+
+
+@dataclass
+class Request:
+    """How one attempt's request went out: over HTTP in structured-output `mode`; None when not
+    (yet) sent over HTTP, so a cancellation then leaves nothing in flight."""
+
+    mode: str | None = None
 
 
 @dataclass
@@ -137,14 +145,12 @@ class AgentLLM:
             try:
                 reply = await self._invoke_with_retries(key, prompt, messages, schema, attempt,
                                                         invoke_kwargs)
-            except EndpointError:
-                raise  # the run stops (a redirect loop, a Retry-After past the bound)
-            except Exception as exc:
-                attempt = getattr(exc, "kindling_attempt", attempt + 1)
-                if is_structural(exc):  # a lower mode next, or EndpointError
-                    self._refused(getattr(exc, "kindling_mode", self.mode), exc)
+            except CallAttemptError as failed:  # an EndpointError stops the run, as it comes
+                attempt = failed.attempt
+                if is_structural(failed.cause):  # a lower mode next, or EndpointError
+                    self._refused(failed.mode or self.mode, failed.cause)
                     continue
-                raise AgentCallFailed(key.role, describe(exc), None) from exc
+                raise AgentCallFailed(key.role, describe(failed.cause), None) from failed.cause
             asks, attempt, raw = asks + 1, reply.attempt, reply.text
             try:
                 parsed = parse_answer(reply, schema, self.cfg.max_tokens)
@@ -184,36 +190,51 @@ class AgentLLM:
         self, key: CallKey, prompt: RenderedPrompt, messages: list[AnyMessage],
         schema: type[BaseModel], attempt: int, kwargs: dict[str, Any],
     ) -> Reply:
-        async for try_ in endpoint_retrying(self.cfg):
-            with try_:
-                attempt += 1
-                started = self._clock()
-                try:
-                    message = await self._invoke_once(messages, key.role, schema, kwargs)
-                except BudgetSpent:
-                    raise  # never sent: nothing to record
-                except asyncio.CancelledError as exc:  # the run stopped with this call sent
-                    if getattr(exc, "kindling_in_flight", False):
-                        self.recorder.record(self._row(
-                            key, prompt, messages, None, attempt, error=CANCELLED_IN_FLIGHT,
-                            latency_s=self._clock() - started))  # the run's final flush writes it
-                    raise
-                except Exception as exc:
-                    await self._record(key, prompt, messages, None, attempt,
-                                       error=describe(exc), latency_s=self._clock() - started)
-                    exc.kindling_attempt = attempt  # type: ignore[attr-defined]
-                    stop = stop_reason(exc, self.cfg)
-                    if stop is not None:
-                        raise stop from exc
-                    raise
-                message.response_metadata["kindling_latency_s"] = self._clock() - started
-                return Reply(message, answer_text(message.content, message.tool_calls), attempt)
+        """One answer, transport faults retried, each failed attempt recorded.
+
+        Raises:
+            EndpointError: the run must stop (see `stop_reason`; the budget spent).
+            CallAttemptError: the last attempt's error (not transient, or retried to the bound).
+        """
+        request = Request()
+        try:
+            async for try_ in endpoint_retrying(self.cfg):
+                with try_:
+                    attempt, request = attempt + 1, Request()
+                    started = self._clock()
+                    try:
+                        message = await self._invoke_once(messages, key.role, schema, kwargs,
+                                                          request)
+                    except BudgetSpent:
+                        raise  # never sent: nothing to record
+                    except asyncio.CancelledError:  # the run stopped with this call sent
+                        if request.mode is not None:  # sent: in flight
+                            self.recorder.record(self._row(
+                                key, prompt, messages, None, attempt, error=CANCELLED_IN_FLIGHT,
+                                latency_s=self._clock() - started))  # the run's final flush
+                        raise
+                    except Exception as exc:
+                        await self._record(key, prompt, messages, None, attempt,
+                                           error=describe(exc), latency_s=self._clock() - started)
+                        stop = stop_reason(exc, self.cfg)
+                        if stop is not None:
+                            raise stop from exc
+                        raise  # tenacity retries a transient fault
+                    message.response_metadata["kindling_latency_s"] = self._clock() - started
+                    return Reply(message, answer_text(message.content, message.tool_calls),
+                                 attempt)
+        except EndpointError:
+            raise
+        except Exception as exc:
+            raise CallAttemptError(exc, attempt, request.mode) from exc
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _invoke_once(
         self, messages: list[AnyMessage], role: str, schema: type[BaseModel],
-        kwargs: dict[str, Any],
+        kwargs: dict[str, Any], request: Request,
     ) -> AIMessage:
+        """One request, once a slot, the rate limit and the budget allow it; `request` says how
+        it went out."""
         async with self._slots:
             if self._limiter is not None:
                 await self._limiter.acquire()
@@ -224,15 +245,12 @@ class AgentLLM:
                 shape = response_format(role, schema)["json_schema"]["schema"]  # type: ignore[index]
                 if self.cfg.backend == "local":  # a small model: bounded strings close the JSON
                     shape = clamp_schema(shape, self.cfg.max_string_chars)  # type: ignore[arg-type]
+                request.mode = mode  # sent: cancelled from here on, it was in flight
                 try:  # a deadline, whatever the server sends (a trickle of bytes included)
                     reply = await within_deadline(self.chat.ainvoke(
                         messages, extra_body=request_fields(mode, role, shape), **kwargs),
                         self.cfg.timeout_s)
-                except asyncio.CancelledError as exc:
-                    exc.kindling_in_flight = True  # type: ignore[attr-defined]
-                    raise
                 except Exception as exc:
-                    exc.kindling_mode = mode  # type: ignore[attr-defined]
                     self._step_down(mode, exc)  # before the slot frees: waiting calls see it
                     raise
             else:
