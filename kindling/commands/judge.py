@@ -20,7 +20,7 @@ from kindling.options import (
 from kindling.outputs import check_output_file, write_file
 
 if TYPE_CHECKING:
-    from kindling.agents.judge.nodes import JudgeResult
+    from kindling.agents.judge.results import JudgeResult
 
 
 def write_out(path: Path, items: list[tuple[str, str]], results: list[JudgeResult]) -> None:
