@@ -10,6 +10,12 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
+from kindling.store.errors import UserError
+
+
+class GraphError(UserError):
+    """A graph name no graph has, a format it cannot be drawn in, or a run kind that ran none."""
+
 
 @dataclass(frozen=True)
 class GraphEntry:
@@ -52,10 +58,10 @@ def graph_entry(name: str) -> GraphEntry:
     """The registered graph of this name.
 
     Raises:
-        ValueError: an unknown name (the known ones are listed).
+        GraphError: an unknown name (the known ones are listed).
     """
     if name not in GRAPHS:
-        raise ValueError(f"unknown graph {name!r}; known: {', '.join(GRAPHS)}")
+        raise GraphError(f"unknown graph {name!r}; known: {', '.join(GRAPHS)}")
     return GRAPHS[name]
 
 
@@ -73,11 +79,11 @@ def require_graph_of_run(kind: str) -> str:
     """As `graph_of_run`, for a run that must have one.
 
     Raises:
-        ValueError: the kind has no graph.
+        GraphError: the kind has no graph.
     """
     graph = graph_of_run(kind)
     if graph is None:
         *rest, last = [g.run_kind for g in GRAPHS.values()]
         runs = f"{', '.join(rest)} and {last}"
-        raise ValueError(f"runs of kind {kind!r} have no agent graph (only {runs} runs do)")
+        raise GraphError(f"runs of kind {kind!r} have no agent graph (only {runs} runs do)")
     return graph

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kindling.graphs.registry import compile_graph
+from kindling.graphs.registry import GraphError, compile_graph
 
 FORMATS = ("mermaid", "ascii", "svg", "html")
 
@@ -22,7 +22,7 @@ def graph_view(name: str, *, xray: bool = False) -> Any:
         xray: Expand subgraphs into their nodes.
 
     Raises:
-        ValueError: an unknown graph name.
+        GraphError: an unknown graph name.
     """
     return compile_graph(name).get_graph(xray=xray)
 
@@ -31,12 +31,12 @@ def render(name: str, fmt: str = "mermaid", *, xray: bool = False) -> str:
     """The graph drawn as Mermaid flowchart text, ASCII art, an SVG document or an HTML page.
 
     Raises:
-        ValueError: an unknown graph name or format.
+        GraphError: an unknown graph name or format.
     """
     from kindling.graphs.svg import to_html, to_svg
 
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+        raise GraphError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
     view = graph_view(name, xray=xray)
     draw = {"mermaid": view.draw_mermaid, "ascii": view.draw_ascii,
             "svg": lambda: to_svg(view, f"{name} graph"),

@@ -12,16 +12,12 @@ import itertools
 from typing import TYPE_CHECKING
 
 from kindling.store.db import Store
-from kindling.store.errors import UserError
+from kindling.store.errors import EmptyDataError
 from kindling.store.pairs import dataset_pair_texts, iter_pair_texts
 from kindling.store.queries import corpus_pairs, dataset_queries
 
 if TYPE_CHECKING:
     from datasets import Dataset
-
-
-class EmptyDataError(UserError):
-    """The store holds no rows for the requested data (nothing imported or built yet)."""
 
 
 def sft_dataset(store: Store, dataset: str = "sft", limit: int | None = None) -> Dataset:

@@ -19,6 +19,7 @@ from kindling.rl.run_lifecycle import fit, record_failure, record_success, start
 from kindling.rl.train_config import KindlingRM
 from kindling.rl.training_model import MODEL_HINT, ModelLoadError, lora_config
 from kindling.store.db import Store
+from kindling.store.errors import RunRefError
 from kindling.store.refs import no_run_message
 from kindling.store.reports import get_run
 
@@ -120,11 +121,12 @@ def prepare_rm(store: Store, kcfg: KindlingRM, trl_cfg: Any) -> RMSetup:
     """Check and load pairs, LoRA, model and tokenizer; nothing is written to the store.
 
     Raises:
-        ValueError: no pairs (`EmptyDataError`), missing model (`ModelLoadError`), LoRA without peft.
+        ValueError: no pairs (`EmptyDataError`), no such pairs run (`RunRefError`), missing model
+            (`ModelLoadError`), LoRA without peft.
     """
     run = get_run(store, kcfg.pairs_run)
     if run is None:
-        raise ValueError(f"kindling.pairs_run: {no_run_message(store, kcfg.pairs_run)}")
+        raise RunRefError(f"kindling.pairs_run: {no_run_message(store, kcfg.pairs_run)}")
     dataset = preference_dataset(store, kcfg.pairs_run, kcfg.pairs_dataset, kcfg.limit)
     peft_config = lora_config(kcfg.lora, task_type="SEQ_CLS")
     model, tokenizer = load_reward_model(kcfg.model, weight_dtype(kcfg.lora, trl_cfg))

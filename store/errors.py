@@ -17,6 +17,19 @@ class StoreError(UserError):
     """The store URL is malformed, unsupported, unreachable, not a database, or read-only."""
 
 
+class EmptyDataError(UserError):
+    """The store holds no rows for the requested data (nothing imported or built yet)."""
+
+
+class RunRefError(UserError):
+    """A run given by id or name that is not there, or not of the kind (or without the output)
+    the command needs."""
+
+
+class FlagError(UserError):
+    """A flag's value the command cannot use (the message names the flag)."""
+
+
 class OutputError(UserError):
     """An output location that is missing, of the wrong kind, or holds files Kindling did not write."""
 

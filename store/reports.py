@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kindling.store.db import Store, id_fits
+from kindling.store.errors import RunRefError
 from kindling.store.models import AgentCall, Judgment, PreferencePair, Run, RunItem, Verdict
 from kindling.store.refs import as_run_id, no_run_message
 from sqlalchemy import case, func, select
@@ -108,7 +109,7 @@ def policy_output_dir(store: Store, ref: str, what: str = "model") -> str:
     that name) names.
 
     Raises:
-        ValueError: no such run, a run of another kind, or no output folder recorded (`what`
+        RunRefError: no such run, a run of another kind, or no output folder recorded (`what`
             names the setting in the message).
     """
     key = ref.removeprefix("run:")
@@ -117,14 +118,14 @@ def policy_output_dir(store: Store, ref: str, what: str = "model") -> str:
         run_id = run_id_by_name(store, key)
     run = get_run(store, run_id) if run_id is not None else None
     if run is None:
-        raise ValueError(f"{what} {ref}: expected an sft or grpo run; "
+        raise RunRefError(f"{what} {ref}: expected an sft or grpo run; "
                          f"{no_run_message(store, key, kinds=POLICY_RUN_KINDS)}")
     if run.kind not in POLICY_RUN_KINDS:
-        raise ValueError(f"{what} {ref}: that run is of kind {run.kind!r}; expected an sft or "
+        raise RunRefError(f"{what} {ref}: that run is of kind {run.kind!r}; expected an sft or "
                          "grpo run")
     out = (run.metrics or {}).get("output_dir") or (run.config or {}).get("trl", {}).get("output_dir")
     if not out:
-        raise ValueError(f"{what} {ref}: the run records no output folder")
+        raise RunRefError(f"{what} {ref}: the run records no output folder")
     from kindling.store.stored_paths import located
 
     return located(store, str(out), f"{what} {ref}")

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from kindling.store.db import Store
+from kindling.store.errors import RunRefError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -25,7 +26,7 @@ def located(store: Store, recorded: str, what: str) -> str:
         what: What the path is, for the message (e.g. "--model run:sft").
 
     Raises:
-        ValueError: a relative path found neither from the current folder nor beside the store.
+        RunRefError: a relative path found neither from the current folder nor beside the store.
     """
     if os.path.isabs(recorded):
         return recorded
@@ -35,7 +36,7 @@ def located(store: Store, recorded: str, what: str) -> str:
         if os.path.exists(candidate):
             return candidate
     looked = " nor ".join(str(b) for b in bases)
-    raise ValueError(f"{what}: the run recorded its output folder as {recorded!r}, relative to "
+    raise RunRefError(f"{what}: the run recorded its output folder as {recorded!r}, relative to "
                      f"the folder it ran in (an older Kindling), and it is not in {looked}; run "
                      "this command from that folder, or give the folder's path instead")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kindling.agents.curate.config import PolicyConfig
+from kindling.agents.llm.errors import LLMConfigError
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class PolicyBackend(Protocol):
 def chat_template_hash(tokenizer: Any) -> str:
     template = getattr(tokenizer, "chat_template", None)
     if not template:
-        raise ValueError("the policy's tokenizer has no chat_template (needed to format prompts)")
+        raise LLMConfigError("the policy's tokenizer has no chat_template (needed to format prompts)")
     return hashlib.sha256(str(template).encode()).hexdigest()[:16]
 
 

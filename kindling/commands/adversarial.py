@@ -44,38 +44,27 @@ def adversarial(
 ) -> None:
     """Optimize the Detector's principles S_D against a Generator following strategies S_G."""
     from kindling.agents.adversarial.config import AdversarialConfig
-    from kindling.agents.config import ConfigError, load_config, parse_sets
-    from kindling.agents.llm.endpoints import LLMConfigError
-    from kindling.agents.templates import PromptError
+    from kindling.agents.config import load_config, parse_sets
     from kindling.services.adversarial import AdversarialRunner
-    from kindling.store.principles import (
-        PrincipleNotFound,
-        activate,
-        activation_doubts,
-        get_version,
-    )
+    from kindling.store.principles import activate, activation_doubts, get_version
 
     overrides = {"task": task_ref, "force_task": force_task_override(force_task), "iterations": iterations, "batch_size": batch_size, "call_budget": budget, "budget.max_cost": max_cost,
                  "patience": patience, "llm.backend": backend, "llm.model": model,
                  "llm.base_url": base_url, "llm.api_key_env": api_key_env}
-    try:
-        cfg = load_config(AdversarialConfig, config, {**overrides, **parse_sets(sets)})
-        store = ctx.obj.open_store()
-        with Progress(TextColumn("[bold]adversarial"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("iterations"), TimeElapsedColumn(), console=console,
-                      disable=not progress) as bar:
-            task = bar.add_task("iterations", total=cfg.iterations)
+    cfg = load_config(AdversarialConfig, config, {**overrides, **parse_sets(sets)})
+    store = ctx.obj.open_store()
+    with Progress(TextColumn("[bold]adversarial"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("iterations"), TimeElapsedColumn(), console=console,
+                  disable=not progress) as bar:
+        task = bar.add_task("iterations", total=cfg.iterations)
 
-            def on_iteration(record: dict[str, Any]) -> None:
-                bar.console.print(_iteration_line(record))
-                bar.update(task, completed=record["iteration"])
+        def on_iteration(record: dict[str, Any]) -> None:
+            bar.console.print(_iteration_line(record))
+            bar.update(task, completed=record["iteration"])
 
-            runner = AdversarialRunner(store, cfg, new_run=new_run, on_iteration=on_iteration,
-                                         name=name)
-            outcome = asyncio.run(runner.run())
-    except (ConfigError, PromptError, LLMConfigError, PrincipleNotFound, ValueError) as exc:
-        fail(str(exc))
-        return
+        runner = AdversarialRunner(store, cfg, new_run=new_run, on_iteration=on_iteration,
+                                   name=name)
+        outcome = asyncio.run(runner.run())
     console.print(metrics_table(outcome.run_id, outcome.history))
     console.print(f"stopped: {outcome.stop}; best S_D version: {outcome.best_sd_id}")
     if outcome.history and not any(r["n"] for r in outcome.history):

@@ -49,7 +49,7 @@ def curate(
     force_task: bool = FORCE_TASK_OPTION,
 ) -> None:
     """Judge items with retrieve → advocate ∥ critic → judge → reflect → persist; resumable."""
-    from kindling.agents.config import ConfigError, load_config, parse_sets
+    from kindling.agents.config import load_config, parse_sets
     from kindling.agents.curate.config import CurateConfig
     from kindling.store.reports import first_verdict_error
 
@@ -65,29 +65,19 @@ def curate(
     if file is not None and (policy is not None or source == "generate"):
         fail("--file judges the file's responses: it does not go with --policy or --source "
              "generate")
-    try:
-        if file is not None:
-            overrides.update(source="dataset", dataset=dataset or f"file_{file.stem}")
-        cfg = load_config(CurateConfig, config, {**overrides, **parse_sets(sets)})
-    except (ConfigError, ValueError) as exc:
-        fail(str(exc))
-        return
+    if file is not None:
+        overrides.update(source="dataset", dataset=dataset or f"file_{file.stem}")
+    cfg = load_config(CurateConfig, config, {**overrides, **parse_sets(sets)})
     # the agents' stack (LangChain, the OpenAI client: seconds to import) only now: a bad flag or
     # config file is named at once
-    from kindling.agents.llm.endpoints import LLMConfigError
-    from kindling.agents.templates import PromptError
     from kindling.services.curate import CurateRunner
 
-    try:
-        store = ctx.obj.open_store()
-        if file is not None:
-            _import_file(store, file, cfg.dataset)
-        runner = CurateRunner(store, cfg, new_run=new_run, retry_failed=retry_failed,
-                              show_progress=progress, name=name)
-        outcome = asyncio.run(runner.run())
-    except (ConfigError, PromptError, LLMConfigError, ValueError) as exc:
-        fail(str(exc))
-        return
+    store = ctx.obj.open_store()
+    if file is not None:
+        _import_file(store, file, cfg.dataset)
+    runner = CurateRunner(store, cfg, new_run=new_run, retry_failed=retry_failed,
+                          show_progress=progress, name=name)
+    outcome = asyncio.run(runner.run())
     print_summary(store, outcome.run_id, outcome.counts, outcome.elapsed_s, outcome.calls)
     counts = outcome.counts
     if counts.get("pending") or counts.get("claimed"):

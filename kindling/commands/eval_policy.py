@@ -9,7 +9,7 @@ from typing import IO, TYPE_CHECKING, Any
 import typer
 
 from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
-from kindling.context import console, fail
+from kindling.context import console
 from kindling.options import TASK_OPTION
 from kindling.outputs import check_output_file, write_file
 
@@ -22,9 +22,10 @@ def resolve_policies(store: Store, specs: list[str]) -> list[tuple[str, str]]:
     """`LABEL=PATH`, `PATH` or `run:ID` (an sft/grpo run's output folder) → (label, path) pairs.
 
     Raises:
-        ValueError: an empty spec, a repeated label, or a run that is missing, of another kind
-            or without an output folder.
+        FlagError: an empty spec or a repeated label.
+        RunRefError: a run that is missing, of another kind or without an output folder.
     """
+    from kindling.store.errors import FlagError
     from kindling.store.reports import policy_output_dir
 
     policies: list[tuple[str, str]] = []
@@ -33,13 +34,13 @@ def resolve_policies(store: Store, specs: list[str]) -> list[tuple[str, str]]:
         if not sep:
             label, path = "", spec
         if not path:
-            raise ValueError(f"--model {spec!r}: expected PATH, LABEL=PATH or run:ID")
+            raise FlagError(f"--model {spec!r}: expected PATH, LABEL=PATH or run:ID")
         if path.startswith("run:"):
             path = policy_output_dir(store, path, what="--model")
             label = label or spec
         label = label or Path(path).name or path
         if label in dict(policies):
-            raise ValueError(f"--model {spec!r}: label {label!r} is used twice (give LABEL=PATH)")
+            raise FlagError(f"--model {spec!r}: label {label!r} is used twice (give LABEL=PATH)")
         policies.append((label, path))
     return policies
 
@@ -74,36 +75,25 @@ def policy(
         check_output_file(out, overwrite=overwrite)
     store = ctx.obj.open_store()  # before the training libraries load: a wrong store fails fast
 
-    from kindling.agents.llm.endpoints import LLMConfigError
     from kindling.agents.task import resolve_task
-    from kindling.agents.templates import PromptError
     from kindling.rl.evaluate.policy import SamplingConfig, held_out_prompts
     from kindling.rl.policy_loading import describe_model
     from kindling.services.evaluation import compare_policies, load_judge_config
     from kindling.services.task_measures import length_rule
-    from kindling.store.principles import PrincipleNotFound
     from kindling.views import print_eval_stored, print_length_rule, print_policy_table
 
     sampling = SamplingConfig(samples, max_new_tokens, temperature, top_p, batch_size, seed)
-    try:
-        judge_cfg = load_judge_config(store, principles, judge_config, sets, task)
-        measured = resolve_task(task if judge_cfg is None else judge_cfg.task)
-        rule = length_rule(store, measured, length_threshold, labels)
-        policies = resolve_policies(store, models)
-        prompts = held_out_prompts(store, prompts_dataset, limit)
-        for _label, path in policies:
-            describe_model(path)  # missing folder, tokenizer or mismatch: an error before sampling
-    except ValueError as exc:
-        fail(str(exc))
-        return
-    try:
-        comparison = compare_policies(
-            store, policies, prompts, sampling, prompts_dataset=prompts_dataset, rm=rm,
-            rm_threshold=rm_threshold, labels=labels, judge_cfg=judge_cfg,
-            length_rule=rule, task=measured)
-    except (ValueError, PromptError, PrincipleNotFound, LLMConfigError) as exc:
-        fail(str(exc))
-        return
+    judge_cfg = load_judge_config(store, principles, judge_config, sets, task)
+    measured = resolve_task(task if judge_cfg is None else judge_cfg.task)
+    rule = length_rule(store, measured, length_threshold, labels)
+    policies = resolve_policies(store, models)
+    prompts = held_out_prompts(store, prompts_dataset, limit)
+    for _label, path in policies:
+        describe_model(path)  # missing folder, tokenizer or mismatch: an error before sampling
+    comparison = compare_policies(
+        store, policies, prompts, sampling, prompts_dataset=prompts_dataset, rm=rm,
+        rm_threshold=rm_threshold, labels=labels, judge_cfg=judge_cfg, length_rule=rule,
+        task=measured)
     print_policy_table(comparison.report, rule["threshold"], comparison.rm_fit,
                        comparison.judge_run_id, measured.length_unit)
     print_length_rule(measured.name, rule)

@@ -44,15 +44,11 @@ def rm(
     if get_run(store, pairs_run) is None:
         fail(no_run_message(store, pairs_run))
     measured = measured_task(store, pairs_run, task)
-    try:
-        metrics, eval_run = evaluate_and_store_rm(
-            store, model, pairs_run=pairs_run, pairs_dataset=pairs_dataset or None,
-            dataset=dataset, threshold_split=threshold_split, limit=limit,
-            length_threshold=default_threshold(length_threshold, measured),
-            edges=edges or default_bands(store, measured, dataset), batch_size=batch_size,
-            max_length=max_length, task=measured)
-    except ValueError as exc:
-        fail(str(exc))
-        return
+    metrics, eval_run = evaluate_and_store_rm(
+        store, model, pairs_run=pairs_run, pairs_dataset=pairs_dataset or None, dataset=dataset,
+        threshold_split=threshold_split, limit=limit,
+        length_threshold=default_threshold(length_threshold, measured),
+        edges=edges or default_bands(store, measured, dataset), batch_size=batch_size,
+        max_length=max_length, task=measured)
     print_rm_report(model, metrics)
     print_eval_stored(eval_run)

@@ -41,11 +41,7 @@ def show(
 
     if out is not None:
         check_output_file(out, overwrite=overwrite)
-    try:
-        text = render(name, fmt, xray=xray)
-    except ValueError as exc:
-        fail(str(exc))
-        return
+    text = render(name, fmt, xray=xray)
     if out is None:
         console.print(text, markup=False, highlight=False, soft_wrap=True)
         return
@@ -70,26 +66,20 @@ def step(
 ) -> None:
     """Run one item through a graph, pausing at breakpoints: see each node's input, state changes
     and agent calls; continue, step, edit a state field, quit. The run is stored like any other."""
-    from kindling.agents.config import ConfigError, parse_sets
+    from kindling.agents.config import parse_sets
     from kindling.debugger.session import check_breakpoints
     from kindling.debugger.targets import step_target
     from kindling.graphs.registry import compile_graph
     from kindling.store import work
 
-    try:
-        if name not in ("curate", "adversarial", "judge"):
-            raise ValueError(f"unknown graph {name!r}: curate, adversarial or judge")
-        check_breakpoints(compile_graph(name, None), name, [*break_before, *break_after])
-        store = ctx.obj.open_store()
-        overrides = {**({"task": task} if task is not None else {}),
-                     **({"force_task": True} if force_task else {}), **parse_sets(sets)}
-        target = step_target(store, name, config, overrides, item_key=item, query=query,
-                             response=response)
-        if run_name:
-            work.rename_run(store, target.run_id, run_name)
-    except (ConfigError, ValueError, LookupError) as exc:
-        fail(str(exc))
-        return
+    check_breakpoints(compile_graph(name, None), name, [*break_before, *break_after])
+    store = ctx.obj.open_store()
+    overrides = {**({"task": task} if task is not None else {}),
+                 **({"force_task": True} if force_task else {}), **parse_sets(sets)}
+    target = step_target(store, name, config, overrides, item_key=item, query=query,
+                         response=response)
+    if run_name:
+        work.rename_run(store, target.run_id, run_name)
     stop = asyncio.run(_step(store, target, break_before, break_after))
     status = "finished" if stop.finished else f"stopped before {', '.join(stop.next)}"
     console.print(f"run {target.run_id} ({name}) {status}; replay it with "
@@ -140,12 +130,8 @@ def replay(
     from kindling.store.reports import first_item_key
 
     store = ctx.obj.open_store(writes=fork_at is not None)
-    try:
-        item_key = item or first_item_key(store, run_id)
-        steps = asyncio.run(load_history(store, run_id, item_key))
-    except (LookupError, ValueError) as exc:
-        fail(str(exc))
-        return
+    item_key = item or first_item_key(store, run_id)
+    steps = asyncio.run(load_history(store, run_id, item_key))
     if not steps:
         fail(f"run {run_id} left no checkpoints{' for item ' + item_key if item_key else ''} "
              "(runs with checkpoint_durability=exit keep only their last one when they ended)")

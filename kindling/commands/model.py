@@ -55,11 +55,7 @@ def info(
     """Show a model's parameter count, vocabulary and shape (weights are not loaded)."""
     from kindling.rl.policy_loading import describe_model
 
-    try:
-        details = describe_model(path)
-    except ValueError as exc:
-        fail(str(exc))
-        return
+    details = describe_model(path)
     console.print(f"{path}: {details['parameters']:,} parameters")
     for key, value in details.items():
         if key != "parameters":

@@ -13,9 +13,10 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from kindling.debugger.errors import StepError
 from kindling.debugger.history import CheckpointStep
 from kindling.debugger.replay import ForkOutcome, fork_run
-from kindling.debugger.session import StepError, StepSession, Stop
+from kindling.debugger.session import StepSession, Stop
 from kindling.debugger.view import checkpoint_panel, print_state, print_transcripts, stop_panel
 from kindling.store.db import Store
 

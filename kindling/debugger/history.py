@@ -15,6 +15,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
 from kindling.checkpoints import checkpoints_exist, open_checkpointer
+from kindling.debugger.errors import TargetNotFound
 from kindling.graphs.registry import compile_graph, require_graph_of_run
 from kindling.store.db import Store
 from kindling.store.refs import no_run_message
@@ -83,17 +84,17 @@ def candidate_threads(store: Store, run_id: int, item_key: str | None) -> tuple[
     """The run's graph name and its thread ids for one item, the latest attempt first.
 
     Raises:
-        LookupError: no such run, or a curate/judge run asked without an item key.
-        ValueError: the run's kind has no graph.
+        TargetNotFound: no such run, or a curate/judge run asked without an item key.
+        GraphError: the run's kind has no graph.
     """
     run = get_run(store, run_id)
     if run is None:
-        raise LookupError(no_run_message(store, run_id))
+        raise TargetNotFound(no_run_message(store, run_id))
     graph = require_graph_of_run(run.kind)
     if graph == "adversarial":
         return graph, [f"adversarial:{run_id}"]
     if not item_key:
-        raise LookupError(f"run {run_id} is a {run.kind} run: name an item (--item KEY)")
+        raise TargetNotFound(f"run {run_id} is a {run.kind} run: name an item (--item KEY)")
     attempts = item_attempts(store, run_id, item_key) or 1
     base = f"{graph}:{run_id}:{item_key}"
     return graph, [f"{base}:{n}" for n in range(attempts, 1, -1)] + [base]

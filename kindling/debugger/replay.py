@@ -14,8 +14,9 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from kindling.checkpoints import open_checkpointer
+from kindling.debugger.errors import StepError, TargetNotFound
 from kindling.debugger.history import CheckpointStep
-from kindling.debugger.session import StepError, StepSession, Stop, check_fields
+from kindling.debugger.session import StepSession, Stop, check_fields
 from kindling.debugger.targets import fork_target
 from kindling.graphs.registry import compile_graph
 from kindling.store.db import Store
@@ -60,11 +61,11 @@ async def copy_checkpoint(saver: BaseCheckpointSaver, source: dict[str, Any], th
     not copied: the copy runs that step again, as a fork from the checkpoint should.
 
     Raises:
-        LookupError: the source checkpoint is not stored.
+        TargetNotFound: the source checkpoint is not stored.
     """
     found = await saver.aget_tuple(source)  # type: ignore[arg-type]
     if found is None:
-        raise LookupError(f"checkpoint {source['configurable'].get('checkpoint_id')} not found")
+        raise TargetNotFound(f"checkpoint {source['configurable'].get('checkpoint_id')} not found")
     into = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
     metadata = {**found.metadata, "source": "fork", "writers": writers}
     copied = await saver.aput(into, found.checkpoint, metadata,  # type: ignore[arg-type]

@@ -16,10 +16,10 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.errors import InvalidUpdateError
 
+from kindling.debugger.errors import StepError
 from kindling.debugger.history import AnyGraph, jsonable, state_changes
 from kindling.debugger.targets import GraphTarget
 from kindling.store.calls import calls_after
-from kindling.store.errors import UserError
 from kindling.store.work import record_edit
 
 INTERNAL = ("__start__", "__end__")
@@ -28,10 +28,6 @@ INTERNAL = ("__start__", "__end__")
 def _breakpoints(names: list[str]) -> Any:
     """LangGraph's form: "*" (every node), a list of names, or None."""
     return "*" if "*" in names else (names or None)
-
-
-class StepError(UserError):
-    """A breakpoint or edit the graph cannot take (unknown node or state field)."""
 
 
 @dataclass

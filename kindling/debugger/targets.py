@@ -20,6 +20,7 @@ from kindling.agents.curate.config import CurateConfig
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.task import resolve_task
 from kindling.agents.task_ref import TASK_KEY, forced_config, task_record
+from kindling.debugger.errors import StepError, TargetNotFound
 from kindling.services.adversarial import AdversarialRunner
 from kindling.services.curate import CurateRunner, select_items
 from kindling.services.curate_driver import item_inputs
@@ -66,14 +67,14 @@ def curate_target(store: Store, cfg: CurateConfig, item_key: str | None = None, 
     principle file, so a fork judges under the rules its source run used.
 
     Raises:
-        LookupError: `item_key` is not among the selected items.
+        TargetNotFound: `item_key` is not among the selected items.
     """
     items = select_items(store, cfg)
     chosen = next((it for it in items if it["item_key"] == item_key), None) if item_key \
         else items[0]
     if chosen is None:
         keys = ", ".join(it["item_key"] for it in items[:5])
-        raise LookupError(f"item {item_key!r} is not in the selection (first items: {keys})")
+        raise TargetNotFound(f"item {item_key!r} is not in the selection (first items: {keys})")
     runner = CurateRunner(store, cfg, new_run=True, chat_models=chat_models, show_progress=False)
     if principles_text and runner.principles is not None:
         runner.principles = replace(runner.principles, rules=tuple(principles_text.splitlines()))
@@ -151,7 +152,7 @@ def fork_target(store: Store, run_id: int, item_key: str | None, checkpoint_id: 
     """
     run = get_run(store, run_id)
     if run is None:
-        raise LookupError(no_run_message(store, run_id))
+        raise TargetNotFound(no_run_message(store, run_id))
     kind, config = run.kind, dict(run.config)
     debug = {"forked_from": {"run_id": run_id, "item_key": item_key,
                              "checkpoint_id": checkpoint_id}}
@@ -169,8 +170,8 @@ def fork_target(store: Store, run_id: int, item_key: str | None, checkpoint_id: 
                               config["item"]["query"], config["item"]["response"],
                               chat_model=chat, debug=debug)
     else:
-        raise ValueError(f"run {run_id} ({kind}) cannot be forked: only curate, adversarial and "
-                         "stepped judge runs keep graph checkpoints")
+        raise StepError(f"run {run_id} ({kind}) cannot be forked: only curate, adversarial and "
+                        "stepped judge runs keep graph checkpoints")
     target.start = None
     return target
 
@@ -182,8 +183,8 @@ def step_target(store: Store, name: str, config: Path | None, overrides: dict[st
 
     Raises:
         ConfigError: a bad config file or override.
-        ValueError: an unknown graph, or a judge step without --query/--response.
-        LookupError: an item key not in the curate selection.
+        StepError: an unknown graph, or a judge step without --query/--response.
+        TargetNotFound: an item key not in the curate selection.
     """
     if name == "curate":
         return curate_target(store, load_config(CurateConfig, config, overrides), item_key)
@@ -191,6 +192,6 @@ def step_target(store: Store, name: str, config: Path | None, overrides: dict[st
         return adversarial_target(store, load_config(AdversarialConfig, config, overrides))
     if name == "judge":
         if not query or not response:
-            raise ValueError("stepping the judge graph needs --query and --response")
+            raise StepError("stepping the judge graph needs --query and --response")
         return judge_target(store, load_config(JudgeConfig, config, overrides), query, response)
-    raise ValueError(f"unknown graph {name!r}: curate, adversarial or judge")
+    raise StepError(f"unknown graph {name!r}: curate, adversarial or judge")

@@ -15,24 +15,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kindling.agents.config import ConfigError, load_config, parse_sets
+from kindling.agents.config import load_config, parse_sets
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.agents.judge.service import detector_version
 from kindling.agents.llm.config import LLMConfig
+from kindling.agents.llm.errors import LLMConfigError
 from kindling.agents.paths import stored_model
 from kindling.agents.task import Task, resolve_task
 from kindling.agents.task_ref import TASK_KEY, task_record
-from kindling.agents.templates import PromptError
 from kindling.context import console
 from kindling.rl.evaluate.metrics import DEFAULT_BAND_EDGES
 from kindling.rl.evaluate.policy import SamplingConfig
 from kindling.services.judge import execute_judge
 from kindling.store import work
 from kindling.store.db import Store
+from kindling.store.errors import FlagError
 from kindling.store.eval_names import eval_run_name
 from kindling.store.models import utcnow
-from kindling.store.principles import PrincipleNotFound
 from kindling.store.version import code_version
 
 EXAMPLES_STORED = 5
@@ -100,25 +100,24 @@ def load_judge_config(store: Store, principles: str | None, config: Path | None,
     judge will resolve it: the one named, else the task's active or starting detector set.
 
     Raises:
-        ValueError: a bad config, an unknown principle version, or an unset API key variable.
+        FlagError: --set without --principles or --judge-config.
+        ConfigError, PromptError, PrincipleNotFound: a bad config, task or principle version.
+        LLMConfigError: an unset API key variable.
     """
     if principles is None and config is None:
         if sets:
-            raise ValueError("--set configures the judge: give --principles or --judge-config too")
+            raise FlagError("--set configures the judge: give --principles or --judge-config too")
         return None
     overrides = parse_sets(sets)
     if principles is not None:
         overrides["principles"] = principles
     if task is not None:
         overrides["task"] = task
-    try:
-        cfg = load_config(JudgeConfig, config, overrides)
-        detector_version(store, cfg, resolve_task(cfg.task))
-    except (ConfigError, PromptError, PrincipleNotFound) as exc:
-        raise ValueError(str(exc)) from exc
+    cfg = load_config(JudgeConfig, config, overrides)
+    detector_version(store, cfg, resolve_task(cfg.task))
     if cfg.llm.backend == "openai" and not os.environ.get(cfg.llm.api_key_env):
-        raise ValueError(f"llm.api_key_env: environment variable {cfg.llm.api_key_env} is not set "
-                         "(any non-empty value for servers without auth)")
+        raise LLMConfigError(f"llm.api_key_env: environment variable {cfg.llm.api_key_env} "
+                             "is not set (any non-empty value for servers without auth)")
     return cfg
 
 
@@ -187,7 +186,7 @@ def score_with_rm(store: Store, path: str, samples: Samples, labels: str,
     `labels_limit` items if given).
 
     Raises:
-        ValueError: the reward model cannot be loaded or scored (named by its path).
+        FlagError: the reward model cannot be loaded or scored (named by its path).
     """
     from kindling.rl.evaluate.policy import rm_threshold_on_labels
     from kindling.rl.evaluate.reward_model import score_texts
@@ -205,7 +204,7 @@ def score_with_rm(store: Store, path: str, samples: Samples, labels: str,
                                          max_length=max_length)
                       for label, items in samples.items()}
     except ValueError as exc:
-        raise ValueError(f"--rm {path}: {exc}") from exc
+        raise FlagError(f"--rm {path}: {exc}") from exc
     return scores, fit
 
 

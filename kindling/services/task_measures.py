@@ -19,6 +19,7 @@ from kindling.agents.language import text_length
 from kindling.agents.task import DEFAULT_TASK, Task, TaskError, resolve_task
 from kindling.rl.evaluate.metrics import DEFAULT_BAND_EDGES
 from kindling.store.db import Store
+from kindling.store.errors import EmptyDataError
 
 WORD_BAND_EDGES: tuple[int, ...] = (4, 7, 10)
 """Word bands when a words task has too few labelled lengths to cut into quartiles: ≤4, 5–7,
@@ -62,7 +63,7 @@ def length_rule(store: Store, task: Task, given: int | None, dataset: str,
         accuracy, the items and the dataset it was fitted on.
 
     Raises:
-        ValueError: a threshold to fit and no labelled items in `dataset` (says how to give one).
+        EmptyDataError: a threshold to fit and no labelled items in `dataset` (says how to give one).
     """
     from kindling.rl.evaluate.policy import length_threshold_on_labels
 
@@ -73,8 +74,8 @@ def length_rule(store: Store, task: Task, given: int | None, dataset: str,
     try:
         fit = length_threshold_on_labels(store, dataset, length_unit=task.length_unit,
                                          limit=limit)
-    except ValueError as exc:
-        raise ValueError(f"task {task.name}: the length rule's threshold is fitted on labelled "
+    except EmptyDataError as exc:
+        raise EmptyDataError(f"task {task.name}: the length rule's threshold is fitted on labelled "
                          f"data: {exc} (--length-threshold N gives one)") from exc
     return {**fit, "threshold": fit["threshold"], "unit": task.length_unit, "source": "fitted"}
 

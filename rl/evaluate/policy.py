@@ -22,6 +22,7 @@ from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.agents.language import DEFAULT_LANGUAGE, DEFAULT_UNIT, text_length
 from kindling.rl.evaluate.text_metrics import distinct_n, repetition, self_bleu
 from kindling.store.db import Store
+from kindling.store.errors import EmptyDataError
 from kindling.store.queries import dataset_queries
 
 
@@ -41,11 +42,11 @@ def held_out_prompts(store: Store, dataset: str, limit: int | None) -> list[str]
     """Distinct queries of an imported dataset in file order (at most `limit`).
 
     Raises:
-        ValueError: the dataset has no queries in the store.
+        EmptyDataError: the dataset has no queries in the store.
     """
     queries = list(dict.fromkeys(dataset_queries(store, dataset)))
     if not queries:
-        raise ValueError(f"dataset {dataset!r} has no queries in the store: import first "
+        raise EmptyDataError(f"dataset {dataset!r} has no queries in the store: import first "
                          "(`kindling data import`)")
     return queries[:limit]
 
@@ -58,9 +59,10 @@ def sample_policy(model: Any, tokenizer: Any, prompts: Sequence[str],
     random stream; temperature 0 decodes greedily (then one sample per prompt is enough).
     """
     import torch
+    from kindling.rl.policy_loading import ModelError
 
     if getattr(tokenizer, "chat_template", None) is None:
-        raise ValueError("the policy's tokenizer has no chat_template (needed to format prompts)")
+        raise ModelError("the policy's tokenizer has no chat_template (needed to format prompts)")
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -162,7 +164,7 @@ def rm_threshold_on_labels(model: Any, tokenizer: Any, store: Store, dataset: st
 
     items = labelled_items(store, dataset)[:limit]
     if not items:
-        raise ValueError(f"no labelled items in dataset {dataset!r} to fit the reward model's "
+        raise EmptyDataError(f"no labelled items in dataset {dataset!r} to fit the reward model's "
                          "threshold on (import the data first, or give --rm-threshold)")
     scores = score_texts(model, tokenizer, [i.query for i in items], [i.response for i in items],
                          batch_size=batch_size, max_length=max_length)
@@ -180,14 +182,14 @@ def length_threshold_on_labels(store: Store, dataset: str, *, length_unit: str =
     On the paper's evaluation set (chars) it is 36 at 90.0%; the default rule, 39, gives 89.8%.
 
     Raises:
-        ValueError: the dataset has no labelled items.
+        EmptyDataError: the dataset has no labelled items.
     """
     from kindling.agents.judge.metrics import fit_length_threshold
     from kindling.store.eval_data import labelled_items
 
     items = labelled_items(store, dataset)[:limit]
     if not items:
-        raise ValueError(f"no labelled items in dataset {dataset!r} to fit the length rule's "
+        raise EmptyDataError(f"no labelled items in dataset {dataset!r} to fit the length rule's "
                          "threshold on (import the data first, or give the threshold)")
     fit = fit_length_threshold([(i.response, i.label) for i in items], length_unit)
     return {**fit.as_dict(), "fitted_on": dataset}

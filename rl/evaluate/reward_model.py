@@ -22,6 +22,7 @@ from typing import Any
 
 from kindling.agents.language import DEFAULT_UNIT, text_length
 from kindling.rl.evaluate.metrics import DEFAULT_BAND_EDGES, band_names, length_bands
+from kindling.store.errors import EmptyDataError, FlagError
 
 PairRow = dict[str, Any]
 
@@ -165,11 +166,11 @@ def evaluate_reward_model(
     pairs = preference_dataset(store, pairs_run, pairs_dataset, limit).to_list()
     items = labelled_items(store, dataset)[:limit]
     if not items:
-        raise ValueError(f"no labelled items in dataset {dataset!r} (import the data first: "
+        raise EmptyDataError(f"no labelled items in dataset {dataset!r} (import the data first: "
                          "`kindling data import --from DIR`)")
     fit, held = split(items, threshold_split)
     if not fit or not held:
-        raise ValueError(f"--threshold-split {threshold_split} leaves one side empty "
+        raise FlagError(f"--threshold-split {threshold_split} leaves one side empty "
                          f"({len(fit)} fit / {len(held)} evaluated items)")
     seen = rm_train_texts(store)
 
