@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -149,94 +150,59 @@ def _say_if_stopped(store: Store, run_id: int) -> None:
                       f"{run_id}`)", highlight=False)
 
 
-@app.command("sft")
-def sft(
-    ctx: typer.Context,
-    config: Path = CONFIG_OPTION,
-    sets: list[str] = SET_OPTION,
-    name: str = NAME_FLAG,
-    model: str = MODEL_FLAG,
-    output_dir: Path = OUTPUT_DIR_FLAG,
-    learning_rate: float = LEARNING_RATE_FLAG,
-    max_steps: int = MAX_STEPS_FLAG,
-    num_train_epochs: float = EPOCHS_FLAG,
-    per_device_train_batch_size: int = BATCH_FLAG,
-    gradient_accumulation_steps: int = ACCUMULATION_FLAG,
-    seed: int = SEED_FLAG,
-    logging_steps: int = LOGGING_STEPS_FLAG,
-    save_steps: int = SAVE_STEPS_FLAG,
-    report_to: str = REPORT_TO_FLAG,
-    live: bool = typer.Option(True, "--progress/--no-progress", help="Show a live line per logging step (loss, lr, step)."),
-    launcher: Launcher = LAUNCHER_OPTION,
-    accelerate_config: Path | None = ACCELERATE_CONFIG_OPTION,
-    num_processes: int | None = NUM_PROCESSES_OPTION,
-    overwrite: bool = OVERWRITE_OPTION,
-) -> None:
-    """Supervised fine-tuning on an imported dataset (TRL's SFTTrainer); the run goes to the store."""
-    _command(ctx, "sft", config, flag_sets(locals()) + sets, live, launcher,
-             accelerate_config, num_processes, overwrite)
+COMMON_FLAGS: tuple[tuple[str, type, typer.models.OptionInfo], ...] = (
+    ("name", str, NAME_FLAG), ("model", str, MODEL_FLAG), ("output_dir", Path, OUTPUT_DIR_FLAG),
+    ("learning_rate", float, LEARNING_RATE_FLAG), ("max_steps", int, MAX_STEPS_FLAG),
+    ("num_train_epochs", float, EPOCHS_FLAG), ("per_device_train_batch_size", int, BATCH_FLAG),
+    ("gradient_accumulation_steps", int, ACCUMULATION_FLAG), ("seed", int, SEED_FLAG),
+    ("logging_steps", int, LOGGING_STEPS_FLAG), ("save_steps", int, SAVE_STEPS_FLAG),
+    ("report_to", str, REPORT_TO_FLAG),
+)
+"""The flags every `kindling train` command takes: (parameter, type, option)."""
+
+GRPO_FLAGS: tuple[tuple[str, type, typer.models.OptionInfo], ...] = (
+    ("num_generations", int, GENERATIONS_FLAG), ("max_completion_length", int, COMPLETION_FLAG),
+    ("beta", float, BETA_FLAG), ("task", str, TASK_OPTION), ("force_task", bool, FORCE_TASK_OPTION),
+)
+"""The flags only `kindling train grpo` takes."""
 
 
-@app.command("rm")
-def rm(
-    ctx: typer.Context,
-    config: Path = CONFIG_OPTION,
-    sets: list[str] = SET_OPTION,
-    name: str = NAME_FLAG,
-    model: str = MODEL_FLAG,
-    output_dir: Path = OUTPUT_DIR_FLAG,
-    learning_rate: float = LEARNING_RATE_FLAG,
-    max_steps: int = MAX_STEPS_FLAG,
-    num_train_epochs: float = EPOCHS_FLAG,
-    per_device_train_batch_size: int = BATCH_FLAG,
-    gradient_accumulation_steps: int = ACCUMULATION_FLAG,
-    seed: int = SEED_FLAG,
-    logging_steps: int = LOGGING_STEPS_FLAG,
-    save_steps: int = SAVE_STEPS_FLAG,
-    report_to: str = REPORT_TO_FLAG,
-    live: bool = typer.Option(True, "--progress/--no-progress", help="Show a live line per logging step (loss, pair accuracy, lr)."),
-    launcher: Launcher = LAUNCHER_OPTION,
-    accelerate_config: Path | None = ACCELERATE_CONFIG_OPTION,
-    num_processes: int | None = NUM_PROCESSES_OPTION,
-    overwrite: bool = OVERWRITE_OPTION,
-) -> None:
-    """Reward model on preference pairs (TRL's RewardTrainer); the run goes to the store.
+def _train_command(kind: str, doc: str, progress_help: str,
+                   flags: tuple[tuple[str, type, typer.models.OptionInfo], ...]) -> None:
+    """Register `kindling train <kind>`: --config, --set, the training `flags`, --progress and
+    the launcher's options, in that order; it runs `_command`."""
+    def command(ctx: typer.Context, **values: Any) -> None:
+        _command(ctx, kind, values["config"], flag_sets(values) + values["sets"], values["live"],
+                 values["launcher"], values["accelerate_config"], values["num_processes"],
+                 values["overwrite"])
+
+    options: list[tuple[str, Any, Any]] = [
+        ("config", Path, CONFIG_OPTION), ("sets", list[str], SET_OPTION), *flags,
+        ("live", bool, typer.Option(True, "--progress/--no-progress", help=progress_help)),
+        ("launcher", Launcher, LAUNCHER_OPTION),
+        ("accelerate_config", Path | None, ACCELERATE_CONFIG_OPTION),
+        ("num_processes", int | None, NUM_PROCESSES_OPTION), ("overwrite", bool, OVERWRITE_OPTION),
+    ]
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
+         *(inspect.Parameter(name, keyword, default=option, annotation=annotation)
+           for name, annotation, option in options)])
+    command.__doc__ = doc
+    command.__name__ = kind
+    app.command(kind)(command)
+
+
+_train_command(
+    "sft", "Supervised fine-tuning on an imported dataset (TRL's SFTTrainer); the run goes to the "
+    "store.", "Show a live line per logging step (loss, lr, step).", COMMON_FLAGS)
+_train_command(
+    "rm", """Reward model on preference pairs (TRL's RewardTrainer); the run goes to the store.
 
     Without kindling.pairs_run (YAML or --set), the pairs are the latest import run's (the
     paper's RM pairs; pick them with kindling.pairs_dataset, e.g. rm_train).
-    """
-    _command(ctx, "rm", config, flag_sets(locals()) + sets, live, launcher,
-             accelerate_config, num_processes, overwrite)
-
-
-@app.command("grpo")
-def grpo(
-    ctx: typer.Context,
-    config: Path = CONFIG_OPTION,
-    sets: list[str] = SET_OPTION,
-    name: str = NAME_FLAG,
-    model: str = MODEL_FLAG,
-    output_dir: Path = OUTPUT_DIR_FLAG,
-    learning_rate: float = LEARNING_RATE_FLAG,
-    max_steps: int = MAX_STEPS_FLAG,
-    num_train_epochs: float = EPOCHS_FLAG,
-    per_device_train_batch_size: int = BATCH_FLAG,
-    gradient_accumulation_steps: int = ACCUMULATION_FLAG,
-    seed: int = SEED_FLAG,
-    logging_steps: int = LOGGING_STEPS_FLAG,
-    save_steps: int = SAVE_STEPS_FLAG,
-    report_to: str = REPORT_TO_FLAG,
-    num_generations: int = GENERATIONS_FLAG,
-    max_completion_length: int = COMPLETION_FLAG,
-    beta: float = BETA_FLAG,
-    task: str = TASK_OPTION,
-    force_task: bool = FORCE_TASK_OPTION,
-    live: bool = typer.Option(True, "--progress/--no-progress", help="Show a live line per logging step (reward, kl, length, loss)."),
-    launcher: Launcher = LAUNCHER_OPTION,
-    accelerate_config: Path | None = ACCELERATE_CONFIG_OPTION,
-    num_processes: int | None = NUM_PROCESSES_OPTION,
-    overwrite: bool = OVERWRITE_OPTION,
-) -> None:
-    """GRPO on an imported dataset's prompts with named, weighted rewards (TRL's GRPOTrainer)."""
-    _command(ctx, "grpo", config, flag_sets(locals()) + sets, live, launcher,
-             accelerate_config, num_processes, overwrite)
+    """, "Show a live line per logging step (loss, pair accuracy, lr).", COMMON_FLAGS)
+_train_command(
+    "grpo", "GRPO on an imported dataset's prompts with named, weighted rewards (TRL's "
+    "GRPOTrainer).", "Show a live line per logging step (reward, kl, length, loss).",
+    COMMON_FLAGS + GRPO_FLAGS)
