@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch
 from kindling.agents.judge.config import JudgeConfig
-from kindling.agents.judge.service import build_judge_service
+from kindling.agents.judge.service import build_judge_service, resolve_judge
 from kindling.agents.llm.config import LLMConfig
 from kindling.rl.rewards.judge import JudgeReward
 from kindling.store.db import Store
@@ -80,7 +80,7 @@ def judge_rounds(store: Store, server: StandinServer, n: int, in_flight: int,
     llm = LLMConfig(backend="openai", base_url=server.base_url, model="standin",
                     api_key_env=KEY_ENV, max_concurrency=in_flight, timeout_s=10)
     run, _ = get_or_create_run(store, kind="grpo", run_key=None, config={}, code_version="bench")
-    reward = JudgeReward(build_judge_service(store, JudgeConfig(llm=llm, concurrency=2 * in_flight),
+    reward = JudgeReward(build_judge_service(store, resolve_judge(store, JudgeConfig(llm=llm, concurrency=2 * in_flight)),
                                              run.id))
     loop, thread = start_loop()
 

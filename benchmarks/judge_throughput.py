@@ -29,7 +29,7 @@ import openai
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.judge.prompt import ROLE, TEMPLATE
 from kindling.agents.judge.schemas import DetectorVerdict
-from kindling.agents.judge.service import JudgeService, build_judge_service
+from kindling.agents.judge.service import JudgeService, build_judge_service, resolve_judge
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.role_output import response_format
 from kindling.agents.task import task_prompts
@@ -59,7 +59,7 @@ def make_service(store: Store, base_url: str, in_flight: int) -> JudgeService:
     llm = LLMConfig(backend="openai", base_url=base_url, model="standin", api_key_env=KEY_ENV,
                     max_concurrency=in_flight, timeout_s=10)
     run, _ = get_or_create_run(store, kind="judge", run_key=None, config={}, code_version="bench")
-    return build_judge_service(store, JudgeConfig(llm=llm, concurrency=2 * in_flight), run.id)
+    return build_judge_service(store, resolve_judge(store, JudgeConfig(llm=llm, concurrency=2 * in_flight)), run.id)
 
 
 async def sdk_floor(base_url: str, items: list[tuple[str, str]], in_flight: int) -> dict[str, float]:

@@ -12,7 +12,7 @@ import asyncio
 import importlib.util
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kindling.agents.budget import BudgetSpent, check_budget, llm_models
 from kindling.agents.language import text_length
@@ -45,6 +45,9 @@ from kindling.store.db import Store
 from kindling.store.errors import UserError
 from kindling.store.queries import corpus_pairs
 
+if TYPE_CHECKING:
+    from kindling.agents.judge.service import ResolvedJudge
+
 CLOSE_TIMEOUT_S = 30.0
 
 
@@ -63,7 +66,7 @@ class GRPOSetup:
     dataset: Any
     peft_config: Any | None
     context: RewardContext = field(default_factory=RewardContext)
-    judge_principles: str | None = None  # the resolved principle version id
+    judge: ResolvedJudge | None = None  # the judge reward's config, task and principle version
     task: Task | None = None  # kindling.task, loaded
 
 
@@ -136,16 +139,16 @@ def _load_reward_model(path: str, dtype: Any = None) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def _check_judge(store: Store, kcfg: KindlingGRPO, task: Task) -> str:
-    """The judge's principle version id (default: the task's starting detector set); the API
-    key must be set (checked without building)."""
-    from kindling.agents.judge.service import detector_version
+def _check_judge(store: Store, kcfg: KindlingGRPO, task: Task) -> ResolvedJudge:
+    """The judge reward's config with its principle version resolved (default: the task's
+    starting detector set); the API key must be set (checked without building)."""
+    from kindling.agents.judge.service import resolve_judge
     from kindling.agents.templates import PromptError
     from kindling.store.principles import PrincipleNotFound
 
     assert kcfg.judge is not None
     try:
-        version = detector_version(store, kcfg.judge, task)
+        judge = resolve_judge(store, kcfg.judge, task)
     except (PrincipleNotFound, PromptError) as exc:
         raise ValueError(f"kindling.judge.principles: {exc}") from exc
     llm = kcfg.judge.llm
@@ -156,7 +159,7 @@ def _check_judge(store: Store, kcfg: KindlingGRPO, task: Task) -> str:
     if llm.backend == "openai" and not os.environ.get(llm.api_key_env):
         raise ValueError(f"kindling.judge.llm.api_key_env: environment variable {llm.api_key_env} "
                          "is not set (any non-empty value for servers without auth)")
-    return str(version.id)
+    return judge
 
 
 def prepare_grpo(
@@ -195,14 +198,13 @@ def prepare_grpo(
         assert kcfg.rm_model is not None  # KindlingGRPO requires it
         context.rm_model, context.rm_tokenizer = _load_reward_model(kcfg.rm_model,
                                                                     compute_dtype(trl_cfg))
-    principles = _check_judge(store, kcfg, task) if "judge" in kcfg.rewards else None
+    judge = _check_judge(store, kcfg, task) if "judge" in kcfg.rewards else None
     weights = [float(w) for w in kcfg.rewards.values()]
     if trl_cfg.reward_weights is not None and list(trl_cfg.reward_weights) != weights:
         raise ValueError("trl.reward_weights: give the weights in kindling.rewards (name: weight) "
                          "and leave trl.reward_weights unset")
     trl_cfg.reward_weights = weights
-    return GRPOSetup(kcfg, trl_cfg, model, tokenizer, dataset, peft_config, context, principles,
-                     task)
+    return GRPOSetup(kcfg, trl_cfg, model, tokenizer, dataset, peft_config, context, judge, task)
 
 
 def _close_judge(service: Any, trainer: Any) -> None:
@@ -229,13 +231,11 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
     funcs: list[Any] = []
     trainer: Any = None
     try:
-        if setup.judge_principles is not None:
+        if setup.judge is not None:
             from kindling.agents.judge.service import build_judge_service
 
-            assert kcfg.judge is not None
-            judge_cfg = kcfg.judge.model_copy(update={"principles": setup.judge_principles})
-            setup.context.judge = build_judge_service(store, judge_cfg, callback.run_id,
-                                                      task=setup.task)
+            judge_cfg = setup.judge.cfg
+            setup.context.judge = build_judge_service(store, setup.judge, callback.run_id)
             meter = check_budget(judge_cfg.budget, *llm_models(judge_cfg.llm))
             setup.context.judge.context.llm.meter = meter  # checked before each judge call
         funcs, weights = build_rewards(kcfg.rewards, setup.context)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kindling.agents.judge.config import JudgeConfig
@@ -148,39 +148,53 @@ class JudgeService:
             self._close_chat = False
 
 
-def build_judge_service(
-    store: Store, cfg: JudgeConfig, run_id: int, chat_model: BaseChatModel | None = None,
-    *, close_chat: bool | None = None, task: Task | None = None,
-) -> JudgeService:
-    """A JudgeService from config: principle version resolved, calls recorded under `run_id`,
-    prompts and guard from the task (`task`, else the config's).
+@dataclass(frozen=True)
+class ResolvedJudge:
+    """A judge config with its task and principle version resolved, once, at the edge (the
+    command, GRPO's setup, the debugger), then passed on as objects."""
 
-    The version is `cfg.principles` (id, name or YAML path), else the active detector version,
-    else the task's starting detector set. Without `chat_model` one is built from `cfg.llm`; `aclose` closes the
-    chat model when this function built it, or when `close_chat` says so.
+    cfg: JudgeConfig
+    task: Task
+    version: PrincipleVersion
 
-    Raises:
-        PrincipleNotFound: the principle reference names no detector version.
-        PromptError: a principle file that cannot be read.
-        LLMConfigError: the model cannot be built (e.g. the API key variable is unset).
-    """
-    task = task if task is not None else resolve_task(cfg.task)
-    version = detector_version(store, cfg, task)
-    chat = chat_model if chat_model is not None else build_chat_model(cfg.llm)
-    llm = AgentLLM(chat, cfg.llm, CallLog(store, run_id, remember=False))  # judgments cache it
-    return JudgeService(store, llm, version, cfg.samples, run_id, concurrency=cfg.concurrency,
-                        close_chat=chat_model is None if close_chat is None else close_chat,
-                        prompts=task.prompts(), language=task.language)
+    @property
+    def recorded_cfg(self) -> JudgeConfig:
+        """The config as a run records it: `principles` the resolved version's id."""
+        return self.cfg.model_copy(update={"principles": str(self.version.id)})
 
 
-def detector_version(store: Store, cfg: JudgeConfig, task: Task) -> PrincipleVersion:
-    """The judge's principle version: `cfg.principles`, else the active detector version, else
-    the task's starting detector set (`principles.detector`).
+def resolve_judge(store: Store, cfg: JudgeConfig, task: Task | None = None) -> ResolvedJudge:
+    """`cfg` with its task (`task`, else the config's) and its detector principle version:
+    `cfg.principles` (id, name or YAML path), else the task's active detector version, else the
+    task's starting detector set (`principles.detector`).
 
     Raises:
         PrincipleNotFound: the reference names no detector version.
         PrincipleTaskMismatch: a version of another task, unless `cfg.force_task`.
+        PromptError: a principle file that cannot be read.
     """
-    return resolve_version(store, cfg.principles, DETECTOR_KIND,
-                           task.principles_ref(DETECTOR_KIND), task=task.name,
-                           task_hash=task.content_hash, force=cfg.force_task)
+    task = task if task is not None else resolve_task(cfg.task)
+    version = resolve_version(store, cfg.principles, DETECTOR_KIND,
+                              task.principles_ref(DETECTOR_KIND), task=task.name,
+                              task_hash=task.content_hash, force=cfg.force_task)
+    return ResolvedJudge(cfg, task, version)
+
+
+def build_judge_service(
+    store: Store, judge: ResolvedJudge, run_id: int, chat_model: BaseChatModel | None = None,
+    *, close_chat: bool | None = None,
+) -> JudgeService:
+    """A JudgeService for a resolved judge: calls recorded under `run_id`, prompts and guard from
+    its task. Without `chat_model` one is built from the config's `llm`; `aclose` closes the
+    chat model when this function built it, or when `close_chat` says so.
+
+    Raises:
+        LLMConfigError: the model cannot be built (e.g. the API key variable is unset).
+    """
+    cfg, task = judge.cfg, judge.task
+    chat = chat_model if chat_model is not None else build_chat_model(cfg.llm)
+    llm = AgentLLM(chat, cfg.llm, CallLog(store, run_id, remember=False))  # judgments cache it
+    return JudgeService(store, llm, judge.version, cfg.samples, run_id,
+                        concurrency=cfg.concurrency,
+                        close_chat=chat_model is None if close_chat is None else close_chat,
+                        prompts=task.prompts(), language=task.language)

@@ -83,8 +83,8 @@ def policy(
     from kindling.views import print_eval_stored, print_length_rule, print_policy_table
 
     sampling = SamplingConfig(samples, max_new_tokens, temperature, top_p, batch_size, seed)
-    judge_cfg = load_judge_config(store, principles, judge_config, sets, task)
-    measured = resolve_task(task if judge_cfg is None else judge_cfg.task)
+    judge = load_judge_config(store, principles, judge_config, sets, task)
+    measured = resolve_task(task) if judge is None else judge.task
     rule = length_rule(store, measured, length_threshold, labels)
     policies = resolve_policies(store, models)
     prompts = held_out_prompts(store, prompts_dataset, limit)
@@ -92,7 +92,7 @@ def policy(
         describe_model(path)  # missing folder, tokenizer or mismatch: an error before sampling
     comparison = compare_policies(
         store, policies, prompts, sampling, prompts_dataset=prompts_dataset, rm=rm,
-        rm_threshold=rm_threshold, labels=labels, judge_cfg=judge_cfg, length_rule=rule,
+        rm_threshold=rm_threshold, labels=labels, judge=judge, length_rule=rule,
         task=measured)
     print_policy_table(comparison.report, rule["threshold"], comparison.rm_fit,
                        comparison.judge_run_id, measured.length_unit)

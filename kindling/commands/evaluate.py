@@ -69,6 +69,7 @@ def _judge_with(store: Any, principles: str, config: Path | None, sets: list[str
     """Judge the dataset's labelled responses under a principle version; the new judge run's id."""
     from kindling.agents.config import load_config, parse_sets
     from kindling.agents.judge.config import JudgeConfig
+    from kindling.agents.judge.service import resolve_judge
     from kindling.services.judge import dataset_items, execute_judge
     from kindling.views import print_judge_summary
 
@@ -76,7 +77,7 @@ def _judge_with(store: Any, principles: str, config: Path | None, sets: list[str
                                             **parse_sets(sets)})
     items = dataset_items(store, dataset, 0, limit)
     source = {"dataset": dataset, "offset": 0, "limit": limit}
-    outcome = execute_judge(store, cfg, items, source)
+    outcome = execute_judge(store, resolve_judge(store, cfg), items, source)
     print_judge_summary(outcome)
     return outcome.run_id
 

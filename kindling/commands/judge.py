@@ -59,6 +59,7 @@ def judge(
     """Judge items Good (1) / Bad (0) with a score and a reason; cached, so nothing is judged twice."""
     from kindling.agents.config import load_config, parse_sets
     from kindling.agents.judge.config import JudgeConfig
+    from kindling.agents.judge.service import resolve_judge
     from kindling.services.judge import InputError, dataset_items, execute_judge, read_items_file
     from kindling.views import print_judge_summary
 
@@ -78,7 +79,8 @@ def judge(
              else dataset_items(store, dataset, offset, limit))
     source = {"file": str(file.resolve())} if file is not None else {
         "dataset": dataset, "offset": offset, "limit": limit}
-    outcome = execute_judge(store, cfg, items, source, graph=graph, progress=progress)
+    outcome = execute_judge(store, resolve_judge(store, cfg), items, source, graph=graph,
+                            progress=progress)
     print_judge_summary(outcome)
     results = outcome.results
     if out is not None:

@@ -18,7 +18,6 @@ from kindling.agents.adversarial.config import AdversarialConfig
 from kindling.agents.config import load_config
 from kindling.agents.curate.config import CurateConfig
 from kindling.agents.judge.config import JudgeConfig
-from kindling.agents.task import resolve_task
 from kindling.agents.task_ref import TASK_KEY, forced_config, task_record
 from kindling.debugger.errors import StepError, TargetNotFound
 from kindling.services.adversarial import AdversarialRunner
@@ -120,11 +119,11 @@ def judge_target(store: Store, cfg: JudgeConfig, query: str, response: str, *,
                  chat_model: BaseChatModel | None = None,
                  debug: dict[str, Any] | None = None) -> GraphTarget:
     """A new judge run of one (query, response) through the `judge` graph."""
-    from kindling.agents.judge.service import build_judge_service, detector_version
+    from kindling.agents.judge.service import build_judge_service, resolve_judge
     from kindling.agents.llm.endpoints import build_chat_model
 
-    task = resolve_task(cfg.task)
-    version = detector_version(store, cfg, task)  # before the run row
+    judge = resolve_judge(store, cfg)  # before the run row
+    task, version = judge.task, judge.version
     built = chat_model is None
     chat = build_chat_model(cfg.llm) if chat_model is None else chat_model
     run, _ = work.get_or_create_run(
@@ -132,7 +131,7 @@ def judge_target(store: Store, cfg: JudgeConfig, query: str, response: str, *,
         config={**cfg.model_dump(), "item": {"query": query, "response": response},
                 TASK_KEY: task_record(task), **forced_config(task, version),
                 **(debug or {"stepped": True})})
-    service = build_judge_service(store, cfg, run.id, chat_model=chat, close_chat=built, task=task)
+    service = build_judge_service(store, judge, run.id, chat_model=chat, close_chat=built)
     calls = service.context.calls or CallLog(store, run.id)
 
     def on_end(state: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from kindling.agents.config import load_config, parse_sets
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
-from kindling.agents.judge.service import detector_version
+from kindling.agents.judge.service import ResolvedJudge, resolve_judge
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.errors import LLMConfigError
 from kindling.agents.paths import stored_model
@@ -93,11 +93,10 @@ def evaluate_and_store_rm(
 
 
 def load_judge_config(store: Store, principles: str | None, config: Path | None,
-                      sets: list[str], task: str | None = None) -> JudgeConfig | None:
-    """The judge's config when --principles or --judge-config is given (else None), checked.
-
-    `task` (--task) wins over the config's `task:`; the principle version is checked as the
-    judge will resolve it: the one named, else the task's active or starting detector set.
+                      sets: list[str], task: str | None = None) -> ResolvedJudge | None:
+    """The judge when --principles or --judge-config is given (else None), its task and
+    principle version resolved: the one named, else the task's active or starting detector set.
+    `task` (--task) wins over the config's `task:`.
 
     Raises:
         FlagError: --set without --principles or --judge-config.
@@ -114,17 +113,17 @@ def load_judge_config(store: Store, principles: str | None, config: Path | None,
     if task is not None:
         overrides["task"] = task
     cfg = load_config(JudgeConfig, config, overrides)
-    detector_version(store, cfg, resolve_task(cfg.task))
+    judge = resolve_judge(store, cfg)
     if cfg.llm.backend == "openai" and not os.environ.get(cfg.llm.api_key_env):
         raise LLMConfigError(f"llm.api_key_env: environment variable {cfg.llm.api_key_env} "
                              "is not set (any non-empty value for servers without auth)")
-    return cfg
+    return judge
 
 
 def compare_policies(
     store: Store, policies: list[tuple[str, str]], prompts: list[str], sampling: SamplingConfig,
     *, prompts_dataset: str, rm: str | None = None, rm_threshold: float | None = None,
-    labels: str = "evaluation_set", judge_cfg: JudgeConfig | None = None,
+    labels: str = "evaluation_set", judge: ResolvedJudge | None = None,
     length_threshold: int | None = DEFAULT_THRESHOLD,
     endpoints: dict[str, LLMConfig] | None = None, labels_limit: int | None = None,
     task: Task | None = None, length_rule: dict[str, Any] | None = None,
@@ -159,7 +158,7 @@ def compare_policies(
             for label, groups in generated.items()}
     rm_scores, rm_fit = (score_with_rm(store, rm, flat, labels, rm_threshold, sampling.batch_size,
                                        labels_limit=labels_limit) if rm else ({}, None))
-    verdicts, judge_run = judge_samples(store, judge_cfg, flat) if judge_cfg else ({}, None)
+    verdicts, judge_run = judge_samples(store, judge, flat) if judge else ({}, None)
     threshold = rm_fit["threshold"] if rm_fit else None
     report = {label: policy_metrics([s for _, s in items], rm_scores=rm_scores.get(label),
                                     rm_threshold=threshold, judge_verdicts=verdicts.get(label),
@@ -208,11 +207,11 @@ def score_with_rm(store: Store, path: str, samples: Samples, labels: str,
     return scores, fit
 
 
-def judge_samples(store: Store, cfg: JudgeConfig,
+def judge_samples(store: Store, judge: ResolvedJudge,
                   samples: Samples) -> tuple[dict[str, list[int | None]], int]:
     """Every sample judged in one `judge` run (cached, so repeated texts cost nothing)."""
     items = [item for policy_items in samples.values() for item in policy_items]
-    outcome = execute_judge(store, cfg, items, {"eval_policy": list(samples)})
+    outcome = execute_judge(store, judge, items, {"eval_policy": list(samples)})
     verdicts: dict[str, list[int | None]] = {}
     start = 0
     for label, policy_items in samples.items():

@@ -79,7 +79,9 @@ def _figures(items: list[LabelledItem], predicted: list[int | None],
 def judge_agreement(store: Store, cfg: JudgeConfig, items: list[LabelledItem],
                     rule: dict[str, Any] | None = None) -> dict[str, Any]:
     """The judge's verdicts on `items` (a `judge` run) against their labels."""
-    outcome = execute_judge(store, cfg, [(i.query, i.response) for i in items],
+    from kindling.agents.judge.service import resolve_judge
+
+    outcome = execute_judge(store, resolve_judge(store, cfg), [(i.query, i.response) for i in items],
                             {"experiment": "agreement", "items": len(items)}, progress=False)
     figures = _figures(items, [r.verdict for r in outcome.results], set(), rule or PAPER_RULE)
     return {**figures, "judge_run": outcome.run_id}

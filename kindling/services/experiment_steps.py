@@ -174,6 +174,7 @@ def measure_agreement(exp: Experiment) -> dict[str, Any]:
 def compare(exp: Experiment) -> dict[str, Any]:
     """Every policy and endpoint model sampled on the same held-out prompts, scored by both."""
     from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
+    from kindling.agents.judge.service import resolve_judge
     from kindling.rl.evaluate.policy import SamplingConfig, held_out_prompts
     from kindling.services.evaluation import compare_policies
 
@@ -192,8 +193,8 @@ def compare(exp: Experiment) -> dict[str, Any]:
                        temperature=c.temperature),
         prompts_dataset=c.dataset, rm=r["rm"]["model"],
         rm_threshold=r["agreement"]["rm"]["threshold"],
-        judge_cfg=with_budget(exp.plan.judge_config(str(r["path_b"]["sd_id"])),
-                              step_budget(exp, "compare")),
+        judge=resolve_judge(exp.store, with_budget(
+            exp.plan.judge_config(str(r["path_b"]["sd_id"])), step_budget(exp, "compare"))),
         endpoints={e.label: e.llm for e in c.endpoints}, task=task,
         length_threshold=(r["agreement"].get("length_rule") or {}).get("threshold",
                                                                        DEFAULT_THRESHOLD))

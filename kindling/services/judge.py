@@ -3,8 +3,10 @@
 The same functions `kindling judge`, `kindling eval judge --principles` and `kindling eval policy`
 call; a notebook calls them too:
 
+    from kindling.agents.judge.service import resolve_judge
     from kindling.services.judge import execute_judge
-    outcome = execute_judge(store, JudgeConfig(), [("给妈妈的生日祝福", "妈妈生日快乐！")], {})
+    judge = resolve_judge(store, JudgeConfig())
+    outcome = execute_judge(store, judge, [("给妈妈的生日祝福", "妈妈生日快乐！")], {})
 """
 
 from __future__ import annotations
@@ -23,12 +25,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from kindling.agents.budget import BUDGET_KEY, BudgetSpent, check_budget, llm_models
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.judge.results import JudgeResult
-from kindling.agents.judge.service import JudgeService, build_judge_service, detector_version
+from kindling.agents.judge.service import JudgeService, ResolvedJudge, build_judge_service
 from kindling.agents.judge.state import JudgeState, state_result
 from kindling.agents.llm.endpoints import build_chat_model, close_chat_model
 from kindling.agents.llm.errors import EndpointError
 from kindling.agents.run_key import key_fields
-from kindling.agents.task import resolve_task
 from kindling.agents.task_ref import TASK_KEY, forced_config, task_record
 from kindling.context import console
 from kindling.graphs.judge import build_judge_graph
@@ -120,23 +121,21 @@ def dataset_items(store: Store, dataset: str, offset: int, limit: int | None) ->
     return [(qtexts[r["query_id"]], rtexts[r["response_id"]]) for r in rows]
 
 
-def execute_judge(store: Store, cfg: JudgeConfig, items: list[tuple[str, str]],
+def execute_judge(store: Store, judge: ResolvedJudge, items: list[tuple[str, str]],
                   source: dict[str, Any], *, graph: bool = False,
                   progress: bool = True) -> JudgeOutcome:
-    """Judge `items` as a new `judge` run (config, input source and counts stored).
+    """Judge `items` with a resolved judge (`agents.judge.service.resolve_judge`) as a new
+    `judge` run (config with the version's id, input source and counts stored).
 
     Raises:
-        PrincipleNotFound, PromptError, LLMConfigError: before any run is created (a principle
-            version of another task than the run's, unless force_task, is a PrincipleNotFound).
+        LLMConfigError: the model cannot be built (before any run is created).
         BudgetError, PriceError: budget.max_cost set and a model with no price (before any run).
         BudgetSpent: the calls cost budget.max_cost; the run is stopped, and the same call with
             a raised budget resumes it.
     """
-    task = resolve_task(cfg.task)
-    version = detector_version(store, cfg, task)
+    task, version, cfg = judge.task, judge.version, judge.recorded_cfg
     meter = check_budget(cfg.budget, *llm_models(cfg.llm))
     chat = build_chat_model(cfg.llm)
-    cfg = cfg.model_copy(update={"principles": str(version.id)})
     key = judge_run_key(cfg, source, items)
     run = work.stopped_run_by_key(store, key)  # stopped by its budget: resumed
     if run is not None:
@@ -148,7 +147,7 @@ def execute_judge(store: Store, cfg: JudgeConfig, items: list[tuple[str, str]],
             config={**cfg.model_dump(), "input": source, TASK_KEY: task_record(task),
                     **forced_config(task, version)})
     started = time.perf_counter()
-    service = build_judge_service(store, cfg, run.id, chat_model=chat, task=task)
+    service = build_judge_service(store, judge, run.id, chat_model=chat)
     service.context.llm.meter = meter.start_from(store, run.id) if meter is not None else None
     try:
         results = asyncio.run(_run(service, chat, items, graph=graph, show_progress=progress))

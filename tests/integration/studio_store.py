@@ -17,7 +17,7 @@ from typing import Any
 
 from kindling.agents.curate.config import CurateConfig
 from kindling.agents.judge.config import JudgeConfig
-from kindling.agents.judge.service import build_judge_service
+from kindling.agents.judge.service import build_judge_service, resolve_judge
 from kindling.rl.evaluate.metrics import judge_report
 from kindling.rl.evaluate.policy import policy_metrics
 from kindling.rl.evaluate.reward_model import pairwise_report
@@ -204,7 +204,7 @@ def build_studio_store(folder: Path) -> StudioStore:
     runs["curate_b"] = asyncio.run(second.run()).run_id
     judge_run = work.get_or_create_run(store, kind="judge", run_key=None, config={},
                                        code_version="test")[0].id
-    service = build_judge_service(store, JudgeConfig(), judge_run, chat_model=model)
+    service = build_judge_service(store, resolve_judge(store, JudgeConfig()), judge_run, chat_model=model)
     asyncio.run(service.judge_many([(q, r) for q, r, _ in ITEMS]))
     work.finish_run(store, judge_run, "finished", {"judged": len(ITEMS)})
     runs["judge"] = judge_run
@@ -269,7 +269,7 @@ def add_grpo_judge_run(store: Store) -> int:
     run_id = _finished(store, "grpo", {"kindling": {"rewards": ["judge"]},
                                        "trl": {"max_steps": 2}}, {"steps": _training_steps(2)})
     work.rename_run(store, run_id, "grpo-judge")
-    service = build_judge_service(store, JudgeConfig(samples=3, concurrency=1), run_id,
+    service = build_judge_service(store, resolve_judge(store, JudgeConfig(samples=3, concurrency=1)), run_id,
                                   chat_model=_copying_detector())
     asyncio.run(_judge_and_close(service, GRPO_JUDGED))
     return run_id

@@ -110,14 +110,14 @@ async def test_deepseek_blank_content_and_reasoning_are_handled(sqlite_store: St
 
 async def test_a_budget_spent_on_thinking_is_said_plainly(sqlite_store: Store,
                                                           monkeypatch) -> None:
-    from kindling.agents.judge.service import build_judge_service
+    from kindling.agents.judge.service import build_judge_service, resolve_judge
 
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
     with StandinServer(StandinConfig(dialect="deepseek", reasoning_only=1.0)) as server:
         llm = LLMConfig(backend="openai", base_url=server.base_url, model="deepseek-reasoner",
                         api_key_env="KINDLING_TEST_KEY", max_tokens=64, parse_attempts=2)
         run = sqlite_store_run(sqlite_store)
-        service = build_judge_service(sqlite_store, JudgeConfig(llm=llm), run)
+        service = build_judge_service(sqlite_store, resolve_judge(sqlite_store, JudgeConfig(llm=llm)), run)
         (result,) = await service.judge_many([("生日祝福", "祝你生日快乐！")])
         await service.aclose()
     assert result.verdict is None
@@ -137,6 +137,8 @@ def test_path_b_and_the_judge_on_each_server(paper_store: Store, monkeypatch,
                                              dialect: str) -> None:
     import asyncio
 
+    from kindling.agents.judge.service import resolve_judge
+
     from kindling.services.adversarial import AdversarialRunner
     from kindling.services.judge import dataset_items, execute_judge
     from tests.integration.test_adversarial_http import config as adversarial_config
@@ -150,7 +152,7 @@ def test_path_b_and_the_judge_on_each_server(paper_store: Store, monkeypatch,
         llm = LLMConfig(backend="openai", base_url=server.base_url, model="standin",
                         api_key_env="KINDLING_TEST_KEY")
         items = dataset_items(paper_store, "evaluation_set", 0, 12)
-        judged = execute_judge(paper_store, JudgeConfig(llm=llm), items,
+        judged = execute_judge(paper_store, resolve_judge(paper_store, JudgeConfig(llm=llm)), items,
                                {"dataset": "evaluation_set"}, progress=False)
         judge_run, results = judged.run_id, judged.results
     assert outcome.stop and outcome.history[0]["n"] > 0

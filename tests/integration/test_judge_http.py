@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from kindling.agents.judge.config import JudgeConfig
-from kindling.agents.judge.service import JudgeService, build_judge_service
+from kindling.agents.judge.service import JudgeService, build_judge_service, resolve_judge
 from kindling.agents.llm.config import LLMConfig
 from kindling.prompts import PROMPTS_DIR
 from kindling.store.db import Store
@@ -48,7 +48,7 @@ def llm_config(base_url: str, **overrides: object) -> LLMConfig:
 def judge_service(store: Store, base_url: str, samples: int = 1, **cfg: object) -> JudgeService:
     run, _ = get_or_create_run(store, kind="judge", run_key=None, config={}, code_version="test")
     config = JudgeConfig(samples=samples, llm=llm_config(base_url), **cfg)  # type: ignore[arg-type]
-    return build_judge_service(store, config, run.id)
+    return build_judge_service(store, resolve_judge(store, config), run.id)
 
 
 @pytest.fixture(autouse=True)

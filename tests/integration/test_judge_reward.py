@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from kindling.agents.judge.config import JudgeConfig
-from kindling.agents.judge.service import build_judge_service
+from kindling.agents.judge.service import build_judge_service, resolve_judge
 from kindling.agents.llm.config import LLMConfig
 from kindling.rl.rewards.judge import JudgeReward
 from kindling.rl.rewards.registry import RewardContext, build_rewards
@@ -34,7 +34,7 @@ def judge_reward(store: Store, base_url: str) -> JudgeReward:
                     timeout_s=2.0, max_retries=1, backoff_initial_s=0.01, backoff_max_s=0.02,
                     max_concurrency=8)
     run, _ = get_or_create_run(store, kind="grpo", run_key=None, config={}, code_version="test")
-    return JudgeReward(build_judge_service(store, JudgeConfig(llm=llm), run.id))
+    return JudgeReward(build_judge_service(store, resolve_judge(store, JudgeConfig(llm=llm)), run.id))
 
 
 def batch(n: int) -> tuple[list[list[dict[str, str]]], list[list[dict[str, str]]]]:

@@ -117,7 +117,7 @@ def test_judge_reaches_verdicts(server: LlamaServer, store: Store) -> None:
 
 
 def test_grpo_judge_reward_over_the_real_server(server: LlamaServer, store: Store) -> None:
-    from kindling.agents.judge.service import build_judge_service
+    from kindling.agents.judge.service import build_judge_service, resolve_judge
     from kindling.rl.rewards.judge import JudgeReward
     from kindling.store.work import get_or_create_run
 
@@ -125,7 +125,7 @@ def test_grpo_judge_reward_over_the_real_server(server: LlamaServer, store: Stor
                     api_key_env=KEY_ENV, temperature=0.0, max_tokens=160, max_concurrency=1,
                     timeout_s=120)
     run, _ = get_or_create_run(store, kind="grpo", run_key=None, config={}, code_version="test")
-    reward = JudgeReward(build_judge_service(store, JudgeConfig(llm=llm), run.id))
+    reward = JudgeReward(build_judge_service(store, resolve_judge(store, JudgeConfig(llm=llm)), run.id))
     prompts = [[{"role": "user", "content": "写一句生日祝福"}]] * 2
     completions = [[{"role": "assistant", "content": "祝你生日快乐，愿你新的一岁平安喜乐！"}],
                    [{"role": "assistant", "content": "生日快乐"}]]

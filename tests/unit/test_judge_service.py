@@ -8,7 +8,7 @@ from typing import Any
 
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.judge.results import JudgeResult
-from kindling.agents.judge.service import JudgeService, build_judge_service
+from kindling.agents.judge.service import JudgeService, build_judge_service, resolve_judge
 from kindling.agents.judge.state import state_result
 from kindling.graphs.judge import build_judge_graph
 from kindling.store.db import Store
@@ -56,7 +56,7 @@ def new_run(store: Store) -> int:
 
 def service(store: Store, chat: FakeDetector, samples: int = 1) -> JudgeService:
     cfg = JudgeConfig(samples=samples)
-    return build_judge_service(store, cfg, new_run(store), chat_model=chat)
+    return build_judge_service(store, resolve_judge(store, cfg), new_run(store), chat_model=chat)
 
 
 async def test_batch_verdicts_flags_duplicates_and_cache(sqlite_store: Store) -> None:
