@@ -35,8 +35,8 @@ from kindling.agents.curate.schemas import JudgeVerdict
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.role_output import response_format
 from kindling.agents.task import task_prompts
+from kindling.ingest.imports import import_paper_data
 from kindling.store.db import Store
-from kindling.store.importers import import_paper_data
 from kindling.store.principle_io import load_principles
 from langchain_core.messages import HumanMessage
 from langchain_openai import ChatOpenAI

@@ -1,7 +1,7 @@
 """A few GRPO steps of configs/paper.yaml's arms at small scale, through Kindling's own code path.
 
 On a store made here (SQLite in a temp folder): the paper's data imported from --data
-(`store.importers.import_paper_data`), a policy built from config by `kindling model init`'s
+(`ingest.imports.import_paper_data`), a policy built from config by `kindling model init`'s
 service (GPU: Qwen2.5-0.5B's shape with the corpus tokenizer's vocabulary, saved in bf16 as a hub
 Qwen2.5 would load; --smoke: a tiny fp32 one on CPU), the RM arm's reward model trained for a step
 or two by `paper.yaml`'s `rm:` section (LoRA on that policy), then each GRPO arm by
@@ -99,7 +99,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def check_machine(scale: Scale) -> str | None:
     """Why the run cannot start here (Kindling not importable, no CUDA device), or None."""
     try:
-        for module in ("kindling.services.training", "kindling.rl.grpo", "kindling.rl.reward_model", "kindling.store.importers"):
+        for module in ("kindling.services.training", "kindling.rl.grpo", "kindling.rl.reward_model", "kindling.ingest.imports"):
             importlib.import_module(module)
     except ImportError as exc:
         return (f"Kindling cannot be imported: {exc} (carry the wheels benchmarks/gpu_wheels.sh downloads "
@@ -114,8 +114,8 @@ def check_machine(scale: Scale) -> str | None:
 def run(args: argparse.Namespace, scale: Scale, work: Path, report: dict[str, Any],
         save: Any) -> None:
     """Import, build the policy, train the RM (for the rm arm), run each arm; `save()` after each part."""
+    from kindling.ingest.imports import import_paper_data
     from kindling.store.db import Store
-    from kindling.store.importers import import_paper_data
 
     from kindling.services.training import corpus_texts
 

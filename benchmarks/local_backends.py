@@ -38,8 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kindling.ingest.imports import import_paper_data
 from kindling.store.db import Store
-from kindling.store.importers import import_paper_data
 from kindling.store.models import AgentCall
 from kindling.store.reports import status_counts
 from sqlalchemy import func, select

@@ -1,7 +1,7 @@
 """Griffe extension for the API reference: the packages setuptools maps under `kindling`.
 
-Installed, `kindling.agents`, `kindling.graphs`, `kindling.rl`, `kindling.store` and
-`kindling.prompts` live in the repository's top-level folders (a `package_dir` mapping), not
+Installed, `kindling.agents`, `kindling.graphs`, `kindling.rl`, `kindling.ingest`,
+`kindling.store` and `kindling.prompts` live in the repository's top-level folders (a `package_dir` mapping), not
 under `kindling/`. Griffe finds a package's submodules by walking its folder, so on its own it
 never sees them, with or without inspection. When Griffe has loaded `kindling`, this extension
 asks the import system where each mapped package is (the installed editable package knows) and
@@ -19,8 +19,8 @@ from typing import Any
 
 import griffe
 
-DEFAULT_PACKAGES = ("kindling.agents", "kindling.graphs", "kindling.rl", "kindling.store",
-                    "kindling.prompts")
+DEFAULT_PACKAGES = ("kindling.agents", "kindling.graphs", "kindling.rl", "kindling.ingest",
+                    "kindling.store", "kindling.prompts")
 
 logger = griffe.get_logger("griffe_package_dir")
 
@@ -32,7 +32,7 @@ class PackageDir(griffe.Extension):
         """Remember which dotted package names to look for.
 
         Args:
-            packages: Dotted names such as `kindling.store`; default: Kindling's five.
+            packages: Dotted names such as `kindling.store`; default: Kindling's six.
         """
         super().__init__()
         self.packages = tuple(packages or DEFAULT_PACKAGES)

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from kindling.agents.language import unit_name
 from kindling.context import console
-from kindling.store.readers import LAYOUT
+from kindling.ingest.readers import LAYOUT
 
 if TYPE_CHECKING:
     from kindling.agents.judge.metrics import Metrics

@@ -1,10 +1,10 @@
-"""Import the paper's data (a folder of upstream's `dataset/` layout) into the store.
+"""Write parsed, validated import items (the paper's data or a team's file) into the store.
 
-Validation first, writes second: `store.readers.read_folder` parses and checks every file before the
-store is touched, and all writes happen in one transaction, so a broken file or a conflict leaves
-nothing half-written. Rows are de-duplicated (queries by text hash, responses by query and text
-hash, labels by response and dataset, pairs by chosen/rejected among import runs) and each file row
-is recorded once as a `DatasetRecord` keyed by (dataset, line).
+Validation first, writes second: `ingest/` parses and checks every file before the store is
+touched (`ingest.imports` calls `import_parsed`), and all writes happen in one transaction, so a
+broken file or a conflict leaves nothing half-written. Rows are de-duplicated (queries by text
+hash, responses by query and text hash, labels by response and dataset, pairs by chosen/rejected
+among import runs) and each file row is recorded once as a `DatasetRecord` keyed by (dataset, line).
 
 Re-running an import is a no-op: when every (dataset, line) is already recorded, no run row is made
 either, so the store is exactly as before (`ImportReport.run_id` is then None). When something is
@@ -16,10 +16,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from kindling.store.data_files import DataImportError
 from kindling.store.db import Store
+from kindling.store.import_items import Item, ParsedFolder
 from kindling.store.models import (
     DatasetRecord,
     Label,
@@ -30,7 +31,6 @@ from kindling.store.models import (
     text_hash,
     utcnow,
 )
-from kindling.store.readers import DataImportError, Item, ParsedFolder, read_folder
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -50,43 +50,6 @@ class ImportReport:
     tables: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
     identical_pairs: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-def import_paper_data(store: Store, folder: Path, *, code_version: str) -> ImportReport:
-    """Import every file of a folder of the paper's `dataset/` layout, idempotently.
-
-    Args:
-        store: The store to write to.
-        folder: Folder with sft/, reward_model/, grpo_data/, evaluation_set/ and random_query.txt.
-        code_version: Version of this code, kept on the import run.
-
-    Returns:
-        Per-dataset rows and additions, per-table additions and the run id (None if nothing new).
-
-    Raises:
-        DataImportError: A file is invalid, or conflicts with what the store holds; nothing written.
-    """
-    started = time.perf_counter()
-    parsed = read_folder(Path(folder))
-    config = {"folder": str(parsed.folder.resolve()), "files": parsed.sha256}
-    return import_parsed(store, parsed, config, code_version=code_version, started=started)
-
-
-def import_user_file(store: Store, path: Path, shape: str, dataset: str, *,
-                     code_version: str) -> ImportReport:
-    """Import a team's own file (JSON Lines, CSV, parquet) as `dataset`, idempotently: see
-    `store.user_files` for the shapes. The import run's config names the file, shape and dataset.
-
-    Raises:
-        DataImportError: a bad file, row or field, or a conflict with the store; nothing written.
-    """
-    from kindling.store.user_files import read_user_file
-
-    started = time.perf_counter()
-    parsed = read_user_file(Path(path), shape, dataset)
-    config = {"file": str(Path(path).resolve()), "as": shape, "dataset": dataset,
-              "files": parsed.sha256}
-    return import_parsed(store, parsed, config, code_version=code_version, started=started)
 
 
 def import_parsed(store: Store, parsed: ParsedFolder, config: dict[str, Any], *,

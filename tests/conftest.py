@@ -61,7 +61,7 @@ def paper_db(tmp_path_factory: pytest.TempPathFactory) -> PaperDB:
     """The paper data imported once a session; a test that only needs a store holding it copies
     this one (`paper_db.copy_to(path)`, milliseconds) instead of importing again (seconds).
     Tests of the import itself import for real."""
-    from kindling.store.importers import import_paper_data
+    from kindling.ingest.imports import import_paper_data
 
     assert PAPER_DATA.is_dir(), f"paper data not found at {PAPER_DATA}"
     path = tmp_path_factory.mktemp("paper_db") / "kindling.db"

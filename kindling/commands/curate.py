@@ -89,7 +89,7 @@ def curate(
 
 
 def _import_file(store: Any, file: Path, dataset: str) -> None:
-    from kindling.store.importers import import_user_file
+    from kindling.ingest.imports import import_user_file
     from kindling.store.version import code_version
 
     report = import_user_file(store, file, "responses", dataset, code_version=code_version())

@@ -9,6 +9,8 @@ import typer
 from rich.table import Table
 
 from kindling.context import console, fail
+from kindling.ingest.readers import LAYOUT
+from kindling.ingest.upstream import UPSTREAM_COMMIT
 from kindling.options import Shape
 from kindling.services.paper_data import (
     UPSTREAM_URL_ENV,
@@ -16,8 +18,6 @@ from kindling.services.paper_data import (
     download_upstream,
     upstream_base_url,
 )
-from kindling.store.readers import LAYOUT
-from kindling.store.upstream import UPSTREAM_COMMIT
 
 app = typer.Typer(help="Import datasets into the store.", no_args_is_help=True)
 
@@ -58,7 +58,7 @@ def import_command(
     )] = None,
 ) -> None:
     """Import the paper's data set (re-running adds nothing), or a file of your own."""
-    from kindling.store.importers import import_paper_data, import_user_file
+    from kindling.ingest.imports import import_paper_data, import_user_file
     from kindling.store.version import code_version
     from kindling.views import print_import_report
 

@@ -198,7 +198,8 @@ def _find_paper_data(ctx: typer.Context, explicit: Path | None) -> PaperData:
 
 
 def _import(store: Store, data: Path) -> None:
-    from kindling.store.importers import DataImportError, import_paper_data
+    from kindling.ingest.imports import import_paper_data
+    from kindling.store.data_files import DataImportError
     from kindling.store.version import code_version
     from kindling.views import print_import_report
 

@@ -42,8 +42,9 @@ def import_data(exp: Experiment) -> dict[str, Any]:
     found as the quickstart finds it: the store, $KINDLING_PAPER_DATA, the download cache. For a
     task other than greetings-zh with `data: null`, nothing: its data was imported beforehand
     (`kindling data import --file`)."""
+    from kindling.ingest.imports import import_paper_data
     from kindling.services.paper_data import find_paper_data
-    from kindling.store.importers import DataImportError, import_paper_data
+    from kindling.store.data_files import DataImportError
     from kindling.store.queries import latest_import_run
 
     given = Path(exp.cfg.data) if exp.cfg.data is not None else None

@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from kindling.outputs import WHOLE_FOLDER, owned_entries
-from kindling.store.errors import OutputError, StoreError, UserError
-from kindling.store.readers import LAYOUT
-from kindling.store.upstream import (
+from kindling.ingest.readers import LAYOUT
+from kindling.ingest.upstream import (
     UPSTREAM_BASE_URL,
     UPSTREAM_COMMIT,
     UPSTREAM_REPO,
@@ -29,6 +27,8 @@ from kindling.store.upstream import (
     is_verified,
     missing_files,
 )
+from kindling.outputs import WHOLE_FOLDER, owned_entries
+from kindling.store.errors import OutputError, StoreError, UserError
 
 if TYPE_CHECKING:
     from kindling.store.db import Store

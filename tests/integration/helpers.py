@@ -42,7 +42,7 @@ def imported_store(folder: Path, paper_db: PaperDB | None = None) -> tuple[str, 
 
     Given the session's `paper_db` fixture, the store is a copy of it instead of a new import.
     """
-    from kindling.store.importers import import_paper_data
+    from kindling.ingest.imports import import_paper_data
 
     from tests.conftest import PAPER_DATA
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from kindling.agents.judge.metrics import binary_metrics, length_baseline
+from kindling.ingest.imports import import_paper_data
 from kindling.rl.evaluate.metrics import best_length_threshold, length_bands
 from kindling.store.db import Store
 from kindling.store.eval_data import LabelledItem, labelled_items, split
-from kindling.store.importers import import_paper_data
 from kindling.store.models import Judgment, PrincipleVersion, Run, RunItem, Verdict, text_hash
 from sqlalchemy import select
 from typer.testing import CliRunner

@@ -123,7 +123,7 @@ def test_cli_replay_walks_back_and_forks(sqlite_store: Store, tmp_path: Path,
 async def test_fork_an_adversarial_run_before_detect(sqlite_store: Store, paper_data: Path,
                                                       monkeypatch) -> None:
     from kindling.agents.adversarial.config import AdversarialConfig
-    from kindling.store.importers import import_paper_data
+    from kindling.ingest.imports import import_paper_data
 
     from kindling.services.adversarial import AdversarialRunner
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")

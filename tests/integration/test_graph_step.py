@@ -157,7 +157,7 @@ def test_cli_rejects_unknown_nodes_and_quits_cleanly(short_item_store: Store, tm
 async def test_adversarial_iteration_edit_strategies_before_generation(
         sqlite_store: Store, paper_data: Path, monkeypatch) -> None:
     from kindling.agents.adversarial.config import AdversarialConfig
-    from kindling.store.importers import import_paper_data
+    from kindling.ingest.imports import import_paper_data
 
     from kindling.debugger.targets import adversarial_target
     from tests.standin import StandinConfig

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from kindling.ingest.imports import import_paper_data
+from kindling.ingest.readers import LAYOUT, DataImportError
+from kindling.ingest.upstream import UPSTREAM_SHA256
 from kindling.store.db import Store
-from kindling.store.importers import TABLES, import_paper_data
+from kindling.store.importers import TABLES
 from kindling.store.models import DatasetRecord, Label, PreferencePair, Query, Response, Run
-from kindling.store.readers import LAYOUT, DataImportError
-from kindling.store.upstream import UPSTREAM_SHA256
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 

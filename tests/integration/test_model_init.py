@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from kindling.ingest.imports import import_paper_data
 from kindling.rl.policy_loading import load_policy
 from kindling.store.db import Store
-from kindling.store.importers import import_paper_data
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from typer.testing import CliRunner
 

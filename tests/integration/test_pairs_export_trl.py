@@ -66,7 +66,7 @@ def test_export_never_touches_files_it_did_not_write(sqlite_url: str, paper_data
                                                      tmp_path: Path) -> None:
     """`--out precious` once deleted precious/thesis.txt: now it is refused, and with --overwrite
     the export lands beside the user's files, replacing only what an earlier export wrote."""
-    from kindling.store.importers import import_paper_data
+    from kindling.ingest.imports import import_paper_data
 
     import_paper_data(Store(sqlite_url), paper_data, code_version="test")
     precious = tmp_path / "precious"

@@ -16,8 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = {"kindling": "kindling", "agents": "kindling/agents", "graphs": "kindling/graphs",
-           "store": "kindling/store", "rl": "kindling/rl", "prompts": "kindling/prompts",
-           "configs": "kindling/configs"}
+           "ingest": "kindling/ingest", "store": "kindling/store", "rl": "kindling/rl",
+           "prompts": "kindling/prompts", "configs": "kindling/configs"}
 """Each source folder of the repository and where it lives in the wheel."""
 DATA = ("*.py", "*.jinja", "*.yaml", "*.jsonl", "*.html", "*.css", "*.js", "*.mako")
 

@@ -17,14 +17,14 @@ from kindling.agents.curate.schemas import DebatePoints, JudgeVerdict, ReflectVe
 from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.judge.schemas import DetectorVerdict
 from kindling.agents.llm.parsing import OutputParseError, parse_output
-from kindling.store.principle_io import PrincipleFormatError, from_yaml_text
-from kindling.store.readers import (
+from kindling.ingest.readers import (
     DataImportError,
     read_evaluation,
     read_lines,
     read_reward,
     read_sft,
 )
+from kindling.store.principle_io import PrincipleFormatError, from_yaml_text
 
 from kindling.services.judge import InputError, read_items_file
 

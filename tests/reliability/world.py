@@ -59,8 +59,8 @@ def build_world(root: Path, paper_db: PaperDB | None = None) -> World:
     grpo run named grpo-rm) and
     the user's files the cases point at. Given the session's `paper_db` fixture, the paper data
     is a copy of it instead of a new import."""
+    from kindling.ingest.imports import import_paper_data
     from kindling.store import work
-    from kindling.store.importers import import_paper_data
     from kindling.store.principles import resolve_version
     from kindling.store.version import code_version
 

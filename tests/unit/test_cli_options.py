@@ -61,9 +61,9 @@ def test_the_clis_choices_are_the_owners_choices() -> None:
     from kindling.agents.curate.config import CurateConfig
     from kindling.agents.llm.config import LLMConfig
     from kindling.graphs.registry import GRAPHS
+    from kindling.ingest.user_files import SHAPES
     from kindling.store.models import RUN_KINDS
     from kindling.store.principle_io import KINDS
-    from kindling.store.user_files import SHAPES
 
     from kindling import options
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from kindling.store.readers import LAYOUT, read_folder
+from kindling.ingest.readers import LAYOUT, read_folder
 
 from benchmarks.gpu.paper_subset import make_subset
 from tests.standin import StandinConfig, StandinServer

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from kindling.store.readers import (
+from kindling.ingest.readers import (
     LAYOUT,
     MAX_TEXT_CHARS,
     DataImportError,
@@ -26,7 +26,7 @@ from kindling.store.readers import (
     read_reward,
     read_sft,
 )
-from kindling.store.upstream import UPSTREAM_SHA256, fetch_upstream
+from kindling.ingest.upstream import UPSTREAM_SHA256, fetch_upstream
 
 SFT_ROW = {"instruction": "生日祝福", "input": "", "output": "生日快乐！"}
 RM_ROW = {"conversations": [{"from": "human", "value": "新年祝福"}],

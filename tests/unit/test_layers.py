@@ -1,7 +1,8 @@
 """The tree's layers, read from the code's own imports: they point one way and never circle.
 
 `kindling` (CLI, studio, debugger, services) → `graphs` (wiring) → `agents` (nodes, LLM plumbing,
-their config) → `store`; `rl` uses `agents`, `graphs` and `store`, never `kindling`; `prompts`
+their config) → `store`; `ingest` (data files parsed, downloaded, imported) sits above `store` and
+only `kindling` uses it; `rl` uses `agents`, `graphs` and `store`, never `kindling`; `prompts`
 and `configs` hold no code but their folder's path. Each top-level folder installs inside
 `kindling` (`agents/` is `kindling.agents`); a layer is that folder.
 """
@@ -12,12 +13,13 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("kindling", "graphs", "agents", "rl", "store", "prompts", "configs")
+PACKAGES = ("kindling", "graphs", "agents", "rl", "ingest", "store", "prompts", "configs")
 MAY_IMPORT = {
-    "kindling": {"kindling", "graphs", "agents", "rl", "store", "prompts", "configs"},
+    "kindling": {"kindling", "graphs", "agents", "rl", "ingest", "store", "prompts", "configs"},
     "rl": {"rl", "graphs", "agents", "store", "prompts"},
     "graphs": {"graphs", "agents", "store", "prompts"},
     "agents": {"agents", "store", "prompts", "configs"},
+    "ingest": {"ingest", "store", "prompts"},
     "store": {"store", "prompts"},
     "prompts": {"prompts"},
     "configs": {"configs"},

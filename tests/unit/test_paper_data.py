@@ -9,15 +9,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from kindling.store.db import Store
-from kindling.store.errors import OutputError, StoreError
-from kindling.store.readers import DataImportError, file_sha256
-from kindling.store.upstream import (
+from kindling.ingest.readers import DataImportError, file_sha256
+from kindling.ingest.upstream import (
     UPSTREAM_BASE_URL,
     UPSTREAM_COMMIT,
     UPSTREAM_REPO,
     UPSTREAM_SHA256,
 )
+from kindling.store.db import Store
+from kindling.store.errors import OutputError, StoreError
 
 from kindling.services.paper_data import (
     PAPER_DATA_ENV,

@@ -3,9 +3,9 @@
 from pathlib import Path
 
 import pytest
+from kindling.ingest.imports import import_paper_data
 from kindling.rl.data import EmptyDataError, preference_dataset, prompt_dataset, sft_dataset
 from kindling.store.db import Store
-from kindling.store.importers import import_paper_data
 
 
 def test_datasets_from_the_imported_paper_data(sqlite_store: Store, paper_data: Path) -> None:

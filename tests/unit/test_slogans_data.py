@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kindling.store.user_files import read_user_file
+from kindling.ingest.user_files import read_user_file
 
 DATA = Path(__file__).resolve().parents[2] / "prompts" / "tasks" / "slogans-en" / "data"
 MAX_LENGTH_RULE_ACCURACY = 0.65

@@ -9,13 +9,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from kindling.ingest.imports import import_user_file
+from kindling.ingest.readers import DataImportError
 from kindling.rl.evaluate.policy import held_out_prompts
 from kindling.store.db import Store
 from kindling.store.eval_data import labelled_items
-from kindling.store.importers import dataset_counts, import_user_file
+from kindling.store.importers import dataset_counts
 from kindling.store.pairs import dataset_pair_texts
 from kindling.store.queries import corpus_pairs, latest_import_run
-from kindling.store.readers import DataImportError
 
 GOOD, SHORT = "老师您辛苦了，祝您节日快乐，身体健康！", "快乐"
 

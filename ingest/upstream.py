@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from kindling.store.bounded import data_limit, too_large
-from kindling.store.readers import DataImportError, file_sha256
+from kindling.store.data_files import DataImportError, file_sha256
 
 UPSTREAM_REPO = "weixiaolong94-hub/Igniting-Creative-Writing-in-Small-Language-Models"
 UPSTREAM_COMMIT = "992c22870158a93ae81d882e7f13ff2b04691520"

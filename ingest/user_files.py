@@ -20,8 +20,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kindling.store.data_files import iter_text_lines, parquet_batches
-from kindling.store.readers import DataImportError, Item, Loc, ParsedFolder, file_sha256
+from kindling.ingest.readers import Loc
+from kindling.store.data_files import (
+    DataImportError,
+    file_sha256,
+    iter_text_lines,
+    parquet_batches,
+)
+from kindling.store.import_items import Item, ParsedFolder
 
 SHAPES: dict[str, dict[str, tuple[str, ...]]] = {
     "labelled": {"query": ("query",), "response": ("response",), "label": ("label",)},

@@ -12,7 +12,7 @@ import bisect
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from kindling.store.data_files import (
     parquet_batches,
     read_text,
 )
+from kindling.store.import_items import Item, ParsedFolder
 from kindling.store.text_checks import lone_surrogate
 
 __all__ = ["LAYOUT", "MAX_TEXT_CHARS", "DataImportError", "Item", "Loc", "ParsedFolder",
@@ -30,19 +31,6 @@ __all__ = ["LAYOUT", "MAX_TEXT_CHARS", "DataImportError", "Item", "Loc", "Parsed
 
 MAX_TEXT_CHARS = 20_000
 _WS = re.compile(r"[ \t\n\r]*")
-
-
-@dataclass(frozen=True)
-class Item:
-    """One row of a data file: its query and, depending on the file, responses, label, extras."""
-
-    dataset: str
-    line: int
-    query: str
-    response: str | None = None
-    rejected: str | None = None
-    label: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -234,17 +222,6 @@ LAYOUT: tuple[tuple[str, str, Reader], ...] = (
     ("evaluation_set", "evaluation_set/evaluate_data.json", read_evaluation),
     ("random_query", "random_query.txt", read_lines),
 )
-
-
-@dataclass
-class ParsedFolder:
-    """Every file of a folder, parsed and validated: items per dataset, file hashes and paths."""
-
-    folder: Path
-    items: dict[str, list[Item]]
-    sha256: dict[str, str]
-    paths: dict[str, Path]
-    line_numbered: set[str] = field(default_factory=set)  # Item.line is a file line, not a row
 
 
 def read_folder(folder: Path) -> ParsedFolder:
