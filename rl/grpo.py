@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kindling.agents.budget import BudgetSpent, check_budget, llm_models
 from kindling.agents.language import text_length
+from kindling.agents.llm.keys import require_api_key
 from kindling.agents.task import Task, resolve_task
 from kindling.rl.data import EmptyDataError, prompt_dataset
 from kindling.rl.grpo_samples import (
@@ -156,9 +156,8 @@ def _check_judge(store: Store, kcfg: KindlingGRPO, task: Task) -> ResolvedJudge:
         check_budget(kcfg.judge.budget, *llm_models(llm))
     except UserError as exc:
         raise ValueError(str(exc).replace("field budget.", "kindling.judge.budget.", 1)) from exc
-    if llm.backend == "openai" and not os.environ.get(llm.api_key_env):
-        raise ValueError(f"kindling.judge.llm.api_key_env: environment variable {llm.api_key_env} "
-                         "is not set (any non-empty value for servers without auth)")
+    if llm.backend == "openai":
+        require_api_key(llm.api_key_env, "kindling.judge.llm.api_key_env", ValueError)
     return judge
 
 

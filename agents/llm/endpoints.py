@@ -7,7 +7,6 @@ message's `additional_kwargs`, apart from the answer; plain `ChatOpenAI` drops i
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.dialects import MODES, error_text, refuses_format
 from kindling.agents.llm.errors import LLMConfigError
 from kindling.agents.llm.http_client import bounded_async_client
+from kindling.agents.llm.keys import require_api_key
 from kindling.agents.llm.redaction import redact, register_key
 from kindling.agents.llm.smollm2 import SMOLLM2_ALIAS, SMOLLM2_GGUF, smollm2_folder
 from langchain_core.language_models import BaseChatModel
@@ -84,12 +84,7 @@ def build_chat_model(cfg: LLMConfig) -> BaseChatModel:
             cfg.model, gguf_file=cfg.gguf_file, max_new_tokens=cfg.max_tokens,
             temperature=cfg.temperature, max_string_chars=cfg.max_string_chars,
         )
-    key = os.environ.get(cfg.api_key_env)
-    if not key:
-        raise LLMConfigError(
-            f"environment variable {cfg.api_key_env} (api_key_env) is not set; "
-            "set it to your API key (any non-empty value for servers without auth)"
-        )
+    key = require_api_key(cfg.api_key_env, "api_key_env")
     register_key(cfg.api_key_env, key)  # from now on redacted from all Kindling prints or keeps
     # Its own HTTP client (bounded replies, few redirects; see http_client): langchain-openai's
     # shared client per base URL is bound to the first event loop and breaks in a later one.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 import typer
@@ -35,6 +34,7 @@ def check(
     probes are stored as an `endpoint` run (about 5 + samples + 2 × max-in-flight requests)."""
     from kindling.agents.config import load_config
     from kindling.agents.llm.config import LLMConfig
+    from kindling.agents.llm.keys import require_api_key
     from kindling.agents.task import resolve_task
     from kindling.services.endpoint_check import run_endpoint_check
 
@@ -42,10 +42,7 @@ def check(
                                         "model": model, "api_key_env": api_key_env,
                                         "max_tokens": max_tokens, "temperature": 0.0,
                                         "max_concurrency": max_in_flight})
-    key = os.environ.get(cfg.api_key_env)
-    if not key:
-        fail(f"environment variable {cfg.api_key_env} (--api-key-env) is not set; set it to your "
-             "API key (any non-empty value for servers without auth)")
+    key = require_api_key(cfg.api_key_env, "--api-key-env")
     run_id, report = run_endpoint_check(ctx.obj.open_store(), cfg, key, samples=samples,
                                         max_in_flight=max_in_flight,
                                         task=resolve_task(task) if task else None)

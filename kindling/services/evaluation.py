@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import gc
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from kindling.agents.judge.config import JudgeConfig
 from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
 from kindling.agents.judge.service import ResolvedJudge, resolve_judge
 from kindling.agents.llm.config import LLMConfig
-from kindling.agents.llm.errors import LLMConfigError
+from kindling.agents.llm.keys import require_api_key
 from kindling.agents.paths import stored_model
 from kindling.agents.task import Task, resolve_task
 from kindling.agents.task_ref import TASK_KEY, task_record
@@ -114,9 +113,8 @@ def load_judge_config(store: Store, principles: str | None, config: Path | None,
         overrides["task"] = task
     cfg = load_config(JudgeConfig, config, overrides)
     judge = resolve_judge(store, cfg)
-    if cfg.llm.backend == "openai" and not os.environ.get(cfg.llm.api_key_env):
-        raise LLMConfigError(f"llm.api_key_env: environment variable {cfg.llm.api_key_env} "
-                             "is not set (any non-empty value for servers without auth)")
+    if cfg.llm.backend == "openai":
+        require_api_key(cfg.llm.api_key_env, "llm.api_key_env")
     return judge
 
 
