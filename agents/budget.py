@@ -14,17 +14,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kindling.agents.config import Strict
 from kindling.agents.llm.errors import EndpointError
 from kindling.agents.paths import PathStr
 from kindling.configs import shipped_configs
-from kindling.store.costs import run_cost
-from kindling.store.db import Store
 from kindling.store.errors import UserError
 from kindling.store.prices import PRICES_FILE, PriceTable, call_cost, merged_prices
 from pydantic import Field
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) only where a run's spending is read: a command's
+    # --help reads BudgetConfig's fields without it
+    from kindling.store.db import Store
 
 BUDGET_KEY = "budget"
 """The config section a run key leaves out: raising a budget resumes the same run."""
@@ -76,6 +78,8 @@ class CostMeter:
         Raises:
             BudgetError: an earlier call's model has no price (the spending cannot be known).
         """
+        from kindling.store.costs import run_cost
+
         cost = run_cost(store, run_ids, self.prices)
         if cost.total is None:
             models = ", ".join(sorted(cost.unpriced)) or "(prices in two currencies)"

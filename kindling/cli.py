@@ -9,7 +9,6 @@ from typing import Any
 
 import typer
 from typer.core import TyperGroup
-from typer.main import get_command
 
 from kindling.commands import (
     adversarial,
@@ -34,6 +33,7 @@ from kindling.commands import (
     task,
     train,
 )
+from kindling.config_flags import ConfigFlagCommand, typer_params
 from kindling.context import AppState, fail, set_current_state
 from kindling.signals import sigterm_as_interrupt
 from kindling.store.errors import UserError
@@ -52,18 +52,10 @@ def _db_url_given(ctx: typer.Context, value: str | None) -> None:
 
 
 def _eager_option(name: str, annotation: type, option: Any) -> Any:
-    """A click option built by typer from a one-parameter signature, eager (its callback runs
-    before the command's other parameters are read)."""
-    probe = typer.Typer()
-
-    def _probe(**_: Any) -> None:
-        """Probe."""
-
-    _probe.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option,
-                           annotation=annotation)])
-    probe.command()(_probe)
-    param = next(p for p in get_command(probe).params if p.name == name)
+    """A click option built by typer, eager (its callback runs before the command's other
+    parameters are read)."""
+    [param] = typer_params([inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
+                                              default=option, annotation=annotation)])
     param.is_eager = True
     return param
 
@@ -161,9 +153,9 @@ app = typer.Typer(
 )
 app.command("init")(init.init)
 app.add_typer(data.app, name="data")
-app.command("curate")(curate.curate)
-app.command("judge")(judge.judge)
-app.command("adversarial")(adversarial.adversarial)
+app.command("curate", cls=ConfigFlagCommand)(curate.curate)
+app.command("judge", cls=ConfigFlagCommand)(judge.judge)
+app.command("adversarial", cls=ConfigFlagCommand)(adversarial.adversarial)
 app.command("quickstart")(quickstart.quickstart)
 experiment.app.command("step", hidden=True)(experiment_step.step)
 app.add_typer(experiment.app, name="experiment")

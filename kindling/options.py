@@ -26,11 +26,6 @@ def check_run_name(value: str | None) -> str | None:
     return value.strip()
 
 
-MAX_COST_OPTION = typer.Option(
-    None, "--max-cost", min=0.0, metavar="MONEY",
-    help="budget.max_cost: stop the run (resumable) once its LLM calls cost this much, in the "
-         "price table's currency (USD for the shipped prices); every model needs a price.")
-
 RUN_NAME_OPTION = typer.Option(
     None, "--name", callback=check_run_name,
     help="The run's name in `kindling runs` and the studio (a resumed run takes the new name).")
@@ -67,16 +62,9 @@ FORCE_TASK_OPTION = typer.Option(
          "the run config records that it was forced. Sets force_task in the config.")
 
 
-def force_task_override(given: bool | None) -> bool | None:
-    """--force-task as a config override: True when given, else None (the config's value)."""
-    return True if given else None
-
-
-# Choices the CLI shows as choices (`<local|openai>`); tests/unit/test_cli_options.py checks each
-# against the config, registry or table that owns it.
-Backend = Literal["local", "openai"]
-CurateSource = Literal["dataset", "generate"]
-PromptSet = Literal["paper", "kindling"]
+# Choices the CLI shows as choices (`<mermaid|ascii|svg|html>`); tests/unit/test_cli_options.py
+# checks each against the registry or table that owns it (a config field's flag takes its choices
+# from the field: kindling/config_flags.py).
 Shape = Literal["labelled", "pairs", "prompts", "sft", "responses"]
 GraphName = Literal["curate", "adversarial", "judge"]
 GraphFormat = Literal["mermaid", "ascii", "svg", "html"]
@@ -158,3 +146,4 @@ def parse_edges(text: str) -> tuple[int, ...]:
     except ValueError:
         fail(f"--bands {text!r}: expected strictly increasing integers such as 25,39,59")
     return edges
+

@@ -6,9 +6,10 @@ what the studio's run header shows.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kindling.store.models import Run
+if TYPE_CHECKING:  # a type only: reading TASK_KEY (a config's task field) loads no SQLAlchemy
+    from kindling.store.models import Run
 
 INPUT_KEYS = {
     "sft": ("kindling.model", "kindling.dataset", "kindling.limit", "kindling.lora"),

@@ -11,36 +11,32 @@ from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kindling.context import console, fail
-from kindling.options import (
-    FORCE_TASK_OPTION,
-    MAX_COST_OPTION,
-    RUN_NAME_OPTION,
-    TASK_OPTION,
-    Backend,
-    force_task_override,
+from kindling.config_flags import (
+    FORCE_TASK_FLAG,
+    LLM_FLAGS,
+    MAX_COST_FLAG,
+    TASK_FLAG,
+    config_flags,
+    config_overrides,
+    flag,
 )
+from kindling.context import console, fail
+from kindling.options import RUN_NAME_OPTION
+
+ADVERSARIAL_FLAGS = ("iterations", "batch_size", flag("call_budget", "--budget"), MAX_COST_FLAG,
+                     "patience", *LLM_FLAGS, TASK_FLAG, FORCE_TASK_FLAG)
+"""AdversarialConfig's fields `kindling adversarial` takes as flags (any other: --set)."""
 
 
+@config_flags("kindling.agents.adversarial.config:AdversarialConfig", ADVERSARIAL_FLAGS)
 def adversarial(
     ctx: typer.Context,
     config: Path = typer.Option(None, "--config", "-c", help="YAML file with AdversarialConfig fields (see configs/adversarial_local.yaml)."),
-    iterations: int = typer.Option(None, help="Most iterations (adversarial + reflection + validation each)."),
-    batch_size: int = typer.Option(None, help="Queries per adversarial phase."),
-    budget: int = typer.Option(None, "--budget", help="Stop once this many LLM attempts were made (all roles)."),
-    max_cost: float = MAX_COST_OPTION,
-    patience: int = typer.Option(None, help="Stop after this many iterations without a validation F1 gain."),
-    backend: Backend = typer.Option(None, help="Backend of all roles: local (in-process model) or openai (any OpenAI-compatible endpoint)."),
-    model: str = typer.Option(None, help="Model of all roles (endpoint model name, hub id, path, or 'smollm2')."),
-    base_url: str = typer.Option(None, help="OpenAI-compatible base URL."),
-    api_key_env: str = typer.Option(None, help="Environment variable that holds the API key."),
     sets: list[str] = typer.Option([], "--set", help="Any config field as dotted key=value, e.g. --set validation_size=60."),
     new_run: bool = typer.Option(False, "--new-run", help="Start a new run even if one with this config exists (default: resume it)."),
     activate_best: bool = typer.Option(False, "--activate-best", help="Activate the best-validated S_D for the judge at the end."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar (the per-iteration lines are printed either way)."),
     name: str = RUN_NAME_OPTION,
-    task_ref: str = TASK_OPTION,
-    force_task: bool = FORCE_TASK_OPTION,
 ) -> None:
     """Optimize the Detector's principles S_D against a Generator following strategies S_G."""
     from kindling.agents.adversarial.config import AdversarialConfig
@@ -48,10 +44,7 @@ def adversarial(
     from kindling.services.adversarial import AdversarialRunner
     from kindling.store.principles import activate, activation_doubts, get_version
 
-    overrides = {"task": task_ref, "force_task": force_task_override(force_task), "iterations": iterations, "batch_size": batch_size, "call_budget": budget, "budget.max_cost": max_cost,
-                 "patience": patience, "llm.backend": backend, "llm.model": model,
-                 "llm.base_url": base_url, "llm.api_key_env": api_key_env}
-    cfg = load_config(AdversarialConfig, config, {**overrides, **parse_sets(sets)})
+    cfg = load_config(AdversarialConfig, config, {**config_overrides(ctx), **parse_sets(sets)})
     store = ctx.obj.open_store()
     with Progress(TextColumn("[bold]adversarial"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("iterations"), TimeElapsedColumn(), console=console,

@@ -9,64 +9,49 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from kindling.context import console, fail
-from kindling.options import (
-    FORCE_TASK_OPTION,
-    MAX_COST_OPTION,
-    RUN_NAME_OPTION,
-    TASK_OPTION,
-    Backend,
-    CurateSource,
-    PromptSet,
-    force_task_override,
+from kindling.config_flags import (
+    FORCE_TASK_FLAG,
+    LLM_FLAGS,
+    MAX_COST_FLAG,
+    TASK_FLAG,
+    config_flags,
+    config_overrides,
+    flag,
 )
+from kindling.context import console, fail
+from kindling.options import RUN_NAME_OPTION
+
+CURATE_FLAGS = ("source", "dataset", "limit", "offset", flag("samples_per_query", "--samples"),
+                flag("policy.model", "--policy"), "prompt_set", "principles", "concurrency",
+                MAX_COST_FLAG, *LLM_FLAGS, TASK_FLAG, FORCE_TASK_FLAG)
+"""CurateConfig's fields `kindling curate` takes as flags (any other: --set)."""
 
 
+@config_flags("kindling.agents.curate.config:CurateConfig", CURATE_FLAGS)
 def curate(
     ctx: typer.Context,
     config: Path = typer.Option(None, "--config", "-c", help="YAML file with CurateConfig fields (see configs/curate_local.yaml)."),
-    source: CurateSource = typer.Option(None, help="dataset: judge existing responses; generate: sample candidates per query."),
-    dataset: str = typer.Option(None, help="Imported dataset to take items from (evaluation_set, sft, grpo_train, random_query, ...)."),
     file: Path = typer.Option(None, "--file", dir_okay=False, help="Judge the (query, response[, label]) rows of your own .jsonl/.csv/.parquet file: imported first as dataset file_<name> (or --dataset), as `data import --file --as responses` does."),
-    limit: int = typer.Option(None, help="At most this many items (queries when generating)."),
-    offset: int = typer.Option(None, help="Skip this many items first."),
-    samples: int = typer.Option(None, "--samples", help="generate: candidates per query."),
-    policy: str = typer.Option(None, "--policy", help="Sample candidates from this policy model, batched: a folder, a hub id or run:ID (an sft/grpo run). Implies --source generate."),
-    prompt_set: PromptSet = typer.Option(None, "--prompt-set", help="paper (default): the seed's prompts, a judge that weighs only the two analyses; kindling: shorter prompts whose judge also reads --principles."),
-    principles: str = typer.Option(None, help="--prompt-set kindling: judge principles (kind judge): a version id, a name under prompts/principles/ or a YAML path."),
-    concurrency: int = typer.Option(None, help="Items in flight at once in this worker."),
-    max_cost: float = MAX_COST_OPTION,
-    backend: Backend = typer.Option(None, help="Agents' backend: local (in-process model) or openai (any OpenAI-compatible endpoint)."),
-    model: str = typer.Option(None, help="Agents' model (endpoint model name, hub id, path, or 'smollm2')."),
-    base_url: str = typer.Option(None, help="OpenAI-compatible base URL for the agents."),
-    api_key_env: str = typer.Option(None, help="Environment variable that holds the API key."),
     sets: list[str] = typer.Option([], "--set", help="Any config field as dotted key=value, e.g. --set agents.max_concurrency=32."),
     new_run: bool = typer.Option(False, "--new-run", help="Start a new run even if one with this config exists (default: resume it)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Judge again the items this run recorded as failed (stored successful calls are reused)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar."),
     name: str = RUN_NAME_OPTION,
-    task: str = TASK_OPTION,
-    force_task: bool = FORCE_TASK_OPTION,
 ) -> None:
     """Judge items with retrieve → advocate ∥ critic → judge → reflect → persist; resumable."""
     from kindling.agents.config import load_config, parse_sets
     from kindling.agents.curate.config import CurateConfig
     from kindling.store.reports import first_verdict_error
 
-    overrides = {
-        "task": task, "force_task": force_task_override(force_task), "source": source, "dataset": dataset, "limit": limit, "offset": offset,
-        "samples_per_query": samples, "principles": principles, "concurrency": concurrency,
-        "prompt_set": prompt_set, "budget.max_cost": max_cost,
-        "llm.backend": backend, "llm.model": model, "llm.base_url": base_url,
-        "llm.api_key_env": api_key_env, "policy.model": policy,
-    }
+    overrides = config_overrides(ctx)
+    policy, source = overrides.get("policy.model"), overrides.get("source")
     if policy is not None and source is None:
         overrides["source"] = "generate"
     if file is not None and (policy is not None or source == "generate"):
         fail("--file judges the file's responses: it does not go with --policy or --source "
              "generate")
     if file is not None:
-        overrides.update(source="dataset", dataset=dataset or f"file_{file.stem}")
+        overrides.update(source="dataset", dataset=overrides.get("dataset") or f"file_{file.stem}")
     cfg = load_config(CurateConfig, config, {**overrides, **parse_sets(sets)})
     # the agents' stack (LangChain, the OpenAI client: seconds to import) only now: a bad flag or
     # config file is named at once

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
 from typer.main import get_command
 from typer.testing import CliRunner
 
@@ -11,6 +12,8 @@ from kindling.cli import app
 
 
 def leaf_commands() -> dict[str, object]:
+    """Every command, with all its parameters (a command's config flags join them when it first
+    parses or shows its help: here)."""
     def walk(group: object, prefix: str) -> dict[str, object]:
         found: dict[str, object] = {}
         for name, command in group.commands.items():  # type: ignore[attr-defined]
@@ -18,7 +21,10 @@ def leaf_commands() -> dict[str, object]:
             found |= walk(command, path) if hasattr(command, "commands") else {path: command}
         return found
 
-    return walk(get_command(app), "")
+    commands = walk(get_command(app), "")
+    for command in commands.values():
+        command.get_params(typer.Context(command))  # type: ignore[attr-defined]
+    return commands
 
 
 def test_every_command_takes_db_url_and_every_config_flag_has_c() -> None:
@@ -58,8 +64,9 @@ def test_the_clis_choices_are_the_owners_choices() -> None:
     """Each choice list shown by the CLI is the one its config, registry or table accepts."""
     from typing import get_args
 
+    from kindling.agents.adversarial.config import AdversarialConfig
     from kindling.agents.curate.config import CurateConfig
-    from kindling.agents.llm.config import LLMConfig
+    from kindling.agents.judge.config import JudgeConfig
     from kindling.graphs.registry import GRAPHS
     from kindling.ingest.user_files import SHAPES
     from kindling.store.models import RUN_KINDS
@@ -70,19 +77,31 @@ def test_the_clis_choices_are_the_owners_choices() -> None:
     def choices(annotation: object) -> set[str]:
         return set(get_args(annotation))
 
-    assert choices(options.Backend) == choices(LLMConfig.model_fields["backend"].annotation)
-    assert choices(options.CurateSource) == choices(CurateConfig.model_fields["source"].annotation)
+    def field_choices(model: type, path: str) -> tuple[str, ...]:
+        head, _, rest = path.partition(".")
+        annotation = model.model_fields[head].annotation  # type: ignore[attr-defined]
+        return field_choices(annotation, rest) if rest else get_args(annotation)
+
+    def shows(command: str, flag: str, shown: tuple[str, ...]) -> bool:
+        output = CliRunner().invoke(app, [command, "--help"], terminal_width=250).output
+        return any(flag in line and f"<{'|'.join(shown)}>" in line for line in output.splitlines())
+
+    for command, model in (("curate", CurateConfig), ("judge", JudgeConfig),
+                           ("adversarial", AdversarialConfig)):
+        backends = field_choices(model, "llm.backend")
+        assert set(backends) == {"local", "openai"} and shows(command, "--backend", backends)
+    assert shows("curate", "--source", field_choices(CurateConfig, "source"))
+    assert shows("curate", "--prompt-set", field_choices(CurateConfig, "prompt_set"))
     assert choices(options.GraphName) == set(GRAPHS)
     assert choices(options.PrincipleKind) == set(KINDS)
     assert choices(options.RunKind) == set(RUN_KINDS)
     assert choices(options.Shape) == set(SHAPES)
-    assert choices(options.PromptSet) == choices(CurateConfig.model_fields["prompt_set"].annotation)
 
 
 def test_choices_show_as_choices() -> None:
-    """`--backend` and `--format` show `<local|openai>`, not `<str>`."""
-    for args, shown in ((["curate"], "local|openai"), (["judge"], "local|openai"),
-                        (["adversarial"], "local|openai"),
+    """`--backend` and `--format` show `<openai|local>`, not `<str>`."""
+    for args, shown in ((["curate"], "openai|local"), (["judge"], "openai|local"),
+                        (["adversarial"], "openai|local"),
                         (["graph", "show"], "mermaid|ascii|svg|html"),
                         (["runs"], "import|curate|pairs")):
         output = CliRunner().invoke(app, [*args, "--help"], terminal_width=200).output
@@ -135,3 +154,44 @@ def test_every_command_with_a_live_display_has_the_one_progress_switch() -> None
         assert {"--progress", "--no-progress"} <= opts, name
     assert not [n for n, c in commands.items() for p in c.params  # type: ignore[attr-defined]
                 if "--live" in p.opts + p.secondary_opts]
+
+
+def test_config_flags_are_typed_and_described_by_their_fields() -> None:
+    """A config flag takes its type and help from the model's field; the ones given reach the
+    command as dotted overrides, in the flags' order; --set stays the command's own."""
+    from kindling.agents.judge.config import JudgeConfig
+
+    from kindling.config_flags import (
+        MAX_COST_FLAG,
+        ConfigFlagCommand,
+        config_flags,
+        config_overrides,
+        flag,
+    )
+
+    probe = typer.Typer()
+
+    @config_flags("kindling.agents.judge.config:JudgeConfig",
+                  ["samples", MAX_COST_FLAG, "llm.model", flag("llm.base_url", "--url")])
+    def show(ctx: typer.Context,
+             sets: list[str] = typer.Option([], "--set", help="Other fields.")) -> None:
+        """Print the overrides."""
+        print(config_overrides(ctx), sets)
+
+    probe.command("show", cls=ConfigFlagCommand)(show)
+    probe.command("other")(lambda: None)
+    runner = CliRunner()
+    given = runner.invoke(probe, ["show", "--model", "m", "--samples", "3", "--set", "a=1"])
+    assert given.exit_code == 0, given.output
+    assert given.output.strip() == "{'samples': 3, 'llm.model': 'm'} ['a=1']"
+    assert runner.invoke(probe, ["show"]).output.strip() == "{} []"
+    refused = runner.invoke(probe, ["show", "--samples", "many"], terminal_width=400)
+    assert refused.exit_code == 2 and "Invalid value for '--samples'" in refused.output
+    command = get_command(probe).commands["show"]  # type: ignore[attr-defined]
+    params = {p.name: p for p in command.get_params(typer.Context(command))}
+    url_help = JudgeConfig.model_fields["llm"].annotation.model_fields["base_url"].description
+    assert params["llm__base_url"].opts == ["--url"]
+    assert params["llm__base_url"].help == f"{url_help} (sets llm.base_url)"
+    assert params["budget__max_cost"].opts == ["--max-cost"]
+    assert params["budget__max_cost"].metavar == "MONEY"
+    assert list(params)[:4] == ["samples", "budget__max_cost", "llm__model", "llm__base_url"]
