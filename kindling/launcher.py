@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from kindling.store.errors import UserError
+from kindling.store.errors import FlagError, UserError
 from kindling.store.yaml_io import read_yaml_text
 
 
@@ -44,18 +44,18 @@ def check_accelerate_config(path: Path) -> None:
     """The accelerate config must exist and, if it asks for DeepSpeed, DeepSpeed be installed.
 
     Raises:
-        ValueError: naming the file (missing, unreadable, not a mapping) or the missing extra.
+        FlagError: naming the file (missing, unreadable, not a mapping) or the missing extra.
     """
     try:
         data = yaml.safe_load(read_yaml_text(path, "accelerate config"))
     except UserError as exc:  # missing, a folder, a device, past 1 MiB, not UTF-8
-        raise ValueError(f"--accelerate-config {exc}") from exc
+        raise FlagError(f"--accelerate-config {exc}") from exc
     except yaml.YAMLError as exc:
-        raise ValueError(f"--accelerate-config {path}: cannot read it: {exc}") from exc
+        raise FlagError(f"--accelerate-config {path}: cannot read it: {exc}") from exc
     if not isinstance(data, dict):
-        raise ValueError(f"--accelerate-config {path}: not an accelerate config (expected a mapping)")
+        raise FlagError(f"--accelerate-config {path}: not an accelerate config (expected a mapping)")
     if data.get("distributed_type") == "DEEPSPEED" and importlib.util.find_spec("deepspeed") is None:
-        raise ValueError(f"--accelerate-config {path}: distributed_type DEEPSPEED needs the optional "
+        raise FlagError(f"--accelerate-config {path}: distributed_type DEEPSPEED needs the optional "
                          f"extra: {DEEPSPEED_HINT}")
 
 

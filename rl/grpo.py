@@ -39,8 +39,9 @@ from kindling.rl.run_lifecycle import (
     record_success,
     start_run,
 )
-from kindling.rl.train_config import KindlingGRPO
+from kindling.rl.train_config import ConfigError, KindlingGRPO
 from kindling.rl.training_model import ModelLoadError, chat_policy, lora_config
+from kindling.rl.trl_config import build_trainer
 from kindling.store.db import Store
 from kindling.store.errors import UserError
 from kindling.store.queries import corpus_pairs
@@ -92,10 +93,10 @@ def check_vllm(trl_cfg: Any) -> None:
     """trl.use_vllm needs vllm importable (an optional extra).
 
     Raises:
-        ValueError: use_vllm is true and vllm is not installed.
+        ConfigError: use_vllm is true and vllm is not installed.
     """
     if getattr(trl_cfg, "use_vllm", False) and importlib.util.find_spec("vllm") is None:
-        raise ValueError("trl.use_vllm needs the optional extra: pip install 'kindling[vllm]' "
+        raise ConfigError("trl.use_vllm needs the optional extra: pip install 'kindling[vllm]' "
                          "(or set trl.use_vllm: false to generate with transformers)")
 
 
@@ -150,14 +151,14 @@ def _check_judge(store: Store, kcfg: KindlingGRPO, task: Task) -> ResolvedJudge:
     try:
         judge = resolve_judge(store, kcfg.judge, task)
     except (PrincipleNotFound, PromptError) as exc:
-        raise ValueError(f"kindling.judge.principles: {exc}") from exc
+        raise ConfigError(f"kindling.judge.principles: {exc}") from exc
     llm = kcfg.judge.llm
     try:  # budget.max_cost: every model priced, before the run exists
         check_budget(kcfg.judge.budget, *llm_models(llm))
     except UserError as exc:
-        raise ValueError(str(exc).replace("field budget.", "kindling.judge.budget.", 1)) from exc
+        raise ConfigError(str(exc).replace("field budget.", "kindling.judge.budget.", 1)) from exc
     if llm.backend == "openai":
-        require_api_key(llm.api_key_env, "kindling.judge.llm.api_key_env", ValueError)
+        require_api_key(llm.api_key_env, "kindling.judge.llm.api_key_env", ConfigError)
     return judge
 
 
@@ -167,7 +168,7 @@ def prepare_grpo(
     """Check and load prompts, policy, LoRA and reward ingredients; nothing is written on error.
 
     Raises:
-        ValueError: trl.use_vllm without vllm installed, empty prompts or reference data, a missing
+        UserError: trl.use_vllm without vllm installed, empty prompts or reference data, a missing
             policy or reward model, a prompt over kindling.max_prompt_length, an unknown principle
             version, an unset API key, LoRA without peft.
     """
@@ -200,7 +201,7 @@ def prepare_grpo(
     judge = _check_judge(store, kcfg, task) if "judge" in kcfg.rewards else None
     weights = [float(w) for w in kcfg.rewards.values()]
     if trl_cfg.reward_weights is not None and list(trl_cfg.reward_weights) != weights:
-        raise ValueError("trl.reward_weights: give the weights in kindling.rewards (name: weight) "
+        raise ConfigError("trl.reward_weights: give the weights in kindling.rewards (name: weight) "
                          "and leave trl.reward_weights unset")
     trl_cfg.reward_weights = weights
     return GRPOSetup(kcfg, trl_cfg, model, tokenizer, dataset, peft_config, context, judge, task)
@@ -244,9 +245,10 @@ def train_grpo(store: Store, setup: GRPOSetup, *, live: bool = True) -> int:
                                setup.context.language, setup.context.length_unit)
         counted = count_tokens(tapped, setup.trl_cfg.max_completion_length,
                                stop_token_ids(setup.model, setup.tokenizer))
-        trainer = GRPOTrainer(model=setup.model, reward_funcs=counted, args=setup.trl_cfg,
-                              train_dataset=setup.dataset, processing_class=setup.tokenizer,
-                              peft_config=setup.peft_config, callbacks=[callback])
+        trainer = build_trainer(GRPOTrainer, model=setup.model, reward_funcs=counted,
+                                args=setup.trl_cfg, train_dataset=setup.dataset,
+                                processing_class=setup.tokenizer, peft_config=setup.peft_config,
+                                callbacks=[callback])
         assert isinstance(callback, GRPOMetricsCallback)
         callback.sampler = CompletionSampler(callback.store, callback.run_id, kcfg.samples,
                                              kcfg.rewards)

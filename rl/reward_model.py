@@ -18,6 +18,7 @@ from kindling.rl.precision import trainable_head_in_fp32, weight_dtype
 from kindling.rl.run_lifecycle import fit, record_failure, record_success, start_run
 from kindling.rl.train_config import KindlingRM
 from kindling.rl.training_model import MODEL_HINT, ModelLoadError, lora_config
+from kindling.rl.trl_config import build_trainer
 from kindling.store.db import Store
 from kindling.store.errors import RunRefError
 from kindling.store.refs import no_run_message
@@ -147,9 +148,9 @@ def train_rm(store: Store, setup: RMSetup, *, live: bool = True) -> int:
 
     callback = start_run(store, "rm", setup.kcfg, setup.trl_cfg, live=live)
     try:
-        trainer = RewardTrainer(model=setup.model, args=setup.trl_cfg, train_dataset=setup.dataset,
-                                processing_class=setup.tokenizer, peft_config=setup.peft_config,
-                                callbacks=[callback])
+        trainer = build_trainer(RewardTrainer, model=setup.model, args=setup.trl_cfg,
+                                train_dataset=setup.dataset, processing_class=setup.tokenizer,
+                                peft_config=setup.peft_config, callbacks=[callback])
         output = fit(trainer, live=live)
         if trainer.is_world_process_zero():
             setup.tokenizer.save_pretrained(setup.trl_cfg.output_dir)

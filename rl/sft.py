@@ -14,6 +14,7 @@ from kindling.rl.precision import weight_dtype
 from kindling.rl.run_lifecycle import fit, record_failure, record_success, start_run
 from kindling.rl.train_config import KindlingSFT
 from kindling.rl.training_model import chat_policy, lora_config
+from kindling.rl.trl_config import build_trainer
 from kindling.store.db import Store
 
 
@@ -35,7 +36,8 @@ def prepare_sft(
     """Check and load data, LoRA, model and tokenizer; nothing is written to the store.
 
     Raises:
-        ValueError: empty data (`EmptyDataError`), missing model (`ModelLoadError`), LoRA without peft.
+        UserError: empty data (`EmptyDataError`), missing model (`ModelLoadError`), LoRA without
+            peft (`ConfigError`).
     """
     dataset = sft_dataset(store, kcfg.dataset, kcfg.limit)
     peft_config = lora_config(kcfg.lora)
@@ -54,9 +56,9 @@ def train_sft(store: Store, setup: SFTSetup, *, live: bool = True) -> int:
 
     callback = start_run(store, "sft", setup.kcfg, setup.trl_cfg, live=live)
     try:
-        trainer = SFTTrainer(model=setup.model, args=setup.trl_cfg, train_dataset=setup.dataset,
-                             processing_class=setup.tokenizer, peft_config=setup.peft_config,
-                             callbacks=[callback])
+        trainer = build_trainer(SFTTrainer, model=setup.model, args=setup.trl_cfg,
+                                train_dataset=setup.dataset, processing_class=setup.tokenizer,
+                                peft_config=setup.peft_config, callbacks=[callback])
         output = fit(trainer, live=live)
     except BaseException as exc:
         record_failure(callback, exc)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kindling.rl.policy_loading import load_policy
-from kindling.rl.train_config import LoraSpec
+from kindling.rl.train_config import ConfigError, LoraSpec
 from kindling.store.errors import UserError
 
 MODEL_HINT = "build a tiny one with `kindling model init --tiny --out models/tiny`"
@@ -39,14 +39,14 @@ def lora_config(spec: LoraSpec | None, task_type: str = "CAUSAL_LM") -> Any | No
             adapter (modules_to_save).
 
     Raises:
-        ValueError: LoRA is asked for but `peft` is not installed.
+        ConfigError: LoRA is asked for but `peft` is not installed.
     """
     if spec is None:
         return None
     try:
         from peft import LoraConfig
     except ImportError as exc:
-        raise ValueError("kindling.lora is set but peft is not installed (pip install 'kindling[lora]'), "
+        raise ConfigError("kindling.lora is set but peft is not installed (pip install 'kindling[lora]'), "
                          "or remove kindling.lora for full fine-tuning") from exc
     return LoraConfig(r=spec.r, lora_alpha=spec.alpha, lora_dropout=spec.dropout,
                       target_modules=spec.target_modules, task_type=task_type,

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from kindling.agents.config import ConfigError, did_you_mean
+from kindling.store.errors import UserError
 from pydantic import TypeAdapter, ValidationError
 
 TRL_CONFIG_NAMES: dict[str, str] = {"sft": "SFTConfig", "rm": "RewardConfig", "grpo": "GRPOConfig"}
@@ -64,6 +65,22 @@ def build_trl_config(cls: type, body: dict[str, Any], where: str,
         named = f"trl.{key}" if key else f"trl ({', '.join(sorted(checked))})"
         at = f"--set {named}" if key in overrides else f"{where}: {named}"
         raise ConfigError(f"{at}: {exc}") from exc
+
+
+def build_trainer(trainer_cls: type, **kwargs: Any) -> Any:
+    """TRL's trainer. Building it, TRL checks the run's `trl:` values together (with the model and
+    data) and raises ValueError for a combination it refuses: the one place that reaches
+    Kindling, so it becomes a ConfigError here (message unchanged); ours pass as they are.
+
+    Raises:
+        ConfigError: TRL refused the trainer's arguments.
+    """
+    try:
+        return trainer_cls(**kwargs)
+    except UserError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 OLDER_NAMES = {"activation_checkpointing": "gradient_checkpointing",

@@ -106,10 +106,7 @@ def _launch_if_asked(train: TrainArgs, launcher: Launcher, accelerate_config: Pa
             fail("--accelerate-config and --num-processes need --launcher accelerate")
         return
     if accelerate_config is not None:
-        try:
-            check_accelerate_config(accelerate_config)
-        except ValueError as exc:
-            fail(str(exc))
+        check_accelerate_config(accelerate_config)
     cmd = accelerate_command(train, accelerate_config=accelerate_config, num_processes=num_processes)
     raise typer.Exit(run_child(cmd))  # interrupted, the ranks are stopped first (signals.py)
 
@@ -121,18 +118,14 @@ def _command(ctx: typer.Context, kind: str, config: Path, sets: list[str], live:
 
     `sets` holds the training flags first, then the user's --set pairs (the later key wins).
     """
-    from kindling.agents.config import ConfigError, parse_sets
+    from kindling.agents.config import parse_sets
     from kindling.services.training import train_from_config
 
     _launch_if_asked(TrainArgs(kind, config, sets, live, ctx.obj.db_url, overwrite), launcher,
                      accelerate_config, num_processes)
     store = ctx.obj.open_store()
-    try:
-        run_id, output_dir = train_from_config(store, kind, config, parse_sets(sets), live=live,
-                                               overwrite=overwrite)
-    except (ConfigError, ValueError) as exc:
-        fail(str(exc))
-        return
+    run_id, output_dir = train_from_config(store, kind, config, parse_sets(sets), live=live,
+                                           overwrite=overwrite)
     console.print(f"{kind} run {run_id} finished; {'policy' if kind == 'grpo' else 'model'} "
                   f"in {output_dir}")
     _say_if_stopped(store, run_id)

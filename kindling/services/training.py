@@ -16,6 +16,7 @@ from kindling.agents.config import ConfigError
 from kindling.context import console
 from kindling.outputs import check_claimable, claim_dir, publish_dir, staged_dir
 from kindling.store.db import Store
+from kindling.store.errors import EmptyDataError
 from kindling.store.pairs import iter_pair_texts
 from kindling.store.queries import corpus_pairs, import_run_ids, latest_import_run
 
@@ -55,7 +56,8 @@ def train_from_config(store: Store, kind: str, config: Path | None, overrides: d
         (the run id, the output folder).
 
     Raises:
-        ConfigError, ValueError: before any training starts (bad config, data, model, ...).
+        UserError: before any training starts (bad config, data, model, ...), or TRL refusing
+            the trl: values when the trainer is built (ConfigError).
     """
     from kindling.rl.train_config import load_train_config
 
@@ -95,7 +97,7 @@ def _trainer(kind: str) -> tuple[Any, Any]:
 def latest_pairs_run(store: Store) -> int:
     latest = latest_import_run(store)
     if latest is None:
-        raise ValueError("no import run in the store and no kindling.pairs_run given: "
+        raise EmptyDataError("no import run in the store and no kindling.pairs_run given: "
                          "import first (`kindling data import`)")
     console.print(f"pairs from the latest import run, {latest}")
     return latest
