@@ -42,7 +42,7 @@ def adversarial(
     from kindling.agents.adversarial.config import AdversarialConfig
     from kindling.agents.config import load_config, parse_sets
     from kindling.services.adversarial import AdversarialRunner
-    from kindling.store.principles import activate, activation_doubts, get_version
+    from kindling.services.principles import activate_if_sound
 
     cfg = load_config(AdversarialConfig, config, {**config_overrides(ctx), **parse_sets(sets)})
     store = ctx.obj.open_store()
@@ -65,12 +65,12 @@ def adversarial(
              "version was measured (see `kindling runs show` for the agent calls' errors)",
              code=1)
     if activate_best and outcome.best_sd_id is not None:
-        doubts = activation_doubts(store, get_version(store, outcome.best_sd_id))
-        if doubts:
-            console.print(f"[yellow]not activated:[/] {'; '.join(doubts)} (`kindling principles "
-                          f"activate {outcome.best_sd_id}` activates it anyway)", highlight=False)
+        chosen = activate_if_sound(store, outcome.best_sd_id)
+        if not chosen.activated:
+            console.print(f"[yellow]not activated:[/] {'; '.join(chosen.doubts)} (`kindling "
+                          f"principles activate {outcome.best_sd_id}` activates it anyway)",
+                          highlight=False)
         else:
-            activate(store, outcome.best_sd_id)
             console.print(f"activated principle version {outcome.best_sd_id} for the judge")
 
 
