@@ -73,8 +73,6 @@ def quickstart(
     live: bool = typer.Option(True, "--progress/--no-progress", help="Live training lines (off: TRL's own progress bars)."),
 ) -> None:
     """Import → tiny model → SFT → RM → GRPO (rm, rm + length_control) → policies compared."""
-    from kindling.agents.config import ConfigError
-
     configs = configs or default_configs()
     needed = ("sft_tiny.yaml", "rm_tiny.yaml", "grpo_tiny.yaml", "grpo_judge_tiny.yaml")
     missing = [n for n in needed if not (configs / n).is_file()]
@@ -82,11 +80,7 @@ def quickstart(
         fail(f"--configs {configs}: missing {', '.join(missing)} (run from the repository root or "
              "pass --configs)")
     if judge_steps:  # GRPO's batch holds whole groups: refused here, before any step ran
-        try:
-            group = _num_generations(configs / "grpo_judge_tiny.yaml")
-        except (ConfigError, ValueError, TypeError) as exc:
-            fail(str(exc))
-            return
+        group = _num_generations(configs / "grpo_judge_tiny.yaml")
         if judge_batch % group:
             fail(f"--judge-batch {judge_batch}: must be a multiple of {group} (trl.num_generations "
                  f"in {configs / 'grpo_judge_tiny.yaml'}: completions per prompt)")
@@ -103,37 +97,33 @@ def quickstart(
                 console.print(f"removed {path} (--fresh)")
     store = ctx.obj.open_store()
     steps = Steps()
-    try:
-        if paper.folder is None:
-            steps.skip("import the paper data", "nothing to import: the store holds it")
-        else:
-            steps.run("import the paper data", partial(_import, store, paper.folder))
-        steps.run("tiny model", lambda: _tiny(store, paths["tiny"], vocab_size), paths["tiny"])
-        steps.run("SFT", lambda: _train(store, "sft", configs, {
-            "kindling.model": paths["tiny"], "trl.output_dir": paths["sft"],
-            "trl.max_steps": sft_steps}, live), paths["sft"])
-        steps.run("reward model", lambda: _train(store, "rm", configs, {
-            "kindling.model": paths["sft"], "kindling.pairs_run": _import_run(store),
-            "kindling.limit": rm_pairs, "trl.output_dir": paths["rm"]}, live), paths["rm"])
-        rm_figures = steps.run("evaluate the reward model", lambda: _eval_rm(
-            store, paths["rm"], eval_limit))
-        weights = _reward_weights(configs / "grpo_tiny.yaml")
-        for name, rewards in GRPO_VARIANTS.items():
-            steps.run(f"GRPO with {' + '.join(rewards)}", partial(_train, store, "grpo", configs, {
-                "kindling.model": paths["sft"], "kindling.rm_model": paths["rm"],
-                "kindling.rewards": {r: weights.get(r, 1.0) for r in rewards},
-                "trl.output_dir": paths[name],
-                "trl.max_steps": grpo_steps}, live), paths[name])
-        if judge_steps:
-            steps.run("GRPO with the LLM judge", lambda: _train(store, "grpo", configs, {
-                "kindling.model": paths["sft"], "trl.output_dir": paths["grpo_judge"],
-                "trl.max_steps": judge_steps, "trl.per_device_train_batch_size": judge_batch,
-                "trl.save_strategy": "no"}, live, "grpo_judge_tiny.yaml"), paths["grpo_judge"])
-        comparison = steps.run("compare the policies",
-                               lambda: _compare(store, paths, eval_prompts, eval_limit))
-    except (ConfigError, ValueError) as exc:
-        fail(str(exc))
-        return
+    if paper.folder is None:
+        steps.skip("import the paper data", "nothing to import: the store holds it")
+    else:
+        steps.run("import the paper data", partial(_import, store, paper.folder))
+    steps.run("tiny model", lambda: _tiny(store, paths["tiny"], vocab_size), paths["tiny"])
+    steps.run("SFT", lambda: _train(store, "sft", configs, {
+        "kindling.model": paths["tiny"], "trl.output_dir": paths["sft"],
+        "trl.max_steps": sft_steps}, live), paths["sft"])
+    steps.run("reward model", lambda: _train(store, "rm", configs, {
+        "kindling.model": paths["sft"], "kindling.pairs_run": _import_run(store),
+        "kindling.limit": rm_pairs, "trl.output_dir": paths["rm"]}, live), paths["rm"])
+    rm_figures = steps.run("evaluate the reward model", lambda: _eval_rm(
+        store, paths["rm"], eval_limit))
+    weights = _reward_weights(configs / "grpo_tiny.yaml")
+    for name, rewards in GRPO_VARIANTS.items():
+        steps.run(f"GRPO with {' + '.join(rewards)}", partial(_train, store, "grpo", configs, {
+            "kindling.model": paths["sft"], "kindling.rm_model": paths["rm"],
+            "kindling.rewards": {r: weights.get(r, 1.0) for r in rewards},
+            "trl.output_dir": paths[name],
+            "trl.max_steps": grpo_steps}, live), paths[name])
+    if judge_steps:
+        steps.run("GRPO with the LLM judge", lambda: _train(store, "grpo", configs, {
+            "kindling.model": paths["sft"], "trl.output_dir": paths["grpo_judge"],
+            "trl.max_steps": judge_steps, "trl.per_device_train_batch_size": judge_batch,
+            "trl.save_strategy": "no"}, live, "grpo_judge_tiny.yaml"), paths["grpo_judge"])
+    comparison = steps.run("compare the policies",
+                           lambda: _compare(store, paths, eval_prompts, eval_limit))
     steps.print_times()
     from kindling.quickstart_report import print_report
 
@@ -184,10 +174,19 @@ def _reward_weights(path: Path) -> dict[str, float]:
 
 
 def _num_generations(path: Path) -> int:
-    """trl.num_generations of the judge arm's GRPO config (TRL's default 8 if it names none)."""
-    from kindling.agents.config import read_yaml_mapping
+    """trl.num_generations of the judge arm's GRPO config (TRL's default 8 if it names none).
 
-    return int((read_yaml_mapping(path).get("trl") or {}).get("num_generations") or 8)
+    Raises:
+        ConfigError: the file cannot be read, or the value is not a whole number.
+    """
+    from kindling.agents.config import ConfigError, read_yaml_mapping
+
+    value = (read_yaml_mapping(path).get("trl") or {}).get("num_generations") or 8
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: field trl.num_generations: {value!r} is not a whole "
+                          "number") from exc
 
 
 def _find_paper_data(ctx: typer.Context, explicit: Path | None) -> PaperData:
@@ -199,22 +198,19 @@ def _find_paper_data(ctx: typer.Context, explicit: Path | None) -> PaperData:
 
 def _import(store: Store, data: Path) -> None:
     from kindling.ingest.imports import import_paper_data
-    from kindling.store.data_files import DataImportError
     from kindling.store.version import code_version
     from kindling.views import print_import_report
 
-    try:
-        print_import_report(import_paper_data(store, data, code_version=code_version()))
-    except DataImportError as exc:
-        raise ValueError(str(exc)) from exc
+    print_import_report(import_paper_data(store, data, code_version=code_version()))
 
 
 def _import_run(store: Store) -> int:
+    from kindling.store.errors import RunRefError
     from kindling.store.queries import latest_import_run
 
     run_id = latest_import_run(store)
     if run_id is None:
-        raise ValueError("no finished import run in the store")
+        raise RunRefError("no finished import run in the store")
     return run_id
 
 

@@ -116,3 +116,17 @@ def test_a_fresh_clone_with_no_data_and_no_network_says_how_to_get_it(tmp_path: 
     untracked = subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=clone,
                                capture_output=True, text=True, check=True).stdout
     assert untracked == "" and list(home.iterdir()) == []  # no store, no workdir, no cache
+
+
+def test_a_group_size_that_is_not_a_number_is_a_clear_error(tmp_path: Path) -> None:
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    for name in ("sft_tiny.yaml", "rm_tiny.yaml", "grpo_tiny.yaml"):
+        (configs / name).write_bytes((REPO / "configs" / name).read_bytes())
+    (configs / "grpo_judge_tiny.yaml").write_text("trl:\n  num_generations: four\n")
+    result = CliRunner().invoke(app, ["--db-url", f"sqlite:///{tmp_path / 'k.db'}", "quickstart",
+                                      "--configs", str(configs), "--workdir", str(tmp_path / "qs")])
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2, out
+    assert "field trl.num_generations: 'four' is not a whole number" in out, out
+    assert not (tmp_path / "qs").exists()  # nothing ran
