@@ -78,7 +78,7 @@ class Task:
                              override_prefix=f"tasks/{self.name}/{OVERRIDES}/",
                              variables={"task": self.spec}, order=order)
 
-    def principles_ref(self, kind: Literal["generator", "detector", "judge"]) -> str:
+    def principles_ref(self, kind: Literal["generator", "detector", "debate_judge"]) -> str:
         """The starting principle set of `kind` as `load_principles` takes it: a path when the
         task names a file in its folder, else the name of a set under prompts/principles/."""
         ref = getattr(self.spec.principles, kind)
@@ -205,9 +205,18 @@ def _content_hash(text: str, overrides: Path) -> str:
     return digest.hexdigest()
 
 
+def _principles_key(lines: dict[tuple[str | int, ...], int], kind: str) -> str:
+    """The key task.yaml names the set of `kind` with: an older file names Path A's debate
+    judge's set `judge`."""
+    if kind == "debate_judge" and ("principles", kind) not in lines and ("principles", "judge") in lines:
+        return "judge"
+    return kind
+
+
 def _check_principles(task: Task, lines: dict[tuple[str | int, ...], int]) -> None:
-    for kind in ("generator", "detector", "judge"):
-        where = f"{task.file}:{line_of(lines, ('principles', kind))}: field principles.{kind}"
+    for kind in ("generator", "detector", "debate_judge"):
+        key = _principles_key(lines, kind)
+        where = f"{task.file}:{line_of(lines, ('principles', key))}: field principles.{key}"
         try:
             found = load_principles(task.principles_ref(kind))
         except UserError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 from kindling.agents.config import Strict
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 
 class Writing(Strict):
@@ -88,7 +88,7 @@ class StartingPrinciples(Strict):
 
     generator: str = Field(..., min_length=1, description="Path B's starting bad-writing strategies S_G.")
     detector: str = Field(..., min_length=1, description="Path B's starting evaluation principles S_D (the judge's prompt once optimized).")
-    judge: str = Field(..., min_length=1, description="Path A's judge and reflect principles (Kindling's prompt set).")
+    debate_judge: str = Field(..., min_length=1, validation_alias=AliasChoices("debate_judge", "judge"), description="Path A's debate judge and reflect principles (Kindling's prompt set); older task files call this field judge.")
 
 
 class TaskSpec(Strict):

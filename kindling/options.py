@@ -68,7 +68,7 @@ FORCE_TASK_OPTION = typer.Option(
 Shape = Literal["labelled", "pairs", "prompts", "sft", "responses"]
 GraphName = Literal["curate", "adversarial", "judge"]
 GraphFormat = Literal["mermaid", "ascii", "svg", "html"]
-PrincipleKind = Literal["detector", "generator", "judge"]
+PrincipleKind = Literal["detector", "generator", "debate_judge"]
 RunKind = Literal["import", "curate", "pairs", "adversarial", "judge", "sft", "rm", "grpo", "eval",
                   "endpoint"]
 

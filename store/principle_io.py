@@ -23,7 +23,10 @@ from kindling.store.yaml_io import describe_yaml_error, read_yaml_mapping, read_
 if TYPE_CHECKING:
     from kindling.store.models import PrincipleVersion
 
-KINDS = ("detector", "generator", "judge")
+KINDS = ("detector", "generator", "debate_judge")
+KIND_ALIASES = {"judge": "debate_judge"}
+"""Kind names older files use: Path A's debate judge's set was kind `judge` (files exported
+before the rename still load; an export writes the new name)."""
 MAX_RULES = 10  # the adversarial loop's own bound on a rewritten set
 MAX_RULE_CHARS = 300
 KNOWN_FIELDS = ("name", "kind", "language", "task", "rules", "version", "parent", "origin")
@@ -165,6 +168,7 @@ def principle_set_from(data: dict[str, Any], source: str, *, name: str | None = 
     kind = _field_str(data, "kind", source)
     if kind is None:
         raise PrincipleFormatError(f"{source}: field kind: missing (one of {', '.join(KINDS)})")
+    kind = KIND_ALIASES.get(kind, kind)
     if kind not in KINDS:
         raise PrincipleFormatError(
             f"{source}: field kind: {kind!r} is not one of {', '.join(KINDS)}")

@@ -36,7 +36,7 @@ from kindling.store.principles import principle_set, register_version
 from kindling.store.run_endings import end_run_early
 from kindling.store.version import code_version
 
-PATH_A_KIND = "judge"
+PATH_A_KIND = "debate_judge"
 """The kind of principle set Path A's judge weighs (prompts/principles/path_a_judge.yaml)."""
 
 
@@ -101,7 +101,7 @@ class CurateRunner:
     ) -> None:
         self.store, self.cfg, self.name = store, cfg, name
         self.task = task if task is not None else resolve_task(cfg.task)
-        source = cfg.principle_source(self.task.principles_ref("judge"))
+        source = cfg.principle_source(self.task.principles_ref(PATH_A_KIND))
         self.principles = None if source is None else principle_set(
             store, source, PATH_A_KIND, task=self.task.name, force=cfg.force_task)
         self.new_run, self.retry_failed, self.show_progress = new_run, retry_failed, show_progress

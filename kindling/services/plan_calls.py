@@ -98,7 +98,7 @@ def typical_item(task: Task) -> dict[str, Any]:
 
 
 def rules_of(task: Task, kind: str) -> list[str]:
-    """A task's starting principle set of `kind` (generator, detector, judge)."""
+    """A task's starting principle set of `kind` (generator, detector, debate_judge)."""
     from kindling.store.principle_io import load_principles
 
     return list(load_principles(task.principles_ref(kind)).rules)  # type: ignore[arg-type]
@@ -124,7 +124,7 @@ def path_a_calls(cfg: Any, task: Task, queries: int, samples: int) -> list[RoleC
     when candidates come from a chat model, not the policy)."""
     items = queries * samples
     exemplars = [task.spec.advocate.example.response] * cfg.retrieval.k
-    rules = rules_of(task, "judge") if cfg.prompt_set == "kindling" else []
+    rules = rules_of(task, "debate_judge") if cfg.prompt_set == "kindling" else []
     out = []
     if cfg.policy is None and cfg.source == "generate":
         out.append(role("path_a", "generate", cfg.generator or cfg.llm, items,

@@ -149,12 +149,12 @@ async def test_fork_judges_under_the_source_runs_rules(sqlite_store: Store, tmp_
     monkeypatch.setenv("KINDLING_TEST_KEY", "k")
     seed_tiny_data(sqlite_store, [("生日祝福", SHORT, 0)])
     rules = tmp_path / "rules.yaml"
-    rules.write_text("name: mine\nkind: judge\nrules: [原来的规则]\n", encoding="utf-8")
+    rules.write_text("name: mine\nkind: debate_judge\nrules: [原来的规则]\n", encoding="utf-8")
     with StandinServer(StandinConfig(record_bodies=True)) as server:
         cfg = http_config(server.base_url, prompt_set="kindling",
                           principles=str(rules))
         done = await CurateRunner(sqlite_store, cfg, show_progress=False).run()
-        rules.write_text("name: mine\nkind: judge\nrules: [后来改的规则]\n", encoding="utf-8")
+        rules.write_text("name: mine\nkind: debate_judge\nrules: [后来改的规则]\n", encoding="utf-8")
         steps = await load_history(sqlite_store, done.run_id, "r3")
         server.reset()
         await fork_run(sqlite_store, done.run_id, "r3", next(s for s in steps

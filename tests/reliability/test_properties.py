@@ -79,7 +79,7 @@ def test_items_file_reads_or_names_the_line(data: bytes) -> None:
 @SETTINGS
 @given(text=st.one_of(st.text(max_size=300), json_values.map(json.dumps),
                       st.builds(lambda kind, rules: json.dumps({"kind": kind, "rules": rules}),
-                                st.sampled_from(["detector", "judge", "x"]),
+                                st.sampled_from(["detector", "debate_judge", "judge", "x"]),
                                 st.lists(st.text(max_size=30), max_size=12))))
 def test_principle_yaml_is_a_set_or_a_format_error(text: str) -> None:
     try:

@@ -72,10 +72,10 @@ def build_world(root: Path, paper_db: PaperDB | None = None) -> World:
         import_run = import_paper_data(store, paper_data(), code_version="test").run_id
     sd = resolve_version(store, None, "detector", "detector_initial").id
     sg = resolve_version(store, None, "generator", "generator_initial").id
-    resolve_version(store, "path_a_judge", "judge", "path_a_judge")
+    resolve_version(store, "path_a_judge", "debate_judge", "path_a_judge")
     en = {"task": "slogans-en"}  # versions of another task than the cases' greetings-zh
     sd_en = resolve_version(store, "detector_slogans_en", "detector", "", **en).id
-    pj_en = resolve_version(store, "path_a_judge_slogans_en", "judge", "", **en).id
+    pj_en = resolve_version(store, "path_a_judge_slogans_en", "debate_judge", "", **en).id
     runs = {}
     for kind, name in (("curate", None), ("judge", None), ("sft", None), ("grpo", "grpo-rm")):
         run, _ = work.get_or_create_run(store, kind=kind, run_key=None, config={},

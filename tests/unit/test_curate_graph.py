@@ -126,7 +126,7 @@ async def test_curate_principles_by_version_id_and_kind_checked(sqlite_store: St
     from kindling.store.principles import PrincipleNotFound, add_version
 
     seed_tiny_data(sqlite_store, ITEMS)
-    judge_id, _ = add_version(sqlite_store, kind="judge", name="mine", text="只看是否押韵",
+    judge_id, _ = add_version(sqlite_store, kind="debate_judge", name="mine", text="只看是否押韵",
                               origin="manual")
     detector_id, _ = add_version(sqlite_store, kind="detector", name="sd", text="规则",
                                  origin="manual")
@@ -136,7 +136,7 @@ async def test_curate_principles_by_version_id_and_kind_checked(sqlite_store: St
                           chat_models={"agents": model}, show_progress=False)
     assert (await runner.run()).counts == {"done": 3}
     assert "只看是否押韵" in next(p for role, p in model.seen if role == "judge")
-    with pytest.raises(PrincipleNotFound, match="a detector set, not judge"):
+    with pytest.raises(PrincipleNotFound, match="a detector set, not debate_judge"):
         CurateRunner(sqlite_store, CurateConfig(prompt_set="kindling",
                                                 principles=str(detector_id)),
                      chat_models={"agents": model}, show_progress=False)

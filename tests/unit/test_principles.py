@@ -99,8 +99,18 @@ def test_rule_count_and_length_are_bounded() -> None:
 
 
 def test_name_override_and_default() -> None:
-    assert from_yaml_text("kind: judge\nrules: [a]\n", "f", default_name="stem").name == "stem"
-    assert from_yaml_text("name: n\nkind: judge\nrules: [a]\n", "f", name="o").name == "o"
+    assert from_yaml_text("kind: debate_judge\nrules: [a]\n", "f", default_name="stem").name == "stem"
+    assert from_yaml_text("name: n\nkind: debate_judge\nrules: [a]\n", "f", name="o").name == "o"
+
+
+def test_a_file_of_the_older_kind_name_judge_reads_as_debate_judge(sqlite_store: Store,
+                                                                   tmp_path: Path) -> None:
+    old = tmp_path / "exported.yaml"
+    old.write_text("name: mine\nkind: judge\nrules: [规则一]\n", encoding="utf-8")
+    assert load_principles(str(old)).kind == "debate_judge"
+    assert from_yaml_text(old.read_text(encoding="utf-8"), str(old)).kind == "debate_judge"
+    vid = _add(sqlite_store, ["规则一"], name="mine", kind="debate_judge")
+    assert yaml.safe_load(to_yaml(get_version(sqlite_store, vid)))["kind"] == "debate_judge"
 
 
 def test_add_version_says_whether_it_created(sqlite_store: Store) -> None:

@@ -44,7 +44,8 @@ def test_the_builtin_task_loads() -> None:
     assert load_task(TASKS_DIR / "greetings-zh").content_hash == task.content_hash
     assert len(task.spec.advocate.dimensions) == len(task.spec.critic.dimensions) == 9
     assert [load_principles(task.principles_ref(k)).kind
-            for k in ("generator", "detector", "judge")] == ["generator", "detector", "judge"]
+            for k in ("generator", "detector", "debate_judge")] == ["generator", "detector",
+                                                                    "debate_judge"]
     out = task.prompts().render("judge/detect", principles=["r"], query="q", response="x")
     assert task.spec.writing.noun in out.text and out.template == "judge/detect.zh.jinja"
 
@@ -131,6 +132,19 @@ def test_a_repeated_key_and_broken_yaml(folder: Path) -> None:
         load_task(folder)
     (folder / "task.yaml").write_text("- a list\n", encoding="utf-8")
     with pytest.raises(TaskError, match=r"task.yaml:1: top level must be a mapping"):
+        load_task(folder)
+
+
+def test_an_older_task_file_naming_the_debate_judge_set_judge_loads(folder: Path) -> None:
+    unchanged = load_task(folder)
+    edit(folder, "  debate_judge: path_a_judge", "  judge: path_a_judge")
+    older = load_task(folder)
+    assert older.spec.principles.debate_judge == "path_a_judge"
+    assert older.principles_ref("debate_judge") == unchanged.principles_ref("debate_judge")
+    assert load_task(folder).content_hash == older.content_hash  # the file's text, as written
+    edit(folder, "  judge: path_a_judge", "  judge: detector_initial")
+    with pytest.raises(TaskError, match=rf"task.yaml:{line_of(folder, '  judge:')}: field "
+                                        r"principles.judge: .*detector set, not a debate_judge"):
         load_task(folder)
 
 

@@ -33,7 +33,7 @@ def test_slogans_en_loads_with_its_english_sets() -> None:
     assert task.folder == TASKS_DIR / "slogans-en" and len(task.content_hash) == 64
     assert task.spec.exemplars == "slogans-en-sft" and task.spec.writing.measure is None
     assert len(task.spec.advocate.dimensions) == len(task.spec.critic.dimensions) == 9
-    for kind in ("generator", "detector", "judge"):
+    for kind in ("generator", "detector", "debate_judge"):
         ref = task.principles_ref(kind)
         assert load_principles(ref).kind == kind
         data = yaml.safe_load(principle_path(ref).read_text(encoding="utf-8"))

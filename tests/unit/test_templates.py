@@ -28,10 +28,10 @@ def test_missing_variable_is_an_error() -> None:
 
 def test_principles_from_a_path_and_bad_files(tmp_path) -> None:
     good = tmp_path / "mine.yaml"
-    good.write_text("name: mine\nkind: judge\nrules: [规则一, 规则二]\n", encoding="utf-8")
+    good.write_text("name: mine\nkind: debate_judge\nrules: [规则一, 规则二]\n", encoding="utf-8")
     assert load_principles(str(good)).rules == ("规则一", "规则二")
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: bad\nkind: judge\nrules: []\n", encoding="utf-8")
+    bad.write_text("name: bad\nkind: debate_judge\nrules: []\n", encoding="utf-8")
     with pytest.raises(PrincipleFormatError, match="bad.yaml: field rules"):
         load_principles(str(bad))
     with pytest.raises(PrincipleFormatError, match="none.yaml.: no such file, and no such name"):
@@ -41,6 +41,6 @@ def test_principles_from_a_path_and_bad_files(tmp_path) -> None:
     (tmp_path / "utf16.yaml").write_text("rules: [a]\n", encoding="utf-16")
     with pytest.raises(PrincipleFormatError, match="utf16.yaml: not UTF-8"):
         load_principles(str(tmp_path / "utf16.yaml"))
-    (tmp_path / "many.yaml").write_text("kind: judge\nrules: [" + ", ".join(f"r{i}" for i in range(11)) + "]\n")
+    (tmp_path / "many.yaml").write_text("kind: debate_judge\nrules: [" + ", ".join(f"r{i}" for i in range(11)) + "]\n")
     with pytest.raises(PrincipleFormatError, match="11 rules, at most 10"):
         load_principles(str(tmp_path / "many.yaml"))
