@@ -76,6 +76,8 @@ LLM_FLAGS = ("llm.backend", "llm.model", "llm.base_url", "llm.api_key_env")
 MAX_COST_FLAG = flag("budget.max_cost", metavar="MONEY", min=0.0)
 TASK_FLAG = flag("task", option=TASK_OPTION)
 FORCE_TASK_FLAG = flag("force_task", option=FORCE_TASK_OPTION)
+AGENT_RUN_FLAGS = (MAX_COST_FLAG, *LLM_FLAGS, TASK_FLAG, FORCE_TASK_FLAG)
+"""What every agent run command takes: its cost cap, its model, its task."""
 
 
 @dataclass(frozen=True)

@@ -11,20 +11,12 @@ from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kindling.config_flags import (
-    FORCE_TASK_FLAG,
-    LLM_FLAGS,
-    MAX_COST_FLAG,
-    TASK_FLAG,
-    config_flags,
-    config_overrides,
-    flag,
-)
+from kindling.config_flags import AGENT_RUN_FLAGS, config_flags, config_overrides, flag
 from kindling.context import console, fail
 from kindling.options import RUN_NAME_OPTION
 
-ADVERSARIAL_FLAGS = ("iterations", "batch_size", flag("call_budget", "--budget"), MAX_COST_FLAG,
-                     "patience", *LLM_FLAGS, TASK_FLAG, FORCE_TASK_FLAG)
+ADVERSARIAL_FLAGS = ("iterations", "batch_size", flag("call_budget", "--budget"), "patience",
+                     *AGENT_RUN_FLAGS)
 """AdversarialConfig's fields `kindling adversarial` takes as flags (any other: --set)."""
 
 

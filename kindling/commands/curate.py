@@ -9,21 +9,13 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from kindling.config_flags import (
-    FORCE_TASK_FLAG,
-    LLM_FLAGS,
-    MAX_COST_FLAG,
-    TASK_FLAG,
-    config_flags,
-    config_overrides,
-    flag,
-)
+from kindling.config_flags import AGENT_RUN_FLAGS, config_flags, config_overrides, flag
 from kindling.context import console, fail
 from kindling.options import RUN_NAME_OPTION
 
 CURATE_FLAGS = ("source", "dataset", "limit", "offset", flag("samples_per_query", "--samples"),
                 flag("policy.model", "--policy"), "prompt_set", "principles", "concurrency",
-                MAX_COST_FLAG, *LLM_FLAGS, TASK_FLAG, FORCE_TASK_FLAG)
+                *AGENT_RUN_FLAGS)
 """CurateConfig's fields `kindling curate` takes as flags (any other: --set)."""
 
 

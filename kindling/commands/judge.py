@@ -9,14 +9,7 @@ from typing import IO, TYPE_CHECKING
 
 import typer
 
-from kindling.config_flags import (
-    FORCE_TASK_FLAG,
-    LLM_FLAGS,
-    MAX_COST_FLAG,
-    TASK_FLAG,
-    config_flags,
-    config_overrides,
-)
+from kindling.config_flags import AGENT_RUN_FLAGS, config_flags, config_overrides
 from kindling.context import fail
 from kindling.outputs import check_output_file, write_file
 
@@ -34,8 +27,7 @@ def write_out(path: Path, items: list[tuple[str, str]], results: list[JudgeResul
     write_file(path, write)
 
 
-JUDGE_FLAGS = ("principles", "samples", "concurrency", MAX_COST_FLAG, *LLM_FLAGS, TASK_FLAG,
-               FORCE_TASK_FLAG)
+JUDGE_FLAGS = ("principles", "samples", "concurrency", *AGENT_RUN_FLAGS)
 """JudgeConfig's fields `kindling judge` takes as flags (any other: --set)."""
 
 
