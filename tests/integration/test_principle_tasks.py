@@ -26,7 +26,7 @@ from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from kindling.cli import app
-from tests.unit.test_store_ownership import upgrade_to
+from tests.unit.test_store_ownership import alembic_config, upgrade_to
 
 OLD_ROW = ("INSERT INTO principle_versions (kind, name, text, text_hash, origin, metrics, active, "
            "created_at) VALUES ('detector', 'old', :text, :hash, 'file', '{}', :active, "
@@ -61,6 +61,36 @@ def test_migration_adds_task_and_reads_old_versions_as_greetings_zh(backend: str
         assert created and get_version(store, en).task == "slogans-en"
         assert [v.id for v in list_versions(store, task="greetings-zh")] == [old.id]
         assert [v.id for v in list_versions(store, task="slogans-en")] == [en]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite_url", "pg_url"])
+def test_migration_reads_a_stored_judge_set_as_debate_judge(backend: str, request) -> None:
+    """0007: Path A's sets stored as kind judge are kind debate_judge; a downgrade turns them back."""
+    from alembic import command
+    from kindling.store.models import text_hash
+    from sqlalchemy import create_engine
+
+    url = request.getfixturevalue(backend)
+    upgrade_to(url, "0006")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(OLD_ROW.replace("'detector'", "'judge'")),
+                     {"text": "切题", "hash": text_hash("切题"), "active": True})
+    engine.dispose()
+    store = Store(url)
+    try:
+        (old,) = list_versions(store)
+        assert old.kind == "debate_judge"
+        assert active_version(store, "debate_judge", "greetings-zh").id == old.id
+        assert resolve_version(store, str(old.id), "debate_judge", "").id == old.id
+        with store.engine.begin() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0006")
+            assert conn.execute(text("SELECT kind FROM principle_versions")).scalars().all() \
+                == ["judge"]
     finally:
         store.close()
 
