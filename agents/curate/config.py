@@ -71,7 +71,7 @@ class CurateConfig(Strict):
 
     def principle_source(self, default: str = "path_a_judge") -> str | None:
         """The principle set the judge reads: None under the paper's prompts; `principles`, else
-        `default` (the task's judge set)."""
+        `default` (the task's principles.debate_judge)."""
         return None if self.prompt_set == "paper" else self.principles or default
 
     @model_validator(mode="after")
