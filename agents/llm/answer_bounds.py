@@ -1,4 +1,4 @@
-"""One size bound for an answer, applied once where a reply comes in.
+"""One size bound for an answer, applied once where a reply comes in, and the answer parsed.
 
 `received(message)` is the reply as Kindling keeps it: the answer (a forced tool call's arguments
 as JSON, else the content) and the reasoning, each with registered keys redacted and cut to
@@ -10,11 +10,16 @@ field anywhere holds more than the bound. The HTTP body itself is bounded before
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from kindling.agents.llm.dialects import answer_text
+from kindling.agents.llm.parsing import OutputParseError, parse_output
 from kindling.agents.llm.redaction import redact
 from langchain_core.messages import AIMessage
+from pydantic import BaseModel
+
+T = TypeVar("T", bound=BaseModel)
 
 MAX_ANSWER_CHARS = 40_000
 """The bound on one answer (and on its reasoning), wherever it is kept. The longest valid answer
@@ -53,3 +58,34 @@ def received(message: AIMessage) -> AIMessage:
     return AIMessage(content=bounded(answer), additional_kwargs=kwargs,
                      response_metadata=metadata, usage_metadata=message.usage_metadata,
                      id=message.id)
+
+
+@dataclass
+class Reply:
+    """One answered request: the message, its answer text and the attempt number it took."""
+
+    message: AIMessage
+    text: str
+    attempt: int
+
+
+def parse_answer(reply: Reply, schema: type[T], max_tokens: int) -> T:
+    """The reply's answer parsed into `schema`.
+
+    Raises:
+        OutputParseError: a blank answer, a token budget spent on thinking, an answer longer than
+            any valid one, or one that does not parse and validate (the message says which).
+    """
+    raw = reply.text
+    if not raw.strip():
+        reasoning = reply.message.additional_kwargs.get("reasoning_content")
+        if reasoning and reply.message.response_metadata.get("finish_reason") == "length":
+            raise OutputParseError(
+                f"max_tokens ({max_tokens}) was spent on thinking ({len(reasoning)} characters "
+                "of reasoning, no answer): raise max_tokens or lower the reasoning effort")
+        raise OutputParseError("blank answer: the content was empty")
+    length = reply.message.response_metadata.get(ANSWER_CHARS, len(raw))
+    if length > MAX_ANSWER_CHARS:
+        raise OutputParseError(f"the answer has {length} characters, more than the "
+                               f"{MAX_ANSWER_CHARS} any valid answer can take; answer briefly")
+    return parse_output(raw, schema)

@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 from aiolimiter import AsyncLimiter
 from kindling.agents.budget import BudgetSpent, CostMeter
-from kindling.agents.llm.answer_bounds import ANSWER_CHARS, MAX_ANSWER_CHARS, excerpt, received
+from kindling.agents.llm.answer_bounds import Reply, excerpt, parse_answer, received
 from kindling.agents.llm.config import LLMConfig
 from kindling.agents.llm.dialects import (
     AUTO_ORDER,
@@ -32,7 +32,7 @@ from kindling.agents.llm.dialects import (
 )
 from kindling.agents.llm.endpoints import LlamaServerChat, refusal_message
 from kindling.agents.llm.errors import CallAttemptError, EndpointError
-from kindling.agents.llm.parsing import OutputParseError, parse_output
+from kindling.agents.llm.parsing import OutputParseError
 from kindling.agents.llm.retries import (
     describe,
     endpoint_retrying,
@@ -52,7 +52,7 @@ from pydantic import BaseModel
 T = TypeVar("T", bound=BaseModel)
 REASK_TEMPLATE = "llm/reask"  # sent with the parse error when an answer does not parse
 __all__ = ["CANCELLED_IN_FLIGHT", "REASK_TEMPLATE", "AgentCallFailed", "AgentLLM", "CallKey",
-           "CallRecorder", "Reply", "is_transient", "parse_answer"]
+           "CallRecorder", "is_transient"]
 
 
 CANCELLED_IN_FLIGHT = "cancelled in flight: the run stopped before the answer came"
@@ -89,15 +89,6 @@ class Request:
     (yet) sent over HTTP, so a cancellation then leaves nothing in flight."""
 
     mode: str | None = None
-
-
-@dataclass
-class Reply:
-    """One answered request: the message, its answer text and the attempt number it took."""
-
-    message: AIMessage
-    text: str
-    attempt: int
 
 
 class AgentLLM:
@@ -291,25 +282,3 @@ class AgentLLM:
         if self.meter is not None:
             self.meter.add(row)
         return row
-
-
-def parse_answer(reply: Reply, schema: type[T], max_tokens: int) -> T:
-    """The reply's answer parsed into `schema`.
-
-    Raises:
-        OutputParseError: a blank answer, a token budget spent on thinking, an answer longer than
-            any valid one, or one that does not parse and validate (the message says which).
-    """
-    raw = reply.text
-    if not raw.strip():
-        reasoning = reply.message.additional_kwargs.get("reasoning_content")
-        if reasoning and reply.message.response_metadata.get("finish_reason") == "length":
-            raise OutputParseError(
-                f"max_tokens ({max_tokens}) was spent on thinking ({len(reasoning)} characters "
-                "of reasoning, no answer): raise max_tokens or lower the reasoning effort")
-        raise OutputParseError("blank answer: the content was empty")
-    length = reply.message.response_metadata.get(ANSWER_CHARS, len(raw))
-    if length > MAX_ANSWER_CHARS:
-        raise OutputParseError(f"the answer has {length} characters, more than the "
-                               f"{MAX_ANSWER_CHARS} any valid answer can take; answer briefly")
-    return parse_output(raw, schema)

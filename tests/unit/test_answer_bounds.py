@@ -8,8 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kindling.agents.llm.answer_bounds import ANSWER_CHARS, MAX_ANSWER_CHARS, bounded, received
-from kindling.agents.llm.caller import Reply, parse_answer
+from kindling.agents.llm.answer_bounds import (
+    ANSWER_CHARS,
+    MAX_ANSWER_CHARS,
+    Reply,
+    bounded,
+    parse_answer,
+    received,
+)
 from kindling.agents.llm.http_client import BoundedTransport, ReplyTooLarge, sdk_httpx
 from kindling.agents.llm.llama_server import LlamaServerError, check_gguf
 from kindling.agents.llm.parsing import OutputParseError
