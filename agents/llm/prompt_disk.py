@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 import zipfile
 from importlib.metadata import version
 from pathlib import Path
@@ -26,7 +27,9 @@ from pathlib import Path
 import numpy as np
 from llama_cpp import LlamaState
 
-SUFFIX = ".npz"
+SUFFIX, PART = ".npz", ".part"
+STALE_PART_S = 600.0
+"""A half-written file older than this was left by a server that was killed while writing."""
 
 
 def prompt_states_folder(model: Path, n_ctx: int) -> Path:
@@ -64,6 +67,17 @@ def _tokens(path: Path) -> np.ndarray | None:
         return None
 
 
+def _remove_stale_parts(folder: Path) -> None:
+    """Remove half-written files a killed server left (a live one's are younger)."""
+    now = time.time()
+    for part in folder.glob(f"*{PART}"):
+        try:
+            if now - part.stat().st_mtime > STALE_PART_S:
+                part.unlink()
+        except OSError:
+            pass
+
+
 def shared_start(a: np.ndarray, b: np.ndarray) -> int:
     """How many tokens `a` and `b` share from the start."""
     n = min(a.size, b.size)
@@ -78,6 +92,7 @@ class DiskPromptStates:
     def __init__(self, folder: Path, capacity_bytes: int) -> None:
         self.folder, self.capacity_bytes = folder, capacity_bytes
         folder.mkdir(parents=True, exist_ok=True)
+        _remove_stale_parts(folder)
         self._index: dict[Path, np.ndarray] = {}
         for path in sorted(folder.glob(f"*{SUFFIX}")):
             tokens = _tokens(path)
@@ -110,7 +125,7 @@ class DiskPromptStates:
         """Keep `state` (written whole or not at all), then trim the folder to capacity."""
         tokens = np.asarray(state.input_ids[: state.n_tokens], dtype=np.intc)
         path = self.folder / f"{hashlib.sha256(tokens.tobytes()).hexdigest()[:32]}{SUFFIX}"
-        handle, tmp = tempfile.mkstemp(dir=self.folder, suffix=".part")
+        handle, tmp = tempfile.mkstemp(dir=self.folder, suffix=PART)
         try:
             with os.fdopen(handle, "wb") as out:
                 np.savez(out, input_ids=np.asarray(state.input_ids, dtype=np.intc),

@@ -133,3 +133,12 @@ def test_the_next_command_starts_from_the_state_on_disk(tmp_path: Path) -> None:
     kept = second[(1, 2, 3, 4, 7)]
     assert list(kept.input_ids[: kept.n_tokens]) == [1, 2, 3, 4, 9]
     assert list(second.cache_state) == [(1, 2, 3, 4, 9)]  # now in RAM too
+
+
+def test_a_file_half_written_by_a_killed_server_is_removed(tmp_path: Path) -> None:
+    old, fresh = tmp_path / "a.part", tmp_path / "b.part"
+    old.write_bytes(b"half")
+    fresh.write_bytes(b"being written")
+    os.utime(old, (1, 1))
+    DiskPromptStates(tmp_path, capacity_bytes=1 << 30)
+    assert not old.exists() and fresh.exists()
