@@ -58,8 +58,12 @@ def task_mismatch(version: PrincipleVersion, task: str) -> str | None:
     made = version_task(version)
     if made == task:
         return None
-    return (f"principle version {version.id} ({version.kind}) was made under task {made}, "
-            f"but this run's task is {task}; {FORCE_HINT}")
+    return made_under(f"principle version {version.id} ({version.kind}) was", made, task)
+
+
+def made_under(what: str, made: str, task: str) -> str:
+    """"<what> made under task <made>, but this run's task is <task>; give --force-task ..."."""
+    return f"{what} made under task {made}, but this run's task is {task}; {FORCE_HINT}"
 
 
 def forced_record(version: PrincipleVersion, task: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Principle versions: immutable rows of rules (S_D, S_G, judge rules); register, resolve, activate."""
+"""Principle versions: immutable rows of rules (S_D, S_G, Path A's debate_judge rules); register,
+resolve, activate."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from kindling.store.db import Store, id_fits
 from kindling.store.models import PrincipleVersion, text_hash
 from kindling.store.principle_io import PrincipleSet, load_principles
 from kindling.store.principle_tasks import (
-    FORCE_HINT,
     LEGACY_TASK,
     PrincipleNotFound,
     PrincipleTaskMismatch,
     check_task,
+    made_under,
     of_task,
     version_task,
 )
@@ -70,27 +71,18 @@ def add_version(
         return s.scalars(existing).first(), False
 
 
-def register_file(store: Store, name_or_path: str, task: str = LEGACY_TASK,
-                  task_hash: str | None = None) -> tuple[int, PrincipleSet]:
-    """Register a principle set from `prompts/principles/<name>.yaml` or a YAML path (origin
-    file) under the file's `task:` if it names one (an exported version), else under `task`."""
-    pset = load_principles(name_or_path)
-    under = pset.task or task
-    vid = register_version(store, kind=pset.kind, name=pset.name, text=pset.text, origin="file",
-                           task=under, task_hash=task_hash if under == task else None)
-    return vid, pset
-
-
 def resolve_version(store: Store, ref: str | None, kind: str, default: str, *,
                     task: str = LEGACY_TASK, task_hash: str | None = None,
                     force: bool = False) -> PrincipleVersion:
     """A version by id ("12"), by principle-set name or YAML path (registered from the file under
-    `task`), or, when `ref` is None, the active version of `kind` for `task`, else the registered
-    file `default`.
+    the file's `task:`, else `task`, once its kind and task are checked), or, when `ref` is None, the active version of
+    `kind` for `task`, else the registered file `default`.
 
     Raises:
-        PrincipleNotFound: an id that does not exist, or a version of another kind.
-        PrincipleTaskMismatch: a version made under another task than `task`, unless `force`.
+        PrincipleNotFound: an id that does not exist, or a version or file of another kind.
+        PrincipleTaskMismatch: a version (or a file naming a task) of another task than `task`,
+            unless `force`.
+        PrincipleFormatError: no such name or file, or a bad file.
     """
     if ref is None:
         active = active_version(store, kind, task)
@@ -99,36 +91,28 @@ def resolve_version(store: Store, ref: str | None, kind: str, default: str, *,
         ref = default
     if ref.isdigit():
         found = get_version(store, int(ref))
-    else:
-        found = get_version(store, register_file(store, ref, task, task_hash)[0])
-    if found.kind != kind:
-        raise PrincipleNotFound(f"principle version {found.id} is a {found.kind} set, not {kind}")
-    check_task(found, task, force)
-    return found
+        _check_kind(found.kind, kind, f"principle version {found.id}")
+        check_task(found, task, force)
+        return found
+    pset = load_principles(ref)  # checked before it is registered: a refused file writes nothing
+    _check_kind(pset.kind, kind, pset.source or ref)
+    if not force and pset.task is not None and pset.task != task:
+        raise PrincipleTaskMismatch(made_under(f"{pset.source or ref}:", pset.task, task))
+    under = pset.task or task
+    return get_version(store, register_version(
+        store, kind=pset.kind, name=pset.name, text=pset.text, origin="file", task=under,
+        task_hash=task_hash if under == task else None))
 
 
-def principle_set(store: Store, ref: str, kind: str, *, task: str = LEGACY_TASK,
-                  force: bool = False) -> PrincipleSet:
-    """A principle set by version id ("12"), by name under prompts/principles/ or by YAML path;
-    its `task` is the version's task (a file's `task:`, else `task`).
+def _check_kind(found: str, kind: str, what: str) -> None:
+    if found != kind:
+        raise PrincipleNotFound(f"{what} is a {found} set, not {kind}")
 
-    Raises:
-        PrincipleNotFound: an id that does not exist, or a set of another kind.
-        PrincipleTaskMismatch: a version (or a file naming a task) of another task, unless `force`.
-        PrincipleFormatError: no such name or file, or a bad file.
-    """
-    if ref.isdigit():
-        version = get_version(store, int(ref))
-        found = PrincipleSet(version.name, version.kind, tuple(rules_of(version)),
-                             source=f"principle version {version.id}", task=version_task(version))
-    else:
-        found = load_principles(ref)
-    if found.kind != kind:
-        raise PrincipleNotFound(f"{found.source or ref}: a {found.kind} set, not {kind}")
-    if not force and found.task is not None and found.task != task:
-        raise PrincipleTaskMismatch(f"{found.source or ref}: made under task {found.task}, but "
-                                    f"this run's task is {task}; {FORCE_HINT}")
-    return found
+
+def as_principle_set(version: PrincipleVersion) -> PrincipleSet:
+    """A version's rules as the set a prompt reads (its source names the version)."""
+    return PrincipleSet(version.name, version.kind, tuple(rules_of(version)),
+                        source=f"principle version {version.id}", task=version_task(version))
 
 
 def rules_of(version: PrincipleVersion) -> list[str]:

@@ -48,7 +48,7 @@ class CurateConfig(Strict):
     samples_per_query: int = Field(2, ge=1, le=64, description="generate: candidates per query.")
     prompt_set: Literal["paper", "kindling"] = Field("paper", description="paper: the seed's method (nine named dimensions per debater with a worked example and {point, reason} findings, a strict judge weighing only the two analyses, exemplars only in the generation prompt); kindling: Kindling's shorter prompts, whose judge and reflector also read a principle set and whose debaters see exemplars.")
     prompt_order: PromptOrder = prompt_order_field()
-    principles: PrincipleRef | None = Field(None, description="prompt_set kindling: principle set for the judge (kind debate_judge): a version id, a name under prompts/principles/ or a YAML path (default: the task's principles.debate_judge, path_a_judge for greetings-zh). The paper's judge takes none.")
+    principles: PrincipleRef | None = Field(None, description="prompt_set kindling: principle set for the judge (kind debate_judge): a version id, a name under prompts/principles/ or a YAML path (default: the task's active debate_judge version, else its principles.debate_judge file, path_a_judge for greetings-zh). The paper's judge takes none.")
     concurrency: int = Field(8, ge=1, description="Items processed at once by this worker.")
     checkpoint_durability: Literal["sync", "async", "exit"] = Field("async", description="LangGraph checkpoint writes: after every step (sync/async, steppable) or only when an item ends (exit, fastest; resume then relies on the stored agent calls).")
     lease_s: float = Field(300.0, gt=0, description="How long a claimed item stays reserved for a worker without heartbeat.")
@@ -68,11 +68,6 @@ class CurateConfig(Strict):
                              "judge weighs only the advocate's and critic's analyses and reads "
                              "no principle list; set prompt_set: kindling to judge by principles")
         return self
-
-    def principle_source(self, default: str = "path_a_judge") -> str | None:
-        """The principle set the judge reads: None under the paper's prompts; `principles`, else
-        `default` (the task's principles.debate_judge)."""
-        return None if self.prompt_set == "paper" else self.principles or default
 
     @model_validator(mode="after")
     def _one_candidate_writer(self) -> CurateConfig:

@@ -8,7 +8,7 @@ verdict, agent calls and checkpoints land in the store like any run's and show u
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +51,6 @@ class GraphTarget:
     recursion_limit: int = 100
 
 
-def _rules_text(runner: CurateRunner) -> str:
-    """The rules the run's judge weighs; empty under the paper's prompts, which use none."""
-    return runner.principles.text if runner.principles is not None else ""
-
-
 def curate_target(store: Store, cfg: CurateConfig, item_key: str | None = None, *,
                   chat_models: dict[str, BaseChatModel] | None = None,
                   debug: dict[str, Any] | None = None,
@@ -75,14 +70,12 @@ def curate_target(store: Store, cfg: CurateConfig, item_key: str | None = None, 
         keys = ", ".join(it["item_key"] for it in items[:5])
         raise TargetNotFound(f"item {item_key!r} is not in the selection (first items: {keys})")
     runner = CurateRunner(store, cfg, new_run=True, chat_models=chat_models, show_progress=False)
-    if principles_text and runner.principles is not None:
-        runner.principles = replace(runner.principles, rules=tuple(principles_text.splitlines()))
+    if principles_text:
+        runner.use_rules(principles_text)
     runner.check()  # models and corpus before the run row
     run, _ = work.get_or_create_run(
         store, kind="curate", run_key=None, code_version=code_version(),
-        config={**cfg.model_dump(), "principles_text": _rules_text(runner),
-                TASK_KEY: task_record(runner.task), **runner.forced(),
-                **(debug or {"stepped": True})})
+        config={**runner.run_config(), **(debug or {"stepped": True})})
     work.add_items(store, run.id, [chosen])
     claimed = work.claim_items(store, run.id, runner.worker, 1, cfg.lease_s)
     start = item_inputs(store, claimed)[0]

@@ -21,7 +21,7 @@ from kindling.agents.llm.errors import EndpointError
 from kindling.agents.retrieval import BM25Retriever, EmbeddingRetriever, Exemplar, Retriever
 from kindling.agents.run_key import key_fields
 from kindling.agents.task import Task, resolve_task
-from kindling.agents.task_ref import FORCED_KEY, TASK_KEY, task_record
+from kindling.agents.task_ref import TASK_KEY, forced_config, task_record
 from kindling.checkpoints import open_checkpointer
 from kindling.graphs.curate import build_curate_graph
 from kindling.progress import RunProgress
@@ -32,7 +32,15 @@ from kindling.store.calls import CallLog
 from kindling.store.curate_verdicts import VerdictWriter
 from kindling.store.db import Store
 from kindling.store.errors import UserError
-from kindling.store.principles import principle_set, register_version
+from kindling.store.models import PrincipleVersion
+from kindling.store.principle_io import PrincipleSet
+from kindling.store.principle_tasks import version_task
+from kindling.store.principles import (
+    as_principle_set,
+    get_version,
+    register_version,
+    resolve_version,
+)
 from kindling.store.run_endings import end_run_early
 from kindling.store.version import code_version
 
@@ -91,6 +99,21 @@ def build_retriever(store: Store, cfg: RetrievalConfig, default_corpus: str = "s
     return BM25Retriever(corpus, cfg.ngram)
 
 
+def path_a_version(store: Store, cfg: CurateConfig, task: Task) -> PrincipleVersion | None:
+    """The version of the rules Path A's judge weighs, resolved as every principle set is:
+    `principles` (an id, a name or a file), else the task's active debate_judge version, else the
+    task's principles.debate_judge file; None under the paper's prompts, which take none.
+
+    Raises:
+        PrincipleNotFound: no such version or file, or a set of another kind.
+        PrincipleTaskMismatch: a version of another task, unless `force_task`.
+    """
+    if cfg.prompt_set == "paper":
+        return None
+    return resolve_version(store, cfg.principles, PATH_A_KIND, task.principles_ref(PATH_A_KIND),
+                           task=task.name, task_hash=task.content_hash, force=cfg.force_task)
+
+
 class CurateRunner:
     """One worker of a curate run. Several workers (processes) may share a run on Postgres."""
 
@@ -101,9 +124,7 @@ class CurateRunner:
     ) -> None:
         self.store, self.cfg, self.name = store, cfg, name
         self.task = task if task is not None else resolve_task(cfg.task)
-        source = cfg.principle_source(self.task.principles_ref(PATH_A_KIND))
-        self.principles = None if source is None else principle_set(
-            store, source, PATH_A_KIND, task=self.task.name, force=cfg.force_task)
+        self.version = path_a_version(store, cfg, self.task)
         self.new_run, self.retry_failed, self.show_progress = new_run, retry_failed, show_progress
         self._chat_models = chat_models or {}
         self._built: list[BaseChatModel] = []
@@ -116,14 +137,11 @@ class CurateRunner:
 
     def prepare_run(self, items: list[dict]) -> int:
         """Create the run (or find the one this config already started) and its items."""
-        text = self.principles.text if self.principles is not None else ""
-        key = None if self.new_run else run_key_for(self.cfg, text, self.task.content_hash)
+        key = None if self.new_run else run_key_for(self.cfg, self.principles_text(),
+                                                    self.task.content_hash)
         run, created = work.get_or_create_run(
             self.store, kind="curate", run_key=key, code_version=code_version(), name=self.name,
-            config={**self.cfg.model_dump(), "principles_text": text,
-                    TASK_KEY: task_record(self.task), **self.forced(),
-                    **({"policy_path": self._policy[0]} if self._policy else {})},
-        )
+            config=self.run_config())
         if not created:
             work.reopen_run(self.store, run.id)  # a run stopped earlier is running again
             work.merge_config(self.store, run.id, {BUDGET_KEY: self.cfg.budget.model_dump()})
@@ -132,13 +150,31 @@ class CurateRunner:
             work.reopen_failed_items(self.store, run.id)
         return run.id
 
-    def forced(self) -> dict:
-        """`{task_forced: [...]}` when the judge's principle set is of another task (force_task)."""
-        made = self.principles.task if self.principles is not None else None
-        if made is None or made == self.task.name:
-            return {}
-        return {FORCED_KEY: [{"principles": self.principles.source, "kind": PATH_A_KIND,
-                              "version_task": made, "run_task": self.task.name}]}
+    def run_config(self) -> dict:
+        """What a run of this runner records: the config, the rules' text, the task, a version of
+        another task it was forced to use, and the policy's folder."""
+        return {**self.cfg.model_dump(), "principles_text": self.principles_text(),
+                TASK_KEY: task_record(self.task), **forced_config(self.task, self.version),
+                **({"policy_path": self._policy[0]} if self._policy else {})}
+
+    def principles_text(self) -> str:
+        """The rules the judge weighs; empty under the paper's prompts, which use none."""
+        return "" if self.principles is None else self.principles.text
+
+    @property
+    def principles(self) -> PrincipleSet | None:
+        """The rules the judge weighs (None under the paper's prompts, which use none)."""
+        return None if self.version is None else as_principle_set(self.version)
+
+    def use_rules(self, text: str) -> None:
+        """Judge under `text` instead (a debugger fork keeps its source run's rules): the
+        version of those rules under the same name and task, registered if new."""
+        if self.version is None:
+            return
+        v = self.version
+        self.version = get_version(self.store, register_version(
+            self.store, kind=v.kind, name=v.name, text=text, origin="manual",
+            task=version_task(v), task_hash=v.task_hash))
 
     def check(self) -> list[dict]:
         """Everything that can fail before a run exists: the items, the chat models (an unset key
@@ -185,12 +221,7 @@ class CurateRunner:
             for llm in self.llms.values():
                 llm.meter = self.meter
         self.sampler = self._sampler(calls)
-        under = self.principles.task if self.principles is not None else None
-        pv_id = None if self.principles is None else register_version(
-            self.store, kind=self.principles.kind, name=self.principles.name,
-            text=self.principles.text, origin="file", task=under or self.task.name,
-            task_hash=self.task.content_hash if under in (None, self.task.name) else None,
-        )
+        pv_id = None if self.version is None else self.version.id
         return CurateContext(
             run_id=run_id, agents=agents_llm, generator=generator,
             prompts=self.task.prompts(order=self.cfg.prompt_order),

@@ -58,8 +58,26 @@ async def test_kindling_prompt_set_reads_principles_and_shows_exemplars(sqlite_s
 def test_paper_prompt_set_refuses_a_principle_set() -> None:
     with pytest.raises(ValueError, match="set prompt_set: kindling to judge by principles"):
         CurateConfig(principles="path_a_judge")
-    assert CurateConfig(prompt_set="kindling").principle_source() == "path_a_judge"
-    assert CurateConfig().principle_source() is None
+
+
+def test_path_a_resolves_its_rules_as_every_principle_set(sqlite_store: Store) -> None:
+    """None under the paper's prompts; the task's starting file, then its active version once
+    one is activated, and a set named in the config over both."""
+    from kindling.agents.task import resolve_task
+    from kindling.store.principles import activate, add_version
+
+    from kindling.services.curate import path_a_version
+
+    task = resolve_task(None)
+    assert path_a_version(sqlite_store, CurateConfig(), task) is None
+    start = path_a_version(sqlite_store, CurateConfig(prompt_set="kindling"), task)
+    assert (start.kind, start.name, start.origin) == ("debate_judge", "path_a_judge", "file")
+    mine, _ = add_version(sqlite_store, kind="debate_judge", name="mine", text="只看是否押韵",
+                          origin="manual", task=task.name)
+    activate(sqlite_store, mine)
+    assert path_a_version(sqlite_store, CurateConfig(prompt_set="kindling"), task).id == mine
+    named = CurateConfig(prompt_set="kindling", principles=str(start.id))
+    assert path_a_version(sqlite_store, named, task).id == start.id
 
 
 def test_debate_findings_read_in_the_seeds_shapes() -> None:
