@@ -21,7 +21,6 @@ TASK_HELP = ("The task: a built-in task's name (greetings-zh, ...), a task under
              "task folder (kindling task list). Its prompts, language and length unit are used.")
 
 
-
 def _check_task(value: str) -> str:
     try:
         resolve_task(value)
@@ -59,10 +58,6 @@ def force_task_field() -> Any:
     return Field(False, description=FORCE_TASK_HELP)
 
 
-__all__ = ["FORCED_KEY", "FORCE_TASK_HELP", "TASK_HELP", "TASK_KEY", "TaskRef",
-           "force_task_field", "forced_config", "recorded_task", "task_field", "task_record"]
-
-
 def task_record(task: Task) -> dict[str, str]:
     """What a run stores of its task (under TASK_KEY in its config)."""
     return {"name": task.name, "hash": task.content_hash, "language": task.language,
@@ -73,3 +68,7 @@ def recorded_task(config: dict[str, Any] | None) -> dict[str, str] | None:
     """The task a run's config records (None: a run from before tasks were recorded)."""
     found = (config or {}).get(TASK_KEY)
     return found if isinstance(found, dict) else None
+
+
+__all__ = ["FORCED_KEY", "FORCE_TASK_HELP", "TASK_HELP", "TASK_KEY", "TaskRef",
+           "force_task_field", "forced_config", "recorded_task", "task_field", "task_record"]

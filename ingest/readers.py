@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kindling.store.data_files import (
-    DataImportError,
+from kindling.ingest.data_files import (
     file_sha256,
     iter_text_lines,
     parquet_batches,
     read_text,
 )
+from kindling.store.errors import DataImportError
 from kindling.store.import_items import Item, ParsedFolder
 from kindling.store.text_checks import lone_surrogate
 

@@ -12,8 +12,9 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from kindling.ingest.data_files import file_sha256
 from kindling.store.bounded import data_limit, too_large
-from kindling.store.data_files import DataImportError, file_sha256
+from kindling.store.errors import DataImportError
 
 UPSTREAM_REPO = "weixiaolong94-hub/Igniting-Creative-Writing-in-Small-Language-Models"
 UPSTREAM_COMMIT = "992c22870158a93ae81d882e7f13ff2b04691520"

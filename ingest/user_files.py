@@ -20,13 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kindling.ingest.readers import Loc
-from kindling.store.data_files import (
-    DataImportError,
+from kindling.ingest.data_files import (
     file_sha256,
     iter_text_lines,
     parquet_batches,
 )
+from kindling.ingest.readers import Loc
+from kindling.store.errors import DataImportError
 from kindling.store.import_items import Item, ParsedFolder
 
 SHAPES: dict[str, dict[str, tuple[str, ...]]] = {

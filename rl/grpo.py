@@ -145,12 +145,13 @@ def _check_judge(store: Store, kcfg: KindlingGRPO, task: Task) -> ResolvedJudge:
     starting detector set); the API key must be set (checked without building)."""
     from kindling.agents.judge.service import resolve_judge
     from kindling.agents.templates import PromptError
+    from kindling.store.principle_io import PrincipleFormatError
     from kindling.store.principles import PrincipleNotFound
 
     assert kcfg.judge is not None
     try:
         judge = resolve_judge(store, kcfg.judge, task)
-    except (PrincipleNotFound, PromptError) as exc:
+    except (PrincipleNotFound, PrincipleFormatError, PromptError) as exc:
         raise ConfigError(f"kindling.judge.principles: {exc}") from exc
     llm = kcfg.judge.llm
     try:  # budget.max_cost: every model priced, before the run exists

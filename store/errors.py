@@ -8,6 +8,8 @@ written. Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class UserError(ValueError):
     """Input or an environment the command cannot use; the message says what and where."""
@@ -37,3 +39,21 @@ class OutputError(UserError):
 
 class NotFound(LookupError):
     """A run, item or version a request named does not exist."""
+
+
+class DataImportError(UserError):
+    """A data file that cannot be imported; the message names file, line (or row) and field."""
+
+    def __init__(
+        self, path: Path | str, message: str, *, line: int | None = None,
+        row: int | None = None, field: str | None = None,
+    ) -> None:
+        where = str(path)
+        if line is not None:
+            where += f" line {line}" + (f" (row {row})" if row is not None else "")
+        elif row is not None:
+            where += f" row {row}"
+        if field:
+            where += f": field {field}"
+        super().__init__(f"{where}: {message}")
+        self.path, self.line, self.row, self.field = str(path), line, row, field

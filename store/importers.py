@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kindling.store.data_files import DataImportError
 from kindling.store.db import Store
+from kindling.store.errors import DataImportError
 from kindling.store.import_items import Item, ParsedFolder
 from kindling.store.models import (
     DatasetRecord,

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from kindling.store.db import Store
+from kindling.store.errors import EmptyDataError
 from kindling.store.models import DatasetRecord, Query, Response, Run
 from sqlalchemy import func, select
 
@@ -95,6 +96,20 @@ def latest_import_run(store: Store) -> int | None:
     with store.session() as s:
         return next((run_id for run_id, config in s.execute(stmt)
                      if "file" not in (config or {})), None)
+
+
+def require_import_run(store: Store, instead: str = "") -> int:
+    """`latest_import_run`, which must exist.
+
+    Raises:
+        EmptyDataError: no finished import of the paper's folder; `instead` names the flag or
+            field that would have given a run instead.
+    """
+    run_id = latest_import_run(store)
+    if run_id is None:
+        raise EmptyDataError("no import run in the store: import first (`kindling data import`)"
+                             + (f" or give {instead}" if instead else ""))
+    return run_id
 
 
 def finished_run(store: Store, kind: str, output_dir: str) -> Run | None:

@@ -36,7 +36,7 @@ from kindling.store.models import PrincipleVersion
 from kindling.store.principles import resolve_version, rules_of
 from langchain_core.language_models import BaseChatModel
 
-DETECTOR_KIND, DEFAULT_PRINCIPLES = "detector", "detector_initial"
+DETECTOR_KIND = "detector"
 
 
 class JudgeService:
@@ -171,7 +171,8 @@ def resolve_judge(store: Store, cfg: JudgeConfig, task: Task | None = None) -> R
     Raises:
         PrincipleNotFound: the reference names no detector version.
         PrincipleTaskMismatch: a version of another task, unless `cfg.force_task`.
-        PromptError: a principle file that cannot be read.
+        PrincipleFormatError: a principle file that cannot be read.
+        PromptError: the task's files cannot be read.
     """
     task = task if task is not None else resolve_task(cfg.task)
     version = resolve_version(store, cfg.principles, DETECTOR_KIND,

@@ -78,12 +78,12 @@ def policy(
     from kindling.agents.task import resolve_task
     from kindling.rl.evaluate.policy import SamplingConfig, held_out_prompts
     from kindling.rl.policy_loading import describe_model
-    from kindling.services.evaluation import compare_policies, load_judge_config
+    from kindling.services.evaluation import compare_policies, resolve_judge_flags
     from kindling.services.task_measures import length_rule
     from kindling.views import print_eval_stored, print_length_rule, print_policy_table
 
     sampling = SamplingConfig(samples, max_new_tokens, temperature, top_p, batch_size, seed)
-    judge = load_judge_config(store, principles, judge_config, sets, task)
+    judge = resolve_judge_flags(store, principles, judge_config, sets, task)
     measured = resolve_task(task) if judge is None else judge.task
     rule = length_rule(store, measured, length_threshold, labels)
     policies = resolve_policies(store, models)

@@ -29,7 +29,7 @@ def rm(
     in the task's unit (--task, else the one the pairs run recorded, else greetings-zh)."""
     from kindling.services.evaluation import evaluate_and_store_rm
     from kindling.services.task_measures import default_bands, default_threshold, measured_task
-    from kindling.store.queries import latest_import_run
+    from kindling.store.queries import require_import_run
     from kindling.store.refs import no_run_message
     from kindling.store.reports import get_run
     from kindling.views import print_eval_stored, print_rm_report
@@ -37,10 +37,7 @@ def rm(
     edges = parse_edges(bands) if bands is not None else None
     store = ctx.obj.open_store()
     if pairs_run is None:
-        pairs_run = latest_import_run(store)
-        if pairs_run is None:
-            fail("no import run in the store: import first (`kindling data import`) or give --pairs-run")
-    assert pairs_run is not None
+        pairs_run = require_import_run(store, "--pairs-run")
     if get_run(store, pairs_run) is None:
         fail(no_run_message(store, pairs_run))
     measured = measured_task(store, pairs_run, task)

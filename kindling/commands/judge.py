@@ -49,13 +49,14 @@ def judge(
     from kindling.agents.config import load_config, parse_sets
     from kindling.agents.judge.config import JudgeConfig
     from kindling.agents.judge.service import resolve_judge
-    from kindling.services.judge import InputError, dataset_items, execute_judge, read_items_file
+    from kindling.services.judge import dataset_items, execute_judge, read_items_file
+    from kindling.store.errors import FlagError
     from kindling.views import print_judge_summary
 
     if (dataset is None) == (file is None):
-        raise InputError("give exactly one of --dataset NAME or --file items.jsonl")
+        raise FlagError("give exactly one of --dataset NAME or --file items.jsonl")
     if file is not None and (limit is not None or offset):
-        raise InputError("--limit and --offset select dataset items; use them with --dataset")
+        raise FlagError("--limit and --offset select dataset items; use them with --dataset")
     if out is not None:
         check_output_file(out, overwrite=overwrite)
     cfg = load_config(JudgeConfig, config, {**config_overrides(ctx), **parse_sets(sets)})

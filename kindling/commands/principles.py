@@ -15,7 +15,7 @@ from kindling.options import PrincipleKind, check_task, parse_run
 if TYPE_CHECKING:
     from kindling.store.models import PrincipleVersion
 
-app = typer.Typer(help="Principle versions (Path B's S_D and S_G, and judge rules).", no_args_is_help=True)
+app = typer.Typer(help="Principle versions (Path B's S_D and S_G, and Path A's debate_judge rules).", no_args_is_help=True)
 
 TASK_FILTER = ("Only versions made under this task (a name, ./tasks/NAME or a folder; versions "
                "from before tasks were recorded count as greetings-zh).")

@@ -95,6 +95,8 @@ def quickstart(
         for path in paths.values():
             if remove_owned_dir(path):
                 console.print(f"removed {path} (--fresh)")
+    from kindling.store.queries import require_import_run
+
     store = ctx.obj.open_store()
     steps = Steps()
     if paper.folder is None:
@@ -106,7 +108,7 @@ def quickstart(
         "kindling.model": paths["tiny"], "trl.output_dir": paths["sft"],
         "trl.max_steps": sft_steps}, live), paths["sft"])
     steps.run("reward model", lambda: _train(store, "rm", configs, {
-        "kindling.model": paths["sft"], "kindling.pairs_run": _import_run(store),
+        "kindling.model": paths["sft"], "kindling.pairs_run": require_import_run(store),
         "kindling.limit": rm_pairs, "trl.output_dir": paths["rm"]}, live), paths["rm"])
     rm_figures = steps.run("evaluate the reward model", lambda: _eval_rm(
         store, paths["rm"], eval_limit))
@@ -204,16 +206,6 @@ def _import(store: Store, data: Path) -> None:
     print_import_report(import_paper_data(store, data, code_version=code_version()))
 
 
-def _import_run(store: Store) -> int:
-    from kindling.store.errors import RunRefError
-    from kindling.store.queries import latest_import_run
-
-    run_id = latest_import_run(store)
-    if run_id is None:
-        raise RunRefError("no finished import run in the store")
-    return run_id
-
-
 def _tiny(store: Store, out: Path, vocab_size: int) -> None:
     from kindling.rl.policy_loading import describe_model
     from kindling.services.training import build_tiny_model, corpus_texts
@@ -236,9 +228,10 @@ def _train(store: Store, kind: str, configs: Path, overrides: dict[str, Any], li
 
 def _eval_rm(store: Store, model: Path, limit: int | None) -> dict[str, Any]:
     from kindling.services.evaluation import evaluate_and_store_rm
+    from kindling.store.queries import require_import_run
     from kindling.views import print_eval_stored, print_rm_report
 
-    metrics, eval_run = evaluate_and_store_rm(store, str(model), pairs_run=_import_run(store),
+    metrics, eval_run = evaluate_and_store_rm(store, str(model), pairs_run=require_import_run(store),
                                               limit=limit)
     print_rm_report(str(model), metrics)
     print_eval_stored(eval_run)

@@ -91,7 +91,7 @@ def evaluate_and_store_rm(
     return metrics, _store_eval(store, config, metrics, started)
 
 
-def load_judge_config(store: Store, principles: str | None, config: Path | None,
+def resolve_judge_flags(store: Store, principles: str | None, config: Path | None,
                       sets: list[str], task: str | None = None) -> ResolvedJudge | None:
     """The judge when --principles or --judge-config is given (else None), its task and
     principle version resolved: the one named, else the task's active or starting detector set.

@@ -44,7 +44,7 @@ def import_data(exp: Experiment) -> dict[str, Any]:
     (`kindling data import --file`)."""
     from kindling.ingest.imports import import_paper_data
     from kindling.services.paper_data import find_paper_data
-    from kindling.store.data_files import DataImportError
+    from kindling.store.errors import DataImportError
     from kindling.store.queries import latest_import_run
 
     given = Path(exp.cfg.data) if exp.cfg.data is not None else None
@@ -184,10 +184,7 @@ def compare(exp: Experiment) -> dict[str, Any]:
     policies = [(name, r[step]["model"]) for name, step in
                 (("base", "base"), ("sft", "sft"), ("grpo-rm", "grpo_rm"),
                  ("grpo-judge", "grpo_judge"))]
-    try:
-        prompts = held_out_prompts(exp.store, c.dataset, c.prompts)
-    except ValueError as exc:
-        raise UserError(str(exc)) from exc
+    prompts = held_out_prompts(exp.store, c.dataset, c.prompts)
     comparison = compare_policies(
         exp.store, policies, prompts,
         SamplingConfig(samples_per_prompt=c.samples_per_prompt, max_new_tokens=c.max_new_tokens,

@@ -18,14 +18,11 @@ def policy_path(store: Store, cfg: PolicyConfig) -> str:
     """The folder or hub id the policy is loaded from (`run:ID` → that run's output folder).
 
     Raises:
-        UserError: a `run:ID` that names no sft/grpo run with an output folder.
+        RunRefError: a `run:ID` that names no sft/grpo run with an output folder.
     """
     if not cfg.model.startswith("run:"):
         return cfg.model
-    try:
-        return policy_output_dir(store, cfg.model, "field policy.model:")
-    except ValueError as exc:
-        raise UserError(str(exc)) from exc
+    return policy_output_dir(store, cfg.model, "field policy.model:")
 
 
 def open_policy(path: str, cfg: PolicyConfig) -> PolicyBackend:

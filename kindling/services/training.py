@@ -16,9 +16,8 @@ from kindling.agents.config import ConfigError
 from kindling.context import console
 from kindling.outputs import check_claimable, claim_dir, publish_dir, staged_dir
 from kindling.store.db import Store
-from kindling.store.errors import EmptyDataError
 from kindling.store.pairs import iter_pair_texts
-from kindling.store.queries import corpus_pairs, import_run_ids, latest_import_run
+from kindling.store.queries import corpus_pairs, import_run_ids, require_import_run
 
 
 def corpus_texts(store: Store, dataset: str = "sft") -> list[str]:
@@ -95,10 +94,7 @@ def _trainer(kind: str) -> tuple[Any, Any]:
 
 
 def latest_pairs_run(store: Store) -> int:
-    latest = latest_import_run(store)
-    if latest is None:
-        raise EmptyDataError("no import run in the store and no kindling.pairs_run given: "
-                         "import first (`kindling data import`)")
+    latest = require_import_run(store, "kindling.pairs_run")
     console.print(f"pairs from the latest import run, {latest}")
     return latest
 

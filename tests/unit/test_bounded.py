@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from kindling.ingest.data_files import iter_text_lines, parquet_batches, read_text
 from kindling.store.bounded import (
     DATA_LIMIT_ENV,
     MAX_DATA_BYTES,
@@ -15,8 +16,7 @@ from kindling.store.bounded import (
     iter_bounded_lines,
     read_bounded,
 )
-from kindling.store.data_files import DataImportError, iter_text_lines, parquet_batches, read_text
-from kindling.store.errors import UserError
+from kindling.store.errors import DataImportError, UserError
 from kindling.store.yaml_io import read_yaml_mapping
 
 
