@@ -211,8 +211,19 @@ def test_break_edit_continue_from_the_page(page: Page, base_url: str, built: Stu
         "edited: candidate")
 
 
-def test_fork_a_stored_run_at_a_checkpoint_from_its_item_page(page: Page, base_url: str,
-                                                              built: StudioStore) -> None:
+def test_fork_a_stored_run_at_a_checkpoint_from_its_item_page(
+        page: Page, base_url: str, built: StudioStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kindling.agents.llm.llama_server import LlamaServer
+
+    ready = LlamaServer._wait_ready
+
+    def slow_ready(self: LlamaServer) -> None:
+        """The server starts in about 0.6 s here and the page asks twice a second: held up
+        1.5 s so that the notice is there when the page asks (else the check is a coin toss)."""
+        ready(self)
+        time.sleep(1.5)
+
+    monkeypatch.setattr(LlamaServer, "_wait_ready", slow_ready)  # the studio runs in this process
     run = built.runs["curate"]
     page.goto(f"{base_url}/runs/{run}/items/{_item_key(built, 'curate', '新年好')}")
     expect(page.locator("#item-text")).to_contain_text(XSS)  # stored markup, as text
