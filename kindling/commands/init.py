@@ -21,7 +21,7 @@ def init(
 
     result = init_project(folder)  # a UserError (exit 2) names every file that exists
     for rel in result.written:
-        console.print(f"wrote {result.folder / rel}", highlight=False)
+        console.print(f"wrote {result.folder / rel}", highlight=False, soft_wrap=True)
     console.print(f"{len(result.written)} files in {result.folder}; read "
                   f"{result.folder / 'KINDLING.md'} for what each config is for.", highlight=False)
     console.print("next: " + next_command(result.folder), highlight=False, soft_wrap=True)
