@@ -90,9 +90,8 @@ def step(
 async def _step(store: Store, target: GraphTarget, before: list[str], after: list[str]) -> Stop:
     from kindling.checkpoints import open_checkpointer
     from kindling.debugger.console import step_loop
-    from kindling.debugger.session import StepSession
+    from kindling.debugger.session import StepSession, mark_left
     from kindling.graphs.registry import compile_graph
-    from kindling.store import work
 
     try:
         async with open_checkpointer(store.url) as saver:
@@ -107,8 +106,7 @@ async def _step(store: Store, target: GraphTarget, before: list[str], after: lis
     finally:
         target.calls.flush()
         await target.close()
-    if not stop.finished:
-        work.finish_run(store, target.run_id, "stopped", {"stopped_before": stop.next})
+    mark_left(store, target.run_id, stop)
     return stop
 
 

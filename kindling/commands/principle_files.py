@@ -104,22 +104,18 @@ def edit(
     """Edit a version in $EDITOR (or $VISUAL, else vi); a change is stored as a new version.
 
     The new version has the edited one's kind and task."""
-    from kindling.services.principles import edited_draft, store_draft, version_yaml
-    from kindling.store.principle_tasks import version_task
-    from kindling.store.principles import activate, get_version
+    from kindling.services.principles import save_edit, version_yaml
+    from kindling.store.principles import get_version
 
     store = ctx.obj.open_store()
     v = get_version(store, version_id)
     tmp = _edit_in_editor(EDIT_HEADER.format(id=v.id) + version_yaml(v), v.id)
-    draft = edited_draft(v, tmp)  # an edit refused stays in tmp, and the message says where
+    stored = save_edit(store, v, tmp, activate_new=activate_new)  # a refused edit stays in tmp
     tmp.unlink(missing_ok=True)
-    if draft is None:
+    if stored is None:
         console.print(f"no change to version {v.id}; nothing written", highlight=False)
         return
-    stored = store_draft(store, draft, v.id, feedback=f"edited from version {v.id}",
-                         task=version_task(v), task_hash=v.task_hash)
     _say_stored(stored)
     if activate_new:
-        activate(store, stored.version_id)
         console.print(f"activated {v.kind} version {stored.version_id} for task {stored.task}",
                       highlight=False)

@@ -20,7 +20,8 @@ from kindling.debugger.errors import StepError
 from kindling.debugger.history import AnyGraph, jsonable, state_changes
 from kindling.debugger.targets import GraphTarget
 from kindling.store.calls import calls_after
-from kindling.store.work import record_edit
+from kindling.store.db import Store
+from kindling.store.work import finish_run, record_edit
 
 INTERNAL = ("__start__", "__end__")
 
@@ -44,6 +45,13 @@ class Stop:
     @property
     def finished(self) -> bool:
         return not self.next
+
+
+def mark_left(store: Store, run_id: int, stop: Stop | None) -> None:
+    """A stepped run left before its graph ended (quit, or its session closed) is marked stopped,
+    naming the nodes it stopped before; a finished one was marked by its target's `on_end`."""
+    if stop is not None and not stop.finished:
+        finish_run(store, run_id, "stopped", {"stopped_before": stop.next})
 
 
 def graph_nodes(graph: AnyGraph) -> list[str]:

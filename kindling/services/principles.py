@@ -221,3 +221,24 @@ def edited_draft(version: PrincipleVersion, edited: Path) -> PrincipleSet | None
     if draft.text == "\n".join(rule.strip() for rule in rules_of(version)):
         return None
     return draft
+
+
+def save_edit(store: Store, version: PrincipleVersion, edited: Path, *,
+              activate_new: bool = False) -> Stored | None:
+    """`edited`, an edit of `version`, stored as its child (same kind and task) and made active
+    for its task when asked; None when its rules did not change (nothing written).
+
+    Raises:
+        EditRefused: see `edited_draft` (the edit is kept in `edited`).
+    """
+    from kindling.store.principle_tasks import version_task
+    from kindling.store.principles import activate
+
+    draft = edited_draft(version, edited)
+    if draft is None:
+        return None
+    stored = store_draft(store, draft, version.id, feedback=f"edited from version {version.id}",
+                         task=version_task(version), task_hash=version.task_hash)
+    if activate_new:
+        activate(store, stored.version_id)
+    return stored

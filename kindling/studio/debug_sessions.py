@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kindling.debugger.history import CheckpointStep
-from kindling.debugger.session import StepError, StepSession
+from kindling.debugger.session import StepError, StepSession, mark_left
 from kindling.debugger.targets import GraphTarget
 from kindling.store import work
 from kindling.store.db import Store
@@ -153,9 +153,8 @@ class DebugSessions:
             await live.target.close()
         finally:
             await live.stack.aclose()
-        if stopped and live.stop is not None and not live.stop.finished:
-            work.finish_run(self.store, live.target.run_id, "stopped",
-                            {"stopped_before": live.stop.next})
+        if stopped:
+            mark_left(self.store, live.target.run_id, live.stop)
 
     async def close_all(self) -> None:
         for session_id in list(self._open):
