@@ -93,8 +93,9 @@ def make_sqlite(path: Path, statements: list[str]) -> str:
 
 @contextlib.contextmanager
 def pg_database(prefix: str, statements: list[str]) -> Iterator[str]:
-    """A throwaway database `kindling_rel_<prefix>_*` holding what `statements` make."""
-    name = f"kindling_rel_{prefix}_{uuid.uuid4().hex[:8]}"
+    """A throwaway database `kindling_foreign_<prefix>_*` holding what `statements` make (outside
+    the `kindling_rel*` names the bad-input cases watch: they may run beside this one)."""
+    name = f"kindling_foreign_{prefix}_{uuid.uuid4().hex[:8]}"
     with pg_admin().connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = f"{PG_SERVER}/{name}"
