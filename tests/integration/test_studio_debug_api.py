@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from kindling.store.db import Store
-from kindling.store.reports import get_run
+from kindling.store.reports import get_run, list_runs
 
 from kindling.studio import debug_sessions
 from kindling.studio.app import create_app
@@ -139,3 +139,25 @@ def test_busy_sessions_are_never_closed_to_make_room(studio: Any,
     run = get_run(store, paused["run_id"])
     assert run is not None and run.status == "stopped"
     assert _act(client, _settled(client, second["id"])["id"], "quit").status_code == 200
+
+
+def test_a_start_cut_short_by_shutdown_leaves_no_run_running(
+        studio: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The studio stops while a session's run and models are still being built: once the build
+    is done its models are closed and its run is marked stopped, not left running."""
+    _client, project, store = studio
+    build = debug_sessions.step_target
+
+    def slow_build(*args: Any) -> Any:
+        time.sleep(1.0)  # the studio's shutdown arrives while this runs
+        return build(*args)
+
+    monkeypatch.setattr(debug_sessions, "step_target", slow_build)
+    before = {r["run"].id for r in list_runs(store, kind="curate")}
+    with TestClient(create_app(store.url, project=project), base_url=BASE) as client:
+        view = _start(client)
+        assert client.get(f"/api/debug/sessions/{view['id']}").json()["busy"]
+    [new] = [r["run"].id for r in list_runs(store, kind="curate") if r["run"].id not in before]
+    run = get_run(store, new)
+    assert run is not None and run.status == "stopped", run
+    assert "cancelled before its first stop" in (run.metrics or {}).get("error", "")
