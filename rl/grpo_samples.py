@@ -106,11 +106,20 @@ class CompletionSampler:
         self.store, self.run_id, self.config = store, run_id, config
         self.weights = dict(weights)
         self.log: Mapping[str, Any] | None = None  # the trainer's completion log, once it exists
+        self._kept_batch: int | None = None  # which generation the last kept samples came from
 
     def keep(self, step: int) -> None:
-        """Store this step's samples (one transaction; a step already kept is left as it is)."""
+        """Store this step's samples (one transaction; a step already kept is left as it is).
+
+        TRL generates once every `steps_per_generation` steps and trains on that batch in
+        between: a batch is kept at the first logged step that sees it, never again under the
+        later steps that reuse it (they would claim what an older policy wrote)."""
         if self.store is None or self.log is None or self.config.per_step == 0:
             return
+        batch = hash(repr((list(self.log.get("prompt", ())), list(self.log.get("completion", ())))))
+        if batch == self._kept_batch:
+            return
+        self._kept_batch = batch
         rows = sample_rows(self.log, self.weights, self.config.per_step)
         if rows:
             write_step_samples(self.store, self.run_id, step, rows, self.config.max_chars)

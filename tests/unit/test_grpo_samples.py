@@ -100,3 +100,22 @@ def test_only_the_main_process_writes(sqlite_store: Store) -> None:
         sampler.keep(7)
     assert sampled_steps(sqlite_store, run.id) == [7]
     assert [r["position"] for r in step_samples(sqlite_store, run.id, 7)] == [0, 2, 5]
+
+
+def test_a_batch_trained_on_for_several_steps_is_kept_once(sqlite_store: Store) -> None:
+    """steps_per_generation 2: steps 1 and 2 train on one generation, 3 and 4 on the next; each
+    batch is kept under the step that first logged it."""
+    run, _ = get_or_create_run(sqlite_store, kind="grpo", run_key=None, config={},
+                               code_version="t")
+    sampler = CompletionSampler(sqlite_store, run.id, SamplesConfig(per_step=2, max_chars=50),
+                                {"rm": 1.0})
+    sampler.log = trl_log()
+    sampler.keep(1)
+    sampler.keep(2)  # the same batch, reused
+    sampler.log["completion"].clear()  # TRL refills its log in place at the next generation
+    sampler.log["completion"].extend([[{"role": "assistant", "content": "新" * (i + 1)}]
+                                      for i in range(8)])
+    sampler.keep(3)
+    sampler.keep(4)
+    assert sampled_steps(sqlite_store, run.id) == [1, 3]
+    assert step_samples(sqlite_store, run.id, 3)[0]["completion"].startswith("新")
