@@ -19,7 +19,7 @@ from kindling.store.places import empty_store_message
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-KINDLING_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+KINDLING_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 """Every revision of Kindling's migrations, oldest first (a test checks them against Alembic's)."""
 CORE_TABLES = frozenset({"runs", "queries", "responses", "labels", "agent_calls", "verdicts",
                          "preference_pairs", "principle_versions", "run_items",

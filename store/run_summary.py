@@ -82,9 +82,11 @@ def task_line(config: dict[str, Any]) -> str | None:
 
 def run_summary(run: Run, counts: dict[str, int] | None = None) -> list[tuple[str, str]]:
     """(label, value) lines summing the run up; `counts` are its item counts, when it has items."""
+    from kindling.store.run_liveness import status_line
+
     config, metrics = run.config or {}, run.metrics or {}
     lines = [("run", f"{run.id} {run.kind}" + (f" · {run.name}" if run.name else "")),
-             ("status", run.status), ("started", f"{run.started_at:%Y-%m-%d %H:%M:%S}")]
+             ("status", status_line(run)), ("started", f"{run.started_at:%Y-%m-%d %H:%M:%S}")]
     if run.finished_at:
         seconds = (run.finished_at - run.started_at).total_seconds()
         lines.append(("finished", f"{run.finished_at:%Y-%m-%d %H:%M:%S} ({seconds:.0f} s)"))

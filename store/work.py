@@ -47,7 +47,8 @@ def get_or_create_run(
     try:
         with store.session() as s:
             run = Run(kind=kind, run_key=run_key, config=config, code_version=code_version,
-                      name=name, status="running", started_at=started_at or utcnow())
+                      name=name, status="running", started_at=started_at or utcnow(),
+                      process=worker_id())
             s.add(run)
             s.flush()
             return run, True
@@ -101,12 +102,13 @@ def _dead_local_workers(store: Store, run_id: int) -> list[str]:
         if not w or not w.startswith(host + ":"):
             continue
         pid = int(w.rsplit(":", 1)[1])
-        if pid != os.getpid() and not _pid_alive(pid):
+        if pid != os.getpid() and not pid_alive(pid):
             dead.append(w)
     return dead
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -244,7 +246,7 @@ def stopped_run_by_key(store: Store, run_key: str) -> Run | None:
 
 
 def reopen_run(store: Store, run_id: int) -> None:
-    """A stopped or failed run being resumed is running again."""
+    """A stopped or failed run being resumed is running again, in this process."""
     with store.session() as s:
         s.execute(update(Run).where(Run.id == run_id, Run.status.in_(("stopped", "failed")))
-                  .values(status="running", finished_at=None))
+                  .values(status="running", finished_at=None, process=worker_id()))

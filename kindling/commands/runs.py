@@ -29,6 +29,7 @@ def runs(
 ) -> None:
     """List runs, newest first."""
     from kindling.store.reports import list_runs
+    from kindling.store.run_liveness import shown_status
     from kindling.store.run_summary import debug_marks
 
     if ctx.invoked_subcommand is not None:
@@ -47,7 +48,8 @@ def runs(
         name = escape(run.name or "") + (f" [yellow]({'; '.join(marks)})[/]" if marks else "")
         items = (f"{r['done']}/{r['items']}" + (f", {r['failed']} failed" if r["failed"] else "")
                  if r["items"] else "")
-        table.add_row(str(run.id), run.kind, name, run.status, f"{run.started_at:%m-%d %H:%M}",
+        table.add_row(str(run.id), run.kind, name, shown_status(run),
+                      f"{run.started_at:%m-%d %H:%M}",
                       items, str(r["pairs"]) if r["pairs"] else "")
     console.print(table)
 
@@ -61,6 +63,7 @@ def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run,
     metrics."""
     from kindling.store.refs import no_run_message
     from kindling.store.reports import call_stats, get_run, verdict_stats
+    from kindling.store.run_liveness import shown_status
     from kindling.store.run_summary import run_summary
     from kindling.store.work import item_counts
     from kindling.views import call_table, cost_table
@@ -72,7 +75,7 @@ def show(ctx: typer.Context, run_id: int = typer.Argument(..., parser=parse_run,
         return
     if full:
         console.print(f"[bold]run {run.id}[/] kind={run.kind} name={run.name or '-'} "
-                      f"status={run.status} code={run.code_version}")
+                      f"status={shown_status(run)} code={run.code_version}")
         console.print(yaml.safe_dump({"config": run.config, "metrics": run.metrics},
                                      allow_unicode=True, sort_keys=False), markup=False)
         return

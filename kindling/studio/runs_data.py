@@ -14,6 +14,7 @@ from kindling.store.label_agreement import label_agreement
 from kindling.store.models import Run
 from kindling.store.refs import no_run_message
 from kindling.store.reports import call_stats, runs_page, verdict_stats
+from kindling.store.run_liveness import shown_status
 from kindling.store.run_summary import debug_marks
 from kindling.studio.run_figures import COLUMNS, NONE, run_figures
 
@@ -24,7 +25,7 @@ CURVE_ORDER = ("reward", "loss", "completions/mean_length", "completion_length",
 
 def run_row(run: Run) -> dict[str, Any]:
     """A run's header fields, JSON-safe (no metrics)."""
-    return {"id": run.id, "kind": run.kind, "name": run.name, "status": run.status,
+    return {"id": run.id, "kind": run.kind, "name": run.name, "status": shown_status(run),
             "started_at": run.started_at.isoformat(timespec="seconds"),
             "finished_at": run.finished_at.isoformat(timespec="seconds") if run.finished_at
             else None, "code_version": run.code_version, "graph": graph_of_run(run.kind),

@@ -1,0 +1,40 @@
+"""Whether a run marked running still has its process: a run killed outright (the OOM killer,
+kill -9) never marks itself ended, so readers show it as crashed instead of running forever.
+
+A run records the host:pid that opened it (`runs.process`). Only runs one process owns are
+judged (training, evaluations, endpoint checks, pairs): curate, judge and adversarial runs may
+have several workers, and their next command resumes them. A process on another host cannot be
+seen from here: such a run shows its stored status.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from kindling.store.models import Run
+from kindling.store.work import pid_alive
+
+ONE_PROCESS_KINDS = frozenset({"sft", "rm", "grpo", "eval", "endpoint", "pairs"})
+CRASHED = "crashed"
+
+
+def process_gone(run: Run) -> bool:
+    """Whether `run` is marked running, is owned by one process on this host, and that process
+    is no longer alive."""
+    if run.status != "running" or run.kind not in ONE_PROCESS_KINDS or not run.process:
+        return False
+    host, _, pid = run.process.rpartition(":")
+    return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
+
+
+def status_line(run: Run) -> str:
+    """The status with, for a crashed run, what that means."""
+    if not process_gone(run):
+        return run.status
+    return (f"{CRASHED}: its process ({run.process}) ended without marking it ended (killed, "
+            "e.g. out of memory?)")
+
+
+def shown_status(run: Run) -> str:
+    """The status to show: the stored one, or `crashed` for a running run whose process is gone."""
+    return CRASHED if process_gone(run) else run.status
