@@ -119,10 +119,10 @@ class CompletionSampler:
         batch = hash(repr((list(self.log.get("prompt", ())), list(self.log.get("completion", ())))))
         if batch == self._kept_batch:
             return
-        self._kept_batch = batch
         rows = sample_rows(self.log, self.weights, self.config.per_step)
         if rows:
             write_step_samples(self.store, self.run_id, step, rows, self.config.max_chars)
+        self._kept_batch = batch
 
 
 def completion_log(trainer: Any) -> Mapping[str, Any] | None:

@@ -52,7 +52,7 @@ class Run(Base):
     finished_at: Mapped[datetime | None]
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     code_version: Mapped[str] = mapped_column(String(64))
-    process: Mapped[str | None] = mapped_column(String(128))  # host:pid that opened or resumed it
+    process: Mapped[str | None] = mapped_column(String(255))  # host:pid that opened or resumed it
 
 
 class Query(Base):

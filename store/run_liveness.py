@@ -1,7 +1,7 @@
 """Whether a run marked running still has its process: a run killed outright (the OOM killer,
 kill -9) never marks itself ended, so readers show it as crashed instead of running forever.
 
-A run records the host:pid that opened it (`runs.process`). Only runs one process owns are
+A run records the host (with its process-id namespace) and pid that opened it (`runs.process`). Only runs one process owns are
 judged (training, evaluations, endpoint checks, pairs): curate, judge and adversarial runs may
 have several workers, and their next command resumes them. A process on another host cannot be
 seen from here: such a run shows its stored status.
@@ -9,10 +9,8 @@ seen from here: such a run shows its stored status.
 
 from __future__ import annotations
 
-import socket
-
 from kindling.store.models import Run
-from kindling.store.work import pid_alive
+from kindling.store.work import pid_alive, process_host
 
 ONE_PROCESS_KINDS = frozenset({"sft", "rm", "grpo", "eval", "endpoint", "pairs"})
 CRASHED = "crashed"
@@ -24,7 +22,7 @@ def process_gone(run: Run) -> bool:
     if run.status != "running" or run.kind not in ONE_PROCESS_KINDS or not run.process:
         return False
     host, _, pid = run.process.rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
+    return host == process_host() and pid.isdigit() and not pid_alive(int(pid))
 
 
 def status_line(run: Run) -> str:

@@ -28,14 +28,31 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def process_host() -> str:
+    """Where this process's id means something: the host's name and, where the system has them,
+    its process-id namespace (a container may share the host's name but not its process ids)."""
+    host = socket.gethostname()[:200]  # runs.process holds 255 characters
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return host
+    return f"{host}/{namespace[:40]}"
+
+
+def run_process() -> str:
+    """What a run records of the process that opens it: `process_host():pid`."""
+    return f"{process_host()}:{os.getpid()}"
+
+
 def get_or_create_run(
     store: Store, *, kind: str, run_key: str | None, config: dict[str, Any],
     code_version: str, name: str | None = None, started_at: datetime | None = None,
 ) -> tuple[Run, bool]:
     """Find the run with `run_key` or create it (race-safe across processes). Returns (run, created).
 
-    A `name` given for a run that already exists (a resumed run) renames it. `started_at` is
-    when the work began, for a run stored once its work is done (an evaluation); default now.
+    A `name` given for a run that already exists (a resumed run) renames it, and this process
+    becomes the one it records. `started_at` is when the work began, for a run stored once its
+    work is done (an evaluation); default now.
     """
     if run_key is not None:
         existing = find_run_by_key(store, run_key)
@@ -43,12 +60,13 @@ def get_or_create_run(
             if name and existing.name != name:
                 rename_run(store, existing.id, name)
                 existing.name = name
+            _take_over(store, existing)
             return existing, False
     try:
         with store.session() as s:
             run = Run(kind=kind, run_key=run_key, config=config, code_version=code_version,
                       name=name, status="running", started_at=started_at or utcnow(),
-                      process=worker_id())
+                      process=run_process())
             s.add(run)
             s.flush()
             return run, True
@@ -57,6 +75,13 @@ def get_or_create_run(
         if existing is None:
             raise
         return existing, False
+
+
+def _take_over(store: Store, run: Run) -> None:
+    """Record this process as the run's (a run taken up again is this process's now)."""
+    run.process = run_process()
+    with store.session() as s:
+        s.execute(update(Run).where(Run.id == run.id).values(process=run.process))
 
 
 def rename_run(store: Store, run_id: int, name: str) -> None:
@@ -249,4 +274,4 @@ def reopen_run(store: Store, run_id: int) -> None:
     """A stopped or failed run being resumed is running again, in this process."""
     with store.session() as s:
         s.execute(update(Run).where(Run.id == run_id, Run.status.in_(("stopped", "failed")))
-                  .values(status="running", finished_at=None, process=worker_id()))
+                  .values(status="running", finished_at=None, process=run_process()))

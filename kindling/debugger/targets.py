@@ -7,12 +7,14 @@ verdict, agent calls and checkpoints land in the store like any run's and show u
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel
 
 from kindling.agents.adversarial.config import AdversarialConfig
 from kindling.agents.config import load_config
@@ -30,9 +32,12 @@ from kindling.store.refs import no_run_message
 from kindling.store.reports import get_run
 from kindling.store.version import code_version
 
-DEBUG_KEYS = ("stepped", "forked_from", "principles_text", "item", "structured_output_used",
-              "edits", TASK_KEY)
-"""Keys a run's stored config holds beside its settings (not fields of the run's config model)."""
+
+def settings_of(config: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """The fields of `model` in a run's stored config, which also holds what the run recorded
+    beside its settings (its task, the rules' text, a forced version, the policy's folder, what
+    the debugger did)."""
+    return {k: v for k, v in config.items() if k in model.model_fields}
 
 
 @dataclass
@@ -148,18 +153,18 @@ def fork_target(store: Store, run_id: int, item_key: str | None, checkpoint_id: 
     kind, config = run.kind, dict(run.config)
     debug = {"forked_from": {"run_id": run_id, "item_key": item_key,
                              "checkpoint_id": checkpoint_id}}
-    settings = {k: v for k, v in config.items() if k not in DEBUG_KEYS}
     if kind == "curate":
-        target = curate_target(store, CurateConfig.model_validate(settings), item_key,
-                               chat_models=chat_models, debug=debug,
+        curate = CurateConfig.model_validate(settings_of(config, CurateConfig))
+        target = curate_target(store, curate, item_key, chat_models=chat_models, debug=debug,
                                principles_text=config.get("principles_text"))
     elif kind == "adversarial":
-        target = adversarial_target(store, AdversarialConfig.model_validate(settings),
-                                    one_iteration=False, chat_models=chat_models, debug=debug)
+        adversarial = AdversarialConfig.model_validate(settings_of(config, AdversarialConfig))
+        target = adversarial_target(store, adversarial, one_iteration=False,
+                                    chat_models=chat_models, debug=debug)
     elif kind == "judge" and "item" in config:
         chat = next(iter(chat_models.values())) if chat_models else None
-        target = judge_target(store, JudgeConfig.model_validate(settings),
-                              config["item"]["query"], config["item"]["response"],
+        judge = JudgeConfig.model_validate(settings_of(config, JudgeConfig))
+        target = judge_target(store, judge, config["item"]["query"], config["item"]["response"],
                               chat_model=chat, debug=debug)
     else:
         raise StepError(f"run {run_id} ({kind}) cannot be forked: only curate, adversarial and "
@@ -187,3 +192,27 @@ def step_target(store: Store, name: str, config: Path | None, overrides: dict[st
             raise StepError("stepping the judge graph needs --query and --response")
         return judge_target(store, load_config(JudgeConfig, config, overrides), query, response)
     raise StepError(f"unknown graph {name!r}: curate, adversarial or judge")
+
+
+async def built_in_thread(store: Store, build: Callable[[], GraphTarget]) -> GraphTarget:
+    """`build()` (a run, its models and its item) in a thread. Cancelled meanwhile (the studio
+    stops), it waits the thread out, closes the built target's models and marks its run
+    stopped, so no run is left running."""
+    job = asyncio.ensure_future(asyncio.to_thread(build))
+    try:
+        return await asyncio.shield(job)
+    except asyncio.CancelledError as cancelled:
+        while not job.done():  # a thread cannot be stopped: wait it out, through cancels too
+            try:
+                await asyncio.wait({job})
+            except asyncio.CancelledError:
+                continue
+        if job.cancelled() or job.exception() is not None:
+            raise cancelled from None  # the build failed: no run, or it ended the one it made
+        target = job.result()
+        try:
+            await target.close()
+        finally:
+            work.finish_run(store, target.run_id, "stopped",
+                            {"error": "cancelled before its first stop (the studio stopped)"})
+        raise cancelled from None

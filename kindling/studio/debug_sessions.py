@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
 from kindling.debugger.history import CheckpointStep
 from kindling.debugger.session import StepError, StepSession, mark_left
-from kindling.debugger.targets import GraphTarget
+from kindling.debugger.targets import GraphTarget, built_in_thread
 from kindling.store import work
 from kindling.store.db import Store
 from kindling.store.errors import NotFound, UserError
@@ -184,7 +183,7 @@ class DebugSessions:
 
     async def _start(self, live: OpenSession, spec: StartSpec, cfg: Any) -> None:
         try:
-            target = await self._build(lambda: step_target(self.store, spec, cfg))
+            target = await built_in_thread(self.store, lambda: step_target(self.store, spec, cfg))
             await self._open_session(live, target, copy_from=None, name=spec.name)
         except BaseException:
             self._retire(live)
@@ -195,27 +194,11 @@ class DebugSessions:
         from kindling.debugger.targets import fork_target
 
         try:
-            target = await self._build(lambda: fork_target(self.store, run_id, item,
-                                                           step.checkpoint_id))
+            target = await built_in_thread(self.store, lambda: fork_target(
+                self.store, run_id, item, step.checkpoint_id))
             await self._open_session(live, target, copy_from=step)
         except BaseException:
             self._retire(live)
-            raise
-
-    async def _build(self, build: Callable[[], GraphTarget]) -> GraphTarget:
-        """`build()` (the run, its models and its item) in a thread; cancelled meanwhile (the
-        studio stops), the built target's models are closed and its run is marked stopped."""
-        job = asyncio.ensure_future(asyncio.to_thread(build))
-        try:
-            return await asyncio.shield(job)
-        except asyncio.CancelledError:
-            await asyncio.wait({job})
-            if job.cancelled() or job.exception() is not None:
-                raise  # the build failed: it made no run, or ended the one it made
-            target = job.result()
-            await target.close()
-            work.finish_run(self.store, target.run_id, "stopped",
-                            {"error": "cancelled before its first stop (the studio stopped)"})
             raise
 
     async def _act(self, live: OpenSession, action: str, name: str | None, value: Any) -> None:

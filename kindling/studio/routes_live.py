@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kindling.store import run_compare
+from kindling.store.run_liveness import shown_status
 from kindling.store.work import item_counts
 from kindling.studio import runs_data
 from kindling.studio.charts import run_charts
@@ -29,7 +30,7 @@ async def api_live(request: Request, run_id: RowId) -> dict[str, Any]:
     for key in run_compare.items_in_flight(store, run_id):
         history = await item_history(store, run, key)
         flying.append({"key": key, "before": history[-1]["next"] if history else []})
-    return {"id": run_id, "status": run.status, "items": item_counts(store, run_id),
+    return {"id": run_id, "status": shown_status(run), "items": item_counts(store, run_id),
             "in_flight": flying, "verdicts": run_compare.latest_verdicts(store, run_id),
             "steps": len(steps), "last_step": steps[-1] if steps else None}
 

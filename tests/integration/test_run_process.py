@@ -11,7 +11,7 @@ import pytest
 from kindling.store.db import Store
 from kindling.store.models import Run
 from kindling.store.run_liveness import shown_status
-from kindling.store.work import get_or_create_run, worker_id
+from kindling.store.work import get_or_create_run, run_process
 from sqlalchemy import create_engine, inspect, text
 from typer.testing import CliRunner
 
@@ -24,8 +24,8 @@ import os, signal, sys
 from kindling.store.db import Store
 from kindling.store.work import get_or_create_run
 store = Store(sys.argv[1])
-for kind in ("sft", "curate"):
-    get_or_create_run(store, kind=kind, run_key=None, config={}, code_version="t")
+for kind in ("sft", "curate", "pairs"):
+    get_or_create_run(store, kind=kind, run_key=kind, config={}, code_version="t")
 os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer does: nothing is marked
 """
 
@@ -63,12 +63,17 @@ def test_a_run_whose_process_was_killed_shows_as_crashed(sqlite_url: str) -> Non
             runs = {r.kind: r for r in s.query(Run).all()}
             s.expunge_all()
         sft, curate = runs["sft"], runs["curate"]
-        assert sft.status == "running" and sft.process and sft.process != worker_id()
+        assert sft.status == "running" and sft.process and sft.process != run_process()
         assert shown_status(sft) == "crashed" and run_row(sft)["status"] == "crashed"
         assert shown_status(curate) == "running"  # several workers may share it: as stored
-        assert mine.process == worker_id() and shown_status(mine) == "running"  # alive
-        sft.process = "another-host:1"
-        assert shown_status(sft) == "running"  # a process elsewhere cannot be seen from here
+        assert mine.process == run_process() and shown_status(mine) == "running"  # alive
+        assert shown_status(runs["pairs"]) == "crashed"
+        again, created = get_or_create_run(store, kind="pairs", run_key="pairs", config={},
+                                           code_version="t")  # taken up again: this process's
+        assert not created and again.process == run_process() and shown_status(again) == "running"
+        for elsewhere in ("another-host:1", sft.process.replace("pid:[", "pid:[9")):
+            sft.process = elsewhere  # another host, or a container with its own process ids
+            assert shown_status(sft) == "running"  # cannot be seen from here: as stored
     finally:
         store.close()
     listed = CliRunner().invoke(app, ["--db-url", sqlite_url, "runs"],

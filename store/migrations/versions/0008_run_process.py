@@ -23,7 +23,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     """Upgrade schema."""
     with op.batch_alter_table('runs') as batch:
-        batch.add_column(sa.Column('process', sa.String(length=128), nullable=True))
+        batch.add_column(sa.Column('process', sa.String(length=255), nullable=True))
 
 
 def downgrade() -> None:
