@@ -12,13 +12,15 @@ from kindling.store.db import Store
 from kindling.store.models import Run
 from kindling.store.run_liveness import shown_status
 from kindling.store.work import get_or_create_run, run_process
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 from typer.testing import CliRunner
 
 from kindling.cli import app
 from kindling.studio.runs_data import run_row
 from tests.unit.test_store_ownership import upgrade_to
 
+OLD_RUN = ("INSERT INTO runs (kind, config, status, code_version, started_at, metrics) VALUES "
+           "('sft', '{}', 'running', 't', CURRENT_TIMESTAMP, '{}')")
 DIES = """
 import os, signal, sys
 from kindling.store.db import Store
@@ -34,13 +36,7 @@ os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer does: nothing is marke
 def test_migration_adds_the_process_and_old_runs_show_their_status(backend: str,
                                                                    request) -> None:
     url = request.getfixturevalue(backend)
-    upgrade_to(url, "0007")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("INSERT INTO runs (kind, config, status, code_version, started_at, "
-                          "metrics) VALUES ('sft', '{}', 'running', 't', CURRENT_TIMESTAMP, "
-                          "'{}')"))
-    engine.dispose()
+    upgrade_to(url, "0007", OLD_RUN)
     store = Store(url)
     try:
         assert "process" in {c["name"] for c in inspect(store.engine).get_columns("runs")}

@@ -23,15 +23,19 @@ def alembic_config():  # type: ignore[no-untyped-def]
     return cfg
 
 
-def upgrade_to(url: str, revision: str) -> None:
-    """A store as an older Kindling left it: migrated only up to `revision`."""
+def upgrade_to(url: str, revision: str, *rows: str) -> None:
+    """A store as an older Kindling left it: migrated only up to `revision`, holding what the
+    SQL `rows` insert."""
     from alembic import command
+    from sqlalchemy import text
 
     engine = create_engine(url)
     with engine.begin() as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        for row in rows:
+            conn.execute(text(row))
     engine.dispose()
 
 
