@@ -10,7 +10,7 @@ seen from here: such a run shows its stored status.
 from __future__ import annotations
 
 from kindling.store.models import Run
-from kindling.store.work import pid_alive, process_host
+from kindling.store.work import MAX_PID, pid_alive, process_host
 
 ONE_PROCESS_KINDS = frozenset({"sft", "rm", "grpo", "eval", "endpoint", "pairs"})
 CRASHED = "crashed"
@@ -22,7 +22,9 @@ def process_gone(run: Run) -> bool:
     if run.status != "running" or run.kind not in ONE_PROCESS_KINDS or not run.process:
         return False
     host, _, pid = run.process.rpartition(":")
-    return host == process_host() and pid.isdigit() and not pid_alive(int(pid))
+    if host != process_host() or not pid.isdigit() or not 0 < int(pid) <= MAX_PID:
+        return False  # elsewhere, or not a process id this host can have: shown as stored
+    return not pid_alive(int(pid))
 
 
 def status_line(run: Run) -> str:

@@ -132,8 +132,15 @@ def _dead_local_workers(store: Store, run_id: int) -> list[str]:
     return dead
 
 
+MAX_PID = 2**22
+"""Linux's largest process id (pid_max's limit): a larger one names no process."""
+
+
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this id runs on this host."""
+    """Whether a process with this id runs on this host (0, negative or past MAX_PID: none; 0
+    and negative ids name process groups, which os.kill would test instead)."""
+    if not 0 < pid <= MAX_PID:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -67,7 +67,9 @@ def test_a_run_whose_process_was_killed_shows_as_crashed(sqlite_url: str) -> Non
         again, created = get_or_create_run(store, kind="pairs", run_key="pairs", config={},
                                            code_version="t")  # taken up again: this process's
         assert not created and again.process == run_process() and shown_status(again) == "running"
-        for elsewhere in ("another-host:1", sft.process.replace("pid:[", "pid:[9")):
+        here = sft.process.rpartition(":")[0]
+        for elsewhere in ("another-host:1", sft.process.replace("pid:[", "pid:[9"),
+                          f"{here}:0", f"{here}:{'9' * 30}"):  # not a process id: as stored
             sft.process = elsewhere  # another host, or a container with its own process ids
             assert shown_status(sft) == "running"  # cannot be seen from here: as stored
     finally:
