@@ -1,10 +1,11 @@
 """Whether a run marked running still has its process: a run killed outright (the OOM killer,
 kill -9) never marks itself ended, so readers show it as crashed instead of running forever.
 
-A run records the host (with its process-id namespace) and pid that opened it (`runs.process`). Only runs one process owns are
-judged (training, evaluations, endpoint checks, pairs): curate, judge and adversarial runs may
-have several workers, and their next command resumes them. A process on another host cannot be
-seen from here: such a run shows its stored status.
+A run records the host (with its process-id namespace) and pid that opened it or last took it
+up (`runs.process`). Only runs one process owns are judged (training, evaluations, endpoint
+checks, pairs): curate, judge and adversarial runs may have several workers, and their next
+command resumes them. A process on another host cannot be seen from here: such a run shows its
+stored status.
 """
 
 from __future__ import annotations

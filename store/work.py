@@ -50,9 +50,9 @@ def get_or_create_run(
 ) -> tuple[Run, bool]:
     """Find the run with `run_key` or create it (race-safe across processes). Returns (run, created).
 
-    A `name` given for a run that already exists (a resumed run) renames it, and this process
-    becomes the one it records. `started_at` is when the work began, for a run stored once its
-    work is done (an evaluation); default now.
+    A run found by its key is this process's now (it records it); a `name` given for it renames
+    it. `started_at` is when the work began, for a run stored once its work is done (an
+    evaluation); default now.
     """
     if run_key is not None:
         existing = find_run_by_key(store, run_key)
