@@ -19,7 +19,6 @@ from kindling.context import console
 from kindling.quickstart_findings import findings, judge_note
 
 if TYPE_CHECKING:
-    from kindling.services.evaluation import PolicyComparison
     from kindling.store.db import Store
 
 SAMPLE_PROMPTS = 3
@@ -125,30 +124,31 @@ def print_findings(lines: Sequence[str]) -> None:
 
 
 def print_report(store: Store, grpo_dirs: Mapping[str, str], rm_figures: dict[str, Any] | None,
-                 comparison: PolicyComparison, prompts: int) -> None:
+                 comparison: Mapping[str, Any], prompts: int) -> None:
     """The policies' figures with units and direction, sample texts, and the findings in words.
 
     Args:
         store: where the GRPO runs' watch signals and the SFT data are read.
         grpo_dirs: each GRPO policy's label → its output folder (its finished run is found by it).
         rm_figures: the reward model's evaluation (None when that step was skipped).
-        comparison: the policies sampled and scored.
+        comparison: the policies sampled and scored (the experiment's compare result:
+            policies, rm_fit, samples, rm_scores, length_rule).
         prompts: how many held-out prompts they were sampled on.
     """
     from kindling.rl.watch import summarize_signals
     from kindling.services.grpo_verdict import grpo_verdict
     from kindling.store.queries import corpus_pairs, finished_run
 
-    unit = comparison.length_rule.get("unit", DEFAULT_UNIT)
+    unit = (comparison.get("length_rule") or {}).get("unit", DEFAULT_UNIT)
+    report = comparison["policies"]
     lengths = [text_length(text, unit) for _, text in corpus_pairs(store, "sft")]
-    print_policy_figures(comparison.report, prompts,
-                         sum(lengths) / len(lengths) if lengths else None, unit)
-    rm = comparison.rm_fit
+    print_policy_figures(report, prompts, sum(lengths) / len(lengths) if lengths else None, unit)
+    rm = comparison.get("rm_fit")
     if rm and "items" in rm:
         console.print(f"RM excellence: score above {rm['threshold']:.2f}, the threshold most "
                       f"accurate on {rm['items']} labelled responses of {rm['fitted_on']}.",
                       highlight=False)
-    print_samples(comparison.samples, comparison.rm_scores)
+    print_samples(comparison.get("samples") or {}, comparison.get("rm_scores") or {})
     runs = {label: finished_run(store, "grpo", folder) for label, folder in grpo_dirs.items()}
     signals = {label: summarize_signals(run.metrics if run else {}, unit)
                for label, run in runs.items()}
@@ -156,4 +156,4 @@ def print_report(store: Store, grpo_dirs: Mapping[str, str], rm_figures: dict[st
                 for label, run in runs.items() if run is not None}
     judge = runs.get("grpo-judge")
     note = judge_note("grpo-judge", judge.metrics if judge else None)
-    print_findings(findings(rm_figures, comparison.report, signals, note, unit, verdicts))
+    print_findings(findings(rm_figures, report, signals, note, unit, verdicts))

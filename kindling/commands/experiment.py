@@ -23,7 +23,7 @@ STEP_TITLES = {
     "import": "import the paper data", "base": "base policy", "sft": "SFT",
     "path_a": "Path A: the SFT policy's candidates judged by the agents",
     "pairs": "preference pairs from Path A's verdicts", "rm": "reward model on those pairs",
-    "grpo_rm": "GRPO with the reward model", "path_b": "Path B: adversarial principle refinement",
+    "rm_eval": "the reward model on held-out pairs", "grpo_rm": "GRPO with the reward model", "path_b": "Path B: adversarial principle refinement",
     "grpo_judge": "GRPO with the refined judge",
     "agreement": "each evaluator against labels it never saw",
     "compare": "compare the policies",
@@ -148,7 +148,7 @@ def print_planned_and_spent(store: Any, cfg: Any, study: Any, results: dict[str,
 
 def _print_step(name: str, status: str) -> None:
     if status == "running":
-        console.print(Rule(f"{name}: {STEP_TITLES[name]}"))
+        console.print(Rule(f"{name}: {STEP_TITLES.get(name, 'GRPO with the reward model')}"))
     elif status == "done before":
         console.print(f"[dim]{name}: done before (same settings), skipped[/]")
     elif status.startswith(("process: ", "log: ")):
@@ -164,14 +164,17 @@ def print_report(results: dict[str, Any]) -> None:
     """Path B's outcome, the evaluators' agreement, the policy table and sample texts."""
     from kindling.views import print_policy_table
 
-    print_path_b(results["path_b"])
-    print_agreement(results["agreement"])
+    if "path_b" in results:
+        print_path_b(results["path_b"])
+    if "agreement" in results:
+        print_agreement(results["agreement"])
     compared = results["compare"]
     print_policy_table(compared["policies"], compared.get("length_threshold") or DEFAULT_THRESHOLD,
                        compared.get("rm_fit"), compared.get("judge_run"),
                        compared.get("length_unit", "chars"))
-    console.print("RM excellence's threshold was fitted on labelled responses outside the "
-                  "agreement items; grpo-rm is GRPO with the RM, grpo-judge with the LLM judge",
+    console.print("RM excellence's threshold was fitted on labelled responses"
+                  + (" outside the agreement items" if "agreement" in results else "")
+                  + "; grpo-rm is GRPO with the RM, grpo-judge with the LLM judge",
                   highlight=False)
     for caution in cautions(results):
         console.print(f"[yellow]caution: {caution}[/]", highlight=False)
@@ -183,7 +186,8 @@ def print_report(results: dict[str, Any]) -> None:
 def cautions(results: dict[str, Any]) -> list[str]:
     """What makes a figure of this study uninformative, in words."""
     out = []
-    for step, label in (("grpo_rm", "grpo-rm"), ("grpo_judge", "grpo-judge")):
+    for step in (s for s in results if s.startswith("grpo_")):
+        label = step.replace("_", "-")
         flat, steps = results[step].get("flat_steps", 0), results[step].get("steps", 0)
         if steps and flat == steps:
             out.append(f"{label}: every completion of every step got the same reward ({steps} "

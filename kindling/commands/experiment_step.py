@@ -16,7 +16,7 @@ from kindling.context import fail
 
 def step(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="The step (path_a, path_b, agreement, compare)."),
+    name: str = typer.Argument(..., help="The step (path_a, rm_eval, path_b, agreement, compare)."),
     config: Path = typer.Option(..., "--config", "-c", exists=True, dir_okay=False, help="The experiment YAML."),
     sets: list[str] = typer.Option([], "--set", help="The experiment's overrides, as it was given them."),
     result_file: Path = typer.Option(..., "--result-file", help="Where the step's result (JSON) goes."),
@@ -25,7 +25,7 @@ def step(
     """Run one step of an experiment in this process (the experiment starts this itself)."""
     from kindling.agents.config import parse_sets
     from kindling.outputs import write_text
-    from kindling.services.experiment import STEPS, Experiment, load_experiment
+    from kindling.services.experiment import Experiment, load_experiment
     from kindling.services.experiment_steps import STEP_FUNCTIONS
 
     if name not in STEP_FUNCTIONS:
@@ -36,7 +36,10 @@ def step(
     cfg, plan = load_experiment(config, overrides)
     experiment = Experiment(ctx.obj.open_store(), cfg, plan, config_file=config,
                             overrides=overrides, live=progress, progress=progress)
-    earlier = STEPS[:STEPS.index(name)]  # a step being redone never sees its own old result
+    steps = plan.steps()
+    if name not in steps:
+        fail(f"experiment step {name!r}: {config} leaves it out")
+    earlier = steps[:steps.index(name)]  # a step being redone never sees its own old result
     experiment.results = {k: v for k, v in experiment.recorded_results().items() if k in earlier}
     experiment.attempt_runs = experiment.recorded_attempts()
     result = STEP_FUNCTIONS[name](experiment)

@@ -22,30 +22,31 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kindling.agents.config import ConfigError, load_config
 from kindling.outputs import check_claimable, write_text
 from kindling.services.experiment_config import ExperimentConfig
 from kindling.services.experiment_launch import (
-    CHILD_STEPS,
     LOG_FOLDER,
     StepFailed,
     StepProcess,
+    in_child,
     read_result,
     run_process,
     set_args,
     step_process,
 )
-from kindling.services.experiment_plan import TRAIN_KINDS, Plan, make_plan
+from kindling.services.experiment_plan import Plan, make_plan
 from kindling.store.bounded import MAX_STATE_BYTES, read_bounded
 from kindling.store.db import Store
 from kindling.store.errors import UserError
 
+if TYPE_CHECKING:
+    from kindling.services.paper_data import PaperData
+
 STATE_FILE = "experiment.json"
 STATE_MARK = "kindling experiment"
-STEPS = ("import", "base", "sft", "path_a", "pairs", "rm", "grpo_rm", "path_b", "grpo_judge",
-         "agreement", "compare")
 
 
 def load_experiment(path: Path, overrides: dict[str, Any] | None = None
@@ -67,8 +68,10 @@ class Experiment:
     def __init__(self, store: Store, cfg: ExperimentConfig, plan: Plan, *, config_file: Path,
                  overrides: dict[str, Any] | None = None, live: bool = False,
                  progress: bool = False, on_step: Callable[[str, str], None] | None = None,
-                 echo: Callable[[str], None] | None = None) -> None:
+                 echo: Callable[[str], None] | None = None, paper: PaperData | None = None
+                 ) -> None:
         self.store, self.cfg, self.plan = store, cfg, plan
+        self.paper = paper  # the paper data found before (else the import step looks itself)
         self.config_file, self.overrides = config_file, overrides or {}
         self.live, self.progress = live, progress
         self.on_step = on_step or (lambda step, status: None)
@@ -84,8 +87,7 @@ class Experiment:
         Raises:
             UserError: a foreign folder or state file.
         """
-        for folder in self.plan.folders(self.workdir).values():
-            check_claimable(folder, overwrite=True, flag="workdir")
+        self.check_folders(self.plan, self.workdir)
         if self.state_path.exists():
             try:
                 mark = self._state_file().get("made_by")
@@ -95,20 +97,35 @@ class Experiment:
                 raise UserError(f"{self.state_path}: not written by kindling experiment; "
                                 "pick another workdir (nothing was changed)")
 
-    def forget_steps(self) -> None:
-        """Drop the record of finished steps (only a state file this command wrote)."""
+    @staticmethod
+    def check_folders(plan: Plan, workdir: Path) -> None:
+        """Refuse step folders Kindling did not make (before anything is made).
+
+        Raises:
+            UserError: a foreign folder.
+        """
+        for folder in plan.folders(workdir).values():
+            check_claimable(folder, overwrite=True, flag="workdir")
+
+    def forget_steps(self, *, remove_folders: bool = False) -> list[Path]:
+        """Drop the record of finished steps (only a state file this command wrote) and, with
+        `remove_folders`, the step folders Kindling made; returns the folders removed."""
+        from kindling.outputs import remove_owned_dir
+
         self.check_workdir()
         self.state_path.unlink(missing_ok=True)
+        if not remove_folders:
+            return []
+        return [p for p in self.plan.folders(self.workdir).values() if remove_owned_dir(p)]
 
     def run(self) -> dict[str, Any]:
         """Every step, in order; returns the results by step (the comparison under 'compare')."""
-        from kindling.services.experiment_steps import STEP_FUNCTIONS
-
         self.check_workdir()
         done = self._read_state()
         self.attempt_runs = self.recorded_attempts()
         fingerprint = self._task_fingerprint()
-        for name in STEPS:
+        steps = self.plan.steps()
+        for name in steps:
             fingerprint = _fingerprint(fingerprint, name, self.plan.section(name))
             record = done.get(name)
             if record is not None and record.get("fingerprint") == fingerprint:
@@ -116,10 +133,10 @@ class Experiment:
                 self.on_step(name, "done before")
                 continue
             self.on_step(name, "running")
-            self.results[name] = (self._run_in_process(name) if name in CHILD_STEPS
-                                  else STEP_FUNCTIONS[name](self))
+            self.results[name] = (self._run_in_child(name) if in_child(self.plan, name)
+                                  else self._run_here(name))
             done[name] = {"fingerprint": fingerprint, "result": self.results[name]}
-            done = {k: v for k, v in done.items() if STEPS.index(k) <= STEPS.index(name)}
+            done = {k: v for k, v in done.items() if steps.index(k) <= steps.index(name)}
             self._write_state(done)
             self.on_step(name, "finished")
         return self.results
@@ -136,7 +153,15 @@ class Experiment:
                             sets=sets, progress=self.progress, result_file=self._result_file(name),
                             train_sets=train_sets)
 
-    def _run_in_process(self, name: str) -> dict[str, Any]:
+    def _run_here(self, name: str) -> dict[str, Any]:
+        """Step `name` in this process (a training step as `kindling train` runs it)."""
+        from kindling.services.experiment_steps import STEP_FUNCTIONS, train_here
+
+        if name in self.plan.train_kinds():
+            return train_here(self, name)
+        return STEP_FUNCTIONS[name](self)
+
+    def _run_in_child(self, name: str) -> dict[str, Any]:
         """Step `name` in a process of its own; what it made, read back."""
         from kindling.services.experiment_steps import train_result
 
@@ -157,7 +182,7 @@ class Experiment:
         except BaseException:  # interrupted: what a stopped attempt spent still counts
             self._keep_attempt(name, before)
             raise
-        if name in TRAIN_KINDS:
+        if name in self.plan.train_kinds():
             result = train_result(self, name)
             if result["run"] == before:
                 raise StepFailed(f"step {name}: its process ended without storing a new run")
@@ -165,12 +190,12 @@ class Experiment:
         return read_result(result_file)
 
     def _newest_training_run(self, name: str) -> int | None:
-        from kindling.services.experiment_plan import FOLDERS
         from kindling.store.queries import newest_run_into
 
-        if name not in TRAIN_KINDS:
+        kinds = self.plan.train_kinds()
+        if name not in kinds:
             return None
-        return newest_run_into(self.store, TRAIN_KINDS[name], str(self.workdir / FOLDERS[name]))
+        return newest_run_into(self.store, kinds[name], str(self.plan.folder(name, self.workdir)))
 
     def _keep_attempt(self, name: str, before: int | None) -> None:
         """A training step's run that stopped (its judge calls were paid for) counts against
@@ -208,7 +233,7 @@ class Experiment:
         if not self.state_path.exists():
             return {}
         steps = self._state_file().get("steps") or {}
-        return {k: v for k, v in steps.items() if k in STEPS}
+        return {k: v for k, v in steps.items() if k in self.plan.steps()}
 
     def _state_file(self) -> dict[str, Any]:
         """experiment.json, read within `MAX_STATE_BYTES` (a regular file only).
@@ -233,4 +258,4 @@ def _fingerprint(previous: str, name: str, section: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-__all__ = ["STEPS", "ConfigError", "Experiment", "load_experiment"]
+__all__ = ["ConfigError", "Experiment", "load_experiment"]

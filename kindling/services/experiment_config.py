@@ -7,9 +7,10 @@ experiment file) and dotted overrides on top; the experiment fills in what links
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from kindling.agents.budget import BudgetConfig
 from kindling.agents.config import Strict
@@ -28,6 +29,13 @@ class Launch(Strict):
 
     processes: int = Field(1, ge=1, le=64, description="Training processes, one per GPU; more than 1 starts the step under `accelerate launch` (gloo on the CPU), one process runs `kindling train` as it is.")
     accelerate_config: str | None = Field(None, description="The accelerate config used with more than one process (accelerate/fsdp.yaml, zero3.yaml, ddp.yaml), relative to the experiment file as a step's config: is; null: accelerate's default config.")
+    isolate: bool = Field(True, description="true: each step that loads a model runs in a process of its own (all GPU memory free at its start); false: in the experiment's own process, which saves each step's start-up where that costs more than the step (small CPU runs; one process only).")
+
+    @model_validator(mode="after")
+    def _one_process_in_place(self) -> Launch:
+        if not self.isolate and self.processes > 1:
+            raise ValueError("isolate: false runs a step in this process: processes must be 1")
+        return self
 
     @property
     def accelerated(self) -> bool:
@@ -48,6 +56,20 @@ class TrainStep(Step):
 class BaseStep(Strict):
     model: ModelRef = Field("tiny", description="The base policy: tiny (a small Qwen2 built from config on the imported texts, for CPUs), a hub id or a folder.")
     vocab_size: int = Field(4000, ge=300, description="tiny: the tokenizer's vocabulary.")
+    folder: str = Field("models/base", min_length=1, description="tiny: where it is built, relative to the workdir.")
+
+
+class GRPOArm(TrainStep):
+    """One more GRPO policy trained from the SFT one with the reward model (its own rewards)."""
+
+    label: str = Field(..., min_length=1, max_length=60, description="Its name in the comparison, e.g. grpo-rm+length.")
+
+
+class RMEvalStep(Strict):
+    """The reward model's pairwise accuracy on held-out pairs and its agreement with labels."""
+
+    pairs_dataset: str = Field("rm_test", description="Imported pairs it is scored on (of the import run).")
+    limit: int | None = Field(None, ge=1, description="At most this many pairs and labelled items (null: all).")
 
 
 class PathAStep(Step):
@@ -71,11 +93,22 @@ class CompareStep(Strict):
     temperature: float = Field(0.9, ge=0, le=2, description="Sampling temperature for every policy.")
     endpoints: list[EndpointPolicy] = Field(default_factory=list, description="Endpoint models compared as baselines (the paper compares GPT-4o and Ernie).")
     labelled_items: int = Field(64, ge=4, description="Labelled items each evaluator's agreement is measured on (held out from Path B's validation and reflection).")
+    labels_limit: int | None = Field(None, ge=1, description="Without Path B (no agreement step): the RM's excellence threshold is fitted on at most this many labelled items (null: all).")
     examples: int = Field(2, ge=0, le=10, description="Sample texts shown per policy.")
 
 
+SKIPPABLE = ("path_a", "path_b", "grpo_judge", "rm_eval")
+"""Steps that `null` or `false` leaves out (with the steps that need them)."""
+
+
 class ExperimentConfig(Strict):
-    """SFT → Path A → pairs → RM → GRPO-RM; Path B → best S_D → GRPO-judge; the comparison."""
+    """SFT → Path A → pairs → RM → GRPO-RM; Path B → best S_D → GRPO-judge; the comparison.
+
+    Path A, Path B and GRPO with the judge can be left out (null or false): without Path A the
+    reward model trains on the imported pairs (rm's own kindling.pairs_dataset), without Path B
+    GRPO's judge uses its config's principles (the task's active S_D) and there is no agreement
+    step. `grpo_arms` trains more GRPO policies with the reward model; `rm_eval` scores it on
+    held-out pairs."""
 
     task: TaskRef | None = Field(None, description="The task of every step (Path A's and Path B's task:, GRPO's kindling.task and its judge's task), and whose language and length unit the agreement and comparison measure in. null: each step's own config says (greetings-zh by default); the import step imports the paper's data only for greetings-zh or when data: is set.")
     workdir: PathStr = Field("experiment", description="Where models, runs and the report go (in the file: relative to it; the default: the current folder).")
@@ -85,9 +118,25 @@ class ExperimentConfig(Strict):
     devices: Devices | None = Field(None, description="The GPUs the plan checks memory against when this machine has none (null: the ones it sees; none seen, memory is estimated but not checked).")
     base: BaseStep = Field(default_factory=lambda: BaseStep())
     sft: TrainStep = Field(default_factory=lambda: TrainStep(config="sft_tiny.yaml"))
-    path_a: PathAStep = Field(default_factory=lambda: PathAStep(config="curate_local.yaml"))
+    path_a: PathAStep | None = Field(default_factory=lambda: PathAStep(config="curate_local.yaml"), description="Path A (null or false: none; the RM trains on the imported pairs).")
     rm: TrainStep = Field(default_factory=lambda: TrainStep(config="rm_tiny.yaml"))
+    rm_eval: RMEvalStep | None = Field(None, description="The RM scored on held-out imported pairs and labels (null: not run).")
     grpo_rm: TrainStep = Field(default_factory=lambda: TrainStep(config="grpo_tiny.yaml"))
-    path_b: Step = Field(default_factory=lambda: Step(config="adversarial_local.yaml"))
-    grpo_judge: TrainStep = Field(default_factory=lambda: TrainStep(config="grpo_tiny.yaml"))
+    grpo_arms: dict[str, GRPOArm] = Field(default_factory=dict, description="More GRPO policies with the RM, by step name (grpo_<name>; trained into runs/<step name>), e.g. {grpo_rm_lc: {label: grpo-rm+length, config: grpo_tiny.yaml}}.")
+    path_b: Step | None = Field(default_factory=lambda: Step(config="adversarial_local.yaml"), description="Path B (null or false: none; GRPO's judge keeps its config's principles).")
+    grpo_judge: TrainStep | None = Field(default_factory=lambda: TrainStep(config="grpo_tiny.yaml"), description="GRPO with the LLM judge (null or false: none).")
     compare: CompareStep = Field(default_factory=lambda: CompareStep())
+
+    @field_validator(*SKIPPABLE, mode="before")
+    @classmethod
+    def _false_skips(cls, value: Any) -> Any:
+        return None if value is False else value  # --set path_b=false (a null override is unset)
+
+    @field_validator("grpo_arms")
+    @classmethod
+    def _arm_names(cls, arms: dict[str, GRPOArm]) -> dict[str, GRPOArm]:
+        for name in arms:
+            if not re.fullmatch(r"grpo_[a-z0-9_]{1,40}", name) or name in ("grpo_rm", "grpo_judge"):
+                raise ValueError(f"{name!r}: an arm's step name is grpo_ and lower-case letters, "
+                                 "digits or _ (not grpo_rm or grpo_judge)")
+        return arms

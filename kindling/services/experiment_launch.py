@@ -3,9 +3,10 @@
 Training steps run as the `kindling train <kind>` command a user would type (its config, the
 links to earlier steps and the step's `set` as `--set`), under `accelerate launch` when the step's
 launch settings ask for more than one process or name an accelerate config. Path A, Path B, the
-agreement and the comparison run as `kindling experiment step <name>` in a fresh interpreter,
-which reads the earlier steps' results from the workdir's experiment.json. Importing the data,
-building a tiny base and forming pairs load no model and run in the experiment's own process.
+RM's evaluation, the agreement and the comparison run as `kindling experiment step <name>` in a
+fresh interpreter, which reads the earlier steps' results from the workdir's experiment.json.
+Importing the data, building a tiny base and forming pairs load no model and run in the
+experiment's own process; so does every step under `launch: {isolate: false}` (small CPU runs).
 
 Each child's output goes to `<workdir>/logs/<step>.log` (and to the terminal, when progress is
 shown); the store is handed over in KINDLING_DB_URL, never on a command line.
@@ -25,14 +26,16 @@ from typing import Any
 import yaml
 
 from kindling.services.experiment_config import Launch
-from kindling.services.experiment_plan import TRAIN_KINDS, Plan, link_overrides
+from kindling.services.experiment_plan import Plan, link_overrides
 from kindling.services.gpus import gpu_env
 from kindling.store.errors import UserError
 
-CHILD_STEPS = ("sft", "path_a", "rm", "grpo_rm", "path_b", "grpo_judge", "agreement", "compare")
+MODEL_STEPS = ("path_a", "rm_eval", "path_b", "agreement", "compare")
+"""Steps besides training that load a model or an agent (a process of their own, isolated)."""
 LOG_FOLDER = "logs"
 LOG_TAIL_LINES = 30
-PLACEHOLDERS = {"pairs_run": "<pairs run from step pairs>", "principles": "<S_D version from step path_b>"}
+PLACEHOLDERS = {"pairs": "<pairs run from step pairs>", "import": "<import run from step import>",
+                "principles": "<S_D version from step path_b>"}
 
 
 class StepFailed(UserError):
@@ -60,8 +63,14 @@ class StepProcess:
 
 def step_launch(plan: Plan, name: str) -> Launch:
     """A training step's own `launch:`, else the experiment's."""
-    own = getattr(getattr(plan.cfg, name), "launch", None)
+    own = getattr(plan.step(name), "launch", None) if name in plan.train_kinds() else None
     return own if own is not None else plan.cfg.launch
+
+
+def in_child(plan: Plan, name: str) -> bool:
+    """Whether step `name` runs in a process of its own: a training step or one that loads a
+    model, unless its launch settings say `isolate: false`."""
+    return (name in plan.train_kinds() or name in MODEL_STEPS) and step_launch(plan, name).isolate
 
 
 def accelerate_config_path(plan: Plan, launch: Launch) -> Path | None:
@@ -77,7 +86,10 @@ def train_links(plan: Plan, name: str, results: dict[str, Any] | None) -> dict[s
     """The overrides a training step gets from the steps before it (placeholders in a plan
     drawn before they ran)."""
     results = results or {}
-    pairs = (results.get("pairs") or {}).get("run", PLACEHOLDERS["pairs_run"])
+    if plan.cfg.path_a is not None:
+        pairs = (results.get("pairs") or {}).get("run", PLACEHOLDERS["pairs"])
+    else:
+        pairs = (results.get("import") or {}).get("import_run", PLACEHOLDERS["import"])
     principles = str((results.get("path_b") or {}).get("sd_id", PLACEHOLDERS["principles"]))
     links = link_overrides(plan, Path(plan.cfg.workdir), pairs_run=pairs, principles=principles)[name]
     if plan.cfg.base.model != "tiny" and name == "sft":
@@ -88,17 +100,18 @@ def train_links(plan: Plan, name: str, results: dict[str, Any] | None) -> dict[s
 def step_process(plan: Plan, name: str, *, results: dict[str, Any] | None, config: Path,
                  sets: list[str], progress: bool, result_file: Path,
                  train_sets: dict[str, Any] | None = None) -> StepProcess:
-    """The process that runs step `name` (one of CHILD_STEPS); a training step's `train_sets`
+    """The process that runs step `name` (one `in_child`); a training step's `train_sets`
     go on top of its links and `set:` (its judge's share of the study's budget)."""
     log = Path(plan.cfg.workdir) / LOG_FOLDER / f"{name}.log"
     show = "--progress" if progress else "--no-progress"
-    if name not in TRAIN_KINDS:
+    kinds = plan.train_kinds()
+    if name not in kinds:
         argv = [sys.executable, "-m", "kindling", "experiment", "step", name, "--config",
                 str(config), *_repeat("--set", sets), "--result-file", str(result_file), show]
         return StepProcess(argv, 1, log)
     launch = step_launch(plan, name)
-    config_file = plan.config_path(getattr(plan.cfg, name))
-    train = ["train", TRAIN_KINDS[name], "--config", str(config_file),
+    config_file = plan.config_path(plan.step(name))
+    train = ["train", kinds[name], "--config", str(config_file),
              *_repeat("--set", set_args({**train_links(plan, name, results),
                                          **(train_sets or {})})),
              show, "--launcher", "none", "--overwrite"]

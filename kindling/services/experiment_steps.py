@@ -12,16 +12,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kindling.agents.task import DEFAULT_TASK
 from kindling.outputs import remove_owned_dir
 from kindling.services.experiment_budget import step_budget, with_budget
 from kindling.services.experiment_config import ExperimentConfig
-from kindling.services.experiment_plan import FOLDERS, TRAIN_KINDS, Plan
+from kindling.services.experiment_plan import Plan
 from kindling.store.db import Store
 from kindling.store.errors import UserError
 from kindling.store.version import code_version
+
+if TYPE_CHECKING:
+    from kindling.services.paper_data import PaperData
+
+SHOWN_PROMPTS = 3
+"""Prompts whose samples the comparison's result keeps for a report."""
 
 
 class Experiment(Protocol):
@@ -35,6 +41,7 @@ class Experiment(Protocol):
     attempt_runs: list[int]
     live: bool
     progress: bool
+    paper: PaperData | None
 
 
 def import_data(exp: Experiment) -> dict[str, Any]:
@@ -45,14 +52,19 @@ def import_data(exp: Experiment) -> dict[str, Any]:
     from kindling.ingest.imports import import_paper_data
     from kindling.services.paper_data import find_paper_data
     from kindling.store.errors import DataImportError
-    from kindling.store.queries import latest_import_run
+    from kindling.store.queries import latest_import_run, require_import_run
 
     given = Path(exp.cfg.data) if exp.cfg.data is not None else None
+    latest = latest_import_run if exp.cfg.path_a is not None else require_import_run  # the
+    # RM trains on imported pairs without Path A
     if given is None and exp.plan.task().name != DEFAULT_TASK:  # your task: data imported first
-        return {"import_run": latest_import_run(exp.store), "added": 0}
-    folder = given if given is not None else find_paper_data(lambda: exp.store, None).folder
+        return {"import_run": latest(exp.store), "added": 0}
+    if given is not None:
+        folder: Path | None = given
+    else:
+        folder = (exp.paper or find_paper_data(lambda: exp.store, None)).folder
     if folder is None:  # already in the store
-        return {"import_run": latest_import_run(exp.store), "added": 0}
+        return {"import_run": latest(exp.store), "added": 0}
     try:
         report = import_paper_data(exp.store, folder, code_version=code_version())
     except DataImportError as exc:
@@ -65,12 +77,28 @@ def build_base(exp: Experiment) -> dict[str, Any]:
     """A tiny Qwen2 built from config on the imported texts, or the named model as it is."""
     if exp.cfg.base.model != "tiny":
         return {"model": exp.cfg.base.model}
+    from kindling.rl.policy_loading import describe_model
     from kindling.services.training import build_tiny_model, corpus_texts
 
-    out = exp.workdir / FOLDERS["base"]
+    out = exp.plan.folder("base", exp.workdir)
     remove_owned_dir(out)  # redone: settings changed (a foreign folder was refused up front)
     build_tiny_model(corpus_texts(exp.store), out, vocab_size=exp.cfg.base.vocab_size)
-    return {"model": str(out)}
+    return {"model": str(out), "parameters": describe_model(out)["parameters"]}
+
+
+def train_here(exp: Experiment, name: str) -> dict[str, Any]:
+    """Training step `name` in this process, as its `kindling train` process would run it."""
+    from kindling.services.experiment_budget import budget_sets
+    from kindling.services.experiment_launch import train_links
+    from kindling.services.training import train_from_config
+
+    sets = train_links(exp.plan, name, exp.results)
+    if name == "grpo_judge":  # its judge's share of the study's budget
+        sets |= budget_sets(step_budget(exp, name), "kindling.judge.budget")
+    train_from_config(exp.store, exp.plan.train_kinds()[name],
+                      exp.plan.config_path(exp.plan.step(name)), sets, live=exp.live,
+                      overwrite=True)  # the step's own folder (a foreign one was refused first)
+    return train_result(exp, name)
 
 
 def train_result(exp: Experiment, name: str) -> dict[str, Any]:
@@ -82,13 +110,13 @@ def train_result(exp: Experiment, name: str) -> dict[str, Any]:
     """
     from kindling.store.queries import newest_run_into
 
-    folder = str(exp.workdir / FOLDERS[name])
-    run_id = newest_run_into(exp.store, TRAIN_KINDS[name], folder)
+    kind = exp.plan.train_kinds()[name]
+    folder = str(exp.plan.folder(name, exp.workdir))
+    run_id = newest_run_into(exp.store, kind, folder)
     if run_id is None:
-        raise UserError(f"step {name}: its process stored no {TRAIN_KINDS[name]} run training "
-                        f"into {folder}")
+        raise UserError(f"step {name}: its process stored no {kind} run training into {folder}")
     result: dict[str, Any] = {"run": run_id, "model": folder}
-    if TRAIN_KINDS[name] == "grpo":
+    if kind == "grpo":
         result["flat_steps"], result["steps"] = _flat_steps(exp.store, run_id)
     return result
 
@@ -122,7 +150,7 @@ def make_pairs(exp: Experiment) -> dict[str, Any]:
     """
     from kindling.services.pairs import build_pairs
 
-    step = exp.cfg.path_a
+    step = exp.plan.step("path_a")
     per_query = None if step.pairs_per_query == "all" else step.pairs_per_query
     built = build_pairs(exp.store, exp.results["path_a"]["run"], per_query)
     if built.pairs < step.min_pairs:
@@ -172,39 +200,71 @@ def measure_agreement(exp: Experiment) -> dict[str, Any]:
             "length_rule": rule}
 
 
+def evaluate_rm(exp: Experiment) -> dict[str, Any]:
+    """The reward model on held-out imported pairs and labelled items (`kindling eval rm`)."""
+    from kindling.services.evaluation import evaluate_and_store_rm
+    from kindling.store.queries import require_import_run
+
+    step = exp.plan.step("rm_eval")
+    metrics, eval_run = evaluate_and_store_rm(
+        exp.store, exp.results["rm"]["model"], pairs_run=require_import_run(exp.store),
+        pairs_dataset=step.pairs_dataset, limit=step.limit, task=exp.plan.task())
+    return {"metrics": metrics, "eval_run": eval_run}
+
+
 def compare(exp: Experiment) -> dict[str, Any]:
-    """Every policy and endpoint model sampled on the same held-out prompts, scored by both."""
-    from kindling.agents.judge.metrics import DEFAULT_THRESHOLD
+    """Every policy and endpoint model sampled on the same held-out prompts, scored by the RM
+    and (with Path B) the judge, whose thresholds the agreement step fitted."""
     from kindling.agents.judge.service import resolve_judge
     from kindling.rl.evaluate.policy import SamplingConfig, held_out_prompts
     from kindling.services.evaluation import compare_policies
 
     c, r = exp.cfg.compare, exp.results
     task = exp.plan.task()
-    policies = [(name, r[step]["model"]) for name, step in
-                (("base", "base"), ("sft", "sft"), ("grpo-rm", "grpo_rm"),
-                 ("grpo-judge", "grpo_judge"))]
-    prompts = held_out_prompts(exp.store, c.dataset, c.prompts)
+    agreement = r.get("agreement") if "agreement" in exp.plan.steps() else None
+    judge = None if agreement is None else resolve_judge(exp.store, with_budget(
+        exp.plan.judge_config(str(r["path_b"]["sd_id"])), step_budget(exp, "compare")))
     comparison = compare_policies(
-        exp.store, policies, prompts,
+        exp.store, [(label, r[step]["model"]) for label, step in exp.plan.policies()],
+        held_out_prompts(exp.store, c.dataset, c.prompts),
         SamplingConfig(samples_per_prompt=c.samples_per_prompt, max_new_tokens=c.max_new_tokens,
                        temperature=c.temperature),
         prompts_dataset=c.dataset, rm=r["rm"]["model"],
-        rm_threshold=r["agreement"]["rm"]["threshold"],
-        judge=resolve_judge(exp.store, with_budget(
-            exp.plan.judge_config(str(r["path_b"]["sd_id"])), step_budget(exp, "compare"))),
+        rm_threshold=agreement["rm"]["threshold"] if agreement else None, judge=judge,
         endpoints={e.label: e.llm for e in c.endpoints}, task=task,
-        length_threshold=(r["agreement"].get("length_rule") or {}).get("threshold",
-                                                                       DEFAULT_THRESHOLD))
+        labels_limit=None if agreement else c.labels_limit,
+        length_threshold=((agreement.get("length_rule") or {}).get("threshold")
+                          if agreement else None))
     examples = {label: [text for _, text in items[:c.examples]]
                 for label, items in comparison.samples.items()}
+    shown, scores = first_samples(comparison.samples, comparison.rm_scores)
     return {"policies": comparison.report, "eval_run": comparison.eval_run_id,
             "rm_fit": comparison.rm_fit, "judge_run": comparison.judge_run_id,
-            "examples": examples, "length_threshold": comparison.length_rule.get("threshold"),
+            "examples": examples, "samples": shown, "rm_scores": scores,
+            "length_rule": comparison.length_rule,
+            "length_threshold": comparison.length_rule.get("threshold"),
             "length_unit": task.length_unit}
+
+
+def first_samples(samples: dict[str, list[tuple[str, str]]], rm_scores: dict[str, list[float]],
+                  prompts: int = SHOWN_PROMPTS) -> tuple[dict[str, list[Any]], dict[str, list[float]]]:
+    """Each policy's first sample (and its RM score) on the first `prompts` prompts: what a
+    report shows, small enough to keep in experiment.json."""
+    order = list(dict.fromkeys(p for items in samples.values() for p, _ in items))[:prompts]
+    shown: dict[str, list[Any]] = {}
+    scores: dict[str, list[float]] = {}
+    for label, items in samples.items():
+        picked = [next((i for i, (p, _) in enumerate(items) if p == prompt), None)
+                  for prompt in order]
+        kept = [i for i in picked if i is not None]
+        shown[label] = [list(items[i]) for i in kept]
+        if rm_scores.get(label):
+            scores[label] = [rm_scores[label][i] for i in kept]
+    return shown, scores
 
 
 STEP_FUNCTIONS: dict[str, Callable[[Experiment], dict[str, Any]]] = {
     "import": import_data, "base": build_base, "path_a": curate_candidates, "pairs": make_pairs,
+    "rm_eval": evaluate_rm,
     "path_b": refine_principles, "agreement": measure_agreement, "compare": compare,
 }

@@ -195,9 +195,11 @@ def completions_words(kcfg: Any, trl: Any, where: str) -> str:
 
 
 def compare_calls(compare: Any, judge: Any, task: Task, policies: int) -> list[RoleCalls]:
-    """The comparison: every policy's samples judged, and each endpoint model sampled."""
+    """The comparison: every policy's samples judged (`judge` None: scored by the RM alone),
+    and each endpoint model sampled."""
     samples = compare.prompts * compare.samples_per_prompt
-    out = [judge_calls("compare", judge, task, samples * (policies + len(compare.endpoints)))]
+    out = ([] if judge is None else
+           [judge_calls("compare", judge, task, samples * (policies + len(compare.endpoints)))])
     query = count_tokens(typical_item(task)["query"])
     response = count_tokens(typical_item(task)["response"])
     for endpoint in compare.endpoints:

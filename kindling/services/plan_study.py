@@ -17,21 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from kindling.services.experiment_config import ExperimentConfig
-from kindling.services.experiment_plan import (
-    PLACEHOLDER_RUN,
-    TRAIN_KINDS,
-    Plan,
-    link_overrides,
-    make_plan,
-)
+from kindling.services.experiment_plan import PLACEHOLDER_RUN, Plan, link_overrides, make_plan
 from kindling.services.gpus import Devices
 from kindling.services.plan_calls import RoleCalls
 from kindling.services.plan_costs import RoleMoney, Totals
 from kindling.services.plan_memory import StepMemory
 
-STEPS = ("import", "base", "sft", "path_a", "pairs", "rm", "grpo_rm", "path_b", "grpo_judge",
-         "agreement", "compare")
 IN_PROCESS = "runs inside `kindling experiment paper` (loads no model)"
+NOT_ISOLATED = "runs inside `kindling experiment paper` (launch: isolate: false)"
 TRAINING_WALL = "unmeasured: no training throughput per GPU is measured yet"
 
 
@@ -100,9 +93,14 @@ def load_for_plan(path: Path, overrides: dict[str, Any] | None = None
 
 
 def _cpu_copy(cfg: ExperimentConfig) -> ExperimentConfig:
-    update = {name: getattr(cfg, name).model_copy(
-        update={"set": {**getattr(cfg, name).set, "trl.use_cpu": True}}) for name in TRAIN_KINDS}
-    return cfg.model_copy(update=update)
+    def on_cpu(step: Any) -> Any:
+        return step.model_copy(update={"set": {**step.set, "trl.use_cpu": True}})
+
+    plan = Plan(cfg, Path("."))
+    kinds = plan.train_kinds()
+    update = {name: on_cpu(getattr(cfg, name)) for name in kinds if name not in cfg.grpo_arms}
+    arms = {name: on_cpu(arm) for name, arm in cfg.grpo_arms.items()}
+    return cfg.model_copy(update={**update, "grpo_arms": arms})
 
 
 def train_config(plan: Plan, name: str, cpu: bool) -> tuple[Any, Any, bool]:
@@ -115,27 +113,29 @@ def train_config(plan: Plan, name: str, cpu: bool) -> tuple[Any, Any, bool]:
     links = link_overrides(plan, Path(plan.cfg.workdir), pairs_run=PLACEHOLDER_RUN,
                            principles="detector_initial")[name]
     values = plan.train_overrides(name, links)
-    path = plan.config_path(getattr(plan.cfg, name))
+    path = plan.config_path(plan.step(name))
+    kind = plan.train_kinds()[name]
     try:
-        kcfg, trl = load_train_config(TRAIN_KINDS[name], path, values)
+        kcfg, trl = load_train_config(kind, path, values)
         return kcfg, trl, bool(trl.use_cpu)
     except ConfigError:
         if not cpu:
             raise
-    kcfg, trl = load_train_config(TRAIN_KINDS[name], path, values | {"trl.use_cpu": True})
+    kcfg, trl = load_train_config(kind, path, values | {"trl.use_cpu": True})
     return kcfg, trl, False
 
 
 def command(plan: Plan, name: str, config_file: Path, overrides: dict[str, Any]) -> tuple[str, int]:
     """The step's command as a user would type it, and its process count."""
-    from kindling.services.experiment_launch import CHILD_STEPS, LOG_FOLDER, set_args, step_process
+    from kindling.services import experiment_launch as launch
 
-    if name not in CHILD_STEPS:
-        return IN_PROCESS, 1
-    sets = set_args(overrides)
-    result = Path(plan.cfg.workdir) / LOG_FOLDER / f"{name}.result.json"
-    process = step_process(plan, name, results=None, config=config_file, sets=sets,
-                           progress=True, result_file=result)
+    if not launch.in_child(plan, name):
+        loads = name in plan.train_kinds() or name in launch.MODEL_STEPS
+        return (NOT_ISOLATED if loads else IN_PROCESS), 1
+    result = Path(plan.cfg.workdir) / launch.LOG_FOLDER / f"{name}.result.json"
+    process = launch.step_process(plan, name, results=None, config=config_file,
+                                  sets=launch.set_args(overrides), progress=True,
+                                  result_file=result)
     return process.shown(), process.processes
 
 
@@ -167,32 +167,13 @@ def build_study(cfg: ExperimentConfig, plan: Plan, *, config_file: Path,
 
     cpu = (not has_cuda()) if cpu is None else cpu
     devices = plan_devices(cfg.devices)
-    steps = {name: StepPlan(name, *command(plan, name, config_file, overrides or {}), devices="the study's process")
-             for name in STEPS}
-    calls: dict[str, list[RoleCalls]] = {}
-    loaded = {name: train_config(plan, name, cpu) for name in TRAIN_KINDS}
-    for name in TRAIN_KINDS:
+    steps = {name: StepPlan(name, *command(plan, name, config_file, overrides or {}),
+                            devices="the study's process") for name in plan.steps()}
+    kinds = plan.train_kinds()
+    loaded = {name: train_config(plan, name, cpu) for name in kinds}
+    for name in kinds:
         _plan_training(plan, steps[name], *loaded[name], devices)
-    task = plan.task()
-    calls["path_a"] = plan_calls.path_a_calls(
-        plan.curate_config(str(Path(cfg.workdir) / "runs/sft")), task, cfg.path_a.queries,
-        cfg.path_a.samples_per_query)
-    calls["path_b"] = plan_calls.path_b_calls(plan.adversarial_config(), task)
-    kcfg, trl, _ = loaded["grpo_judge"]
-    judge = kcfg.judge.model_copy(update={"task": kcfg.task})  # as Plan.judge_config gives it
-    rows, where = dataset_rows(store, kcfg.dataset, task.name)
-    launch = getattr(cfg.grpo_judge, "launch", None) or cfg.launch
-    completions = plan_calls.grpo_completions(kcfg, trl, launch.processes, rows)
-    if completions is None:
-        steps["grpo_judge"].notes.append(f"judge calls unknown: {where} (import it, or set "
-                                         "trl.max_steps)")
-    else:
-        calls["grpo_judge"] = [plan_calls.judge_calls("grpo_judge", judge, task, completions)]
-        steps["grpo_judge"].notes.append(
-            f"{completions:,} completions judged: " + plan_calls.completions_words(kcfg, trl, where))
-    calls["agreement"] = [plan_calls.judge_calls("agreement", judge, task,
-                                                 cfg.compare.labelled_items)]
-    calls["compare"] = plan_calls.compare_calls(cfg.compare, judge, task, policies=4)
+    calls = _agent_calls(plan, steps, loaded, store)
     llms = [c.llm for roles in calls.values() for c in roles]
     if prices is None and cfg.budget.prices is not None:  # the study's own price file
         prices = Path(cfg.budget.prices)
@@ -201,14 +182,52 @@ def build_study(cfg: ExperimentConfig, plan: Plan, *, config_file: Path,
         step = steps[name]
         step.money = [plan_costs.role_money(c, table) for c in roles]
         llm_wall = _llm_wall(store, roles)
-        step.wall = (f"training {TRAINING_WALL}; judge calls {llm_wall}" if name in TRAIN_KINDS
+        step.wall = (f"training {TRAINING_WALL}; judge calls {llm_wall}" if name in kinds
                      else llm_wall)
     one = "1 GPU" if devices is not None or not cpu else "CPU"
-    for name in ("path_a", "compare", "agreement", "path_b"):  # a model samples or scores
-        steps[name].devices = f"own process, {one}" if name != "path_b" else "own process"
+    for name in ("path_a", "rm_eval", "compare", "agreement", "path_b"):  # a model samples or scores
+        if name in steps:
+            where = "own process" if steps[name].command != NOT_ISOLATED else "study's process"
+            steps[name].devices = f"{where}, {one}" if name != "path_b" else where
     everything = [m for s in steps.values() for m in s.money]
     return StudyPlan(list(steps.values()), devices, plan_calls.token_counter(),
                      plan_costs.totals(everything), cpu, cfg.budget.max_cost)
+
+
+def _agent_calls(plan: Plan, steps: dict[str, StepPlan], loaded: dict[str, Any],
+                 store: Any | None) -> dict[str, list[RoleCalls]]:
+    """The LLM calls of each agent step the plan runs, and the judge arm's calls in words."""
+    from kindling.services import plan_calls
+
+    cfg, task, names = plan.cfg, plan.task(), plan.steps()
+    calls: dict[str, list[RoleCalls]] = {}
+    if "path_a" in names:
+        a = plan.step("path_a")
+        calls["path_a"] = plan_calls.path_a_calls(
+            plan.curate_config(str(plan.folder("sft", Path(cfg.workdir)))), task, a.queries,
+            a.samples_per_query)
+    if "path_b" in names:
+        calls["path_b"] = plan_calls.path_b_calls(plan.adversarial_config(), task)
+    judge = None
+    if "grpo_judge" in names:
+        kcfg, trl, _ = loaded["grpo_judge"]
+        judge = kcfg.judge.model_copy(update={"task": kcfg.task})  # as Plan.judge_config gives it
+        rows, where = dataset_rows(store, kcfg.dataset, task.name)
+        launch = plan.step("grpo_judge").launch or cfg.launch
+        completions = plan_calls.grpo_completions(kcfg, trl, launch.processes, rows)
+        if completions is None:
+            steps["grpo_judge"].notes.append(f"judge calls unknown: {where} (import it, or set "
+                                             "trl.max_steps)")
+        else:
+            calls["grpo_judge"] = [plan_calls.judge_calls("grpo_judge", judge, task, completions)]
+            steps["grpo_judge"].notes.append(f"{completions:,} completions judged: "
+                                             + plan_calls.completions_words(kcfg, trl, where))
+    if "agreement" in names:
+        calls["agreement"] = [plan_calls.judge_calls("agreement", judge, task,
+                                                     cfg.compare.labelled_items)]
+    calls["compare"] = plan_calls.compare_calls(cfg.compare, judge if "agreement" in names else None,
+                                                task, policies=len(plan.policies()))
+    return calls
 
 
 def _plan_training(plan: Plan, step: StepPlan, kcfg: Any, trl: Any, on_cpu: bool,
@@ -221,7 +240,7 @@ def _plan_training(plan: Plan, step: StepPlan, kcfg: Any, trl: Any, on_cpu: bool
     try:
         config, source = base_config(plan.cfg.base.model, plan.cfg.base.vocab_size)
         memory = None if config is None else step_memory(
-            TRAIN_KINDS[step.name], kcfg, trl, launch, accelerate_config_path(plan, launch),
+            plan.train_kinds()[step.name], kcfg, trl, launch, accelerate_config_path(plan, launch),
             config, None if on_cpu else devices)
     except (AttributeError, ValueError, TypeError, KeyError, OSError) as exc:  # an unknown shape
         config, memory, source = None, None, f"{type(exc).__name__}: {exc}"
@@ -234,7 +253,7 @@ def _plan_training(plan: Plan, step: StepPlan, kcfg: Any, trl: Any, on_cpu: bool
     step.devices = f"{where}, {memory.sharding_words}"
     if memory.fits is False:
         step.suggestions = fit_suggestions(step.name, memory, config,
-                                           step_set=dict(getattr(plan.cfg, step.name).set),
+                                           step_set=dict(plan.step(step.name).set),
                                            fsdp_config=fsdp_config_arg(plan))
 
 

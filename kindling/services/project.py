@@ -31,6 +31,7 @@ CONFIG_PURPOSES: dict[str, str] = {
     "curate_openai.yaml": "Path A against an OpenAI-compatible endpoint (DeepSeek, OpenAI, vLLM)",
     "curate_paper.yaml": "Path A at the paper's scale (candidates from the SFT policy)",
     "adversarial_local.yaml": "Path B (principle optimisation) offline, with the shipped SmolLM2",
+    "quickstart.yaml": "the quickstart's steps and sizes (`kindling quickstart`; its flags on top)",
     "experiment_tiny.yaml": "the paper's whole comparison at CPU size (`kindling experiment paper`)",
     "experiment_paper.yaml": "the paper's whole comparison at its scale (GPUs, DeepSeek)",
     "paper.yaml": "the paper's SFT, RM and GRPO settings for Qwen2.5-7B-Instruct (GPUs)",
