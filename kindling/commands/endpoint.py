@@ -8,6 +8,7 @@ import typer
 import yaml
 from rich.table import Table
 
+from kindling.config_flags import ConfigFlagCommand, config_flags, config_overrides, flag
 from kindling.context import console, fail
 from kindling.options import TASK_OPTION
 
@@ -18,15 +19,17 @@ app = typer.Typer(help="Check an OpenAI-compatible endpoint before spending a ru
                   no_args_is_help=True)
 
 
-@app.command("check")
+ENDPOINT_FLAGS = ("base_url", "model", "api_key_env", flag("max_tokens", min=16))
+"""LLMConfig's fields the check takes as flags (--base-url and --model are required)."""
+PROBE_MAX_TOKENS = 256
+"""Each probe's answer budget unless --max-tokens says (a Detector verdict fits well within)."""
+
+
+@config_flags("kindling.agents.llm.config:LLMConfig", ENDPOINT_FLAGS, before="samples")
 def check(
     ctx: typer.Context,
-    base_url: str = typer.Option(..., "--base-url", help="The endpoint, e.g. https://api.deepseek.com/v1 or http://127.0.0.1:8000/v1."),
-    model: str = typer.Option(..., "--model", help="The model name at the endpoint."),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key (any non-empty value for servers without auth)."),
     samples: int = typer.Option(3, "--samples", min=1, max=20, help="Sequential requests whose latency is measured."),
     max_in_flight: int = typer.Option(16, "--max-in-flight", min=1, max=256, help="Most requests at once when looking for the 429 point (levels 1, 2, 4, ...; stops at the first 429)."),
-    max_tokens: int = typer.Option(256, "--max-tokens", min=16, help="Budget of each probe's answer."),
     task: str = TASK_OPTION,
 ) -> None:
     """List the models, try each structured-output mode on the Detector prompt, measure latency
@@ -38,9 +41,12 @@ def check(
     from kindling.agents.task import resolve_task
     from kindling.services.endpoint_check import run_endpoint_check
 
-    cfg = load_config(LLMConfig, None, {"backend": "openai", "base_url": base_url,
-                                        "model": model, "api_key_env": api_key_env,
-                                        "max_tokens": max_tokens, "temperature": 0.0,
+    given = config_overrides(ctx)
+    missing = [f"--{k.replace('_', '-')}" for k in ("base_url", "model") if k not in given]
+    if missing:
+        fail(f"endpoint check needs {' and '.join(missing)}: the endpoint and its model")
+    cfg = load_config(LLMConfig, None, {"max_tokens": PROBE_MAX_TOKENS, **given,
+                                        "backend": "openai", "temperature": 0.0,
                                         "max_concurrency": max_in_flight})
     key = require_api_key(cfg.api_key_env, "--api-key-env")
     run_id, report = run_endpoint_check(ctx.obj.open_store(), cfg, key, samples=samples,
@@ -48,8 +54,11 @@ def check(
                                         task=resolve_task(task) if task else None)
     print_report(run_id, cfg, report)
     if report.best_mode is None:
-        fail(f"{base_url} (model {model}) answered no structured-output mode; see the table "
-             "above for each one's error", code=1)
+        fail(f"{cfg.base_url} (model {cfg.model}) answered no structured-output mode; see the "
+             "table above for each one's error", code=1)
+
+
+app.command("check", cls=ConfigFlagCommand)(check)
 
 
 def print_report(run_id: int, cfg: LLMConfig, report: object) -> None:

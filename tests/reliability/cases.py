@@ -451,6 +451,8 @@ def precondition_cases() -> list[Case]:
         case("pre-studio-token", "studio --token x", "at least 16"),
         case("pre-endpoint-url", ["endpoint", "check", "--base-url", "not a url", "--model", "m"],
              "must be an http(s) URL"),
+        case("pre-endpoint-no-model", ["endpoint", "check", "--base-url", "http://127.0.0.1:9/v1"],
+             "needs --model"),
         case("pre-endpoint-key-unset", ["endpoint", "check", "--base-url",
                                         "http://127.0.0.1:9/v1", "--model", "m", "--api-key-env",
                                         "KINDLING_REL_UNSET"], "KINDLING_REL_UNSET", "not set"),
