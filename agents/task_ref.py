@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from kindling.agents.paths import PathRule
 from kindling.agents.task import DEFAULT_TASK, Task, TaskError, resolve_task
+from kindling.agents.task_words import FORCE_TASK_HELP
 from kindling.store.run_summary import TASK_KEY
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
@@ -37,8 +38,6 @@ def task_field() -> Any:
     return Field(DEFAULT_TASK, description=TASK_HELP)
 
 
-FORCE_TASK_HELP = ("Use a principle version made under another task than this run's (refused "
-                   "otherwise); the run config records force_task and which version was forced.")
 FORCED_KEY = "task_forced"
 """Where a run config records a principle version of another task it was forced to use."""
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 import typer
 
+from kindling.agents.task_words import FORCE_TASK_HELP
 from kindling.context import AppState, current_state, fail
 from kindling.rl.evaluate.metrics import band_names
 
@@ -56,10 +57,8 @@ BANDS_OPTION = typer.Option(
          "the default is the quartiles of the labelled lengths).")
 
 
-FORCE_TASK_OPTION = typer.Option(
-    None, "--force-task", show_default=False,
-    help="Use a principle version made under another task than the run's (refused otherwise); "
-         "the run config records that it was forced. Sets force_task in the config.")
+FORCE_TASK_OPTION = typer.Option(None, "--force-task", show_default=False,
+                                 help=f"{FORCE_TASK_HELP} (sets force_task)")
 
 
 # Choices the CLI shows as choices (`<mermaid|ascii|svg|html>`); tests/unit/test_cli_options.py

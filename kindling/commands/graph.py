@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from kindling.context import console, fail
-from kindling.options import (
-    FORCE_TASK_OPTION,
-    RUN_NAME_OPTION,
-    TASK_OPTION,
-    GraphFormat,
-    GraphName,
-    parse_run,
+from kindling.config_flags import (
+    FORCE_TASK_FLAG,
+    TASK_FLAG,
+    ConfigFlagCommand,
+    config_flags,
+    config_overrides,
 )
+from kindling.context import console, fail
+from kindling.options import RUN_NAME_OPTION, GraphFormat, GraphName, parse_run
 
 if TYPE_CHECKING:
     from kindling.debugger.session import Stop
@@ -49,7 +49,8 @@ def show(
     console.print(f"{name} graph ({fmt}) → {out}")
 
 
-@app.command("step")
+@config_flags("kindling.agents.curate.config:CurateConfig", [TASK_FLAG, FORCE_TASK_FLAG],
+              before="run_name")  # every graph's run config has task and force_task
 def step(
     ctx: typer.Context,
     name: GraphName = typer.Argument(..., help="curate (one item), adversarial (one iteration) or judge (one query/response)."),
@@ -61,8 +62,6 @@ def step(
     break_before: list[str] = typer.Option([], "--break-before", help="Pause before this node (repeatable; * = every node)."),
     break_after: list[str] = typer.Option([], "--break-after", help="Pause after this node (repeatable; * = every node)."),
     run_name: str = RUN_NAME_OPTION,
-    task: str = TASK_OPTION,
-    force_task: bool = FORCE_TASK_OPTION,
 ) -> None:
     """Run one item through a graph, pausing at breakpoints: see each node's input, state changes
     and agent calls; continue, step, edit a state field, quit. The run is stored like any other."""
@@ -74,8 +73,7 @@ def step(
 
     check_breakpoints(compile_graph(name, None), name, [*break_before, *break_after])
     store = ctx.obj.open_store()
-    overrides = {**({"task": task} if task is not None else {}),
-                 **({"force_task": True} if force_task else {}), **parse_sets(sets)}
+    overrides = {**config_overrides(ctx), **parse_sets(sets)}
     target = step_target(store, name, config, overrides, item_key=item, query=query,
                          response=response)
     if run_name:
@@ -85,6 +83,9 @@ def step(
     console.print(f"run {target.run_id} ({name}) {status}; replay it with "
                   f"`kindling graph replay {target.run_id}"
                   f"{' --item ' + target.item_key if target.item_key and name == 'curate' else ''}`")
+
+
+app.command("step", cls=ConfigFlagCommand)(step)
 
 
 async def _step(store: Store, target: GraphTarget, before: list[str], after: list[str]) -> Stop:

@@ -195,3 +195,24 @@ def test_config_flags_are_typed_and_described_by_their_fields() -> None:
     assert params["budget__max_cost"].opts == ["--max-cost"]
     assert params["budget__max_cost"].metavar == "MONEY"
     assert list(params)[:4] == ["samples", "budget__max_cost", "llm__model", "llm__base_url"]
+
+
+def test_endpoint_check_and_graph_step_take_their_flags_from_the_config_models() -> None:
+    """`endpoint check`'s LLM flags are LLMConfig's fields; `graph step`'s --task and --force-task
+    are the run configs' own, their help written once."""
+    from kindling.agents.llm.config import LLMConfig
+    from kindling.agents.task_words import FORCE_TASK_HELP
+
+    from kindling.cli import app
+
+    root = get_command(app)
+    for group, name in (("endpoint", "check"), ("graph", "step")):
+        command = root.commands[group].commands[name]  # type: ignore[attr-defined]
+        params = {p.name: p for p in command.get_params(typer.Context(command))}
+        if name == "check":
+            for field in ("base_url", "model", "api_key_env", "max_tokens"):
+                assert params[field].help == (f"{LLMConfig.model_fields[field].description} "
+                                              f"(sets {field})")
+        else:
+            assert params["force_task"].help == f"{FORCE_TASK_HELP} (sets force_task)"
+            assert "task" in params
