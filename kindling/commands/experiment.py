@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,13 @@ def paper(
 
     --task (the experiment file's task:) is every step's task; for a task other than
     greetings-zh, import its data first and name its datasets in the steps."""
+    from contextlib import nullcontext
+
+    from kindling.services.experiment_launch import all_isolated
     from kindling.services.gpus import gpus_hidden
 
-    with gpus_hidden():  # this process never holds a CUDA context: the steps' processes do
+    with gpus_hidden() if all_isolated(config, sets, task) else nullcontext():
+        # this process holds no CUDA context: the steps' processes do (unless isolate: false)
         _run_paper(ctx, config, sets, fresh, progress, task)
 
 
@@ -60,12 +65,13 @@ def _run_paper(ctx: typer.Context, config: Path, sets: list[str], fresh: bool,
     study = check_plan(cfg, plan, config, overrides, None)
     store = ctx.obj.open_store()
     experiment = Experiment(store, cfg, plan, config_file=config, overrides=overrides,
-                            live=progress, progress=progress, on_step=_print_step,
+                            live=progress, progress=progress,
+                            on_step=partial(_print_step, step_titles(plan)),
                             echo=_echo_child)
     if fresh:
         experiment.forget_steps()
     results = experiment.run()
-    print_report(results)
+    print_report(results, {step: label for label, step in plan.policies()})
     if study is not None:
         print_planned_and_spent(store, cfg, study, results)
 
@@ -146,9 +152,22 @@ def print_planned_and_spent(store: Any, cfg: Any, study: Any, results: dict[str,
     print_spent(study, {step: spent(store, ids, table) for step, ids in runs.items()})
 
 
-def _print_step(name: str, status: str) -> None:
+def step_titles(plan: Any) -> dict[str, str]:
+    """Each step's title; without Path A the RM trains on the imported pairs, without Path B
+    the judge keeps its config's principles, and each extra arm is GRPO with the RM."""
+    titles = {**STEP_TITLES, **{step: f"GRPO with the reward model ({label})"
+                                for step, label in ((s, a.label)
+                                                    for s, a in plan.cfg.grpo_arms.items())}}
+    if plan.cfg.path_a is None:
+        titles["rm"] = "reward model on the imported pairs"
+    if "path_b" not in plan.steps():
+        titles["grpo_judge"] = "GRPO with the LLM judge"
+    return titles
+
+
+def _print_step(titles: dict[str, str], name: str, status: str) -> None:
     if status == "running":
-        console.print(Rule(f"{name}: {STEP_TITLES.get(name, 'GRPO with the reward model')}"))
+        console.print(Rule(f"{name}: {titles[name]}"))
     elif status == "done before":
         console.print(f"[dim]{name}: done before (same settings), skipped[/]")
     elif status.startswith(("process: ", "log: ")):
@@ -160,7 +179,7 @@ def _echo_child(line: str) -> None:
     console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
-def print_report(results: dict[str, Any]) -> None:
+def print_report(results: dict[str, Any], labels: dict[str, str]) -> None:
     """Path B's outcome, the evaluators' agreement, the policy table and sample texts."""
     from kindling.views import print_policy_table
 
@@ -174,20 +193,20 @@ def print_report(results: dict[str, Any]) -> None:
                        compared.get("length_unit", "chars"))
     console.print("RM excellence's threshold was fitted on labelled responses"
                   + (" outside the agreement items" if "agreement" in results else "")
-                  + "; grpo-rm is GRPO with the RM, grpo-judge with the LLM judge",
+                  + "; grpo-rm is GRPO with the RM"
+                  + (", grpo-judge with the LLM judge" if "grpo_judge" in results else ""),
                   highlight=False)
-    for caution in cautions(results):
+    for caution in cautions(results, labels):
         console.print(f"[yellow]caution: {caution}[/]", highlight=False)
     print_examples(compared["examples"])
     console.print(f"eval run {compared['eval_run']} stored; every step's run: kindling runs",
                   highlight=False)
 
 
-def cautions(results: dict[str, Any]) -> list[str]:
+def cautions(results: dict[str, Any], labels: dict[str, str]) -> list[str]:
     """What makes a figure of this study uninformative, in words."""
     out = []
-    for step in (s for s in results if s.startswith("grpo_")):
-        label = step.replace("_", "-")
+    for step, label in ((s, label) for s, label in labels.items() if s.startswith("grpo")):
         flat, steps = results[step].get("flat_steps", 0), results[step].get("steps", 0)
         if steps and flat == steps:
             out.append(f"{label}: every completion of every step got the same reward ({steps} "

@@ -60,13 +60,15 @@ def quickstart(
 
     sizes = QuickstartSizes(sft_steps, rm_pairs, grpo_steps, judge_steps, judge_batch,
                             eval_prompts, eval_limit, vocab_size)
-    cfg, plan, file = load_quickstart(configs or default_configs(), workdir, sizes)
+    quick = load_quickstart(configs or default_configs(), workdir, sizes)
+    cfg, plan = quick.cfg, quick.plan
     Experiment.check_folders(plan, workdir)  # a folder Kindling did not make stops us first
     paper = find_paper_data(lambda: ctx.obj.open_store(writes=False), data)  # before the
     # store or the workdir is made
     printer = StepPrinter(plan, workdir)
-    experiment = Experiment(ctx.obj.open_store(), cfg, plan, config_file=file, live=live,
-                            progress=live, on_step=printer.on_step, paper=paper)
+    experiment = Experiment(ctx.obj.open_store(), cfg, plan, config_file=quick.file,
+                            overrides=quick.overrides, live=live, progress=live,
+                            on_step=printer.on_step, paper=paper)
     printer.experiment = experiment
     if fresh:
         for path in experiment.forget_steps(remove_folders=True):
@@ -106,6 +108,8 @@ class StepPrinter:
             console.print(f"already done: {folder} (--fresh redoes it)" if folder else
                           "done before with the same settings (--fresh redoes it)",
                           highlight=False)
+            if name == "rm_eval":  # its figures, as they were measured
+                self._print_made(name)
         elif status == "finished":
             self.times.append((title, time.perf_counter() - self.started))
             self._print_made(name)
@@ -117,11 +121,14 @@ class StepPrinter:
         results = self.experiment.results
         result = results[name]
         if name == "import":
-            console.print(f"import run {result['import_run']}: {result['added']} new records",
+            console.print(f"import run {result['import_run']}: {result['added']} new records"
+                          if result["added"] else "nothing to import: the store holds it",
                           highlight=False)
-        elif name == "base":
+        elif name == "base" and "parameters" in result:
             console.print(f"tiny Qwen2 model: {result['parameters']:,} parameters → "
                           f"{_shown(result['model'])}", highlight=False)
+        elif name == "base":
+            console.print(f"base policy: {result['model']}", highlight=False)
         elif name in self.kinds:
             console.print(f"{self.kinds[name]} run {result['run']} finished → "
                           f"{_shown(result['model'])}", highlight=False)

@@ -6,9 +6,11 @@ model) sampled on held-out prompts and scored by both evaluators, each evaluator
 labels it never saw beside the length rule. Each step is the code path of its own command and
 lands in the store; every step that loads a model runs in a process of its own (training ones as
 `kindling train`, under `accelerate launch` when `launch:` asks: experiment_launch.py), so each
-starts with all GPU memory free, its output kept in `<workdir>/logs/`. `experiment.json` in the workdir records what each finished step produced,
-under a fingerprint of its settings and of the steps before it, so a rerun skips finished steps
-and redoes a step (and all after it) whose settings changed.
+starts with all GPU memory free, its output kept in `<workdir>/logs/` (`launch: {isolate:
+false}`: in this process instead). `experiment.json` in the workdir records what each finished
+step produced, under a fingerprint of its settings and of the steps whose output it reads (`Plan.dependencies`),
+so a rerun skips finished steps and redoes a step whose settings changed, with every step that
+reads what it makes; a step whose recorded runs are not in the store is done again.
 
     from kindling.services.experiment import Experiment, load_experiment
     path = Path("configs/experiment_tiny.yaml")
@@ -123,12 +125,15 @@ class Experiment:
         self.check_workdir()
         done = self._read_state()
         self.attempt_runs = self.recorded_attempts()
-        fingerprint = self._task_fingerprint()
-        steps = self.plan.steps()
-        for name in steps:
-            fingerprint = _fingerprint(fingerprint, name, self.plan.section(name))
+        task = self._task_fingerprint()
+        prints: dict[str, str] = {}
+        for name in self.plan.steps():
+            fingerprint = prints[name] = _fingerprint(
+                task, name, [self.plan.section(name),
+                             [prints[d] for d in self.plan.dependencies(name)]])
             record = done.get(name)
-            if record is not None and record.get("fingerprint") == fingerprint:
+            if (record is not None and record.get("fingerprint") == fingerprint
+                    and self._runs_stored(record.get("result"))):
                 self.results[name] = record["result"]
                 self.on_step(name, "done before")
                 continue
@@ -136,10 +141,18 @@ class Experiment:
             self.results[name] = (self._run_in_child(name) if in_child(self.plan, name)
                                   else self._run_here(name))
             done[name] = {"fingerprint": fingerprint, "result": self.results[name]}
-            done = {k: v for k, v in done.items() if steps.index(k) <= steps.index(name)}
-            self._write_state(done)
+            self._write_state(done)  # other steps' records stay: their fingerprints decide
             self.on_step(name, "finished")
         return self.results
+
+    def _runs_stored(self, result: Any) -> bool:
+        """Whether the runs a recorded result names are in this store (another or a new store:
+        the step is done again)."""
+        from kindling.store.reports import get_run
+
+        ids = [result.get(k) for k in ("run", "import_run", "eval_run")] \
+            if isinstance(result, dict) else []
+        return all(get_run(self.store, i) is not None for i in ids if isinstance(i, int))
 
     def step_process(self, name: str) -> StepProcess:
         """The process that runs step `name`, with the results so far (and for GRPO with the
@@ -157,9 +170,17 @@ class Experiment:
         """Step `name` in this process (a training step as `kindling train` runs it)."""
         from kindling.services.experiment_steps import STEP_FUNCTIONS, train_here
 
-        if name in self.plan.train_kinds():
-            return train_here(self, name)
-        return STEP_FUNCTIONS[name](self)
+        if name not in self.plan.train_kinds():
+            return STEP_FUNCTIONS[name](self)
+        before = self._newest_training_run(name)
+        try:
+            result = train_here(self, name)
+        except BaseException:  # failed or interrupted: what a stopped attempt spent still counts
+            self._keep_attempt(name, before)
+            raise
+        if result["run"] == before:
+            raise StepFailed(f"step {name}: training ended without storing a new run")
+        return result
 
     def _run_in_child(self, name: str) -> dict[str, Any]:
         """Step `name` in a process of its own; what it made, read back."""
@@ -210,7 +231,7 @@ class Experiment:
 
     def recorded_results(self) -> dict[str, Any]:
         """The results experiment.json holds (what a step's own process starts from)."""
-        return {name: record["result"] for name, record in self._read_state().items()}
+        return {name: record.get("result") for name, record in self._read_state().items()}
 
     def recorded_attempts(self) -> list[int]:
         """Runs of stopped training attempts experiment.json holds (billed to the budget)."""
@@ -233,7 +254,7 @@ class Experiment:
         if not self.state_path.exists():
             return {}
         steps = self._state_file().get("steps") or {}
-        return {k: v for k, v in steps.items() if k in self.plan.steps()}
+        return {k: v for k, v in steps.items() if isinstance(v, dict)}
 
     def _state_file(self) -> dict[str, Any]:
         """experiment.json, read within `MAX_STATE_BYTES` (a regular file only).

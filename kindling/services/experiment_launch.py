@@ -82,6 +82,23 @@ def accelerate_config_path(plan: Plan, launch: Launch) -> Path | None:
     return path if path.is_absolute() else plan.base_dir / path
 
 
+def all_isolated(config: Path, sets: list[str], task: str | None) -> bool:
+    """Whether every step of the experiment file that loads a model runs in a process of its
+    own (then the experiment's process hides the GPUs from itself); an invalid file: True (the
+    plan names its mistake next)."""
+    from kindling.agents.config import ConfigError, load_config, parse_sets
+    from kindling.services.experiment_config import ExperimentConfig
+
+    try:
+        cfg = load_config(ExperimentConfig, config, {**parse_sets(sets),
+                                                     **({"task": task} if task else {})})
+    except ConfigError:
+        return True
+    plan = Plan(cfg, config.parent)
+    return all(in_child(plan, name) for name in plan.steps()
+               if name in plan.train_kinds() or name in MODEL_STEPS)
+
+
 def train_links(plan: Plan, name: str, results: dict[str, Any] | None) -> dict[str, Any]:
     """The overrides a training step gets from the steps before it (placeholders in a plan
     drawn before they ran)."""

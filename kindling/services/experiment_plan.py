@@ -32,12 +32,25 @@ class Plan:
     def steps(self) -> tuple[str, ...]:
         """The steps, in the order they run: the ones the config leaves out are not there."""
         c = self.cfg
-        judged = c.path_b is not None and c.grpo_judge is not None
+        judged = c.path_b is not None and c.grpo_judge is not None  # Path B feeds the judge arm
         return ("import", "base", "sft", *(("path_a", "pairs") if c.path_a is not None else ()),
                 "rm", *(("rm_eval",) if c.rm_eval is not None else ()), "grpo_rm", *c.grpo_arms,
-                *(("path_b",) if c.path_b is not None else ()),
+                *(("path_b",) if judged else ()),
                 *(("grpo_judge",) if c.grpo_judge is not None else ()),
                 *(("agreement",) if judged else ()), "compare")
+
+    def dependencies(self, name: str) -> tuple[str, ...]:
+        """The steps whose output step `name` reads: changing one redoes `name` (and what reads
+        it in turn), changing another step does not."""
+        steps = self.steps()
+        rm_data = "pairs" if "pairs" in steps else "import"
+        policies = tuple(step for _, step in self.policies())
+        needs = {"base": ("import",), "sft": ("base",), "path_a": ("sft",), "pairs": ("path_a",),
+                 "rm": ("sft", rm_data), "rm_eval": ("rm",), "path_b": ("import",),
+                 "grpo_judge": ("sft", "path_b"), "agreement": ("path_b", "grpo_judge", "rm", rm_data),
+                 "compare": (*policies, "rm", "agreement")}
+        default = ("sft", "rm")  # GRPO with the RM, and each arm
+        return tuple(d for d in needs.get(name, () if name == "import" else default) if d in steps)
 
     def train_kinds(self) -> dict[str, str]:
         """Each training step this plan runs → its kind (sft, rm, grpo)."""
@@ -76,8 +89,8 @@ class Plan:
         if name == "agreement":
             return [self.cfg.compare.labelled_items, self.step("path_b").model_dump()]
         step = self.step({"pairs": "path_a"}.get(name, name))
-        dump = step.model_dump(exclude={"launch"}) if step is not None else None  # how a step
-        # is launched does not change what it makes
+        dump = (step.model_dump(exclude={"launch", "label"}) if step is not None else None)
+        # how a step is launched, and an arm's label, do not change what it makes
         path = self.config_path(step) if isinstance(step, Step) else None
         text = (read_yaml_text(path, "config", ConfigError)
                 if path is not None and path.exists() else None)

@@ -194,7 +194,9 @@ def measure_agreement(exp: Experiment) -> dict[str, Any]:
     rule = length_rule_on(exp.plan.task(), fit)
     judge_cfg = with_budget(exp.plan.judge_config(str(exp.results["path_b"]["sd_id"])),
                             step_budget(exp, "agreement"))
-    seen = pair_texts(exp.store, [exp.results["pairs"]["run"]])
+    trained_on = (exp.results["pairs"]["run"] if "pairs" in exp.results  # else the imported
+                  else exp.results["import"]["import_run"])  # pairs (all: "seen" errs wide)
+    seen = pair_texts(exp.store, [trained_on])
     return {"judge": judge_agreement(exp.store, judge_cfg, items, rule),
             "rm": rm_agreement(exp.results["rm"]["model"], items, fit, seen, rule),
             "length_rule": rule}

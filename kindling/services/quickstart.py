@@ -6,8 +6,9 @@ project), else the shipped one; the step configs it names (sft_tiny.yaml, ...) a
 configs folder either way. Everything is checked before the store or the workdir is made.
 
     sizes = QuickstartSizes(sft_steps=20)
-    cfg, plan, file = load_quickstart(Path("configs"), Path("quickstart"), sizes)
-    Experiment(store, cfg, plan, config_file=file).run()
+    quick = load_quickstart(Path("configs"), Path("quickstart"), sizes)
+    Experiment(store, quick.cfg, quick.plan, config_file=quick.file,
+               overrides=quick.overrides).run()
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from kindling.services.experiment_plan import Plan, make_plan
 from kindling.store.errors import FlagError
 
 QUICKSTART_FILE = "quickstart.yaml"
+FLAGS = {"sft": "sft-steps", "rm": "rm-pairs", "grpo_rm": "grpo-steps", "grpo_arms": "grpo-steps",
+         "grpo_judge": "judge-steps/--judge-batch"}
+"""The flag that sets each step's `set` (named when the file leaves the step out)."""
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,24 @@ def quickstart_file(configs: Path) -> Path:
     return own if own.is_file() else shipped_configs() / QUICKSTART_FILE
 
 
-def load_quickstart(configs: Path, workdir: Path, sizes: QuickstartSizes
-                    ) -> tuple[ExperimentConfig, Plan, Path]:
+@dataclass(frozen=True)
+class Quickstart:
+    """The quickstart's experiment: its config and plan, the file and the overrides they came
+    from (what a step in a process of its own reads again)."""
+
+    cfg: ExperimentConfig
+    plan: Plan
+    file: Path
+    overrides: dict[str, Any]
+
+
+def load_quickstart(configs: Path, workdir: Path, sizes: QuickstartSizes) -> Quickstart:
     """The quickstart's experiment with `sizes` on top, every step config checked.
 
     Raises:
-        UserError: a step config missing from `configs` (all named), a --judge-batch that is not
-            a whole number of groups, or an invalid config (file and field named).
+        UserError: a step config missing from `configs` (all named), a flag for a step the file
+            leaves out, a judge batch that is not a whole number of groups, or an invalid config
+            (file and field named).
     """
     from kindling.agents.paths import config_base
 
@@ -66,8 +81,9 @@ def load_quickstart(configs: Path, workdir: Path, sizes: QuickstartSizes
         raise FlagError(f"--configs {configs}: missing {', '.join(missing)} (run from the "
                         "repository root or pass --configs)")
     if cfg.grpo_judge is not None:  # GRPO's batch holds whole groups: said before anything runs
-        _check_judge_batch(configs / str(cfg.grpo_judge.config), cfg.grpo_judge.set)
-    return cfg, make_plan(cfg, configs, config_base(file)), file
+        _check_judge_batch(configs / str(cfg.grpo_judge.config), cfg.grpo_judge.set,
+                           flag=sizes.judge_batch is not None)
+    return Quickstart(cfg, make_plan(cfg, configs, config_base(file)), file, overrides)
 
 
 def quickstart_overrides(raw: dict[str, Any], workdir: Path, sizes: QuickstartSizes
@@ -77,15 +93,18 @@ def quickstart_overrides(raw: dict[str, Any], workdir: Path, sizes: QuickstartSi
     def step_set(path: list[str], extra: dict[str, Any]) -> dict[str, Any]:
         node: Any = raw
         for key in path:
-            node = (node or {}).get(key) if isinstance(node, dict) else None
+            node = node.get(key) if isinstance(node, dict) else None
         given = {k: v for k, v in extra.items() if v is not None}
-        old = (node or {}).get("set") if isinstance(node, dict) else None
-        return {".".join([*path, "set"]): {**(old or {}), **given}} if given else {}
+        if given and not isinstance(node, dict):
+            raise FlagError(f"--{FLAGS[path[0]]}: the quickstart file leaves step "
+                            f"{'.'.join(path)} out")
+        return {".".join([*path, "set"]): {**(node.get("set") or {}), **given}} if given else {}
 
     steps = sizes.grpo_steps
     out: dict[str, Any] = {
         "workdir": str(workdir), "base.vocab_size": sizes.vocab_size,
-        "rm_eval.limit": sizes.eval_limit, "compare.prompts": sizes.eval_prompts,
+        "rm_eval.limit": sizes.eval_limit if isinstance(raw.get("rm_eval"), dict) else None,
+        "compare.prompts": sizes.eval_prompts,
         "compare.labels_limit": sizes.eval_limit,
         **step_set(["sft"], {"trl.max_steps": sizes.sft_steps}),
         **step_set(["rm"], {"kindling.limit": sizes.rm_pairs}),
@@ -101,8 +120,9 @@ def quickstart_overrides(raw: dict[str, Any], workdir: Path, sizes: QuickstartSi
     return out
 
 
-def _check_judge_batch(config: Path, sets: dict[str, Any]) -> None:
-    """The judge arm's completions a step must be whole groups of trl.num_generations.
+def _check_judge_batch(config: Path, sets: dict[str, Any], *, flag: bool) -> None:
+    """The judge arm's completions a step must be whole groups of trl.num_generations (`flag`:
+    the batch came from --judge-batch, else from the quickstart file).
 
     Raises:
         FlagError: they are not; ConfigError: the group size is not a whole number.
@@ -116,5 +136,7 @@ def _check_judge_batch(config: Path, sets: dict[str, Any]) -> None:
                           "number") from exc
     batch = sets.get("trl.per_device_train_batch_size", trl.get("per_device_train_batch_size"))
     if isinstance(batch, int) and batch % group:
-        raise FlagError(f"--judge-batch {batch}: must be a multiple of {group} "
+        where = (f"--judge-batch {batch}" if flag else
+                 f"grpo_judge's trl.per_device_train_batch_size {batch} (quickstart file)")
+        raise FlagError(f"{where}: must be a multiple of {group} "
                         f"(trl.num_generations in {config}: completions per prompt)")

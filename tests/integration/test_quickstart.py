@@ -74,6 +74,13 @@ def test_quickstart_end_to_end_then_resume(tmp_path: Path, monkeypatch: pytest.M
     assert again_out.count("already done") == 6  # tiny, sft, rm, the three GRPO runs
     assert "paper data: already in the store (import run " in again_out
 
+    # an evaluation size redoes the evaluation and the comparison, never a training step
+    wider = CliRunner().invoke(app, [*args, "--eval-limit", "40"])
+    wider_out = " ".join(wider.output.split())
+    assert wider.exit_code == 0, wider_out
+    assert wider_out.count("already done") == 6 and "eval run" in wider_out
+    assert "on 40 labelled responses" in wider_out
+
 
 def test_judge_batch_of_part_of_a_group_is_refused_first(tmp_path: Path) -> None:
     from tests.conftest import PAPER_DATA

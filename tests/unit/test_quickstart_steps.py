@@ -18,8 +18,9 @@ CONFIGS = REPO / "configs"
 
 
 def test_the_quickstart_steps_in_order_with_its_folders(tmp_path: Path) -> None:
-    cfg, plan, file = load_quickstart(CONFIGS, tmp_path / "qs", QuickstartSizes())
-    assert file == CONFIGS / "quickstart.yaml"
+    quick = load_quickstart(CONFIGS, tmp_path / "qs", QuickstartSizes())
+    cfg, plan = quick.cfg, quick.plan
+    assert quick.file == CONFIGS / "quickstart.yaml"
     assert plan.steps() == ("import", "base", "sft", "rm", "rm_eval", "grpo_rm", "grpo_rm_lc",
                             "grpo_judge", "compare")
     assert [label for label, _ in plan.policies()] == ["base", "sft", "grpo-rm", "grpo-rm+length",
@@ -32,7 +33,7 @@ def test_the_quickstart_steps_in_order_with_its_folders(tmp_path: Path) -> None:
 
 
 def test_the_flags_replace_only_their_own_entries_of_a_steps_set(tmp_path: Path) -> None:
-    raw = {"sft": {"set": {"trl.max_steps": 300, "trl.seed": 3}},
+    raw = {"sft": {"set": {"trl.max_steps": 300, "trl.seed": 3}}, "grpo_rm": {}, "rm_eval": {},
            "grpo_arms": {"grpo_x": {"label": "x", "set": {"kindling.rewards": {"rm": 1.0}}}},
            "grpo_judge": {"set": {"trl.save_strategy": "no"}}}
     out = quickstart_overrides(raw, tmp_path, QuickstartSizes(sft_steps=2, grpo_steps=5,
@@ -44,10 +45,15 @@ def test_the_flags_replace_only_their_own_entries_of_a_steps_set(tmp_path: Path)
     assert out["rm_eval.limit"] == out["compare.labels_limit"] == 60
     assert "rm.set" not in out  # no --rm-pairs: the file's rm step as it is
     assert quickstart_overrides(raw, tmp_path, QuickstartSizes(judge_steps=0))["grpo_judge"] is False
+    with pytest.raises(FlagError, match="--judge-steps/--judge-batch: the quickstart file "
+                                         "leaves step grpo_judge out"):
+        quickstart_overrides({**raw, "grpo_judge": None}, tmp_path, QuickstartSizes(judge_steps=3))
+    no_eval = quickstart_overrides({**raw, "rm_eval": None}, tmp_path, QuickstartSizes(eval_limit=9))
+    assert no_eval["rm_eval.limit"] is None and no_eval["compare.labels_limit"] == 9  # stays out
 
 
 def test_judge_steps_0_leaves_the_judge_arm_out(tmp_path: Path) -> None:
-    _, plan, _ = load_quickstart(CONFIGS, tmp_path, QuickstartSizes(judge_steps=0))
+    plan = load_quickstart(CONFIGS, tmp_path, QuickstartSizes(judge_steps=0)).plan
     assert "grpo_judge" not in plan.steps() and "grpo_judge" not in plan.folders(tmp_path)
     assert [label for label, _ in plan.policies()][-1] == "grpo-rm+length"
 
@@ -57,9 +63,9 @@ def test_a_configs_folder_without_quickstart_yaml_uses_the_shipped_one(tmp_path:
         (tmp_path / name).write_bytes((CONFIGS / name).read_bytes())
     (tmp_path / "sft_tiny.yaml").write_text(
         (CONFIGS / "sft_tiny.yaml").read_text().replace("seed: 0", "seed: 7"))
-    cfg, plan, file = load_quickstart(tmp_path, tmp_path / "qs", QuickstartSizes())
-    assert file == CONFIGS / "quickstart.yaml"
-    assert plan.config_path(cfg.sft) == tmp_path / "sft_tiny.yaml"  # the folder's own configs
+    quick = load_quickstart(tmp_path, tmp_path / "qs", QuickstartSizes())
+    assert quick.file == CONFIGS / "quickstart.yaml"
+    assert quick.plan.config_path(quick.cfg.sft) == tmp_path / "sft_tiny.yaml"  # the folder's
     (tmp_path / "rm_tiny.yaml").unlink()
     with pytest.raises(FlagError, match="missing rm_tiny.yaml"):
         load_quickstart(tmp_path, tmp_path / "qs", QuickstartSizes())
@@ -99,3 +105,19 @@ def test_first_samples_keep_each_policys_first_sample_per_prompt() -> None:
     shown, scores = first_samples(samples, {"a": [1.0, 2.0, 3.0]}, prompts=2)
     assert shown == {"a": [["p1", "x"], ["p2", "z"]], "b": [["p2", "w"]]}
     assert scores == {"a": [1.0, 3.0]}
+
+
+def test_a_step_depends_on_the_steps_it_reads_not_on_every_step_before_it(tmp_path: Path) -> None:
+    plan = load_quickstart(CONFIGS, tmp_path, QuickstartSizes()).plan
+    assert plan.dependencies("rm") == ("sft", "import")  # the imported pairs, no Path A
+    assert plan.dependencies("rm_eval") == ("rm",)
+    assert plan.dependencies("grpo_rm") == plan.dependencies("grpo_rm_lc") == ("sft", "rm")
+    assert plan.dependencies("grpo_judge") == ("sft",)  # no Path B: its config's principles
+    assert plan.dependencies("compare") == ("base", "sft", "grpo_rm", "grpo_rm_lc", "grpo_judge",
+                                            "rm")
+    full = Plan(load_config(ExperimentConfig, CONFIGS / "experiment_tiny.yaml", {}), CONFIGS)
+    assert full.dependencies("rm") == ("sft", "pairs")
+    assert full.dependencies("agreement") == ("path_b", "grpo_judge", "rm", "pairs")
+    no_judge = Plan(load_config(ExperimentConfig, CONFIGS / "experiment_tiny.yaml",
+                                {"grpo_judge": False}), CONFIGS)
+    assert "path_b" not in no_judge.steps()  # its S_D would feed nothing
