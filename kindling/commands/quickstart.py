@@ -72,7 +72,7 @@ def quickstart(
     printer.experiment = experiment
     if fresh:
         for path in experiment.forget_steps(remove_folders=True):
-            console.print(f"removed {path} (--fresh)")
+            console.print(f"removed {_shown(str(path))} (--fresh)", highlight=False)
     results = experiment.run()
     printer.print_times()
     from kindling.quickstart_report import print_report

@@ -152,6 +152,8 @@ class Experiment:
 
         ids = [result.get(k) for k in ("run", "import_run", "eval_run")] \
             if isinstance(result, dict) else []
+        if any(isinstance(i, int) and not 0 < i < 2**63 for i in ids):  # no run has such an id
+            return False
         return all(get_run(self.store, i) is not None for i in ids if isinstance(i, int))
 
     def step_process(self, name: str) -> StepProcess:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from kindling.agents.config import ConfigError, load_config
+from kindling.store.db import Store
 from kindling.store.errors import FlagError
 
 from kindling.services.experiment_config import ExperimentConfig
@@ -121,3 +122,19 @@ def test_a_step_depends_on_the_steps_it_reads_not_on_every_step_before_it(tmp_pa
     no_judge = Plan(load_config(ExperimentConfig, CONFIGS / "experiment_tiny.yaml",
                                 {"grpo_judge": False}), CONFIGS)
     assert "path_b" not in no_judge.steps()  # its S_D would feed nothing
+
+
+def test_a_recorded_step_counts_as_done_only_while_its_runs_are_in_the_store(
+        tmp_path: Path, sqlite_store: Store) -> None:
+    from kindling.store.work import get_or_create_run
+
+    from kindling.services.experiment import Experiment
+
+    quick = load_quickstart(CONFIGS, tmp_path / "qs", QuickstartSizes())
+    exp = Experiment(sqlite_store, quick.cfg, quick.plan, config_file=quick.file)
+    run, _ = get_or_create_run(sqlite_store, kind="sft", run_key=None, config={}, code_version="t")
+    run_id = run.id
+    assert exp._runs_stored({"run": run_id, "model": "m"})
+    assert not exp._runs_stored({"run": run_id + 1})  # a new store, or another --db-url
+    assert not exp._runs_stored({"import_run": 10**30})  # an id no run has (no overflow)
+    assert exp._runs_stored({"import_run": None, "added": 0})  # no import: nothing to look for
