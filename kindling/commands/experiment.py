@@ -143,6 +143,8 @@ def print_planned_and_spent(store: Any, cfg: Any, study: Any, results: dict[str,
     from kindling.services.experiment_budget import study_prices
     from kindling.services.plan_costs import spent, step_run_ids
 
+    if not any(step.money for step in study.steps):  # no agent step: nothing to price
+        return
     runs = step_run_ids(results)
     try:
         table = study_prices(store, cfg, results, [r for ids in runs.values() for r in ids])
@@ -256,6 +258,8 @@ def print_agreement(agreement: dict[str, Any]) -> None:
 
 
 def print_examples(examples: dict[str, list[str]]) -> None:
+    if not any(examples.values()):  # compare.examples: 0
+        return
     console.print(Rule("sample texts"))
     for label, texts in examples.items():
         for text in texts:
